@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian machine ready for Corral, idempotently: the system packages it uses, the npm
+# dependencies with the native addon and the TypeScript build, and the busybox rootfs the examples
+# and tests run. Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(runc conmon busybox-static containernetworking-plugins iproute2 util-linux golang-github-containers-common)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f native/build/Release/corral_native.node ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+
+bash scripts/build-rootfs.sh "${CORRAL_ROOTFS:-/var/lib/corral/rootfs/busybox}"
+
+# `corral` on the PATH, pointing at this checkout's build.
+chmod +x dist/src/cli/main.js
+ln -sfn "$PWD/dist/src/cli/main.js" /usr/local/bin/corral

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { openRuntime } from '../runtime/context.js';
+import { tearDownProject } from '../supervisor/teardown.js';
+import { withProjectLock } from '../state/lock.js';
+import { targetProjectName, type TargetOptions } from './target.js';
+
+// `corral down`: stop and remove every container and pod of the project, and all that Corral made for
+// them; named volumes stay unless -v.
+
+interface DownOptions extends TargetOptions {
+  readonly volumes?: boolean;
+}
+
+async function runDown(options: DownOptions): Promise<void> {
+  const name = await targetProjectName(options);
+  const context = await openRuntime(name);
+  await withProjectLock(context.paths.lock, () =>
+    tearDownProject(context, { removeVolumes: options.volumes, onProgress: (line) => process.stdout.write(`${line}\n`) }),
+  );
+}
+
+export function registerDown(program: Command): void {
+  program
+    .command('down')
+    .description('stop and remove the containers and pods of the project')
+    .option('-v, --volumes', 'also remove the named volumes')
+    .action(async (options: DownOptions, command: Command) => runDown({ ...command.optsWithGlobals(), ...options }));
+}

@@ -1,0 +1,34 @@
+import { ProjectError } from '../project/errors.js';
+
+// How failures reach the user: one line `corral: <where>: <what> (<how to fix>)`, and an exit code
+// that says whose fault it was: 1 for input (the file, the command line), 2 for the runtime.
+
+/** A mistake on the command line, such as an unknown container name. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message);
+    this.hint = hint;
+  }
+  override toString(): string {
+    return `${this.message} (${this.hint})`;
+  }
+}
+
+export const EXIT_INVALID_INPUT = 1;
+export const EXIT_RUNTIME_FAILURE = 2;
+
+/** The exit code for an error. */
+export function exitCodeFor(error: unknown): number {
+  return error instanceof ProjectError || error instanceof UsageError ? EXIT_INVALID_INPUT : EXIT_RUNTIME_FAILURE;
+}
+
+/** The one line the user sees; with `debug`, the stack and causes follow. */
+export function describeFailure(error: unknown, debug: boolean): string {
+  const line = `corral: ${error instanceof Error ? error.toString().replace(/^Error: /, '') : String(error)}`;
+  if (!debug || !(error instanceof Error)) return line;
+  const causes: string[] = [];
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) causes.push(cause.stack ?? String(cause));
+  return [line, ...causes].join('\n');
+}

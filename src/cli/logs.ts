@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { openRuntime } from '../runtime/context.js';
+import { observeProject } from '../runtime/observe.js';
+import { followProjectLogs } from '../supervisor/follow.js';
+import { UsageError } from './errors.js';
+import { targetProjectName, type TargetOptions } from './target.js';
+
+// `corral logs [-f] [pod/container ...]`: the output conmon recorded, whole lines, with -f as it comes.
+
+interface LogsOptions extends TargetOptions {
+  readonly follow?: boolean;
+}
+
+async function runLogs(resources: string[], options: LogsOptions): Promise<void> {
+  const context = await openRuntime(await targetProjectName(options));
+  const known = (await observeProject(context)).containers.map((container) => `${container.pod}/${container.name}`);
+  // `web` alone means every container of pod web.
+  const wanted = resources.flatMap((resource) => (resource.includes('/') ? [resource] : known.filter((name) => name.startsWith(`${resource}/`)).concat(known.some((name) => name.startsWith(`${resource}/`)) ? [] : [resource])));
+  const unknown = wanted.filter((resource) => !known.includes(resource));
+  if (unknown.length > 0) {
+    throw new UsageError(`no container ${unknown.join(', ')} in project ${context.project}`, `choose from: ${known.join(', ') || 'none is running'}`);
+  }
+  let interrupted = false;
+  process.once('SIGINT', () => (interrupted = true));
+  await followProjectLogs(context, {
+    only: wanted,
+    follow: options.follow ?? false,
+    keepGoing: () => !interrupted,
+    onLine: (line) => process.stdout.write(`${line}\n`),
+    prefix: wanted.length !== 1,
+  });
+}
+
+export function registerLogs(program: Command): void {
+  program
+    .command('logs')
+    .description('show the output of containers (all, a pod, or pod/container)')
+    .argument('[resources...]', 'pod or pod/container')
+    .option('-f, --follow', 'keep printing new output until the containers exit')
+    .action(async (resources: string[], options: LogsOptions, command: Command) => runLogs(resources, { ...command.optsWithGlobals(), ...options }));
+}

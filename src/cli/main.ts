@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { enableDebugLogging } from '../log.js';
+import { describeFailure, exitCodeFor, EXIT_INVALID_INPUT } from './errors.js';
+import { registerDown } from './down.js';
+import { registerLogs } from './logs.js';
+import { registerPs } from './ps.js';
+import { registerUp } from './up.js';
+import { registerValidate } from './validate.js';
+
+// The `corral` command: global options, one file per subcommand, and one place that turns any
+// failure into a line on stderr and the exit code of the design (1 input, 2 runtime).
+
+const program = new Command('corral')
+  .description('daemonless, declarative pods on runc and conmon')
+  .option('-f, --file <file>', 'project file (default: ./corral.yaml)')
+  .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)')
+  .option('--debug', 'print stacks and the runtime\'s own output on failure')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.hook('preAction', (command) => {
+  if (command.optsWithGlobals().debug) enableDebugLogging();
+});
+
+registerUp(program);
+registerDown(program);
+registerPs(program);
+registerLogs(program);
+registerValidate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const code = (error as { code?: string }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
+  if (typeof code === 'string' && code.startsWith('commander.')) process.exit(EXIT_INVALID_INPUT);
+  process.stderr.write(`${describeFailure(error, Boolean(program.opts().debug))}\n`);
+  process.exit(exitCodeFor(error));
+}

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { computePlan, formatPlan } from '../plan/plan.js';
+import type { Project } from '../project/model.js';
+import { openRuntime, type RuntimeContext } from '../runtime/context.js';
+import { observeProject } from '../runtime/observe.js';
+import { applyPlan } from '../supervisor/apply.js';
+import { followProjectLogs } from '../supervisor/follow.js';
+import { tearDownProject } from '../supervisor/teardown.js';
+import { writeJsonAtomic } from '../state/atomic.js';
+import { withProjectLock } from '../state/lock.js';
+import { loadTargetProject, type TargetOptions } from './target.js';
+
+// `corral up`: make the host match the project file. With -d it returns once the containers run;
+// without, it stays in the foreground streaming their output, and Ctrl-C takes the project down.
+
+interface UpOptions extends TargetOptions {
+  readonly detach?: boolean;
+  readonly dryRun?: boolean;
+}
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Observes, plans and applies under the project lock; records the applied project. */
+export async function bringUp(project: Project, context: RuntimeContext, options: { dryRun?: boolean } = {}): Promise<void> {
+  await withProjectLock(context.paths.lock, async () => {
+    const observed = await observeProject(context);
+    const plan = computePlan(project, observed);
+    if (options.dryRun) {
+      print(formatPlan(plan) || 'nothing to do');
+      return;
+    }
+    await applyPlan(context, project, plan, observed, { onProgress: print });
+    if (plan.upToDate.length > 0) print(`${plan.upToDate.length} container${plan.upToDate.length === 1 ? '' : 's'} up to date`);
+    await writeJsonAtomic(context.paths.applied, { appliedAt: new Date().toISOString(), project });
+  });
+}
+
+async function runUp(options: UpOptions): Promise<void> {
+  const project = await loadTargetProject(options);
+  const context = await openRuntime(project.name);
+  await bringUp(project, context, options);
+  if (options.detach || options.dryRun) return;
+
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await followProjectLogs(context, { keepGoing: () => !stopping, onLine: print });
+  print(stopping ? 'stopping…' : 'all containers exited; taking the project down');
+  await withProjectLock(context.paths.lock, () => tearDownProject(context, { onProgress: print }));
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('create and start the pods of the project file')
+    .option('-d, --detach', 'return once the containers run, leave them running')
+    .option('--dry-run', 'print the plan (create, recreate, remove, ... with causes) and change nothing')
+    .action(async (options: UpOptions, command: Command) => runUp({ ...command.optsWithGlobals(), ...options }));
+}

@@ -1,0 +1,32 @@
+// One error class for the project layer: every problem in a project file says where (file:line:col and
+// the dotted path of the value) and how to fix it, so the CLI can print it in one line.
+
+export interface Where {
+  readonly file: string;
+  /** 1-based; 0 when unknown (for example, the file could not be read at all). */
+  readonly line: number;
+  readonly col: number;
+  /** Dotted path of the offending value, e.g. `pods.web.containers.app.env`. Empty for the document itself. */
+  readonly path: string;
+}
+
+export class ProjectError extends Error {
+  override readonly name = 'ProjectError';
+  readonly where: Where;
+  /** What the user should do about it, e.g. "use a mapping of NAME: value". */
+  readonly hint: string;
+
+  constructor(what: string, where: Where, hint: string, options?: { cause?: unknown }) {
+    super(what, options);
+    this.where = where;
+    this.hint = hint;
+  }
+
+  /** `<file>:<line>:<col>: <what> (<how to fix>)` */
+  override toString(): string {
+    const { file, line, col } = this.where;
+    const position = line > 0 ? `${file}:${line}:${col}` : file;
+    const at = this.where.path ? ` at ${this.where.path}` : '';
+    return `${position}: ${this.message}${at} (${this.hint})`;
+  }
+}

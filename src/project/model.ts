@@ -1,0 +1,68 @@
+// The desired model: what the project file asks for, after parsing, validation, interpolation and
+// normalisation. Every later stage (plan, runtime, machines) reads only this, never the raw YAML.
+// All paths are absolute, all sizes are bytes, all defaults are filled in, and the objects are frozen.
+
+/** Namespaces a pod can pin and share among its containers. */
+export type SharedNamespace = 'net' | 'ipc' | 'uts';
+
+export interface Project {
+  /** Project name: [a-z0-9][a-z0-9_-]*, from `name:`, `-p`, or the project directory's name. */
+  readonly name: string;
+  /** Absolute path of the project file. */
+  readonly file: string;
+  /** Directory relative paths in the file are resolved against. */
+  readonly dir: string;
+  /** Sorted by name. */
+  readonly pods: readonly Pod[];
+  /** Sorted by name. */
+  readonly volumes: readonly Volume[];
+}
+
+export interface Pod {
+  readonly name: string;
+  /** Namespaces pinned for the pod and joined by each container (default: net, ipc, uts). */
+  readonly share: readonly SharedNamespace[];
+  /** Size of the pod's /dev/shm tmpfs in bytes (default 64 MiB). */
+  readonly shmSize: number;
+  /** Hostname inside the pod (default: the pod name). */
+  readonly hostname: string;
+  /** Sorted by name. */
+  readonly containers: readonly Container[];
+}
+
+export interface Container {
+  readonly name: string;
+  /** Name of the pod this container belongs to. */
+  readonly pod: string;
+  /** Absolute path of the root filesystem directory (an unpacked image); used read-only as the overlay's lower dir. */
+  readonly rootfs: string;
+  /** The process to run: entrypoint followed by command, as one argv. Never empty. */
+  readonly argv: readonly string[];
+  /** Environment, sorted by key when serialised. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Working directory inside the container (default "/"); created if missing. */
+  readonly workdir: string;
+  /** User as written: "name", "uid", "name:group" or "uid:gid" (default "0:0"); resolved against the rootfs' /etc/passwd and /etc/group at create time. */
+  readonly user: string;
+  readonly mounts: readonly Mount[];
+}
+
+/** A mount of a volume (named, bind or tmpfs) into a container. */
+export interface Mount {
+  /** Name of a project volume, or undefined for an inline bind mount. */
+  readonly volume?: string;
+  readonly type: 'named' | 'bind' | 'tmpfs';
+  /** For binds: absolute host path. For named volumes: filled in by the runtime (the volume's data dir). Empty for tmpfs. */
+  readonly source: string;
+  /** Absolute path inside the container. */
+  readonly target: string;
+  readonly readOnly: boolean;
+  /** tmpfs only: size in bytes (0 = kernel default) and octal mode. */
+  readonly size?: number;
+  readonly mode?: number;
+}
+
+export type Volume =
+  | { readonly name: string; readonly type: 'named' }
+  | { readonly name: string; readonly type: 'bind'; readonly source: string }
+  | { readonly name: string; readonly type: 'tmpfs'; readonly size: number; readonly mode: number };

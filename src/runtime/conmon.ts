@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+
+// conmon is the per-container monitor: it runs `runc create`, keeps the container's stdio, writes its
+// log in the k8s-file format and its exit code to the exit dir, and outlives every Corral process.
+// We talk to it through its sync pipe (fd 3, `_OCI_SYNCPIPE`) to learn the container's pid or the
+// runtime's error without polling for a pid file.
+
+export interface ConmonLaunch {
+  readonly conmon: string;
+  readonly runtime: string;
+  readonly runtimeRoot: string;
+  readonly id: string;
+  /** Human name, shown by conmon in its own logs. */
+  readonly name: string;
+  readonly bundle: string;
+  readonly pidFile: string;
+  readonly conmonPidFile: string;
+  readonly logPath: string;
+  readonly logSizeMax?: number;
+  readonly exitDir: string;
+  readonly socketDir: string;
+}
+
+/** Launches conmon, which creates the container, and resolves with the container's pid once it exists. */
+export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
+  const args = [
+    '--api-version', '1',
+    '-c', launch.id, '-u', launch.id, '-n', launch.name,
+    '-r', launch.runtime, '-b', launch.bundle,
+    '-p', launch.pidFile, '--conmon-pidfile', launch.conmonPidFile,
+    '-l', `k8s-file:${launch.logPath}`,
+    '--log-size-max', String(launch.logSizeMax ?? 16 * 1024 * 1024),
+    '--exit-dir', launch.exitDir, '--socket-dir-path', launch.socketDir,
+    '--runtime-arg', `--root=${launch.runtimeRoot}`,
+  ];
+  const child = spawn(launch.conmon, args, {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, _OCI_SYNCPIPE: '3' },
+    detached: true,
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const sync = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+  return new Promise<number>((resolve, reject) => {
+    let received = '';
+    const finish = (error: Error | undefined, pid?: number) => {
+      sync.destroy();
+      child.unref();
+      if (error) reject(error);
+      else resolve(pid!);
+    };
+    // conmon keeps the sync pipe open for the container's whole life, so read one message and hang up.
+    sync.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+      const newline = received.indexOf('\n');
+      if (newline < 0) return;
+      const message = JSON.parse(received.slice(0, newline)) as { data: number; message?: string };
+      if (message.data > 0) finish(undefined, message.data);
+      else finish(new Error(message.message?.trim() || `conmon reported ${message.data}`));
+    });
+    sync.on('end', () => finish(new Error(`conmon exited before the container was created: ${output.trim() || 'no output'}`)));
+    child.on('error', (error) => finish(error));
+  });
+}
+
+/** The exit code conmon recorded, or undefined while the container has not exited. */
+export async function readExitCode(exitDir: string, id: string): Promise<number | undefined> {
+  try {
+    const text = await readFile(`${exitDir}/${id}`, 'utf8');
+    const code = Number.parseInt(text.trim(), 10);
+    return Number.isNaN(code) ? undefined : code;
+  } catch {
+    return undefined;
+  }
+}

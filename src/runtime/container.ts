@@ -1,0 +1,154 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Container, Mount, Pod, Project } from '../project/model.js';
+import { writeJsonAtomic } from '../state/atomic.js';
+import { podCgroup } from '../state/paths.js';
+import * as native from '../native.js';
+import type { RuntimeContext } from './context.js';
+import { createWithConmon, readExitCode } from './conmon.js';
+import { isMountPoint } from './mounts.js';
+import { pinnedNamespacePaths } from './pod.js';
+import * as runc from './runc.js';
+import { generateSpec, type ResolvedMount } from './spec.js';
+import { resolveUser } from './users.js';
+import { RuntimeError } from './errors.js';
+
+// The four things that happen to a container: create (overlay rootfs, config.json, conmon + runc
+// create), start, stop (TERM, grace period, KILL) and remove. Each is one step the container machine
+// invokes; each is safe to repeat after a crash halfway.
+
+export interface ContainerTarget {
+  readonly project: Project;
+  readonly pod: Pod;
+  readonly container: Container;
+  readonly id: string;
+  readonly hash: string;
+}
+
+const resourceOf = (target: ContainerTarget) => `${target.pod.name}/${target.container.name}`;
+
+async function ensureDirectory(dir: string, mode = 0o755): Promise<void> {
+  await mkdir(dir, { recursive: true, mode });
+}
+
+/** Host paths for each mount: named volumes live in the project's state dir; binds must exist. */
+async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[]): Promise<ResolvedMount[]> {
+  const resolved: ResolvedMount[] = [];
+  for (const mount of mounts) {
+    if (mount.type === 'tmpfs') {
+      resolved.push({ type: 'tmpfs', source: 'tmpfs', target: mount.target, readOnly: mount.readOnly, size: mount.size, mode: mount.mode });
+    } else if (mount.type === 'named') {
+      const source = context.paths.volume(mount.volume!);
+      await ensureDirectory(source);
+      resolved.push({ type: 'bind', source, target: mount.target, readOnly: mount.readOnly });
+    } else {
+      await stat(mount.source).catch((error) => {
+        throw new Error(`bind mount source ${mount.source} does not exist: ${error.code}; create it or fix the path`);
+      });
+      resolved.push({ type: 'bind', source: mount.source, target: mount.target, readOnly: mount.readOnly });
+    }
+  }
+  return resolved;
+}
+
+/** Creates the container (not yet started) and returns its pid. */
+export async function createContainer(context: RuntimeContext, target: ContainerTarget): Promise<{ pid: number }> {
+  const { container, pod } = target;
+  const files = context.paths.container(target.id);
+  try {
+    // A leftover of an earlier, crashed attempt would make runc refuse the id.
+    await runc.deleteContainer(context.runc, target.id);
+    await rm(`${context.paths.exits}/${target.id}`, { force: true });
+    for (const dir of [files.bundle, files.persistent]) await ensureDirectory(dir, 0o700);
+    for (const dir of [files.upper, files.work, files.rootfs]) await ensureDirectory(dir);
+    if (!(await isMountPoint(files.rootfs))) {
+      await native.mountOverlay({ lower: [container.rootfs], upper: files.upper, work: files.work, target: files.rootfs });
+    }
+    const user = await resolveUser(files.rootfs, container.user);
+    const podFiles = context.paths.pod(pod.name);
+    const spec = generateSpec({
+      container,
+      project: context.project,
+      hash: target.hash,
+      user,
+      hostname: pod.hostname,
+      rootfs: files.rootfs,
+      joinNamespaces: pinnedNamespacePaths(context, pod),
+      podFiles: { hosts: podFiles.hosts, hostname: podFiles.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm },
+      mounts: await resolveMounts(context, container.mounts),
+      cgroupsPath: `/${podCgroup(context.project, pod.name)}/${container.name}`,
+      nofileHardLimit: context.nofileHardLimit,
+      seccompProfile: context.seccompProfile,
+    });
+    await writeJsonAtomic(files.config, spec);
+    const pid = await createWithConmon({
+      conmon: context.conmon,
+      runtime: context.runc.binary,
+      runtimeRoot: context.runc.root,
+      id: target.id,
+      name: resourceOf(target),
+      bundle: files.bundle,
+      pidFile: files.pidFile,
+      conmonPidFile: files.conmonPidFile,
+      logPath: files.log,
+      exitDir: context.paths.exits,
+      socketDir: context.paths.sockets,
+    });
+    return { pid };
+  } catch (error) {
+    throw new RuntimeError({
+      resource: resourceOf(target), step: 'create', message: (error as Error).message, cause: error,
+      hint: 'check the rootfs, command and mounts in the project file; `corral down` cleans up what was made',
+    });
+  }
+}
+
+/** Starts a created container. */
+export async function startContainer(context: RuntimeContext, id: string, resource: string): Promise<void> {
+  try {
+    await runc.startContainer(context.runc, id);
+  } catch (error) {
+    throw new RuntimeError({ resource, step: 'start', message: (error as Error).message, cause: error, hint: 'check that the command exists in the rootfs' });
+  }
+}
+
+async function waitForExit(context: RuntimeContext, id: string, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const code = await readExitCode(context.paths.exits, id);
+    if (code !== undefined) return code;
+    const state = await runc.containerState(context.runc, id);
+    if (!state || state.status === 'stopped') return readExitCode(context.paths.exits, id);
+    if (Date.now() >= deadline) return undefined;
+    await sleep(20);
+  }
+}
+
+/** Stops a container: the stop signal, then SIGKILL to all its processes after the grace period. */
+export async function stopContainer(context: RuntimeContext, id: string, options: { graceMs?: number; signal?: string } = {}): Promise<{ exitCode?: number }> {
+  const state = await runc.containerState(context.runc, id);
+  if (!state || state.status === 'stopped') return { exitCode: await readExitCode(context.paths.exits, id) };
+  // A created container has no user process yet to be polite to.
+  if (state.status === 'running') {
+    await runc.killContainer(context.runc, id, options.signal ?? 'TERM');
+    const code = await waitForExit(context, id, options.graceMs ?? 10_000);
+    if (code !== undefined) return { exitCode: code };
+  }
+  await runc.killContainer(context.runc, id, 'KILL', true);
+  return { exitCode: await waitForExit(context, id, 10_000) };
+}
+
+/** Removes a container and everything Corral made for it (runtime state, overlay, bundle, upper dir). */
+export async function removeContainer(context: RuntimeContext, id: string, resource: string): Promise<void> {
+  try {
+    await stopContainer(context, id, { graceMs: 0 });
+    await runc.deleteContainer(context.runc, id);
+    const files = context.paths.container(id);
+    await native.unmount(files.rootfs, { detach: true });
+    await rm(files.bundle, { recursive: true, force: true });
+    await rm(files.persistent, { recursive: true, force: true });
+    await rm(`${context.paths.exits}/${id}`, { force: true });
+  } catch (error) {
+    throw new RuntimeError({ resource, step: 'remove', message: (error as Error).message, cause: error, hint: 'run `corral down` again; `--debug` shows the runtime output' });
+  }
+}

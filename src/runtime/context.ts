@@ -1,0 +1,35 @@
+import { mkdir } from 'node:fs/promises';
+import { dirsFromEnvironment, projectPaths, type Dirs, type ProjectPaths } from '../state/paths.js';
+import { findBinary, hostNofileHardLimit } from './host.js';
+import type { RuncOptions } from './runc.js';
+import { loadSeccompProfile, type DockerSeccompProfile } from './seccomp.js';
+
+// Everything the runtime layer needs to act on one project, gathered once per command.
+
+export interface RuntimeContext {
+  readonly project: string;
+  readonly dirs: Dirs;
+  readonly paths: ProjectPaths;
+  readonly runc: RuncOptions;
+  readonly conmon: string;
+  readonly nofileHardLimit: number;
+  readonly seccompProfile?: DockerSeccompProfile;
+}
+
+/** Builds the context for a project and makes sure its private dirs exist (root-only). */
+export async function openRuntime(project: string, options: { dirs?: Dirs; runtime?: string } = {}): Promise<RuntimeContext> {
+  const dirs = options.dirs ?? dirsFromEnvironment();
+  const paths = projectPaths(dirs, project);
+  for (const dir of [paths.run, paths.state, paths.runcRoot, paths.exits, paths.sockets]) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+  return {
+    project,
+    dirs,
+    paths,
+    runc: { binary: findBinary(options.runtime ?? process.env.CORRAL_RUNTIME ?? 'runc'), root: paths.runcRoot },
+    conmon: findBinary('conmon', process.env.CORRAL_CONMON),
+    nofileHardLimit: await hostNofileHardLimit(),
+    seccompProfile: await loadSeccompProfile(),
+  };
+}

@@ -1,0 +1,92 @@
+import { access, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Pod } from '../project/model.js';
+import { writeFileAtomic } from '../state/atomic.js';
+import { podCgroup } from '../state/paths.js';
+import * as native from '../native.js';
+import type { RuntimeContext } from './context.js';
+import { isMountPoint, mountPointsUnder } from './mounts.js';
+import { RuntimeError } from './errors.js';
+
+// A pod's sandbox is what its containers share: namespaces pinned by bind mounts (no pause process),
+// a /dev/shm tmpfs, /etc/hosts, /etc/hostname and /etc/resolv.conf, and a parent cgroup.
+
+/** Paths of the pinned namespaces of a pod, by type, for the ones the pod shares. */
+export function pinnedNamespacePaths(context: RuntimeContext, pod: Pod): Partial<Record<native.NamespaceType, string>> {
+  const dir = context.paths.pod(pod.name).ns;
+  return Object.fromEntries(pod.share.map((kind) => [kind, path.join(dir, kind)]));
+}
+
+function hostsFile(hostname: string): string {
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    `127.0.1.1\t${hostname}`,
+    '',
+  ].join('\n');
+}
+
+async function resolvConfFromHost(): Promise<string> {
+  return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+}
+
+async function pinsExist(paths: readonly string[]): Promise<boolean> {
+  for (const pin of paths) {
+    if (!(await isMountPoint(pin))) return false;
+  }
+  return true;
+}
+
+/** Creates what is missing of a pod's sandbox; what exists is kept, so this is safe to repeat. */
+export async function ensurePodSandbox(context: RuntimeContext, pod: Pod): Promise<void> {
+  const files = context.paths.pod(pod.name);
+  try {
+    await mkdir(files.dir, { recursive: true, mode: 0o700 });
+    await native.createCgroup(podCgroup(context.project, pod.name));
+
+    const pins = Object.values(pinnedNamespacePaths(context, pod)).filter((pin): pin is string => pin !== undefined);
+    if (!(await pinsExist(pins))) {
+      for (const pin of pins) await native.removePinnedNamespace(pin);
+      if (pod.share.length > 0) {
+        await native.createPinnedNamespaces({ dir: files.ns, types: pod.share, hostname: pod.hostname });
+      }
+    }
+
+    await mkdir(files.shm, { recursive: true, mode: 0o755 });
+    if (!(await isMountPoint(files.shm))) {
+      await native.mountTmpfs(files.shm, { sizeBytes: pod.shmSize, mode: 0o1777, noexec: true });
+    }
+
+    await writeFileAtomic(files.hosts, hostsFile(pod.hostname), 0o644);
+    await writeFileAtomic(files.hostname, `${pod.hostname}\n`, 0o644);
+    await writeFileAtomic(files.resolvConf, await resolvConfFromHost(), 0o644);
+  } catch (error) {
+    throw new RuntimeError({
+      resource: pod.name, step: 'pod sandbox', message: (error as Error).message, cause: error,
+      hint: 'run `corral down` to clean up, then `corral up` again; `--debug` shows the failing syscall',
+    });
+  }
+}
+
+/** Removes a pod's sandbox: kills whatever is left in its cgroup, unmounts and unpins, deletes its files. */
+export async function removePodSandbox(context: RuntimeContext, podName: string): Promise<void> {
+  const files = context.paths.pod(podName);
+  const cgroup = podCgroup(context.project, podName);
+  await native.killCgroup(cgroup);
+  await native.removeCgroup(cgroup);
+  for (const point of await mountPointsUnder(files.dir)) {
+    if (path.dirname(point) === files.ns) await native.removePinnedNamespace(point);
+    else await native.unmount(point, { detach: true });
+  }
+  await rm(files.dir, { recursive: true, force: true });
+}
+
+/** Names of pods whose sandbox exists (fully or partly) on the host. */
+export async function existingPodSandboxes(context: RuntimeContext): Promise<string[]> {
+  try {
+    await access(context.paths.podsRun);
+  } catch {
+    return [];
+  }
+  return (await readdir(context.paths.podsRun)).sort();
+}

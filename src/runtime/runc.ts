@@ -1,0 +1,77 @@
+import { execa } from 'execa';
+
+// A thin driver for the OCI runtime's command line. Every call names the runtime root explicitly so
+// that Corral's containers never mix with anyone else's, and failures keep the runtime's own message.
+
+export interface RuncOptions {
+  /** The runtime binary (runc, or crun on pure cgroup v2 hosts). */
+  readonly binary: string;
+  /** --root: where the runtime keeps its per-container state. */
+  readonly root: string;
+}
+
+/** What `runc state` reports. `annotations` carry Corral's own labels (hash, pod, container). */
+export interface RuncState {
+  readonly id: string;
+  readonly pid: number;
+  readonly status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  readonly bundle: string;
+  readonly created: string;
+  readonly annotations?: Record<string, string>;
+}
+
+async function runc(options: RuncOptions, args: readonly string[]) {
+  return execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore' });
+}
+
+function runtimeFailure(args: readonly string[], result: { stderr?: unknown; stdout?: unknown; exitCode?: number }): Error {
+  const said = String(result.stderr || result.stdout || '').trim();
+  return new Error(`${args.join(' ')}: ${said || `exit code ${result.exitCode}`}`);
+}
+
+/** Starts the user process of a created container. */
+export async function startContainer(options: RuncOptions, id: string): Promise<void> {
+  const result = await runc(options, ['start', id]);
+  if (result.exitCode !== 0) throw runtimeFailure(['start', id], result);
+}
+
+/** Sends a signal to the container's init process (or to all its processes with `all`). Not running is not an error. */
+export async function killContainer(options: RuncOptions, id: string, signal: string, all = false): Promise<void> {
+  const args = ['kill', ...(all ? ['--all'] : []), id, signal];
+  const result = await runc(options, args);
+  if (result.exitCode !== 0 && !/not running|does not exist|process already finished/i.test(String(result.stderr))) {
+    throw runtimeFailure(args, result);
+  }
+}
+
+/** Deletes the container's runtime state (and with `force`, kills what still runs). A missing container is not an error. */
+export async function deleteContainer(options: RuncOptions, id: string, force = true): Promise<void> {
+  const args = ['delete', ...(force ? ['--force'] : []), id];
+  const result = await runc(options, args);
+  if (result.exitCode !== 0 && !/does not exist|not exist/i.test(String(result.stderr))) {
+    throw runtimeFailure(args, result);
+  }
+}
+
+/** The state of one container, or undefined when the runtime does not know it. */
+export async function containerState(options: RuncOptions, id: string): Promise<RuncState | undefined> {
+  const result = await runc(options, ['state', id]);
+  if (result.exitCode !== 0) return undefined;
+  return JSON.parse(String(result.stdout)) as RuncState;
+}
+
+/** Every container under this runtime root. A root that does not exist yet holds none. */
+export async function listContainers(options: RuncOptions): Promise<RuncState[]> {
+  const result = await runc(options, ['list', '--format', 'json']);
+  if (result.exitCode !== 0) {
+    if (/no such file|not exist/i.test(String(result.stderr))) return [];
+    throw runtimeFailure(['list'], result);
+  }
+  const parsed = JSON.parse(String(result.stdout) || 'null') as RuncState[] | null;
+  return parsed ?? [];
+}
+
+/** Runs a command inside a running container and returns its output; used by tests and exec probes. */
+export async function execInContainer(options: RuncOptions, id: string, argv: readonly string[]) {
+  return runc(options, ['exec', id, ...argv]);
+}

@@ -1,0 +1,146 @@
+import type { Container, SharedNamespace } from '../project/model.js';
+import type { ResolvedUser } from './users.js';
+import { seccompForContainer, type DockerSeccompProfile } from './seccomp.js';
+
+// The OCI runtime spec (config.json) for one container. Pure: everything it needs comes in as input,
+// so tests can read the spec a container would get without starting anything.
+
+/** Docker's default capability set: enough for ordinary services, nothing that reaches the host. */
+export const DEFAULT_CAPABILITIES = Object.freeze([
+  'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_MKNOD',
+  'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+]);
+
+/** Kernel paths a container must not read (masked with /dev/null or an empty tmpfs by the runtime). */
+export const MASKED_PATHS = Object.freeze([
+  '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats',
+  '/sys/devices/virtual/powercap', '/sys/firmware',
+]);
+
+/** Kernel paths a container may read but not write. */
+export const READONLY_PATHS = Object.freeze(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Open files per process unless the host allows fewer: asking above the hard limit makes runc fail. */
+const WANTED_NOFILE = 1048576;
+
+/** A mount as the runtime wants it, after volumes were resolved to host paths. */
+export interface ResolvedMount {
+  readonly type: 'bind' | 'tmpfs';
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+  readonly size?: number;
+  readonly mode?: number;
+}
+
+export interface SpecInput {
+  readonly container: Container;
+  readonly project: string;
+  /** Config hash, stored as an annotation so that later runs can tell whether the container is current. */
+  readonly hash: string;
+  readonly user: ResolvedUser;
+  readonly hostname: string;
+  /** Absolute path of the container's root (the overlay's merged dir). */
+  readonly rootfs: string;
+  /** Pinned namespaces of the pod to join, by type; types not listed get a fresh namespace. */
+  readonly joinNamespaces: Partial<Record<SharedNamespace, string>>;
+  /** Host files the pod shares among its containers. */
+  readonly podFiles: { readonly hosts: string; readonly hostname: string; readonly resolvConf: string; readonly shm: string };
+  readonly mounts: readonly ResolvedMount[];
+  /** cgroup path relative to the hierarchy roots, e.g. /corral/hello/web/server. */
+  readonly cgroupsPath: string;
+  /** The host's hard RLIMIT_NOFILE. */
+  readonly nofileHardLimit: number;
+  /** The seccomp profile to filter syscalls with; none where the host has no profile. */
+  readonly seccompProfile?: DockerSeccompProfile;
+}
+
+const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts' };
+
+function namespacesFor(joinNamespaces: SpecInput['joinNamespaces']) {
+  const shared = (['net', 'ipc', 'uts'] as const).map((kind) => {
+    const path = joinNamespaces[kind];
+    return path ? { type: OCI_NAMESPACE_TYPE[kind], path } : { type: OCI_NAMESPACE_TYPE[kind] };
+  });
+  return [{ type: 'pid' }, { type: 'mount' }, ...shared];
+}
+
+function kernelFilesystemMounts(shm: string) {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+  ];
+}
+
+function podFileMounts(files: SpecInput['podFiles']) {
+  const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate', 'ro'] });
+  return [bind(files.hosts, '/etc/hosts'), bind(files.hostname, '/etc/hostname'), bind(files.resolvConf, '/etc/resolv.conf')];
+}
+
+function volumeMount(mount: ResolvedMount) {
+  if (mount.type === 'tmpfs') {
+    const options = ['nosuid', 'nodev'];
+    if (mount.size) options.push(`size=${mount.size}`);
+    if (mount.mode !== undefined) options.push(`mode=${mount.mode.toString(8)}`);
+    if (mount.readOnly) options.push('ro');
+    return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options };
+  }
+  return { destination: mount.target, type: 'bind', source: mount.source, options: ['rbind', 'rprivate', mount.readOnly ? 'ro' : 'rw'] };
+}
+
+function environmentFor(input: SpecInput): string[] {
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: input.hostname, HOME: input.user.home, ...input.container.env };
+  return Object.keys(env).sort().map((key) => `${key}=${env[key]}`);
+}
+
+/** The OCI config.json for a container of a pod: joins the pod's namespaces, with secure defaults. */
+export function generateSpec(input: SpecInput) {
+  const { container } = input;
+  const nofile = Math.min(WANTED_NOFILE, input.nofileHardLimit);
+  const capabilities = [...DEFAULT_CAPABILITIES];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [...input.user.additionalGids] },
+      args: [...container.argv],
+      env: environmentFor(input),
+      cwd: container.workdir,
+      capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
+      noNewPrivileges: true,
+    },
+    root: { path: input.rootfs, readonly: false },
+    // A joined UTS namespace already carries the pod's hostname; the runtime may only set it in a fresh one.
+    ...(input.joinNamespaces.uts ? {} : { hostname: input.hostname }),
+    mounts: [
+      ...kernelFilesystemMounts(input.podFiles.shm),
+      ...podFileMounts(input.podFiles),
+      ...input.mounts.map(volumeMount),
+    ],
+    annotations: {
+      'corral.project': input.project,
+      'corral.pod': container.pod,
+      'corral.container': container.name,
+      'corral.hash': input.hash,
+    },
+    linux: {
+      cgroupsPath: input.cgroupsPath,
+      namespaces: namespacesFor(input.joinNamespaces),
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+      ...(input.seccompProfile ? { seccomp: seccompForContainer(input.seccompProfile, capabilities) } : {}),
+    },
+  };
+}
+
+export type OciSpec = ReturnType<typeof generateSpec>;

@@ -1,0 +1,84 @@
+import path from 'node:path';
+
+// Where Corral keeps things. Runtime state (lost at reboot) lives under the run dir, persistent state
+// (volumes, container upper dirs, logs, the applied project) under the state dir. Both can be moved
+// with CORRAL_RUN_DIR / CORRAL_STATE_DIR, which is how tests keep out of the real ones.
+
+export interface Dirs {
+  readonly run: string;
+  readonly state: string;
+}
+
+/** The run and state dirs from the environment, or the defaults /run/corral and /var/lib/corral. */
+export function dirsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Dirs {
+  return {
+    run: path.resolve(env.CORRAL_RUN_DIR || '/run/corral'),
+    state: path.resolve(env.CORRAL_STATE_DIR || '/var/lib/corral'),
+  };
+}
+
+/** Every path of one project, so that no other module builds paths by hand. */
+export function projectPaths(dirs: Dirs, project: string) {
+  const run = path.join(dirs.run, project);
+  const state = path.join(dirs.state, 'projects', project);
+  return {
+    run,
+    state,
+    lock: path.join(run, 'lock'),
+    runcRoot: path.join(run, 'runc'),
+    exits: path.join(run, 'exits'),
+    sockets: path.join(run, 'sockets'),
+    applied: path.join(state, 'applied.json'),
+    volume: (name: string) => path.join(state, 'volumes', name, '_data'),
+    volumes: path.join(state, 'volumes'),
+    pod: (pod: string) => podPaths(run, pod),
+    container: (id: string) => containerPaths(run, state, id),
+    containersRun: path.join(run, 'containers'),
+    containersState: path.join(state, 'containers'),
+    podsRun: path.join(run, 'pods'),
+  };
+}
+
+export type ProjectPaths = ReturnType<typeof projectPaths>;
+
+function podPaths(run: string, pod: string) {
+  const dir = path.join(run, 'pods', pod);
+  return {
+    dir,
+    ns: path.join(dir, 'ns'),
+    shm: path.join(dir, 'shm'),
+    hosts: path.join(dir, 'hosts'),
+    hostname: path.join(dir, 'hostname'),
+    resolvConf: path.join(dir, 'resolv.conf'),
+  };
+}
+
+function containerPaths(run: string, state: string, id: string) {
+  const bundle = path.join(run, 'containers', id);
+  const persistent = path.join(state, 'containers', id);
+  return {
+    bundle,
+    config: path.join(bundle, 'config.json'),
+    rootfs: path.join(bundle, 'rootfs'),
+    pidFile: path.join(bundle, 'pid'),
+    conmonPidFile: path.join(bundle, 'conmon.pid'),
+    persistent,
+    upper: path.join(persistent, 'upper'),
+    work: path.join(persistent, 'work'),
+    log: path.join(persistent, 'ctr.log'),
+  };
+}
+
+/** The runc id of a container: dots cannot occur in names, so the id splits back unambiguously. */
+export function containerId(project: string, pod: string, container: string): string {
+  return `${project}.${pod}.${container}`;
+}
+
+/** The cgroup of a pod, relative to each hierarchy's root; its containers get child cgroups. */
+export function podCgroup(project: string, pod: string): string {
+  return `corral/${project}/${pod}`;
+}
+
+export function projectCgroup(project: string): string {
+  return `corral/${project}`;
+}

@@ -1,0 +1,118 @@
+import { createActor, fromPromise, waitFor, type SnapshotFrom } from 'xstate';
+import { containerMachine, type ContainerEvent } from '../../machines/container.js';
+import type { Project } from '../project/model.js';
+import type { Operation, Plan } from '../plan/plan.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import * as runtime from '../runtime/container.js';
+import type { ObservedContainer, ObservedProject } from '../runtime/observe.js';
+import { ensurePodSandbox, removePodSandbox } from '../runtime/pod.js';
+import { RuntimeError } from '../runtime/errors.js';
+import { runWithConcurrency } from './concurrency.js';
+
+// Executes a plan: pod sandboxes first, then one container machine per container, in parallel with a
+// bound, each driven by OBSERVED (what exists) and DESIRED (what the plan wants). Stops at nothing:
+// every container gets its chance, and the failures are reported together at the end.
+
+export interface ApplyReport {
+  /** One line per finished step, for progress output. */
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface ContainerOutcome {
+  readonly resource: string;
+  readonly state: string;
+  readonly error?: string;
+  readonly exitCode?: number;
+}
+
+const CONCURRENCY = 8;
+
+type ContainerSnapshot = SnapshotFrom<typeof containerMachine>;
+
+/** The machine with the real runtime behind its actors. */
+function runtimeBackedMachine(context: RuntimeContext, project: Project | undefined) {
+  const targets = new Map<string, runtime.ContainerTarget>();
+  for (const pod of project?.pods ?? []) {
+    for (const container of pod.containers) {
+      const id = `${project!.name}.${pod.name}.${container.name}`;
+      targets.set(id, { project: project!, pod, container, id, hash: '' });
+    }
+  }
+  const resourceOf = (id: string) => id.split('.').slice(1).join('/');
+  return containerMachine.provide({
+    actors: {
+      createContainer: fromPromise(async ({ input }) => {
+        const target = targets.get(input.id);
+        if (!target) throw new Error(`${resourceOf(input.id)} is not in the project file`);
+        return runtime.createContainer(context, { ...target, hash: input.hash ?? '' });
+      }),
+      startContainer: fromPromise(({ input }) => runtime.startContainer(context, input.id, resourceOf(input.id))),
+      stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id)),
+      removeContainer: fromPromise(({ input }) => runtime.removeContainer(context, input.id, resourceOf(input.id))),
+    },
+  });
+}
+
+function observedEvent(observed: ObservedContainer | undefined): ContainerEvent {
+  if (!observed) return { type: 'OBSERVED', status: 'absent' };
+  return { type: 'OBSERVED', status: observed.status, hash: observed.hash, pid: observed.pid, exitCode: observed.exitCode };
+}
+
+/** Drives one container machine from what exists to what the operation wants; resolves when it settles. */
+async function driveContainer(machine: ReturnType<typeof runtimeBackedMachine>, operation: Operation, observed: ObservedContainer | undefined): Promise<ContainerSnapshot> {
+  const actor = createActor(machine, { input: { id: operation.id!, resource: operation.resource } });
+  actor.start();
+  // The wish first: the first observation already moves the machine, and it must know where to.
+  if (operation.kind === 'remove') actor.send({ type: 'DESIRED', state: 'removed' });
+  else actor.send({ type: 'DESIRED', state: 'running', hash: operation.hash });
+  actor.send(observedEvent(observed));
+  if (operation.kind === 'start') actor.send({ type: 'START' });
+  const settled = await waitFor(actor, (snapshot) => snapshot.hasTag('settled') && !snapshot.matches('absent'), { timeout: Infinity });
+  actor.stop();
+  return settled;
+}
+
+function describeOutcome(operation: Operation, snapshot: ContainerSnapshot): ContainerOutcome {
+  const { context } = snapshot;
+  const state = String(snapshot.value);
+  return { resource: operation.resource, state, error: context.error, exitCode: context.exitCode };
+}
+
+const DONE_WORDS: Record<string, string> = { create: 'started', recreate: 'recreated', start: 'started', remove: 'removed' };
+
+/** Applies the plan to the host. Throws a RuntimeError naming every container that failed. */
+export async function applyPlan(context: RuntimeContext, project: Project | undefined, plan: Plan, observed: ObservedProject, report: ApplyReport = {}): Promise<ContainerOutcome[]> {
+  const say = report.onProgress ?? (() => {});
+  const machine = runtimeBackedMachine(context, project);
+  const observedById = new Map(observed.containers.map((container) => [container.id, container]));
+  const byKind = (kind: Operation['kind']) => plan.operations.filter((operation) => operation.kind === kind);
+  const containerOperation = async (operation: Operation) => {
+    const outcome = describeOutcome(operation, await driveContainer(machine, operation, observedById.get(operation.id!)));
+    say(outcome.error ? `✘ ${operation.resource}  ${outcome.error}` : `✔ ${operation.resource}  ${DONE_WORDS[operation.kind] ?? operation.kind}`);
+    return outcome;
+  };
+
+  const outcomes: ContainerOutcome[] = [];
+  outcomes.push(...(await runWithConcurrency(byKind('remove'), CONCURRENCY, containerOperation)));
+  for (const operation of byKind('remove-pod')) {
+    await removePodSandbox(context, operation.resource);
+    say(`✔ ${operation.resource}  pod removed`);
+  }
+  for (const pod of project?.pods ?? []) {
+    await ensurePodSandbox(context, pod);
+    if (byKind('create-pod').some((operation) => operation.resource === pod.name)) say(`✔ ${pod.name}  pod created`);
+  }
+  const startOperations = plan.operations.filter((operation) => ['recreate', 'create', 'start'].includes(operation.kind));
+  outcomes.push(...(await runWithConcurrency(startOperations, CONCURRENCY, containerOperation)));
+
+  const failed = outcomes.filter((outcome) => outcome.error);
+  if (failed.length > 0) {
+    throw new RuntimeError({
+      resource: failed.map((outcome) => outcome.resource).join(', '),
+      step: 'apply',
+      message: failed.map((outcome) => outcome.error).join('; '),
+      hint: 'fix the cause and run `corral up` again, or `corral down` to remove everything',
+    });
+  }
+  return outcomes;
+}

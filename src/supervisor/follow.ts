@@ -1,0 +1,34 @@
+import type { RuntimeContext } from '../runtime/context.js';
+import { readLog } from '../runtime/logs.js';
+import { observeContainer, observeProject } from '../runtime/observe.js';
+
+// Foreground `up` and `logs -f`: the output of containers as it comes, prefixed with who said it,
+// until each container has exited or the caller says stop.
+
+export interface FollowProjectOptions {
+  /** Only these containers (`pod/container`); all when empty. */
+  readonly only?: readonly string[];
+  readonly follow?: boolean;
+  readonly keepGoing?: () => boolean;
+  readonly onLine: (line: string) => void;
+  /** Prefix lines with `pod/container | ` (default when more than one container is shown). */
+  readonly prefix?: boolean;
+}
+
+/** Streams the logs of the project's containers. Returns when all followed containers exited. */
+export async function followProjectLogs(context: RuntimeContext, options: FollowProjectOptions): Promise<void> {
+  const observed = await observeProject(context);
+  const chosen = observed.containers.filter((container) => !options.only?.length || options.only.includes(`${container.pod}/${container.name}`));
+  const prefix = options.prefix ?? chosen.length > 1;
+  const width = Math.max(0, ...chosen.map((container) => container.pod.length + container.name.length + 1));
+  const follow = options.follow ?? true;
+  await Promise.all(chosen.map((container) => {
+    const resource = `${container.pod}/${container.name}`;
+    const label = prefix ? `${resource.padEnd(width)} | ` : '';
+    const stillRunning = async () => (options.keepGoing?.() ?? true) && (await observeContainer(context, container.id)).status !== 'exited';
+    return readLog(context.paths.container(container.id).log, (record) => options.onLine(label + record.text), {
+      keepGoing: follow ? stillRunning : undefined,
+      pollMs: 200,
+    });
+  }));
+}

@@ -1,0 +1,29 @@
+import { readdir, rm, rmdir } from 'node:fs/promises';
+import { computeTeardown } from '../plan/plan.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import { observeProject } from '../runtime/observe.js';
+import { mountPointsUnder } from '../runtime/mounts.js';
+import { projectCgroup } from '../state/paths.js';
+import * as native from '../native.js';
+import { applyPlan, type ApplyReport } from './apply.js';
+
+// `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
+// left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
+// without the project file and without a supervisor.
+
+export async function tearDownProject(context: RuntimeContext, options: ApplyReport & { removeVolumes?: boolean } = {}): Promise<void> {
+  const observed = await observeProject(context);
+  await applyPlan(context, undefined, computeTeardown(observed), observed, options);
+  for (const point of [...(await mountPointsUnder(context.paths.run)), ...(await mountPointsUnder(context.paths.state))]) {
+    await native.unmount(point, { detach: true });
+  }
+  await native.killCgroup(projectCgroup(context.project));
+  await native.removeCgroup(projectCgroup(context.project));
+  await rm(context.paths.run, { recursive: true, force: true });
+  await rm(context.paths.containersState, { recursive: true, force: true });
+  await rm(context.paths.applied, { force: true });
+  if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });
+  // Leave no empty project dir behind, but never a volume the user keeps.
+  const left = await readdir(context.paths.state).catch(() => [] as string[]);
+  if (left.length === 0) await rmdir(context.paths.state).catch(() => {});
+}

@@ -1,0 +1,21 @@
+import type { Container, Pod, Project } from '../../src/project/model.js';
+
+// One baseline project for the unit tests of pure stages; scenarios copy it and mutate a little.
+
+export function baselineContainer(overrides: Partial<Container> = {}): Container {
+  return {
+    name: 'app', pod: 'web', rootfs: '/rootfs', argv: ['sleep', '3600'], env: { A: '1' },
+    workdir: '/', user: '0:0', mounts: [], ...overrides,
+  };
+}
+
+export function baselinePod(overrides: Partial<Pod> = {}): Pod {
+  return {
+    name: 'web', share: ['net', 'ipc', 'uts'], shmSize: 64 * 1024 * 1024, hostname: 'web',
+    containers: [baselineContainer(), baselineContainer({ name: 'sidecar' })], ...overrides,
+  };
+}
+
+export function baselineProject(overrides: Partial<Project> = {}): Project {
+  return { name: 'demo', file: '/demo/corral.yaml', dir: '/demo', pods: [baselinePod()], volumes: [], ...overrides };
+}

@@ -1,0 +1,79 @@
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+// Each suite runs Corral in dirs of its own (CORRAL_RUN_DIR, CORRAL_STATE_DIR) and with project names
+// of its own, so suites never see each other's containers and the leak check knows what to look for.
+
+export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const cliEntry = path.join(repositoryRoot, 'dist/src/cli/main.js');
+
+/** The busybox rootfs the tests run (built by scripts/test.sh; built here when missing). */
+export async function testRootfs(): Promise<string> {
+  const rootfs = process.env.CORRAL_TEST_ROOTFS ?? path.join(repositoryRoot, '.cache/rootfs/busybox');
+  await execa('bash', [path.join(repositoryRoot, 'scripts/build-rootfs.sh'), rootfs]);
+  return rootfs;
+}
+
+export interface Sandbox {
+  readonly run: string;
+  readonly state: string;
+  /** A directory for the suite's project files. */
+  readonly work: string;
+  readonly env: Record<string, string>;
+  /** A project name unique to this suite and process. */
+  projectName(label: string): string;
+  dispose(): Promise<void>;
+}
+
+/** Fresh run, state and work dirs for one suite. */
+export async function createSandbox(label: string): Promise<Sandbox> {
+  await mkdir('/run', { recursive: true });
+  const run = await mkdtemp(`/run/corral-test-${label}-`);
+  const state = await mkdtemp(`/var/tmp/corral-test-${label}-`);
+  const work = await mkdtemp(`/tmp/corral-test-${label}-`);
+  const rootfs = await testRootfs();
+  const env = { CORRAL_RUN_DIR: run, CORRAL_STATE_DIR: state, CORRAL_ROOTFS: rootfs };
+  return {
+    run, state, work, env,
+    projectName: (name: string) => `t${process.pid}-${label}-${name}`.toLowerCase(),
+    async dispose() {
+      for (const dir of [run, state, work]) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built `corral` CLI with the sandbox's dirs; never throws on a non-zero exit. */
+export async function corral(sandbox: Sandbox, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  const result = await execa(process.execPath, [cliEntry, ...args], {
+    cwd: options.cwd ?? sandbox.work,
+    env: { ...sandbox.env },
+    reject: false,
+    stdin: 'ignore',
+    timeout: options.timeoutMs ?? 120_000,
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** Polls `probe` until it returns a value or the deadline passes; bounded in count and time. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

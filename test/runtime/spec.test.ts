@@ -1,0 +1,133 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_CAPABILITIES, generateSpec, type SpecInput } from '../../src/runtime/spec.js';
+import { resolveUser } from '../../src/runtime/users.js';
+import { seccompForContainer } from '../../src/runtime/seccomp.js';
+import { baselineContainer } from '../helpers/fixtures.js';
+
+// What a container would get from the runtime, read from the generated config.json.
+
+const spec = suite('OCI spec generation');
+
+function input(overrides: Partial<SpecInput> = {}): SpecInput {
+  return {
+    container: baselineContainer({ env: { GREETING: 'hi' }, workdir: '/srv' }),
+    project: 'demo', hash: 'abc', user: { uid: 33, gid: 33, additionalGids: [100], home: '/var/www' },
+    hostname: 'web', rootfs: '/run/corral/demo/containers/x/rootfs',
+    joinNamespaces: { net: '/p/ns/net', ipc: '/p/ns/ipc', uts: '/p/ns/uts' },
+    podFiles: { hosts: '/p/hosts', hostname: '/p/hostname', resolvConf: '/p/resolv.conf', shm: '/p/shm' },
+    mounts: [], cgroupsPath: '/corral/demo/web/app', nofileHardLimit: 20000,
+    ...overrides,
+  };
+}
+
+spec('joins the pod namespaces by path and gets its own pid and mount namespaces', () => {
+  const namespaces = generateSpec(input()).linux.namespaces;
+  assert.equal(namespaces, [
+    { type: 'pid' }, { type: 'mount' },
+    { type: 'network', path: '/p/ns/net' }, { type: 'ipc', path: '/p/ns/ipc' }, { type: 'uts', path: '/p/ns/uts' },
+  ], 'namespaces');
+  assert.not.ok('hostname' in generateSpec(input()), 'no hostname when the UTS namespace is joined');
+  assert.is((generateSpec(input({ joinNamespaces: {} })) as { hostname?: string }).hostname, 'web', 'hostname set in a fresh UTS namespace');
+});
+
+spec('secure defaults: reduced capabilities, no new privileges, masked and read-only paths', () => {
+  const generated = generateSpec(input());
+  assert.equal(generated.process.capabilities.bounding, [...DEFAULT_CAPABILITIES], 'docker\'s default set');
+  assert.not.ok(generated.process.capabilities.bounding.includes('CAP_SYS_ADMIN'), 'no CAP_SYS_ADMIN');
+  assert.is(generated.process.noNewPrivileges, true, 'no_new_privileges');
+  assert.ok(generated.linux.maskedPaths.includes('/proc/kcore'), '/proc/kcore is masked');
+  assert.ok(generated.linux.readonlyPaths.includes('/proc/sys'), '/proc/sys is read-only');
+});
+
+spec('rlimits never exceed the host hard limit', () => {
+  assert.equal(generateSpec(input({ nofileHardLimit: 20000 })).process.rlimits, [{ type: 'RLIMIT_NOFILE', hard: 20000, soft: 20000 }], 'capped at 20000');
+  assert.equal(generateSpec(input({ nofileHardLimit: 4_000_000 })).process.rlimits[0]!.hard, 1048576, 'otherwise 1048576');
+});
+
+spec('pod files, shm and volumes are mounted; env, user, cwd and hash are set', () => {
+  const generated = generateSpec(input({
+    mounts: [
+      { type: 'bind', source: '/data', target: '/data', readOnly: true },
+      { type: 'tmpfs', source: 'tmpfs', target: '/cache', readOnly: false, size: 1048576, mode: 0o1777 },
+    ],
+  }));
+  const byTarget = Object.fromEntries(generated.mounts.map((mount) => [mount.destination, mount]));
+  assert.is(byTarget['/dev/shm']?.source, '/p/shm', 'the pod shm');
+  assert.is(byTarget['/etc/hosts']?.source, '/p/hosts', 'the pod hosts file');
+  assert.is(byTarget['/etc/resolv.conf']?.source, '/p/resolv.conf', 'the pod resolv.conf');
+  assert.ok(byTarget['/data']?.options.includes('ro'), 'read-only bind');
+  assert.equal(byTarget['/cache']?.options, ['nosuid', 'nodev', 'size=1048576', 'mode=1777'], 'tmpfs size and mode');
+  assert.ok(generated.process.env.includes('GREETING=hi'), 'container env');
+  assert.ok(generated.process.env.includes('HOME=/var/www'), 'HOME from passwd');
+  assert.equal(generated.process.user, { uid: 33, gid: 33, additionalGids: [100] }, 'user');
+  assert.is(generated.process.cwd, '/srv', 'working dir');
+  assert.is(generated.annotations['corral.hash'], 'abc', 'the config hash is recorded');
+  assert.is(generated.linux.cgroupsPath, '/corral/demo/web/app', 'a child cgroup of the pod');
+});
+
+const users = suite('user resolution against the rootfs');
+let rootfs = '';
+users.before(async () => {
+  rootfs = await mkdtemp(path.join(os.tmpdir(), 'corral-users-'));
+  await mkdir(path.join(rootfs, 'etc'));
+  await writeFile(path.join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33::/var/www:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\n');
+  await writeFile(path.join(rootfs, 'etc/group'), 'root:x:0:\nwww-data:x:33:\nusers:x:100:app,www-data\napp:x:1000:\n');
+});
+users.after(() => rm(rootfs, { recursive: true, force: true }));
+
+const userCases: [string, { uid: number; gid: number; additionalGids: number[] }][] = [
+  ['www-data', { uid: 33, gid: 33, additionalGids: [100] }],
+  ['1000', { uid: 1000, gid: 1000, additionalGids: [100] }],
+  ['app:www-data', { uid: 1000, gid: 33, additionalGids: [100] }],
+  ['4242:4343', { uid: 4242, gid: 4343, additionalGids: [] }],
+  ['4242', { uid: 4242, gid: 0, additionalGids: [] }],
+];
+for (const [user, expected] of userCases) {
+  users(`"${user}" resolves from /etc/passwd and /etc/group`, async () => {
+    const resolved = await resolveUser(rootfs, user);
+    assert.equal({ uid: resolved.uid, gid: resolved.gid, additionalGids: resolved.additionalGids }, expected, user);
+  });
+}
+users('an unknown user name is an error that says how to fix it', async () => {
+  try {
+    await resolveUser(rootfs, 'nosuch');
+    assert.unreachable('should fail');
+  } catch (error) {
+    assert.match((error as Error).message, /"nosuch" is not in the rootfs' \/etc\/passwd/, 'names the user and the file');
+  }
+});
+
+spec.run();
+users.run();
+
+const seccomp = suite('seccomp from the standard profile');
+
+const profile = {
+  defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38,
+  archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }],
+  syscalls: [
+    { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW', args: [], includes: {}, excludes: {} },
+    { names: ['mount'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMIN'] }, excludes: {} },
+    { names: ['chroot'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, includes: {}, excludes: { caps: ['CAP_SYS_CHROOT'] } },
+    { names: ['arch_prctl'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd64'] }, excludes: {} },
+    { names: ['s390_only'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['s390x'] }, excludes: {} },
+  ],
+};
+
+seccomp('keeps the rules for the granted capabilities and this architecture only', () => {
+  const filter = seccompForContainer(profile, ['CAP_SYS_CHROOT'], 'x64');
+  assert.equal(filter.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'], 'architectures of the host');
+  assert.equal(filter.syscalls.map((rule) => rule.names.join(',')), ['read,write', 'arch_prctl'], 'rules kept');
+  assert.is(filter.defaultErrnoRet, 38, 'ENOSYS for unknown syscalls');
+});
+
+seccomp('a container with the default capabilities gets a filter in its spec', () => {
+  const generated = generateSpec({ ...input(), seccompProfile: profile }) as { linux: { seccomp?: { defaultAction: string } } };
+  assert.is(generated.linux.seccomp?.defaultAction, 'SCMP_ACT_ERRNO', 'the filter is in linux.seccomp');
+});
+
+seccomp.run();
