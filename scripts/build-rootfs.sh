@@ -10,6 +10,7 @@ if [ -f "$dir/.corral-rootfs" ]; then exit 0; fi
 mkdir -p "$(dirname "$dir")"
 tmp=$(mktemp -d "$(dirname "$dir")/.rootfs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+chmod 0755 "$tmp"
 mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,var/www,root,home/app}
 chmod 1777 "$tmp/tmp"
 cp "$busybox" "$tmp/bin/busybox"

@@ -11,11 +11,19 @@ interface LogsOptions extends TargetOptions {
   readonly follow?: boolean;
 }
 
+/** `web` alone means every container of pod web; an unknown name is kept so it can be reported. */
+function expandResources(resources: readonly string[], known: readonly string[]): string[] {
+  return resources.flatMap((resource) => {
+    if (resource.includes('/')) return [resource];
+    const ofPod = known.filter((name) => name.startsWith(`${resource}/`));
+    return ofPod.length > 0 ? ofPod : [resource];
+  });
+}
+
 async function runLogs(resources: string[], options: LogsOptions): Promise<void> {
   const context = await openRuntime(await targetProjectName(options));
   const known = (await observeProject(context)).containers.map((container) => `${container.pod}/${container.name}`);
-  // `web` alone means every container of pod web.
-  const wanted = resources.flatMap((resource) => (resource.includes('/') ? [resource] : known.filter((name) => name.startsWith(`${resource}/`)).concat(known.some((name) => name.startsWith(`${resource}/`)) ? [] : [resource])));
+  const wanted = expandResources(resources, known);
   const unknown = wanted.filter((resource) => !known.includes(resource));
   if (unknown.length > 0) {
     throw new UsageError(`no container ${unknown.join(', ')} in project ${context.project}`, `choose from: ${known.join(', ') || 'none is running'}`);

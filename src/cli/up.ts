@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
-import { computePlan, formatPlan } from '../plan/plan.js';
-import type { Project } from '../project/model.js';
-import { openRuntime, type RuntimeContext } from '../runtime/context.js';
-import { observeProject } from '../runtime/observe.js';
-import { applyPlan } from '../supervisor/apply.js';
+import { openRuntime } from '../runtime/context.js';
 import { followProjectLogs } from '../supervisor/follow.js';
+import { reconcileProject } from '../supervisor/reconcile.js';
 import { tearDownProject } from '../supervisor/teardown.js';
-import { writeJsonAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
 import { loadTargetProject, type TargetOptions } from './target.js';
 
@@ -20,25 +16,10 @@ interface UpOptions extends TargetOptions {
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Observes, plans and applies under the project lock; records the applied project. */
-export async function bringUp(project: Project, context: RuntimeContext, options: { dryRun?: boolean } = {}): Promise<void> {
-  await withProjectLock(context.paths.lock, async () => {
-    const observed = await observeProject(context);
-    const plan = computePlan(project, observed);
-    if (options.dryRun) {
-      print(formatPlan(plan) || 'nothing to do');
-      return;
-    }
-    await applyPlan(context, project, plan, observed, { onProgress: print });
-    if (plan.upToDate.length > 0) print(`${plan.upToDate.length} container${plan.upToDate.length === 1 ? '' : 's'} up to date`);
-    await writeJsonAtomic(context.paths.applied, { appliedAt: new Date().toISOString(), project });
-  });
-}
-
 async function runUp(options: UpOptions): Promise<void> {
   const project = await loadTargetProject(options);
   const context = await openRuntime(project.name);
-  await bringUp(project, context, options);
+  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print });
   if (options.detach || options.dryRun) return;
 
   let stopping = false;

@@ -1,0 +1,42 @@
+// The workloads of the benchmark: N pods of one sleeping busybox container each, written once as a
+// Corral project file and once as the equivalent Kubernetes manifest for `podman kube play`.
+
+export interface Workload {
+  readonly pods: number;
+  readonly containersPerPod?: number;
+  /** Extra env for one container, to measure a one-container change. */
+  readonly changed?: string;
+}
+
+/** A Corral project file for the workload. */
+export function corralProject(workload: Workload, rootfs: string): string {
+  const lines = ['pods:'];
+  for (let pod = 1; pod <= workload.pods; pod++) {
+    lines.push(`  p${pod}:`, '    containers:');
+    for (let container = 1; container <= (workload.containersPerPod ?? 1); container++) {
+      lines.push(`      c${container}:`, `        rootfs: ${rootfs}`, '        command: ["sleep", "3600"]');
+      if (pod === 1 && container === 1 && workload.changed) lines.push(`        env: { CHANGED: "${workload.changed}" }`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Kubernetes Pods with the same containers, for `podman kube play`. */
+export function kubernetesManifest(workload: Workload, image: string): string {
+  const documents: string[] = [];
+  for (let pod = 1; pod <= workload.pods; pod++) {
+    documents.push([
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata:',
+      `  name: p${pod}`,
+      'spec:',
+      '  restartPolicy: Never',
+      '  containers:',
+      '  - name: c1',
+      `    image: ${image}`,
+      '    command: ["sleep", "3600"]',
+    ].join('\n'));
+  }
+  return `${documents.join('\n---\n')}\n`;
+}

@@ -1,0 +1,174 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { corralProject, kubernetesManifest, type Workload } from './projects.js';
+import { formatSeconds, summarise, type Figure } from './stats.js';
+import { renderChart } from './chart.js';
+
+// `npm run bench`: Corral against the raw conmon + runc floor and against podman, in one run on one
+// machine. Every figure is the median of BENCH_RUNS runs (default 5) with min and max; ratios are
+// against the floor of the same run. Writes a table to stdout, bench/results/latest.json and
+// bench/results/up-down.svg.
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(root, 'dist/src/cli/main.js');
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const sizes = (process.env.BENCH_SIZES ?? '1,10,50').split(',').map(Number);
+const rootfs = process.env.CORRAL_ROOTFS ?? '/var/lib/corral/rootfs/busybox';
+const podmanImage = 'localhost/corral-bench-busybox:latest';
+
+async function seconds(work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function sample(count: number, work: (run: number) => Promise<number>): Promise<Figure> {
+  const samples: number[] = [];
+  for (let run = 0; run < count; run++) samples.push(await work(run));
+  return summarise(samples);
+}
+
+interface Sandbox { dir: string; env: Record<string, string> }
+
+async function corralSandbox(): Promise<Sandbox> {
+  const dir = await mkdtemp('/var/tmp/corral-bench-');
+  return { dir, env: { CORRAL_RUN_DIR: path.join('/run', path.basename(dir)), CORRAL_STATE_DIR: path.join(dir, 'state') } };
+}
+
+async function corral(sandbox: Sandbox, args: string[]) {
+  return execa(process.execPath, [cli, ...args], { env: sandbox.env, stdin: 'ignore' });
+}
+
+async function writeProject(sandbox: Sandbox, workload: Workload): Promise<string> {
+  const file = path.join(sandbox.dir, 'corral.yaml');
+  await writeFile(file, corralProject(workload, rootfs));
+  return file;
+}
+
+async function floor(pods: number): Promise<{ up: number; down: number }> {
+  const { stdout } = await execa('bash', [path.join(root, 'bench/floor.sh'), rootfs, String(pods)]);
+  const [up, down] = stdout.trim().split(/\s+/).map(Number);
+  return { up: up!, down: down! };
+}
+
+async function podmanReady(): Promise<Record<string, string> | undefined> {
+  if (!existsSync('/usr/bin/podman')) return undefined;
+  const dir = '/run/corral-bench-podman';
+  await mkdir(dir, { recursive: true });
+  const conf = path.join(dir, 'containers.conf');
+  // The host's hard nofile limit is below podman's default ulimits; runc would refuse them.
+  await writeFile(conf, '[containers]\ndefault_ulimits = ["nofile=1024:1024"]\n[engine]\nruntime = "runc"\n');
+  const env = { CONTAINERS_CONF: conf };
+  const images = await execa('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { env, reject: false });
+  if (!String(images.stdout).includes(podmanImage)) {
+    await execa('bash', ['-c', `tar -C ${rootfs} -c . | podman import - ${podmanImage}`], { env });
+  }
+  return env;
+}
+
+async function podmanUpDown(env: Record<string, string>, pods: number): Promise<{ up: number; down: number }> {
+  const dir = await mkdtemp('/var/tmp/corral-bench-kube-');
+  const manifest = path.join(dir, 'pods.yaml');
+  await writeFile(manifest, kubernetesManifest({ pods }, podmanImage));
+  const up = await seconds(() => execa('podman', ['kube', 'play', manifest], { env }));
+  const down = await seconds(() => execa('podman', ['kube', 'down', manifest], { env }));
+  await rm(dir, { recursive: true, force: true });
+  return { up, down };
+}
+
+async function corralUpDown(pods: number): Promise<{ up: number; down: number }> {
+  const sandbox = await corralSandbox();
+  const file = await writeProject(sandbox, { pods });
+  const up = await seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
+  const down = await seconds(() => corral(sandbox, ['-p', 'bench', 'down']));
+  await rm(sandbox.dir, { recursive: true, force: true });
+  return { up, down };
+}
+
+async function peakRss(sandbox: Sandbox, args: string[]): Promise<number | undefined> {
+  if (!existsSync('/usr/bin/time')) return undefined;
+  const result = await execa('/usr/bin/time', ['-f', '%M', process.execPath, cli, ...args], { env: sandbox.env, stdin: 'ignore' });
+  const kilobytes = Number(String(result.stderr).trim().split('\n').pop());
+  return kilobytes / 1024;
+}
+
+interface Results {
+  machine: { cores: number; kernel: string; date: string; runs: number };
+  upDown: { pods: number; floorUp: Figure; floorDown: Figure; corralUp: Figure; corralDown: Figure; podmanUp?: Figure; podmanDown?: Figure }[];
+  noopApply50?: Figure;
+  oneChange50?: Figure;
+  onePodUp?: Figure;
+  ps100?: Figure;
+  cliPeakRssMb?: number;
+}
+
+async function main(): Promise<void> {
+  const results: Results = {
+    machine: { cores: (await import('node:os')).cpus().length, kernel: (await execa('uname', ['-r'])).stdout, date: new Date().toISOString(), runs },
+    upDown: [],
+  };
+  const podmanEnv = process.env.BENCH_PODMAN === '0' ? undefined : await podmanReady();
+
+  for (const pods of sizes) {
+    const floorRuns: { up: number; down: number }[] = [];
+    const corralRuns: { up: number; down: number }[] = [];
+    const podmanRuns: { up: number; down: number }[] = [];
+    for (let run = 0; run < runs; run++) {
+      floorRuns.push(await floor(pods));
+      corralRuns.push(await corralUpDown(pods));
+      if (podmanEnv) podmanRuns.push(await podmanUpDown(podmanEnv, pods));
+    }
+    results.upDown.push({
+      pods,
+      floorUp: summarise(floorRuns.map((run) => run.up)), floorDown: summarise(floorRuns.map((run) => run.down)),
+      corralUp: summarise(corralRuns.map((run) => run.up)), corralDown: summarise(corralRuns.map((run) => run.down)),
+      ...(podmanEnv ? { podmanUp: summarise(podmanRuns.map((run) => run.up)), podmanDown: summarise(podmanRuns.map((run) => run.down)) } : {}),
+    });
+    process.stderr.write(`bench: ${pods} pods done\n`);
+  }
+
+  // No-op apply and one change, on a running 50-pod project.
+  const sandbox = await corralSandbox();
+  const file = await writeProject(sandbox, { pods: 50 });
+  await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+  results.noopApply50 = await sample(runs, () => seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d'])));
+  results.oneChange50 = await sample(runs, async (run) => {
+    await writeFile(file, corralProject({ pods: 50, changed: `run-${run}` }, rootfs));
+    return seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
+  });
+  results.cliPeakRssMb = await peakRss(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+  await corral(sandbox, ['-p', 'bench', 'down']);
+
+  // ps with 100 containers (50 pods of two).
+  await writeFile(file, corralProject({ pods: 50, containersPerPod: 2 }, rootfs));
+  await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+  results.ps100 = await sample(runs, () => seconds(() => corral(sandbox, ['-p', 'bench', 'ps'])));
+  await corral(sandbox, ['-p', 'bench', 'down']);
+  await rm(sandbox.dir, { recursive: true, force: true });
+
+  results.onePodUp = results.upDown.find((row) => row.pods === 1)?.corralUp;
+  await report(results);
+}
+
+async function report(results: Results): Promise<void> {
+  const lines = ['| pods | floor up | corral up | podman up | corral/floor | podman/corral | floor down | corral down | podman down | corral/floor |', '|---|---|---|---|---|---|---|---|---|---|'];
+  for (const row of results.upDown) {
+    const ratio = (a?: Figure, b?: Figure) => (a && b ? `${(a.median / b.median).toFixed(2)}x` : 'n/a');
+    lines.push(`| ${row.pods} | ${formatSeconds(row.floorUp)} | ${formatSeconds(row.corralUp)} | ${formatSeconds(row.podmanUp)} | ${ratio(row.corralUp, row.floorUp)} | ${ratio(row.podmanUp, row.corralUp)} | ${formatSeconds(row.floorDown)} | ${formatSeconds(row.corralDown)} | ${formatSeconds(row.podmanDown)} | ${ratio(row.corralDown, row.floorDown)} |`);
+  }
+  lines.push('', '| measure | value |', '|---|---|');
+  lines.push(`| no-op apply, 50 pods | ${formatSeconds(results.noopApply50)} |`);
+  lines.push(`| one changed container, 50 pods | ${formatSeconds(results.oneChange50)} |`);
+  lines.push(`| ps, 100 containers | ${formatSeconds(results.ps100)} |`);
+  lines.push(`| CLI peak RSS, up of 50 pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} |`);
+  const outDir = path.join(root, 'bench/results');
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(path.join(outDir, 'up-down.svg'), renderChart(results.upDown));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();

@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "corral_native",
+      "sources": [
+        "src/addon.cc",
+        "src/cgroups.cc",
+        "src/errors.cc",
+        "src/fd.cc",
+        "src/locks.cc",
+        "src/mounts.cc",
+        "src/namespaces.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,213 @@
+#include <napi.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cgroups.h"
+#include "errors.h"
+#include "locks.h"
+#include "mounts.h"
+#include "namespaces.h"
+#include "worker.h"
+
+// Module init and argument plumbing only: the TS wrapper has already checked every argument, so
+// these functions just copy them into workers, which run the syscalls off the main thread.
+
+namespace corral {
+namespace {
+
+// The i-th argument as a string; the TS wrapper already checked it, this only guards the boundary.
+std::string StringArg(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsString()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(index) + " must be a string");
+  return info[index].As<Napi::String>().Utf8Value();
+}
+
+// The i-th argument as an array of strings, same guard.
+std::vector<std::string> StringArrayArg(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsArray()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(index) + " must be an array");
+  Napi::Array array = info[index].As<Napi::Array>();
+  std::vector<std::string> strings;
+  for (uint32_t i = 0; i < array.Length(); ++i) strings.push_back(array.Get(i).ToString().Utf8Value());
+  return strings;
+}
+
+// An optional numeric property: absent (undefined) stays absent rather than becoming 0.
+std::optional<int64_t> OptionalInteger(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) return std::nullopt;
+  return value.As<Napi::Number>().Int64Value();
+}
+
+// Runs a void job on the pool and resolves undefined.
+template <typename Job>
+class VoidWorker : public PromiseWorker {
+ public:
+  VoidWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
+
+ protected:
+  void Run() override { job_(); }
+
+ private:
+  Job job_;
+};
+
+// Wraps a lambda in a VoidWorker and returns its Promise.
+template <typename Job>
+Napi::Value QueueVoid(Napi::Env env, Job job) {
+  return (new VoidWorker<Job>(env, std::move(job)))->QueueForPromise();
+}
+
+// Pins namespaces and resolves { type: path } for each pinned type.
+class CreatePinnedNamespacesWorker : public PromiseWorker {
+ public:
+  CreatePinnedNamespacesWorker(Napi::Env env, std::string dir, std::vector<std::string> types, std::optional<std::string> hostname)
+      : PromiseWorker(env, "corral:createPinnedNamespaces"), dir_(std::move(dir)), types_(std::move(types)), hostname_(std::move(hostname)) {}
+
+ protected:
+  void Run() override { pinned_ = CreatePinnedNamespaces(dir_, types_, hostname_); }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object paths = Napi::Object::New(env);
+    for (const auto& [type, path] : pinned_) paths.Set(type, path);
+    return paths;
+  }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> types_;
+  std::optional<std::string> hostname_;
+  PinnedNamespaces pinned_;
+};
+
+// Kills a cgroup's processes and resolves how many were signalled.
+class KillCgroupWorker : public PromiseWorker {
+ public:
+  KillCgroupWorker(Napi::Env env, std::string rel_path) : PromiseWorker(env, "corral:killCgroup"), rel_path_(std::move(rel_path)) {}
+
+ protected:
+  void Run() override { signalled_ = KillCgroup(rel_path_); }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, signalled_); }
+
+ private:
+  std::string rel_path_;
+  int signalled_ = 0;
+};
+
+// createPinnedNamespaces(dir, types, hostname | undefined)
+Napi::Value CreatePinnedNamespacesBinding(const Napi::CallbackInfo& info) {
+  std::optional<std::string> hostname;
+  if (info[2].IsString()) hostname = StringArg(info, 2);
+  auto* worker = new CreatePinnedNamespacesWorker(info.Env(), StringArg(info, 0), StringArrayArg(info, 1), hostname);
+  return worker->QueueForPromise();
+}
+
+// removePinnedNamespace(path)
+Napi::Value RemovePinnedNamespaceBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [path = StringArg(info, 0)] { RemovePinnedNamespace(path); });
+}
+
+// mount(source, target, fstype, flags, data); empty strings mean NULL.
+Napi::Value MountBinding(const Napi::CallbackInfo& info) {
+  MountRequest request{StringArg(info, 0), StringArg(info, 1), StringArg(info, 2), StringArrayArg(info, 3), StringArg(info, 4)};
+  return QueueVoid(info.Env(), [request = std::move(request)] { Mount(request); });
+}
+
+// unmount(target, detach)
+Napi::Value UnmountBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [target = StringArg(info, 0), detach = info[1].ToBoolean().Value()] { Unmount(target, detach); });
+}
+
+// cgroupVersion(): synchronous, one statfs.
+Napi::Value CgroupVersionBinding(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::Number::New(info.Env(), CgroupVersion());
+  } catch (const SystemFailure& failure) {
+    throw MakeSystemError(info.Env(), failure.info());
+  }
+}
+
+// createCgroup(relPath)
+Napi::Value CreateCgroupBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [rel_path = StringArg(info, 0)] { CreateCgroup(rel_path); });
+}
+
+// setCgroupLimits(relPath, { memoryBytes?, memoryReservationBytes?, cpuQuotaUs?, cpuPeriodUs?, pidsMax? })
+Napi::Value SetCgroupLimitsBinding(const Napi::CallbackInfo& info) {
+  if (!info[1].IsObject()) throw Napi::TypeError::New(info.Env(), "argument 1 must be an object");
+  Napi::Object object = info[1].As<Napi::Object>();
+  CgroupLimits limits{OptionalInteger(object, "memoryBytes"), OptionalInteger(object, "memoryReservationBytes"),
+                      OptionalInteger(object, "cpuQuotaUs"), OptionalInteger(object, "cpuPeriodUs"), OptionalInteger(object, "pidsMax")};
+  return QueueVoid(info.Env(), [rel_path = StringArg(info, 0), limits] { SetCgroupLimits(rel_path, limits); });
+}
+
+// killCgroup(relPath)
+Napi::Value KillCgroupBinding(const Napi::CallbackInfo& info) {
+  return (new KillCgroupWorker(info.Env(), StringArg(info, 0)))->QueueForPromise();
+}
+
+// removeCgroup(relPath)
+Napi::Value RemoveCgroupBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [rel_path = StringArg(info, 0)] { RemoveCgroup(rel_path); });
+}
+
+// readCgroupFile(controller, relPath, file): synchronous, one small read.
+Napi::Value ReadCgroupFileBinding(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::String::New(info.Env(), ReadCgroupFile(StringArg(info, 0), StringArg(info, 1), StringArg(info, 2)));
+  } catch (const SystemFailure& failure) {
+    throw MakeSystemError(info.Env(), failure.info());
+  }
+}
+
+// Waits for an exclusive flock off the main thread (it blocks while another process holds it).
+class LockFileWorker : public PromiseWorker {
+ public:
+  LockFileWorker(Napi::Env env, std::string path) : PromiseWorker(env, "corral:lockFile"), path_(std::move(path)) {}
+
+ protected:
+  void Run() override { fd_ = LockFileExclusive(path_); }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// lockFile(path): resolves the descriptor that holds the lock.
+Napi::Value LockFileBinding(const Napi::CallbackInfo& info) {
+  return (new LockFileWorker(info.Env(), StringArg(info, 0)))->QueueForPromise();
+}
+
+// unlockFile(fd): synchronous, one close.
+Napi::Value UnlockFileBinding(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument 0 must be a file descriptor");
+  UnlockFile(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// Exports one JS function per operation, named as in src/native.ts.
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("createPinnedNamespaces", Napi::Function::New(env, CreatePinnedNamespacesBinding, "createPinnedNamespaces"));
+  exports.Set("removePinnedNamespace", Napi::Function::New(env, RemovePinnedNamespaceBinding, "removePinnedNamespace"));
+  exports.Set("mount", Napi::Function::New(env, MountBinding, "mount"));
+  exports.Set("unmount", Napi::Function::New(env, UnmountBinding, "unmount"));
+  exports.Set("cgroupVersion", Napi::Function::New(env, CgroupVersionBinding, "cgroupVersion"));
+  exports.Set("createCgroup", Napi::Function::New(env, CreateCgroupBinding, "createCgroup"));
+  exports.Set("setCgroupLimits", Napi::Function::New(env, SetCgroupLimitsBinding, "setCgroupLimits"));
+  exports.Set("killCgroup", Napi::Function::New(env, KillCgroupBinding, "killCgroup"));
+  exports.Set("removeCgroup", Napi::Function::New(env, RemoveCgroupBinding, "removeCgroup"));
+  exports.Set("readCgroupFile", Napi::Function::New(env, ReadCgroupFileBinding, "readCgroupFile"));
+  exports.Set("lockFile", Napi::Function::New(env, LockFileBinding, "lockFile"));
+  exports.Set("unlockFile", Napi::Function::New(env, UnlockFileBinding, "unlockFile"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace corral
+
+// NODE_API_MODULE wants a plain identifier, not a qualified name.
+static Napi::Object InitCorralNative(Napi::Env env, Napi::Object exports) { return corral::Init(env, exports); }
+
+NODE_API_MODULE(corral_native, InitCorralNative)

@@ -1,0 +1,244 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The typed face of the C++ addon (native/src): namespaces, mounts and cgroups, one syscall-shaped
+// job per function. Arguments are checked here, so the C++ side only copies them into workers; a
+// bad argument throws a TypeError synchronously, a failed syscall rejects with Node's errno shape.
+
+export type NamespaceType = 'net' | 'ipc' | 'uts';
+
+/** What every rejection from the addon carries, like Node's own fs errors. */
+export interface NativeError extends Error {
+  /** errno name, e.g. 'EPERM'. */
+  readonly code: string;
+  /** Negative errno, as in Node's fs errors (util.getSystemErrorName understands it). */
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path?: string;
+  /** Second path of two-path calls, e.g. the target of a mount (then `path` is the source). */
+  readonly dest?: string;
+}
+
+export interface CgroupLimits {
+  memoryBytes?: number;
+  memoryReservationBytes?: number;
+  cpuQuotaUs?: number;
+  cpuPeriodUs?: number;
+  pidsMax?: number;
+}
+
+interface Binding {
+  createPinnedNamespaces(dir: string, types: readonly string[], hostname: string | undefined): Promise<Record<string, string>>;
+  removePinnedNamespace(path: string): Promise<void>;
+  mount(source: string, target: string, fstype: string, flags: readonly string[], data: string): Promise<void>;
+  unmount(target: string, detach: boolean): Promise<void>;
+  cgroupVersion(): number;
+  createCgroup(relPath: string): Promise<void>;
+  setCgroupLimits(relPath: string, limits: CgroupLimits): Promise<void>;
+  killCgroup(relPath: string): Promise<number>;
+  removeCgroup(relPath: string): Promise<void>;
+  readCgroupFile(controller: string, relPath: string, file: string): string;
+  lockFile(path: string): Promise<number>;
+  unlockFile(fd: number): void;
+}
+
+const ADDON_PATH = 'native/build/Release/corral_native.node';
+const NAMESPACE_TYPES: readonly NamespaceType[] = ['net', 'ipc', 'uts'];
+const MOUNT_FLAGS = ['bind', 'rbind', 'ro', 'nosuid', 'nodev', 'noexec', 'private', 'rprivate', 'slave', 'shared', 'remount'];
+const HOST_NAME_MAX = 64;
+
+let binding: Binding | undefined;
+
+// Sources run from src/ and compiled code from dist/src/, so walk up until the built addon shows up.
+function findAddon(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, ADDON_PATH);
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`${ADDON_PATH} not found above ${fileURLToPath(import.meta.url)}; run \`npx node-gyp rebuild --directory native\``);
+    dir = parent;
+  }
+}
+
+// Loaded on first use, so modules that merely import this one work without a built addon.
+function addon(): Binding {
+  binding ??= createRequire(import.meta.url)(findAddon()) as Binding;
+  return binding;
+}
+
+// Relative paths would resolve against whatever cwd the worker thread sees; refuse them.
+function requireAbsolutePath(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !path.isAbsolute(value) || value.includes('\0')) {
+    throw new TypeError(`${name} must be an absolute path, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+// Empty strings mean NULL to the addon, and a NUL byte would silently truncate the C string.
+function requireString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) throw new TypeError(`${name} must be a non-empty string`);
+  return value;
+}
+
+// "corral/proj/pod": relative, no empty, "." or ".." components, so it can never leave the hierarchy.
+function requireCgroupPath(value: unknown): string {
+  const parts = typeof value === 'string' ? value.split('/') : [];
+  if (typeof value !== 'string' || value.includes('\0') || parts.some((part) => part === '' || part === '.' || part === '..')) {
+    throw new TypeError(`cgroup path must look like "corral/project/pod", got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+// A single file name: the cgroup files readCgroupFile may read.
+function requireFileName(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.=-]+$/.test(value) || value === '.' || value === '..') {
+    throw new TypeError(`${name} must be a plain file name, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+// Limits are integers; -1 means "no limit" (written as "max" where the kernel wants that).
+function requireLimit(name: string, value: unknown, minimum: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || (value < minimum && value !== -1)) {
+    throw new TypeError(`${name} must be an integer >= ${minimum} (or -1 for no limit), got ${String(value)}`);
+  }
+  return value;
+}
+
+// Overlay options are comma-separated and lowerdir colon-separated; such paths would be misread.
+function requireOverlayPath(name: string, value: unknown): string {
+  const checked = requireAbsolutePath(name, value);
+  if (/[,:\\]/.test(checked)) throw new TypeError(`${name} must not contain ',', ':' or '\\' (overlay options), got ${JSON.stringify(checked)}`);
+  return checked;
+}
+
+/**
+ * Creates new namespaces of the given types on a dedicated short-lived thread, sets the hostname
+ * (uts), brings lo up (net) and pins each at `${dir}/${type}` with a bind mount; the thread then
+ * exits. Resolves the pinned paths of the requested types; undoes its pins on failure.
+ */
+export function createPinnedNamespaces<T extends NamespaceType>(opts: { dir: string; types: readonly T[]; hostname?: string }): Promise<Record<T, string>> {
+  const dir = requireAbsolutePath('dir', opts.dir);
+  if (!Array.isArray(opts.types) || opts.types.length === 0 || new Set(opts.types).size !== opts.types.length
+    || !opts.types.every((type) => NAMESPACE_TYPES.includes(type))) {
+    throw new TypeError(`types must be distinct values among ${NAMESPACE_TYPES.join(', ')}, got ${JSON.stringify(opts.types)}`);
+  }
+  if (opts.hostname !== undefined && (typeof opts.hostname !== 'string' || opts.hostname === '' || opts.hostname.length > HOST_NAME_MAX || opts.hostname.includes('\0'))) {
+    throw new TypeError(`hostname must be 1-${HOST_NAME_MAX} characters, got ${JSON.stringify(opts.hostname)}`);
+  }
+  return addon().createPinnedNamespaces(dir, [...opts.types], opts.hostname) as Promise<Record<T, string>>;
+}
+
+/** umount2(path, MNT_DETACH) then unlink. Idempotent: missing or unmounted paths resolve. */
+export function removePinnedNamespace(pinPath: string): Promise<void> {
+  return addon().removePinnedNamespace(requireAbsolutePath('path', pinPath));
+}
+
+/**
+ * Generic mount(2) with named flags. Creates nothing. 'ro' with 'bind' becomes a bind plus a
+ * read-only remount; propagation flags are applied by a separate call after the mount.
+ */
+export function mount(opts: { source: string; target: string; fstype?: string; flags?: readonly string[]; data?: string }): Promise<void> {
+  const source = requireString('source', opts.source);
+  const target = requireAbsolutePath('target', opts.target);
+  const fstype = opts.fstype === undefined ? '' : requireString('fstype', opts.fstype);
+  const flags = opts.flags ?? [];
+  if (!Array.isArray(flags) || !flags.every((flag) => MOUNT_FLAGS.includes(flag))) {
+    throw new TypeError(`flags must be among ${MOUNT_FLAGS.join(', ')}, got ${JSON.stringify(flags)}`);
+  }
+  const data = opts.data === undefined ? '' : requireString('data', opts.data);
+  return addon().mount(source, target, fstype, [...flags], data);
+}
+
+/** Bind mount, optionally recursive and/or read-only. */
+export function mountBind(source: string, target: string, opts: { readOnly?: boolean; recursive?: boolean } = {}): Promise<void> {
+  const flags = [opts.recursive ? 'rbind' : 'bind', ...(opts.readOnly ? ['ro'] : [])];
+  return mount({ source: requireAbsolutePath('source', source), target, flags });
+}
+
+/** A tmpfs, always nosuid and nodev. */
+export function mountTmpfs(target: string, opts: { sizeBytes?: number; mode?: number; noexec?: boolean } = {}): Promise<void> {
+  const options: string[] = [];
+  if (opts.sizeBytes !== undefined) {
+    if (!Number.isSafeInteger(opts.sizeBytes) || opts.sizeBytes <= 0) throw new TypeError(`sizeBytes must be a positive integer, got ${String(opts.sizeBytes)}`);
+    options.push(`size=${opts.sizeBytes}`);
+  }
+  if (opts.mode !== undefined) {
+    if (!Number.isInteger(opts.mode) || opts.mode < 0 || opts.mode > 0o7777) throw new TypeError(`mode must be an integer in 0..0o7777, got ${String(opts.mode)}`);
+    options.push(`mode=${opts.mode.toString(8).padStart(4, '0')}`);
+  }
+  const flags = ['nosuid', 'nodev', ...(opts.noexec ? ['noexec'] : [])];
+  return mount({ source: 'tmpfs', target, fstype: 'tmpfs', flags, ...(options.length > 0 ? { data: options.join(',') } : {}) });
+}
+
+/** An overlay of `lower` (first is the top layer) with writes landing in `upper`. */
+export function mountOverlay(opts: { lower: readonly string[]; upper: string; work: string; target: string }): Promise<void> {
+  if (!Array.isArray(opts.lower) || opts.lower.length === 0) throw new TypeError('lower must be a non-empty array of absolute paths');
+  const lower = opts.lower.map((dir, index) => requireOverlayPath(`lower[${index}]`, dir));
+  const data = `lowerdir=${lower.join(':')},upperdir=${requireOverlayPath('upper', opts.upper)},workdir=${requireOverlayPath('work', opts.work)}`;
+  return mount({ source: 'overlay', target: opts.target, fstype: 'overlay', data });
+}
+
+/** umount2; `detach` uses MNT_DETACH. Resolves when the target is missing or not mounted. */
+export function unmount(target: string, opts: { detach?: boolean } = {}): Promise<void> {
+  return addon().unmount(requireAbsolutePath('target', target), opts.detach === true);
+}
+
+/** 2 when /sys/fs/cgroup is a cgroup2 mount, 1 otherwise (legacy or hybrid). */
+export function cgroupVersion(): 1 | 2 {
+  return addon().cgroupVersion() === 2 ? 2 : 1;
+}
+
+/**
+ * mkdir -p of `relPath` in every hierarchy (v1: every cgroup mount under /sys/fs/cgroup, cpuset
+ * cpus/mems copied from the parent; v2: +cpu +memory +pids +io enabled in each ancestor). Idempotent.
+ */
+export function createCgroup(relPath: string): Promise<void> {
+  return addon().createCgroup(requireCgroupPath(relPath));
+}
+
+/** Writes the given limits (v1 or v2 files); -1 means no limit. */
+export function setCgroupLimits(relPath: string, limits: CgroupLimits): Promise<void> {
+  const checked: CgroupLimits = {
+    memoryBytes: requireLimit('memoryBytes', limits.memoryBytes, 0),
+    memoryReservationBytes: requireLimit('memoryReservationBytes', limits.memoryReservationBytes, 0),
+    cpuQuotaUs: requireLimit('cpuQuotaUs', limits.cpuQuotaUs, 1000),
+    cpuPeriodUs: requireLimit('cpuPeriodUs', limits.cpuPeriodUs, 1000),
+    pidsMax: requireLimit('pidsMax', limits.pidsMax, 0),
+  };
+  if (checked.cpuPeriodUs === -1) throw new TypeError('cpuPeriodUs cannot be -1');
+  return addon().setCgroupLimits(requireCgroupPath(relPath), checked);
+}
+
+/** Freeze, SIGKILL every process in the cgroup and its descendants, thaw; resolves how many were signalled (0 when missing). */
+export function killCgroup(relPath: string): Promise<number> {
+  return addon().killCgroup(requireCgroupPath(relPath));
+}
+
+/** rmdir the cgroup and its descendants in every hierarchy, retrying EBUSY briefly. Missing resolves. */
+export function removeCgroup(relPath: string): Promise<void> {
+  return addon().removeCgroup(requireCgroupPath(relPath));
+}
+
+/** Reads one file of the cgroup in the hierarchy of `controller` ('memory', 'cpu', 'pids', ...); v2 ignores it. */
+export function readCgroupFile(controller: string, relPath: string, file: string): string {
+  return addon().readCgroupFile(requireFileName('controller', controller), requireCgroupPath(relPath), requireFileName('file', file));
+}
+
+/**
+ * Takes an exclusive flock on `path` (created 0600, close-on-exec), waiting while another process
+ * holds it. Resolves the descriptor; the kernel releases the lock when it is closed or the process dies.
+ */
+export function lockFile(lockPath: string): Promise<number> {
+  return addon().lockFile(requireAbsolutePath('lock path', lockPath));
+}
+
+/** Releases a lock taken with lockFile. */
+export function unlockFile(fd: number): void {
+  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`fd must be a file descriptor, got ${String(fd)}`);
+  addon().unlockFile(fd);
+}

@@ -1,0 +1,259 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import * as native from '../src/native.js';
+import { findLeaks } from './helpers/leaks.js';
+
+// The addon against the real kernel: every test checks the effect (mountinfo, nsenter, cgroup
+// files), not just that the promise resolved. Needs root.
+
+interface Context {
+  dir: string;
+  project: string;
+  children: ChildProcess[];
+}
+
+const test = suite<Context>('native addon', { dir: '', project: `t${process.pid}-native`, children: [] });
+
+async function mountInfoLine(point: string): Promise<string | undefined> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').filter((line) => line.split(' ')[4] === point).at(-1);
+}
+
+// The cgroup mounts directly under /sys/fs/cgroup: every v1 hierarchy (incl. name=systemd and the
+// hybrid unified dir), or the single v2 root.
+async function cgroupHierarchies(): Promise<string[]> {
+  if (native.cgroupVersion() === 2) return ['/sys/fs/cgroup'];
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').filter((line) => / - cgroup2? /.test(line)).map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => path.dirname(point) === '/sys/fs/cgroup');
+}
+
+function isTypeError(error: unknown): boolean {
+  return error instanceof TypeError;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<native.NativeError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as native.NativeError;
+  }
+  throw new Error('expected a rejection');
+}
+
+function startSleeper(context: Context): ChildProcess {
+  const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  context.children.push(child);
+  return child;
+}
+
+function exitSignal(child: ChildProcess): Promise<NodeJS.Signals | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode);
+  return new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+}
+
+// Moves a process into the cgroup in every hierarchy, like runc would.
+async function moveIntoCgroup(relPath: string, pid: number): Promise<void> {
+  for (const root of await cgroupHierarchies()) await writeFile(`${root}/${relPath}/cgroup.procs`, String(pid));
+}
+
+test.before(async (context) => {
+  await mkdir('/run', { recursive: true });
+  context.dir = await mkdtemp('/run/corral-test-native-');
+});
+
+test.after(async (context) => {
+  for (const child of context.children) child.kill('SIGKILL');
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info.split('\n').map((line) => line.split(' ')[4] ?? '').filter((point) => point.startsWith(`${context.dir}/`));
+  for (const point of points.reverse()) await native.unmount(point, { detach: true });
+  await native.killCgroup(`corral/${context.project}`);
+  await native.removeCgroup(`corral/${context.project}`);
+  await rm(context.dir, { recursive: true, force: true });
+});
+
+test('bad arguments throw a TypeError before reaching C++', () => {
+  assert.throws(() => native.unmount('relative/path'), isTypeError);
+  assert.throws(() => native.createPinnedNamespaces({ dir: '/run/x', types: ['pid' as native.NamespaceType] }), isTypeError);
+  assert.throws(() => native.createPinnedNamespaces({ dir: '/run/x', types: ['net', 'net'] }), isTypeError);
+  assert.throws(() => native.createCgroup('/corral/x'), isTypeError);
+  assert.throws(() => native.createCgroup('corral/../x'), isTypeError);
+  assert.throws(() => native.mount({ source: '/a', target: '/b', flags: ['bogus'] }), isTypeError);
+  assert.throws(() => native.mountOverlay({ lower: ['/a:b'], upper: '/u', work: '/w', target: '/t' }), isTypeError);
+  assert.throws(() => native.setCgroupLimits('corral/x', { memoryBytes: 1.5 }), isTypeError);
+  assert.throws(() => native.readCgroupFile('memory', 'corral/x', '../etc/passwd'), isTypeError);
+});
+
+test('a failed syscall rejects with the errno shape', async (context) => {
+  const error = await rejection(native.mountBind(`${context.dir}/missing`, `${context.dir}/also-missing`));
+  assert.instance(error, Error);
+  assert.is(error.message, `mount ${context.dir}/missing -> ${context.dir}/also-missing: No such file or directory`);
+  assert.is(error.code, 'ENOENT');
+  assert.is(error.errno, -2);
+  assert.is(error.syscall, 'mount');
+  assert.is(error.path, `${context.dir}/missing`);
+  assert.is(error.dest, `${context.dir}/also-missing`);
+});
+
+test('pins net, ipc and uts namespaces with the hostname set and lo up', async (context) => {
+  const nsDir = `${context.dir}/ns`;
+  const pins = await native.createPinnedNamespaces({ dir: nsDir, types: ['net', 'ipc', 'uts'], hostname: 'corral-native' });
+  assert.equal(pins, { net: `${nsDir}/net`, ipc: `${nsDir}/ipc`, uts: `${nsDir}/uts` });
+  assert.is((await stat(nsDir)).mode & 0o777, 0o700);
+
+  const link = await execa('nsenter', [`--net=${pins.net}`, 'ip', '-o', 'link', 'show', 'lo']);
+  assert.match(link.stdout, /<[^>]*\bUP\b[^>]*>/);
+  const hostname = await execa('nsenter', [`--uts=${pins.uts}`, 'hostname']);
+  assert.is(hostname.stdout.trim(), 'corral-native');
+  for (const type of ['net', 'ipc', 'uts'] as const) {
+    assert.is.not(statSync(pins[type]).ino, statSync(`/proc/self/ns/${type}`).ino, `${type} is a new namespace`);
+    assert.ok(await mountInfoLine(pins[type]), `${type} is pinned by a mount`);
+  }
+  // The main thread never entered anything.
+  assert.is((await execa('hostname')).stdout.trim() === 'corral-native', false);
+
+  for (const pin of Object.values(pins)) {
+    await native.removePinnedNamespace(pin);
+    assert.is(await mountInfoLine(pin), undefined);
+    assert.not.ok(existsSync(pin));
+    await native.removePinnedNamespace(pin);
+  }
+});
+
+test('a failed pin undoes the pins already made', async (context) => {
+  const nsDir = `${context.dir}/ns-fail`;
+  await mkdir(`${nsDir}/uts`, { recursive: true });
+  const error = await rejection(native.createPinnedNamespaces({ dir: nsDir, types: ['net', 'uts'], hostname: 'x' }));
+  assert.is(error.code, 'EISDIR');
+  assert.is(error.syscall, 'open');
+  assert.is(error.path, `${nsDir}/uts`);
+  assert.is(await mountInfoLine(`${nsDir}/net`), undefined);
+  assert.not.ok(existsSync(`${nsDir}/net`));
+});
+
+test('mounts a sized, noexec tmpfs and unmounts it idempotently', async (context) => {
+  const target = `${context.dir}/shm`;
+  await mkdir(target);
+  await native.mountTmpfs(target, { sizeBytes: 1024 * 1024, mode: 0o1777, noexec: true });
+  const line = await mountInfoLine(target);
+  assert.ok(line, 'tmpfs is mounted');
+  assert.match(line, / - tmpfs tmpfs /);
+  assert.match(line, /size=1024k/);
+  assert.match(line, /nosuid/);
+  assert.match(line, /nodev/);
+  assert.match(line, /noexec/);
+  assert.is((await stat(target)).mode & 0o7777, 0o1777);
+
+  await native.unmount(target);
+  assert.is(await mountInfoLine(target), undefined);
+  await native.unmount(target);
+  await native.unmount(`${context.dir}/never-existed`, { detach: true });
+});
+
+test('a read-only bind mount refuses writes', async (context) => {
+  const source = `${context.dir}/bind-src`;
+  const target = `${context.dir}/bind-dst`;
+  await mkdir(source);
+  await mkdir(target);
+  await writeFile(`${source}/file`, 'hello');
+  await native.mountBind(source, target, { readOnly: true });
+  assert.is(await readFile(`${target}/file`, 'utf8'), 'hello');
+  assert.match((await mountInfoLine(target)) ?? '', /^\S+ \S+ \S+ \S+ \S+ ro[, ]/);
+  const error = await rejection(writeFile(`${target}/other`, 'x'));
+  assert.is(error.code, 'EROFS');
+  await native.unmount(target, { detach: true });
+  assert.is(await mountInfoLine(target), undefined);
+});
+
+test('an overlay shows the lower files and writes land in upper', async (context) => {
+  const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((name) => `${context.dir}/overlay/${name}`) as [string, string, string, string];
+  for (const dir of [lower, upper, work, merged]) await mkdir(dir, { recursive: true });
+  await writeFile(`${lower}/from-lower`, 'lower');
+  await native.mountOverlay({ lower: [lower], upper, work, target: merged });
+  assert.match((await mountInfoLine(merged)) ?? '', / - overlay overlay /);
+  assert.is(await readFile(`${merged}/from-lower`, 'utf8'), 'lower');
+  await writeFile(`${merged}/written`, 'upper');
+  assert.is(await readFile(`${upper}/written`, 'utf8'), 'upper');
+  assert.not.ok(existsSync(`${lower}/written`));
+  await native.unmount(merged);
+  assert.is(await mountInfoLine(merged), undefined);
+});
+
+test('cgroupVersion matches /sys/fs/cgroup', () => {
+  assert.is(native.cgroupVersion(), existsSync('/sys/fs/cgroup/cgroup.controllers') ? 2 : 1);
+});
+
+test('creates a cgroup in every hierarchy and sets its limits', async (context) => {
+  const pod = `corral/${context.project}/pod`;
+  await native.createCgroup(pod);
+  await native.createCgroup(pod);
+  const hierarchies = await cgroupHierarchies();
+  assert.ok(hierarchies.length > 0);
+  for (const root of hierarchies) assert.ok(existsSync(`${root}/${pod}`), `${root}/${pod} exists`);
+  if (native.cgroupVersion() === 1) {
+    assert.is(native.readCgroupFile('cpuset', pod, 'cpuset.cpus'), await readFile('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8'));
+    assert.is(native.readCgroupFile('cpuset', pod, 'cpuset.mems'), await readFile('/sys/fs/cgroup/cpuset/cpuset.mems', 'utf8'));
+  }
+
+  await native.setCgroupLimits(pod, {
+    memoryBytes: 64 * 1024 * 1024, memoryReservationBytes: 32 * 1024 * 1024, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, pidsMax: 100,
+  });
+  if (native.cgroupVersion() === 1) {
+    assert.is(native.readCgroupFile('memory', pod, 'memory.limit_in_bytes').trim(), String(64 * 1024 * 1024));
+    assert.is(native.readCgroupFile('memory', pod, 'memory.soft_limit_in_bytes').trim(), String(32 * 1024 * 1024));
+    assert.is(native.readCgroupFile('cpu', pod, 'cpu.cfs_quota_us').trim(), '50000');
+    assert.is(native.readCgroupFile('cpu', pod, 'cpu.cfs_period_us').trim(), '100000');
+  } else {
+    assert.is(native.readCgroupFile('memory', pod, 'memory.max').trim(), String(64 * 1024 * 1024));
+    assert.is(native.readCgroupFile('memory', pod, 'memory.low').trim(), String(32 * 1024 * 1024));
+    assert.is(native.readCgroupFile('cpu', pod, 'cpu.max').trim(), '50000 100000');
+  }
+  assert.is(native.readCgroupFile('pids', pod, 'pids.max').trim(), '100');
+  await native.setCgroupLimits(pod, { pidsMax: -1 });
+  assert.is(native.readCgroupFile('pids', pod, 'pids.max').trim(), 'max');
+
+  const error = await rejection(native.setCgroupLimits(`corral/${context.project}/missing`, { pidsMax: 5 }));
+  assert.is(error.code, 'ENOENT');
+  assert.is(error.syscall, 'open');
+});
+
+test('kills every process in a cgroup and its descendants', async (context) => {
+  const project = `corral/${context.project}`;
+  const container = `${project}/pod/app`;
+  await native.createCgroup(container);
+  const inPod = startSleeper(context);
+  const inContainer = startSleeper(context);
+  await moveIntoCgroup(`${project}/pod`, inPod.pid ?? 0);
+  await moveIntoCgroup(container, inContainer.pid ?? 0);
+  assert.is(native.readCgroupFile('pids', container, 'cgroup.procs').trim(), String(inContainer.pid));
+
+  assert.is(await native.killCgroup(project), 2);
+  assert.is(await exitSignal(inPod), 'SIGKILL');
+  assert.is(await exitSignal(inContainer), 'SIGKILL');
+  assert.is(await native.killCgroup(project), 0);
+  if (native.cgroupVersion() === 1) assert.is(native.readCgroupFile('freezer', project, 'freezer.state').trim(), 'THAWED');
+});
+
+test('removes the cgroup tree everywhere, and missing cgroups are fine', async (context) => {
+  const project = `corral/${context.project}`;
+  await native.removeCgroup(project);
+  for (const root of await cgroupHierarchies()) assert.not.ok(existsSync(`${root}/${project}`), `${root}/${project} is gone`);
+  await native.removeCgroup(project);
+  assert.is(await native.killCgroup(project), 0);
+});
+
+test('leaves no mount under its dir and no cgroup behind', async (context) => {
+  assert.equal(await findLeaks({ dirs: [context.dir], projects: [context.project] }), []);
+  const hierarchies = await cgroupHierarchies();
+  for (const root of hierarchies) {
+    const corral = await readdir(`${root}/corral`).catch(() => [] as string[]);
+    assert.not.ok(corral.includes(context.project), `${root}/corral/${context.project} is gone`);
+  }
+});
+
+test.run();
