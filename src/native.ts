@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findPackageFile } from './package-file.js';
 
 // The typed face of the C++ addon (native/src): namespaces, mounts and cgroups, one syscall-shaped
 // job per function. Arguments are checked here, so the C++ side only copies them into workers; a
@@ -51,21 +50,9 @@ const HOST_NAME_MAX = 64;
 
 let binding: Binding | undefined;
 
-// Sources run from src/ and compiled code from dist/src/, so walk up until the built addon shows up.
-function findAddon(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, ADDON_PATH);
-    if (existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`${ADDON_PATH} not found above ${fileURLToPath(import.meta.url)}; run \`npx node-gyp rebuild --directory native\``);
-    dir = parent;
-  }
-}
-
 // Loaded on first use, so modules that merely import this one work without a built addon.
 function addon(): Binding {
-  binding ??= createRequire(import.meta.url)(findAddon()) as Binding;
+  binding ??= createRequire(import.meta.url)(findPackageFile(ADDON_PATH, 'run `npx node-gyp rebuild --directory native`')) as Binding;
   return binding;
 }
 

@@ -32,8 +32,8 @@ const cases = [
   {
     name: 'a YAML syntax error',
     yaml: ['pods:', '  web:', '    containers:', '      app: [unclosed', '        rootfs: /x', ''],
-    position: ':',
-    says: /./,
+    position: ':4:13:',
+    says: /YAML syntax/,
   },
 ];
 

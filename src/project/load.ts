@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ProjectError } from './errors.js';
+import { interpolateProject, processEnvironment, type LookupEnv } from './interpolate.js';
+import type { Project } from './model.js';
+import { normaliseProject } from './normalise.js';
+import { parseProjectText } from './parse.js';
+import { validateProjectData } from './validate.js';
+
+// The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
+// the file system and the environment come in as lookups so each stage can be tested alone.
+
+export interface LoadOptions {
+  readonly file: string;
+  /** `-p`: overrides the file's `name:` and the directory name. */
+  readonly projectName?: string;
+  readonly lookupEnv?: LookupEnv;
+  readonly readFile?: (file: string) => Promise<string>;
+}
+
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** Loads a project file into the frozen desired model, or throws one ProjectError saying where and how to fix. */
+export async function loadProject(options: LoadOptions): Promise<Project> {
+  const file = path.resolve(options.file);
+  const read = options.readFile ?? ((name: string) => readFile(name, 'utf8'));
+  let text: string;
+  try {
+    text = await read(file);
+  } catch (error) {
+    throw new ProjectError(`cannot read the project file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file, line: 0, col: 0, path: '' }, 'check the path given with -f', { cause: error });
+  }
+  const parsed = parseProjectText(text, file);
+  const data = interpolateProject(parsed, options.lookupEnv ?? processEnvironment);
+  validateProjectData(parsed, data);
+  const raw = data as Record<string, unknown>;
+  const name = (options.projectName ?? (raw.name as string | undefined) ?? path.basename(path.dirname(file))).toLowerCase();
+  if (!PROJECT_NAME.test(name)) {
+    const where = options.projectName ? { file, line: 0, col: 0, path: '' } : { file, line: 1, col: 1, path: 'name' };
+    throw new ProjectError(`invalid project name "${name}"`, where, 'use lowercase letters, digits, - and _ (set name: in the file or pass -p NAME)');
+  }
+  return normaliseProject(parsed, raw, { name, file });
+}

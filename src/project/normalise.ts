@@ -1,0 +1,176 @@
+import path from 'node:path';
+import type { Container, Mount, Pod, Project, SharedNamespace, Volume } from './model.js';
+import type { ParsedFile, PathSegment } from './parse.js';
+import { errorAt } from './parse.js';
+
+// Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
+// absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
+// cannot express (a mount of an undefined volume, two mounts on one target).
+
+const DEFAULT_SHARE: readonly SharedNamespace[] = ['net', 'ipc', 'uts'];
+const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+type Raw = Record<string, unknown>;
+
+/** "64m" -> 67108864; integers are bytes already. */
+export function parseSize(value: unknown): number {
+  if (typeof value === 'number') return value;
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*([bkmgt]?)i?b?$/i.exec(String(value).trim());
+  if (!match) throw new Error(`not a size: ${String(value)}`);
+  return Math.round(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!);
+}
+
+function parseMode(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  return typeof value === 'number' ? value : Number.parseInt(String(value), 8);
+}
+
+/** Splits a command string the way a shell would for words, single and double quotes. */
+export function splitCommand(text: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  let inWord = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]!;
+    if (quote) {
+      if (char === quote) quote = undefined;
+      else if (char === '\\' && quote === '"' && index + 1 < text.length) current += text[++index];
+      else current += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      inWord = true;
+    } else if (char === '\\' && index + 1 < text.length) {
+      current += text[++index];
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += char;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(current);
+  return words;
+}
+
+function argvOf(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value.map(String) : splitCommand(String(value));
+}
+
+function envOf(value: unknown): Record<string, string> {
+  if (Array.isArray(value)) {
+    return Object.fromEntries(value.map((entry: string) => {
+      const equals = entry.indexOf('=');
+      return equals < 0 ? [entry, process.env[entry] ?? ''] : [entry.slice(0, equals), entry.slice(equals + 1)];
+    }));
+  }
+  return Object.fromEntries(Object.entries((value ?? {}) as Raw).map(([key, inner]) => [key, inner === null ? '' : String(inner)]));
+}
+
+function normaliseVolume(name: string, raw: Raw | null, baseDir: string): Volume {
+  const type = (raw?.type as string | undefined) ?? 'named';
+  if (type === 'bind') return { name, type, source: path.resolve(baseDir, String(raw?.source)) };
+  if (type === 'tmpfs') return { name, type, size: raw?.size === undefined ? 0 : parseSize(raw.size), mode: parseMode(raw?.mode, 0o1777) };
+  return { name, type: 'named' };
+}
+
+const isHostPath = (source: string) => source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
+
+interface MountContext {
+  readonly parsed: ParsedFile;
+  readonly volumes: ReadonlyMap<string, Volume>;
+  readonly baseDir: string;
+}
+
+function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount {
+  let source: string | undefined;
+  let target: string;
+  let readOnly = false;
+  let kind: string | undefined;
+  let tmpfs: Raw | undefined;
+  if (typeof raw === 'string') {
+    const parts = raw.split(':');
+    [source, target] = [parts[0]!, parts[1]!];
+    readOnly = parts[2] === 'ro';
+  } else {
+    const long = raw as Raw;
+    source = long.source as string | undefined;
+    target = String(long.target);
+    readOnly = long.read_only === true;
+    kind = long.type as string | undefined;
+    tmpfs = long.tmpfs as Raw | undefined;
+  }
+  if (!target.startsWith('/')) throw errorAt(context.parsed, at, `mount target "${target}" is not an absolute path`, 'write the path inside the container from /, e.g. /data');
+  if (kind === 'tmpfs') {
+    return { type: 'tmpfs', source: '', target, readOnly, size: tmpfs?.size === undefined ? 0 : parseSize(tmpfs.size), mode: parseMode(tmpfs?.mode, 0o1777) };
+  }
+  if (!source) throw errorAt(context.parsed, at, `mount of ${target} has no source`, 'name a volume or a host path as source');
+  if (kind === 'bind' || isHostPath(source)) {
+    return { type: 'bind', source: path.resolve(context.baseDir, source), target, readOnly };
+  }
+  const volume = context.volumes.get(source);
+  if (!volume) {
+    const known = [...context.volumes.keys()];
+    throw errorAt(context.parsed, at, `volume "${source}" is not defined`, known.length ? `define it under volumes:, or use one of: ${known.join(', ')}` : `define it under volumes: (e.g. volumes: { ${source}: {} })`);
+  }
+  if (volume.type === 'bind') return { volume: volume.name, type: 'bind', source: volume.source, target, readOnly };
+  if (volume.type === 'tmpfs') return { volume: volume.name, type: 'tmpfs', source: '', target, readOnly, size: volume.size, mode: volume.mode };
+  return { volume: volume.name, type: 'named', source: '', target, readOnly };
+}
+
+function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext): Container {
+  const argv = [...argvOf(raw.entrypoint), ...argvOf(raw.command)];
+  if (argv.length === 0) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
+  const rawMounts = (raw.volumes as unknown[] | undefined) ?? [];
+  const mounts = rawMounts.map((mount, index) => mountOf(mount, [...at, 'volumes', index], context));
+  const targets = new Map<string, number>();
+  mounts.forEach((mount, index) => {
+    const earlier = targets.get(mount.target);
+    if (earlier !== undefined) throw errorAt(context.parsed, [...at, 'volumes', index], `two mounts on ${mount.target} (also volumes[${earlier}])`, 'give each mount its own target');
+    targets.set(mount.target, index);
+  });
+  return {
+    name,
+    pod,
+    rootfs: path.resolve(context.baseDir, String(raw.rootfs)),
+    argv,
+    env: envOf(raw.env),
+    workdir: (raw.working_dir as string | undefined) ?? '/',
+    user: raw.user === undefined ? '0:0' : String(raw.user),
+    mounts,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Builds the frozen desired model from validated, interpolated data. */
+export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name: string; file: string }): Project {
+  const baseDir = path.dirname(options.file);
+  const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir));
+  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir };
+  const pods: Pod[] = Object.entries(data.pods as Record<string, Raw>).map(([name, raw]) => {
+    const containers = Object.entries(raw.containers as Record<string, Raw>)
+      .map(([containerName, container]) => normaliseContainer(containerName, name, container, ['pods', name, 'containers', containerName], context));
+    return {
+      name,
+      share: (raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE],
+      shmSize: raw.shm_size === undefined ? DEFAULT_SHM_SIZE : parseSize(raw.shm_size),
+      hostname: (raw.hostname as string | undefined) ?? name,
+      containers: containers.sort(byName),
+    };
+  });
+  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName) });
+}

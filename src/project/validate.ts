@@ -1,0 +1,113 @@
+import { createRequire } from 'node:module';
+import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
+import type { ParsedFile, PathSegment } from './parse.js';
+import { errorAt } from './parse.js';
+import { findPackageFile } from '../package-file.js';
+
+// Stage 3: the interpolated data against schemas/corral.schema.json. Of all that ajv finds, one
+// error is reported, the most specific: the deepest path, an unknown key before anything else, and
+// in words users know (mapping, list) with the fix, such as the allowed keys or the closest one.
+
+const schema = createRequire(import.meta.url)(findPackageFile('schemas/corral.schema.json', 'reinstall Corral')) as object;
+const ajv = new Ajv2020.default({ allErrors: true, strict: false, verbose: true });
+const validateAgainstSchema = ajv.compile(schema);
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'a mapping', array: 'a list', string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false', null: 'empty',
+};
+
+interface SchemaNode { type?: string | string[]; oneOf?: SchemaNode[]; description?: string; $ref?: string; properties?: Record<string, unknown>; enum?: unknown[] }
+
+function resolveRef(node: SchemaNode): SchemaNode {
+  if (!node.$ref) return node;
+  const resolved = ajv.getSchema(`https://corral.dev/schemas/corral.schema.json${node.$ref}`)?.schema as SchemaNode | undefined;
+  return resolved ?? node;
+}
+
+/** "a string or a list", from the schema's types. */
+function describeExpected(node: SchemaNode): string {
+  const resolved = resolveRef(node);
+  const branches = resolved.oneOf?.map(resolveRef) ?? [resolved];
+  const words = branches.flatMap((branch) => (branch.enum ? [`one of ${branch.enum.map((value) => JSON.stringify(value)).join(', ')}`] : [branch.type ?? []].flat().map((type) => TYPE_WORDS[type] ?? type)));
+  return [...new Set(words)].join(' or ');
+}
+
+function pathOf(error: ErrorObject): PathSegment[] {
+  const segments = error.instancePath.split('/').slice(1).map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return segments.map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function typeOfValue(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return TYPE_WORDS[typeof value] ?? typeof value;
+}
+
+/** Depth of an error; an unknown key counts one deeper, since it points at the key itself. */
+function depthOf(error: ErrorObject): number {
+  const pointsAtKey = error.keyword === 'additionalProperties' || error.keyword === 'required' || 'propertyName' in error;
+  return pathOf(error).length + (pointsAtKey ? 1 : 0);
+}
+
+// Within a oneOf, the branch whose type fits says more (a bad pattern) than the oneOf itself.
+const KEYWORD_RANK: Record<string, number> = { additionalProperties: 0, required: 1, propertyNames: 2, enum: 3, pattern: 3, minProperties: 3, uniqueItems: 3, oneOf: 4, type: 6 };
+
+function mostSpecific(errors: readonly ErrorObject[]): ErrorObject {
+  // A bad key name is reported by ajv twice: at the name (propertyNames) and as a failed pattern.
+  return [...errors].sort((a, b) => depthOf(b) - depthOf(a) || (KEYWORD_RANK[a.keyword] ?? 9) - (KEYWORD_RANK[b.keyword] ?? 9))[0]!;
+}
+
+/** Throws one ProjectError for the most specific schema violation, if any. */
+export function validateProjectData(parsed: ParsedFile, data: unknown): void {
+  if (validateAgainstSchema(data)) return;
+  const errors = validateAgainstSchema.errors ?? [];
+  const error = mostSpecific(errors);
+  const path = pathOf(error);
+  const parent = error.parentSchema as SchemaNode | undefined;
+  const value = path.reduce<unknown>((inner, segment) => (inner as Record<string, unknown> | undefined)?.[segment as string], data);
+
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String((error.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys(parent?.properties ?? {});
+      const close = allowed.find((candidate) => editDistance(candidate, key) <= 2);
+      const hint = `${close ? `did you mean "${close}"? ` : ''}allowed keys here: ${allowed.join(', ')}`;
+      throw errorAt(parsed, [...path, key], `unknown key "${key}"`, hint, { key: true });
+    }
+    case 'required': {
+      const missing = String((error.params as { missingProperty: string }).missingProperty);
+      throw errorAt(parsed, path, `"${missing}" is missing`, `add ${missing}: to this mapping`);
+    }
+    case 'propertyNames':
+    case 'pattern': {
+      // ajv reports a bad key name as a pattern error carrying the name in `propertyName`.
+      const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName ?? (error.params as { propertyName?: string }).propertyName;
+      if (propertyName !== undefined) {
+        throw errorAt(parsed, [...path, propertyName], `invalid name "${propertyName}"`, 'use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters', { key: true });
+      }
+      const field = String(path[path.length - 1] ?? 'value');
+      throw errorAt(parsed, path, `${JSON.stringify(value)} is not a valid ${field}`, parent?.description ?? `it must match ${(error.params as { pattern: string }).pattern}`);
+    }
+    default: {
+      const expected = parent ? describeExpected(parent) : 'something else';
+      const where = path.length > 0 ? String(path[path.length - 1]) : 'the project file';
+      const hint = parent?.description ?? `write ${expected}`;
+      throw errorAt(parsed, path, `${where} must be ${expected}, not ${typeOfValue(value)}`, hint);
+    }
+  }
+}
