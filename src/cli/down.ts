@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openRuntime } from '../runtime/context.js';
 import { tearDownProject } from '../supervisor/teardown.js';
 import { withProjectLock } from '../state/lock.js';
-import { targetProjectName, type TargetOptions } from './target.js';
+import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral down`: stop and remove every container and pod of the project, and all that Corral made for
 // them; named volumes stay unless -v.
@@ -20,9 +20,9 @@ async function runDown(options: DownOptions): Promise<void> {
 }
 
 export function registerDown(program: Command): void {
-  program
+  withTargetOptions(program
     .command('down')
-    .description('stop and remove the containers and pods of the project')
+    .description('stop and remove the containers and pods of the project'))
     .option('-v, --volumes', 'also remove the named volumes')
     .action(async (options: DownOptions, command: Command) => runDown({ ...command.optsWithGlobals(), ...options }));
 }

@@ -3,7 +3,7 @@ import { openRuntime } from '../runtime/context.js';
 import { observeProject } from '../runtime/observe.js';
 import { followProjectLogs } from '../supervisor/follow.js';
 import { UsageError } from './errors.js';
-import { targetProjectName, type TargetOptions } from './target.js';
+import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral logs [-f] [pod/container ...]`: the output conmon recorded, whole lines, with -f as it comes.
 
@@ -21,7 +21,7 @@ function expandResources(resources: readonly string[], known: readonly string[])
 }
 
 async function runLogs(resources: string[], options: LogsOptions): Promise<void> {
-  const context = await openRuntime(await targetProjectName(options));
+  const context = await openRuntime(await targetProjectName(options), { readOnly: true });
   const known = (await observeProject(context)).containers.map((container) => `${container.pod}/${container.name}`);
   const wanted = expandResources(resources, known);
   const unknown = wanted.filter((resource) => !known.includes(resource));
@@ -40,9 +40,9 @@ async function runLogs(resources: string[], options: LogsOptions): Promise<void>
 }
 
 export function registerLogs(program: Command): void {
-  program
+  withTargetOptions(program
     .command('logs')
-    .description('show the output of containers (all, a pod, or pod/container)')
+    .description('show the output of containers (all, a pod, or pod/container)'), { shortFile: false })
     .argument('[resources...]', 'pod or pod/container')
     .option('-f, --follow', 'keep printing new output until the containers exit')
     .action(async (resources: string[], options: LogsOptions, command: Command) => runLogs(resources, { ...command.optsWithGlobals(), ...options }));

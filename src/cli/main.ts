@@ -16,11 +16,18 @@ const program = new Command('corral')
   .option('-f, --file <file>', 'project file (default: ./corral.yaml)')
   .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)')
   .option('--debug', 'print stacks and the runtime\'s own output on failure')
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
 program.hook('preAction', (command) => {
   if (command.optsWithGlobals().debug) enableDebugLogging();
+});
+
+// `corral logs | head` closes the pipe early; that is the reader's choice, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
 });
 
 registerUp(program);

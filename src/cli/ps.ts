@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
-import { targetProjectName, type TargetOptions } from './target.js';
+import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral ps`: what runs, read from the runtime itself (not from what `up` believed it did).
 
@@ -54,16 +54,16 @@ function formatTable(rows: readonly PsRow[]): string {
 }
 
 async function runPs(options: PsOptions): Promise<void> {
-  const context = await openRuntime(await targetProjectName(options));
+  const context = await openRuntime(await targetProjectName(options), { readOnly: true });
   const observed = await observeProject(context);
   const rows = observed.containers.map((container) => toRow(container, Date.now()));
   process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatTable(rows)}\n`);
 }
 
 export function registerPs(program: Command): void {
-  program
+  withTargetOptions(program
     .command('ps')
-    .description('list the containers of the project with pod, state, pid and uptime')
+    .description('list the containers of the project with pod, state, pid and uptime'))
     .option('--format <format>', 'table or json', 'table')
     .action(async (options: PsOptions, command: Command) => runPs({ ...command.optsWithGlobals(), ...options }));
 }

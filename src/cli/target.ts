@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadProject } from '../project/load.js';
 import type { Project } from '../project/model.js';
 import { dirsFromEnvironment } from '../state/paths.js';
+import type { Command } from 'commander';
 import { UsageError } from './errors.js';
 
 // Which project a command acts on: `-p NAME`, else the project file (`-f`, or ./corral.yaml), else
@@ -49,4 +50,14 @@ export async function targetProjectName(options: TargetOptions): Promise<string>
   if (projects.length === 1) return projects[0]!;
   if (projects.length === 0) throw new UsageError('no project is running and no project file was found', 'name one with -p NAME or -f FILE');
   throw new UsageError(`several projects are running: ${projects.join(', ')}`, 'name one with -p NAME');
+}
+
+/**
+ * Adds -f/--file and -p/--project-name to a subcommand too, so both `corral -f x up` and
+ * `corral up -f x` work, as in docker compose. `logs` keeps -f for --follow and gets --file only.
+ */
+export function withTargetOptions(command: Command, options: { shortFile?: boolean } = {}): Command {
+  return command
+    .option(options.shortFile === false ? '--file <file>' : '-f, --file <file>', 'project file (default: ./corral.yaml)')
+    .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)');
 }

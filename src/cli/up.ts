@@ -4,7 +4,7 @@ import { followProjectLogs } from '../supervisor/follow.js';
 import { reconcileProject } from '../supervisor/reconcile.js';
 import { tearDownProject } from '../supervisor/teardown.js';
 import { withProjectLock } from '../state/lock.js';
-import { loadTargetProject, type TargetOptions } from './target.js';
+import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral up`: make the host match the project file. With -d it returns once the containers run;
 // without, it stays in the foreground streaming their output, and Ctrl-C takes the project down.
@@ -34,9 +34,9 @@ async function runUp(options: UpOptions): Promise<void> {
 }
 
 export function registerUp(program: Command): void {
-  program
+  withTargetOptions(program
     .command('up')
-    .description('create and start the pods of the project file')
+    .description('create and start the pods of the project file'))
     .option('-d, --detach', 'return once the containers run, leave them running')
     .option('--dry-run', 'print the plan (create, recreate, remove, ... with causes) and change nothing')
     .action(async (options: UpOptions, command: Command) => runUp({ ...command.optsWithGlobals(), ...options }));

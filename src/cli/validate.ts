@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadTargetProject, type TargetOptions } from './target.js';
+import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral validate`: check the project file and say what it describes, without touching the host.
 
@@ -10,8 +10,8 @@ async function runValidate(options: TargetOptions): Promise<void> {
 }
 
 export function registerValidate(program: Command): void {
-  program
+  withTargetOptions(program
     .command('validate')
-    .description('check the project file and report the first problem with file:line:col')
+    .description('check the project file and report the first problem with file:line:col'))
     .action(async (_options: unknown, command: Command) => runValidate(command.optsWithGlobals()));
 }

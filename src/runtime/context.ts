@@ -16,11 +16,14 @@ export interface RuntimeContext {
   readonly seccompProfile?: DockerSeccompProfile;
 }
 
-/** Builds the context for a project and makes sure its private dirs exist (root-only). */
-export async function openRuntime(project: string, options: { dirs?: Dirs; runtime?: string } = {}): Promise<RuntimeContext> {
+/**
+ * Builds the context for a project. Commands that change the host make sure its private dirs exist
+ * (root-only); read-only ones (`ps`, `logs`) pass `readOnly` and leave no trace of a mistyped name.
+ */
+export async function openRuntime(project: string, options: { dirs?: Dirs; runtime?: string; readOnly?: boolean } = {}): Promise<RuntimeContext> {
   const dirs = options.dirs ?? dirsFromEnvironment();
   const paths = projectPaths(dirs, project);
-  for (const dir of [paths.run, paths.state, paths.runcRoot, paths.exits, paths.sockets]) {
+  for (const dir of options.readOnly ? [] : [paths.run, paths.state, paths.runcRoot, paths.exits, paths.sockets]) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   }
   return {

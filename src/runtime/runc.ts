@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 
 // A thin driver for the OCI runtime's command line. Every call names the runtime root explicitly so
@@ -60,8 +61,9 @@ export async function containerState(options: RuncOptions, id: string): Promise<
   return JSON.parse(String(result.stdout)) as RuncState;
 }
 
-/** Every container under this runtime root. A root that does not exist yet holds none. */
+/** Every container under this runtime root. A root that does not exist yet holds none (and is not created). */
 export async function listContainers(options: RuncOptions): Promise<RuncState[]> {
+  if (!existsSync(options.root)) return [];
   const result = await runc(options, ['list', '--format', 'json']);
   if (result.exitCode !== 0) {
     if (/no such file|not exist/i.test(String(result.stderr))) return [];
