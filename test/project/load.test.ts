@@ -96,7 +96,7 @@ model('defaults, sorted names, absolute paths and a frozen result', async () => 
   assert.is(pod!.shmSize, 64 * 1024 * 1024, 'shm is 64 MiB by default');
   assert.is(pod!.hostname, 'web', 'the hostname is the pod name');
   assert.equal(pod!.containers.map((container) => container.name), ['alpha', 'zeta'], 'containers sorted by name');
-  assert.equal(pod!.containers[0]!.argv, ['sh', '-c', 'echo a b'], 'entrypoint then command, split like a shell');
+  assert.equal(pod!.containers[0]!.argv, ['sh', '-c', 'echo', 'a b'], 'entrypoint then command, split like a shell');
   assert.is(pod!.containers[1]!.rootfs, '/projects/demo/rootfs', 'relative paths resolve against the file\'s dir');
   assert.is(pod!.containers[1]!.workdir, '/', 'working dir defaults to /');
   assert.is(pod!.containers[1]!.user, '0:0', 'user defaults to root');
