@@ -14,7 +14,7 @@ python3 - "$rootfs" <<'PY'
 import json, sys
 spec = json.load(open('config.json'))
 spec['process']['terminal'] = False
-spec['process']['args'] = ['sleep', '3600']
+spec['process']['args'] = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait']
 spec['root'] = {'path': sys.argv[1], 'readonly': True}
 spec['linux']['namespaces'] = [ns for ns in spec['linux']['namespaces'] if ns['type'] != 'network'] + [{'type': 'network', 'path': 'NETNS'}]
 json.dump(spec, open('config.template', 'w'))

@@ -1,5 +1,10 @@
 // The workloads of the benchmark: N pods of one sleeping busybox container each, written once as a
-// Corral project file and once as the equivalent Kubernetes manifest for `podman kube play`.
+// Corral project file and once as the equivalent Kubernetes manifest for `podman kube play`. The
+// container stops on SIGTERM (a bare `sleep` as PID 1 ignores it and every tool would wait out its
+// grace period), the same command for Corral, podman and the floor.
+
+export const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
+const sleeperYaml = JSON.stringify(SLEEPER);
 
 export interface Workload {
   readonly pods: number;
@@ -14,7 +19,7 @@ export function corralProject(workload: Workload, rootfs: string): string {
   for (let pod = 1; pod <= workload.pods; pod++) {
     lines.push(`  p${pod}:`, '    containers:');
     for (let container = 1; container <= (workload.containersPerPod ?? 1); container++) {
-      lines.push(`      c${container}:`, `        rootfs: ${rootfs}`, '        command: ["sleep", "3600"]');
+      lines.push(`      c${container}:`, `        rootfs: ${rootfs}`, `        command: ${sleeperYaml}`);
       if (pod === 1 && container === 1 && workload.changed) lines.push(`        env: { CHANGED: "${workload.changed}" }`);
     }
   }
@@ -35,7 +40,7 @@ export function kubernetesManifest(workload: Workload, image: string): string {
       '  containers:',
       '  - name: c1',
       `    image: ${image}`,
-      '    command: ["sleep", "3600"]',
+      `    command: ${sleeperYaml}`,
     ].join('\n'));
   }
   return `${documents.join('\n---\n')}\n`;

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { openRuntime } from '../runtime/context.js';
-import { tearDownProject } from '../supervisor/teardown.js';
-import { withProjectLock } from '../state/lock.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral down`: stop and remove every container and pod of the project, and all that Corral made for
@@ -13,6 +10,9 @@ interface DownOptions extends TargetOptions {
 
 async function runDown(options: DownOptions): Promise<void> {
   const name = await targetProjectName(options);
+  const [{ openRuntime }, { tearDownProject }, { withProjectLock }] = await Promise.all([
+    import('../runtime/context.js'), import('../supervisor/teardown.js'), import('../state/lock.js'),
+  ]);
   const context = await openRuntime(name);
   await withProjectLock(context.paths.lock, () =>
     tearDownProject(context, { removeVolumes: options.volumes, onProgress: (line) => process.stdout.write(`${line}\n`) }),

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { enableDebugLogging } from '../log.js';
 import { describeFailure, exitCodeFor, EXIT_INVALID_INPUT } from './errors.js';
 import { registerDown } from './down.js';
 import { registerLogs } from './logs.js';
@@ -20,8 +19,9 @@ const program = new Command('corral')
   .showHelpAfterError()
   .exitOverride();
 
-program.hook('preAction', (command) => {
-  if (command.optsWithGlobals().debug) enableDebugLogging();
+// Commands load what they need when they run (a `ps` must stay quick); the logger reads this then.
+program.hook('preAction', (_program, command) => {
+  if (command.optsWithGlobals().debug) process.env.CORRAL_LOG_LEVEL = 'debug';
 });
 
 // `corral logs | head` closes the pipe early; that is the reader's choice, not a failure.

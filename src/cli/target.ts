@@ -1,6 +1,5 @@
 import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadProject } from '../project/load.js';
 import type { Project } from '../project/model.js';
 import { dirsFromEnvironment } from '../state/paths.js';
 import type { Command } from 'commander';
@@ -33,6 +32,8 @@ export async function projectFile(options: TargetOptions): Promise<string | unde
 export async function loadTargetProject(options: TargetOptions): Promise<Project> {
   const file = await projectFile(options);
   if (!file) throw new UsageError(`no project file: none of ${DEFAULT_FILES.join(', ')} in ${process.cwd()}`, 'name one with -f FILE');
+  // Loaded on use: `ps`, `logs` and `down` without -f never pay for the YAML parser and the schema.
+  const { loadProject } = await import('../project/load.js');
   return loadProject({ file, projectName: options.projectName });
 }
 
@@ -59,5 +60,6 @@ export async function targetProjectName(options: TargetOptions): Promise<string>
 export function withTargetOptions(command: Command, options: { shortFile?: boolean } = {}): Command {
   return command
     .option(options.shortFile === false ? '--file <file>' : '-f, --file <file>', 'project file (default: ./corral.yaml)')
-    .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)');
+    .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)')
+    .option('--debug', 'print stacks and the runtime\'s own output');
 }

@@ -1,9 +1,4 @@
 import type { Command } from 'commander';
-import { openRuntime } from '../runtime/context.js';
-import { followProjectLogs } from '../supervisor/follow.js';
-import { reconcileProject } from '../supervisor/reconcile.js';
-import { tearDownProject } from '../supervisor/teardown.js';
-import { withProjectLock } from '../state/lock.js';
 import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral up`: make the host match the project file. With -d it returns once the containers run;
@@ -18,6 +13,10 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 
 async function runUp(options: UpOptions): Promise<void> {
   const project = await loadTargetProject(options);
+  const [{ openRuntime }, { reconcileProject }, { followProjectLogs }, { tearDownProject }, { withProjectLock }] = await Promise.all([
+    import('../runtime/context.js'), import('../supervisor/reconcile.js'), import('../supervisor/follow.js'),
+    import('../supervisor/teardown.js'), import('../state/lock.js'),
+  ]);
   const context = await openRuntime(project.name);
   await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print });
   if (options.detach || options.dryRun) return;

@@ -6,7 +6,6 @@ import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode } from './conmon.js';
-import { isMountPoint } from './mounts.js';
 import { pinnedNamespacePaths } from './pod.js';
 import * as runc from './runc.js';
 import { generateSpec, type ResolvedMount } from './spec.js';
@@ -56,14 +55,13 @@ export async function createContainer(context: RuntimeContext, target: Container
   const { container, pod } = target;
   const files = context.paths.container(target.id);
   try {
-    // A leftover of an earlier, crashed attempt would make runc refuse the id.
-    await runc.deleteContainer(context.runc, target.id);
+    // The machine removes whatever was observed before it creates, so no runtime state is in the way;
+    // an overlay left mounted by a crash is replaced (unmounting a non-mount is a cheap no-op).
     await rm(`${context.paths.exits}/${target.id}`, { force: true });
     for (const dir of [files.bundle, files.persistent]) await ensureDirectory(dir, 0o700);
     for (const dir of [files.upper, files.work, files.rootfs]) await ensureDirectory(dir);
-    if (!(await isMountPoint(files.rootfs))) {
-      await native.mountOverlay({ lower: [container.rootfs], upper: files.upper, work: files.work, target: files.rootfs });
-    }
+    await native.unmount(files.rootfs, { detach: true });
+    await native.mountOverlay({ lower: [container.rootfs], upper: files.upper, work: files.work, target: files.rootfs });
     const user = await resolveUser(files.rootfs, container.user);
     const podFiles = context.paths.pod(pod.name);
     const spec = generateSpec({

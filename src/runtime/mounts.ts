@@ -16,9 +16,6 @@ export async function mountPointsUnder(dir: string): Promise<string[]> {
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
-export async function isMountPoint(path: string): Promise<boolean> {
-  return (await mountPoints()).includes(path);
-}
 
 function decodeMountPath(raw: string): string {
   return raw.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));

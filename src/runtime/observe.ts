@@ -1,4 +1,4 @@
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import type { ObservedStatus } from '../../machines/container.js';
 import type { RuntimeContext } from './context.js';
 import { readExitCode } from './conmon.js';
@@ -6,7 +6,8 @@ import * as runc from './runc.js';
 import { existingPodSandboxes } from './pod.js';
 
 // What exists, read from the runtime and the files conmon writes, never from memory: the same answer
-// whether the last Corral process finished cleanly or was killed halfway.
+// whether the last Corral process finished cleanly or was killed halfway. One `runc list` for the
+// whole project; the config hash comes from the annotations of the bundle's config.json.
 
 export interface ObservedContainer {
   readonly id: string;
@@ -42,22 +43,33 @@ async function bundleIds(context: RuntimeContext): Promise<string[]> {
   }
 }
 
-/** One container's observed state; a bundle without runtime state (a crash during create) counts as exited. */
-export async function observeContainer(context: RuntimeContext, id: string): Promise<ObservedContainer> {
+async function recordedHash(context: RuntimeContext, id: string): Promise<string | undefined> {
+  try {
+    const spec = JSON.parse(await readFile(context.paths.container(id).config, 'utf8')) as { annotations?: Record<string, string> };
+    return spec.annotations?.['corral.hash'];
+  } catch {
+    return undefined;
+  }
+}
+
+/** One container from its runtime state (or none: a crash during create) and conmon's exit file. */
+async function describe(context: RuntimeContext, id: string, state: runc.RuncState | undefined): Promise<ObservedContainer> {
   const { pod, name } = splitId(id);
-  const state = await runc.containerState(context.runc, id);
-  const exitCode = await readExitCode(context.paths.exits, id);
-  if (!state) return { id, pod, name, status: 'exited', exitCode };
-  const hash = state.annotations?.['corral.hash'];
-  if (state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', hash, exitCode, created: state.created };
+  const [exitCode, hash] = await Promise.all([readExitCode(context.paths.exits, id), recordedHash(context, id)]);
+  if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', hash, exitCode, created: state?.created };
   const status = state.status === 'created' || state.status === 'creating' ? 'created' : 'running';
   return { id, pod, name, status, hash, pid: state.pid, created: state.created };
 }
 
+/** One container's observed state. */
+export async function observeContainer(context: RuntimeContext, id: string): Promise<ObservedContainer> {
+  return describe(context, id, await runc.containerState(context.runc, id));
+}
+
 /** Every container and pod sandbox of the project that exists on the host. */
 export async function observeProject(context: RuntimeContext): Promise<ObservedProject> {
-  const listed = (await runc.listContainers(context.runc)).map((state) => state.id);
-  const ids = [...new Set([...listed, ...(await bundleIds(context))])].sort();
-  const containers = await Promise.all(ids.map((id) => observeContainer(context, id)));
+  const states = new Map((await runc.listContainers(context.runc)).map((state) => [state.id, state]));
+  const ids = [...new Set([...states.keys(), ...(await bundleIds(context))])].sort();
+  const containers = await Promise.all(ids.map((id) => describe(context, id, states.get(id))));
   return { containers, pods: await existingPodSandboxes(context) };
 }

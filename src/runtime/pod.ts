@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../state/atomic.js';
 import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
-import { isMountPoint, mountPointsUnder } from './mounts.js';
+import { mountPointsUnder } from './mounts.js';
 import { RuntimeError } from './errors.js';
 
 // A pod's sandbox is what its containers share: namespaces pinned by bind mounts (no pause process),
@@ -30,22 +30,16 @@ async function resolvConfFromHost(): Promise<string> {
   return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
 }
 
-async function pinsExist(paths: readonly string[]): Promise<boolean> {
-  for (const pin of paths) {
-    if (!(await isMountPoint(pin))) return false;
-  }
-  return true;
-}
-
 /** Creates what is missing of a pod's sandbox; what exists is kept, so this is safe to repeat. */
 export async function ensurePodSandbox(context: RuntimeContext, pod: Pod): Promise<void> {
   const files = context.paths.pod(pod.name);
   try {
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
     await native.createCgroup(podCgroup(context.project, pod.name));
+    const mounted = new Set(await mountPointsUnder(files.dir));
 
     const pins = Object.values(pinnedNamespacePaths(context, pod)).filter((pin): pin is string => pin !== undefined);
-    if (!(await pinsExist(pins))) {
+    if (!pins.every((pin) => mounted.has(pin))) {
       for (const pin of pins) await native.removePinnedNamespace(pin);
       if (pod.share.length > 0) {
         await native.createPinnedNamespaces({ dir: files.ns, types: pod.share, hostname: pod.hostname });
@@ -53,7 +47,7 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod): Promi
     }
 
     await mkdir(files.shm, { recursive: true, mode: 0o755 });
-    if (!(await isMountPoint(files.shm))) {
+    if (!mounted.has(files.shm)) {
       await native.mountTmpfs(files.shm, { sizeBytes: pod.shmSize, mode: 0o1777, noexec: true });
     }
 

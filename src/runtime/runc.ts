@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
+import { log } from '../log.js';
 
 // A thin driver for the OCI runtime's command line. Every call names the runtime root explicitly so
 // that Corral's containers never mix with anyone else's, and failures keep the runtime's own message.
@@ -22,7 +23,10 @@ export interface RuncState {
 }
 
 async function runc(options: RuncOptions, args: readonly string[]) {
-  return execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore' });
+  const started = performance.now();
+  const result = await execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore' });
+  log.debug(`${options.binary} ${args.join(' ')}: exit ${result.exitCode} in ${(performance.now() - started).toFixed(1)} ms${result.stderr ? `: ${String(result.stderr).trim()}` : ''}`);
+  return result;
 }
 
 function runtimeFailure(args: readonly string[], result: { stderr?: unknown; stdout?: unknown; exitCode?: number }): Error {

@@ -98,11 +98,13 @@ export async function applyPlan(context: RuntimeContext, project: Project | unde
     await removePodSandbox(context, operation.resource);
     say(`✔ ${operation.resource}  pod removed`);
   }
-  for (const pod of project?.pods ?? []) {
+  // Only pods with something to start need their sandbox checked; an unchanged project touches none.
+  const startOperations = plan.operations.filter((operation) => ['recreate', 'create', 'start'].includes(operation.kind));
+  const podsWithWork = new Set([...byKind('create-pod'), ...startOperations].map((operation) => operation.resource.split('/')[0]));
+  await runWithConcurrency((project?.pods ?? []).filter((pod) => podsWithWork.has(pod.name)), CONCURRENCY, async (pod) => {
     await ensurePodSandbox(context, pod);
     if (byKind('create-pod').some((operation) => operation.resource === pod.name)) say(`✔ ${pod.name}  pod created`);
-  }
-  const startOperations = plan.operations.filter((operation) => ['recreate', 'create', 'start'].includes(operation.kind));
+  });
   outcomes.push(...(await runWithConcurrency(startOperations, CONCURRENCY, containerOperation)));
 
   const failed = outcomes.filter((outcome) => outcome.error);

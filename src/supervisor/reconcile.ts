@@ -5,6 +5,7 @@ import { observeProject } from '../runtime/observe.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
 import { applyPlan } from './apply.js';
+import { log } from '../log.js';
 
 // One reconciliation of a project, the heart of `up`: under the project lock, observe what exists,
 // plan against the desired model, apply the plan, and record what was applied.
@@ -20,6 +21,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
   await withProjectLock(context.paths.lock, async () => {
     const observed = await observeProject(context);
     const plan = computePlan(project, observed);
+    log.debug(`plan for ${project.name}:\n${formatPlan(plan) || 'nothing to do'}`);
     if (options.dryRun) {
       say(formatPlan(plan) || 'nothing to do');
       return;

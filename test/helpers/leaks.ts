@@ -49,6 +49,6 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await mountsUnder(scope.dirs)).map((point) => `mount ${point}`),
     ...(await cgroupsOf(scope.projects)).map((dir) => `cgroup ${dir}`),
     ...(await conmonsUnder(scope.dirs)).map((line) => `conmon ${line}`),
-    ...(await runcStates(scope.runcRoots ?? [])).map((dir) => `runc state ${dir}`),
+    ...(await runcStates([...(scope.runcRoots ?? []), ...scope.dirs.flatMap((dir) => scope.projects.map((project) => `${dir}/${project}/runc`))])).map((dir) => `runc state ${dir}`),
   ];
 }
