@@ -110,26 +110,32 @@ export async function startContainer(context: RuntimeContext, id: string, resour
   }
 }
 
+/**
+ * Waits for conmon's exit file, which also tells that conmon is done with the container. The runtime
+ * is asked only now and then, for the case where conmon itself was killed and will write nothing.
+ */
 async function waitForExit(context: RuntimeContext, id: string, timeoutMs: number): Promise<number | undefined> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const code = await readExitCode(context.paths.exits, id);
     if (code !== undefined) return code;
-    const state = await runc.containerState(context.runc, id);
-    if (!state || state.status === 'stopped') return readExitCode(context.paths.exits, id);
+    if (attempt % 25 === 0) {
+      const state = await runc.containerState(context.runc, id);
+      if (!state || state.status === 'stopped') return readExitCode(context.paths.exits, id);
+    }
     if (Date.now() >= deadline) return undefined;
-    await sleep(20);
+    await sleep(10);
   }
 }
 
 /** Stops a container: the stop signal, then SIGKILL to all its processes after the grace period. */
 export async function stopContainer(context: RuntimeContext, id: string, options: { graceMs?: number; signal?: string } = {}): Promise<{ exitCode?: number }> {
-  const state = await runc.containerState(context.runc, id);
-  if (!state || state.status === 'stopped') return { exitCode: await readExitCode(context.paths.exits, id) };
-  // A created container has no user process yet to be polite to.
-  if (state.status === 'running') {
+  const recorded = await readExitCode(context.paths.exits, id);
+  if (recorded !== undefined) return { exitCode: recorded };
+  const graceMs = options.graceMs ?? 10_000;
+  if (graceMs > 0) {
     await runc.killContainer(context.runc, id, options.signal ?? 'TERM');
-    const code = await waitForExit(context, id, options.graceMs ?? 10_000);
+    const code = await waitForExit(context, id, graceMs);
     if (code !== undefined) return { exitCode: code };
   }
   await runc.killContainer(context.runc, id, 'KILL', true);
