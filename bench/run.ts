@@ -38,6 +38,11 @@ async function corralSandbox(): Promise<Sandbox> {
   return { dir, env: { CORRAL_RUN_DIR: path.join('/run', path.basename(dir)), CORRAL_STATE_DIR: path.join(dir, 'state') } };
 }
 
+async function removeSandbox(sandbox: Sandbox): Promise<void> {
+  await rm(sandbox.env.CORRAL_RUN_DIR!, { recursive: true, force: true });
+  await rm(sandbox.dir, { recursive: true, force: true });
+}
+
 async function corral(sandbox: Sandbox, args: string[]) {
   return execa(process.execPath, [cli, ...args], { env: sandbox.env, stdin: 'ignore' });
 }
@@ -59,13 +64,12 @@ async function podmanReady(): Promise<Record<string, string> | undefined> {
   const dir = '/run/corral-bench-podman';
   await mkdir(dir, { recursive: true });
   const conf = path.join(dir, 'containers.conf');
-  // The host's hard nofile limit is below podman's default ulimits; runc would refuse them.
-  await writeFile(conf, '[containers]\ndefault_ulimits = ["nofile=1024:1024"]\n[engine]\nruntime = "runc"\n');
+  // The host's hard nofile and nproc limits are below podman's defaults; runc would refuse them.
+  await writeFile(conf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n');
   const env = { CONTAINERS_CONF: conf };
-  const images = await execa('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { env, reject: false });
-  if (!String(images.stdout).includes(podmanImage)) {
-    await execa('bash', ['-c', `tar -C ${rootfs} -c . | podman import - ${podmanImage}`], { env });
-  }
+  // A plain rootfs tarball has no image config: give it the PATH every image has.
+  await execa('podman', ['rmi', '-f', podmanImage], { env, reject: false });
+  await execa('bash', ['-c', `tar -C ${rootfs} -c . | podman import --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - ${podmanImage}`], { env });
   return env;
 }
 
@@ -73,10 +77,13 @@ async function podmanUpDown(env: Record<string, string>, pods: number): Promise<
   const dir = await mkdtemp('/var/tmp/corral-bench-kube-');
   const manifest = path.join(dir, 'pods.yaml');
   await writeFile(manifest, kubernetesManifest({ pods }, podmanImage));
-  const up = await seconds(() => execa('podman', ['kube', 'play', manifest], { env }));
-  const down = await seconds(() => execa('podman', ['kube', 'down', manifest], { env }));
-  await rm(dir, { recursive: true, force: true });
-  return { up, down };
+  try {
+    const up = await seconds(() => execa('podman', ['kube', 'play', manifest], { env }));
+    const down = await seconds(() => execa('podman', ['kube', 'down', manifest], { env }));
+    return { up, down };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function corralUpDown(pods: number): Promise<{ up: number; down: number }> {
@@ -84,7 +91,7 @@ async function corralUpDown(pods: number): Promise<{ up: number; down: number }>
   const file = await writeProject(sandbox, { pods });
   const up = await seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
   const down = await seconds(() => corral(sandbox, ['-p', 'bench', 'down']));
-  await rm(sandbox.dir, { recursive: true, force: true });
+  await removeSandbox(sandbox);
   return { up, down };
 }
 
@@ -147,7 +154,7 @@ async function main(): Promise<void> {
   await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
   results.ps100 = await sample(runs, () => seconds(() => corral(sandbox, ['-p', 'bench', 'ps'])));
   await corral(sandbox, ['-p', 'bench', 'down']);
-  await rm(sandbox.dir, { recursive: true, force: true });
+  await removeSandbox(sandbox);
 
   results.onePodUp = results.upDown.find((row) => row.pods === 1)?.corralUp;
   await report(results);

@@ -8,6 +8,7 @@ import type { ObservedContainer, ObservedProject } from '../runtime/observe.js';
 import { ensurePodSandbox, removePodSandbox } from '../runtime/pod.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { runWithConcurrency } from './concurrency.js';
+import { containerId } from '../state/paths.js';
 
 // Executes a plan: pod sandboxes first, then one container machine per container, in parallel with a
 // bound, each driven by OBSERVED (what exists) and DESIRED (what the plan wants). Stops at nothing:
@@ -34,7 +35,7 @@ function runtimeBackedMachine(context: RuntimeContext, project: Project | undefi
   const targets = new Map<string, runtime.ContainerTarget>();
   for (const pod of project?.pods ?? []) {
     for (const container of pod.containers) {
-      const id = `${project!.name}.${pod.name}.${container.name}`;
+      const id = containerId(project!.name, pod.name, container.name);
       targets.set(id, { project: project!, pod, container, id, hash: '' });
     }
   }
