@@ -247,6 +247,23 @@ test('removes the cgroup tree everywhere, and missing cgroups are fine', async (
   assert.is(await native.killCgroup(project), 0);
 });
 
+test('a project lock is exclusive: a second taker waits until the first lets go', async (context) => {
+  const lockPath = path.join(context.dir, 'lock');
+  const first = await native.lockFile(lockPath);
+  let secondHolds = false;
+  const second = native.lockFile(lockPath).then((fd) => {
+    secondHolds = true;
+    return fd;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.not.ok(secondHolds, 'the second taker waits while the first holds the lock');
+  native.unlockFile(first);
+  const fd = await second;
+  assert.ok(secondHolds, 'the second taker gets the lock once it is released');
+  assert.is(statSync(lockPath).mode & 0o777, 0o600, 'the lock file is root-only');
+  native.unlockFile(fd);
+});
+
 test('leaves no mount under its dir and no cgroup behind', async (context) => {
   assert.equal(await findLeaks({ dirs: [context.dir], projects: [context.project] }), []);
   const hierarchies = await cgroupHierarchies();

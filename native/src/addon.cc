@@ -59,6 +59,26 @@ Napi::Value QueueVoid(Napi::Env env, Job job) {
   return (new VoidWorker<Job>(env, std::move(job)))->QueueForPromise();
 }
 
+// Runs a job that returns an int on the pool and resolves that number.
+template <typename Job>
+class IntegerWorker : public PromiseWorker {
+ public:
+  IntegerWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
+
+ protected:
+  void Run() override { result_ = job_(); }
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, result_); }
+
+ private:
+  Job job_;
+  int result_ = 0;
+};
+
+template <typename Job>
+Napi::Value QueueInteger(Napi::Env env, Job job) {
+  return (new IntegerWorker<Job>(env, std::move(job)))->QueueForPromise();
+}
+
 // Pins namespaces and resolves { type: path } for each pinned type.
 class CreatePinnedNamespacesWorker : public PromiseWorker {
  public:
@@ -79,20 +99,6 @@ class CreatePinnedNamespacesWorker : public PromiseWorker {
   std::vector<std::string> types_;
   std::optional<std::string> hostname_;
   PinnedNamespaces pinned_;
-};
-
-// Kills a cgroup's processes and resolves how many were signalled.
-class KillCgroupWorker : public PromiseWorker {
- public:
-  KillCgroupWorker(Napi::Env env, std::string rel_path) : PromiseWorker(env, "corral:killCgroup"), rel_path_(std::move(rel_path)) {}
-
- protected:
-  void Run() override { signalled_ = KillCgroup(rel_path_); }
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, signalled_); }
-
- private:
-  std::string rel_path_;
-  int signalled_ = 0;
 };
 
 // createPinnedNamespaces(dir, types, hostname | undefined)
@@ -144,7 +150,7 @@ Napi::Value SetCgroupLimitsBinding(const Napi::CallbackInfo& info) {
 
 // killCgroup(relPath)
 Napi::Value KillCgroupBinding(const Napi::CallbackInfo& info) {
-  return (new KillCgroupWorker(info.Env(), StringArg(info, 0)))->QueueForPromise();
+  return QueueInteger(info.Env(), [rel_path = StringArg(info, 0)] { return KillCgroup(rel_path); });
 }
 
 // removeCgroup(relPath)
@@ -161,23 +167,10 @@ Napi::Value ReadCgroupFileBinding(const Napi::CallbackInfo& info) {
   }
 }
 
-// Waits for an exclusive flock off the main thread (it blocks while another process holds it).
-class LockFileWorker : public PromiseWorker {
- public:
-  LockFileWorker(Napi::Env env, std::string path) : PromiseWorker(env, "corral:lockFile"), path_(std::move(path)) {}
-
- protected:
-  void Run() override { fd_ = LockFileExclusive(path_); }
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
-
 // lockFile(path): resolves the descriptor that holds the lock.
 Napi::Value LockFileBinding(const Napi::CallbackInfo& info) {
-  return (new LockFileWorker(info.Env(), StringArg(info, 0)))->QueueForPromise();
+  // flock(LOCK_EX) blocks while another process holds the lock, so it must not run on the main thread.
+  return QueueInteger(info.Env(), [path = StringArg(info, 0)] { return LockFileExclusive(path); });
 }
 
 // unlockFile(fd): synchronous, one close.
@@ -189,18 +182,21 @@ Napi::Value UnlockFileBinding(const Napi::CallbackInfo& info) {
 
 // Exports one JS function per operation, named as in src/native.ts.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("createPinnedNamespaces", Napi::Function::New(env, CreatePinnedNamespacesBinding, "createPinnedNamespaces"));
-  exports.Set("removePinnedNamespace", Napi::Function::New(env, RemovePinnedNamespaceBinding, "removePinnedNamespace"));
-  exports.Set("mount", Napi::Function::New(env, MountBinding, "mount"));
-  exports.Set("unmount", Napi::Function::New(env, UnmountBinding, "unmount"));
-  exports.Set("cgroupVersion", Napi::Function::New(env, CgroupVersionBinding, "cgroupVersion"));
-  exports.Set("createCgroup", Napi::Function::New(env, CreateCgroupBinding, "createCgroup"));
-  exports.Set("setCgroupLimits", Napi::Function::New(env, SetCgroupLimitsBinding, "setCgroupLimits"));
-  exports.Set("killCgroup", Napi::Function::New(env, KillCgroupBinding, "killCgroup"));
-  exports.Set("removeCgroup", Napi::Function::New(env, RemoveCgroupBinding, "removeCgroup"));
-  exports.Set("readCgroupFile", Napi::Function::New(env, ReadCgroupFileBinding, "readCgroupFile"));
-  exports.Set("lockFile", Napi::Function::New(env, LockFileBinding, "lockFile"));
-  exports.Set("unlockFile", Napi::Function::New(env, UnlockFileBinding, "unlockFile"));
+  const std::pair<const char*, Napi::Function::Callback> functions[] = {
+      {"createPinnedNamespaces", CreatePinnedNamespacesBinding},
+      {"removePinnedNamespace", RemovePinnedNamespaceBinding},
+      {"mount", MountBinding},
+      {"unmount", UnmountBinding},
+      {"cgroupVersion", CgroupVersionBinding},
+      {"createCgroup", CreateCgroupBinding},
+      {"setCgroupLimits", SetCgroupLimitsBinding},
+      {"killCgroup", KillCgroupBinding},
+      {"removeCgroup", RemoveCgroupBinding},
+      {"readCgroupFile", ReadCgroupFileBinding},
+      {"lockFile", LockFileBinding},
+      {"unlockFile", UnlockFileBinding},
+  };
+  for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
   return exports;
 }
 
