@@ -26,8 +26,33 @@ export interface Pod {
   readonly shmSize: number;
   /** Hostname inside the pod (default: the pod name). */
   readonly hostname: string;
+  /** Limits of the pod's parent cgroup, shared by all its containers. */
+  readonly resources: Resources;
   /** Sorted by name. */
   readonly containers: readonly Container[];
+}
+
+/** cgroup limits; an absent field means no limit. */
+export interface Resources {
+  /** CPU time in CPUs (0.5 = 50 ms of each 100 ms). */
+  readonly cpus?: number;
+  readonly memoryBytes?: number;
+  readonly memoryReservationBytes?: number;
+  readonly pidsLimit?: number;
+}
+
+/** What the container may do to the kernel. */
+export interface Security {
+  readonly privileged: boolean;
+  /** Capability names with the CAP_ prefix; "ALL" stands for every capability. */
+  readonly capAdd: readonly string[];
+  readonly capDrop: readonly string[];
+  readonly readOnlyRootfs: boolean;
+  readonly noNewPrivileges: boolean;
+  /** Namespaced sysctls only (checked by the loader), values as strings. */
+  readonly sysctls: Readonly<Record<string, string>>;
+  /** rlimits by name (nofile, nproc, ...). */
+  readonly ulimits: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
 }
 
 export interface Container {
@@ -45,6 +70,8 @@ export interface Container {
   /** User as written: "name", "uid", "name:group" or "uid:gid" (default "0:0"); resolved against the rootfs' /etc/passwd and /etc/group at create time. */
   readonly user: string;
   readonly mounts: readonly Mount[];
+  readonly resources: Resources;
+  readonly security: Security;
 }
 
 /** A mount of a volume (named, bind or tmpfs) into a container. */

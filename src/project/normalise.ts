@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { Container, Mount, Pod, Project, SharedNamespace, Volume } from './model.js';
+import type { Container, Mount, Pod, Project, Resources, Security, SharedNamespace, Volume } from './model.js';
+import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
 
@@ -123,6 +124,57 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
   return { volume: volume.name, type: 'named', source: '', target, readOnly };
 }
 
+function resourcesOf(raw: Raw | undefined): Resources {
+  if (!raw) return {};
+  return {
+    ...(raw.cpus !== undefined ? { cpus: Number(raw.cpus) } : {}),
+    ...(raw.memory !== undefined ? { memoryBytes: parseSize(raw.memory) } : {}),
+    ...(raw.memory_reservation !== undefined ? { memoryReservationBytes: parseSize(raw.memory_reservation) } : {}),
+    ...(raw.pids !== undefined ? { pidsLimit: Number(raw.pids) } : {}),
+  };
+}
+
+const capabilityName = (name: string) => (name === 'ALL' || name.startsWith('CAP_') ? name : `CAP_${name}`);
+
+/**
+ * Only sysctls the kernel keeps per namespace may be set: a container's own IPC namespace
+ * (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*), its pod's network namespace (net.*) and UTS
+ * namespace (kernel.hostname, kernel.domainname are the pod's, so not settable here).
+ */
+export function isNamespacedSysctl(name: string): boolean {
+  return /^(kernel\.(shm[a-z_]*|msg[a-z_]*|sem)|fs\.mqueue\..+|net\..+)$/.test(name);
+}
+
+function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): Security {
+  const sysctls = Object.fromEntries(Object.entries((raw.sysctls ?? {}) as Raw).map(([name, value]) => {
+    if (!isNamespacedSysctl(name)) {
+      throw errorAt(parsed, [...at, 'sysctls', name], `sysctl ${name} is not namespaced: setting it would change the whole host`, 'only kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* and net.* can be set per container', { key: true });
+    }
+    return [name, String(value)];
+  }));
+  const ulimits = Object.fromEntries(Object.entries((raw.ulimits ?? {}) as Raw).map(([name, value]) => {
+    const limit = typeof value === 'number' ? { soft: value, hard: value } : (value as { soft: number; hard: number });
+    if (limit.soft > limit.hard) throw errorAt(parsed, [...at, 'ulimits', name], `ulimit ${name}: soft ${limit.soft} is above hard ${limit.hard}`, 'make soft at most hard');
+    return [name, { soft: limit.soft, hard: limit.hard }];
+  }));
+  const capabilities = (key: 'cap_add' | 'cap_drop') => ((raw[key] ?? []) as string[]).map((name, index) => {
+    const full = capabilityName(name);
+    if (full !== 'ALL' && !ALL_CAPABILITIES.includes(full)) {
+      throw errorAt(parsed, [...at, key, index], `unknown capability ${name}`, 'use a name from capabilities(7), such as NET_ADMIN or SYS_PTRACE, or ALL');
+    }
+    return full;
+  });
+  return {
+    privileged: raw.privileged === true,
+    capAdd: capabilities('cap_add'),
+    capDrop: capabilities('cap_drop'),
+    readOnlyRootfs: raw.read_only === true,
+    noNewPrivileges: raw.no_new_privileges !== false,
+    sysctls,
+    ulimits,
+  };
+}
+
 function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext): Container {
   const argv = [...argvOf(raw.entrypoint), ...argvOf(raw.command)];
   if (argv.length === 0) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
@@ -143,6 +195,8 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     workdir: (raw.working_dir as string | undefined) ?? '/',
     user: raw.user === undefined ? '0:0' : String(raw.user),
     mounts,
+    resources: resourcesOf(raw.resources as Raw | undefined),
+    security: securityOf(raw, at, context.parsed),
   };
 }
 
@@ -169,6 +223,7 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
       share: (raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE],
       shmSize: raw.shm_size === undefined ? DEFAULT_SHM_SIZE : parseSize(raw.shm_size),
       hostname: (raw.hostname as string | undefined) ?? name,
+      resources: resourcesOf(raw.resources as Raw | undefined),
       containers: containers.sort(byName),
     };
   });

@@ -1,6 +1,7 @@
 import { access, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Pod } from '../project/model.js';
+import type { Pod, Resources } from '../project/model.js';
+import { CPU_PERIOD_US } from './spec.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
@@ -30,12 +31,24 @@ async function resolvConfFromHost(): Promise<string> {
   return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
 }
 
+/** The model's limits as the native layer writes them; -1 lifts a limit that was removed from the file. */
+function cgroupLimitsOf(resources: Resources): native.CgroupLimits {
+  return {
+    memoryBytes: resources.memoryBytes ?? -1,
+    memoryReservationBytes: resources.memoryReservationBytes ?? -1,
+    cpuQuotaUs: resources.cpus === undefined ? -1 : Math.round(resources.cpus * CPU_PERIOD_US),
+    cpuPeriodUs: CPU_PERIOD_US,
+    pidsMax: resources.pidsLimit ?? -1,
+  };
+}
+
 /** Creates what is missing of a pod's sandbox; what exists is kept, so this is safe to repeat. */
 export async function ensurePodSandbox(context: RuntimeContext, pod: Pod): Promise<void> {
   const files = context.paths.pod(pod.name);
   try {
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
     await native.createCgroup(podCgroup(context.project, pod.name));
+    await native.setCgroupLimits(podCgroup(context.project, pod.name), cgroupLimitsOf(pod.resources));
     const mounted = new Set(await mountPointsUnder(files.dir));
 
     const pins = Object.values(pinnedNamespacePaths(context, pod)).filter((pin): pin is string => pin !== undefined);

@@ -1,15 +1,12 @@
-import type { Container, SharedNamespace } from '../project/model.js';
+import type { Container, Resources, SharedNamespace } from '../project/model.js';
+import { effectiveCapabilities } from '../project/capabilities.js';
 import type { ResolvedUser } from './users.js';
 import { seccompForContainer, type DockerSeccompProfile } from './seccomp.js';
 
 // The OCI runtime spec (config.json) for one container. Pure: everything it needs comes in as input,
 // so tests can read the spec a container would get without starting anything.
 
-/** Docker's default capability set: enough for ordinary services, nothing that reaches the host. */
-export const DEFAULT_CAPABILITIES = Object.freeze([
-  'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_MKNOD',
-  'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
-]);
+export { DEFAULT_CAPABILITIES } from '../project/capabilities.js';
 
 /** Kernel paths a container must not read (masked with /dev/null or an empty tmpfs by the runtime). */
 export const MASKED_PATHS = Object.freeze([
@@ -25,6 +22,9 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 
 /** Open files per process unless the host allows fewer: asking above the hard limit makes runc fail. */
 const WANTED_NOFILE = 1048576;
+
+/** The CFS period `cpus` is expressed against: 100 ms, as docker and the kubelet use. */
+export const CPU_PERIOD_US = 100_000;
 
 /** A mount as the runtime wants it, after volumes were resolved to host paths. */
 export interface ResolvedMount {
@@ -68,15 +68,16 @@ function namespacesFor(joinNamespaces: SpecInput['joinNamespaces']) {
   return [{ type: 'pid' }, { type: 'mount' }, ...shared];
 }
 
-function kernelFilesystemMounts(shm: string) {
+function kernelFilesystemMounts(shm: string, privileged: boolean) {
+  const kernelView = privileged ? [] : ['ro'];
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...kernelView] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ...kernelView] },
   ];
 }
 
@@ -101,11 +102,35 @@ function environmentFor(input: SpecInput): string[] {
   return Object.keys(env).sort().map((key) => `${key}=${env[key]}`);
 }
 
+/** The cgroup limits of the OCI spec (linux.resources), from the model's. */
+export function resourcesSection(resources: Resources) {
+  return {
+    ...(resources.memoryBytes !== undefined || resources.memoryReservationBytes !== undefined
+      ? { memory: { ...(resources.memoryBytes !== undefined ? { limit: resources.memoryBytes } : {}), ...(resources.memoryReservationBytes !== undefined ? { reservation: resources.memoryReservationBytes } : {}) } }
+      : {}),
+    ...(resources.cpus !== undefined ? { cpu: { quota: Math.round(resources.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US } } : {}),
+    ...(resources.pidsLimit !== undefined ? { pids: { limit: resources.pidsLimit } } : {}),
+  };
+}
+
+/** rlimits: nofile by default, then the container's ulimits; none above what the host allows. */
+function rlimitsFor(input: SpecInput) {
+  const limits: Record<string, { soft: number; hard: number }> = {
+    nofile: { soft: Math.min(WANTED_NOFILE, input.nofileHardLimit), hard: Math.min(WANTED_NOFILE, input.nofileHardLimit) },
+    ...input.container.security.ulimits,
+  };
+  if (limits.nofile!.hard > input.nofileHardLimit) {
+    throw new Error(`ulimit nofile ${limits.nofile!.hard} is above the host's hard limit ${input.nofileHardLimit}; ask for at most ${input.nofileHardLimit}`);
+  }
+  return Object.keys(limits).sort().map((name) => ({ type: `RLIMIT_${name.toUpperCase()}`, hard: limits[name]!.hard, soft: limits[name]!.soft }));
+}
+
 /** The OCI config.json for a container of a pod: joins the pod's namespaces, with secure defaults. */
 export function generateSpec(input: SpecInput) {
   const { container } = input;
-  const nofile = Math.min(WANTED_NOFILE, input.nofileHardLimit);
-  const capabilities = [...DEFAULT_CAPABILITIES];
+  const { security } = container;
+  const capabilities = effectiveCapabilities(security);
+  const confined = !security.privileged;
   return {
     ociVersion: '1.0.2',
     process: {
@@ -115,14 +140,14 @@ export function generateSpec(input: SpecInput) {
       env: environmentFor(input),
       cwd: container.workdir,
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
-      noNewPrivileges: true,
+      rlimits: rlimitsFor(input),
+      noNewPrivileges: security.noNewPrivileges,
     },
-    root: { path: input.rootfs, readonly: false },
+    root: { path: input.rootfs, readonly: security.readOnlyRootfs },
     // A joined UTS namespace already carries the pod's hostname; the runtime may only set it in a fresh one.
     ...(input.joinNamespaces.uts ? {} : { hostname: input.hostname }),
     mounts: [
-      ...kernelFilesystemMounts(input.podFiles.shm),
+      ...kernelFilesystemMounts(input.podFiles.shm, security.privileged),
       ...podFileMounts(input.podFiles),
       ...input.mounts.map(volumeMount),
     ],
@@ -135,10 +160,11 @@ export function generateSpec(input: SpecInput) {
     linux: {
       cgroupsPath: input.cgroupsPath,
       namespaces: namespacesFor(input.joinNamespaces),
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
-      ...(input.seccompProfile ? { seccomp: seccompForContainer(input.seccompProfile, capabilities) } : {}),
+      resources: { devices: [{ allow: !confined, access: 'rwm' }], ...resourcesSection(container.resources) },
+      ...(Object.keys(security.sysctls).length > 0 ? { sysctl: { ...security.sysctls } } : {}),
+      maskedPaths: confined ? [...MASKED_PATHS] : [],
+      readonlyPaths: confined ? [...READONLY_PATHS] : [],
+      ...(confined && input.seccompProfile ? { seccomp: seccompForContainer(input.seccompProfile, capabilities) } : {}),
     },
   };
 }

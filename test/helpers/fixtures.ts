@@ -5,13 +5,15 @@ import type { Container, Pod, Project } from '../../src/project/model.js';
 export function baselineContainer(overrides: Partial<Container> = {}): Container {
   return {
     name: 'app', pod: 'web', rootfs: '/rootfs', argv: ['sleep', '3600'], env: { A: '1' },
-    workdir: '/', user: '0:0', mounts: [], ...overrides,
+    workdir: '/', user: '0:0', mounts: [], resources: {},
+    security: { privileged: false, capAdd: [], capDrop: [], readOnlyRootfs: false, noNewPrivileges: true, sysctls: {}, ulimits: {} },
+    ...overrides,
   };
 }
 
 export function baselinePod(overrides: Partial<Pod> = {}): Pod {
   return {
-    name: 'web', share: ['net', 'ipc', 'uts'], shmSize: 64 * 1024 * 1024, hostname: 'web',
+    name: 'web', share: ['net', 'ipc', 'uts'], shmSize: 64 * 1024 * 1024, hostname: 'web', resources: {},
     containers: [baselineContainer(), baselineContainer({ name: 'sidecar' })], ...overrides,
   };
 }
