@@ -69,6 +69,16 @@ const errorCases: { name: string; yaml: string[]; line: number; col: number; pat
     line: 5, col: 17, path: 'pods.web.containers.app.rootfs', says: /required variable ROOTFS is not set: where the image is/, hint: /set ROOTFS/,
   },
   {
+    name: 'a sysctl that is not namespaced',
+    yaml: ['pods:', '  web:', '    containers:', '      app:', '        rootfs: /x', '        command: ["true"]', '        sysctls:', '          kernel.panic: 1'],
+    line: 8, col: 11, path: 'pods.web.containers.app.sysctls.kernel.panic', says: /kernel.panic is not namespaced/, hint: /net\.\*/,
+  },
+  {
+    name: 'an unknown capability',
+    yaml: ['pods:', '  web:', '    containers:', '      app:', '        rootfs: /x', '        command: ["true"]', '        cap_add: [NET_ADMIN, FLY]'],
+    line: 7, col: 30, path: 'pods.web.containers.app.cap_add[1]', says: /unknown capability FLY/, hint: /capabilities\(7\)/,
+  },
+  {
     name: 'a container with nothing to run',
     yaml: ['pods:', '  web:', '    containers:', '      app:', '        rootfs: /x'],
     line: 4, col: 7, path: 'pods.web.containers.app', says: /has nothing to run/, hint: /add command/,
