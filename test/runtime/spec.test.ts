@@ -43,6 +43,25 @@ spec('secure defaults: reduced capabilities, no new privileges, masked and read-
   assert.ok(generated.linux.readonlyPaths.includes('/proc/sys'), '/proc/sys is read-only');
 });
 
+spec('privileged is explicit: all capabilities, no masks, no seccomp, writable /sys', () => {
+  const container = baselineContainer({ security: { ...baselineContainer().security, privileged: true } });
+  const generated = generateSpec({ ...input({ container }), seccompProfile: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [] } }) as ReturnType<typeof generateSpec> & { linux: { seccomp?: unknown } };
+  assert.ok(generated.process.capabilities.bounding.includes('CAP_SYS_ADMIN'), 'CAP_SYS_ADMIN');
+  assert.equal(generated.linux.maskedPaths, [], 'nothing masked');
+  assert.is(generated.linux.seccomp, undefined, 'no seccomp filter');
+  assert.not.ok(generated.mounts.find((mount) => mount.destination === '/sys')!.options.includes('ro'), '/sys writable');
+});
+
+spec('cap_drop ALL then cap_add keeps only what was added', () => {
+  const container = baselineContainer({ security: { ...baselineContainer().security, capDrop: ['ALL'], capAdd: ['CAP_NET_BIND_SERVICE'] } });
+  assert.equal(generateSpec(input({ container })).process.capabilities.effective, ['CAP_NET_BIND_SERVICE'], 'only the added one');
+});
+
+spec('a ulimit above the host hard limit is refused with the limit named', () => {
+  const container = baselineContainer({ security: { ...baselineContainer().security, ulimits: { nofile: { soft: 100, hard: 50000 } } } });
+  assert.throws(() => generateSpec(input({ container, nofileHardLimit: 20000 })), /nofile 50000 is above the host's hard limit 20000/, 'refused');
+});
+
 spec('rlimits never exceed the host hard limit', () => {
   assert.equal(generateSpec(input({ nofileHardLimit: 20000 })).process.rlimits, [{ type: 'RLIMIT_NOFILE', hard: 20000, soft: 20000 }], 'capped at 20000');
   assert.equal(generateSpec(input({ nofileHardLimit: 4_000_000 })).process.rlimits[0]!.hard, 1048576, 'otherwise 1048576');
