@@ -6,6 +6,7 @@ import type { Project } from './model.js';
 import { normaliseProject } from './normalise.js';
 import { parseProjectText } from './parse.js';
 import { validateProjectData } from './validate.js';
+import { readDotenv, readEnvFiles } from './dotenv.js';
 
 // The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
 // the file system and the environment come in as lookups so each stage can be tested alone.
@@ -31,7 +32,10 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
     throw new ProjectError(`cannot read the project file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file, line: 0, col: 0, path: '' }, 'check the path given with -f', { cause: error });
   }
   const parsed = parseProjectText(text, file);
-  const data = interpolateProject(parsed, options.lookupEnv ?? processEnvironment);
+  // The environment wins over .env, as in compose.
+  const dotenv = await readDotenv(path.join(path.dirname(file), '.env'), { optional: true, readFile: options.readFile });
+  const environment = options.lookupEnv ?? processEnvironment;
+  const data = interpolateProject(parsed, (name) => environment(name) ?? dotenv[name]);
   validateProjectData(parsed, data);
   const raw = data as Record<string, unknown>;
   const name = (options.projectName ?? (raw.name as string | undefined) ?? path.basename(path.dirname(file))).toLowerCase();
@@ -39,5 +43,6 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
     const where = options.projectName ? { file, line: 0, col: 0, path: '' } : { file, line: 1, col: 1, path: 'name' };
     throw new ProjectError(`invalid project name "${name}"`, where, 'use lowercase letters, digits, - and _ (set name: in the file or pass -p NAME)');
   }
-  return normaliseProject(parsed, raw, { name, file });
+  const envFiles = await readEnvFiles(parsed, raw, path.dirname(file), read);
+  return normaliseProject(parsed, raw, { name, file, envFiles });
 }

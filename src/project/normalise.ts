@@ -86,6 +86,8 @@ interface MountContext {
   readonly parsed: ParsedFile;
   readonly volumes: ReadonlyMap<string, Volume>;
   readonly baseDir: string;
+  /** Parsed env files by absolute path. */
+  readonly envFiles: ReadonlyMap<string, Record<string, string>>;
 }
 
 function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount {
@@ -191,7 +193,8 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     pod,
     rootfs: path.resolve(context.baseDir, String(raw.rootfs)),
     argv,
-    env: envOf(raw.env),
+    // env_file entries in order, then env: later ones win, as in compose.
+    env: Object.assign({}, ...[raw.env_file ?? []].flat().map((file) => context.envFiles.get(path.resolve(context.baseDir, String(file))) ?? {}), envOf(raw.env)),
     workdir: (raw.working_dir as string | undefined) ?? '/',
     user: raw.user === undefined ? '0:0' : String(raw.user),
     mounts,
@@ -211,10 +214,10 @@ function deepFreeze<T>(value: T): T {
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Builds the frozen desired model from validated, interpolated data. */
-export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name: string; file: string }): Project {
+export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name: string; file: string; envFiles?: ReadonlyMap<string, Record<string, string>> }): Project {
   const baseDir = path.dirname(options.file);
   const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir));
-  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir };
+  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map() };
   const pods: Pod[] = Object.entries(data.pods as Record<string, Raw>).map(([name, raw]) => {
     const containers = Object.entries(raw.containers as Record<string, Raw>)
       .map(([containerName, container]) => normaliseContainer(containerName, name, container, ['pods', name, 'containers', containerName], context));

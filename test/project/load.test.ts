@@ -9,8 +9,17 @@ import { parseSize, splitCommand } from '../../src/project/normalise.js';
 
 const FILE = '/projects/demo/corral.yaml';
 
-function load(yaml: string, env: Record<string, string> = {}, projectName?: string) {
-  return loadProject({ file: FILE, projectName, readFile: async () => yaml, lookupEnv: (name) => env[name] });
+/** An in-memory file system: the project file, plus any other files a test adds. */
+function filesWith(yaml: string, others: Record<string, string> = {}) {
+  const files: Record<string, string> = { [FILE]: yaml, ...others };
+  return async (name: string) => {
+    if (name in files) return files[name]!;
+    throw Object.assign(new Error(`ENOENT: ${name}`), { code: 'ENOENT' });
+  };
+}
+
+function load(yaml: string, env: Record<string, string> = {}, projectName?: string, others: Record<string, string> = {}) {
+  return loadProject({ file: FILE, projectName, readFile: filesWith(yaml, others), lookupEnv: (name) => env[name] });
 }
 
 async function loadError(yaml: string, env: Record<string, string> = {}): Promise<ProjectError> {
@@ -147,6 +156,35 @@ model('anchors, merge keys and x- extension fields are allowed', async () => {
     'pods:', '  web:', '    containers:', '      a: { <<: *base, command: ["true"] }', '      b: { <<: *base, command: ["false"] }', '',
   ].join('\n'));
   assert.equal(project.pods[0]!.containers.map((container) => container.env.SHARED), ['yes', 'yes'], 'merged from the anchor');
+});
+
+model('.env feeds interpolation (the environment wins); env_file then env make the container env', async () => {
+  const yaml = ['pods:', '  web:', '    containers:', '      app:', '        rootfs: ${ROOTFS}', '        command: ["true"]', '        image_tag_is: ${TAG}',
+    '        env_file: [common.env, ./app.env]', '        env: { B: from-env }', ''].join('\n').replace('        image_tag_is: ${TAG}\n', '');
+  const project = await load(yaml, { ROOTFS: '/from/environment' }, undefined, {
+    '/projects/demo/.env': 'export ROOTFS=/from/dotenv\nTAG="v1" # a comment\n',
+    '/projects/demo/common.env': 'A=common\nB=common\nMULTI="line one\nline two"\n',
+    '/projects/demo/app.env': 'A=app\n',
+  });
+  const [container] = project.pods[0]!.containers;
+  assert.is(container!.rootfs, '/from/environment', 'the environment wins over .env');
+  assert.equal(container!.env, { A: 'app', B: 'from-env', MULTI: 'line one\nline two' }, 'env files in order, then env');
+});
+
+model('a missing env_file is an error at its line', async () => {
+  const yaml = ['pods:', '  web:', '    containers:', '      app:', '        rootfs: /x', '        command: ["true"]', '        env_file: [missing.env]', ''].join('\n');
+  try {
+    await load(yaml);
+    assert.unreachable('should fail');
+  } catch (error) {
+    assert.instance(error, ProjectError, 'a ProjectError');
+    assert.match((error as ProjectError).toString(), /corral\.yaml:7:20: cannot read env_file \/projects\/demo\/missing\.env: ENOENT/, 'names the file and its line');
+  }
+});
+
+model('.env values feed ${VAR} when the environment has none', async () => {
+  const project = await load(minimal.replace('./rootfs', '${ROOT}'), {}, undefined, { '/projects/demo/.env': 'ROOT=/from/dotenv\n' });
+  assert.is(project.pods[0]!.containers[0]!.rootfs, '/from/dotenv', 'from .env');
 });
 
 const interpolation = suite('interpolation of ${VARIABLES}');

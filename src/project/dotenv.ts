@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'dotenv';
+import { errorAt, type ParsedFile } from './parse.js';
+
+// `.env` beside the project file, and `env_file:` lists, in the dotenv format compose users know
+// (export prefixes, comments, quoted and multi-line values); parsing is dotenv's own.
+
+/** The variables of a dotenv file; a missing file is no variables when `optional`. */
+export async function readDotenv(file: string, options: { optional?: boolean; readFile?: (file: string) => Promise<string> } = {}): Promise<Record<string, string>> {
+  const read = options.readFile ?? ((name: string) => readFile(name, 'utf8'));
+  try {
+    return parse(await read(file));
+  } catch (error) {
+    if (options.optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+}
+
+/** Reads every `env_file:` of every container, keyed by its resolved path; a missing one is an error at its line. */
+export async function readEnvFiles(parsed: ParsedFile, raw: Record<string, unknown>, baseDir: string, read: (file: string) => Promise<string>) {
+  const files = new Map<string, Record<string, string>>();
+  for (const [podName, pod] of Object.entries((raw.pods ?? {}) as Record<string, { containers: Record<string, { env_file?: string | string[] }> }>)) {
+    for (const [containerName, container] of Object.entries(pod.containers)) {
+      const listed = container.env_file === undefined ? [] : [container.env_file].flat();
+      for (const [index, entry] of listed.entries()) {
+        const resolved = path.resolve(baseDir, entry);
+        if (files.has(resolved)) continue;
+        try {
+          files.set(resolved, await readDotenv(resolved, { readFile: read }));
+        } catch (error) {
+          const at = ['pods', podName, 'containers', containerName, 'env_file', ...(Array.isArray(container.env_file) ? [index] : [])];
+          throw errorAt(parsed, at, `cannot read env_file ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'create the file or fix the path (relative to the project file)');
+        }
+      }
+    }
+  }
+  return files;
+}
