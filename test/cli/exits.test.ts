@@ -2,8 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { corral, createSandbox, eventually, type Sandbox } from '../helpers/sandbox.js';
-import { findLeaks } from '../helpers/leaks.js';
+import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 
 // Containers that end by themselves: the exit code conmon recorded is what `ps` shows.
 
@@ -27,12 +26,7 @@ exits.before(async (context) => {
   ].join('\n'));
 });
 
-exits.after(async (context) => {
-  await corral(context.sandbox, ['-p', context.project, 'down']);
-  const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
-  await context.sandbox.dispose();
-  assert.equal(leaks, [], 'the suite leaves nothing behind');
-});
+exits.after((context) => downAndAssertNothingLeaks(context.sandbox, context.project));
 
 exits('a container whose command exits 3 is reported exited with code 3', async (context) => {
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);

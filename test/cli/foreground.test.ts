@@ -4,8 +4,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cliEntry, corral, createSandbox, eventually, type Sandbox } from '../helpers/sandbox.js';
-import { findLeaks } from '../helpers/leaks.js';
+import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 
 // `corral up` without -d: stays in the foreground streaming the containers' output, prefixed with
 // who said it, and takes the project down when it is told to stop.
@@ -17,12 +16,7 @@ foreground.before(async (context) => {
   context.project = context.sandbox.projectName('fg');
 });
 
-foreground.after(async (context) => {
-  await corral(context.sandbox, ['-p', context.project, 'down']);
-  const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
-  await context.sandbox.dispose();
-  assert.equal(leaks, [], 'the suite leaves nothing behind');
-});
+foreground.after((context) => downAndAssertNothingLeaks(context.sandbox, context.project));
 
 foreground('streams prefixed output, and SIGTERM takes the project down', async (context) => {
   const file = path.join(context.sandbox.work, 'corral.yaml');

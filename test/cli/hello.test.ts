@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, eventually, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createSandbox, downAndAssertNothingLeaks, eventually, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 
 // The walking skeleton end to end with the hello example: a real pod of two busybox containers.
@@ -29,12 +29,7 @@ hello.before(async (context) => {
   context.project = context.sandbox.projectName('hello');
 });
 
-hello.after(async (context) => {
-  await corral(context.sandbox, ['-p', context.project, 'down', '-v']);
-  const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
-  await context.sandbox.dispose();
-  assert.equal(leaks, [], 'the suite leaves nothing behind');
-});
+hello.after((context) => downAndAssertNothingLeaks(context.sandbox, context.project));
 
 hello('up -d starts both containers of the pod', async (context) => {
   const result = await corral(context.sandbox, ['-f', example, '-p', context.project, 'up', '-d']);

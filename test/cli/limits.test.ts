@@ -4,8 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import * as native from '../../src/native.js';
-import { corral, createSandbox, type Sandbox } from '../helpers/sandbox.js';
-import { findLeaks } from '../helpers/leaks.js';
+import { corral, createSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
 
 // Limits and security settings in effect, checked where a user would look: the cgroup files, and
 // /proc and the filesystem from inside the container.
@@ -45,12 +44,7 @@ limits.before(async (context) => {
   assert.is(up.exitCode, 0, `up fails: ${up.stderr}`);
 });
 
-limits.after(async (context) => {
-  await corral(context.sandbox, ['-p', context.project, 'down']);
-  const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
-  await context.sandbox.dispose();
-  assert.equal(leaks, [], 'the suite leaves nothing behind');
-});
+limits.after((context) => downAndAssertNothingLeaks(context.sandbox, context.project));
 
 limits('container limits are in its cgroup', (context) => {
   const cgroup = `corral/${context.project}/box/limited`;

@@ -2,6 +2,8 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import * as assert from 'uvu/assert';
+import { findLeaks } from './leaks.js';
 
 // Each suite runs Corral in dirs of its own (CORRAL_RUN_DIR, CORRAL_STATE_DIR) and with project names
 // of its own, so suites never see each other's containers and the leak check knows what to look for.
@@ -76,4 +78,12 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** A suite's last word: `down` its project, check that nothing is left behind, remove its dirs. */
+export async function downAndAssertNothingLeaks(sandbox: Sandbox, project: string): Promise<void> {
+  await corral(sandbox, ['-p', project, 'down']);
+  const leaks = await findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] });
+  await sandbox.dispose();
+  assert.equal(leaks, [], 'the suite leaves nothing behind');
 }
