@@ -1,18 +1,38 @@
 import { assign, fromPromise, setup } from 'xstate';
+import type { Healthcheck, RestartPolicy } from '../src/project/model.js';
+import { healthMachine, type HealthReport, type HealthStatus } from './health.js';
 
 // The life of one container, as the reconciler sees it. The machine holds what is wanted (DESIRED) and
 // what was last seen (OBSERVED), and moves the container towards the wish through the runtime actors.
+// It also decides restarts: the restart policy, CrashLoopBackOff-style delays (doubling from a base
+// to a cap, reset once a run lasted long enough) and restarts of a container that turned unhealthy.
 // The actors are placeholders here: the reconciler provides the real ones (runc + conmon), tests
 // provide fakes, so this file is the specification of a container's life and nothing else.
 
-export type DesiredState = 'running' | 'removed';
+export type DesiredState = 'running' | 'stopped' | 'removed';
 export type ObservedStatus = 'absent' | 'created' | 'running' | 'exited';
+
+export interface BackoffSettings {
+  readonly baseMs: number;
+  readonly maxMs: number;
+  /** A run at least this long resets the delay to baseMs. */
+  readonly resetAfterMs: number;
+}
+
+/** The kubelet's figures: 10 s doubling to 5 min, reset after 10 min running. */
+export const KUBELET_BACKOFF: BackoffSettings = { baseMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
 
 export interface ContainerMachineInput {
   /** runc id, `project.pod.container`. */
   readonly id: string;
   /** What users call it: `pod/container`. */
   readonly resource: string;
+  readonly restart?: RestartPolicy;
+  readonly healthcheck?: Healthcheck;
+  readonly backoff?: BackoffSettings;
+  /** Carried over from a persisted snapshot when a new supervisor takes over. */
+  readonly restartCount?: number;
+  readonly backoffMs?: number;
 }
 
 export interface ContainerContext {
@@ -27,15 +47,35 @@ export interface ContainerContext {
   exitCode?: number;
   /** The runtime's message when a step failed. */
   error?: string;
+  readonly restart: RestartPolicy;
+  readonly healthcheck?: Healthcheck;
+  readonly backoff: BackoffSettings;
+  restartCount: number;
+  /** The delay before the next restart. */
+  backoffMs: number;
+  health?: HealthStatus;
+  /** What the last health probe said. */
+  healthOutput?: string;
 }
 
 export type ContainerEvent =
   | { type: 'DESIRED'; state: DesiredState; hash?: string }
-  | { type: 'OBSERVED'; status: ObservedStatus; hash?: string; pid?: number; exitCode?: number }
-  /** Start an exited container again (the runtime cannot restart one in place, so this recreates it). */
-  | { type: 'START' };
+  /** `ranForMs`: how long the run that ended lasted, when known (resets the backoff). */
+  | { type: 'OBSERVED'; status: ObservedStatus; hash?: string; pid?: number; exitCode?: number; ranForMs?: number }
+  /** Start an exited container again, in place. */
+  | { type: 'START' }
+  /** Restart it now, running or not (`corral restart`). */
+  | { type: 'RESTART' }
+  | HealthReport;
 
 export interface ActorInput { readonly id: string; readonly hash?: string }
+
+/** Whether the policy restarts a container that exited with `exitCode` after `restartCount` restarts. */
+export function policyRestarts(policy: RestartPolicy, exitCode: number | undefined, restartCount: number): boolean {
+  if (policy.name === 'always' || policy.name === 'unless-stopped') return true;
+  if (policy.name !== 'on-failure' || exitCode === 0) return false;
+  return policy.maxRetries === undefined || restartCount < policy.maxRetries;
+}
 
 const unprovided = (step: string) => fromPromise<never, ActorInput>(async () => {
   throw new Error(`the ${step} actor was not provided to the container machine`);
@@ -56,10 +96,21 @@ export const containerMachine = setup({
     startContainer: fromPromise<void, ActorInput>(unprovided('startContainer') as never),
     stopContainer: fromPromise<{ exitCode?: number }, ActorInput>(unprovided('stopContainer') as never),
     removeContainer: fromPromise<void, ActorInput>(unprovided('removeContainer') as never),
+    restartContainer: fromPromise<{ pid: number }, ActorInput>(unprovided('restartContainer') as never),
+    health: healthMachine,
+  },
+  delays: {
+    backoff: ({ context }) => context.backoffMs,
   },
   guards: {
     wantsRunning: ({ context }) => context.desired === 'running',
     wantsRemoved: ({ context }) => context.desired === 'removed',
+    wantsStopped: ({ context }) => context.desired === 'stopped',
+    hasHealthcheck: ({ context }) => context.healthcheck !== undefined,
+    shouldRestart: ({ context }) => context.desired === 'running' && policyRestarts(context.restart, context.exitCode, context.restartCount),
+    // A liveness failure counts like a failed exit: restarted unless the policy is `no` or used up.
+    restartsWhenUnhealthy: ({ context, event }) => event.type === 'HEALTH' && event.status === 'unhealthy'
+      && context.desired === 'running' && policyRestarts(context.restart, 1, context.restartCount),
     isOutdated: ({ context }) => context.desired === 'running' && context.desiredHash !== undefined && context.desiredHash !== context.observedHash,
     asksRemoval: ({ event }) => event.type === 'DESIRED' && event.state === 'removed',
     seenAbsent: ({ event }) => event.type === 'OBSERVED' && event.status === 'absent',
@@ -74,16 +125,27 @@ export const containerMachine = setup({
     }),
     recordObserved: assign(({ context, event }) => {
       if (event.type !== 'OBSERVED') return {};
-      return { observedHash: event.hash ?? context.observedHash, pid: event.pid, exitCode: event.exitCode };
+      const longRun = event.ranForMs !== undefined && event.ranForMs >= context.backoff.resetAfterMs;
+      return { observedHash: event.hash ?? context.observedHash, pid: event.pid, exitCode: event.exitCode, backoffMs: longRun ? context.backoff.baseMs : context.backoffMs };
     }),
     recordCreated: assign(({ context }, output: { pid: number }) => ({ pid: output.pid, observedHash: context.desiredHash, exitCode: undefined, error: undefined })),
+    recordRestarted: assign((_, output: { pid: number }) => ({ pid: output.pid, exitCode: undefined, error: undefined })),
+    countRestart: assign(({ context }) => ({ restartCount: context.restartCount + 1, backoffMs: Math.min(context.backoffMs * 2, context.backoff.maxMs) })),
+    recordHealth: assign(({ event }) => (event.type === 'HEALTH' ? { health: event.status, healthOutput: event.output } : {})),
+    resetHealth: assign(({ context }) => ({ health: context.healthcheck ? 'starting' as const : undefined, healthOutput: undefined })),
     recordExit: assign((_, output: { exitCode?: number }) => ({ exitCode: output.exitCode, pid: undefined })),
     forgetContainer: assign({ observedHash: undefined, pid: undefined, exitCode: undefined }),
     recordFailure: assign((_, params: { error: unknown }) => ({ error: messageOf(params.error) })),
   },
 }).createMachine({
   id: 'container',
-  context: ({ input }) => ({ id: input.id, resource: input.resource, desired: 'running' }),
+  context: ({ input }) => {
+    const backoff = input.backoff ?? KUBELET_BACKOFF;
+    return {
+      id: input.id, resource: input.resource, desired: 'running', restart: input.restart ?? { name: 'no' }, healthcheck: input.healthcheck,
+      backoff, restartCount: input.restartCount ?? 0, backoffMs: input.backoffMs ?? backoff.baseMs,
+    };
+  },
   initial: 'unknown',
   on: {
     DESIRED: { actions: 'recordDesired' },
@@ -118,6 +180,7 @@ export const containerMachine = setup({
       always: [
         { guard: 'wantsRemoved', target: 'removing' },
         { guard: 'isOutdated', target: 'removing' },
+        { guard: 'wantsStopped', target: 'stopping' },
         { guard: 'wantsRunning', target: 'starting' },
       ],
     },
@@ -125,7 +188,7 @@ export const containerMachine = setup({
       invoke: {
         src: 'startContainer',
         input: ({ context }) => ({ id: context.id }),
-        onDone: { target: 'running' },
+        onDone: { target: 'running', actions: 'resetHealth' },
         onError: { target: 'failed', actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
@@ -134,8 +197,27 @@ export const containerMachine = setup({
       always: [
         { guard: 'wantsRemoved', target: 'stopping' },
         { guard: 'isOutdated', target: 'stopping' },
+        { guard: 'wantsStopped', target: 'stopping' },
       ],
+      initial: 'choosing',
+      states: {
+        choosing: {
+          always: [{ guard: 'hasHealthcheck', target: 'checked' }, { target: 'unchecked' }],
+        },
+        checked: {
+          invoke: {
+            src: 'health',
+            input: ({ context, self }) => ({ healthcheck: context.healthcheck!, reportTo: self, target: { id: context.id, pid: context.pid ?? 0 } }),
+          },
+        },
+        unchecked: {},
+      },
       on: {
+        HEALTH: [
+          { guard: 'restartsWhenUnhealthy', target: 'restarting', actions: ['recordHealth', 'countRestart'] },
+          { actions: 'recordHealth' },
+        ],
+        RESTART: { target: 'restarting' },
         OBSERVED: [
           { guard: 'seenExited', target: 'exited', actions: 'recordObserved' },
           { guard: 'seenAbsent', target: 'absent', actions: 'forgetContainer' },
@@ -151,20 +233,51 @@ export const containerMachine = setup({
         onError: { target: 'failed', actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
-    // Exited by itself or stopped by us; it stays so (restart policies come with the supervisor) unless
-    // it is to be removed, its configuration changed, or someone asks to START it again.
+    // Exited by itself or stopped by us. The restart policy decides whether it comes back (after the
+    // backoff delay); otherwise it stays so unless it is to be removed, changed, or started again.
     exited: {
       tags: ['settled'],
       always: [
         { guard: 'wantsRemoved', target: 'removing' },
         { guard: 'isOutdated', target: 'removing' },
+        { guard: 'shouldRestart', target: 'backoff' },
       ],
       on: {
-        START: { target: 'removing', actions: assign({ observedHash: undefined }) },
+        START: { target: 'restarting' },
+        RESTART: { target: 'restarting' },
         OBSERVED: [
+          { guard: 'seenAbsent', target: 'absent', actions: 'forgetContainer' },
+          { guard: 'seenRunning', target: 'running', actions: 'recordObserved' },
+          { actions: 'recordObserved' },
+        ],
+      },
+    },
+    // Waiting out the restart delay (CrashLoopBackOff); a change of wish or a restart by someone else
+    // ends the wait early.
+    backoff: {
+      tags: ['settled'],
+      always: [
+        { guard: 'wantsRemoved', target: 'removing' },
+        { guard: 'isOutdated', target: 'removing' },
+        { guard: 'wantsStopped', target: 'exited' },
+      ],
+      after: { backoff: { target: 'restarting', actions: 'countRestart' } },
+      on: {
+        START: { target: 'restarting' },
+        RESTART: { target: 'restarting' },
+        OBSERVED: [
+          { guard: 'seenRunning', target: 'running', actions: 'recordObserved' },
           { guard: 'seenAbsent', target: 'absent', actions: 'forgetContainer' },
           { actions: 'recordObserved' },
         ],
+      },
+    },
+    restarting: {
+      invoke: {
+        src: 'restartContainer',
+        input: ({ context }) => ({ id: context.id }),
+        onDone: { target: 'running', actions: [{ type: 'recordRestarted', params: ({ event }) => event.output }, 'resetHealth'] },
+        onError: { target: 'failed', actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     removing: {
@@ -194,3 +307,8 @@ export const containerMachine = setup({
 });
 
 export type ContainerMachine = typeof containerMachine;
+
+/** The top-level state's name (`running` rather than `{ running: 'checked' }`). */
+export function topState(snapshot: { value: unknown }): string {
+  return typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value as object)[0] ?? '';
+}

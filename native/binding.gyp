@@ -9,7 +9,8 @@
         "src/fd.cc",
         "src/locks.cc",
         "src/mounts.cc",
-        "src/namespaces.cc"
+        "src/namespaces.cc",
+        "src/sockets.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

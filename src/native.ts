@@ -41,6 +41,7 @@ interface Binding {
   readCgroupFile(controller: string, relPath: string, file: string): string;
   lockFile(path: string): Promise<number>;
   unlockFile(fd: number): void;
+  connectInNetworkNamespace(netnsPath: string, address: string, port: number, timeoutMs: number): Promise<number>;
 }
 
 const ADDON_PATH = 'native/build/Release/corral_native.node';
@@ -228,4 +229,14 @@ export function lockFile(lockPath: string): Promise<number> {
 export function unlockFile(fd: number): void {
   if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`fd must be a file descriptor, got ${String(fd)}`);
   addon().unlockFile(fd);
+}
+
+/**
+ * Connects to `address:port` (IPv4) from inside the network namespace at `netnsPath`, e.g. a
+ * container's /proc/PID/ns/net; resolves the connected socket's descriptor, which `net.Socket({ fd })` wraps.
+ */
+export function connectInNetworkNamespace(netnsPath: string, address: string, port: number, timeoutMs: number): Promise<number> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`port must be 1-65535, got ${port}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw new TypeError(`timeoutMs must be a non-negative integer, got ${timeoutMs}`);
+  return addon().connectInNetworkNamespace(requireAbsolutePath('netns path', netnsPath), address, port, timeoutMs);
 }

@@ -10,6 +10,7 @@
 #include "locks.h"
 #include "mounts.h"
 #include "namespaces.h"
+#include "sockets.h"
 #include "worker.h"
 
 // Module init and argument plumbing only: the TS wrapper has already checked every argument, so
@@ -180,6 +181,15 @@ Napi::Value UnlockFileBinding(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// connectInNetworkNamespace(netnsPath, address, port, timeoutMs): resolves the connected descriptor.
+Napi::Value ConnectInNetworkNamespaceBinding(const Napi::CallbackInfo& info) {
+  if (!info[2].IsNumber() || !info[3].IsNumber()) throw Napi::TypeError::New(info.Env(), "port and timeout must be numbers");
+  return QueueInteger(info.Env(), [netns = StringArg(info, 0), address = StringArg(info, 1), port = info[2].As<Napi::Number>().Int32Value(),
+                                   timeout = info[3].As<Napi::Number>().Int32Value()] {
+    return ConnectInNetworkNamespace(netns, address, port, timeout);
+  });
+}
+
 // Exports one JS function per operation, named as in src/native.ts.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
@@ -195,6 +205,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"readCgroupFile", ReadCgroupFileBinding},
       {"lockFile", LockFileBinding},
       {"unlockFile", UnlockFileBinding},
+      {"connectInNetworkNamespace", ConnectInNetworkNamespaceBinding},
   };
   for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
   return exports;

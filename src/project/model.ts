@@ -72,6 +72,51 @@ export interface Container {
   readonly mounts: readonly Mount[];
   readonly resources: Resources;
   readonly security: Security;
+  /** Restarts, stopping, health and what must be ready first. */
+  readonly lifecycle: Lifecycle;
+}
+
+/** When a container is restarted (`on-failure` counts failures up to maxRetries when given). */
+export interface RestartPolicy {
+  readonly name: 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  readonly maxRetries?: number;
+}
+
+/** One health probe: a command inside the container, or a connection made from inside the pod's network. */
+export type Probe =
+  | { readonly kind: 'exec'; readonly argv: readonly string[] }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string };
+
+export interface Healthcheck {
+  readonly probe: Probe;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Failures in a row that make the container unhealthy. */
+  readonly retries: number;
+  /** After a start, failures in this window do not count. */
+  readonly startPeriodMs: number;
+  /** Time between probes during the start period. */
+  readonly startIntervalMs: number;
+}
+
+export type DependencyCondition = 'started' | 'healthy' | 'completed';
+
+/** A container that must reach `condition` before this one starts. */
+export interface Dependency {
+  /** `pod/container`. */
+  readonly resource: string;
+  readonly condition: DependencyCondition;
+}
+
+export interface Lifecycle {
+  readonly restart: RestartPolicy;
+  /** Signal name without SIG, e.g. TERM, or a number as text. */
+  readonly stopSignal: string;
+  readonly stopGraceMs: number;
+  readonly healthcheck?: Healthcheck;
+  /** Sorted by resource; every resource names a container of the project. */
+  readonly dependsOn: readonly Dependency[];
 }
 
 /** A mount of a volume (named, bind or tmpfs) into a container. */

@@ -3,6 +3,7 @@ import type { Container, Mount, Pod, Project, Resources, Security, SharedNamespa
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
+import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -177,7 +178,7 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): Security {
   };
 }
 
-function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext): Container {
+function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext, podRaw: Raw): Container {
   const argv = [...argvOf(raw.entrypoint), ...argvOf(raw.command)];
   if (argv.length === 0) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
   const rawMounts = (raw.volumes as unknown[] | undefined) ?? [];
@@ -200,6 +201,7 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     mounts,
     resources: resourcesOf(raw.resources as Raw | undefined),
     security: securityOf(raw, at, context.parsed),
+    lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
   };
 }
 
@@ -218,9 +220,17 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
   const baseDir = path.dirname(options.file);
   const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir));
   const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map() };
+  const dependencyRequests = new Map<Container, DependencyRequest[]>();
   const pods: Pod[] = Object.entries(data.pods as Record<string, Raw>).map(([name, raw]) => {
-    const containers = Object.entries(raw.containers as Record<string, Raw>)
-      .map(([containerName, container]) => normaliseContainer(containerName, name, container, ['pods', name, 'containers', containerName], context));
+    const containers = Object.entries(raw.containers as Record<string, Raw>).map(([containerName, container]) => {
+      const at = ['pods', name, 'containers', containerName];
+      const normalised = normaliseContainer(containerName, name, container, at, context, raw);
+      dependencyRequests.set(normalised, [
+        ...dependencyRequestsOf(raw.depends_on, ['pods', name, 'depends_on']),
+        ...dependencyRequestsOf(container.depends_on, [...at, 'depends_on']),
+      ]);
+      return normalised;
+    });
     return {
       name,
       share: (raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE],
@@ -230,5 +240,6 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
       containers: containers.sort(byName),
     };
   });
+  linkDependencies(pods, dependencyRequests, parsed);
   return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName) });
 }

@@ -6,6 +6,7 @@ import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode } from './conmon.js';
+import { readAnnotations } from './observe.js';
 import { pinnedNamespacePaths } from './pod.js';
 import * as runc from './runc.js';
 import { generateSpec, type ResolvedMount } from './spec.js';
@@ -50,6 +51,26 @@ async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[]):
   return resolved;
 }
 
+/** Runs `runc create` for the bundle under a new conmon, which appends to the container's log. */
+async function launchWithConmon(context: RuntimeContext, id: string, resource: string): Promise<{ pid: number }> {
+  const files = context.paths.container(id);
+  await rm(`${context.paths.exits}/${id}`, { force: true });
+  const pid = await createWithConmon({
+    conmon: context.conmon,
+    runtime: context.runc.binary,
+    runtimeRoot: context.runc.root,
+    id,
+    name: resource,
+    bundle: files.bundle,
+    pidFile: files.pidFile,
+    conmonPidFile: files.conmonPidFile,
+    logPath: files.log,
+    exitDir: context.paths.exits,
+    socketDir: context.paths.sockets,
+  });
+  return { pid };
+}
+
 /** Creates the container (not yet started) and returns its pid. */
 export async function createContainer(context: RuntimeContext, target: ContainerTarget): Promise<{ pid: number }> {
   const { container, pod } = target;
@@ -57,7 +78,6 @@ export async function createContainer(context: RuntimeContext, target: Container
   try {
     // The machine removes whatever was observed before it creates, so no runtime state is in the way;
     // an overlay left mounted by a crash is replaced (unmounting a non-mount is a cheap no-op).
-    await rm(`${context.paths.exits}/${target.id}`, { force: true });
     for (const dir of [files.bundle, files.persistent]) await ensureDirectory(dir, 0o700);
     for (const dir of [files.upper, files.work, files.rootfs]) await ensureDirectory(dir);
     await native.unmount(files.rootfs, { detach: true });
@@ -79,20 +99,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       seccompProfile: context.seccompProfile,
     });
     await writeJsonAtomic(files.config, spec);
-    const pid = await createWithConmon({
-      conmon: context.conmon,
-      runtime: context.runc.binary,
-      runtimeRoot: context.runc.root,
-      id: target.id,
-      name: resourceOf(target),
-      bundle: files.bundle,
-      pidFile: files.pidFile,
-      conmonPidFile: files.conmonPidFile,
-      logPath: files.log,
-      exitDir: context.paths.exits,
-      socketDir: context.paths.sockets,
-    });
-    return { pid };
+    return await launchWithConmon(context, target.id, resourceOf(target));
   } catch (error) {
     throw new RuntimeError({
       resource: resourceOf(target), step: 'create', message: (error as Error).message, cause: error,
@@ -128,18 +135,35 @@ async function waitForExit(context: RuntimeContext, id: string, timeoutMs: numbe
   }
 }
 
-/** Stops a container: the stop signal, then SIGKILL to all its processes after the grace period. */
+/** Stops with the container's stop signal, then SIGKILL after its grace period (both overridable). */
 export async function stopContainer(context: RuntimeContext, id: string, options: { graceMs?: number; signal?: string } = {}): Promise<{ exitCode?: number }> {
   const recorded = await readExitCode(context.paths.exits, id);
   if (recorded !== undefined) return { exitCode: recorded };
-  const graceMs = options.graceMs ?? 10_000;
+  const annotations = options.graceMs === 0 ? {} : await readAnnotations(context, id);
+  const graceMs = options.graceMs ?? Number(annotations['corral.stop-grace-ms'] ?? 10_000);
   if (graceMs > 0) {
-    await runc.killContainer(context.runc, id, options.signal ?? 'TERM');
+    await runc.killContainer(context.runc, id, options.signal ?? annotations['corral.stop-signal'] ?? 'TERM');
     const code = await waitForExit(context, id, graceMs);
     if (code !== undefined) return { exitCode: code };
   }
   await runc.killContainer(context.runc, id, 'KILL', true);
   return { exitCode: await waitForExit(context, id, 10_000) };
+}
+
+/**
+ * Restarts a container in place, as `docker restart` does: same bundle, same writable layer, same
+ * log (appended to), a new process. Stops it first with its stop signal and grace period.
+ */
+export async function restartContainer(context: RuntimeContext, id: string, resource: string): Promise<{ pid: number }> {
+  try {
+    await stopContainer(context, id);
+    await runc.deleteContainer(context.runc, id);
+    const created = await launchWithConmon(context, id, resource);
+    await runc.startContainer(context.runc, id);
+    return created;
+  } catch (error) {
+    throw new RuntimeError({ resource, step: 'restart', message: (error as Error).message, cause: error, hint: 'run `corral up` again; `corral down` cleans up' });
+  }
 }
 
 /** Removes a container and everything Corral made for it (runtime state, overlay, bundle, upper dir). */

@@ -43,19 +43,20 @@ async function bundleIds(context: RuntimeContext): Promise<string[]> {
   }
 }
 
-async function recordedHash(context: RuntimeContext, id: string): Promise<string | undefined> {
+/** Corral's annotations in the container's config.json (hash, stop signal, ...); empty when there is none. */
+export async function readAnnotations(context: RuntimeContext, id: string): Promise<Record<string, string>> {
   try {
     const spec = JSON.parse(await readFile(context.paths.container(id).config, 'utf8')) as { annotations?: Record<string, string> };
-    return spec.annotations?.['corral.hash'];
+    return spec.annotations ?? {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
 /** One container from its runtime state (or none: a crash during create) and conmon's exit file. */
 async function describe(context: RuntimeContext, id: string, state: runc.RuncState | undefined): Promise<ObservedContainer> {
   const { pod, name } = splitId(id);
-  const [exitCode, hash] = await Promise.all([readExitCode(context.paths.exits, id), recordedHash(context, id)]);
+  const [exitCode, hash] = await Promise.all([readExitCode(context.paths.exits, id), readAnnotations(context, id).then((annotations) => annotations['corral.hash'])]);
   if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', hash, exitCode, created: state?.created };
   const status = state.status === 'created' || state.status === 'creating' ? 'created' : 'running';
   return { id, pod, name, status, hash, pid: state.pid, created: state.created };

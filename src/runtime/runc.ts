@@ -22,9 +22,9 @@ export interface RuncState {
   readonly annotations?: Record<string, string>;
 }
 
-async function runc(options: RuncOptions, args: readonly string[]) {
+async function runc(options: RuncOptions, args: readonly string[], timeoutMs?: number) {
   const started = performance.now();
-  const result = await execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore' });
+  const result = await execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore', timeout: timeoutMs, all: true });
   log.debug(`${options.binary} ${args.join(' ')}: exit ${result.exitCode} in ${(performance.now() - started).toFixed(1)} ms${result.stderr ? `: ${String(result.stderr).trim()}` : ''}`);
   return result;
 }
@@ -77,7 +77,7 @@ export async function listContainers(options: RuncOptions): Promise<RuncState[]>
   return parsed ?? [];
 }
 
-/** Runs a command inside a running container and returns its output; used by tests and exec probes. */
-export async function execInContainer(options: RuncOptions, id: string, argv: readonly string[]) {
-  return runc(options, ['exec', id, ...argv]);
+/** Runs a command inside a running container and returns its output (`all`: stdout and stderr interleaved). */
+export async function execInContainer(options: RuncOptions, id: string, argv: readonly string[], timeoutMs?: number) {
+  return runc(options, ['exec', id, ...argv], timeoutMs);
 }

@@ -156,6 +156,9 @@ export function generateSpec(input: SpecInput) {
       'corral.pod': container.pod,
       'corral.container': container.name,
       'corral.hash': input.hash,
+      // `down` and `stop` work without the project file, so the container carries how it wants to be stopped.
+      'corral.stop-signal': container.lifecycle.stopSignal,
+      'corral.stop-grace-ms': String(container.lifecycle.stopGraceMs),
     },
     linux: {
       cgroupsPath: input.cgroupsPath,

@@ -1,5 +1,5 @@
 import { createActor, fromPromise, waitFor, type SnapshotFrom } from 'xstate';
-import { containerMachine, type ContainerEvent } from '../../machines/container.js';
+import { containerMachine, topState, type ContainerEvent } from '../../machines/container.js';
 import type { Project } from '../project/model.js';
 import type { Operation, Plan } from '../plan/plan.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -7,7 +7,9 @@ import * as runtime from '../runtime/container.js';
 import type { ObservedContainer, ObservedProject } from '../runtime/observe.js';
 import { ensurePodSandbox, removePodSandbox } from '../runtime/pod.js';
 import { RuntimeError } from '../runtime/errors.js';
+import pLimit from 'p-limit';
 import { runWithConcurrency } from './concurrency.js';
+import { probingHealthMachine, trackReadiness } from './readiness.js';
 import { containerId } from '../state/paths.js';
 
 // Executes a plan: pod sandboxes first, then one container machine per container, in parallel with a
@@ -24,6 +26,7 @@ export interface ContainerOutcome {
   readonly state: string;
   readonly error?: string;
   readonly exitCode?: number;
+  readonly pid?: number;
 }
 
 const CONCURRENCY = 8;
@@ -50,6 +53,8 @@ function runtimeBackedMachine(context: RuntimeContext, project: Project | undefi
       startContainer: fromPromise(({ input }) => runtime.startContainer(context, input.id, resourceOf(input.id))),
       stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id)),
       removeContainer: fromPromise(({ input }) => runtime.removeContainer(context, input.id, resourceOf(input.id))),
+      restartContainer: fromPromise(({ input }) => runtime.restartContainer(context, input.id, resourceOf(input.id))),
+      health: probingHealthMachine(context),
     },
   });
 }
@@ -75,11 +80,47 @@ async function driveContainer(machine: ReturnType<typeof runtimeBackedMachine>, 
 
 function describeOutcome(operation: Operation, snapshot: ContainerSnapshot): ContainerOutcome {
   const { context } = snapshot;
-  const state = String(snapshot.value);
-  return { resource: operation.resource, state, error: context.error, exitCode: context.exitCode };
+  const state = topState(snapshot);
+  return { resource: operation.resource, state, error: context.error, exitCode: context.exitCode, pid: context.pid };
 }
 
 const DONE_WORDS: Record<string, string> = { create: 'started', recreate: 'recreated', start: 'started', remove: 'removed' };
+
+/**
+ * Creates and starts containers as soon as what they depend on is ready (started, healthy or
+ * completed), independent ones in parallel under the concurrency bound. A container whose dependency
+ * never becomes ready is not started, and fails naming the dependency and why.
+ */
+async function startInDependencyOrder(
+  context: RuntimeContext, project: Project, operations: readonly Operation[], observed: ObservedProject,
+  run: (operation: Operation) => Promise<ContainerOutcome>, say: (line: string) => void,
+): Promise<ContainerOutcome[]> {
+  const limit = pLimit(CONCURRENCY);
+  const readiness = trackReadiness(context, project, new Set(operations.map((operation) => operation.resource)), observed);
+  const containers = new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, container] as const)));
+  return Promise.all(operations.map(async (operation) => {
+    const dependencies = containers.get(operation.resource as `${string}/${string}`)?.lifecycle.dependsOn ?? [];
+    try {
+      await Promise.all(dependencies.map(async (dependency) => {
+        try {
+          await readiness.reached(dependency);
+        } catch (error) {
+          throw new Error(`not started: ${dependency.resource} never became ${DEPENDENCY_WORDS[dependency.condition]}: ${(error as Error).message}`);
+        }
+      }));
+    } catch (error) {
+      const message = (error as Error).message;
+      readiness.started(operation.resource, { error: message });
+      say(`✘ ${operation.resource}  ${message}`);
+      return { resource: operation.resource, state: 'failed', error: message };
+    }
+    const outcome = await limit(() => run(operation));
+    readiness.started(operation.resource, outcome.error || outcome.pid === undefined ? { error: outcome.error ?? `is ${outcome.state}` } : { pid: outcome.pid });
+    return outcome;
+  }));
+}
+
+const DEPENDENCY_WORDS = { started: 'started', healthy: 'healthy', completed: 'completed successfully' } as const;
 
 /** Applies the plan to the host. Throws a RuntimeError naming every container that failed. */
 export async function applyPlan(context: RuntimeContext, project: Project | undefined, plan: Plan, observed: ObservedProject, report: ApplyReport = {}): Promise<ContainerOutcome[]> {
@@ -106,7 +147,7 @@ export async function applyPlan(context: RuntimeContext, project: Project | unde
     await ensurePodSandbox(context, pod);
     if (byKind('create-pod').some((operation) => operation.resource === pod.name)) say(`✔ ${pod.name}  pod created`);
   });
-  outcomes.push(...(await runWithConcurrency(startOperations, CONCURRENCY, containerOperation)));
+  if (project) outcomes.push(...(await startInDependencyOrder(context, project, startOperations, observed, containerOperation, say)));
 
   const failed = outcomes.filter((outcome) => outcome.error);
   if (failed.length > 0) {

@@ -1,0 +1,60 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { Probe } from '../project/model.js';
+import * as native from '../native.js';
+import type { RuntimeContext } from './context.js';
+import * as runc from './runc.js';
+
+// One health probe of a running container. A command runs inside it (runc exec); TCP and HTTP probes
+// are made by Corral itself from inside the container's network namespace, so they need nothing in
+// the image (no curl, no wget) and see the pod's own 127.0.0.1.
+
+export interface ProbeResult {
+  readonly healthy: boolean;
+  /** What the probe said: command output, HTTP status line or the connection error (at most 4 KiB). */
+  readonly output: string;
+}
+
+const MAX_OUTPUT = 4096;
+const clip = (text: string) => (text.length > MAX_OUTPUT ? `${text.slice(0, MAX_OUTPUT)}…` : text).trim();
+
+async function probeByCommand(context: RuntimeContext, id: string, argv: readonly string[], timeoutMs: number): Promise<ProbeResult> {
+  const result = await runc.execInContainer(context.runc, id, argv, timeoutMs);
+  if (result.timedOut) return { healthy: false, output: `timed out after ${timeoutMs} ms` };
+  const output = clip(String(result.all ?? ''));
+  return { healthy: result.exitCode === 0, output: output || `exit code ${result.exitCode}` };
+}
+
+async function connectFromInside(pid: number, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  const fd = await native.connectInNetworkNamespace(`/proc/${pid}/ns/net`, host, port, timeoutMs);
+  return new net.Socket({ fd, readable: true, writable: true });
+}
+
+async function probeByHttp(pid: number, probe: Extract<Probe, { kind: 'http' }>, timeoutMs: number): Promise<ProbeResult> {
+  const socket = await connectFromInside(pid, probe.host, probe.port, timeoutMs);
+  return new Promise((resolve) => {
+    const request = http.request({
+      createConnection: () => socket, host: probe.host, port: probe.port, path: probe.path, method: 'GET',
+      headers: { 'user-agent': 'corral-healthcheck', connection: 'close' }, timeout: timeoutMs,
+    }, (response) => {
+      const status = response.statusCode ?? 0;
+      response.resume();
+      resolve({ healthy: status >= 200 && status < 400, output: `HTTP ${status} ${response.statusMessage ?? ''}`.trim() });
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (error) => resolve({ healthy: false, output: `GET ${probe.path}: ${error.message}` }));
+    request.end();
+  });
+}
+
+/** Runs one probe against the container `id` whose init process is `pid`. Never throws: a failure is unhealthy. */
+export async function probeContainer(context: RuntimeContext, id: string, pid: number, probe: Probe, timeoutMs: number): Promise<ProbeResult> {
+  try {
+    if (probe.kind === 'exec') return await probeByCommand(context, id, probe.argv, timeoutMs);
+    if (probe.kind === 'http') return await probeByHttp(pid, probe, timeoutMs);
+    (await connectFromInside(pid, probe.host, probe.port, timeoutMs)).destroy();
+    return { healthy: true, output: `connected to ${probe.host}:${probe.port}` };
+  } catch (error) {
+    return { healthy: false, output: clip((error as Error).message) };
+  }
+}

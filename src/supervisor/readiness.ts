@@ -1,0 +1,109 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createActor, fromPromise, waitFor } from 'xstate';
+import { healthMachine, type ProbeInput } from '../../machines/health.js';
+import type { Container, Dependency, DependencyCondition, Project } from '../project/model.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import { readExitCode } from '../runtime/conmon.js';
+import type { ObservedProject } from '../runtime/observe.js';
+import { probeContainer } from '../runtime/probe.js';
+import { containerId } from '../state/paths.js';
+
+// When is a container ready for those that depend on it: started (its process runs), healthy (its
+// healthcheck passed) or completed (it exited 0). Each answer is computed once and shared by every
+// dependent, and by `up --wait`.
+
+export class NotReadyError extends Error {}
+
+/** The health machine with the real probe behind it. */
+export function probingHealthMachine(context: RuntimeContext) {
+  return healthMachine.provide({
+    actors: {
+      probe: fromPromise(({ input }: { input: ProbeInput }) => probeContainer(context, input.target.id, input.target.pid, input.probe, input.timeoutMs)),
+    },
+  });
+}
+
+/** Resolves once the container's healthcheck passes; rejects with the last probe output once it is unhealthy. */
+export async function waitUntilHealthy(context: RuntimeContext, container: Container, id: string, pid: number): Promise<void> {
+  const healthcheck = container.lifecycle.healthcheck;
+  if (!healthcheck) return;
+  const actor = createActor(probingHealthMachine(context), { input: { healthcheck, target: { id, pid } } }).start();
+  try {
+    const settled = await waitFor(actor, (snapshot) => snapshot.context.status !== 'starting', { timeout: Infinity });
+    if (settled.context.status !== 'healthy') throw new NotReadyError(`unhealthy after ${settled.context.probes} probes: ${settled.context.lastOutput || 'no output'}`);
+  } finally {
+    actor.stop();
+  }
+}
+
+/** Resolves when the container exited 0; rejects when it exited otherwise. Polls conmon's exit file. */
+export async function waitUntilCompleted(context: RuntimeContext, id: string, pollMs = 100): Promise<void> {
+  for (;;) {
+    const code = await readExitCode(context.paths.exits, id);
+    if (code === 0) return;
+    if (code !== undefined) throw new NotReadyError(`exited with code ${code}`);
+    await sleep(pollMs);
+  }
+}
+
+export interface Readiness {
+  /** The container (`pod/container`) is running with this pid, or failed to start. */
+  started(resource: string, outcome: { pid: number } | { error: string }): void;
+  /** Resolves when `dependency` holds; rejects with a NotReadyError saying why it never will. */
+  reached(dependency: Dependency): Promise<void>;
+}
+
+/**
+ * Readiness of a project's containers. `planned` are those this apply starts (they report through
+ * `started`); the others are judged by what was observed before the apply.
+ */
+export function trackReadiness(context: RuntimeContext, project: Project, planned: ReadonlySet<string>, observed: ObservedProject): Readiness {
+  const observedByResource = new Map(observed.containers.map((container) => [`${container.pod}/${container.name}`, container]));
+  const containers = new Map<string, Container>(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, container] as const)));
+  const starts = new Map<string, { promise: Promise<number>; settle: (outcome: { pid: number } | { error: string }) => void }>();
+  const startOf = (resource: string) => {
+    let entry = starts.get(resource);
+    if (!entry) {
+      let settle!: (outcome: { pid: number } | { error: string }) => void;
+      const promise = new Promise<number>((resolve, reject) => {
+        settle = (outcome) => ('pid' in outcome ? resolve(outcome.pid) : reject(new NotReadyError(outcome.error)));
+      });
+      promise.catch(() => {});
+      entry = { promise, settle };
+      starts.set(resource, entry);
+      const before = observedByResource.get(resource);
+      if (!planned.has(resource)) {
+        if (before?.status === 'running' && before.pid) settle({ pid: before.pid });
+        else settle({ error: before ? `is ${before.status}${before.exitCode === undefined ? '' : ` (exit code ${before.exitCode})`}` : 'does not exist' });
+      }
+    }
+    return entry;
+  };
+  const answers = new Map<string, Promise<void>>();
+  const compute = async (resource: string, condition: DependencyCondition) => {
+    const [pod, name] = resource.split('/') as [string, string];
+    const id = containerId(project.name, pod, name);
+    if (condition === 'completed') {
+      // A one-shot job that this apply leaves alone and that exited 0 is done.
+      const before = observedByResource.get(resource);
+      if (!planned.has(resource) && before?.status === 'exited' && before.exitCode === 0) return;
+      await startOf(resource).promise;
+      return waitUntilCompleted(context, id);
+    }
+    const pid = await startOf(resource).promise;
+    if (condition === 'healthy') await waitUntilHealthy(context, containers.get(resource)!, id, pid);
+  };
+  return {
+    started: (resource, outcome) => startOf(resource).settle(outcome),
+    reached(dependency) {
+      const key = `${dependency.resource}:${dependency.condition}`;
+      let answer = answers.get(key);
+      if (!answer) {
+        answer = compute(dependency.resource, dependency.condition);
+        answer.catch(() => {});
+        answers.set(key, answer);
+      }
+      return answer;
+    },
+  };
+}
