@@ -297,6 +297,11 @@ export const containerMachine = setup({
           { guard: 'asksRemoval', target: 'removing', actions: 'recordDesired' },
           { actions: 'recordDesired' },
         ],
+        // The supervisor keeps observing: a container that someone else brought back is followed again.
+        OBSERVED: [
+          { guard: 'seenRunning', target: 'running', actions: 'recordObserved' },
+          { guard: 'seenExited', target: 'exited', actions: 'recordObserved' },
+        ],
       },
     },
     removed: {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { openRuntime } from '../runtime/context.js';
-import { observeProject } from '../runtime/observe.js';
 import { followProjectLogs } from '../supervisor/follow.js';
-import { UsageError } from './errors.js';
+import { selectContainers } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral logs [-f] [pod/container ...]`: the output conmon recorded, whole lines, with -f as it comes.
@@ -11,23 +10,9 @@ interface LogsOptions extends TargetOptions {
   readonly follow?: boolean;
 }
 
-/** `web` alone means every container of pod web; an unknown name is kept so it can be reported. */
-function expandResources(resources: readonly string[], known: readonly string[]): string[] {
-  return resources.flatMap((resource) => {
-    if (resource.includes('/')) return [resource];
-    const ofPod = known.filter((name) => name.startsWith(`${resource}/`));
-    return ofPod.length > 0 ? ofPod : [resource];
-  });
-}
-
 async function runLogs(resources: string[], options: LogsOptions): Promise<void> {
   const context = await openRuntime(await targetProjectName(options), { readOnly: true });
-  const known = (await observeProject(context)).containers.map((container) => `${container.pod}/${container.name}`);
-  const wanted = expandResources(resources, known);
-  const unknown = wanted.filter((resource) => !known.includes(resource));
-  if (unknown.length > 0) {
-    throw new UsageError(`no container ${unknown.join(', ')} in project ${context.project}`, `choose from: ${known.join(', ') || 'none is running'}`);
-  }
+  const wanted = (await selectContainers(context, resources)).map((container) => `${container.pod}/${container.name}`);
   let interrupted = false;
   process.once('SIGINT', () => (interrupted = true));
   await followProjectLogs(context, {
@@ -35,7 +20,7 @@ async function runLogs(resources: string[], options: LogsOptions): Promise<void>
     follow: options.follow ?? false,
     keepGoing: () => !interrupted,
     onLine: (line) => process.stdout.write(`${line}\n`),
-    prefix: wanted.length !== 1,
+    prefix: resources.length === 0 || wanted.length !== 1,
   });
 }
 

@@ -5,6 +5,11 @@ import { registerDown } from './down.js';
 import { registerLogs } from './logs.js';
 import { registerPs } from './ps.js';
 import { registerUp } from './up.js';
+import { registerSupervise } from './supervise.js';
+import { registerExec } from './exec.js';
+import { registerRestart } from './restart.js';
+import { registerStart } from './start.js';
+import { registerStop } from './stop.js';
 import { registerValidate } from './validate.js';
 
 // The `corral` command: global options, one file per subcommand, and one place that turns any
@@ -34,7 +39,12 @@ registerUp(program);
 registerDown(program);
 registerPs(program);
 registerLogs(program);
+registerStop(program);
+registerStart(program);
+registerRestart(program);
+registerExec(program);
 registerValidate(program);
+registerSupervise(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
+import { ensureSupervisor } from '../supervisor/launch.js';
+import { type ContainerSnapshot, readMachineSnapshots } from '../state/snapshots.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral ps`: what runs, read from the runtime itself (not from what `up` believed it did).
@@ -17,6 +19,12 @@ export interface PsRow {
   readonly exitCode: number | null;
   readonly uptimeSeconds: number | null;
   readonly created: string | null;
+  readonly restarts: number;
+  /** starting, healthy or unhealthy; null without a healthcheck. */
+  readonly health: string | null;
+  readonly healthOutput: string | null;
+  /** The supervisor's view: running, backoff (waiting to restart), failed, ...; null when unsupervised. */
+  readonly supervisor: string | null;
 }
 
 function formatDuration(seconds: number): string {
@@ -26,7 +34,7 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(seconds / 86400)}d${Math.floor((seconds % 86400) / 3600)}h`;
 }
 
-function toRow(container: ObservedContainer, now: number): PsRow {
+function toRow(container: ObservedContainer, now: number, snapshot: ContainerSnapshot | undefined): PsRow {
   const running = container.status === 'running';
   const uptime = running && container.created ? Math.max(0, Math.round((now - Date.parse(container.created)) / 1000)) : null;
   return {
@@ -37,15 +45,27 @@ function toRow(container: ObservedContainer, now: number): PsRow {
     exitCode: container.exitCode ?? null,
     uptimeSeconds: uptime,
     created: container.created ?? null,
+    restarts: snapshot?.restartCount ?? 0,
+    health: running ? snapshot?.health ?? null : null,
+    healthOutput: running ? snapshot?.healthOutput ?? null : null,
+    supervisor: snapshot?.state ?? null,
   };
 }
 
+function stateCell(row: PsRow): string {
+  const exited = row.exitCode !== null ? `exited (${row.exitCode})` : row.state;
+  if (row.supervisor === 'backoff') return `${exited}, restarting`;
+  return row.state === 'exited' ? exited : row.state;
+}
+
 function formatTable(rows: readonly PsRow[]): string {
-  const header = ['POD', 'CONTAINER', 'STATE', 'PID', 'UPTIME'];
+  const header = ['POD', 'CONTAINER', 'STATE', 'HEALTH', 'RESTARTS', 'PID', 'UPTIME'];
   const cells = rows.map((row) => [
     row.pod,
     row.container,
-    row.state === 'exited' && row.exitCode !== null ? `exited (${row.exitCode})` : row.state,
+    stateCell(row),
+    row.health ?? '-',
+    String(row.restarts),
     row.pid === null ? '-' : String(row.pid),
     row.uptimeSeconds === null ? '-' : formatDuration(row.uptimeSeconds),
   ]);
@@ -55,15 +75,17 @@ function formatTable(rows: readonly PsRow[]): string {
 
 async function runPs(options: PsOptions): Promise<void> {
   const context = await openRuntime(await targetProjectName(options), { readOnly: true });
-  const observed = await observeProject(context);
-  const rows = observed.containers.map((container) => toRow(container, Date.now()));
+  const [observed, snapshots] = await Promise.all([observeProject(context), readMachineSnapshots(context.paths.machines)]);
+  const rows = observed.containers.map((container) => toRow(container, Date.now(), snapshots?.containers[`${container.pod}/${container.name}`]));
   process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatTable(rows)}\n`);
+  // A supervisor that died (kill -9, OOM) is replaced by the next command, which rehydrates it.
+  if (observed.containers.length > 0) await ensureSupervisor(context);
 }
 
 export function registerPs(program: Command): void {
   withTargetOptions(program
     .command('ps')
-    .description('list the containers of the project with pod, state, pid and uptime'))
+    .description('list the containers of the project with pod, state, health, restarts, pid and uptime'))
     .option('--format <format>', 'table or json', 'table')
     .action(async (options: PsOptions, command: Command) => runPs({ ...command.optsWithGlobals(), ...options }));
 }

@@ -1,42 +1,65 @@
 import type { Command } from 'commander';
 import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
-// `corral up`: make the host match the project file. With -d it returns once the containers run;
-// without, it stays in the foreground streaming their output, and Ctrl-C takes the project down.
+// `corral up [pods...]`: make the host match the project file. With -d it returns once the containers
+// run (with --wait: once they are healthy) and leaves a detached supervisor to restart and probe them;
+// without, it supervises in the foreground, streaming their output, and Ctrl-C takes the project down.
 
 interface UpOptions extends TargetOptions {
   readonly detach?: boolean;
   readonly dryRun?: boolean;
+  readonly wait?: boolean;
+  readonly deps?: boolean;
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-async function runUp(options: UpOptions): Promise<void> {
+export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
   const project = await loadTargetProject(options);
-  const [{ openRuntime }, { reconcileProject }, { followProjectLogs }, { tearDownProject }, { withProjectLock }] = await Promise.all([
+  const [{ openRuntime }, { reconcileProject, podsInScope }, { followProjectLogs }, { tearDownProject }, { withProjectLock }, launch, { startSupervisor }, { waitForProject }] = await Promise.all([
     import('../runtime/context.js'), import('../supervisor/reconcile.js'), import('../supervisor/follow.js'),
-    import('../supervisor/teardown.js'), import('../state/lock.js'),
+    import('../supervisor/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),
+    import('../supervisor/supervisor.js'), import('../supervisor/wait.js'),
   ]);
   const context = await openRuntime(project.name);
-  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print });
-  if (options.detach || options.dryRun) return;
+  const noDeps = options.deps === false;
+  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps });
+  if (options.dryRun) return;
+  if (options.detach || options.wait) {
+    await launch.notifySupervisor(context);
+    if (options.wait) await waitForProject(context, project, { onProgress: print, pods: podsInScope(project, pods, noDeps) });
+    return;
+  }
 
+  // The foreground takes over supervision from a detached supervisor, if one runs.
+  await launch.shutdownSupervisor(context);
+  const supervisor = await startSupervisor(context, { onLine: print });
   let stopping = false;
   const stop = () => {
     stopping = true;
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await followProjectLogs(context, { keepGoing: () => !stopping, onLine: print });
+  await followProjectLogs(context, { keepGoing: () => !stopping, willRestart: (resource) => supervisor.willRestart(resource), onLine: print });
   print(stopping ? 'stopping…' : 'all containers exited; taking the project down');
+  await supervisor.stop();
   await withProjectLock(context.paths.lock, () => tearDownProject(context, { onProgress: print }));
 }
 
 export function registerUp(program: Command): void {
   withTargetOptions(program
     .command('up')
+    .argument('[pods...]', 'only these pods (and the pods they depend on)')
     .description('create and start the pods of the project file'))
     .option('-d, --detach', 'return once the containers run, leave them running')
+    .option('--wait', 'detach and return once every container runs and is healthy (one-shot containers that exited 0 count as done)')
+    .option('--no-deps', 'with pod names: leave the pods they depend on alone')
     .option('--dry-run', 'print the plan (create, recreate, remove, ... with causes) and change nothing')
-    .action(async (options: UpOptions, command: Command) => runUp({ ...command.optsWithGlobals(), ...options }));
+    .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options }));
+  withTargetOptions(program
+    .command('diff')
+    .argument('[pods...]', 'only these pods')
+    .description('print what `up` would do (same as up --dry-run)'))
+    .option('--no-deps', 'with pod names: leave the pods they depend on alone')
+    .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options, dryRun: true }));
 }

@@ -1,7 +1,7 @@
-import type { Project } from '../project/model.js';
+import type { Container, Pod, Project } from '../project/model.js';
 import type { ObservedProject } from '../runtime/observe.js';
 import { containerId } from '../state/paths.js';
-import { configHash } from './hash.js';
+import { canonicalJson, configHash } from './hash.js';
 
 // Decide, then act: the plan is plain data computed from the desired model and the observed state,
 // with no side effects, so it can be printed (`--dry-run`), tested as text, and then executed.
@@ -26,15 +26,47 @@ export interface Plan {
   readonly upToDate: readonly string[];
 }
 
+export interface PlanOptions {
+  /** The project applied last time: recreate causes then name what changed ("env changed"). */
+  readonly applied?: Project;
+  /** Only these pods (`corral up web db`); nothing else is created, changed or removed. */
+  readonly only?: ReadonlySet<string>;
+  /** Containers the user stopped (`pod/container`): `up` starts them again. */
+  readonly stopped?: ReadonlySet<string>;
+}
+
+/** A one-shot container that finished well is done: `up` leaves it, as it leaves a running one. */
+function completed(container: Container, exitCode: number | undefined): boolean {
+  return exitCode === 0 && (container.lifecycle.restart.name === 'no' || container.lifecycle.restart.name === 'on-failure');
+}
+
+/** What differs between the applied and the desired container, in the file's words. */
+function describeChange(before: Container | undefined, beforePod: Pod | undefined, container: Container, pod: Pod): string {
+  if (!before || !beforePod) return 'configuration changed';
+  const differs = (a: unknown, b: unknown) => canonicalJson(a) !== canonicalJson(b);
+  const changed = (Object.keys(container) as (keyof Container)[]).filter((key) => key !== 'lifecycle' && differs(before[key], container[key]));
+  const { dependsOn: _before, ...lifecycleBefore } = before.lifecycle ?? {};
+  const { dependsOn: _after, ...lifecycleAfter } = container.lifecycle;
+  for (const key of Object.keys(lifecycleAfter) as (keyof typeof lifecycleAfter)[]) {
+    if (differs((lifecycleBefore as Record<string, unknown>)[key], lifecycleAfter[key])) changed.push(key as never);
+  }
+  const podChanged = (['share', 'shmSize', 'hostname', 'resources'] as const).filter((key) => differs(beforePod[key], pod[key])).map((key) => `pod ${key}`);
+  const words = [...changed, ...podChanged];
+  return words.length > 0 ? `${words.join(', ')} changed` : 'configuration changed';
+}
+
 /** Computes what must happen for the host to match the project. Deterministic: sorted by resource. */
-export function computePlan(project: Project, observed: ObservedProject): Plan {
+export function computePlan(project: Project, observed: ObservedProject, options: PlanOptions = {}): Plan {
   const operations: Operation[] = [];
   const upToDate: string[] = [];
   const observedById = new Map(observed.containers.map((container) => [container.id, container]));
   const wantedIds = new Set<string>();
   const wantedPods = new Set(project.pods.map((pod) => pod.name));
 
+  const inScope = (pod: string) => !options.only || options.only.has(pod);
+  const appliedPods = new Map((options.applied?.pods ?? []).map((pod) => [pod.name, pod]));
   for (const pod of project.pods) {
+    if (!inScope(pod.name)) continue;
     if (!observed.pods.includes(pod.name)) operations.push({ kind: 'create-pod', resource: pod.name, cause: 'new pod' });
     for (const container of pod.containers) {
       const id = containerId(project.name, pod.name, container.name);
@@ -43,8 +75,12 @@ export function computePlan(project: Project, observed: ObservedProject): Plan {
       wantedIds.add(id);
       const existing = observedById.get(id);
       if (!existing) operations.push({ kind: 'create', resource, id, hash, cause: 'new container' });
-      else if (existing.hash !== hash) operations.push({ kind: 'recreate', resource, id, hash, cause: 'configuration changed' });
-      else if (existing.status === 'exited') {
+      else if (existing.hash !== hash) {
+        const beforePod = appliedPods.get(pod.name);
+        const before = beforePod?.containers.find((candidate) => candidate.name === container.name);
+        operations.push({ kind: 'recreate', resource, id, hash, cause: describeChange(before, beforePod, container, pod) });
+      }
+      else if (existing.status === 'exited' && (options.stopped?.has(resource) || !completed(container, existing.exitCode))) {
         const how = existing.exitCode === undefined ? 'stopped' : `exited with code ${existing.exitCode}`;
         operations.push({ kind: 'start', resource, id, hash, cause: how });
       } else upToDate.push(resource);
@@ -52,12 +88,12 @@ export function computePlan(project: Project, observed: ObservedProject): Plan {
   }
 
   for (const container of observed.containers) {
-    if (wantedIds.has(container.id)) continue;
+    if (wantedIds.has(container.id) || !inScope(container.pod)) continue;
     const why = wantedPods.has(container.pod) ? 'no longer in the pod' : 'pod no longer in the project file';
     operations.push({ kind: 'remove', resource: `${container.pod}/${container.name}`, id: container.id, cause: why });
   }
   for (const pod of observed.pods) {
-    if (!wantedPods.has(pod)) operations.push({ kind: 'remove-pod', resource: pod, cause: 'no longer in the project file' });
+    if (!wantedPods.has(pod) && inScope(pod)) operations.push({ kind: 'remove-pod', resource: pod, cause: 'no longer in the project file' });
   }
 
   return { operations: sortOperations(operations), upToDate: upToDate.sort() };

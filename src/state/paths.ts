@@ -29,6 +29,13 @@ export function projectPaths(dirs: Dirs, project: string) {
     exits: path.join(run, 'exits'),
     sockets: path.join(run, 'sockets'),
     applied: path.join(state, 'applied.json'),
+    /** Containers the user stopped (`corral stop`), which no restart policy brings back. */
+    stopped: path.join(state, 'stopped.json'),
+    /** The supervisor's machine snapshots (restarts, backoff, health), for `ps` and for the next supervisor. */
+    machines: path.join(state, 'machines.json'),
+    supervisorLog: path.join(state, 'supervisor.log'),
+    supervisorSocket: path.join(run, 'supervisor.sock'),
+    supervisorLock: path.join(run, 'supervisor.lock'),
     volume: (name: string) => path.join(state, 'volumes', name, '_data'),
     volumes: path.join(state, 'volumes'),
     pod: (pod: string) => podPaths(run, pod),

@@ -10,6 +10,8 @@ export interface FollowProjectOptions {
   readonly only?: readonly string[];
   readonly follow?: boolean;
   readonly keepGoing?: () => boolean;
+  /** Whether an exited container will come back (its log then goes on). */
+  readonly willRestart?: (resource: string) => boolean;
   readonly onLine: (line: string) => void;
   /** Prefix lines with `pod/container | ` (default when more than one container is shown). */
   readonly prefix?: boolean;
@@ -25,7 +27,8 @@ export async function followProjectLogs(context: RuntimeContext, options: Follow
   await Promise.all(chosen.map((container) => {
     const resource = `${container.pod}/${container.name}`;
     const label = prefix ? `${resource.padEnd(width)} | ` : '';
-    const stillRunning = async () => (options.keepGoing?.() ?? true) && (await observeContainer(context, container.id)).status !== 'exited';
+    const stillRunning = async () => (options.keepGoing?.() ?? true)
+      && ((await observeContainer(context, container.id)).status !== 'exited' || (options.willRestart?.(resource) ?? false));
     return readLog(context.paths.container(container.id).log, (record) => options.onLine(label + record.text), {
       keepGoing: follow ? stillRunning : undefined,
       pollMs: 200,

@@ -1,9 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { reachableFrom } from '../plan/graph.js';
 import { computePlan, formatPlan } from '../plan/plan.js';
 import type { Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { observeProject } from '../runtime/observe.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
+import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { applyPlan } from './apply.js';
 import { log } from '../log.js';
 
@@ -14,20 +17,62 @@ export interface ReconcileOptions {
   /** Print the plan and change nothing. */
   readonly dryRun?: boolean;
   readonly onProgress?: (line: string) => void;
+  /** Only these pods (and, unless noDeps, the pods they depend on). */
+  readonly pods?: readonly string[];
+  readonly noDeps?: boolean;
+}
+
+export async function readAppliedProject(file: string): Promise<Project | undefined> {
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { project: Project }).project;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pods an `up` touches: those named, plus what their containers depend on unless --no-deps. */
+export function podsInScope(project: Project, named: readonly string[] | undefined, noDeps = false): Set<string> | undefined {
+  if (!named?.length) return undefined;
+  if (noDeps) return new Set(named);
+  const edges = new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, container.lifecycle.dependsOn.map((dependency) => dependency.resource)] as const)));
+  const roots = project.pods.filter((pod) => named.includes(pod.name)).flatMap((pod) => pod.containers.map((container) => `${pod.name}/${container.name}`));
+  return new Set([...named, ...[...reachableFrom(roots, edges)].map((resource) => resource.split('/')[0]!)]);
+}
+
+/** What is applied after an up limited to `scope`: the new pods in scope, the previous ones elsewhere. */
+function appliedAfter(project: Project, previous: Project | undefined, scope: ReadonlySet<string> | undefined): Project {
+  if (!scope) return project;
+  const kept = (previous?.pods ?? []).filter((pod) => !scope.has(pod.name));
+  const pods = [...kept, ...project.pods.filter((pod) => scope.has(pod.name))].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { ...project, pods };
 }
 
 export async function reconcileProject(project: Project, context: RuntimeContext, options: ReconcileOptions = {}): Promise<void> {
   const say = options.onProgress ?? (() => {});
+  const unknown = (options.pods ?? []).filter((name) => !project.pods.some((pod) => pod.name === name));
+  if (unknown.length > 0) throw new Error(`no pod named ${unknown.join(', ')} in ${project.file} (pods: ${project.pods.map((pod) => pod.name).join(', ')})`);
+  const scope = podsInScope(project, options.pods, options.noDeps);
   await withProjectLock(context.paths.lock, async () => {
-    const observed = await observeProject(context);
-    const plan = computePlan(project, observed);
+    const [applied, observed, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeProject(context), readStoppedSet(context.paths.stopped)]);
+    const plan = computePlan(project, observed, { applied, only: scope, stopped });
     log.debug(`plan for ${project.name}:\n${formatPlan(plan) || 'nothing to do'}`);
     if (options.dryRun) {
       say(formatPlan(plan) || 'nothing to do');
       return;
     }
-    await applyPlan(context, project, plan, observed, { onProgress: say });
+    // `up` brings back what `stop` stopped, as in docker compose.
+    if (stopped.size > 0) {
+      for (const resource of stopped) if (!scope || scope.has(resource.split('/')[0]!)) stopped.delete(resource);
+      await writeStoppedSet(context.paths.stopped, stopped);
+    }
+    try {
+      await applyPlan(context, project, plan, observed, { onProgress: say });
+    } finally {
+      // Recorded even after a partial failure: the supervisor then follows what does run.
+      await writeJsonAtomic(context.paths.applied, { appliedAt: new Date().toISOString(), project: appliedAfter(project, applied, scope) });
+    }
     if (plan.upToDate.length > 0) say(`${plan.upToDate.length} container${plan.upToDate.length === 1 ? '' : 's'} up to date`);
-    await writeJsonAtomic(context.paths.applied, { appliedAt: new Date().toISOString(), project });
+  }, (waitedMs) => {
+    if (waitedMs > 150) say(`waited ${(waitedMs / 1000).toFixed(1)}s for another corral command on project ${project.name} to finish`);
   });
 }

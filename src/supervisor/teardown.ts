@@ -21,7 +21,7 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   await native.removeCgroup(projectCgroup(context.project));
   await rm(context.paths.run, { recursive: true, force: true });
   await rm(context.paths.containersState, { recursive: true, force: true });
-  await rm(context.paths.applied, { force: true });
+  for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog]) await rm(file, { force: true });
   if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });
   // Leave no empty project dir behind, but never a volume the user keeps.
   const left = await readdir(context.paths.state).catch(() => [] as string[]);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
-// cgroup of its projects in any hierarchy, no runc state, no conmon process of its own.
+// cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own.
 
 export interface LeakScope {
   readonly dirs: readonly string[];
@@ -34,6 +34,12 @@ async function conmonsUnder(dirs: readonly string[]): Promise<string[]> {
   return String(result.stdout).split('\n').filter((line) => line && dirs.some((dir) => line.includes(dir)));
 }
 
+/** Supervisor processes (`corral supervise -p NAME`) of the projects. */
+async function supervisorsOf(projects: readonly string[]): Promise<string[]> {
+  const result = await execa('pgrep', ['-af', 'main.js supervise'], { reject: false });
+  return String(result.stdout).split('\n').filter((line) => line && projects.some((project) => line.endsWith(` ${project}`)));
+}
+
 async function runcStates(roots: readonly string[]): Promise<string[]> {
   const left: string[] = [];
   for (const root of roots) {
@@ -49,6 +55,7 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await mountsUnder(scope.dirs)).map((point) => `mount ${point}`),
     ...(await cgroupsOf(scope.projects)).map((dir) => `cgroup ${dir}`),
     ...(await conmonsUnder(scope.dirs)).map((line) => `conmon ${line}`),
+    ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
     ...(await runcStates([...(scope.runcRoots ?? []), ...scope.dirs.flatMap((dir) => scope.projects.map((project) => `${dir}/${project}/runc`))])).map((dir) => `runc state ${dir}`),
   ];
 }

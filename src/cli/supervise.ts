@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { type TargetOptions, withTargetOptions } from './target.js';
+
+// `corral supervise -p NAME` (hidden): the detached supervisor process that `up -d` starts. It runs
+// until `down` (or a foreground `up`) asks it to go, or SIGTERM; the containers outlive it either way.
+
+async function runSupervise(options: TargetOptions): Promise<void> {
+  const [{ openRuntime }, { startSupervisor, SupervisorBusyError, ProjectGoneError }] = await Promise.all([
+    import('../runtime/context.js'), import('../supervisor/supervisor.js'),
+  ]);
+  const context = await openRuntime(options.projectName!, { readOnly: true });
+  const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  try {
+    const supervisor = await startSupervisor(context, { onLine: say });
+    say(`supervising project ${context.project} (pid ${process.pid})`);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void supervisor.stop());
+    await supervisor.stopped;
+    say('supervisor stopped');
+    // A pool thread may still wait on the project lock for a step that will never run: do not wait for it.
+    process.exit(0);
+  } catch (error) {
+    if (error instanceof SupervisorBusyError || error instanceof ProjectGoneError) return;
+    throw error;
+  }
+}
+
+export function registerSupervise(program: Command): void {
+  withTargetOptions(program
+    .command('supervise', { hidden: true })
+    .description('run the supervisor of a project (started by up -d)'))
+    .action(async (options: TargetOptions, command: Command) => runSupervise({ ...command.optsWithGlobals(), ...options }));
+}

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RuntimeContext } from '../runtime/context.js';
+import { readMachineSnapshots } from '../state/snapshots.js';
+import { askSupervisor } from './socket.js';
+
+// The CLI's side of the supervisor: tell the running one that the project changed, or start one
+// (detached, logging to the project's supervisor.log), or ask it to go.
+
+const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** Starts a detached supervisor for the project; returns at once (it takes over in the background). */
+export async function spawnSupervisor(context: RuntimeContext): Promise<void> {
+  const log = await open(context.paths.supervisorLog, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, [CLI_ENTRY, 'supervise', '-p', context.project], {
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: process.env,
+    });
+    child.unref();
+  } finally {
+    await log.close();
+  }
+}
+
+/** Makes the live supervisor re-read the applied project, or starts one when none answers. */
+export async function notifySupervisor(context: RuntimeContext): Promise<void> {
+  const answer = await askSupervisor(context.paths.supervisorSocket, { op: 'reload' });
+  if (!answer?.ok) await spawnSupervisor(context);
+}
+
+/** Starts a supervisor when the project is applied and none answers (it died, or the host rebooted). */
+export async function ensureSupervisor(context: RuntimeContext): Promise<void> {
+  if (!existsSync(context.paths.applied) || !existsSync(context.paths.run)) return;
+  if (!(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 1000))) await spawnSupervisor(context);
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Asks the supervisor to exit and waits (bounded) until it has: its process gone when it runs
+ * apart, its socket closed when it runs inside this process. False when it would not go.
+ */
+export async function shutdownSupervisor(context: RuntimeContext, timeoutMs = 5000): Promise<boolean> {
+  const answer = await askSupervisor(context.paths.supervisorSocket, { op: 'shutdown' }, 1000);
+  if (!answer) return true;
+  const separate = answer.pid !== undefined && answer.pid !== process.pid;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const gone = separate ? !isAlive(answer.pid!) : !(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 200));
+    if (gone) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
+/** Makes sure no supervisor of the project runs: asks it to go, and kills it if it would not. */
+export async function stopSupervisor(context: RuntimeContext): Promise<void> {
+  if (await shutdownSupervisor(context)) return;
+  const snapshots = await readMachineSnapshots(context.paths.machines);
+  if (snapshots?.pid && isAlive(snapshots.pid)) process.kill(snapshots.pid, 'SIGKILL');
+}
