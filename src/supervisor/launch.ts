@@ -12,18 +12,28 @@ import { askSupervisor } from './socket.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
-/** Starts a detached supervisor for the project; returns at once (it takes over in the background). */
-export async function spawnSupervisor(context: RuntimeContext): Promise<void> {
+/**
+ * Starts a detached supervisor for the project and waits (bounded) until it answers or exits, so that
+ * no supervisor is still starting when the command returns (a `down` right after could miss it).
+ */
+export async function spawnSupervisor(context: RuntimeContext, timeoutMs = 5000): Promise<void> {
   const log = await open(context.paths.supervisorLog, 'a', 0o600);
+  let exited = false;
   try {
     const child = spawn(process.execPath, [CLI_ENTRY, 'supervise', '-p', context.project], {
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
       env: process.env,
     });
+    child.once('exit', () => (exited = true));
     child.unref();
   } finally {
     await log.close();
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (!exited && Date.now() < deadline) {
+    if (await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 200)) return;
+    await sleep(20);
   }
 }
 

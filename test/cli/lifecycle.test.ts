@@ -15,7 +15,8 @@ const lifecycle = suite<{ sandbox: Sandbox; project: string; file: string }>('re
 
 // db listens only after a second; web fetches from it at its very start, so it succeeds only if it
 // was started after db's HTTP healthcheck passed. migrate runs once and writes to the volume; app
-// waits for it to complete and reads what it wrote.
+// waits for it to complete and reads what it wrote; it takes a second to stop, so that two `up`s that
+// recreate it overlap.
 function projectFile(rootfs: string, appEnv = 'one'): string {
   return `
 volumes:
@@ -44,7 +45,7 @@ pods:
         volumes: ["data:/data"]
       app:
         rootfs: ${rootfs}
-        command: ["sh", "-c", "cat /data/state; trap 'echo got-INT; exit 0' INT; while true; do sleep 0.2; done"]
+        command: ["sh", "-c", "cat /data/state; trap 'echo got-INT; sleep 1; exit 0' INT; while true; do sleep 0.2; done"]
         env: { VERSION: ${appEnv} }
         stop_signal: SIGINT
         volumes: ["data:/data"]
@@ -206,8 +207,8 @@ restarts('a container killed from outside is observed exited and restarted by it
   process.kill(before.pid!, 'SIGKILL');
   const after = await eventually(async () => {
     const row = (await rows(context)).get('steady/server');
-    return row?.state === 'running' && row.pid !== before.pid ? row : undefined;
-  }, 'the server restarted');
+    return row?.state === 'running' && row.pid !== before.pid && row.restarts === before.restarts + 1 ? row : undefined;
+  }, 'the server restarted, and counted');
   assert.is(after.restarts, before.restarts + 1);
 });
 

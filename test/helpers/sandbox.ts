@@ -85,5 +85,5 @@ export async function downAndAssertNothingLeaks(sandbox: Sandbox, project: strin
   await corral(sandbox, ['-p', project, 'down']);
   const leaks = await findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] });
   await sandbox.dispose();
-  assert.equal(leaks, [], 'the suite leaves nothing behind');
+  assert.equal(leaks, [], `the suite leaves nothing behind, but left: ${leaks.join('; ')}`);
 }
