@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,18 @@ interface Results {
   onePodUp?: Figure;
   ps100?: Figure;
   cliPeakRssMb?: number;
+  supervisorRssMb?: number;
+}
+
+/** The supervisor's peak RSS (VmHWM) with the project up, from the pid it records. */
+async function supervisorPeakRss(sandbox: Sandbox, project: string): Promise<number | undefined> {
+  try {
+    const { pid } = JSON.parse(await readFile(path.join(sandbox.env.CORRAL_STATE_DIR!, 'projects', project, 'machines.json'), 'utf8')) as { pid: number };
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024;
+  } catch {
+    return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -147,6 +159,9 @@ async function main(): Promise<void> {
     return seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
   });
   results.cliPeakRssMb = await peakRss(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+  // Let the supervisor run a few observation passes over the 50 pods before reading its peak.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  results.supervisorRssMb = await supervisorPeakRss(sandbox, 'bench');
   await corral(sandbox, ['-p', 'bench', 'down']);
 
   // ps with 100 containers (50 pods of two).
@@ -171,6 +186,7 @@ async function report(results: Results): Promise<void> {
   lines.push(`| one changed container, 50 pods | ${formatSeconds(results.oneChange50)} |`);
   lines.push(`| ps, 100 containers | ${formatSeconds(results.ps100)} |`);
   lines.push(`| CLI peak RSS, up of 50 pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} |`);
+  lines.push(`| supervisor peak RSS, 50 pods | ${results.supervisorRssMb ? `${results.supervisorRssMb.toFixed(1)} MB` : 'n/a'} |`);
   const outDir = path.join(root, 'bench/results');
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
