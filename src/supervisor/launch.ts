@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,14 +49,15 @@ export async function ensureSupervisor(context: RuntimeContext): Promise<void> {
   if (!(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 1000))) await spawnSupervisor(context);
 }
 
-const isAlive = (pid: number) => {
+/** Whether the process runs; a zombie (exited, not yet reaped by init) does not. */
+function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
-};
+}
 
 /**
  * Asks the supervisor to exit and waits (bounded) until it has: its process gone when it runs

@@ -5,7 +5,7 @@ import net from 'node:net';
 // in a 0700 run dir); a CLI that cannot connect knows there is no live supervisor.
 
 export type SupervisorRequest =
-  /** The applied project or the stopped set changed: read them again and re-observe. */
+  /** The applied project or the stopped set changed: read them again and re-observe (answered before the pass). */
   | { readonly op: 'reload' }
   /** Restart these containers (`pod/container`) now. */
   | { readonly op: 'restart'; readonly resources: readonly string[] }

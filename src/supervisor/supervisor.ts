@@ -268,7 +268,9 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
 
   const handle = async (request: SupervisorRequest): Promise<SupervisorAnswer> => {
     if (request.op === 'reload') {
-      await sync();
+      // Answered at once: the pass reads everything under the project lock anyway, and the CLI
+      // need not wait for it.
+      void sync();
     } else if (request.op === 'restart') {
       for (const resource of request.resources) supervised.get(resource)?.actor.send({ type: 'RESTART' });
     } else if (request.op === 'shutdown') {
