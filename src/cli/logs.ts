@@ -14,7 +14,7 @@ async function runLogs(resources: string[], options: LogsOptions): Promise<void>
   const context = await openRuntime(await targetProjectName(options), { readOnly: true });
   const wanted = (await selectContainers(context, resources)).map((container) => `${container.pod}/${container.name}`);
   let interrupted = false;
-  process.once('SIGINT', () => (interrupted = true));
+  process.on('SIGINT', () => (interrupted = true));
   await followProjectLogs(context, {
     only: wanted,
     follow: options.follow ?? false,

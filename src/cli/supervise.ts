@@ -13,7 +13,7 @@ async function runSupervise(options: TargetOptions): Promise<void> {
   try {
     const supervisor = await startSupervisor(context, { onLine: say });
     say(`supervising project ${context.project} (pid ${process.pid})`);
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void supervisor.stop());
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void supervisor.stop());
     await supervisor.stopped;
     say('supervisor stopped');
     // A pool thread may still wait on the project lock for a step that will never run: do not wait for it.

@@ -38,8 +38,10 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
   const stop = () => {
     stopping = true;
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`: execa's signal-exit re-raises a signal that no other listener handles, and a
+  // `once` listener is gone by the time it looks.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   await followProjectLogs(context, { keepGoing: () => !stopping, willRestart: (resource) => supervisor.willRestart(resource), onLine: print });
   print(stopping ? 'stopping…' : 'all containers exited; taking the project down');
   await supervisor.stop();

@@ -50,7 +50,7 @@ function describeChange(before: Container | undefined, beforePod: Pod | undefine
   for (const key of Object.keys(lifecycleAfter) as (keyof typeof lifecycleAfter)[]) {
     if (differs((lifecycleBefore as Record<string, unknown>)[key], lifecycleAfter[key])) changed.push(key as never);
   }
-  const podChanged = (['share', 'shmSize', 'hostname', 'resources'] as const).filter((key) => differs(beforePod[key], pod[key])).map((key) => `pod ${key}`);
+  const podChanged = (['share', 'shmSize', 'hostname', 'resources', 'network'] as const).filter((key) => differs(beforePod[key], pod[key])).map((key) => `pod ${key}`);
   const words = [...changed, ...podChanged];
   return words.length > 0 ? `${words.join(', ')} changed` : 'configuration changed';
 }

@@ -16,6 +16,33 @@ export interface Project {
   readonly pods: readonly Pod[];
   /** Sorted by name. */
   readonly volumes: readonly Volume[];
+  /** The project's own bridge network. */
+  readonly network: ProjectNetwork;
+}
+
+export interface ProjectNetwork {
+  /** CIDR from the file; undefined: a free /24 is chosen at the first `up`. */
+  readonly subnet?: string;
+}
+
+/** A port published on the host. */
+export interface PortMapping {
+  /** Host address to listen on; '' for all. */
+  readonly hostIp: string;
+  /** 0: a free port is chosen when the pod is attached. */
+  readonly hostPort: number;
+  readonly containerPort: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+export interface PodNetwork {
+  /** bridge: the project network; host: the host's; none: loopback only. */
+  readonly mode: 'bridge' | 'host' | 'none';
+  /** The pod's and its containers' ports, sorted. */
+  readonly ports: readonly PortMapping[];
+  readonly dns: readonly string[];
+  readonly dnsSearch: readonly string[];
+  readonly extraHosts: readonly { readonly host: string; readonly ip: string }[];
 }
 
 export interface Pod {
@@ -28,6 +55,7 @@ export interface Pod {
   readonly hostname: string;
   /** Limits of the pod's parent cgroup, shared by all its containers. */
   readonly resources: Resources;
+  readonly network: PodNetwork;
   /** Sorted by name. */
   readonly containers: readonly Container[];
 }

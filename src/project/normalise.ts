@@ -3,6 +3,7 @@ import type { Container, Mount, Pod, Project, Resources, Security, SharedNamespa
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
+import { checkPortsAcrossPods, podNetworkOf } from './network.js';
 import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
@@ -233,13 +234,17 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
     });
     return {
       name,
-      share: (raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE],
+      // network: host means the host's network namespace: nothing to pin for net.
+      share: ((raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE]).filter((kind) => kind !== 'net' || raw.network !== 'host'),
       shmSize: raw.shm_size === undefined ? DEFAULT_SHM_SIZE : parseSize(raw.shm_size),
       hostname: (raw.hostname as string | undefined) ?? name,
       resources: resourcesOf(raw.resources as Raw | undefined),
+      network: podNetworkOf(raw, ['pods', name], parsed),
       containers: containers.sort(byName),
     };
   });
   linkDependencies(pods, dependencyRequests, parsed);
-  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName) });
+  checkPortsAcrossPods(pods, parsed);
+  const subnet = ((data.networks as Raw | undefined)?.default as Raw | undefined)?.subnet as string | undefined;
+  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), network: { subnet } });
 }

@@ -92,6 +92,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       hostname: pod.hostname,
       rootfs: files.rootfs,
       joinNamespaces: pinnedNamespacePaths(context, pod),
+      hostNetwork: pod.network.mode === 'host',
       podFiles: { hosts: podFiles.hosts, hostname: podFiles.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm },
       mounts: await resolveMounts(context, container.mounts),
       cgroupsPath: `/${podCgroup(context.project, pod.name)}/${container.name}`,

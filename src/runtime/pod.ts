@@ -1,8 +1,9 @@
-import { access, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Pod, Resources } from '../project/model.js';
+import type { Pod, Project, Resources } from '../project/model.js';
+import { hostsFileFor, resolvConfFor } from '../network/names.js';
+import { attachPod, detachPod } from '../network/pod-network.js';
 import { CPU_PERIOD_US } from './spec.js';
-import { writeFileAtomic } from '../state/atomic.js';
 import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
@@ -18,18 +19,6 @@ export function pinnedNamespacePaths(context: RuntimeContext, pod: Pod): Partial
   return Object.fromEntries(pod.share.map((kind) => [kind, path.join(dir, kind)]));
 }
 
-function hostsFile(hostname: string): string {
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    `127.0.1.1\t${hostname}`,
-    '',
-  ].join('\n');
-}
-
-async function resolvConfFromHost(): Promise<string> {
-  return readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-}
 
 /** The model's limits as the native layer writes them; -1 lifts a limit that was removed from the file. */
 function cgroupLimitsOf(resources: Resources): native.CgroupLimits {
@@ -43,7 +32,7 @@ function cgroupLimitsOf(resources: Resources): native.CgroupLimits {
 }
 
 /** Creates what is missing of a pod's sandbox; what exists is kept, so this is safe to repeat. */
-export async function ensurePodSandbox(context: RuntimeContext, pod: Pod): Promise<void> {
+export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, project: Project): Promise<void> {
   const files = context.paths.pod(pod.name);
   try {
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
@@ -64,9 +53,11 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod): Promi
       await native.mountTmpfs(files.shm, { sizeBytes: pod.shmSize, mode: 0o1777, noexec: true });
     }
 
-    await writeFileAtomic(files.hosts, hostsFile(pod.hostname), 0o644);
-    await writeFileAtomic(files.hostname, `${pod.hostname}\n`, 0o644);
-    await writeFileAtomic(files.resolvConf, await resolvConfFromHost(), 0o644);
+    const attachment = await attachPod(context, project, pod, pinnedNamespacePaths(context, pod).net);
+    // In place, not renamed: running containers see these files through bind mounts.
+    await writeFile(files.hosts, hostsFileFor(pod, project, new Map(attachment ? [[pod.name, attachment.ip]] : [])), { mode: 0o644 });
+    await writeFile(files.hostname, `${pod.hostname}\n`, { mode: 0o644 });
+    await writeFile(files.resolvConf, await resolvConfFor(pod), { mode: 0o644 });
   } catch (error) {
     throw new RuntimeError({
       resource: pod.name, step: 'pod sandbox', message: (error as Error).message, cause: error,
@@ -80,6 +71,8 @@ export async function removePodSandbox(context: RuntimeContext, podName: string)
   const files = context.paths.pod(podName);
   const cgroup = podCgroup(context.project, podName);
   await native.killCgroup(cgroup);
+  // Detached while the namespace still exists, so the plugins can remove the veth and their rules.
+  await detachPod(context, podName);
   await native.removeCgroup(cgroup);
   for (const point of await mountPointsUnder(files.dir)) {
     if (path.dirname(point) === files.ns) await native.removePinnedNamespace(point);

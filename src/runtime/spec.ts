@@ -48,6 +48,8 @@ export interface SpecInput {
   /** Pinned namespaces of the pod to join, by type; types not listed get a fresh namespace. */
   readonly joinNamespaces: Partial<Record<SharedNamespace, string>>;
   /** Host files the pod shares among its containers. */
+  /** network: host: no network namespace of its own, the host's. */
+  readonly hostNetwork?: boolean;
   readonly podFiles: { readonly hosts: string; readonly hostname: string; readonly resolvConf: string; readonly shm: string };
   readonly mounts: readonly ResolvedMount[];
   /** cgroup path relative to the hierarchy roots, e.g. /corral/hello/web/server. */
@@ -60,8 +62,8 @@ export interface SpecInput {
 
 const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts' };
 
-function namespacesFor(joinNamespaces: SpecInput['joinNamespaces']) {
-  const shared = (['net', 'ipc', 'uts'] as const).map((kind) => {
+function namespacesFor(joinNamespaces: SpecInput['joinNamespaces'], hostNetwork: boolean) {
+  const shared = (['net', 'ipc', 'uts'] as const).filter((kind) => kind !== 'net' || !hostNetwork).map((kind) => {
     const path = joinNamespaces[kind];
     return path ? { type: OCI_NAMESPACE_TYPE[kind], path } : { type: OCI_NAMESPACE_TYPE[kind] };
   });
@@ -162,7 +164,7 @@ export function generateSpec(input: SpecInput) {
     },
     linux: {
       cgroupsPath: input.cgroupsPath,
-      namespaces: namespacesFor(input.joinNamespaces),
+      namespaces: namespacesFor(input.joinNamespaces, input.hostNetwork ?? false),
       resources: { devices: [{ allow: !confined, access: 'rwm' }], ...resourcesSection(container.resources) },
       ...(Object.keys(security.sysctls).length > 0 ? { sysctl: { ...security.sysctls } } : {}),
       maskedPaths: confined ? [...MASKED_PATHS] : [],

@@ -36,6 +36,10 @@ export function projectPaths(dirs: Dirs, project: string) {
     supervisorLog: path.join(state, 'supervisor.log'),
     supervisorSocket: path.join(run, 'supervisor.sock'),
     supervisorLock: path.join(run, 'supervisor.lock'),
+    /** The project network: bridge, subnet, CNI configuration. */
+    network: path.join(run, 'network.json'),
+    /** host-local IPAM leases. */
+    cniData: path.join(run, 'cni'),
     volume: (name: string) => path.join(state, 'volumes', name, '_data'),
     volumes: path.join(state, 'volumes'),
     pod: (pod: string) => podPaths(run, pod),
@@ -57,6 +61,8 @@ function podPaths(run: string, pod: string) {
     hosts: path.join(dir, 'hosts'),
     hostname: path.join(dir, 'hostname'),
     resolvConf: path.join(dir, 'resolv.conf'),
+    /** The pod's CNI attachment: configuration, result, published ports. */
+    network: path.join(dir, 'network.json'),
   };
 }
 

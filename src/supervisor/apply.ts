@@ -5,7 +5,8 @@ import type { Operation, Plan } from '../plan/plan.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
 import type { ObservedContainer, ObservedProject } from '../runtime/observe.js';
-import { ensurePodSandbox, removePodSandbox } from '../runtime/pod.js';
+import { ensurePodSandbox, existingPodSandboxes, removePodSandbox } from '../runtime/pod.js';
+import { refreshHostsFiles } from '../network/names.js';
 import { RuntimeError } from '../runtime/errors.js';
 import pLimit from 'p-limit';
 import { runWithConcurrency } from './concurrency.js';
@@ -144,9 +145,11 @@ export async function applyPlan(context: RuntimeContext, project: Project | unde
   const startOperations = plan.operations.filter((operation) => ['recreate', 'create', 'start'].includes(operation.kind));
   const podsWithWork = new Set([...byKind('create-pod'), ...startOperations].map((operation) => operation.resource.split('/')[0]));
   await runWithConcurrency((project?.pods ?? []).filter((pod) => podsWithWork.has(pod.name)), CONCURRENCY, async (pod) => {
-    await ensurePodSandbox(context, pod);
+    await ensurePodSandbox(context, pod, project!);
     if (byKind('create-pod').some((operation) => operation.resource === pod.name)) say(`✔ ${pod.name}  pod created`);
   });
+  // Names follow pods: every pod's /etc/hosts lists the pods that exist now, before anything starts.
+  if (project && plan.operations.some((operation) => operation.kind !== 'remove')) await refreshHostsFiles(context, project, await existingPodSandboxes(context));
   if (project) outcomes.push(...(await startInDependencyOrder(context, project, startOperations, observed, containerOperation, say)));
 
   const failed = outcomes.filter((outcome) => outcome.error);

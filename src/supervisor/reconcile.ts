@@ -8,6 +8,7 @@ import { writeJsonAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { applyPlan } from './apply.js';
+import { checkHostPorts } from '../network/pod-network.js';
 import { log } from '../log.js';
 
 // One reconciliation of a project, the heart of `up`: under the project lock, observe what exists,
@@ -65,6 +66,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
       for (const resource of stopped) if (!scope || scope.has(resource.split('/')[0]!)) stopped.delete(resource);
       await writeStoppedSet(context.paths.stopped, stopped);
     }
+    await checkHostPorts(context, project);
     try {
       await applyPlan(context, project, plan, observed, { onProgress: say });
     } finally {

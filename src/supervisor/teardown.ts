@@ -6,6 +6,7 @@ import { mountPointsUnder } from '../runtime/mounts.js';
 import { projectCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import { applyPlan, type ApplyReport } from './apply.js';
+import { removeProjectNetwork } from '../network/project-network.js';
 
 // `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
 // left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
@@ -17,6 +18,7 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   for (const point of [...(await mountPointsUnder(context.paths.run)), ...(await mountPointsUnder(context.paths.state))]) {
     await native.unmount(point, { detach: true });
   }
+  await removeProjectNetwork(context);
   await native.killCgroup(projectCgroup(context.project));
   await native.removeCgroup(projectCgroup(context.project));
   await rm(context.paths.run, { recursive: true, force: true });

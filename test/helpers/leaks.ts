@@ -1,9 +1,13 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
+import { bridgeNameFor } from '../../src/network/project-network.js';
+import { CLAIMS_DIR } from '../../src/network/subnet.js';
 
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
-// cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own.
+// cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own,
+// no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces).
 
 export interface LeakScope {
   readonly dirs: readonly string[];
@@ -34,6 +38,28 @@ async function conmonsUnder(dirs: readonly string[]): Promise<string[]> {
   return String(result.stdout).split('\n').filter((line) => line && dirs.some((dir) => line.includes(dir)));
 }
 
+/** The project networks: bridges, iptables rules that name the projects, subnet claims. */
+async function networkLeftovers(dirs: readonly string[], projects: readonly string[]): Promise<string[]> {
+  const left: string[] = [];
+  const links = String((await execa('ip', ['-o', 'link', 'show'], { reject: false })).stdout);
+  for (const dir of dirs) {
+    for (const project of projects) {
+      const bridge = bridgeNameFor(path.join(dir, project));
+      if (links.includes(` ${bridge}:`)) left.push(`bridge ${bridge} of ${project}`);
+      const leases = path.join(dir, project, 'cni');
+      if (existsSync(leases)) left.push(`IPAM leases ${leases}`);
+    }
+  }
+  const rules = String((await execa('iptables-save', [], { reject: false })).stdout).split('\n');
+  left.push(...rules.filter((rule) => projects.some((project) => rule.includes(`corral-${project}`) || rule.includes(`"${project}.`))).map((rule) => `iptables ${rule}`));
+  const claims = await readdir(CLAIMS_DIR).catch(() => [] as string[]);
+  for (const claim of claims) {
+    const owner = await readFile(path.join(CLAIMS_DIR, claim), 'utf8').catch(() => '');
+    if (dirs.some((dir) => owner.startsWith(`${dir}/`))) left.push(`subnet claim ${claim} by ${owner.trim()}`);
+  }
+  return left;
+}
+
 /** Supervisor processes (`corral supervise -p NAME`) of the projects. */
 async function supervisorsOf(projects: readonly string[]): Promise<string[]> {
   const result = await execa('pgrep', ['-af', 'main.js supervise'], { reject: false });
@@ -56,6 +82,7 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await cgroupsOf(scope.projects)).map((dir) => `cgroup ${dir}`),
     ...(await conmonsUnder(scope.dirs)).map((line) => `conmon ${line}`),
     ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
+    ...(await networkLeftovers(scope.dirs, scope.projects)),
     ...(await runcStates([...(scope.runcRoots ?? []), ...scope.dirs.flatMap((dir) => scope.projects.map((project) => `${dir}/${project}/runc`))])).map((dir) => `runc state ${dir}`),
   ];
 }

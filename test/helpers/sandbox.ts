@@ -80,10 +80,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-/** A suite's last word: `down` its project, check that nothing is left behind, remove its dirs. */
-export async function downAndAssertNothingLeaks(sandbox: Sandbox, project: string): Promise<void> {
-  await corral(sandbox, ['-p', project, 'down']);
-  const leaks = await findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] });
+/** A suite's last word: `down` its projects, check that nothing is left behind, remove its dirs. */
+export async function downAndAssertNothingLeaks(sandbox: Sandbox, project: string, ...others: string[]): Promise<void> {
+  for (const name of [project, ...others]) await corral(sandbox, ['-p', name, 'down']);
+  const leaks = await findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project, ...others] });
   await sandbox.dispose();
   assert.equal(leaks, [], `the suite leaves nothing behind, but left: ${leaks.join('; ')}`);
 }

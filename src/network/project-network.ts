@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { Project } from '../project/model.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import { writeJsonAtomic } from '../state/atomic.js';
+import type { NetworkConfigList } from './cni.js';
+import { claimSubnet, releaseSubnets, type Subnet } from './subnet.js';
+
+// A project's network: its own Linux bridge and subnet, described as one CNI configuration list
+// (bridge with host-local IPAM and outbound NAT, portmap for published ports, firewall so that
+// forwarding is allowed whatever the host's FORWARD policy). Recorded in the run dir, so `down`
+// finds it without the project file.
+
+export interface ProjectNetworkState {
+  readonly bridge: string;
+  readonly subnet: Subnet;
+  readonly config: NetworkConfigList;
+}
+
+/** The bridge of the project whose run dir is `projectRunDir`: at most 15 characters (IFNAMSIZ). */
+export function bridgeNameFor(projectRunDir: string): string {
+  return `cr-${createHash('sha256').update(projectRunDir).digest('hex').slice(0, 10)}`;
+}
+
+const bridgeName = (context: RuntimeContext) => bridgeNameFor(context.paths.run);
+
+/** CNI network name: it appears in iptables comments and the IPAM dir. */
+export const networkName = (context: RuntimeContext) => `corral-${context.project}`.slice(0, 60);
+
+function configList(context: RuntimeContext, bridge: string, subnet: Subnet): NetworkConfigList {
+  return {
+    cniVersion: '1.0.0',
+    name: networkName(context),
+    plugins: [
+      {
+        type: 'bridge', bridge, isGateway: true, ipMasq: true, hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: context.paths.cniData },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      { type: 'firewall', backend: 'iptables' },
+    ],
+  };
+}
+
+export async function readProjectNetwork(context: RuntimeContext): Promise<ProjectNetworkState | undefined> {
+  try {
+    return JSON.parse(await readFile(context.paths.network, 'utf8')) as ProjectNetworkState;
+  } catch {
+    return undefined;
+  }
+}
+
+const pending = new WeakMap<RuntimeContext, Promise<ProjectNetworkState>>();
+
+/**
+ * The project network, made on first use (subnet claimed, config recorded); the bridge itself
+ * appears with the first pod. Pods attached in parallel share one call.
+ */
+export function ensureProjectNetwork(context: RuntimeContext, project: Project): Promise<ProjectNetworkState> {
+  let state = pending.get(context);
+  if (!state) {
+    state = makeProjectNetwork(context, project);
+    pending.set(context, state);
+    state.catch(() => pending.delete(context));
+  }
+  return state;
+}
+
+async function makeProjectNetwork(context: RuntimeContext, project: Project): Promise<ProjectNetworkState> {
+  const existing = await readProjectNetwork(context);
+  if (existing && (!project.network.subnet || existing.subnet.cidr === project.network.subnet)) return existing;
+  const bridge = bridgeName(context);
+  const subnet = await claimSubnet(context.paths.run, project.network.subnet);
+  const state = { bridge, subnet, config: configList(context, bridge, subnet) };
+  await writeJsonAtomic(context.paths.network, state);
+  return state;
+}
+
+/** Removes the bridge, the IPAM leases and the subnet claim, once no pod is attached any more. */
+export async function removeProjectNetwork(context: RuntimeContext): Promise<void> {
+  const state = await readProjectNetwork(context);
+  const bridge = state?.bridge ?? bridgeName(context);
+  await execa('ip', ['link', 'del', bridge], { reject: false });
+  await rm(context.paths.cniData, { recursive: true, force: true });
+  await releaseSubnets(context.paths.run);
+  await rm(context.paths.network, { force: true });
+  pending.delete(context);
+}

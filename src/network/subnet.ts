@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+
+// Each project gets a /24 of 10.89.0.0/16 that no other project and no host interface or route
+// uses. A subnet is claimed by a file in one host-wide directory, created exclusively, so two
+// projects (even with different CORRAL_RUN_DIRs) never take the same one.
+
+export const CLAIMS_DIR = process.env.CORRAL_SUBNET_CLAIMS ?? '/run/corral-subnets';
+
+export interface Subnet {
+  readonly cidr: string;
+  readonly gateway: string;
+}
+
+const claimFile = (cidr: string) => `${CLAIMS_DIR}/${cidr.replace('/', '_')}`;
+
+function toNumber(ip: string): number {
+  return ip.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
+}
+
+function toAddress(value: number): string {
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.');
+}
+
+function rangeOf(cidr: string): [number, number] {
+  const [ip, bits] = cidr.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(toNumber(ip) / size) * size;
+  return [start, start + size - 1];
+}
+
+const overlaps = (a: string, b: string) => {
+  const [a0, a1] = rangeOf(a);
+  const [b0, b1] = rangeOf(b);
+  return a0 <= b1 && b0 <= a1;
+};
+
+export function subnetOf(cidr: string): Subnet {
+  const [start] = rangeOf(cidr);
+  return { cidr: `${toAddress(start)}/${cidr.split('/')[1]}`, gateway: toAddress(start + 1) };
+}
+
+/** Networks the host already uses: interface addresses and routes (not the default route). */
+async function hostNetworks(): Promise<string[]> {
+  const [addresses, routes] = await Promise.all([execa('ip', ['-o', '-4', 'addr', 'show']), execa('ip', ['-4', 'route', 'show'])]);
+  const fromAddresses = String(addresses.stdout).split('\n').map((line) => line.split(/\s+/)[3]).filter((cidr): cidr is string => !!cidr && cidr.includes('/'));
+  const fromRoutes = String(routes.stdout).split('\n').map((line) => line.split(' ')[0]!).filter((cidr) => cidr.includes('/'));
+  return [...fromAddresses, ...fromRoutes].filter((cidr) => !cidr.startsWith('127.'));
+}
+
+async function claim(cidr: string, owner: string, hostUsed: readonly string[]): Promise<boolean> {
+  try {
+    const holder = (await readFile(claimFile(cidr), 'utf8')).trim();
+    return holder === owner;
+  } catch {
+    // Not claimed yet.
+  }
+  // Our own bridge is a host interface too once attached; that is not a conflict.
+  if (hostUsed.some((used) => overlaps(used, cidr))) return false;
+  try {
+    await writeFile(claimFile(cidr), `${owner}\n`, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The subnet of a project: the one asked for, or a free /24 of 10.89.0.0/16, starting from one
+ * derived from the owner so that projects keep theirs across runs. `owner` names the project host-wide.
+ */
+export async function claimSubnet(owner: string, wanted?: string): Promise<Subnet> {
+  await mkdir(CLAIMS_DIR, { recursive: true, mode: 0o700 });
+  const hostUsed = await hostNetworks();
+  if (wanted) {
+    const subnet = subnetOf(wanted);
+    if (await claim(subnet.cidr, owner, hostUsed)) return subnet;
+    const holder = await readFile(claimFile(subnet.cidr), 'utf8').catch(() => 'a host interface or route');
+    throw new Error(`subnet ${subnet.cidr} is already used by ${holder.trim()}; choose another networks.default.subnet`);
+  }
+  const first = createHash('sha256').update(owner).digest().readUInt8(0);
+  for (let offset = 0; offset < 256; offset++) {
+    const cidr = `10.89.${(first + offset) % 256}.0/24`;
+    if (await claim(cidr, owner, hostUsed)) return subnetOf(cidr);
+  }
+  throw new Error('no free /24 left in 10.89.0.0/16; set networks.default.subnet in the project file');
+}
+
+/** Releases every subnet `owner` holds (also one whose record a crash lost). */
+export async function releaseSubnets(owner: string): Promise<void> {
+  for (const claim of await readdir(CLAIMS_DIR).catch(() => [] as string[])) {
+    const holder = await readFile(`${CLAIMS_DIR}/${claim}`, 'utf8').catch(() => '');
+    if (holder.trim() === owner) await unlink(`${CLAIMS_DIR}/${claim}`).catch(() => {});
+  }
+}

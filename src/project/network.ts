@@ -1,0 +1,73 @@
+import type { PodNetwork, PortMapping, Project } from './model.js';
+import type { ParsedFile, PathSegment } from './parse.js';
+import { errorAt } from './parse.js';
+
+// ports, dns, dns_search, extra_hosts and network: how a pod meets the project network and the host.
+
+type Raw = Record<string, unknown>;
+
+const byPort = (a: PortMapping, b: PortMapping) => a.containerPort - b.containerPort || a.hostPort - b.hostPort || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0);
+
+/** "8080:80", "127.0.0.1:9000:9000/udp", "80" or 80. */
+export function parsePort(value: unknown): PortMapping {
+  const [spec, protocol = 'tcp'] = String(value).split('/') as [string, 'tcp' | 'udp' | undefined];
+  const parts = spec.split(':');
+  const containerPort = Number(parts.pop());
+  const hostPort = parts.length > 0 ? Number(parts.pop()) : 0;
+  const hostIp = parts.pop() ?? '';
+  return { hostIp, hostPort, containerPort, protocol: protocol ?? 'tcp' };
+}
+
+function checkPort(parsed: ParsedFile, at: PathSegment[], mapping: PortMapping): void {
+  for (const [what, port] of [['container', mapping.containerPort], ['host', mapping.hostPort]] as const) {
+    if (port > 65535 || (what === 'container' && port < 1)) throw errorAt(parsed, at, `${what} port ${port} is out of range`, 'use a port from 1 to 65535');
+  }
+  if (mapping.hostIp && mapping.hostIp.split('.').some((part) => Number(part) > 255)) throw errorAt(parsed, at, `${mapping.hostIp} is not an IPv4 address`, 'write four numbers of 0-255, e.g. 127.0.0.1');
+}
+
+/** The pod's network from its own keys and the ports of its containers. */
+export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFile): PodNetwork {
+  const sources: { value: unknown; at: PathSegment[] }[] = [
+    ...((podRaw.ports as unknown[] | undefined) ?? []).map((value, index) => ({ value, at: [...podAt, 'ports', index] })),
+    ...Object.entries((podRaw.containers ?? {}) as Record<string, Raw>).flatMap(([name, container]) =>
+      ((container.ports as unknown[] | undefined) ?? []).map((value, index) => ({ value, at: [...podAt, 'containers', name, 'ports', index] }))),
+  ];
+  const ports = sources.map(({ value, at }) => {
+    const mapping = parsePort(value);
+    checkPort(parsed, at, mapping);
+    return { mapping, at };
+  });
+  const taken = new Map<string, PathSegment[]>();
+  for (const { mapping, at } of ports) {
+    if (mapping.hostPort === 0) continue;
+    const key = `${mapping.hostPort}/${mapping.protocol}`;
+    if (taken.has(key)) throw errorAt(parsed, at, `host port ${key} is published twice in this pod`, 'give each published port its own host port');
+    taken.set(key, at);
+  }
+  const mode = (podRaw.network as PodNetwork['mode'] | undefined) ?? 'bridge';
+  if (mode !== 'bridge' && ports.length > 0) throw errorAt(parsed, ports[0]!.at, `a pod with network: ${mode} cannot publish ports`, mode === 'host' ? 'remove ports: the pod already uses the host\'s ports' : 'remove ports, or use network: bridge');
+  const rawHosts = podRaw.extra_hosts;
+  const extraHosts = Array.isArray(rawHosts)
+    ? rawHosts.map((entry) => String(entry).split(/[:=]/)).map(([host, ip]) => ({ host: host!, ip: ip! }))
+    : Object.entries((rawHosts ?? {}) as Record<string, string>).map(([host, ip]) => ({ host, ip: String(ip) }));
+  return {
+    mode,
+    ports: ports.map(({ mapping }) => mapping).sort(byPort),
+    dns: ((podRaw.dns as string[] | undefined) ?? []).map(String),
+    dnsSearch: ((podRaw.dns_search as string[] | undefined) ?? []).map(String),
+    extraHosts,
+  };
+}
+
+/** A host port published by two pods of the project is refused at the second. */
+export function checkPortsAcrossPods(pods: Project['pods'], parsed: ParsedFile): void {
+  const owners = new Map<string, string>();
+  for (const pod of pods) {
+    for (const mapping of pod.network.ports) {
+      if (mapping.hostPort === 0) continue;
+      const owner = owners.get(`${mapping.hostPort}/${mapping.protocol}`);
+      if (owner) throw errorAt(parsed, ['pods', pod.name, 'ports'], `host port ${mapping.hostPort}/${mapping.protocol} is published by pods ${owner} and ${pod.name}`, 'give each pod its own host port');
+      owners.set(`${mapping.hostPort}/${mapping.protocol}`, pod.name);
+    }
+  }
+}

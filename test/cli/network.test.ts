@@ -1,0 +1,192 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { corral, createSandbox, downAndAssertNothingLeaks, eventually, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
+
+// The project network with real traffic, only between the host and pods this suite made: pods reach
+// each other by name over the project's bridge, the host reaches published TCP and UDP ports, two
+// projects get separate subnets, a removed pod leaves the others' /etc/hosts, and a taken host port
+// is refused before anything starts. (busybox wget -T crashes in Debian's busybox-static 1.35, so
+// requests are bounded with timeout(1) instead.)
+
+interface Context { sandbox: Sandbox; project: string; other: string; file: string; tcpPort: number; udpPort: number; udpEcho: string }
+const network = suite<Context>('project network: names, published ports, two projects');
+
+async function freePort(): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function projectFile(context: Context, withA = true): string {
+  const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
+  const a = `
+  a:
+    containers:
+      web:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "mkdir -p /w && echo hello-from-a > /w/index.html && exec httpd -f -p 80 -h /w"]
+        stop_signal: SIGKILL
+        ports: ["127.0.0.1:${context.tcpPort}:80"]`;
+  return `
+pods:${withA ? a : ''}
+  b:
+    containers:
+      client:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+  echo:
+    ports: ["127.0.0.1:${context.udpPort}:7777/udp"]
+    containers:
+      udp:
+        rootfs: ${rootfs}
+        command: ["/opt/udp-echo", "7777"]
+        stop_signal: SIGKILL
+        volumes: ["${context.udpEcho}:/opt/udp-echo:ro"]
+  hostnet:
+    network: host
+    containers:
+      look:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+  isolated:
+    network: none
+    containers:
+      look:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+`;
+}
+
+async function inside(context: Context, project: string, id: string, script: string) {
+  return execa('runc', ['--root', path.join(context.sandbox.run, project, 'runc'), 'exec', `${project}.${id}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
+}
+
+function udpRoundTrip(port: number, message: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    const timer = setTimeout(() => {
+      socket.close();
+      resolve(undefined);
+    }, 1000);
+    socket.on('message', (reply) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(String(reply));
+    });
+    socket.send(message, port, '127.0.0.1');
+  });
+}
+
+network.before(async (context) => {
+  context.sandbox = await createSandbox('network');
+  context.project = context.sandbox.projectName('net');
+  context.other = context.sandbox.projectName('other');
+  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  context.tcpPort = await freePort();
+  context.udpPort = await freePort();
+  context.udpEcho = path.join(context.sandbox.work, 'udp-echo');
+  await execa('gcc', ['-static', '-O2', '-o', context.udpEcho, path.join(repositoryRoot, 'test/fixtures/udp-echo.c')]);
+  await writeFile(context.file, projectFile(context));
+});
+
+network.after((context) => downAndAssertNothingLeaks(context.sandbox, context.project, context.other));
+
+network('pod b fetches from pod a by name over the project bridge', async (context) => {
+  const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
+  assert.is(up.exitCode, 0, `up fails: ${up.stdout}\n${up.stderr}`);
+  const page = await eventually(async () => {
+    const result = await inside(context, context.project, 'b.client', 'timeout 3 wget -q -O- http://a/index.html');
+    return result.exitCode === 0 ? result.stdout : undefined;
+  }, 'b to reach a by name');
+  assert.is(page.trim(), 'hello-from-a');
+  const qualified = await inside(context, context.project, 'b.client', `timeout 3 wget -q -O- http://a.${context.project}/index.html`);
+  assert.is(qualified.stdout.trim(), 'hello-from-a', 'and by <pod>.<project>');
+});
+
+network('the host fetches a published TCP port and gets answers from a published UDP port', async (context) => {
+  const response = await eventually(async () => {
+    const result = await fetch(`http://127.0.0.1:${context.tcpPort}/index.html`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    return result?.ok ? result.text() : undefined;
+  }, 'the published TCP port to answer');
+  assert.is(response.trim(), 'hello-from-a');
+  const echoed = await eventually(() => udpRoundTrip(context.udpPort, 'ping-udp'), 'the published UDP port to echo');
+  assert.is(echoed, 'ping-udp');
+});
+
+network('network: host sees the host\'s interfaces, network: none only loopback', async (context) => {
+  const links = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort";
+  const host = await inside(context, context.project, 'hostnet.look', links);
+  const hostLinks = String((await execa('sh', ['-c', links])).stdout);
+  assert.ok(host.stdout.includes('eth0'), `the host's eth0 is there: ${host.stdout} ${host.stderr}`);
+  assert.equal(host.stdout.trim().split('\n').filter((link) => !link.startsWith('veth')), hostLinks.trim().split('\n').filter((link) => !link.startsWith('veth')), 'the host\'s links');
+  const none = await inside(context, context.project, 'isolated.look', links);
+  assert.equal(none.stdout.trim().split('\n'), ['lo']);
+});
+
+network('a second project gets its own subnet, and its pods do not see the first project\'s names', async (context) => {
+  const otherFile = path.join(context.sandbox.work, 'other.yaml');
+  await writeFile(otherFile, `
+pods:
+  solo:
+    containers:
+      box:
+        rootfs: ${context.sandbox.env.CORRAL_ROOTFS}
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+`);
+  const up = await corral(context.sandbox, ['-f', otherFile, '-p', context.other, 'up', '-d']);
+  assert.is(up.exitCode, 0, up.stderr);
+  const subnetOf = async (project: string) => (JSON.parse(await readFile(path.join(context.sandbox.run, project, 'network.json'), 'utf8')) as { subnet: { cidr: string } }).subnet.cidr;
+  assert.is.not(await subnetOf(context.other), await subnetOf(context.project), 'separate subnets');
+  const lookup = await inside(context, context.other, 'solo.box', 'grep -c "\\ba\\b" /etc/hosts || true');
+  assert.is(lookup.stdout.trim(), '0', 'pod a of the first project is not in its hosts file');
+});
+
+network('a taken host port is refused before anything starts', async (context) => {
+  const blocker: Server = createServer();
+  const port = await freePort();
+  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+  try {
+    const file = path.join(context.sandbox.work, 'taken.yaml');
+    const project = context.sandbox.projectName('taken');
+    await writeFile(file, `
+pods:
+  web:
+    ports: ["127.0.0.1:${port}:80"]
+    containers:
+      app:
+        rootfs: ${context.sandbox.env.CORRAL_ROOTFS}
+        command: ["sleep", "60"]
+`);
+    const up = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
+    assert.is(up.exitCode, 2);
+    assert.match(up.stderr, `host port 127.0.0.1:${port}/tcp of pod web is already in use on this host`);
+    const ps = JSON.parse((await corral(context.sandbox, ['-p', project, 'ps', '--format', 'json'])).stdout) as unknown[];
+    assert.equal(ps, [], 'nothing was created');
+    await corral(context.sandbox, ['-p', project, 'down']);
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+});
+
+network('removing pod a keeps b reachable and takes a out of b\'s /etc/hosts', async (context) => {
+  await writeFile(context.file, projectFile(context, false));
+  const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
+  assert.is(up.exitCode, 0, up.stderr);
+  assert.match(up.stdout, /a\s+pod removed/);
+  const hosts = await inside(context, context.project, 'b.client', 'cat /etc/hosts');
+  assert.not.match(hosts.stdout, /\ta a\./, 'a is gone from the hosts file');
+  assert.match(hosts.stdout, /\techo echo\./, 'the others are still listed');
+  const echoed = await eventually(() => udpRoundTrip(context.udpPort, 'still-there'), 'the echo pod to still answer');
+  assert.is(echoed, 'still-there');
+  const reach = await inside(context, context.project, 'b.client', 'ping -c 1 -W 2 echo >/dev/null && echo reached');
+  assert.is(reach.stdout.trim(), 'reached', 'b still reaches the other pods by name');
+});
+
+network.run();
