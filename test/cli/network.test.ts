@@ -120,6 +120,25 @@ network('the host fetches a published TCP port and gets answers from a published
   assert.is(echoed, 'ping-udp');
 });
 
+network('outbound traffic from a pod reaches a listener on the host\'s own address', async (context) => {
+  const hostAddress = String((await execa('sh', ['-c', "ip -o -4 route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'"])).stdout).trim();
+  assert.match(hostAddress, /^\d+\.\d+\.\d+\.\d+$/, `the host has an address on its default route: ${hostAddress}`);
+  const seen: string[] = [];
+  const listener: Server = createServer((socket) => {
+    seen.push(String(socket.remoteAddress));
+    socket.end('hello-from-host\n');
+  });
+  await new Promise<void>((resolve) => listener.listen(0, hostAddress, resolve));
+  const { port } = listener.address() as { port: number };
+  try {
+    const reply = await inside(context, context.project, 'b.client', `timeout 3 nc ${hostAddress} ${port} </dev/null`);
+    assert.is(reply.stdout.trim(), 'hello-from-host', `the pod got the host's answer: ${reply.stderr}`);
+    assert.is(seen.length, 1, 'one connection, from the pod');
+  } finally {
+    await new Promise((resolve) => listener.close(resolve));
+  }
+});
+
 network('network: host sees the host\'s interfaces, network: none only loopback', async (context) => {
   const links = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort";
   const host = await inside(context, context.project, 'hostnet.look', links);
