@@ -11,6 +11,7 @@ import { registerRestart } from './restart.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 import { registerValidate } from './validate.js';
+import { registerWatch } from './watch.js';
 
 // The `corral` command: global options, one file per subcommand, and one place that turns any
 // failure into a line on stderr and the exit code of the design (1 input, 2 runtime).
@@ -43,6 +44,7 @@ registerStop(program);
 registerStart(program);
 registerRestart(program);
 registerExec(program);
+registerWatch(program);
 registerValidate(program);
 registerSupervise(program);
 

@@ -18,6 +18,8 @@ export interface Project {
   readonly volumes: readonly Volume[];
   /** The project's own bridge network. */
   readonly network: ProjectNetwork;
+  /** Every file the project was read from (the file, .env, env_files): what `watch` watches. */
+  readonly sources: readonly string[];
 }
 
 export interface ProjectNetwork {

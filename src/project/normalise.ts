@@ -246,5 +246,6 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
   linkDependencies(pods, dependencyRequests, parsed);
   checkPortsAcrossPods(pods, parsed);
   const subnet = ((data.networks as Raw | undefined)?.default as Raw | undefined)?.subnet as string | undefined;
-  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), network: { subnet } });
+  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), network: { subnet },
+    sources: [options.file, path.join(baseDir, '.env'), ...(options.envFiles?.keys() ?? [])] });
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { reachableFrom } from '../plan/graph.js';
-import { computePlan, formatPlan } from '../plan/plan.js';
+import { computePlan, formatPlan, type Plan } from '../plan/plan.js';
 import type { Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { observeProject } from '../runtime/observe.js';
@@ -48,18 +48,19 @@ function appliedAfter(project: Project, previous: Project | undefined, scope: Re
   return { ...project, pods };
 }
 
-export async function reconcileProject(project: Project, context: RuntimeContext, options: ReconcileOptions = {}): Promise<void> {
+/** Applies the project; returns the plan it carried out (or printed, with dryRun). */
+export async function reconcileProject(project: Project, context: RuntimeContext, options: ReconcileOptions = {}): Promise<Plan> {
   const say = options.onProgress ?? (() => {});
   const unknown = (options.pods ?? []).filter((name) => !project.pods.some((pod) => pod.name === name));
   if (unknown.length > 0) throw new Error(`no pod named ${unknown.join(', ')} in ${project.file} (pods: ${project.pods.map((pod) => pod.name).join(', ')})`);
   const scope = podsInScope(project, options.pods, options.noDeps);
-  await withProjectLock(context.paths.lock, async () => {
+  return withProjectLock(context.paths.lock, async () => {
     const [applied, observed, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeProject(context), readStoppedSet(context.paths.stopped)]);
     const plan = computePlan(project, observed, { applied, only: scope, stopped });
     log.debug(`plan for ${project.name}:\n${formatPlan(plan) || 'nothing to do'}`);
     if (options.dryRun) {
       say(formatPlan(plan) || 'nothing to do');
-      return;
+      return plan;
     }
     // `up` brings back what `stop` stopped, as in docker compose.
     if (stopped.size > 0) {
@@ -74,6 +75,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
       await writeJsonAtomic(context.paths.applied, { appliedAt: new Date().toISOString(), project: appliedAfter(project, applied, scope) });
     }
     if (plan.upToDate.length > 0) say(`${plan.upToDate.length} container${plan.upToDate.length === 1 ? '' : 's'} up to date`);
+    return plan;
   }, (waitedMs) => {
     if (waitedMs > 150) say(`waited ${(waitedMs / 1000).toFixed(1)}s for another corral command on project ${project.name} to finish`);
   });

@@ -21,5 +21,5 @@ export function baselinePod(overrides: Partial<Pod> = {}): Pod {
 }
 
 export function baselineProject(overrides: Partial<Project> = {}): Project {
-  return { name: 'demo', file: '/demo/corral.yaml', dir: '/demo', pods: [baselinePod()], volumes: [], network: {}, ...overrides };
+  return { name: 'demo', file: '/demo/corral.yaml', dir: '/demo', pods: [baselinePod()], volumes: [], network: {}, sources: ['/demo/corral.yaml'], ...overrides };
 }

@@ -1,0 +1,90 @@
+import { watch as watchFiles } from 'chokidar';
+import path from 'node:path';
+import { loadProject } from '../project/load.js';
+import { ProjectError } from '../project/errors.js';
+import type { Project } from '../project/model.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import { followProjectLogs } from '../supervisor/follow.js';
+import { reconcileProject } from '../supervisor/reconcile.js';
+import { shutdownSupervisor } from '../supervisor/launch.js';
+import { startSupervisor } from '../supervisor/supervisor.js';
+import { tearDownProject } from '../supervisor/teardown.js';
+import { withProjectLock } from '../state/lock.js';
+import { coalesce } from './coalesce.js';
+
+// `corral watch`: the project in the foreground, like `up`, re-applied whenever the project file, its
+// .env or its env_files change. Only what changed is recreated (the config hash decides). A file
+// that does not load is reported with its line and column, and the last good state keeps running.
+
+export interface WatchOptions {
+  readonly file: string;
+  readonly projectName?: string;
+  readonly onLine: (line: string) => void;
+  /** A one-line status (last apply, what changed, how long), on a terminal. */
+  readonly onStatus?: (line: string) => void;
+  /** Quiet time that closes a burst of changes, in ms. */
+  readonly quietMs?: number;
+  readonly keepGoing: () => boolean;
+}
+
+const QUIET_MS = 150;
+
+function describeChanges(plan: Awaited<ReturnType<typeof reconcileProject>>): string {
+  const changed = plan.operations.map((operation) => `${operation.kind} ${operation.resource}`);
+  return changed.length > 0 ? changed.join(', ') : 'nothing changed';
+}
+
+export async function runWatch(context: RuntimeContext, first: Project, options: WatchOptions): Promise<void> {
+  const say = options.onLine;
+  const status = options.onStatus ?? say;
+  const followers: Promise<void>[] = [];
+  const follow = (resources: readonly string[]) => {
+    if (resources.length === 0) return;
+    followers.push(followProjectLogs(context, { only: resources, prefix: true, keepGoing: options.keepGoing, willRestart: (resource) => supervisor.willRestart(resource), onLine: say }));
+  };
+
+  const firstPlan = await reconcileProject(first, context, { onProgress: say });
+  await shutdownSupervisor(context);
+  const supervisor = await startSupervisor(context, { onLine: say });
+  follow(first.pods.flatMap((pod) => pod.containers.map((container) => `${pod.name}/${container.name}`)));
+  status(`watching ${first.sources.map((source) => path.relative(process.cwd(), source) || source).join(', ')} (${describeChanges(firstPlan)})`);
+
+  let watched = new Set(first.sources);
+  const watcher = watchFiles([...watched], { ignoreInitial: true, atomic: true });
+  const apply = async () => {
+    const started = performance.now();
+    let project: Project;
+    try {
+      project = await loadProject({ file: options.file, projectName: options.projectName });
+    } catch (error) {
+      if (!(error instanceof ProjectError)) throw error;
+      say(`corral: ${error.toString()}`);
+      status('the file does not load: the last good state keeps running; fix it and save again');
+      return;
+    }
+    try {
+      const plan = await reconcileProject(project, context, { onProgress: say });
+      follow(plan.operations.filter((operation) => ['create', 'recreate', 'start'].includes(operation.kind)).map((operation) => operation.resource));
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      status(`applied at ${new Date().toLocaleTimeString()}: ${describeChanges(plan)} (${seconds}s)`);
+    } catch (error) {
+      say(`corral: ${(error as Error).message}`);
+      status('the apply failed: fix the cause and save again');
+    }
+    // env_file lists may have changed: watch what the project is read from now.
+    const now = new Set(project.sources);
+    watcher.add([...now].filter((source) => !watched.has(source)));
+    watched = now;
+  };
+  const applies = coalesce(apply, options.quietMs ?? QUIET_MS);
+  watcher.on('all', () => applies.poke());
+
+  while (options.keepGoing()) await new Promise((resolve) => setTimeout(resolve, 100));
+  applies.stop();
+  await applies.idle();
+  await watcher.close();
+  say('stopping…');
+  await supervisor.stop();
+  await withProjectLock(context.paths.lock, () => tearDownProject(context, { onProgress: say }));
+  await Promise.allSettled(followers);
+}

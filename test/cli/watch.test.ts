@@ -1,0 +1,107 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+
+// `corral watch` with real containers: an editor's atomic save of one container's env recreates it
+// alone; a broken save is reported with its line and column while the project keeps running; the
+// fix applies; Ctrl-C (SIGTERM here) takes the project down.
+
+interface Row { pod: string; container: string; state: string; created: string | null }
+interface Context { sandbox: Sandbox; project: string; file: string; child?: ResultPromise; output: string }
+
+const watching = suite<Context>('corral watch');
+
+function projectText(rootfs: string, version: string, broken = false): string {
+  return `
+pods:
+  web:
+    containers:
+      a:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "trap 'exit 0' TERM; echo a-up; while true; do sleep 0.2; done"]
+      b:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "trap 'exit 0' TERM; echo b-up-$$VERSION; while true; do sleep 0.2; done"]
+        env: { VERSION: "${version}" }${broken ? '\n        resources: { memory: [oops }' : ''}
+`;
+}
+
+/** Saves as editors do: a temporary file renamed over the original. */
+async function atomicSave(file: string, text: string): Promise<void> {
+  const temporary = path.join(path.dirname(file), `.corral.yaml.${Date.now()}.swp`);
+  await writeFile(temporary, text);
+  await rename(temporary, file);
+}
+
+async function rows(context: Context): Promise<Map<string, Row>> {
+  const result = await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json']);
+  return new Map((JSON.parse(result.stdout) as Row[]).map((row) => [`${row.pod}/${row.container}`, row]));
+}
+
+const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
+
+watching.before(async (context) => {
+  context.sandbox = await createSandbox('watch');
+  context.project = context.sandbox.projectName('watch');
+  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  context.output = '';
+  await writeFile(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'one'));
+});
+
+watching.after(async (context) => {
+  if (context.child && context.child.exitCode === null) {
+    context.child.kill('SIGTERM');
+    await context.child;
+  }
+  await downAndAssertNothingLeaks(context.sandbox, context.project);
+});
+
+watching('watch starts the project and follows its output', async (context) => {
+  context.child = execa(process.execPath, [cliEntry, '-f', context.file, '-p', context.project, 'watch'], { env: context.sandbox.env, reject: false, timeout: 120_000 });
+  context.child.stdout!.on('data', (chunk) => (context.output += chunk));
+  await eventually(async () => (context.output.includes('[watch] watching') && context.output.includes('b-up-one') ? true : undefined), 'watch to start and b to print');
+  assert.match(context.output, /web\/a\s+\|\s+a-up/, 'prefixed output of a');
+});
+
+watching('an atomic save that changes b\'s env recreates b alone', async (context) => {
+  const before = await rows(context);
+  await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'two'));
+  await eventually(async () => (context.output.includes('b-up-two') ? true : undefined), 'the new b to print');
+  assert.match(context.output, /applied at .*: recreate web\/b \(/, 'the status says what changed');
+  const after = await rows(context);
+  assert.is(after.get('web/a')!.created, before.get('web/a')!.created, 'a was left alone');
+  assert.is.not(after.get('web/b')!.created, before.get('web/b')!.created, 'b is new');
+});
+
+watching('a broken save is reported with line and column; the project keeps running; the fix applies', async (context) => {
+  const before = await rows(context);
+  const applied = count(context.output, /applied at/);
+  await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three', true));
+  await eventually(async () => (context.output.includes('the last good state keeps running') ? true : undefined), 'the error to be reported');
+  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:12:\\d+: `), 'file:line:col of the mistake');
+  const during = await rows(context);
+  assert.equal([...during.values()].map((row) => [row.state, row.created]), [...before.values()].map((row) => [row.state, row.created]), 'nothing changed');
+  await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three'));
+  await eventually(async () => (context.output.includes('b-up-three') ? true : undefined), 'the fix to apply');
+  assert.is(count(context.output, /applied at/), applied + 1, 'one apply for the fix');
+});
+
+watching('a burst of saves is one apply', async (context) => {
+  const applied = count(context.output, /applied at/);
+  for (let save = 0; save < 8; save++) await writeFile(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'four'));
+  await eventually(async () => (context.output.includes('b-up-four') ? true : undefined), 'the burst to apply');
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.is(count(context.output, /applied at/), applied + 1, 'exactly one apply');
+});
+
+watching('SIGTERM takes the project down', async (context) => {
+  context.child!.kill('SIGTERM');
+  const result = await context.child!;
+  assert.is(result.exitCode, 0, String(result.stderr));
+  assert.match(context.output, /✔ web\/b\s+removed/);
+});
+
+watching.run();
