@@ -104,6 +104,8 @@ export interface Container {
   readonly security: Security;
   /** Restarts, stopping, health and what must be ready first. */
   readonly lifecycle: Lifecycle;
+  /** An init container: runs to completion (exit 0) before the pod's other containers start. */
+  readonly init?: true;
 }
 
 /** When a container is restarted (`on-failure` counts failures up to maxRetries when given). */

@@ -223,15 +223,30 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
   const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map() };
   const dependencyRequests = new Map<Container, DependencyRequest[]>();
   const pods: Pod[] = Object.entries(data.pods as Record<string, Raw>).map(([name, raw]) => {
+    // Init containers run in the order written, each after the previous one completed; the pod's
+    // containers wait for the last. They are containers like the others, with restart: no.
+    const inits = Object.entries((raw.init_containers ?? {}) as Record<string, Raw>).map(([initName, container], index, all) => {
+      const at = ['pods', name, 'init_containers', initName];
+      if ((raw.containers as Raw)[initName]) throw errorAt(parsed, at, `pod ${name} has an init container and a container both named ${initName}`, 'give the init container another name', { key: true });
+      const normalised = { ...normaliseContainer(initName, name, container, at, context, raw), init: true as const };
+      (normalised.lifecycle as { restart: unknown }).restart = { name: 'no' };
+      const previous = index > 0 ? [{ name: `${name}/${all[index - 1]![0]}`, condition: 'completed' as const, required: true, at, atKey: true }] : [];
+      dependencyRequests.set(normalised, [...dependencyRequestsOf(raw.depends_on, ['pods', name, 'depends_on']), ...previous]);
+      return normalised;
+    });
+    const lastInit = inits.at(-1);
+    const afterInits = lastInit ? [{ name: `${name}/${lastInit.name}`, condition: 'completed' as const, required: true, at: ['pods', name, 'init_containers', lastInit.name], atKey: true }] : [];
     const containers = Object.entries(raw.containers as Record<string, Raw>).map(([containerName, container]) => {
       const at = ['pods', name, 'containers', containerName];
       const normalised = normaliseContainer(containerName, name, container, at, context, raw);
       dependencyRequests.set(normalised, [
         ...dependencyRequestsOf(raw.depends_on, ['pods', name, 'depends_on']),
         ...dependencyRequestsOf(container.depends_on, [...at, 'depends_on']),
+        ...afterInits,
       ]);
       return normalised;
     });
+    containers.push(...inits);
     return {
       name,
       // network: host means the host's network namespace: nothing to pin for net.
