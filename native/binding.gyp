@@ -10,7 +10,8 @@
         "src/locks.cc",
         "src/mounts.cc",
         "src/namespaces.cc",
-        "src/sockets.cc"
+        "src/sockets.cc",
+        "src/whiteouts.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

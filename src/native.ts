@@ -42,6 +42,8 @@ interface Binding {
   lockFile(path: string): Promise<number>;
   unlockFile(fd: number): void;
   connectInNetworkNamespace(netnsPath: string, address: string, port: number, timeoutMs: number): Promise<number>;
+  makeWhiteout(path: string): Promise<void>;
+  markOpaque(dir: string): Promise<void>;
 }
 
 const ADDON_PATH = 'native/build/Release/corral_native.node';
@@ -239,4 +241,14 @@ export function connectInNetworkNamespace(netnsPath: string, address: string, po
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`port must be 1-65535, got ${port}`);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw new TypeError(`timeoutMs must be a non-negative integer, got ${timeoutMs}`);
   return addon().connectInNetworkNamespace(requireAbsolutePath('netns path', netnsPath), address, port, timeoutMs);
+}
+
+/** overlayfs' whiteout (a 0/0 character device) at `path`: the file of a lower layer is deleted. */
+export function makeWhiteout(whiteoutPath: string): Promise<void> {
+  return addon().makeWhiteout(requireAbsolutePath('whiteout path', whiteoutPath));
+}
+
+/** Marks `dir` opaque for overlayfs: nothing of the lower layers shows through it. */
+export function markOpaque(dir: string): Promise<void> {
+  return addon().markOpaque(requireAbsolutePath('directory', dir));
 }

@@ -11,6 +11,7 @@
 #include "mounts.h"
 #include "namespaces.h"
 #include "sockets.h"
+#include "whiteouts.h"
 #include "worker.h"
 
 // Module init and argument plumbing only: the TS wrapper has already checked every argument, so
@@ -190,6 +191,15 @@ Napi::Value ConnectInNetworkNamespaceBinding(const Napi::CallbackInfo& info) {
   });
 }
 
+// makeWhiteout(path) and markOpaque(dir): image layers in overlayfs' format.
+Napi::Value MakeWhiteoutBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [path = StringArg(info, 0)] { MakeWhiteout(path); });
+}
+
+Napi::Value MarkOpaqueBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [dir = StringArg(info, 0)] { MarkOpaque(dir); });
+}
+
 // Exports one JS function per operation, named as in src/native.ts.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
@@ -206,6 +216,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"lockFile", LockFileBinding},
       {"unlockFile", UnlockFileBinding},
       {"connectInNetworkNamespace", ConnectInNetworkNamespaceBinding},
+      {"makeWhiteout", MakeWhiteoutBinding},
+      {"markOpaque", MarkOpaqueBinding},
   };
   for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
   return exports;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { dirsFromEnvironment } from '../state/paths.js';
 import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral up [pods...]`: make the host match the project file. With -d it returns once the containers
@@ -10,12 +11,14 @@ interface UpOptions extends TargetOptions {
   readonly dryRun?: boolean;
   readonly wait?: boolean;
   readonly deps?: boolean;
+  readonly tlsVerify?: string;
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
-  const project = await loadTargetProject(options);
+  const { resolveProjectImages } = await import('../images/resolve.js');
+  const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', onProgress: print });
   const [{ openRuntime }, { reconcileProject, podsInScope }, { followProjectLogs }, { tearDownProject }, { withProjectLock }, launch, { startSupervisor }, { waitForProject }] = await Promise.all([
     import('../runtime/context.js'), import('../supervisor/reconcile.js'), import('../supervisor/follow.js'),
     import('../supervisor/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),
@@ -57,6 +60,7 @@ export function registerUp(program: Command): void {
     .option('--wait', 'detach and return once every container runs and is healthy (one-shot containers that exited 0 count as done)')
     .option('--no-deps', 'with pod names: leave the pods they depend on alone')
     .option('--dry-run', 'print the plan (create, recreate, remove, ... with causes) and change nothing')
+    .option('--tls-verify <bool>', 'false: pull from registries over plain HTTP or unverified TLS', 'true')
     .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options }));
   withTargetOptions(program
     .command('diff')

@@ -4,9 +4,10 @@ import { loadTargetProject, projectFile, type TargetOptions, withTargetOptions }
 // `corral watch`: like `up` in the foreground, and the project follows the file within a second.
 
 async function runWatchCommand(options: TargetOptions): Promise<void> {
-  const project = await loadTargetProject(options);
-  const [{ openRuntime }, { runWatch }] = await Promise.all([import('../runtime/context.js'), import('../watch/watch.js')]);
-  const context = await openRuntime(project.name);
+  const [{ openRuntime }, { runWatch }, { resolveProjectImages }] = await Promise.all([import('../runtime/context.js'), import('../watch/watch.js'), import('../images/resolve.js')]);
+  const loaded = await loadTargetProject(options);
+  const context = await openRuntime(loaded.name);
+  const project = await resolveProjectImages(loaded, context.dirs.state, { onProgress: (line) => process.stdout.write(`${line}\n`) });
   let stopping = false;
   const stop = () => {
     stopping = true;

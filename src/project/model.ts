@@ -89,9 +89,9 @@ export interface Container {
   readonly name: string;
   /** Name of the pod this container belongs to. */
   readonly pod: string;
-  /** Absolute path of the root filesystem directory (an unpacked image); used read-only as the overlay's lower dir. */
+  /** Absolute path of the root filesystem directory (an unpacked image); used read-only as the overlay's lower dir. '' with image. */
   readonly rootfs: string;
-  /** The process to run: entrypoint followed by command, as one argv. Never empty. */
+  /** The process to run: entrypoint followed by command, as one argv. Never empty once images are resolved. */
   readonly argv: readonly string[];
   /** Environment, sorted by key when serialised. */
   readonly env: Readonly<Record<string, string>>;
@@ -106,6 +106,19 @@ export interface Container {
   readonly lifecycle: Lifecycle;
   /** An init container: runs to completion (exit 0) before the pod's other containers start. */
   readonly init?: true;
+  /** The image the root comes from (instead of rootfs), with what the file overrides of its config. */
+  readonly image?: ContainerImage;
+}
+
+export interface ContainerImage {
+  readonly ref: string;
+  readonly pullPolicy: 'missing' | 'always' | 'never';
+  /** As written in the file; undefined: the image's. */
+  readonly entrypoint?: readonly string[];
+  readonly command?: readonly string[];
+  /** Filled in when the image is resolved (before planning): its id and its layer dirs, bottom first. */
+  readonly id?: string;
+  readonly layers?: readonly string[];
 }
 
 /** When a container is restarted (`on-failure` counts failures up to maxRetries when given). */

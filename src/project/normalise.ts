@@ -181,7 +181,7 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): Security {
 
 function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext, podRaw: Raw): Container {
   const argv = [...argvOf(raw.entrypoint), ...argvOf(raw.command)];
-  if (argv.length === 0) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
+  if (argv.length === 0 && raw.image === undefined) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
   const rawMounts = (raw.volumes as unknown[] | undefined) ?? [];
   const mounts = rawMounts.map((mount, index) => mountOf(mount, [...at, 'volumes', index], context));
   const targets = new Map<string, number>();
@@ -193,16 +193,25 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
   return {
     name,
     pod,
-    rootfs: path.resolve(context.baseDir, String(raw.rootfs)),
+    rootfs: raw.image === undefined ? path.resolve(context.baseDir, String(raw.rootfs)) : '',
     argv,
     // env_file entries in order, then env: later ones win, as in compose.
     env: Object.assign({}, ...[raw.env_file ?? []].flat().map((file) => context.envFiles.get(path.resolve(context.baseDir, String(file))) ?? {}), envOf(raw.env)),
-    workdir: (raw.working_dir as string | undefined) ?? '/',
-    user: raw.user === undefined ? '0:0' : String(raw.user),
+    // With an image, what the file leaves out comes from the image's config (see images/resolve.ts).
+    workdir: (raw.working_dir as string | undefined) ?? (raw.image === undefined ? '/' : ''),
+    user: raw.user === undefined ? (raw.image === undefined ? '0:0' : '') : String(raw.user),
     mounts,
     resources: resourcesOf(raw.resources as Raw | undefined),
     security: securityOf(raw, at, context.parsed),
     lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
+    ...(raw.image === undefined ? {} : {
+      image: {
+        ref: String(raw.image),
+        pullPolicy: (raw.pull_policy as 'missing' | 'always' | 'never' | undefined) ?? 'missing',
+        ...(raw.entrypoint === undefined ? {} : { entrypoint: argvOf(raw.entrypoint) }),
+        ...(raw.command === undefined ? {} : { command: argvOf(raw.command) }),
+      },
+    }),
   };
 }
 

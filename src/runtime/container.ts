@@ -81,7 +81,9 @@ export async function createContainer(context: RuntimeContext, target: Container
     for (const dir of [files.bundle, files.persistent]) await ensureDirectory(dir, 0o700);
     for (const dir of [files.upper, files.work, files.rootfs]) await ensureDirectory(dir);
     await native.unmount(files.rootfs, { detach: true });
-    await native.mountOverlay({ lower: [container.rootfs], upper: files.upper, work: files.work, target: files.rootfs });
+    // overlayfs wants the top layer first; an image's layers are recorded bottom first.
+    const lower = container.image?.layers ? [...container.image.layers].reverse() : [container.rootfs];
+    await native.mountOverlay({ lower, upper: files.upper, work: files.work, target: files.rootfs });
     const user = await resolveUser(files.rootfs, container.user);
     const podFiles = context.paths.pod(pod.name);
     const spec = generateSpec({

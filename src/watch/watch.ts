@@ -1,6 +1,8 @@
 import { watch as watchFiles } from 'chokidar';
 import path from 'node:path';
 import { loadProject } from '../project/load.js';
+import { resolveProjectImages } from '../images/resolve.js';
+import { ImageError } from '../images/store.js';
 import { ProjectError } from '../project/errors.js';
 import type { Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -55,9 +57,9 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
     const started = performance.now();
     let project: Project;
     try {
-      project = await loadProject({ file: options.file, projectName: options.projectName });
+      project = await resolveProjectImages(await loadProject({ file: options.file, projectName: options.projectName }), context.dirs.state, { onProgress: say });
     } catch (error) {
-      if (!(error instanceof ProjectError)) throw error;
+      if (!(error instanceof ProjectError) && !(error instanceof ImageError)) throw error;
       say(`corral: ${error.toString()}`);
       status('the file does not load: the last good state keeps running; fix it and save again');
       return;

@@ -1,0 +1,51 @@
+import type { Container, Project } from '../project/model.js';
+import { ensureImage, type PullOptions } from './pull.js';
+import { ImageError, imageStore, type ImageConfig } from './store.js';
+
+// Before planning, each container with an image gets what its image says, unless the file says
+// otherwise, as in compose: command replaces Cmd; entrypoint replaces Entrypoint and drops Cmd; env
+// is the image's overridden by the file's; working_dir and user fall back to the image's. The image
+// id and layers become part of the container, so a new image recreates it (the config hash).
+
+function envOf(config: ImageConfig): Record<string, string> {
+  return Object.fromEntries((config.Env ?? []).map((entry) => {
+    const at = entry.indexOf('=');
+    return at < 0 ? [entry, ''] : [entry.slice(0, at), entry.slice(at + 1)];
+  }));
+}
+
+function withImage(container: Container, config: ImageConfig, id: string, layers: string[]): Container {
+  const image = container.image!;
+  const entrypoint = image.entrypoint ?? config.Entrypoint ?? [];
+  const command = image.command ?? (image.entrypoint ? [] : config.Cmd ?? []);
+  const argv = [...entrypoint, ...command];
+  if (argv.length === 0) throw new ImageError(`${container.pod}/${container.name}: image ${image.ref} has no Entrypoint or Cmd; add command: to the container`);
+  return {
+    ...container,
+    argv,
+    env: { ...envOf(config), ...container.env },
+    workdir: container.workdir || config.WorkingDir || '/',
+    user: container.user || config.User || '0:0',
+    image: { ...image, id, layers },
+  };
+}
+
+/** The project with every image resolved (pulled as the pull policies say). Different images are pulled in parallel. */
+export async function resolveProjectImages(project: Project, stateDir: string, options: PullOptions = {}): Promise<Project> {
+  const containers = project.pods.flatMap((pod) => pod.containers).filter((container) => container.image);
+  if (containers.length === 0) return project;
+  const store = imageStore(stateDir);
+  const wanted = new Map(containers.map((container) => [container.image!.ref, container.image!.pullPolicy]));
+  const images = new Map(await Promise.all([...wanted].map(async ([ref, policy]) => [ref, await ensureImage(store, ref, policy, options)] as const)));
+  return {
+    ...project,
+    pods: project.pods.map((pod) => ({
+      ...pod,
+      containers: pod.containers.map((container) => {
+        if (!container.image) return container;
+        const image = images.get(container.image.ref)!;
+        return withImage(container, image.config, image.id, image.layers.map((digest) => store.layer(digest)));
+      }),
+    })),
+  };
+}
