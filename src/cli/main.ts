@@ -11,6 +11,7 @@ import { registerRestart } from './restart.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 import { registerValidate } from './validate.js';
+import { registerImages } from './images.js';
 import { registerWatch } from './watch.js';
 
 // The `corral` command: global options, one file per subcommand, and one place that turns any
@@ -45,6 +46,7 @@ registerStart(program);
 registerRestart(program);
 registerExec(program);
 registerWatch(program);
+registerImages(program);
 registerValidate(program);
 registerSupervise(program);
 

@@ -12,13 +12,14 @@ interface UpOptions extends TargetOptions {
   readonly wait?: boolean;
   readonly deps?: boolean;
   readonly tlsVerify?: string;
+  readonly build?: boolean;
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
   const { resolveProjectImages } = await import('../images/resolve.js');
-  const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', onProgress: print });
+  const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, onProgress: print });
   const [{ openRuntime }, { reconcileProject, podsInScope }, { followProjectLogs }, { tearDownProject }, { withProjectLock }, launch, { startSupervisor }, { waitForProject }] = await Promise.all([
     import('../runtime/context.js'), import('../supervisor/reconcile.js'), import('../supervisor/follow.js'),
     import('../supervisor/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),
@@ -61,6 +62,7 @@ export function registerUp(program: Command): void {
     .option('--no-deps', 'with pod names: leave the pods they depend on alone')
     .option('--dry-run', 'print the plan (create, recreate, remove, ... with causes) and change nothing')
     .option('--tls-verify <bool>', 'false: pull from registries over plain HTTP or unverified TLS', 'true')
+    .option('--build', 'build the images of build: again, even if built before')
     .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options }));
   withTargetOptions(program
     .command('diff')

@@ -1,6 +1,7 @@
 import type { Container, Project } from '../project/model.js';
 import { ensureImage, type PullOptions } from './pull.js';
-import { ImageError, imageStore, type ImageConfig } from './store.js';
+import { buildImage } from './build.js';
+import { ImageError, imageStore, readImage, type ImageConfig } from './store.js';
 
 // Before planning, each container with an image gets what its image says, unless the file says
 // otherwise, as in compose: command replaces Cmd; entrypoint replaces Entrypoint and drops Cmd; env
@@ -31,12 +32,16 @@ function withImage(container: Container, config: ImageConfig, id: string, layers
 }
 
 /** The project with every image resolved (pulled as the pull policies say). Different images are pulled in parallel. */
-export async function resolveProjectImages(project: Project, stateDir: string, options: PullOptions = {}): Promise<Project> {
+export async function resolveProjectImages(project: Project, stateDir: string, options: PullOptions & { rebuild?: boolean } = {}): Promise<Project> {
   const containers = project.pods.flatMap((pod) => pod.containers).filter((container) => container.image);
   if (containers.length === 0) return project;
   const store = imageStore(stateDir);
-  const wanted = new Map(containers.map((container) => [container.image!.ref, container.image!.pullPolicy]));
-  const images = new Map(await Promise.all([...wanted].map(async ([ref, policy]) => [ref, await ensureImage(store, ref, policy, options)] as const)));
+  const wanted = new Map(containers.map((container) => [container.image!.ref, container.image!]));
+  const images = new Map(await Promise.all([...wanted].map(async ([ref, image]) => {
+    // Built once, then again only with --build (or when gone from the store), as compose does.
+    if (image.build && (options.rebuild || !(await readImage(store, ref)))) return [ref, await buildImage(store, ref, image.build, options.onProgress)] as const;
+    return [ref, await ensureImage(store, ref, image.build ? 'missing' : image.pullPolicy, options)] as const;
+  })));
   return {
     ...project,
     pods: project.pods.map((pod) => ({

@@ -112,6 +112,8 @@ export interface Container {
 
 export interface ContainerImage {
   readonly ref: string;
+  /** Built with buildah from this context (absolute) and Dockerfile (relative to it). */
+  readonly build?: { readonly context: string; readonly dockerfile: string };
   readonly pullPolicy: 'missing' | 'always' | 'never';
   /** As written in the file; undefined: the image's. */
   readonly entrypoint?: readonly string[];

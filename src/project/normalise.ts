@@ -90,6 +90,8 @@ interface MountContext {
   readonly baseDir: string;
   /** Parsed env files by absolute path. */
   readonly envFiles: ReadonlyMap<string, Record<string, string>>;
+  /** Names images built for the project. */
+  readonly projectName: string;
 }
 
 function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount {
@@ -179,9 +181,14 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): Security {
   };
 }
 
+function buildOf(value: unknown, baseDir: string): { context: string; dockerfile: string } {
+  const spec = typeof value === 'string' ? { context: value } : (value as { context: string; dockerfile?: string });
+  return { context: path.resolve(baseDir, spec.context), dockerfile: spec.dockerfile ?? 'Dockerfile' };
+}
+
 function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext, podRaw: Raw): Container {
   const argv = [...argvOf(raw.entrypoint), ...argvOf(raw.command)];
-  if (argv.length === 0 && raw.image === undefined) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
+  if (argv.length === 0 && raw.image === undefined && raw.build === undefined) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
   const rawMounts = (raw.volumes as unknown[] | undefined) ?? [];
   const mounts = rawMounts.map((mount, index) => mountOf(mount, [...at, 'volumes', index], context));
   const targets = new Map<string, number>();
@@ -193,20 +200,21 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
   return {
     name,
     pod,
-    rootfs: raw.image === undefined ? path.resolve(context.baseDir, String(raw.rootfs)) : '',
+    rootfs: raw.rootfs === undefined ? '' : path.resolve(context.baseDir, String(raw.rootfs)),
     argv,
     // env_file entries in order, then env: later ones win, as in compose.
     env: Object.assign({}, ...[raw.env_file ?? []].flat().map((file) => context.envFiles.get(path.resolve(context.baseDir, String(file))) ?? {}), envOf(raw.env)),
     // With an image, what the file leaves out comes from the image's config (see images/resolve.ts).
-    workdir: (raw.working_dir as string | undefined) ?? (raw.image === undefined ? '/' : ''),
-    user: raw.user === undefined ? (raw.image === undefined ? '0:0' : '') : String(raw.user),
+    workdir: (raw.working_dir as string | undefined) ?? (raw.rootfs === undefined ? '' : '/'),
+    user: raw.user === undefined ? (raw.rootfs === undefined ? '' : '0:0') : String(raw.user),
     mounts,
     resources: resourcesOf(raw.resources as Raw | undefined),
     security: securityOf(raw, at, context.parsed),
     lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
-    ...(raw.image === undefined ? {} : {
+    ...(raw.rootfs !== undefined ? {} : {
       image: {
-        ref: String(raw.image),
+        ref: raw.image === undefined ? `corral-build/${context.projectName}/${pod}/${name}` : String(raw.image),
+        ...(raw.build === undefined ? {} : { build: buildOf(raw.build, context.baseDir) }),
         pullPolicy: (raw.pull_policy as 'missing' | 'always' | 'never' | undefined) ?? 'missing',
         ...(raw.entrypoint === undefined ? {} : { entrypoint: argvOf(raw.entrypoint) }),
         ...(raw.command === undefined ? {} : { command: argvOf(raw.command) }),
@@ -229,7 +237,7 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
 export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name: string; file: string; envFiles?: ReadonlyMap<string, Record<string, string>> }): Project {
   const baseDir = path.dirname(options.file);
   const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir));
-  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map() };
+  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name };
   const dependencyRequests = new Map<Container, DependencyRequest[]>();
   const pods: Pod[] = Object.entries(data.pods as Record<string, Raw>).map(([name, raw]) => {
     // Init containers run in the order written, each after the previous one completed; the pod's

@@ -137,4 +137,47 @@ images('a corrupt blob is refused with a clear error and nothing of it is stored
   await corral(context.sandbox, ['-p', project, 'down']);
 });
 
+images('build: builds a Dockerfile with buildah and runs the result', async (context) => {
+  const buildContext = path.join(context.sandbox.work, 'app');
+  await cp(context.sandbox.env.CORRAL_ROOTFS!, path.join(buildContext, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+  await writeFile(path.join(buildContext, 'Dockerfile'), [
+    'FROM scratch', 'COPY rootfs/ /', 'RUN echo built-by-buildah > /etc/built', 'ENV BUILT=yes',
+    'CMD ["sh", "-c", "cat /etc/built; echo built=$BUILT; trap \'exit 0\' TERM; while true; do sleep 0.2; done"]', '',
+  ].join('\n'));
+  const file = path.join(context.sandbox.work, 'build.yaml');
+  const project = context.sandbox.projectName('build');
+  await writeFile(file, 'pods:\n  app:\n    containers:\n      main: { build: ./app }\n');
+  const up = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d'], { timeoutMs: 300_000 });
+  assert.is(up.exitCode, 0, `${up.stdout}\n${up.stderr}`);
+  assert.match(up.stdout, /built \(/);
+  const logs = await eventually(async () => {
+    const text = (await corral(context.sandbox, ['-p', project, 'logs', 'app/main'])).stdout;
+    return text.includes('built=yes') ? text : undefined;
+  }, 'the built image to run');
+  assert.equal(logs.trim().split('\n'), ['built-by-buildah', 'built=yes'], 'the RUN step and the ENV of the Dockerfile');
+  const again = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
+  assert.not.match(again.stdout, /built \(/, 'not built again without --build');
+  assert.match(again.stdout, /1 container up to date/);
+  await corral(context.sandbox, ['-p', project, 'down']);
+});
+
+images('images lists the store with shared sizes; image rm refuses a used image; prune frees the rest', async (context) => {
+  const listed = JSON.parse((await corral(context.sandbox, ['images', '--format', 'json'])).stdout) as { ref: string; size: number; sharedSize: number }[];
+  const ref = `127.0.0.1:${context.port}/test/busy:v1`;
+  assert.ok(listed.some((row) => row.ref === ref && row.size > 0), 'the pulled image is listed with its size');
+  assert.ok(listed.some((row) => row.ref.startsWith('oci-archive:') && row.sharedSize > 0), 'the archives share layers');
+  const refused = await corral(context.sandbox, ['image', 'rm', `oci-archive:${path.join(context.sandbox.work, 'busy-oci.tar')}`]);
+  assert.is(refused.exitCode, 2);
+  assert.match(refused.stderr, /is used by .*archives\/fromoci/);
+  const down = await corral(context.sandbox, ['-p', context.project, 'down']);
+  assert.is(down.exitCode, 0, down.stderr);
+  const removed = await corral(context.sandbox, ['image', 'rm', ref]);
+  assert.is(removed.exitCode, 0, removed.stderr);
+  const pruned = await corral(context.sandbox, ['image', 'prune', '--all']);
+  assert.is(pruned.exitCode, 0, pruned.stderr);
+  assert.match(pruned.stdout, /layer sha256-/, 'unused layers are removed');
+  const left = JSON.parse((await corral(context.sandbox, ['images', '--format', 'json'])).stdout) as unknown[];
+  assert.equal(left, [], 'nothing is used any more, so nothing is kept');
+});
+
 images.run();
