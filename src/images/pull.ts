@@ -28,7 +28,11 @@ export async function pullImage(store: ImageStore, ref: string, options: PullOpt
     options.onProgress?.(`pulling ${ref}`);
     const tls = options.tlsVerify === false ? ['--src-tls-verify=false'] : [];
     const source = skopeoSource(ref);
-    const copy = await execa('skopeo', ['copy', '--quiet', ...(source.startsWith('docker://') ? tls : []), source, `oci:${path.join(work, 'layout')}:image`], { reject: false, timeout: 600_000 });
+    // On a terminal skopeo shows its progress per layer; elsewhere it stays quiet.
+    const tty = process.stdout.isTTY === true;
+    const copy = await execa('skopeo', ['copy', ...(tty ? [] : ['--quiet']), ...(source.startsWith('docker://') ? tls : []), source, `oci:${path.join(work, 'layout')}:image`], {
+      reject: false, timeout: 600_000, stdout: tty ? 'inherit' : 'pipe',
+    });
     if (copy.exitCode !== 0) throw new ImageError(`cannot pull ${ref}: ${String(copy.stderr).trim().split('\n').pop()}`);
     const image = await importLayout(store, path.join(work, 'layout'), ref);
     options.onProgress?.(`✔ ${ref}  pulled (${image.id.slice(7, 19)}, ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'})`);

@@ -1,4 +1,4 @@
-import type { Container, Project } from '../project/model.js';
+import type { Container, Healthcheck, Project } from '../project/model.js';
 import { ensureImage, type PullOptions } from './pull.js';
 import { buildImage } from './build.js';
 import { ImageError, imageStore, readImage, type ImageConfig } from './store.js';
@@ -15,6 +15,22 @@ function envOf(config: ImageConfig): Record<string, string> {
   }));
 }
 
+const NANOS_PER_MS = 1_000_000;
+
+/** The image's HEALTHCHECK (docker's form) as a healthcheck of the model, when it has one. */
+function healthcheckOf(config: ImageConfig): Healthcheck | undefined {
+  const check = config.Healthcheck;
+  const test = check?.Test;
+  if (!check || !test?.length || test[0] === 'NONE') return undefined;
+  const argv = test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', test.slice(1).join(' ')] : test[0] === 'CMD' ? test.slice(1) : test;
+  const ms = (nanos: number | undefined, fallback: number) => (nanos ? Math.round(nanos / NANOS_PER_MS) : fallback);
+  return {
+    probe: { kind: 'exec', argv },
+    intervalMs: ms(check.Interval, 30_000), timeoutMs: ms(check.Timeout, 30_000), retries: check.Retries || 3,
+    startPeriodMs: ms(check.StartPeriod, 0), startIntervalMs: ms(check.StartInterval, 5000),
+  };
+}
+
 function withImage(container: Container, config: ImageConfig, id: string, layers: string[]): Container {
   const image = container.image!;
   const entrypoint = image.entrypoint ?? config.Entrypoint ?? [];
@@ -27,6 +43,12 @@ function withImage(container: Container, config: ImageConfig, id: string, layers
     env: { ...envOf(config), ...container.env },
     workdir: container.workdir || config.WorkingDir || '/',
     user: container.user || config.User || '0:0',
+    lifecycle: {
+      ...container.lifecycle,
+      // SIGTERM is the default, so an image's STOPSIGNAL applies unless the file names another.
+      stopSignal: container.lifecycle.stopSignal === 'TERM' && config.StopSignal ? config.StopSignal.replace(/^SIG/, '') : container.lifecycle.stopSignal,
+      healthcheck: container.lifecycle.healthcheck ?? (container.lifecycle.healthcheckDisabled ? undefined : healthcheckOf(config)),
+    },
     image: { ...image, id, layers },
   };
 }

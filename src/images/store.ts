@@ -19,6 +19,8 @@ export interface ImageConfig {
   readonly User?: string;
   readonly ExposedPorts?: Record<string, object>;
   readonly StopSignal?: string;
+  /** Docker's extension: durations in nanoseconds. */
+  readonly Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number };
 }
 
 export interface StoredImage {

@@ -162,6 +162,8 @@ export interface Lifecycle {
   readonly stopSignal: string;
   readonly stopGraceMs: number;
   readonly healthcheck?: Healthcheck;
+  /** `healthcheck: { disable: true }` or test NONE: not even the image's. */
+  readonly healthcheckDisabled?: true;
   /** Sorted by resource; every resource names a container of the project. */
   readonly dependsOn: readonly Dependency[];
 }

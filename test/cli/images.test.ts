@@ -40,6 +40,7 @@ images.before(async (context) => {
     Env: ['GREETING=hi', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
     WorkingDir: '/data',
     User: '1000',
+    Healthcheck: { Test: ['CMD-SHELL', 'test -f /etc/motd'], Interval: 200_000_000, Retries: 2 },
   });
   context.port = await freePort();
   const storage = path.join(context.sandbox.work, 'registry');
@@ -72,8 +73,9 @@ pods:
         user: "0"
         working_dir: /tmp
 `);
-  const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d', '--tls-verify', 'false']);
+  const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '--wait', '--tls-verify', 'false']);
   assert.is(up.exitCode, 0, `${up.stdout}\n${up.stderr}`);
+  assert.match(up.stdout, /✔ img\/plain\s+healthy/, 'the image\'s HEALTHCHECK is probed');
   assert.match(up.stdout, new RegExp(`✔ ${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+pulled`));
   const plain = await eventually(async () => {
     const text = await logsOf(context, 'img/plain');
