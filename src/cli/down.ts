@@ -10,15 +10,9 @@ interface DownOptions extends TargetOptions {
 
 async function runDown(options: DownOptions): Promise<void> {
   const name = await targetProjectName(options);
-  const [{ openRuntime }, { tearDownProject }, { withProjectLock }, { stopSupervisor }] = await Promise.all([
-    import('../runtime/context.js'), import('../supervisor/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),
-  ]);
+  const [{ openRuntime }, { takeProjectDown }] = await Promise.all([import('../runtime/context.js'), import('../supervisor/teardown.js')]);
   const context = await openRuntime(name);
-  // First the supervisor, so that no restart policy brings back what down takes away.
-  await stopSupervisor(context);
-  await withProjectLock(context.paths.lock, () =>
-    tearDownProject(context, { removeVolumes: options.volumes, onProgress: (line) => process.stdout.write(`${line}\n`) }),
-  );
+  await takeProjectDown(context, { removeVolumes: options.volumes, onProgress: (line) => process.stdout.write(`${line}\n`) });
 }
 
 export function registerDown(program: Command): void {

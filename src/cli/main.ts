@@ -12,6 +12,7 @@ import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 import { registerValidate } from './validate.js';
 import { registerImages } from './images.js';
+import { registerGitops } from './gitops.js';
 import { registerWatch } from './watch.js';
 
 // The `corral` command: global options, one file per subcommand, and one place that turns any
@@ -47,6 +48,7 @@ registerRestart(program);
 registerExec(program);
 registerWatch(program);
 registerImages(program);
+registerGitops(program);
 registerValidate(program);
 registerSupervise(program);
 

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { ensureSupervisor } from '../supervisor/launch.js';
@@ -78,6 +80,10 @@ async function runPs(options: PsOptions): Promise<void> {
   const [observed, snapshots] = await Promise.all([observeProject(context), readMachineSnapshots(context.paths.machines)]);
   const rows = observed.containers.map((container) => toRow(container, Date.now(), snapshots?.containers[`${container.pod}/${container.name}`]));
   process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatTable(rows)}\n`);
+  if (options.format !== 'json') {
+    const gitops = await readFile(path.join(context.paths.state, 'gitops.json'), 'utf8').then((text) => JSON.parse(text) as { repo: string; branch: string; commit: string; appliedAt: string }, () => undefined);
+    if (gitops) process.stdout.write(`gitops: commit ${gitops.commit.slice(0, 12)} of ${gitops.repo} ${gitops.branch}, applied ${gitops.appliedAt}\n`);
+  }
   // A supervisor that died (kill -9, OOM) is replaced by the next command, which rehydrates it.
   if (observed.containers.length > 0) await ensureSupervisor(context);
 }

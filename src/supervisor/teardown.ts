@@ -6,6 +6,8 @@ import { mountPointsUnder } from '../runtime/mounts.js';
 import { projectCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import { applyPlan, type ApplyReport } from './apply.js';
+import { stopSupervisor } from './launch.js';
+import { withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
 
 // `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
@@ -28,4 +30,10 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   // Leave no empty project dir behind, but never a volume the user keeps.
   const left = await readdir(context.paths.state).catch(() => [] as string[]);
   if (left.length === 0) await rmdir(context.paths.state).catch(() => {});
+}
+
+/** `down`: first the supervisor (so that no restart policy brings anything back), then, under the lock, everything else. */
+export async function takeProjectDown(context: RuntimeContext, options: ApplyReport & { removeVolumes?: boolean } = {}): Promise<void> {
+  await stopSupervisor(context);
+  await withProjectLock(context.paths.lock, () => tearDownProject(context, options));
 }

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeJsonAtomic } from '../state/atomic.js';
+
+// What GitOps applied, per source (repository + branch): the commit, when, the projects it made from
+// which paths, and the last error. `corral gitops status` and `corral ps` read it.
+
+export interface GitopsState {
+  readonly repo: string;
+  readonly branch: string;
+  /** The commit running now (the last that applied cleanly). */
+  readonly appliedCommit?: string;
+  readonly appliedAt?: string;
+  /** Project names by project file path in the repository. */
+  readonly projects: Readonly<Record<string, string>>;
+  readonly lastError?: { readonly commit: string; readonly at: string; readonly message: string };
+}
+
+export function gitopsDir(stateDir: string, repo: string, branch: string): string {
+  return path.join(stateDir, 'gitops', createHash('sha256').update(`${repo}\n${branch}`).digest('hex').slice(0, 16));
+}
+
+export async function readGitopsState(dir: string): Promise<GitopsState | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')) as GitopsState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeGitopsState(dir: string, state: GitopsState): Promise<void> {
+  return writeJsonAtomic(path.join(dir, 'state.json'), state);
+}
