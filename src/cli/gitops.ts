@@ -42,8 +42,11 @@ async function runGitops(action: string | undefined, options: GitopsOptions): Pr
     else if (!outcome.applied) print(`commit ${outcome.commit.slice(0, 12)} is already applied`);
     return;
   }
+  let first = true;
   const passes = coalesce(async () => {
-    await gitopsPass(source).catch((error: Error) => print(`gitops: ${error.message}`));
+    const outcome = await gitopsPass(source).catch((error: Error) => print(`gitops: ${error.message}`));
+    if (first && outcome) print(`following ${options.branch} of ${repo}, at commit ${outcome.commit.slice(0, 12)}`);
+    first = false;
   }, 50);
   passes.poke();
   const poller = setInterval(() => passes.poke(), parseDuration(options.interval));

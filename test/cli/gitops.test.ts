@@ -104,7 +104,7 @@ gitops('the webhook refuses a bad signature and applies at once on a good one', 
   await writeFile(secretFile, 'top-secret\n', { mode: 0o600 });
   context.child = execa(process.execPath, [cliEntry, 'gitops', '--repo', context.repo, '--branch', 'main', '--path', 'deploy/corral.yaml', '--interval', '1h', '--listen', `127.0.0.1:${port}`, '--secret-file', secretFile], { env: context.sandbox.env, reject: false, timeout: 120_000 });
   context.child.stdout!.on('data', (chunk) => (context.output += chunk));
-  await eventually(async () => (context.output.includes('webhook listening') ? true : undefined), 'the webhook to listen');
+  await eventually(async () => (context.output.includes('webhook listening') && context.output.includes('following main') ? true : undefined), 'the webhook to listen and the first pass to end');
   const commit = await commitProject(context, 'fixed', projectText(context, 'four'));
   const body = JSON.stringify({ ref: 'refs/heads/main', after: commit });
   const post = (signature: string, delivery: string) => fetch(`http://127.0.0.1:${port}/`, {
