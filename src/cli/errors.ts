@@ -21,7 +21,8 @@ export const EXIT_RUNTIME_FAILURE = 2;
 
 /** The exit code for an error. */
 export function exitCodeFor(error: unknown): number {
-  return error instanceof ProjectError || error instanceof UsageError ? EXIT_INVALID_INPUT : EXIT_RUNTIME_FAILURE;
+  const invalidInput = error instanceof ProjectError || error instanceof UsageError || (error as { invalidInput?: unknown } | undefined)?.invalidInput === true;
+  return invalidInput ? EXIT_INVALID_INPUT : EXIT_RUNTIME_FAILURE;
 }
 
 /** The one line the user sees; with `debug`, the stack and causes follow. */

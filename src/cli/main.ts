@@ -11,9 +11,10 @@ import { registerRestart } from './restart.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 import { registerValidate } from './validate.js';
-import { registerImages } from './images.js';
 import { registerGitops } from './gitops.js';
 import { registerWatch } from './watch.js';
+import { registerPull } from './pull.js';
+import { registerImages } from './images.js';
 
 // The `corral` command: global options, one file per subcommand, and one place that turns any
 // failure into a line on stderr and the exit code of the design (1 input, 2 runtime).
@@ -47,6 +48,7 @@ registerStart(program);
 registerRestart(program);
 registerExec(program);
 registerWatch(program);
+registerPull(program);
 registerImages(program);
 registerGitops(program);
 registerValidate(program);

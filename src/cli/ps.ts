@@ -5,6 +5,7 @@ import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { ensureSupervisor } from '../supervisor/launch.js';
 import { type ContainerSnapshot, readMachineSnapshots } from '../state/snapshots.js';
+import { formatTable } from './table.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral ps`: what runs, read from the runtime itself (not from what `up` believed it did).
@@ -60,9 +61,8 @@ function stateCell(row: PsRow): string {
   return row.state === 'exited' ? exited : row.state;
 }
 
-function formatTable(rows: readonly PsRow[]): string {
-  const header = ['POD', 'CONTAINER', 'STATE', 'HEALTH', 'RESTARTS', 'PID', 'UPTIME'];
-  const cells = rows.map((row) => [
+function psTable(rows: readonly PsRow[]): string {
+  return formatTable(['POD', 'CONTAINER', 'STATE', 'HEALTH', 'RESTARTS', 'PID', 'UPTIME'], rows.map((row) => [
     row.pod,
     row.container,
     stateCell(row),
@@ -70,16 +70,14 @@ function formatTable(rows: readonly PsRow[]): string {
     String(row.restarts),
     row.pid === null ? '-' : String(row.pid),
     row.uptimeSeconds === null ? '-' : formatDuration(row.uptimeSeconds),
-  ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((cell) => cell[column]!.length)));
-  return [header, ...cells].map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  ]));
 }
 
 async function runPs(options: PsOptions): Promise<void> {
   const context = await openRuntime(await targetProjectName(options), { readOnly: true });
   const [observed, snapshots] = await Promise.all([observeProject(context), readMachineSnapshots(context.paths.machines)]);
   const rows = observed.containers.map((container) => toRow(container, Date.now(), snapshots?.containers[`${container.pod}/${container.name}`]));
-  process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatTable(rows)}\n`);
+  process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
   if (options.format !== 'json') {
     const gitops = await readFile(path.join(context.paths.state, 'gitops.json'), 'utf8').then((text) => JSON.parse(text) as { repo: string; branch: string; commit: string; appliedAt: string }, () => undefined);
     if (gitops) process.stdout.write(`gitops: commit ${gitops.commit.slice(0, 12)} of ${gitops.repo} ${gitops.branch}, applied ${gitops.appliedAt}\n`);

@@ -18,8 +18,8 @@ interface UpOptions extends TargetOptions {
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
-  const { resolveProjectImages } = await import('../images/resolve.js');
-  const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, onProgress: print });
+  const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
+  const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
   const [{ openRuntime }, { reconcileProject, podsInScope }, { followProjectLogs }, { tearDownProject }, { withProjectLock }, launch, { startSupervisor }, { waitForProject }] = await Promise.all([
     import('../runtime/context.js'), import('../supervisor/reconcile.js'), import('../supervisor/follow.js'),
     import('../supervisor/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),

@@ -9,7 +9,7 @@ import { ImageError, importLayout, type ImageStore, type StoredImage } from './s
 
 export async function buildImage(store: ImageStore, ref: string, build: { context: string; dockerfile: string }, onProgress?: (line: string) => void): Promise<StoredImage> {
   await mkdir(store.root, { recursive: true, mode: 0o700 });
-  const work = await mkdtemp(path.join(store.root, 'build-'));
+  const work = await mkdtemp(path.join(store.root, `build-${process.pid}-`));
   const tag = `localhost/corral-build-${path.basename(work).toLowerCase()}`;
   try {
     onProgress?.(`building ${ref} from ${build.context}`);

@@ -1,27 +1,21 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import * as native from '../native.js';
 import { writeJsonAtomic } from '../state/atomic.js';
+import { withProjectLock } from '../state/lock.js';
+import type { ImageConfig } from './config.js';
+import { ImageError } from './errors.js';
+import type { LayerState } from './progress.js';
 
 // The local image store, shared by all projects: content-addressed blobs (each verified against its
 // digest before it is kept), each layer unpacked once into overlayfs' format (whiteouts become 0/0
 // character devices, opaque directories get trusted.overlay.opaque), and the image references. A
 // container's root is an overlay of its image's layers (read-only, shared) and its own upper dir.
 
-export interface ImageConfig {
-  readonly Entrypoint?: string[] | null;
-  readonly Cmd?: string[] | null;
-  readonly Env?: string[] | null;
-  readonly WorkingDir?: string;
-  readonly User?: string;
-  readonly ExposedPorts?: Record<string, object>;
-  readonly StopSignal?: string;
-  /** Docker's extension: durations in nanoseconds. */
-  readonly Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number };
-}
+export { ImageError };
 
 export interface StoredImage {
   /** The reference it was pulled by, as written in the project file. */
@@ -35,17 +29,35 @@ export interface StoredImage {
   readonly pulledAt: string;
 }
 
-export class ImageError extends Error {}
-
 export function imageStore(stateDir: string) {
   const root = path.join(stateDir, 'images');
   const blob = (digest: string) => path.join(root, 'blobs', digest.replace(':', '/'));
   const layer = (digest: string) => path.join(root, 'layers', digest.replace(':', '-'));
   const refFile = (ref: string) => path.join(root, 'refs', `${encodeURIComponent(ref)}.json`);
-  return { root, blob, layer, refFile, refs: path.join(root, 'refs') };
+  return {
+    root, blob, layer, refFile,
+    refs: path.join(root, 'refs'),
+    blobs: path.join(root, 'blobs'),
+    layers: path.join(root, 'layers'),
+    /** Unpacked size of a layer in bytes, written once it is unpacked. */
+    layerSize: (digest: string) => `${layer(digest)}.size`,
+    lock: path.join(root, 'lock'),
+  };
 }
 
 export type ImageStore = ReturnType<typeof imageStore>;
+
+/**
+ * Writers of the store (imports, `image rm`, `image prune`) take its lock, so a prune never removes
+ * what an import is about to name. Within one process they queue first: a lock call waiting in a
+ * worker thread for each parallel pull could take every thread of libuv's pool.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+export function withStoreLock<T>(store: ImageStore, work: () => Promise<T>): Promise<T> {
+  const run = queue.then(() => withProjectLock(store.lock, work));
+  queue = run.catch(() => {});
+  return run;
+}
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -55,20 +67,28 @@ async function sha256Of(file: string): Promise<string> {
 
 const exists = (file: string) => stat(file).then(() => true, () => false);
 
-/** Copies a blob from an OCI layout into the store, refusing it unless its content matches its digest. */
+/** A name beside `target` that no other writer uses; the pid in it tells `prune` whether its writer still lives. */
+export const partialName = (target: string) => `${target}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
+
+/** Moves a blob of a pull's temporary layout into the store, refusing it unless its content matches its digest. */
 async function importBlob(store: ImageStore, layoutDir: string, digest: string): Promise<void> {
   const target = store.blob(digest);
   if (await exists(target)) return;
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new ImageError(`blob ${digest} has a digest this store does not verify; only sha256 is supported`);
   const source = path.join(layoutDir, 'blobs', digest.replace(':', '/'));
   await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-  const temporary = `${target}.${process.pid}.partial`;
-  await copyFile(source, temporary);
-  const actual = await sha256Of(temporary);
-  if (actual !== digest) {
+  const temporary = partialName(target);
+  try {
+    await rename(source, temporary).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EXDEV') return copyFile(source, temporary);
+      throw error;
+    });
+    const actual = await sha256Of(temporary);
+    if (actual !== digest) throw new ImageError(`blob ${digest} is corrupt: its content has digest ${actual}; nothing was stored (pull again, or check the source)`);
+    await rename(temporary, target);
+  } finally {
     await unlink(temporary).catch(() => {});
-    throw new ImageError(`blob ${digest} is corrupt: its content has digest ${actual}; nothing was stored (pull again, or check the source)`);
   }
-  await rename(temporary, target);
 }
 
 /** Turns the OCI whiteouts of an unpacked layer into overlayfs' own. */
@@ -91,21 +111,23 @@ async function convertWhiteouts(dir: string): Promise<void> {
 async function unpackLayer(store: ImageStore, digest: string): Promise<void> {
   const target = store.layer(digest);
   if (await exists(target)) return;
-  const temporary = `${target}.${process.pid}.partial`;
-  await rm(temporary, { recursive: true, force: true });
-  await mkdir(temporary, { recursive: true, mode: 0o755 });
-  // GNU tar recognises gzip and zstd by itself; owners and modes as in the layer.
-  const untar = await execa('tar', ['-xf', store.blob(digest), '-C', temporary, '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir'], { reject: false });
-  if (untar.exitCode !== 0) {
+  const temporary = partialName(target);
+  try {
+    await mkdir(temporary, { recursive: true, mode: 0o755 });
+    // GNU tar recognises gzip and zstd by itself; owners and modes as in the layer.
+    const untar = await execa('tar', ['-xf', store.blob(digest), '-C', temporary, '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir'], { reject: false });
+    if (untar.exitCode !== 0) throw new ImageError(`layer ${digest} does not unpack: ${String(untar.stderr).trim()}`);
+    await convertWhiteouts(temporary);
+    const du = await execa('du', ['-sb', temporary]);
+    await writeFile(store.layerSize(digest), `${Number.parseInt(String(du.stdout), 10)}\n`, { mode: 0o600 });
+    await rename(temporary, target);
+  } finally {
     await rm(temporary, { recursive: true, force: true });
-    throw new ImageError(`layer ${digest} does not unpack: ${String(untar.stderr).trim()}`);
   }
-  await convertWhiteouts(temporary);
-  await rename(temporary, target);
 }
 
 interface OciIndex { manifests: { digest: string; mediaType?: string; annotations?: Record<string, string> }[] }
-interface OciManifest { config: { digest: string }; layers: { digest: string }[]; manifests?: { digest: string; platform?: { architecture?: string; os?: string } }[] }
+export interface OciManifest { config: { digest: string }; layers: { digest: string; size?: number }[]; manifests?: { digest: string; platform?: { architecture?: string; os?: string } }[] }
 
 async function readBlobJson<T>(store: ImageStore, layoutDir: string, digest: string): Promise<T> {
   await importBlob(store, layoutDir, digest);
@@ -113,39 +135,57 @@ async function readBlobJson<T>(store: ImageStore, layoutDir: string, digest: str
 }
 
 /** Imports the single image of an OCI layout (as skopeo writes it) under `ref`. */
-export async function importLayout(store: ImageStore, layoutDir: string, ref: string): Promise<StoredImage> {
-  const index = JSON.parse(await readFile(path.join(layoutDir, 'index.json'), 'utf8')) as OciIndex;
-  let manifestDigest = index.manifests[0]?.digest;
-  if (!manifestDigest) throw new ImageError(`${layoutDir} holds no image`);
-  let manifest = await readBlobJson<OciManifest>(store, layoutDir, manifestDigest);
-  if (manifest.manifests) {
-    // An image index: the manifest for this machine.
-    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-    const chosen = manifest.manifests.find((entry) => entry.platform?.architecture === arch && entry.platform?.os === 'linux') ?? manifest.manifests[0]!;
-    manifestDigest = chosen.digest;
-    manifest = await readBlobJson<OciManifest>(store, layoutDir, manifestDigest);
-  }
-  const config = await readBlobJson<{ config?: ImageConfig }>(store, layoutDir, manifest.config.digest);
-  for (const layer of manifest.layers) {
-    await importBlob(store, layoutDir, layer.digest);
-    await unpackLayer(store, layer.digest);
-  }
-  const image: StoredImage = {
-    ref, id: manifest.config.digest, manifestDigest, layers: manifest.layers.map((layer) => layer.digest), config: config.config ?? {}, pulledAt: new Date().toISOString(),
-  };
-  await writeJsonAtomic(store.refFile(ref), image);
-  return image;
+export async function importLayout(store: ImageStore, layoutDir: string, ref: string, onLayer?: (digest: string, step: LayerState) => void): Promise<StoredImage> {
+  return withStoreLock(store, async () => {
+    const index = JSON.parse(await readFile(path.join(layoutDir, 'index.json'), 'utf8')) as OciIndex;
+    let manifestDigest = index.manifests[0]?.digest;
+    if (!manifestDigest) throw new ImageError(`${layoutDir} holds no image`);
+    let manifest = await readBlobJson<OciManifest>(store, layoutDir, manifestDigest);
+    if (manifest.manifests) {
+      // An image index: the manifest for this machine.
+      const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+      const chosen = manifest.manifests.find((entry) => entry.platform?.architecture === arch && entry.platform?.os === 'linux') ?? manifest.manifests[0]!;
+      manifestDigest = chosen.digest;
+      manifest = await readBlobJson<OciManifest>(store, layoutDir, manifestDigest);
+    }
+    const config = await readBlobJson<{ config?: ImageConfig }>(store, layoutDir, manifest.config.digest);
+    for (const layer of manifest.layers) {
+      if (await exists(store.layer(layer.digest))) {
+        onLayer?.(layer.digest, 'present');
+        continue;
+      }
+      onLayer?.(layer.digest, 'verifying');
+      await importBlob(store, layoutDir, layer.digest);
+      onLayer?.(layer.digest, 'unpacking');
+      await unpackLayer(store, layer.digest);
+      onLayer?.(layer.digest, 'done');
+    }
+    const image: StoredImage = {
+      ref, id: manifest.config.digest, manifestDigest, layers: manifest.layers.map((layer) => layer.digest), config: config.config ?? {}, pulledAt: new Date().toISOString(),
+    };
+    await writeJsonAtomic(store.refFile(ref), image);
+    return image;
+  });
 }
 
+/** The stored image of `ref`, if it and every one of its layers are in the store. */
 export async function readImage(store: ImageStore, ref: string): Promise<StoredImage | undefined> {
-  try {
-    return JSON.parse(await readFile(store.refFile(ref), 'utf8')) as StoredImage;
-  } catch {
-    return undefined;
-  }
+  const image = await readFile(store.refFile(ref), 'utf8').then((text) => JSON.parse(text) as StoredImage, () => undefined);
+  if (!image) return undefined;
+  const complete = await Promise.all(image.layers.map((digest) => exists(store.layer(digest))));
+  return complete.every(Boolean) ? image : undefined;
 }
 
 export async function listImages(store: ImageStore): Promise<StoredImage[]> {
-  const files = await readdir(store.refs).catch(() => [] as string[]);
-  return (await Promise.all(files.map((file) => readFile(path.join(store.refs, file), 'utf8').then((text) => JSON.parse(text) as StoredImage)))).sort((a, b) => (a.ref < b.ref ? -1 : 1));
+  const files = (await readdir(store.refs).catch(() => [] as string[])).filter((file) => file.endsWith('.json'));
+  const images = await Promise.all(files.map((file) => readFile(path.join(store.refs, file), 'utf8').then((text) => JSON.parse(text) as StoredImage, () => undefined)));
+  return images.filter((image): image is StoredImage => image !== undefined).sort((a, b) => (a.ref < b.ref ? -1 : 1));
+}
+
+/** Unpacked size of a layer, from the record its unpack left (measured now when there is none). */
+export async function layerSize(store: ImageStore, digest: string): Promise<number> {
+  const recorded = Number.parseInt(await readFile(store.layerSize(digest), 'utf8').catch(() => ''), 10);
+  if (Number.isFinite(recorded)) return recorded;
+  const du = await execa('du', ['-sb', store.layer(digest)], { reject: false });
+  return Number.parseInt(String(du.stdout), 10) || 0;
 }

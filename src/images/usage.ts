@@ -1,84 +1,40 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import type { Project } from '../project/model.js';
-import { readAppliedProject } from '../supervisor/reconcile.js';
-import { listImages, type ImageStore, type StoredImage } from './store.js';
+import type { ImageStore } from './store.js';
 
-// Which images the applied projects use, how much room they take, and taking away what nobody uses.
+// Who uses what, read from the host rather than remembered. A container names the image it was
+// created from in its bundle's annotations (the bundle lives from create to remove, whatever the
+// container's state, and a crashed run's bundles are still there). A layer is in use while an
+// overlay has it as a lower dir, which the kernel's mount table tells.
 
-/** Image ids used by the projects applied under `stateDir`. */
-export async function imagesInUse(stateDir: string): Promise<Map<string, string[]>> {
-  const used = new Map<string, string[]>();
-  const projectsDir = path.join(stateDir, 'projects');
-  for (const name of await readdir(projectsDir).catch(() => [] as string[])) {
-    const project: Project | undefined = await readAppliedProject(path.join(projectsDir, name, 'applied.json'));
-    for (const container of project?.pods.flatMap((pod) => pod.containers) ?? []) {
-      if (!container.image?.id) continue;
-      used.set(container.image.id, [...(used.get(container.image.id) ?? []), `${name}/${container.pod}/${container.name}`]);
+const decode = (text: string) => text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+
+/** Layer dirs of the store that a mounted overlay has as a lower dir. */
+export async function mountedLayerDirs(store: ImageStore, mountinfo?: string): Promise<Set<string>> {
+  const text = mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8'));
+  const prefix = `${store.layers}/`;
+  const dirs = new Set<string>();
+  for (const line of text.split('\n')) {
+    const [fstype, , options = ''] = (line.split(' - ')[1] ?? '').split(' ');
+    if (fstype !== 'overlay') continue;
+    const lower = /(?:^|,)lowerdir=([^,]*)/.exec(options)?.[1];
+    for (const dir of lower ? decode(lower).split(':') : []) if (dir.startsWith(prefix)) dirs.add(dir);
+  }
+  return dirs;
+}
+
+/** Containers of every project under the run dir, as `project/pod/container`, by the image reference they were created from. */
+export async function containersByImage(runDir: string): Promise<Map<string, string[]>> {
+  const users = new Map<string, string[]>();
+  for (const project of await readdir(runDir).catch(() => [] as string[])) {
+    const bundles = path.join(runDir, project, 'containers');
+    for (const id of await readdir(bundles).catch(() => [] as string[])) {
+      const spec = await readFile(path.join(bundles, id, 'config.json'), 'utf8').then((text) => JSON.parse(text) as { annotations?: Record<string, string> }, () => undefined);
+      const annotations = spec?.annotations ?? {};
+      const ref = annotations['corral.image'];
+      if (!ref) continue;
+      users.set(ref, [...(users.get(ref) ?? []), `${annotations['corral.project']}/${annotations['corral.pod']}/${annotations['corral.container']}`].sort());
     }
   }
-  return used;
-}
-
-async function diskUsage(dir: string): Promise<number> {
-  const result = await execa('du', ['-sb', dir], { reject: false });
-  return Number(String(result.stdout).split('\t')[0]) || 0;
-}
-
-export interface ImageUsage {
-  readonly image: StoredImage;
-  /** Bytes of its unpacked layers. */
-  readonly size: number;
-  /** Bytes of those layers that other images use too. */
-  readonly sharedSize: number;
-}
-
-export async function describeImages(store: ImageStore): Promise<ImageUsage[]> {
-  const images = await listImages(store);
-  const layerSizes = new Map<string, number>();
-  for (const digest of new Set(images.flatMap((image) => image.layers))) layerSizes.set(digest, await diskUsage(store.layer(digest)));
-  const users = (digest: string) => images.filter((image) => image.layers.includes(digest)).length;
-  return images.map((image) => ({
-    image,
-    size: image.layers.reduce((sum, digest) => sum + (layerSizes.get(digest) ?? 0), 0),
-    sharedSize: image.layers.filter((digest) => users(digest) > 1).reduce((sum, digest) => sum + (layerSizes.get(digest) ?? 0), 0),
-  }));
-}
-
-/** Removes a reference; refuses while a container of an applied project uses the image. */
-export async function removeImage(store: ImageStore, stateDir: string, ref: string): Promise<void> {
-  const image = (await listImages(store)).find((candidate) => candidate.ref === ref || candidate.id.startsWith(ref) || candidate.id.slice(7).startsWith(ref));
-  if (!image) throw new Error(`no image ${ref} in the local store (see corral images)`);
-  const users = (await imagesInUse(stateDir)).get(image.id);
-  if (users) throw new Error(`image ${image.ref} is used by ${users.join(', ')}; take those down first`);
-  await rm(store.refFile(image.ref), { force: true });
-}
-
-/** Removes blobs and layers that no stored image references; with `unused`, also images no project uses. */
-export async function pruneImages(store: ImageStore, stateDir: string, options: { unused?: boolean } = {}): Promise<string[]> {
-  const removed: string[] = [];
-  if (options.unused) {
-    const inUse = await imagesInUse(stateDir);
-    for (const image of await listImages(store)) {
-      if (inUse.has(image.id)) continue;
-      await rm(store.refFile(image.ref), { force: true });
-      removed.push(`image ${image.ref}`);
-    }
-  }
-  const kept = await listImages(store);
-  const keptBlobs = new Set(kept.flatMap((image) => [image.id, image.manifestDigest, ...image.layers]));
-  const blobDir = path.dirname(store.blob('sha256:x'));
-  for (const hex of await readdir(blobDir).catch(() => [] as string[])) {
-    if (keptBlobs.has(`sha256:${hex}`)) continue;
-    await rm(path.join(blobDir, hex), { force: true });
-    removed.push(`blob sha256:${hex.slice(0, 12)}`);
-  }
-  const layerDir = path.dirname(store.layer('sha256:x'));
-  for (const name of await readdir(layerDir).catch(() => [] as string[])) {
-    if (keptBlobs.has(name.replace('-', ':')) && (await stat(path.join(layerDir, name))).isDirectory()) continue;
-    await rm(path.join(layerDir, name), { recursive: true, force: true });
-    removed.push(`layer ${name.slice(0, 19)}`);
-  }
-  return removed;
+  return users;
 }

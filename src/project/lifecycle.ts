@@ -57,10 +57,6 @@ function healthcheckOf(raw: Raw | undefined, at: PathSegment[], parsed: ParsedFi
   };
 }
 
-function isDisabled(raw: Raw | undefined): boolean {
-  return raw?.disable === true || (Array.isArray(raw?.test) && raw.test[0] === 'NONE');
-}
-
 /** A depends_on entry as written, before names are resolved to containers. */
 export interface DependencyRequest {
   readonly name: string;
@@ -95,7 +91,6 @@ export function lifecycleOf(raw: Raw, podRaw: Raw, at: PathSegment[], parsed: Pa
     stopSignal: signal,
     stopGraceMs: raw.stop_grace_period === undefined ? 10_000 : parseDuration(raw.stop_grace_period),
     healthcheck: healthcheckOf(raw.healthcheck as Raw | undefined, [...at, 'healthcheck'], parsed),
-    ...(isDisabled(raw.healthcheck as Raw | undefined) ? { healthcheckDisabled: true as const } : {}),
     dependsOn: [],
   };
 }

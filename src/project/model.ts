@@ -118,9 +118,13 @@ export interface ContainerImage {
   /** As written in the file; undefined: the image's. */
   readonly entrypoint?: readonly string[];
   readonly command?: readonly string[];
+  /** Keys the file sets that the image's config would otherwise fill in (stop_signal, healthcheck). */
+  readonly fromFile?: readonly ('stop_signal' | 'healthcheck')[];
   /** Filled in when the image is resolved (before planning): its id and its layer dirs, bottom first. */
   readonly id?: string;
   readonly layers?: readonly string[];
+  /** The image's ExposedPorts ("80/tcp"), recorded; publishing stays the file's `ports:`. */
+  readonly exposedPorts?: readonly string[];
 }
 
 /** When a container is restarted (`on-failure` counts failures up to maxRetries when given). */
@@ -162,8 +166,6 @@ export interface Lifecycle {
   readonly stopSignal: string;
   readonly stopGraceMs: number;
   readonly healthcheck?: Healthcheck;
-  /** `healthcheck: { disable: true }` or test NONE: not even the image's. */
-  readonly healthcheckDisabled?: true;
   /** Sorted by resource; every resource names a container of the project. */
   readonly dependsOn: readonly Dependency[];
 }
@@ -181,6 +183,8 @@ export interface Mount {
   /** tmpfs only: size in bytes (0 = kernel default) and octal mode. */
   readonly size?: number;
   readonly mode?: number;
+  /** A volume of the container's own for one of its image's VOLUME paths, seeded from the image when first made. */
+  readonly anonymous?: true;
 }
 
 export type Volume =

@@ -218,6 +218,7 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
         pullPolicy: (raw.pull_policy as 'missing' | 'always' | 'never' | undefined) ?? 'missing',
         ...(raw.entrypoint === undefined ? {} : { entrypoint: argvOf(raw.entrypoint) }),
         ...(raw.command === undefined ? {} : { command: argvOf(raw.command) }),
+        fromFile: (['stop_signal', 'healthcheck'] as const).filter((key) => raw[key] !== undefined),
       },
     }),
   };

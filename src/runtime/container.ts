@@ -1,4 +1,6 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, Mount, Pod, Project } from '../project/model.js';
 import { writeJsonAtomic } from '../state/atomic.js';
@@ -31,14 +33,34 @@ async function ensureDirectory(dir: string, mode = 0o755): Promise<void> {
   await mkdir(dir, { recursive: true, mode });
 }
 
+/**
+ * An image's VOLUME starts with what the image has at that path, as in docker: copied into a sibling
+ * dir, which is renamed into place only when complete, so a crash never leaves a half-seeded volume.
+ */
+async function seedAnonymousVolume(source: string, rootfs: string, target: string): Promise<void> {
+  if (await stat(source).then(() => true, () => false)) return;
+  const seeding = `${source}.seeding`;
+  await rm(seeding, { recursive: true, force: true });
+  await ensureDirectory(seeding);
+  // Symlinks in the image resolve on the host here: seed only from a directory really inside the root.
+  const real = await realpath(path.join(rootfs, target)).catch(() => '');
+  const inside = real.startsWith(`${await realpath(rootfs)}/`);
+  if (inside && (await stat(real)).isDirectory()) await execa('cp', ['-a', `${real}/.`, seeding]);
+  await rename(seeding, source);
+}
+
 /** Host paths for each mount: named volumes live in the project's state dir; binds must exist. */
-async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[]): Promise<ResolvedMount[]> {
+async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[], rootfs: string): Promise<ResolvedMount[]> {
   const resolved: ResolvedMount[] = [];
   for (const mount of mounts) {
     if (mount.type === 'tmpfs') {
       resolved.push({ type: 'tmpfs', source: 'tmpfs', target: mount.target, readOnly: mount.readOnly, size: mount.size, mode: mount.mode });
     } else if (mount.type === 'named') {
       const source = context.paths.volume(mount.volume!);
+      if (mount.anonymous) {
+        await ensureDirectory(path.dirname(source), 0o700);
+        await seedAnonymousVolume(source, rootfs, mount.target);
+      }
       await ensureDirectory(source);
       resolved.push({ type: 'bind', source, target: mount.target, readOnly: mount.readOnly });
     } else {
@@ -96,7 +118,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       joinNamespaces: pinnedNamespacePaths(context, pod),
       hostNetwork: pod.network.mode === 'host',
       podFiles: { hosts: podFiles.hosts, hostname: podFiles.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm },
-      mounts: await resolveMounts(context, container.mounts),
+      mounts: await resolveMounts(context, container.mounts, files.rootfs),
       cgroupsPath: `/${podCgroup(context.project, pod.name)}/${container.name}`,
       nofileHardLimit: context.nofileHardLimit,
       seccompProfile: context.seccompProfile,

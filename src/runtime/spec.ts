@@ -161,6 +161,8 @@ export function generateSpec(input: SpecInput) {
       // `down` and `stop` work without the project file, so the container carries how it wants to be stopped.
       'corral.stop-signal': container.lifecycle.stopSignal,
       'corral.stop-grace-ms': String(container.lifecycle.stopGraceMs),
+      // `corral image rm` refuses to remove an image a container was created from.
+      ...(container.image ? { 'corral.image': container.image.ref } : {}),
     },
     linux: {
       cgroupsPath: input.cgroupsPath,

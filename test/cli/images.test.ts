@@ -1,11 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
-import { cp, open, writeFile } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 import { buildBusyboxImage, firstLayerDigest, type BuiltImage } from '../helpers/oci-image.js';
 
 // Images with real containers: an image built by the test from the busybox rootfs is pushed to a
@@ -101,8 +101,9 @@ images('two containers of one image share its layers and keep their writes priva
 images('docker-archive and oci-archive tarballs load and run', async (context) => {
   const dockerArchive = path.join(context.sandbox.work, 'busy-docker.tar');
   const ociArchive = path.join(context.sandbox.work, 'busy-oci.tar');
+  // Both archives keep the layers as they are (uncompressed), so they are the same blobs.
   for (const target of [`docker-archive:${dockerArchive}:test/busy:v1`, `oci-archive:${ociArchive}:v1`]) {
-    const save = await execa('skopeo', ['copy', '--quiet', `oci:${context.image.layout}:${context.image.tag}`, target], { reject: false });
+    const save = await execa('skopeo', ['copy', '--quiet', '--dest-oci-accept-uncompressed-layers', `oci:${context.image.layout}:${context.image.tag}`, target], { reject: false });
     assert.is(save.exitCode, 0, save.stderr);
   }
   await writeFile(context.file, `
@@ -120,9 +121,11 @@ pods:
 });
 
 images('a corrupt blob is refused with a clear error and nothing of it is stored', async (context) => {
-  const corrupt = path.join(context.sandbox.work, 'corrupt');
-  await cp(context.image.layout, corrupt, { recursive: true });
+  // An image of its own: the store already has the genuine blobs of the other one, and would rightly
+  // never read a copy of them again.
+  const { layout: corrupt } = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, path.join(context.sandbox.work, 'corrupt'), { Cmd: ['true'] });
   const digest = await firstLayerDigest(corrupt);
+  assert.not.ok(existsSync(path.join(context.sandbox.state, 'images/blobs/sha256', digest.slice(7))), 'a layer the store does not have yet');
   const handle = await open(path.join(corrupt, 'blobs/sha256', digest.slice(7)), 'r+');
   await handle.write(Buffer.from('corrupted!'), 0, 10, 4096);
   await handle.close();
@@ -180,6 +183,116 @@ images('images lists the store with shared sizes; image rm refuses a used image;
   assert.match(pruned.stdout, /layer sha256-/, 'unused layers are removed');
   const left = JSON.parse((await corral(context.sandbox, ['images', '--format', 'json'])).stdout) as unknown[];
   assert.equal(left, [], 'nothing is used any more, so nothing is kept');
+});
+
+interface ImageRow { ref: string; id: string; size: number; sharedSize: number; containers: string[] }
+
+async function imageRows(context: Context): Promise<Map<string, ImageRow>> {
+  const result = await corral(context.sandbox, ['images', '--format', 'json']);
+  assert.is(result.exitCode, 0, result.stderr);
+  return new Map((JSON.parse(result.stdout) as ImageRow[]).map((row) => [row.ref.replace(context.sandbox.work, 'WORK'), row]));
+}
+
+/** The registry holds the layers gzipped (skopeo compressed them on push): other digests than the layout's. */
+async function registryLayers(context: Context): Promise<string[]> {
+  const inspect = await execa('skopeo', ['inspect', '--tls-verify=false', '--no-tags', `docker://127.0.0.1:${context.port}/test/busy:v1`]);
+  return (JSON.parse(inspect.stdout) as { Layers: string[] }).Layers;
+}
+
+images('the image config: VOLUME seeded from the image, StopSignal, HEALTHCHECK, ExposedPorts; the file overrides them', async (context) => {
+  const rich = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, path.join(context.sandbox.work, 'rich'), {
+    Entrypoint: ['/bin/sh', '-c'],
+    Cmd: ["trap 'echo got-usr1; exit 0' USR1; while true; do sleep 0.1; done"],
+    Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+    Volumes: { '/data': {} },
+    StopSignal: 'SIGUSR1',
+    Healthcheck: { Test: ['CMD-SHELL', 'test -e /data/new.txt'], Interval: 200_000_000, Timeout: 2_000_000_000, Retries: 2 },
+    ExposedPorts: { '8080/tcp': {} },
+  });
+  await writeFile(context.file, `
+pods:
+  rich:
+    containers:
+      app: { image: "oci:${rich.layout}:v1" }
+      plain:
+        image: "oci:${rich.layout}:v1"
+        healthcheck: { disable: true }
+        volumes: [{ type: tmpfs, target: /data }]
+`);
+  const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
+  assert.is(up.exitCode, 0, `${up.stdout}\n${up.stderr}`);
+  const exec = (container: string, script: string) => corral(context.sandbox, ['-p', context.project, 'exec', `rich/${container}`, '--', 'sh', '-c', script]);
+  const data = await exec('app', 'grep -c " /data " /proc/mounts; ls /data; echo kept > /data/kept.txt');
+  assert.equal(data.stdout.trim().split('\n'), ['1', 'new.txt'], 'the anonymous volume is mounted and starts with what the image has there');
+  assert.is((await exec('plain', 'grep " /data " /proc/mounts | cut -d" " -f3; ls /data | wc -l')).stdout.trim(), 'tmpfs\n0', 'the file\'s mount replaces the anonymous volume');
+  const health = await eventually(async () => {
+    const result = await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json']);
+    const rows = JSON.parse(result.stdout) as { container: string; health: string | null }[];
+    return rows.find((row) => row.container === 'app')?.health === 'healthy' ? rows : undefined;
+  }, 'the image\'s healthcheck to pass');
+  assert.is(health.find((row) => row.container === 'plain')?.health, null, 'healthcheck: { disable: true } in the file wins');
+  const applied = JSON.parse(await readFile(path.join(context.sandbox.state, 'projects', context.project, 'applied.json'), 'utf8')) as { project: { pods: { containers: { name: string; image: { exposedPorts: string[] } }[] }[] } };
+  assert.equal(applied.project.pods[0]!.containers.find((container) => container.name === 'app')!.image.exposedPorts, ['8080/tcp'], 'ExposedPorts are recorded');
+  const stop = await corral(context.sandbox, ['-p', context.project, 'stop', 'rich/app']);
+  assert.is(stop.exitCode, 0, stop.stderr);
+  assert.match(await logsOf(context, 'rich/app'), 'got-usr1', 'the image\'s StopSignal stopped it');
+});
+
+images('pull on a terminal shows each layer; parallel pulls of two images; layers the store has are not downloaded again', async (context) => {
+  const registryRef = `127.0.0.1:${context.port}/test/busy:v1`;
+  const dockerArchive = `docker-archive:${path.join(context.sandbox.work, 'busy-docker.tar')}`;
+  const command = [process.execPath, cliEntry, 'pull', '--tls-verify', 'false', registryRef, dockerArchive].map((word) => `'${word}'`).join(' ');
+  // script(1) gives the CLI a terminal (of a size, as a user at a shell has).
+  const onTerminal = (line: string) => execa('script', ['-qec', `stty rows 40 cols 120; ${line}`, '/dev/null'], { env: { ...context.sandbox.env }, reject: false, timeout: 120_000 });
+  const pull = await onTerminal(command);
+  assert.is(pull.exitCode, 0, pull.stdout);
+  const [registryDigest, archiveDigest] = [(await registryLayers(context))[0]!.slice(7, 19), (await firstLayerDigest(context.image.layout)).slice(7, 19)];
+  for (const digest of [registryDigest, archiveDigest]) assert.match(pull.stdout, new RegExp(`${digest}\\s+downloading`), `a live line for layer ${digest}, which the store did not have`);
+  assert.match(pull.stdout, /✔ 127\.0\.0\.1:\d+\/test\/busy:v1\s+pulled/);
+  assert.match(pull.stdout, /✔ docker-archive:.*\s+pulled/);
+  const again = await onTerminal(command.replace(` '${dockerArchive}'`, ''));
+  assert.is(again.exitCode, 0, again.stdout);
+  assert.match(again.stdout, new RegExp(`${registryDigest}\\s+present`), 'a layer the store has is linked, not downloaded');
+  assert.not.match(again.stdout, new RegExp(`${registryDigest}\\s+downloading`));
+});
+
+images('images names the containers using each image; rm refuses a used or unknown image and changes nothing; rm frees exactly what only that image had; prune --all removes unused images and dead pull leftovers', async (context) => {
+  const registryRef = `127.0.0.1:${context.port}/test/busy:v1`;
+  const rich = 'oci:WORK/rich/layout:v1';
+  const before = await imageRows(context);
+  assert.equal([...before.keys()].sort(), [registryRef, 'docker-archive:WORK/busy-docker.tar', rich].sort());
+  assert.equal(before.get(rich)!.containers, [`${context.project}/rich/app`, `${context.project}/rich/plain`], 'the containers created from it');
+  assert.match((await corral(context.sandbox, ['images'])).stdout, /^IMAGE\s+ID\s+SIZE\s+SHARED SIZE\s+CONTAINERS$/m);
+  const refused = await corral(context.sandbox, ['image', 'rm', before.get(rich)!.ref]);
+  assert.is(refused.exitCode, 2, refused.stdout);
+  assert.match(refused.stderr, `is used by ${context.project}/rich/app, ${context.project}/rich/plain (remove those containers first`);
+  const unknown = await corral(context.sandbox, ['image', 'rm', 'nothing/like:this']);
+  assert.is(unknown.exitCode, 1, 'an unknown name is the user\'s mistake');
+  assert.match(unknown.stderr, /no image nothing\/like:this in the store \(`corral images` lists them/);
+  assert.equal([...(await imageRows(context)).keys()], [...before.keys()], 'refused removals remove nothing');
+
+  const layers = path.join(context.sandbox.state, 'images/layers');
+  const dirOf = (digest: string) => digest.replace(':', '-');
+  const own = (await registryLayers(context)).map(dirOf);
+  const stored = await readdir(layers);
+  const removed = await corral(context.sandbox, ['image', 'rm', registryRef]);
+  assert.is(removed.exitCode, 0, removed.stderr);
+  assert.match(removed.stdout, new RegExp(`✔ image ${registryRef.replace(/\./g, '\\.')}  removed\\n(✔ layer sha256-[0-9a-f]{12}  removed\\n)+reclaimed [1-9]`));
+  assert.equal(await readdir(layers), stored.filter((name) => !own.some((dir) => name.startsWith(dir))), 'exactly its own layers are gone');
+
+  const dead = execa('true');
+  await dead;
+  const leftover = path.join(context.sandbox.state, `images/pull-${dead.pid}-x1y2z3`);
+  await mkdir(path.join(leftover, 'layout/blobs/sha256'), { recursive: true });
+  const archiveLayers = [dirOf(await firstLayerDigest(context.image.layout))];
+  const prune = await corral(context.sandbox, ['image', 'prune', '--all']);
+  assert.is(prune.exitCode, 0, prune.stderr);
+  assert.match(prune.stdout, /^✔ image docker-archive:.*  removed$/m);
+  assert.equal([...(await imageRows(context)).keys()], [rich], 'the image the running project uses stays');
+  const afterPrune = await readdir(layers);
+  assert.not.ok(afterPrune.some((name) => archiveLayers.some((dir) => name.startsWith(dir))), 'the archive\'s layers are gone');
+  assert.ok(afterPrune.length > 0, 'the running image\'s layers stay');
+  assert.not.ok(existsSync(leftover), 'a dead pull\'s leftover is gone');
 });
 
 images.run();
