@@ -12,7 +12,8 @@ interface PullCommandOptions extends TargetOptions {
 
 async function imagesOfProjectFile(options: TargetOptions): Promise<string[]> {
   const project = await loadTargetProject(options);
-  const refs = project.pods.flatMap((pod) => pod.containers).filter((container) => container.image && container.image.pullPolicy !== 'never').map((container) => container.image!.ref);
+  // Built images come from `up`, as in compose; pull_policy: never means the store is filled by other means.
+  const refs = project.pods.flatMap((pod) => pod.containers).filter((container) => container.image && !container.image.build && container.image.pullPolicy !== 'never').map((container) => container.image!.ref);
   if (refs.length === 0) throw new UsageError(`${project.file} names no image to pull`, 'add image: to a container, or name images: corral pull REF...');
   return [...new Set(refs)].sort();
 }

@@ -79,7 +79,9 @@ export async function pullImage(store: ImageStore, ref: string, options: PullOpt
     await mkdir(path.join(layout, 'blobs/sha256'), { recursive: true, mode: 0o700 });
     for (const { digest, size } of await layersOf(source, tls)) {
       if (/^sha256:[0-9a-f]{64}$/.test(digest) && (await exists(store.layer(digest))) && (await exists(store.blob(digest)))) {
-        await link(store.blob(digest), path.join(layout, 'blobs', digest.replace(':', '/')));
+        await link(store.blob(digest), path.join(layout, 'blobs', digest.replace(':', '/'))).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+        });
         reporter.layer(ref, digest, 'present', size);
       } else {
         downloading.add(digest);

@@ -104,7 +104,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     for (const dir of [files.upper, files.work, files.rootfs]) await ensureDirectory(dir);
     await native.unmount(files.rootfs, { detach: true });
     // overlayfs wants the top layer first; an image's layers are recorded bottom first.
-    const lower = container.image?.layers ? [...container.image.layers].reverse() : [container.rootfs];
+    // overlayfs refuses a dir twice; a layer listed again (empty layers often are) counts where it is topmost.
+    const lower = container.image?.layers ? [...new Set([...container.image.layers].reverse())] : [container.rootfs];
     await native.mountOverlay({ lower, upper: files.upper, work: files.work, target: files.rootfs });
     const user = await resolveUser(files.rootfs, container.user);
     const podFiles = context.paths.pod(pod.name);

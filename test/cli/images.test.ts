@@ -256,7 +256,7 @@ images('pull on a terminal shows each layer; parallel pulls of two images; layer
   assert.not.match(again.stdout, new RegExp(`${registryDigest}\\s+downloading`));
 });
 
-images('images names the containers using each image; rm refuses a used or unknown image and changes nothing; rm frees exactly what only that image had; prune --all removes unused images and dead pull leftovers', async (context) => {
+images('images names the containers using each image; rm refuses a used or unknown image and changes nothing; rm frees exactly what only that image had; a pull after one killed halfway trusts nothing it left; prune --all removes unused images and those leftovers', async (context) => {
   const registryRef = `127.0.0.1:${context.port}/test/busy:v1`;
   const rich = 'oci:WORK/rich/layout:v1';
   const before = await imageRows(context);
@@ -280,10 +280,25 @@ images('images names the containers using each image; rm refuses a used or unkno
   assert.match(removed.stdout, new RegExp(`✔ image ${registryRef.replace(/\./g, '\\.')}  removed\\n(✔ layer sha256-[0-9a-f]{12}  removed\\n)+reclaimed [1-9]`));
   assert.equal(await readdir(layers), stored.filter((name) => !own.some((dir) => name.startsWith(dir))), 'exactly its own layers are gone');
 
+  // What a pull killed halfway leaves: its temporary layout, a half-copied blob, a half-unpacked layer.
   const dead = execa('true');
   await dead;
-  const leftover = path.join(context.sandbox.state, `images/pull-${dead.pid}-x1y2z3`);
-  await mkdir(path.join(leftover, 'layout/blobs/sha256'), { recursive: true });
+  const [layerDigest] = await registryLayers(context);
+  const leftovers = {
+    pull: path.join(context.sandbox.state, `images/pull-${dead.pid}-x1y2z3`),
+    blob: path.join(context.sandbox.state, `images/blobs/sha256/${layerDigest!.slice(7)}.${dead.pid}.0badc0de.partial`),
+    layer: path.join(layers, `${dirOf(layerDigest!)}.${dead.pid}.0badc0de.partial`),
+  };
+  await mkdir(path.join(leftovers.pull, 'layout/blobs/sha256'), { recursive: true });
+  await writeFile(leftovers.blob, 'half a blob');
+  await mkdir(path.join(leftovers.layer, 'bin'), { recursive: true });
+  await writeFile(path.join(leftovers.layer, 'junk-from-a-dead-pull'), '');
+  const pull = await corral(context.sandbox, ['pull', '--tls-verify', 'false', registryRef]);
+  assert.is(pull.exitCode, 0, pull.stderr);
+  const layer = path.join(layers, dirOf(layerDigest!));
+  assert.ok(existsSync(path.join(layer, 'bin/busybox')), 'the layer is whole');
+  assert.not.ok(existsSync(path.join(layer, 'junk-from-a-dead-pull')), 'nothing of the dead pull\'s half layer is in it');
+
   const archiveLayers = [dirOf(await firstLayerDigest(context.image.layout))];
   const prune = await corral(context.sandbox, ['image', 'prune', '--all']);
   assert.is(prune.exitCode, 0, prune.stderr);
@@ -292,7 +307,7 @@ images('images names the containers using each image; rm refuses a used or unkno
   const afterPrune = await readdir(layers);
   assert.not.ok(afterPrune.some((name) => archiveLayers.some((dir) => name.startsWith(dir))), 'the archive\'s layers are gone');
   assert.ok(afterPrune.length > 0, 'the running image\'s layers stay');
-  assert.not.ok(existsSync(leftover), 'a dead pull\'s leftover is gone');
+  for (const [what, leftover] of Object.entries(leftovers)) assert.not.ok(existsSync(leftover), `the dead pull's ${what} leftover is gone`);
 });
 
 images.run();
