@@ -19,5 +19,7 @@ export function configHash(container: Container, pod: Pod): string {
   const podSettings = { share: pod.share, shmSize: pod.shmSize, hostname: pod.hostname, resources: pod.resources, network: pod.network };
   // What a container waits for decides when it starts, not what it is.
   const { dependsOn: _order, ...lifecycle } = container.lifecycle;
-  return createHash('sha256').update(canonicalJson({ container: { ...container, lifecycle }, pod: podSettings })).digest('hex');
+  // Nor do the watch rules: they say what `corral watch` does, not what the container is.
+  const { watch: _rules, ...rest } = container;
+  return createHash('sha256').update(canonicalJson({ container: { ...rest, lifecycle }, pod: podSettings })).digest('hex');
 }

@@ -44,7 +44,7 @@ function completed(container: Container, exitCode: number | undefined): boolean 
 function describeChange(before: Container | undefined, beforePod: Pod | undefined, container: Container, pod: Pod): string {
   if (!before || !beforePod) return 'configuration changed';
   const differs = (a: unknown, b: unknown) => canonicalJson(a) !== canonicalJson(b);
-  const changed = (Object.keys(container) as (keyof Container)[]).filter((key) => key !== 'lifecycle' && differs(before[key], container[key]));
+  const changed = (Object.keys(container) as (keyof Container)[]).filter((key) => key !== 'lifecycle' && key !== 'watch' && differs(before[key], container[key]));
   const { dependsOn: _before, ...lifecycleBefore } = before.lifecycle ?? {};
   const { dependsOn: _after, ...lifecycleAfter } = container.lifecycle;
   for (const key of Object.keys(lifecycleAfter) as (keyof typeof lifecycleAfter)[]) {

@@ -106,8 +106,20 @@ export interface Container {
   readonly lifecycle: Lifecycle;
   /** An init container: runs to completion (exit 0) before the pod's other containers start. */
   readonly init?: true;
+  /** `corral watch` rules (not part of what the container is: a change recreates nothing). */
+  readonly watch?: readonly WatchRule[];
   /** The image the root comes from (instead of rootfs), with what the file overrides of its config. */
   readonly image?: ContainerImage;
+}
+
+export interface WatchRule {
+  /** Absolute host path. */
+  readonly path: string;
+  readonly action: 'sync' | 'sync+restart' | 'sync+exec' | 'restart' | 'recreate';
+  readonly target?: string;
+  readonly exec?: readonly string[];
+  readonly ignore: readonly string[];
+  readonly initialSync: boolean;
 }
 
 export interface ContainerImage {

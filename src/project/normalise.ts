@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Container, Mount, Pod, Project, Resources, Security, SharedNamespace, Volume } from './model.js';
+import type { Container, Mount, Pod, Project, Resources, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
@@ -181,6 +181,22 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): Security {
   };
 }
 
+function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext): WatchRule[] {
+  return rules.map((rule, index) => {
+    const action = rule.action as WatchRule['action'];
+    if (action.startsWith('sync') && !rule.target) throw errorAt(context.parsed, [...at, 'watch', index], `watch rule ${action} has no target`, 'add target: the path in the container where the files go', { key: true });
+    if (action === 'sync+exec' && !rule.exec) throw errorAt(context.parsed, [...at, 'watch', index], 'watch rule sync+exec has no exec', 'add exec: { command: [...] }', { key: true });
+    return {
+      path: path.resolve(context.baseDir, String(rule.path)),
+      action,
+      ...(rule.target ? { target: String(rule.target) } : {}),
+      ...(rule.exec ? { exec: argvOf((rule.exec as Raw).command) } : {}),
+      ignore: ((rule.ignore as string[] | undefined) ?? []).map(String),
+      initialSync: rule.initial_sync === true,
+    };
+  });
+}
+
 function buildOf(value: unknown, baseDir: string): { context: string; dockerfile: string } {
   const spec = typeof value === 'string' ? { context: value } : (value as { context: string; dockerfile?: string });
   return { context: path.resolve(baseDir, spec.context), dockerfile: spec.dockerfile ?? 'Dockerfile' };
@@ -211,6 +227,7 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     resources: resourcesOf(raw.resources as Raw | undefined),
     security: securityOf(raw, at, context.parsed),
     lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
+    ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
     ...(raw.rootfs !== undefined ? {} : {
       image: {
         ref: raw.image === undefined ? `corral-build/${context.projectName}/${pod}/${name}` : String(raw.image),

@@ -13,6 +13,9 @@ import { startSupervisor } from '../supervisor/supervisor.js';
 import { tearDownProject } from '../supervisor/teardown.js';
 import { withProjectLock } from '../state/lock.js';
 import { coalesce } from './coalesce.js';
+import { runWatchRules } from './rules.js';
+import { removeContainer } from '../runtime/container.js';
+import { containerId } from '../state/paths.js';
 
 // `corral watch`: the project in the foreground, like `up`, re-applied whenever the project file, its
 // .env or its env_files change. Only what changed is recreated (the config hash decides). A file
@@ -51,6 +54,18 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
   follow(first.pods.flatMap((pod) => pod.containers.map((container) => `${pod.name}/${container.name}`)));
   status(`watching ${first.sources.map((source) => path.relative(process.cwd(), source) || source).join(', ')} (${describeChanges(firstPlan)})`);
 
+  let current = first;
+  let applies: ReturnType<typeof coalesce> | undefined;
+  const rules = await runWatchRules(context, () => current, {
+    onLine: say,
+    recreate: async (resource) => {
+      const [pod, name] = resource.split('/') as [string, string];
+      await withProjectLock(context.paths.lock, () => removeContainer(context, containerId(context.project, pod, name), resource));
+      applies?.poke();
+    },
+  });
+  await rules.initialSync();
+
   let watched = new Set(first.sources);
   const watcher = watchFiles([...watched], { ignoreInitial: true, atomic: true });
   const apply = async () => {
@@ -66,7 +81,10 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
     }
     try {
       const plan = await reconcileProject(project, context, { onProgress: say });
+      current = project;
       follow(plan.operations.filter((operation) => ['create', 'recreate', 'start'].includes(operation.kind)).map((operation) => operation.resource));
+      // A new container starts from its image: sync into it again.
+      await rules.initialSync(plan.operations.filter((operation) => operation.kind !== 'start').map((operation) => operation.resource));
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       status(`applied at ${new Date().toLocaleTimeString()}: ${describeChanges(plan)} (${seconds}s)`);
     } catch (error) {
@@ -78,13 +96,15 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
     watcher.add([...now].filter((source) => !watched.has(source)));
     watched = now;
   };
-  const applies = coalesce(apply, options.quietMs ?? QUIET_MS);
-  watcher.on('all', () => applies.poke());
+  applies = coalesce(apply, options.quietMs ?? QUIET_MS);
+  const coalesced = applies;
+  watcher.on('all', () => coalesced.poke());
 
   while (options.keepGoing()) await new Promise((resolve) => setTimeout(resolve, 100));
-  applies.stop();
-  await applies.idle();
+  coalesced.stop();
+  await coalesced.idle();
   await watcher.close();
+  await rules.close();
   say('stopping…');
   await supervisor.stop();
   await withProjectLock(context.paths.lock, () => tearDownProject(context, { onProgress: say }));

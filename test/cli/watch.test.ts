@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
@@ -22,6 +22,9 @@ pods:
       a:
         rootfs: ${rootfs}
         command: ["sh", "-c", "trap 'exit 0' TERM; echo a-up; while true; do sleep 0.2; done"]
+        watch:
+          - { path: ./src, action: sync, target: /app, ignore: ["*.tmp"], initial_sync: true }
+          - { path: ./hooks, action: sync+exec, target: /hooks, exec: { command: ["sh", "-c", "echo reloaded >> /tmp/reloads"] } }
       b:
         rootfs: ${rootfs}
         command: ["sh", "-c", "trap 'exit 0' TERM; echo b-up-$$VERSION; while true; do sleep 0.2; done"]
@@ -41,6 +44,10 @@ async function rows(context: Context): Promise<Map<string, Row>> {
   return new Map((JSON.parse(result.stdout) as Row[]).map((row) => [`${row.pod}/${row.container}`, row]));
 }
 
+async function inside(context: Context, id: string, script: string) {
+  return execa('runc', ['--root', path.join(context.sandbox.run, context.project, 'runc'), 'exec', `${context.project}.${id}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
+}
+
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
 
 watching.before(async (context) => {
@@ -48,6 +55,10 @@ watching.before(async (context) => {
   context.project = context.sandbox.projectName('watch');
   context.file = path.join(context.sandbox.work, 'corral.yaml');
   context.output = '';
+  await mkdir(path.join(context.sandbox.work, 'src'), { recursive: true });
+  await mkdir(path.join(context.sandbox.work, 'hooks'), { recursive: true });
+  await writeFile(path.join(context.sandbox.work, 'src/initial.txt'), 'there from the start\n');
+  await writeFile(path.join(context.sandbox.work, 'src/.gitignore'), 'secret.txt\n');
   await writeFile(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'one'));
 });
 
@@ -66,6 +77,29 @@ watching('watch starts the project and follows its output', async (context) => {
   assert.match(context.output, /web\/a\s+\|\s+a-up/, 'prefixed output of a');
 });
 
+watching('sync rules copy files into the running container, without a restart, minus ignored ones', async (context) => {
+  const pidOf = async () => ((await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json'])).stdout.match(/"container": "a",\s+"state": "running",\s+"pid": (\d+)/) ?? [])[1];
+  const before = await pidOf();
+  assert.is((await inside(context, 'web.a', 'cat /app/initial.txt')).stdout.trim(), 'there from the start', 'initial_sync');
+  await writeFile(path.join(context.sandbox.work, 'src/new.txt'), 'synced\n');
+  await writeFile(path.join(context.sandbox.work, 'src/skip.tmp'), 'ignored by the rule\n');
+  await writeFile(path.join(context.sandbox.work, 'src/secret.txt'), 'ignored by .gitignore\n');
+  const synced = await eventually(async () => {
+    const result = await inside(context, 'web.a', 'cat /app/new.txt');
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }, 'the new file in the container');
+  assert.is(synced, 'synced');
+  assert.is((await inside(context, 'web.a', 'ls /app')).stdout.trim().split('\n').sort().join(' '), 'initial.txt new.txt', 'ignored files stay out');
+  assert.is(await pidOf(), before, 'no restart');
+  await writeFile(path.join(context.sandbox.work, 'hooks/config.sh'), 'x=1\n');
+  const reloads = await eventually(async () => {
+    const result = await inside(context, 'web.a', 'cat /tmp/reloads');
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }, 'the sync+exec command to run');
+  assert.is(reloads, 'reloaded');
+  assert.is((await inside(context, 'web.a', 'cat /hooks/config.sh')).stdout.trim(), 'x=1');
+});
+
 watching('an atomic save that changes b\'s env recreates b alone', async (context) => {
   const before = await rows(context);
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'two'));
@@ -81,7 +115,7 @@ watching('a broken save is reported with line and column; the project keeps runn
   const applied = count(context.output, /applied at/);
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three', true));
   await eventually(async () => (context.output.includes('the last good state keeps running') ? true : undefined), 'the error to be reported');
-  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:12:\\d+: `), 'file:line:col of the mistake');
+  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:15:\\d+: `), 'file:line:col of the mistake');
   const during = await rows(context);
   assert.equal([...during.values()].map((row) => [row.state, row.created]), [...before.values()].map((row) => [row.state, row.created]), 'nothing changed');
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three'));

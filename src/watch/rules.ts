@@ -1,0 +1,138 @@
+import { watch as watchFiles, type FSWatcher } from 'chokidar';
+import { cp, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import type { Container, Project, WatchRule } from '../project/model.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import * as runtime from '../runtime/container.js';
+import * as runc from '../runtime/runc.js';
+import { withProjectLock } from '../state/lock.js';
+import { containerId } from '../state/paths.js';
+
+// Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
+// container's view (through its overlay root, so the write lands in its own upper dir, or through
+// a volume mount under the target), then, as the rule says, nothing more, a restart, or a command
+// run inside it; `restart` and `recreate` rules only do that. .gitignore, .dockerignore and the
+// rule's ignore patterns keep files out.
+
+const QUIET_MS = 150;
+
+async function ignoreFor(rule: WatchRule): Promise<Ignore> {
+  const matcher = ignore().add([...rule.ignore, '.git']);
+  for (const file of ['.gitignore', '.dockerignore']) {
+    matcher.add(await readFile(path.join(rule.path, file), 'utf8').catch(() => ''));
+  }
+  return matcher;
+}
+
+/** Where a target path of the container is on the host: inside a mount's source, else its overlay root. */
+function hostPathOf(context: RuntimeContext, container: Container, id: string, target: string): string {
+  const mount = container.mounts
+    .filter((candidate) => candidate.type !== 'tmpfs' && (target === candidate.target || target.startsWith(`${candidate.target}/`)))
+    .sort((a, b) => b.target.length - a.target.length)[0];
+  if (mount) {
+    const source = mount.type === 'named' ? context.paths.volume(mount.volume!) : mount.source;
+    return path.join(source, path.relative(mount.target, target));
+  }
+  return path.join(context.paths.container(id).rootfs, target);
+}
+
+async function listFiles(dir: string, base = dir): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const nested = await Promise.all(entries.map((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? listFiles(full, base) : Promise.resolve([path.relative(base, full)]);
+  }));
+  return nested.flat();
+}
+
+export interface RuleRunner {
+  /** Syncs everything of the rules with initial_sync (at start, and after a container was recreated). */
+  initialSync(resources?: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function runWatchRules(context: RuntimeContext, project: () => Project, options: { onLine: (line: string) => void; recreate: (resource: string) => Promise<void> }): Promise<RuleRunner> {
+  const say = options.onLine;
+  const watchers: FSWatcher[] = [];
+  const entries = project().pods.flatMap((pod) => pod.containers.flatMap((container) => (container.watch ?? []).map((rule) => ({ pod: pod.name, container: container.name, rule }))));
+  const containerNow = (pod: string, name: string) => project().pods.find((candidate) => candidate.name === pod)?.containers.find((candidate) => candidate.name === name);
+
+  const sync = async (pod: string, name: string, rule: WatchRule, relatives: readonly string[]) => {
+    const container = containerNow(pod, name);
+    if (!container || !rule.target) return;
+    const id = containerId(context.project, pod, name);
+    for (const relative of relatives) {
+      const from = path.join(rule.path, relative);
+      const to = hostPathOf(context, container, id, path.posix.join(rule.target, relative));
+      const exists = await stat(from).then(() => true, () => false);
+      if (exists) {
+        await mkdir(path.dirname(to), { recursive: true });
+        await cp(from, to, { recursive: true, force: true });
+      } else {
+        await rm(to, { recursive: true, force: true });
+      }
+    }
+  };
+
+  const act = async (pod: string, name: string, rule: WatchRule, relatives: readonly string[]) => {
+    const resource = `${pod}/${name}`;
+    const id = containerId(context.project, pod, name);
+    try {
+      if (rule.action.startsWith('sync')) await sync(pod, name, rule, relatives);
+      if (rule.action === 'sync+restart' || rule.action === 'restart') {
+        await withProjectLock(context.paths.lock, () => runtime.restartContainer(context, id, resource));
+      } else if (rule.action === 'sync+exec') {
+        const result = await runc.execInContainer(context.runc, id, rule.exec!, 60_000);
+        if (result.exitCode !== 0) throw new Error(`exec ${rule.exec!.join(' ')}: exit ${result.exitCode}: ${String(result.all ?? '').trim()}`);
+      } else if (rule.action === 'recreate') {
+        await options.recreate(resource);
+      }
+      say(`watch: ${resource}  ${rule.action} (${relatives.length} file${relatives.length === 1 ? '' : 's'})`);
+    } catch (error) {
+      say(`watch: ${resource}  ${rule.action} failed: ${(error as Error).message}`);
+    }
+  };
+
+  for (const { pod, container, rule } of entries) {
+    const matcher = await ignoreFor(rule);
+    const pending = new Set<string>();
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> = Promise.resolve();
+    const watcher = watchFiles(rule.path, {
+      ignoreInitial: true,
+      ignored: (file: string) => {
+        const relative = path.relative(rule.path, file);
+        return relative !== '' && !relative.startsWith('..') && matcher.ignores(relative);
+      },
+    });
+    watcher.on('all', (_event, file) => {
+      pending.add(path.relative(rule.path, file));
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const changed = [...pending];
+        pending.clear();
+        // One action of a rule at a time, in order.
+        running = running.then(() => act(pod, container, rule, changed));
+      }, QUIET_MS);
+    });
+    watchers.push(watcher);
+  }
+  await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
+
+  return {
+    async initialSync(resources) {
+      for (const { pod, container, rule } of entries) {
+        if (!rule.initialSync || !rule.action.startsWith('sync')) continue;
+        if (resources && !resources.includes(`${pod}/${container}`)) continue;
+        const matcher = await ignoreFor(rule);
+        const files = (await listFiles(rule.path)).filter((file) => !matcher.ignores(file));
+        await sync(pod, container, rule, files);
+        say(`watch: ${pod}/${container}  initial sync (${files.length} files)`);
+      }
+    },
+    async close() {
+      await Promise.all(watchers.map((watcher) => watcher.close()));
+    },
+  };
+}
