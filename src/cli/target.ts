@@ -11,6 +11,8 @@ import { UsageError } from './errors.js';
 export interface TargetOptions {
   readonly file?: string;
   readonly projectName?: string;
+  /** --profile, repeatable; none given: CORRAL_PROFILES. */
+  readonly profile?: readonly string[];
 }
 
 const DEFAULT_FILES = ['corral.yaml', 'corral.yml'];
@@ -34,7 +36,7 @@ export async function loadTargetProject(options: TargetOptions): Promise<Project
   if (!file) throw new UsageError(`no project file: none of ${DEFAULT_FILES.join(', ')} in ${process.cwd()}`, 'name one with -f FILE');
   // Loaded on use: `ps`, `logs` and `down` without -f never pay for the YAML parser and the schema.
   const { loadProject } = await import('../project/load.js');
-  return loadProject({ file, projectName: options.projectName });
+  return loadProject({ file, projectName: options.projectName, ...(options.profile?.length ? { profiles: options.profile } : {}) });
 }
 
 /** Projects that have runtime state on this host. */
@@ -53,6 +55,8 @@ export async function targetProjectName(options: TargetOptions): Promise<string>
   throw new UsageError(`several projects are running: ${projects.join(', ')}`, 'name one with -p NAME');
 }
 
+const collectProfiles = (value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)];
+
 /**
  * Adds -f/--file and -p/--project-name to a subcommand too, so both `corral -f x up` and
  * `corral up -f x` work, as in docker compose. `logs` keeps -f for --follow and gets --file only.
@@ -61,5 +65,6 @@ export function withTargetOptions(command: Command, options: { shortFile?: boole
   return command
     .option(options.shortFile === false ? '--file <file>' : '-f, --file <file>', 'project file (default: ./corral.yaml)')
     .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)')
+    .option('--profile <name>', 'activate a profile (repeatable; default: CORRAL_PROFILES=a,b)', collectProfiles, [])
     .option('--debug', 'print stacks and the runtime\'s own output');
 }

@@ -16,7 +16,7 @@ export function canonicalJson(value: unknown): string {
 
 /** sha256 over the container's configuration and its pod's shared settings. */
 export function configHash(container: Container, pod: Pod): string {
-  const podSettings = { share: pod.share, shmSize: pod.shmSize, hostname: pod.hostname, resources: pod.resources, network: pod.network };
+  const podSettings = { share: pod.share, shmSize: pod.shmSize, hostname: pod.hostname, resources: pod.resources, network: pod.network, labels: pod.labels };
   // What a container waits for decides when it starts, not what it is.
   const { dependsOn: _order, ...lifecycle } = container.lifecycle;
   // Nor do the watch rules: they say what `corral watch` does, not what the container is.

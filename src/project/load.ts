@@ -7,6 +7,8 @@ import { normaliseProject } from './normalise.js';
 import { parseProjectText } from './parse.js';
 import { validateProjectData } from './validate.js';
 import { readDotenv, readEnvFiles } from './dotenv.js';
+import { readProvidedContents } from './provided-files.js';
+import { parseProfiles } from './profiles.js';
 
 // The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
 // the file system and the environment come in as lookups so each stage can be tested alone.
@@ -17,6 +19,8 @@ export interface LoadOptions {
   readonly projectName?: string;
   readonly lookupEnv?: LookupEnv;
   readonly readFile?: (file: string) => Promise<string>;
+  /** Active profiles (`--profile`); default: CORRAL_PROFILES from the environment. */
+  readonly profiles?: readonly string[];
 }
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -35,7 +39,8 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   // The environment wins over .env, as in compose.
   const dotenv = await readDotenv(path.join(path.dirname(file), '.env'), { optional: true, readFile: options.readFile });
   const environment = options.lookupEnv ?? processEnvironment;
-  const data = interpolateProject(parsed, (name) => environment(name) ?? dotenv[name]);
+  const lookup = (name: string) => environment(name) ?? dotenv[name];
+  const data = interpolateProject(parsed, lookup);
   validateProjectData(parsed, data);
   const raw = data as Record<string, unknown>;
   const name = (options.projectName ?? (raw.name as string | undefined) ?? path.basename(path.dirname(file))).toLowerCase();
@@ -44,5 +49,7 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
     throw new ProjectError(`invalid project name "${name}"`, where, 'use lowercase letters, digits, - and _ (set name: in the file or pass -p NAME)');
   }
   const envFiles = await readEnvFiles(parsed, raw, path.dirname(file), read);
-  return normaliseProject(parsed, raw, { name, file, envFiles });
+  const provided = await readProvidedContents({ parsed, raw, baseDir: path.dirname(file), read, lookupEnv: lookup });
+  const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES'));
+  return normaliseProject(parsed, raw, { name, file, envFiles, provided: provided.contents, otherSources: provided.files, profiles });
 }

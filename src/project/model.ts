@@ -2,8 +2,39 @@
 // normalisation. Every later stage (plan, runtime, machines) reads only this, never the raw YAML.
 // All paths are absolute, all sizes are bytes, all defaults are filled in, and the objects are frozen.
 
-/** Namespaces a pod can pin and share among its containers. */
-export type SharedNamespace = 'net' | 'ipc' | 'uts';
+/** Namespaces a pod can share among its containers (net, ipc, uts pinned; pid held by a pause process). */
+export type SharedNamespace = 'net' | 'ipc' | 'uts' | 'pid';
+
+/** Which namespace of a kind a container is in. */
+export type NamespaceMode =
+  | { readonly kind: 'pod' }
+  | { readonly kind: 'host' }
+  /** A private one of its own. */
+  | { readonly kind: 'none' }
+  | { readonly kind: 'container'; readonly pod: string; readonly container: string };
+
+/** A user namespace: container ids mapped onto host ids. */
+export interface IdMapping {
+  readonly containerId: number;
+  readonly hostId: number;
+  readonly size: number;
+}
+
+/** auto: a range of 65536 host ids of its own, chosen at create time. */
+export type UserNamespace = { readonly auto: true } | { readonly uidMappings: readonly IdMapping[]; readonly gidMappings: readonly IdMapping[] };
+
+/** A secret or config as a read-only file in the container. Its content is part of the config hash. */
+export interface ProvidedFile {
+  /** Name of the top-level secret or config. */
+  readonly name: string;
+  /** Absolute path inside the container. */
+  readonly target: string;
+  readonly mode: number;
+  /** Owner inside the container; undefined: the container's user. */
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly content: string;
+}
 
 export interface Project {
   /** Project name: [a-z0-9][a-z0-9_-]*, from `name:`, `-p`, or the project directory's name. */
@@ -58,6 +89,8 @@ export interface Pod {
   /** Limits of the pod's parent cgroup, shared by all its containers. */
   readonly resources: Resources;
   readonly network: PodNetwork;
+  /** Recorded as annotations of each of its containers (under the containers' own). */
+  readonly labels: Readonly<Record<string, string>>;
   /** Sorted by name. */
   readonly containers: readonly Container[];
 }
@@ -110,6 +143,14 @@ export interface Container {
   readonly watch?: readonly WatchRule[];
   /** The image the root comes from (instead of rootfs), with what the file overrides of its config. */
   readonly image?: ContainerImage;
+  /** A hostname of its own (then a UTS namespace of its own); undefined: the pod's. */
+  readonly hostname?: string;
+  /** Recorded as annotations of its OCI spec. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly namespaces: { readonly network: NamespaceMode; readonly ipc: NamespaceMode; readonly pid: NamespaceMode };
+  readonly userns?: UserNamespace;
+  /** Secrets (at /run/secrets/NAME) and configs, sorted by target. */
+  readonly files: readonly ProvidedFile[];
 }
 
 export interface WatchRule {
@@ -192,6 +233,10 @@ export interface Mount {
   /** Absolute path inside the container. */
   readonly target: string;
   readonly readOnly: boolean;
+  /** named and bind: mount only this relative directory of the source (resolved inside it at create time). */
+  readonly subpath?: string;
+  /** bind: create the host directory when it is missing, instead of refusing. */
+  readonly createHostPath?: boolean;
   /** tmpfs only: size in bytes (0 = kernel default) and octal mode. */
   readonly size?: number;
   readonly mode?: number;
@@ -201,5 +246,5 @@ export interface Mount {
 
 export type Volume =
   | { readonly name: string; readonly type: 'named' }
-  | { readonly name: string; readonly type: 'bind'; readonly source: string }
+  | { readonly name: string; readonly type: 'bind'; readonly source: string; readonly createHostPath: boolean }
   | { readonly name: string; readonly type: 'tmpfs'; readonly size: number; readonly mode: number };

@@ -5,6 +5,9 @@ import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
 import { checkPortsAcrossPods, podNetworkOf } from './network.js';
 import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
+import { namespaceDependencies, namespacesOf, usernsOf } from './namespaces.js';
+import { type ProvidedContents, providedFilesOf } from './provided-files.js';
+import { withActiveProfiles } from './profiles.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -65,19 +68,30 @@ function argvOf(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : splitCommand(String(value));
 }
 
-function envOf(value: unknown): Record<string, string> {
+/** A mapping, or a list of NAME=value; a bare NAME in a list takes `missing(NAME)`. */
+function keyValuesOf(value: unknown, missing: (key: string) => string): Record<string, string> {
   if (Array.isArray(value)) {
     return Object.fromEntries(value.map((entry: string) => {
       const equals = entry.indexOf('=');
-      return equals < 0 ? [entry, process.env[entry] ?? ''] : [entry.slice(0, equals), entry.slice(equals + 1)];
+      return equals < 0 ? [entry, missing(entry)] : [entry.slice(0, equals), entry.slice(equals + 1)];
     }));
   }
   return Object.fromEntries(Object.entries((value ?? {}) as Raw).map(([key, inner]) => [key, inner === null ? '' : String(inner)]));
 }
 
+// A bare NAME in an env list passes the variable through from the environment, as in compose.
+const envOf = (value: unknown) => keyValuesOf(value, (key) => process.env[key] ?? '');
+/** Labels become annotations of the OCI spec, where corral.* are Corral's own. */
+function labelsOf(value: unknown, at: PathSegment[], parsed: ParsedFile): Record<string, string> {
+  const labels = keyValuesOf(value, () => '');
+  const reserved = Object.keys(labels).find((key) => key.startsWith('corral.'));
+  if (reserved) throw errorAt(parsed, at, `label ${reserved} is reserved: corral.* annotations are Corral's own`, 'use another prefix, e.g. com.example.');
+  return labels;
+}
+
 function normaliseVolume(name: string, raw: Raw | null, baseDir: string): Volume {
   const type = (raw?.type as string | undefined) ?? 'named';
-  if (type === 'bind') return { name, type, source: path.resolve(baseDir, String(raw?.source)) };
+  if (type === 'bind') return { name, type, source: path.resolve(baseDir, String(raw?.source)), createHostPath: raw?.create_host_path === true };
   if (type === 'tmpfs') return { name, type, size: raw?.size === undefined ? 0 : parseSize(raw.size), mode: parseMode(raw?.mode, 0o1777) };
   return { name, type: 'named' };
 }
@@ -92,6 +106,7 @@ interface MountContext {
   readonly envFiles: ReadonlyMap<string, Record<string, string>>;
   /** Names images built for the project. */
   readonly projectName: string;
+  readonly provided: ProvidedContents;
 }
 
 function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount {
@@ -100,6 +115,9 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
   let readOnly = false;
   let kind: string | undefined;
   let tmpfs: Raw | undefined;
+  let subpath: string | undefined;
+  // compose's short form creates a missing host directory; its long form refuses one unless asked.
+  let createHostPath = true;
   if (typeof raw === 'string') {
     const parts = raw.split(':');
     [source, target] = [parts[0]!, parts[1]!];
@@ -111,23 +129,36 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
     readOnly = long.read_only === true;
     kind = long.type as string | undefined;
     tmpfs = long.tmpfs as Raw | undefined;
+    subpath = long.subpath as string | undefined;
+    createHostPath = long.create_host_path === true;
+    if (subpath !== undefined && path.posix.normalize(subpath).split('/')[0] === '..') {
+      throw errorAt(context.parsed, [...at, 'subpath'], `subpath "${subpath}" leads outside the volume`, 'write a path inside the volume, without leading ..');
+    }
+    if (subpath !== undefined && kind === 'tmpfs') throw errorAt(context.parsed, [...at, 'subpath'], 'a tmpfs has no subpath', 'remove subpath:, or mount a named volume or a bind');
+    if (long.create_host_path !== undefined && (kind === 'tmpfs' || (kind !== 'bind' && !isHostPath(String(long.source ?? ''))))) {
+      throw errorAt(context.parsed, [...at, 'create_host_path'], 'create_host_path is for bind mounts only', 'remove it, or use type: bind with a host path as source');
+    }
   }
+  const extra = { ...(subpath === undefined ? {} : { subpath: path.posix.normalize(subpath) }) };
   if (!target.startsWith('/')) throw errorAt(context.parsed, at, `mount target "${target}" is not an absolute path`, 'write the path inside the container from /, e.g. /data');
   if (kind === 'tmpfs') {
     return { type: 'tmpfs', source: '', target, readOnly, size: tmpfs?.size === undefined ? 0 : parseSize(tmpfs.size), mode: parseMode(tmpfs?.mode, 0o1777) };
   }
   if (!source) throw errorAt(context.parsed, at, `mount of ${target} has no source`, 'name a volume or a host path as source');
   if (kind === 'bind' || isHostPath(source)) {
-    return { type: 'bind', source: path.resolve(context.baseDir, source), target, readOnly };
+    return { type: 'bind', source: path.resolve(context.baseDir, source), target, readOnly, createHostPath, ...extra };
   }
   const volume = context.volumes.get(source);
   if (!volume) {
     const known = [...context.volumes.keys()];
     throw errorAt(context.parsed, at, `volume "${source}" is not defined`, known.length ? `define it under volumes:, or use one of: ${known.join(', ')}` : `define it under volumes: (e.g. volumes: { ${source}: {} })`);
   }
-  if (volume.type === 'bind') return { volume: volume.name, type: 'bind', source: volume.source, target, readOnly };
-  if (volume.type === 'tmpfs') return { volume: volume.name, type: 'tmpfs', source: '', target, readOnly, size: volume.size, mode: volume.mode };
-  return { volume: volume.name, type: 'named', source: '', target, readOnly };
+  if (volume.type === 'bind') return { volume: volume.name, type: 'bind', source: volume.source, target, readOnly, createHostPath: volume.createHostPath, ...extra };
+  if (volume.type === 'tmpfs') {
+    if (subpath !== undefined) throw errorAt(context.parsed, [...at, 'subpath'], `volume ${volume.name} is a tmpfs, which has no subpath`, 'remove subpath:, or use a named volume or a bind');
+    return { volume: volume.name, type: 'tmpfs', source: '', target, readOnly, size: volume.size, mode: volume.mode };
+  }
+  return { volume: volume.name, type: 'named', source: '', target, readOnly, ...extra };
 }
 
 function resourcesOf(raw: Raw | undefined): Resources {
@@ -202,7 +233,7 @@ function buildOf(value: unknown, baseDir: string): { context: string; dockerfile
   return { context: path.resolve(baseDir, spec.context), dockerfile: spec.dockerfile ?? 'Dockerfile' };
 }
 
-function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext, podRaw: Raw): Container {
+function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext, podRaw: Raw, share: readonly SharedNamespace[]): Container {
   const argv = [...argvOf(raw.entrypoint), ...argvOf(raw.command)];
   if (argv.length === 0 && raw.image === undefined && raw.build === undefined) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
   const rawMounts = (raw.volumes as unknown[] | undefined) ?? [];
@@ -213,6 +244,19 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     if (earlier !== undefined) throw errorAt(context.parsed, [...at, 'volumes', index], `two mounts on ${mount.target} (also volumes[${earlier}])`, 'give each mount its own target');
     targets.set(mount.target, index);
   });
+  const namespaces = namespacesOf(raw, podRaw, share, at, context.parsed);
+  const security = securityOf(raw, at, context.parsed);
+  const netSysctl = Object.keys(security.sysctls).find((sysctl) => sysctl.startsWith('net.'));
+  if (netSysctl && namespaces.network.kind === 'host') {
+    throw errorAt(context.parsed, [...at, 'sysctls', netSysctl], `sysctl ${netSysctl} would change the host's network: the container uses the host's network namespace`, 'remove the sysctl, or give the container a network namespace of its own', { key: true });
+  }
+  const files = [...providedFilesOf('secrets', raw, at, context.parsed, context.provided), ...providedFilesOf('configs', raw, at, context.parsed, context.provided)];
+  const mountTargets = new Set(mounts.map((mount) => mount.target));
+  files.forEach((file) => {
+    if (mountTargets.has(file.target)) throw errorAt(context.parsed, at, `${file.target} is both a mount target and a secret or config`, 'give the secret or config another target', { key: true });
+    mountTargets.add(file.target);
+  });
+  const userns = usernsOf(raw, at, context.parsed);
   return {
     name,
     pod,
@@ -225,9 +269,14 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     user: raw.user === undefined ? (raw.rootfs === undefined ? '' : '0:0') : String(raw.user),
     mounts,
     resources: resourcesOf(raw.resources as Raw | undefined),
-    security: securityOf(raw, at, context.parsed),
+    security,
     lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
     ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
+    ...(raw.hostname === undefined ? {} : { hostname: String(raw.hostname) }),
+    labels: labelsOf(raw.labels, [...at, 'labels'], context.parsed),
+    namespaces,
+    ...(userns ? { userns } : {}),
+    files: files.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)),
     ...(raw.rootfs !== undefined ? {} : {
       image: {
         ref: raw.image === undefined ? `corral-build/${context.projectName}/${pod}/${name}` : String(raw.image),
@@ -252,18 +301,36 @@ function deepFreeze<T>(value: T): T {
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Builds the frozen desired model from validated, interpolated data. */
-export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name: string; file: string; envFiles?: ReadonlyMap<string, Record<string, string>> }): Project {
+export interface NormaliseOptions {
+  readonly name: string;
+  readonly file: string;
+  readonly envFiles?: ReadonlyMap<string, Record<string, string>>;
+  /** Contents of the top-level secrets and configs. */
+  readonly provided?: ProvidedContents;
+  /** Files read besides the project file (secrets, configs), for `watch`. */
+  readonly otherSources?: readonly string[];
+  /** Active profiles: pods and containers with other profiles are left out. */
+  readonly profiles?: readonly string[];
+}
+
+const NO_PROVIDED: ProvidedContents = { secrets: new Map(), configs: new Map() };
+
+export function normaliseProject(parsed: ParsedFile, data: Raw, options: NormaliseOptions): Project {
   const baseDir = path.dirname(options.file);
   const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir));
-  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name };
+  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED };
   const dependencyRequests = new Map<Container, DependencyRequest[]>();
-  const pods: Pod[] = Object.entries(data.pods as Record<string, Raw>).map(([name, raw]) => {
+  const containerAt = new Map<Container, PathSegment[]>();
+  const pods: Pod[] = Object.entries(withActiveProfiles(data.pods as Record<string, Raw>, options.profiles ?? [])).map(([name, raw]) => {
+    // network: host means the host's network namespace: nothing to pin for net.
+    const share = ((raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE]).filter((kind) => kind !== 'net' || raw.network !== 'host');
     // Init containers run in the order written, each after the previous one completed; the pod's
     // containers wait for the last. They are containers like the others, with restart: no.
     const inits = Object.entries((raw.init_containers ?? {}) as Record<string, Raw>).map(([initName, container], index, all) => {
       const at = ['pods', name, 'init_containers', initName];
       if ((raw.containers as Raw)[initName]) throw errorAt(parsed, at, `pod ${name} has an init container and a container both named ${initName}`, 'give the init container another name', { key: true });
-      const normalised = { ...normaliseContainer(initName, name, container, at, context, raw), init: true as const };
+      const normalised = { ...normaliseContainer(initName, name, container, at, context, raw, share), init: true as const };
+      containerAt.set(normalised, at);
       (normalised.lifecycle as { restart: unknown }).restart = { name: 'no' };
       const previous = index > 0 ? [{ name: `${name}/${all[index - 1]![0]}`, condition: 'completed' as const, required: true, at, atKey: true }] : [];
       dependencyRequests.set(normalised, [...dependencyRequestsOf(raw.depends_on, ['pods', name, 'depends_on']), ...previous]);
@@ -273,7 +340,8 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
     const afterInits = lastInit ? [{ name: `${name}/${lastInit.name}`, condition: 'completed' as const, required: true, at: ['pods', name, 'init_containers', lastInit.name], atKey: true }] : [];
     const containers = Object.entries(raw.containers as Record<string, Raw>).map(([containerName, container]) => {
       const at = ['pods', name, 'containers', containerName];
-      const normalised = normaliseContainer(containerName, name, container, at, context, raw);
+      const normalised = normaliseContainer(containerName, name, container, at, context, raw, share);
+      containerAt.set(normalised, at);
       dependencyRequests.set(normalised, [
         ...dependencyRequestsOf(raw.depends_on, ['pods', name, 'depends_on']),
         ...dependencyRequestsOf(container.depends_on, [...at, 'depends_on']),
@@ -284,18 +352,21 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: { name:
     containers.push(...inits);
     return {
       name,
-      // network: host means the host's network namespace: nothing to pin for net.
-      share: ((raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE]).filter((kind) => kind !== 'net' || raw.network !== 'host'),
+      share,
       shmSize: raw.shm_size === undefined ? DEFAULT_SHM_SIZE : parseSize(raw.shm_size),
       hostname: (raw.hostname as string | undefined) ?? name,
       resources: resourcesOf(raw.resources as Raw | undefined),
       network: podNetworkOf(raw, ['pods', name], parsed),
+      labels: labelsOf(raw.labels, ['pods', name, 'labels'], parsed),
       containers: containers.sort(byName),
     };
   });
+  for (const [container, requests] of namespaceDependencies(pods, containerAt, parsed)) {
+    dependencyRequests.set(container, [...(dependencyRequests.get(container) ?? []), ...requests]);
+  }
   linkDependencies(pods, dependencyRequests, parsed);
   checkPortsAcrossPods(pods, parsed);
   const subnet = ((data.networks as Raw | undefined)?.default as Raw | undefined)?.subnet as string | undefined;
   return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), network: { subnet },
-    sources: [options.file, path.join(baseDir, '.env'), ...(options.envFiles?.keys() ?? [])] });
+    sources: [options.file, path.join(baseDir, '.env'), ...(options.envFiles?.keys() ?? []), ...(options.otherSources ?? [])] });
 }

@@ -1,18 +1,22 @@
-import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Container, Mount, Pod, Project } from '../project/model.js';
+import type { Container, Mount, Pod, Project, SharedNamespace } from '../project/model.js';
+import { SHARED_KIND } from '../project/namespaces.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode } from './conmon.js';
 import { readAnnotations } from './observe.js';
-import { pinnedNamespacePaths } from './pod.js';
+import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
 import { generateSpec, type ResolvedMount } from './spec.js';
-import { resolveUser } from './users.js';
+import { type ResolvedUser, resolveUser } from './users.js';
+import { resolveInside } from './subpath.js';
+import { allowTraversal, hostIdOf, prepareMountPoints, releaseUserNamespaces, resolveUserNamespace, type ResolvedUserNamespace } from './userns.js';
+import { containerId } from '../state/paths.js';
 import { RuntimeError } from './errors.js';
 
 // The four things that happen to a container: create (overlay rootfs, config.json, conmon + runc
@@ -49,28 +53,78 @@ async function seedAnonymousVolume(source: string, rootfs: string, target: strin
   await rename(seeding, source);
 }
 
-/** Host paths for each mount: named volumes live in the project's state dir; binds must exist. */
-async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[], rootfs: string): Promise<ResolvedMount[]> {
+/** A bind source: created when the mount asks for it (compose's short form does), else it must exist. */
+async function ensureBindSource(mount: Mount): Promise<void> {
+  const exists = await stat(mount.source).then(() => true, (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    return false;
+  });
+  if (exists) return;
+  if (!mount.createHostPath) throw new Error(`bind mount source ${mount.source} does not exist; create it, fix the path, or set create_host_path: true on the mount`);
+  await ensureDirectory(mount.source);
+}
+
+/** Host paths for each mount: named volumes live in the project's state dir; binds exist or are created; subpaths stay inside. */
+async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[], rootfs: string, userns: ResolvedUserNamespace | undefined): Promise<ResolvedMount[]> {
   const resolved: ResolvedMount[] = [];
   for (const mount of mounts) {
     if (mount.type === 'tmpfs') {
       resolved.push({ type: 'tmpfs', source: 'tmpfs', target: mount.target, readOnly: mount.readOnly, size: mount.size, mode: mount.mode });
-    } else if (mount.type === 'named') {
-      const source = context.paths.volume(mount.volume!);
+      continue;
+    }
+    let source = mount.source;
+    if (mount.type === 'named') {
+      source = context.paths.volume(mount.volume!);
       if (mount.anonymous) {
         await ensureDirectory(path.dirname(source), 0o700);
         await seedAnonymousVolume(source, rootfs, mount.target);
       }
-      await ensureDirectory(source);
-      resolved.push({ type: 'bind', source, target: mount.target, readOnly: mount.readOnly });
+      // A new volume belongs to the root of the container that made it, mapped or not.
+      if (await mkdir(source, { recursive: true, mode: 0o755 }) !== undefined && userns) {
+        await chown(source, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
+      }
     } else {
-      await stat(mount.source).catch((error) => {
-        throw new Error(`bind mount source ${mount.source} does not exist: ${error.code}; create it or fix the path`);
-      });
-      resolved.push({ type: 'bind', source: mount.source, target: mount.target, readOnly: mount.readOnly });
+      await ensureBindSource(mount);
     }
+    if (mount.subpath !== undefined) source = await resolveInside(source, mount.subpath);
+    resolved.push({ type: 'bind', source, target: mount.target, readOnly: mount.readOnly });
   }
   return resolved;
+}
+
+/** Writes the container's secrets and configs (owned by its user, or as asked) and mounts each read-only. */
+async function provideFiles(dir: string, container: Container, user: ResolvedUser, userns: ResolvedUserNamespace | undefined): Promise<ResolvedMount[]> {
+  if (container.files.length === 0) return [];
+  await rm(dir, { recursive: true, force: true });
+  await ensureDirectory(dir, 0o711);
+  return Promise.all(container.files.map(async (file, index) => {
+    const source = path.join(dir, `${index}-${file.name}`);
+    await writeFile(source, file.content, { mode: file.mode });
+    await chown(source, hostIdOf(userns?.uidMappings, file.uid ?? user.uid), hostIdOf(userns?.gidMappings, file.gid ?? user.gid));
+    return { type: 'bind' as const, source, target: file.target, readOnly: true };
+  }));
+}
+
+/** Where the container's network, IPC, PID and UTS namespaces come from. */
+async function namespacesOfContainer(context: RuntimeContext, pod: Pod, container: Container) {
+  const pinned = pinnedNamespacePaths(context, pod);
+  const joinNamespaces: Partial<Record<SharedNamespace, string>> = {};
+  const hostNamespaces: SharedNamespace[] = [];
+  for (const key of ['network', 'ipc', 'pid'] as const) {
+    const mode = container.namespaces[key];
+    const kind = SHARED_KIND[key];
+    if (mode.kind === 'host') hostNamespaces.push(kind);
+    else if (mode.kind === 'pod') joinNamespaces[kind] = kind === 'pid' ? await podPidNamespace(context, pod) : pinned[kind];
+    else if (mode.kind === 'container') {
+      const id = containerId(context.project, mode.pod, mode.container);
+      const state = await runc.containerState(context.runc, id);
+      if (!state?.pid || state.status !== 'running') throw new Error(`${key}: container:${mode.pod}/${mode.container} is not running, so there is no ${key} namespace to join; start it first`);
+      joinNamespaces[kind] = `/proc/${state.pid}/ns/${kind}`;
+    }
+  }
+  // A hostname of its own needs a UTS namespace of its own.
+  if (container.hostname === undefined && pinned.uts) joinNamespaces.uts = pinned.uts;
+  return { joinNamespaces, hostNamespaces };
 }
 
 /** Runs `runc create` for the bundle under a new conmon, which appends to the container's log. */
@@ -106,24 +160,34 @@ export async function createContainer(context: RuntimeContext, target: Container
     // overlayfs wants the top layer first; an image's layers are recorded bottom first.
     // overlayfs refuses a dir twice; a layer listed again (empty layers often are) counts where it is topmost.
     const lower = container.image?.layers ? [...new Set([...container.image.layers].reverse())] : [container.rootfs];
+    const userns = await resolveUserNamespace(container.userns, context.paths.usernsClaims, target.id);
+    // Container root owns the top of its root filesystem (the overlay's root takes the upper dir's owner).
+    if (userns) await chown(files.upper, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
     await native.mountOverlay({ lower, upper: files.upper, work: files.work, target: files.rootfs });
     const user = await resolveUser(files.rootfs, container.user);
     const podFiles = context.paths.pod(pod.name);
+    const hostname = container.hostname ?? pod.hostname;
+    if (container.hostname !== undefined) await writeFile(files.hostname, `${hostname}\n`, { mode: 0o644 });
+    const mounts = [...await resolveMounts(context, container.mounts, files.rootfs, userns), ...await provideFiles(files.providedFiles, container, user, userns)];
+    const hostFiles = { hosts: podFiles.hosts, hostname: container.hostname === undefined ? podFiles.hostname : files.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm };
+    if (userns) await allowTraversal([files.rootfs, ...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source)]);
     const spec = generateSpec({
       container,
       project: context.project,
       hash: target.hash,
       user,
-      hostname: pod.hostname,
+      hostname,
       rootfs: files.rootfs,
-      joinNamespaces: pinnedNamespacePaths(context, pod),
-      hostNetwork: pod.network.mode === 'host',
-      podFiles: { hosts: podFiles.hosts, hostname: podFiles.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm },
-      mounts: await resolveMounts(context, container.mounts, files.rootfs),
+      ...(await namespacesOfContainer(context, pod, container)),
+      ...(userns ? { userns } : {}),
+      podLabels: pod.labels,
+      podFiles: hostFiles,
+      mounts,
       cgroupsPath: `/${podCgroup(context.project, pod.name)}/${container.name}`,
       nofileHardLimit: context.nofileHardLimit,
       seccompProfile: context.seccompProfile,
     });
+    if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);
     return await launchWithConmon(context, target.id, resourceOf(target));
   } catch (error) {
@@ -202,6 +266,7 @@ export async function removeContainer(context: RuntimeContext, id: string, resou
     await rm(files.bundle, { recursive: true, force: true });
     await rm(files.persistent, { recursive: true, force: true });
     await rm(`${context.paths.exits}/${id}`, { force: true });
+    await releaseUserNamespaces(context.paths.usernsClaims, (owner) => owner === id);
   } catch (error) {
     throw new RuntimeError({ resource, step: 'remove', message: (error as Error).message, cause: error, hint: 'run `corral down` again; `--debug` shows the runtime output' });
   }

@@ -9,6 +9,7 @@ import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { mountPointsUnder } from './mounts.js';
 import { RuntimeError } from './errors.js';
+import { ensurePidHolder, livePidHolder } from './pid-holder.js';
 
 // A pod's sandbox is what its containers share: namespaces pinned by bind mounts (no pause process),
 // a /dev/shm tmpfs, /etc/hosts, /etc/hostname and /etc/resolv.conf, and a parent cgroup.
@@ -16,7 +17,17 @@ import { RuntimeError } from './errors.js';
 /** Paths of the pinned namespaces of a pod, by type, for the ones the pod shares. */
 export function pinnedNamespacePaths(context: RuntimeContext, pod: Pod): Partial<Record<native.NamespaceType, string>> {
   const dir = context.paths.pod(pod.name).ns;
-  return Object.fromEntries(pod.share.map((kind) => [kind, path.join(dir, kind)]));
+  return Object.fromEntries(pinnedTypesOf(pod).map((kind) => [kind, path.join(dir, kind)]));
+}
+
+/** The shared namespaces that are pinned by bind mounts; pid is held by a process instead. */
+const pinnedTypesOf = (pod: Pod) => pod.share.filter((kind): kind is native.NamespaceType => kind !== 'pid');
+
+/** The pod's PID namespace (share: pid) as a path to join, while its holder lives. */
+export async function podPidNamespace(context: RuntimeContext, pod: Pod): Promise<string> {
+  const holder = await livePidHolder(context.paths.pod(pod.name).pidHolder);
+  if (!holder) throw new Error(`the PID namespace of pod ${pod.name} is gone (its holder process exited); run \`corral up\` again`);
+  return `/proc/${holder}/ns/pid`;
 }
 
 
@@ -43,10 +54,11 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, projec
     const pins = Object.values(pinnedNamespacePaths(context, pod)).filter((pin): pin is string => pin !== undefined);
     if (!pins.every((pin) => mounted.has(pin))) {
       for (const pin of pins) await native.removePinnedNamespace(pin);
-      if (pod.share.length > 0) {
-        await native.createPinnedNamespaces({ dir: files.ns, types: pod.share, hostname: pod.hostname });
+      if (pins.length > 0) {
+        await native.createPinnedNamespaces({ dir: files.ns, types: pinnedTypesOf(pod), hostname: pod.hostname });
       }
     }
+    if (pod.share.includes('pid')) await ensurePidHolder({ file: files.pidHolder, podCgroup: podCgroup(context.project, pod.name) });
 
     await mkdir(files.shm, { recursive: true, mode: 0o755 });
     if (!mounted.has(files.shm)) {

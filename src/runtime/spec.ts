@@ -1,4 +1,4 @@
-import type { Container, Resources, SharedNamespace } from '../project/model.js';
+import type { Container, IdMapping, Resources, SharedNamespace } from '../project/model.js';
 import { effectiveCapabilities } from '../project/capabilities.js';
 import type { ResolvedUser } from './users.js';
 import { seccompForContainer, type DockerSeccompProfile } from './seccomp.js';
@@ -45,11 +45,15 @@ export interface SpecInput {
   readonly hostname: string;
   /** Absolute path of the container's root (the overlay's merged dir). */
   readonly rootfs: string;
-  /** Pinned namespaces of the pod to join, by type; types not listed get a fresh namespace. */
+  /** Namespaces to join by path (the pod's pins, another container's /proc/PID/ns/*), by type; types not listed get a fresh namespace. */
   readonly joinNamespaces: Partial<Record<SharedNamespace, string>>;
-  /** Host files the pod shares among its containers. */
-  /** network: host: no network namespace of its own, the host's. */
-  readonly hostNetwork?: boolean;
+  /** Types for which the container stays in the host's namespace (network: host, pid: host). */
+  readonly hostNamespaces?: readonly SharedNamespace[];
+  /** A user namespace with these id maps; none: the host's. */
+  readonly userns?: { readonly uidMappings: readonly IdMapping[]; readonly gidMappings: readonly IdMapping[] };
+  /** The pod's labels, recorded as annotations under the container's own. */
+  readonly podLabels?: Readonly<Record<string, string>>;
+  /** Host files the pod shares among its containers (hostname: the container's own when it has one). */
   readonly podFiles: { readonly hosts: string; readonly hostname: string; readonly resolvConf: string; readonly shm: string };
   readonly mounts: readonly ResolvedMount[];
   /** cgroup path relative to the hierarchy roots, e.g. /corral/hello/web/server. */
@@ -60,27 +64,42 @@ export interface SpecInput {
   readonly seccompProfile?: DockerSeccompProfile;
 }
 
-const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts' };
+const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts', pid: 'pid' };
 
-function namespacesFor(joinNamespaces: SpecInput['joinNamespaces'], hostNetwork: boolean) {
-  const shared = (['net', 'ipc', 'uts'] as const).filter((kind) => kind !== 'net' || !hostNetwork).map((kind) => {
-    const path = joinNamespaces[kind];
+function namespacesFor(input: SpecInput) {
+  const host = input.hostNamespaces ?? [];
+  const [pid, ...shared] = (['pid', 'net', 'ipc', 'uts'] as const).filter((kind) => !host.includes(kind)).map((kind) => {
+    const path = input.joinNamespaces[kind];
     return path ? { type: OCI_NAMESPACE_TYPE[kind], path } : { type: OCI_NAMESPACE_TYPE[kind] };
   });
-  return [{ type: 'pid' }, { type: 'mount' }, ...shared];
+  const first = pid?.type === 'pid' ? [pid, { type: 'mount' }] : [{ type: 'mount' }, ...(pid ? [pid] : [])];
+  return [...first, ...shared, ...(input.userns ? [{ type: 'user' }] : [])];
 }
 
-function kernelFilesystemMounts(shm: string, privileged: boolean) {
+const ociMappings = (mappings: readonly IdMapping[]) => mappings.map((mapping) => ({ containerID: mapping.containerId, hostID: mapping.hostId, size: mapping.size }));
+
+/** What a user-namespaced container may not mount itself: namespaces it joins belong to the host's user namespace. */
+interface ForeignNamespaces {
+  /** Its IPC namespace: no mqueue mount. */
+  readonly ipc: boolean;
+  /** Its network namespace: sysfs cannot be mounted, the host's /sys is bound read-only instead (as podman does). */
+  readonly net: boolean;
+}
+
+function kernelFilesystemMounts(shm: string, privileged: boolean, foreign: ForeignNamespaces) {
   const kernelView = privileged ? [] : ['ro'];
-  return [
+  const all = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...kernelView] },
+    foreign.net
+      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...kernelView] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ...kernelView] },
   ];
+  return foreign.ipc ? all.filter((mount) => mount.type !== 'mqueue') : all;
 }
 
 function podFileMounts(files: SpecInput['podFiles']) {
@@ -102,6 +121,11 @@ function volumeMount(mount: ResolvedMount) {
 function environmentFor(input: SpecInput): string[] {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: input.hostname, HOME: input.user.home, ...input.container.env };
   return Object.keys(env).sort().map((key) => `${key}=${env[key]}`);
+}
+
+function foreignNamespaces(input: SpecInput): ForeignNamespaces {
+  const foreign = (kind: SharedNamespace) => Boolean(input.userns) && (input.joinNamespaces[kind] !== undefined || (input.hostNamespaces ?? []).includes(kind));
+  return { ipc: foreign('ipc'), net: foreign('net') };
 }
 
 /** The cgroup limits of the OCI spec (linux.resources), from the model's. */
@@ -147,13 +171,16 @@ export function generateSpec(input: SpecInput) {
     },
     root: { path: input.rootfs, readonly: security.readOnlyRootfs },
     // A joined UTS namespace already carries the pod's hostname; the runtime may only set it in a fresh one.
-    ...(input.joinNamespaces.uts ? {} : { hostname: input.hostname }),
+    ...(input.joinNamespaces.uts || input.hostNamespaces?.includes('uts') ? {} : { hostname: input.hostname }),
     mounts: [
-      ...kernelFilesystemMounts(input.podFiles.shm, security.privileged),
+      ...kernelFilesystemMounts(input.podFiles.shm, security.privileged, foreignNamespaces(input)),
       ...podFileMounts(input.podFiles),
       ...input.mounts.map(volumeMount),
     ],
+    // Labels first, so that none can pass for Corral's own annotations (the loader refuses corral.* too).
     annotations: {
+      ...input.podLabels,
+      ...container.labels,
       'corral.project': input.project,
       'corral.pod': container.pod,
       'corral.container': container.name,
@@ -166,7 +193,8 @@ export function generateSpec(input: SpecInput) {
     },
     linux: {
       cgroupsPath: input.cgroupsPath,
-      namespaces: namespacesFor(input.joinNamespaces, input.hostNetwork ?? false),
+      namespaces: namespacesFor(input),
+      ...(input.userns ? { uidMappings: ociMappings(input.userns.uidMappings), gidMappings: ociMappings(input.userns.gidMappings) } : {}),
       resources: { devices: [{ allow: !confined, access: 'rwm' }], ...resourcesSection(container.resources) },
       ...(Object.keys(security.sysctls).length > 0 ? { sysctl: { ...security.sysctls } } : {}),
       maskedPaths: confined ? [...MASKED_PATHS] : [],

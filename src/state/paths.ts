@@ -47,6 +47,8 @@ export function projectPaths(dirs: Dirs, project: string) {
     containersRun: path.join(run, 'containers'),
     containersState: path.join(state, 'containers'),
     podsRun: path.join(run, 'pods'),
+    /** Claims of automatic user namespace ranges, shared by every project of the state dir. */
+    usernsClaims: path.join(dirs.state, 'userns'),
   };
 }
 
@@ -63,6 +65,8 @@ function podPaths(run: string, pod: string) {
     resolvConf: path.join(dir, 'resolv.conf'),
     /** The pod's CNI attachment: configuration, result, published ports. */
     network: path.join(dir, 'network.json'),
+    /** Pid of the process that holds the pod's PID namespace (share: pid). */
+    pidHolder: path.join(dir, 'pid-holder'),
   };
 }
 
@@ -75,6 +79,10 @@ function containerPaths(run: string, state: string, id: string) {
     rootfs: path.join(bundle, 'rootfs'),
     pidFile: path.join(bundle, 'pid'),
     conmonPidFile: path.join(bundle, 'conmon.pid'),
+    /** The container's secrets and configs, each bind-mounted read-only. */
+    providedFiles: path.join(bundle, 'files'),
+    /** /etc/hostname of a container with a hostname of its own. */
+    hostname: path.join(bundle, 'hostname'),
     persistent,
     upper: path.join(persistent, 'upper'),
     work: path.join(persistent, 'work'),

@@ -9,6 +9,7 @@ import { applyPlan, type ApplyReport } from './apply.js';
 import { stopSupervisor } from './launch.js';
 import { withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
+import { releaseUserNamespaces } from '../runtime/userns.js';
 
 // `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
 // left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
@@ -24,6 +25,7 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   await native.killCgroup(projectCgroup(context.project));
   await native.removeCgroup(projectCgroup(context.project));
   await rm(context.paths.run, { recursive: true, force: true });
+  await releaseUserNamespaces(context.paths.usernsClaims, (id) => id.startsWith(`${context.project}.`));
   await rm(context.paths.containersState, { recursive: true, force: true });
   for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog]) await rm(file, { force: true });
   if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });

@@ -8,6 +8,7 @@ export function baselineContainer(overrides: Partial<Container> = {}): Container
     workdir: '/', user: '0:0', mounts: [], resources: {},
     security: { privileged: false, capAdd: [], capDrop: [], readOnlyRootfs: false, noNewPrivileges: true, sysctls: {}, ulimits: {} },
     lifecycle: { restart: { name: 'no' }, stopSignal: 'TERM', stopGraceMs: 10_000, dependsOn: [] },
+    labels: {}, namespaces: { network: { kind: 'pod' }, ipc: { kind: 'pod' }, pid: { kind: 'none' } }, files: [],
     ...overrides,
   };
 }
@@ -15,7 +16,7 @@ export function baselineContainer(overrides: Partial<Container> = {}): Container
 export function baselinePod(overrides: Partial<Pod> = {}): Pod {
   return {
     name: 'web', share: ['net', 'ipc', 'uts'], shmSize: 64 * 1024 * 1024, hostname: 'web', resources: {},
-    network: { mode: 'bridge', ports: [], dns: [], dnsSearch: [], extraHosts: [] },
+    network: { mode: 'bridge', ports: [], dns: [], dnsSearch: [], extraHosts: [] }, labels: {},
     containers: [baselineContainer(), baselineContainer({ name: 'sidecar' })], ...overrides,
   };
 }

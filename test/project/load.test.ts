@@ -117,9 +117,9 @@ model('volumes: named, bind, tmpfs; short and long mount syntax', async () => {
   assert.equal(project.pods[0]!.share, ['net'], 'share only net');
   assert.equal(container!.mounts, [
     { volume: 'data', type: 'named', source: '', target: '/data', readOnly: false },
-    { volume: 'conf', type: 'bind', source: '/projects/demo/conf', target: '/etc/app', readOnly: true },
+    { volume: 'conf', type: 'bind', source: '/projects/demo/conf', target: '/etc/app', readOnly: true, createHostPath: false },
     { volume: 'scratch', type: 'tmpfs', source: '', target: '/scratch', readOnly: false, size: 8 * 1024 * 1024, mode: 0o1700 },
-    { type: 'bind', source: '/projects/demo/html', target: '/www', readOnly: true },
+    { type: 'bind', source: '/projects/demo/html', target: '/www', readOnly: true, createHostPath: true },
     { volume: 'data', type: 'named', source: '', target: '/backup', readOnly: true },
     { type: 'tmpfs', source: '', target: '/cache', readOnly: false, size: 1024 * 1024, mode: 0o1777 },
   ], 'every mount resolved');

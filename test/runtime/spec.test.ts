@@ -34,6 +34,20 @@ spec('joins the pod namespaces by path and gets its own pid and mount namespaces
   assert.is((generateSpec(input({ joinNamespaces: {} })) as { hostname?: string }).hostname, 'web', 'hostname set in a fresh UTS namespace');
 });
 
+spec('host namespaces are left out, a user namespace carries its maps, labels become annotations', () => {
+  const container = baselineContainer({ labels: { 'com.example.role': 'api' } });
+  const generated = generateSpec(input({
+    container, hostNamespaces: ['pid', 'net'], podLabels: { team: 'core' },
+    userns: { uidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }], gidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }] },
+  })) as ReturnType<typeof generateSpec> & { linux: { uidMappings?: unknown }; annotations: Record<string, string> };
+  assert.equal(generated.linux.namespaces.map((namespace) => namespace.type), ['mount', 'ipc', 'uts', 'user'], 'no pid or network namespace of its own; a user namespace');
+  assert.equal(generated.linux.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }], 'uid map');
+  assert.is(generated.annotations['com.example.role'], 'api', 'container label');
+  assert.is(generated.annotations.team, 'core', 'pod label');
+  assert.not.ok(generated.mounts.some((mount) => mount.type === 'mqueue'), 'no mqueue in a joined IPC namespace of another user namespace');
+  assert.is(generated.mounts.find((mount) => mount.destination === '/sys')!.type, 'bind', '/sys bound, not mounted, in the host network namespace');
+});
+
 spec('secure defaults: reduced capabilities, no new privileges, masked and read-only paths', () => {
   const generated = generateSpec(input());
   assert.equal(generated.process.capabilities.bounding, [...DEFAULT_CAPABILITIES], 'docker\'s default set');
