@@ -266,6 +266,12 @@ images('images names the containers using each image; rm refuses a used or unkno
   const refused = await corral(context.sandbox, ['image', 'rm', before.get(rich)!.ref]);
   assert.is(refused.exitCode, 2, refused.stdout);
   assert.match(refused.stderr, `is used by ${context.project}/rich/app, ${context.project}/rich/plain (remove those containers first`);
+  const never = path.join(context.sandbox.work, 'never.yaml');
+  await writeFile(never, 'pods:\n  p:\n    containers:\n      c: { image: "127.0.0.1:1/not/here:v1", pull_policy: never }\n');
+  const offline = await corral(context.sandbox, ['-f', never, '-p', context.sandbox.projectName('never'), 'up', '-d']);
+  assert.is(offline.exitCode, 1, offline.stdout);
+  assert.match(offline.stderr, 'image 127.0.0.1:1/not/here:v1 is not in the local store and pull_policy is never (run `corral pull`, or set pull_policy: missing)');
+  assert.not.ok(existsSync(path.join(context.sandbox.run, context.sandbox.projectName('never'))), 'nothing of that project was made');
   const unknown = await corral(context.sandbox, ['image', 'rm', 'nothing/like:this']);
   assert.is(unknown.exitCode, 1, 'an unknown name is the user\'s mistake');
   assert.match(unknown.stderr, /no image nothing\/like:this in the store \(`corral images` lists them/);
