@@ -4,7 +4,10 @@ import { ProjectError } from './errors.js';
 import { interpolateProject, processEnvironment, type LookupEnv } from './interpolate.js';
 import type { Project } from './model.js';
 import { normaliseProject } from './normalise.js';
-import { parseProjectText } from './parse.js';
+import type { ParsedFile } from './parse.js';
+import { parseSourceText } from '../import/documents.js';
+import { translateCompose } from '../import/compose.js';
+import { translateKube } from '../import/kube.js';
 import { validateProjectData } from './validate.js';
 import { readDotenv, readEnvFiles } from './dotenv.js';
 import { readProvidedContents } from './provided-files.js';
@@ -21,7 +24,11 @@ export interface LoadOptions {
   readonly readFile?: (file: string) => Promise<string>;
   /** Active profiles (`--profile`); default: CORRAL_PROFILES from the environment. */
   readonly profiles?: readonly string[];
+  /** Keys of a compose file or manifest that Corral cannot carry over, as `FILE:LINE:COL: ...`; default: stderr. */
+  readonly onWarning?: (warning: string) => void;
 }
+
+const warnOnStderr = (warning: string) => process.stderr.write(`corral: warning: ${warning}\n`);
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -35,12 +42,19 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   } catch (error) {
     throw new ProjectError(`cannot read the project file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file, line: 0, col: 0, path: '' }, 'check the path given with -f', { cause: error });
   }
-  const parsed = parseProjectText(text, file);
+  const source = parseSourceText(text, file);
   // The environment wins over .env, as in compose.
   const dotenv = await readDotenv(path.join(path.dirname(file), '.env'), { optional: true, readFile: options.readFile });
   const environment = options.lookupEnv ?? processEnvironment;
   const lookup = (name: string) => environment(name) ?? dotenv[name];
-  const data = interpolateProject(parsed, lookup);
+  // A compose file is interpolated as compose does, then translated; Kubernetes manifests have no
+  // such variables. Either way the Corral document keeps the positions of the user's file.
+  const warn = options.onWarning ?? warnOnStderr;
+  let parsed: ParsedFile = source.parsed;
+  let data: unknown;
+  if (source.format === 'kube') ({ parsed, data } = translateKube(source.parsed, warn));
+  else if (source.format === 'compose') ({ parsed, data } = translateCompose(source.parsed, interpolateProject(source.parsed, lookup) as Record<string, unknown>, warn));
+  else data = interpolateProject(parsed, lookup);
   validateProjectData(parsed, data);
   const raw = data as Record<string, unknown>;
   const name = (options.projectName ?? (raw.name as string | undefined) ?? path.basename(path.dirname(file))).toLowerCase();

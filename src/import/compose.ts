@@ -1,0 +1,277 @@
+import type { ParsedFile, PathSegment } from '../project/parse.js';
+import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
+
+// docker-compose -> Corral: each service becomes a pod of one container of the same name, except
+// that `network_mode: service:x` puts the service into x's pod (sharing its network, IPC and UTS
+// namespaces, as compose does). Keys with the same meaning are copied; the others are translated
+// or reported as warnings with their line and column.
+
+/** Service keys Corral's containers take as they are. */
+const SAME_KEYS = ['image', 'build', 'command', 'entrypoint', 'working_dir', 'user', 'hostname', 'labels', 'cap_add', 'cap_drop', 'privileged',
+  'read_only', 'sysctls', 'ulimits', 'env_file', 'restart', 'stop_signal', 'stop_grace_period', 'healthcheck', 'ports', 'profiles', 'secrets', 'configs'] as const;
+/** Service keys that are translated below. */
+const TRANSLATED_KEYS = ['environment', 'volumes', 'tmpfs', 'depends_on', 'network_mode', 'pid', 'ipc', 'mem_limit', 'mem_reservation', 'cpus', 'pids_limit',
+  'deploy', 'security_opt', 'shm_size', 'dns', 'dns_search', 'extra_hosts', 'pull_policy', 'develop', 'userns_mode', 'networks', 'expose', 'container_name'];
+const POD_KEYS = ['shm_size', 'dns', 'dns_search', 'extra_hosts'] as const;
+
+const isHostPath = (source: string) => /^[./~]/.test(source);
+
+interface Placement { pod: string; container: string }
+
+/** Which pod each service lands in: its own, or (network_mode: service:x) the pod of x, followed through chains. */
+function placeServices(services: Record<string, Raw>): Map<string, Placement> {
+  const placements = new Map<string, Placement>();
+  const podOf = (name: string, seen: Set<string>): string => {
+    const mode = String(services[name]?.network_mode ?? '');
+    const target = mode.startsWith('service:') ? mode.slice('service:'.length) : undefined;
+    if (!target || !services[target] || seen.has(target)) return corralName(name);
+    return podOf(target, new Set([...seen, name]));
+  };
+  for (const name of Object.keys(services)) placements.set(name, { pod: podOf(name, new Set([name])), container: corralName(name) });
+  return placements;
+}
+
+function resourcesOf(service: Raw): Raw | undefined {
+  const deploy = (service.deploy ?? {}) as Raw;
+  const limits = ((deploy.resources as Raw | undefined)?.limits ?? {}) as Raw;
+  const reservations = ((deploy.resources as Raw | undefined)?.reservations ?? {}) as Raw;
+  const resources: Raw = {
+    ...(limits.cpus !== undefined ? { cpus: Number(limits.cpus) } : {}),
+    ...(service.cpus !== undefined ? { cpus: Number(service.cpus) } : {}),
+    ...(limits.memory !== undefined ? { memory: limits.memory } : {}),
+    ...(service.mem_limit !== undefined ? { memory: service.mem_limit } : {}),
+    ...(reservations.memory !== undefined ? { memory_reservation: reservations.memory } : {}),
+    ...(service.mem_reservation !== undefined ? { memory_reservation: service.mem_reservation } : {}),
+    ...(limits.pids !== undefined ? { pids: limits.pids } : {}),
+    ...(service.pids_limit !== undefined ? { pids: service.pids_limit } : {}),
+  };
+  return Object.keys(resources).length > 0 ? resources : undefined;
+}
+
+/** compose's `ipc`/`pid`: host, private, shareable, service:x, container:x. */
+function namespaceMode(value: string, placements: Map<string, Placement>): string | undefined {
+  if (value === 'host') return 'host';
+  if (value === 'private') return 'none';
+  if (value === 'shareable' || value === '') return undefined;
+  const target = value.startsWith('service:') ? placements.get(value.slice('service:'.length)) : undefined;
+  return target ? `container:${target.pod}/${target.container}` : undefined;
+}
+
+export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSink): { parsed: ParsedFile; data: Raw } {
+  const t = new Translation(source, sink);
+  const services = (data.services ?? {}) as Record<string, Raw>;
+  const placements = placeServices(services);
+  const pods: Record<string, Raw> = {};
+  const volumes: Record<string, Raw> = {};
+  const out: Raw = { pods };
+
+  for (const key of Object.keys(data)) {
+    if (key === 'name') out.name = data.name;
+    else if (key === 'services' || key.startsWith('x-')) continue;
+    else if (key === 'volumes') translateTopVolumes(t, data.volumes as Record<string, Raw | null>, volumes);
+    else if (key === 'secrets' || key === 'configs') {
+      out[key] = Object.fromEntries(Object.entries((data[key] ?? {}) as Record<string, Raw>).map(([name, definition]) => {
+        t.from([key, corralName(name)], [key, name]);
+        const kept = Object.fromEntries(Object.entries(definition ?? {}).filter(([inner]) => {
+          if (['file', 'environment', 'content'].includes(inner)) return true;
+          t.unsupported([key, name, inner]);
+          return false;
+        }));
+        return [corralName(name), kept];
+      }));
+    } else if (key === 'networks') translateNetworks(t, data.networks as Record<string, Raw | null>, out);
+    else if (key === 'version') t.unsupported([key], 'obsolete, ignored');
+    else t.unsupported([key]);
+  }
+
+  for (const [name, service] of Object.entries(services)) {
+    const at = ['services', name];
+    const { pod: podName, container: containerName } = placements.get(name)!;
+    const pod = (pods[podName] ??= { containers: {} }) as Raw;
+    const ownPod = podName === corralName(name);
+    if (ownPod) t.from(['pods', podName], at);
+    const container: Raw = {};
+    (pod.containers as Raw)[containerName] = container;
+    const to = ['pods', podName, 'containers', containerName];
+    t.from(to, at);
+    for (const key of Object.keys(service)) {
+      if (key.startsWith('x-')) continue;
+      if ((SAME_KEYS as readonly string[]).includes(key)) container[key] = service[key];
+      else if (!TRANSLATED_KEYS.includes(key)) t.unsupported([...at, key]);
+    }
+    if (service.environment !== undefined) {
+      container.env = service.environment;
+      t.from([...to, 'env'], [...at, 'environment']);
+    }
+    if (typeof container.build === 'object' && container.build !== null) {
+      const build = container.build as Raw;
+      t.unsupportedKeys(build, ['context', 'dockerfile'], [...at, 'build']);
+      container.build = { context: build.context ?? '.', ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}) };
+    }
+    if (container.env_file !== undefined) {
+      container.env_file = [container.env_file].flat().map((entry) => (typeof entry === 'string' ? entry : (entry as Raw).path));
+    }
+    const resources = resourcesOf(service);
+    if (resources) {
+      container.resources = resources;
+      t.from([...to, 'resources'], [...at, ...(service.deploy ? ['deploy', 'resources', 'limits'] : [Object.keys(service).find((key) => ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'].includes(key))!])]);
+    }
+    if (service.deploy) t.unsupportedKeys(service.deploy as Raw, ['resources'], [...at, 'deploy']);
+    if (container.ports !== undefined) container.ports = (container.ports as unknown[]).map((port, index) => portOf(t, port, [...at, 'ports', index]));
+    translateServiceVolumes(t, service, at, to, container, volumes);
+    translateNamespaces(t, service, at, container, pod, ownPod, placements);
+    for (const key of POD_KEYS) {
+      if (service[key] === undefined) continue;
+      pod[key] = service[key];
+      t.from(['pods', podName, key], [...at, key]);
+    }
+    if (service.depends_on !== undefined) {
+      const placed = (dependency: string) => {
+        const target = placements.get(dependency);
+        return target ? `${target.pod}/${target.container}` : corralName(dependency);
+      };
+      container.depends_on = Array.isArray(service.depends_on)
+        ? service.depends_on.map((dependency) => placed(String(dependency)))
+        : Object.fromEntries(Object.entries(service.depends_on as Raw).map(([dependency, options]) => [placed(dependency), options]));
+      t.from([...to, 'depends_on'], [...at, 'depends_on']);
+    }
+    if (service.security_opt !== undefined) {
+      for (const [index, option] of (service.security_opt as string[]).entries()) {
+        if (/^no-new-privileges(:true)?$/.test(option)) container.no_new_privileges = true;
+        else if (option === 'no-new-privileges:false') container.no_new_privileges = false;
+        else t.unsupported([...at, 'security_opt', index], `security_opt ${option} is not supported, ignored`);
+      }
+    }
+    if (service.pull_policy !== undefined) {
+      const policy = { always: 'always', never: 'never', missing: 'missing', if_not_present: 'missing' }[String(service.pull_policy)];
+      if (policy) container.pull_policy = policy;
+      else t.unsupported([...at, 'pull_policy'], `pull_policy ${String(service.pull_policy)} is not supported, ignored`);
+    }
+    const watch = (service.develop as Raw | undefined)?.watch as Raw[] | undefined;
+    if (service.develop !== undefined) t.unsupportedKeys(service.develop as Raw, ['watch'], [...at, 'develop']);
+    if (watch) {
+      container.watch = watch.map((rule) => ({ ...rule, action: rule.action === 'rebuild' ? 'recreate' : rule.action }));
+      t.from([...to, 'watch'], [...at, 'develop', 'watch']);
+    }
+    if (service.userns_mode !== undefined && service.userns_mode !== 'host') t.unsupported([...at, 'userns_mode'], `userns_mode ${String(service.userns_mode)} is not supported (Corral has userns: auto), ignored`);
+    if (service.networks !== undefined) t.unsupported([...at, 'networks'], 'Corral has one network per project, which every pod joins; ignored');
+    if (service.expose !== undefined) t.unsupported([...at, 'expose'], 'every port is reachable inside the project network anyway; ignored');
+    if (service.container_name !== undefined) t.unsupported([...at, 'container_name'], `the container is ${podName}/${containerName}; ignored`);
+  }
+  if (Object.keys(volumes).length > 0) out.volumes = volumes;
+  return { parsed: t.parsed(out), data: out };
+}
+
+function portOf(t: Translation, port: unknown, at: PathSegment[]): unknown {
+  if (typeof port !== 'object' || port === null) return port;
+  const long = port as Raw;
+  t.unsupportedKeys(long, ['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol'], at);
+  const published = long.published === undefined ? '' : `${String(long.published)}:`;
+  const hostIp = long.host_ip === undefined ? '' : `${String(long.host_ip)}:`;
+  return `${hostIp}${published}${String(long.target)}${long.protocol ? `/${String(long.protocol)}` : ''}`;
+}
+
+function translateTopVolumes(t: Translation, definitions: Record<string, Raw | null>, volumes: Record<string, Raw>): void {
+  for (const [name, definition] of Object.entries(definitions ?? {})) {
+    const at = ['volumes', name];
+    t.from(['volumes', corralName(name)], at);
+    const options = (definition?.driver_opts ?? {}) as Raw;
+    if (options.type === 'none' && String(options.o ?? '').split(',').includes('bind') && options.device) {
+      volumes[corralName(name)] = { type: 'bind', source: options.device };
+    } else {
+      volumes[corralName(name)] = {};
+      if (definition) t.unsupportedKeys(definition, ['name', 'labels'], at);
+    }
+  }
+}
+
+function translateNetworks(t: Translation, networks: Record<string, Raw | null>, out: Raw): void {
+  for (const [name, network] of Object.entries(networks ?? {})) {
+    const config = ((network?.ipam as Raw | undefined)?.config as Raw[] | undefined)?.[0];
+    if (name === 'default' && config?.subnet) {
+      out.networks = { default: { subnet: config.subnet } };
+      t.from(['networks', 'default', 'subnet'], ['networks', name, 'ipam', 'config', 0, 'subnet']);
+    } else {
+      t.unsupported(['networks', name], 'Corral has one network per project; only the default network\'s subnet is taken, ignored');
+    }
+  }
+}
+
+function translateServiceVolumes(t: Translation, service: Raw, at: PathSegment[], to: PathSegment[], container: Raw, volumes: Record<string, Raw>): void {
+  const mounts: unknown[] = [];
+  ((service.volumes ?? []) as unknown[]).forEach((entry, index) => {
+    const from = [...at, 'volumes', index];
+    t.from([...to, 'volumes', mounts.length], from);
+    if (typeof entry === 'string') {
+      const [source, target, options] = entry.split(':');
+      if (target === undefined) {
+        // An anonymous volume: a named volume of this service's own.
+        const name = corralName(`${String(at[1])}-${source!.replace(/\//g, '-')}`);
+        volumes[name] = {};
+        mounts.push(`${name}:${source}`);
+        return;
+      }
+      const flags = (options ?? '').split(',').filter(Boolean);
+      const unknown = flags.filter((flag) => !['ro', 'rw'].includes(flag));
+      if (unknown.length > 0) t.unsupported(from, `mount options ${unknown.join(',')} are not supported, ignored`);
+      mounts.push(`${isHostPath(source!) ? source : corralName(source!)}:${target}${flags.includes('ro') ? ':ro' : ''}`);
+      return;
+    }
+    const long = entry as Raw;
+    t.unsupportedKeys(long, ['type', 'source', 'target', 'read_only', 'bind', 'volume', 'tmpfs', 'consistency'], from);
+    const type = String(long.type ?? 'volume');
+    if (!['volume', 'bind', 'tmpfs'].includes(type)) {
+      t.unsupported(from, `a mount of type ${type} is not supported, ignored`);
+      mounts.pop();
+      return;
+    }
+    const bind = (long.bind ?? {}) as Raw;
+    const volume = (long.volume ?? {}) as Raw;
+    t.unsupportedKeys(bind, ['create_host_path'], [...from, 'bind']);
+    t.unsupportedKeys(volume, ['subpath', 'nocopy'], [...from, 'volume']);
+    if (type === 'volume' && long.source === undefined) {
+      const name = corralName(`${String(at[1])}-${String(long.target).replace(/\//g, '-')}`);
+      volumes[name] = {};
+      long.source = name;
+    }
+    mounts.push({
+      type, target: long.target,
+      ...(long.source !== undefined ? { source: type === 'volume' ? corralName(String(long.source)) : long.source } : {}),
+      ...(long.read_only !== undefined ? { read_only: long.read_only } : {}),
+      ...(type === 'bind' ? { create_host_path: bind.create_host_path !== false } : {}),
+      ...(volume.subpath !== undefined ? { subpath: volume.subpath } : {}),
+      ...(long.tmpfs !== undefined ? { tmpfs: long.tmpfs } : {}),
+    });
+    if (volume.subpath !== undefined) t.from([...to, 'volumes', mounts.length - 1, 'subpath'], [...from, 'volume', 'subpath']);
+  });
+  const tmpfs = service.tmpfs === undefined ? [] : [service.tmpfs].flat().map(String);
+  tmpfs.forEach((entry, index) => {
+    const [target, options = ''] = entry.split(':');
+    const size = /size=([^,]+)/.exec(options)?.[1];
+    t.from([...to, 'volumes', mounts.length], [...at, 'tmpfs', ...(Array.isArray(service.tmpfs) ? [index] : [])]);
+    mounts.push({ type: 'tmpfs', target, ...(size ? { tmpfs: { size } } : {}) });
+  });
+  if (mounts.length > 0) container.volumes = mounts;
+}
+
+function translateNamespaces(t: Translation, service: Raw, at: PathSegment[], container: Raw, pod: Raw, ownPod: boolean, placements: Map<string, Placement>): void {
+  const mode = service.network_mode === undefined ? undefined : String(service.network_mode);
+  if (mode === 'host' || mode === 'none') {
+    if (ownPod) pod.network = mode;
+    else container.network = mode === 'host' ? 'host' : 'none';
+  } else if (mode?.startsWith('service:')) {
+    if (!placements.has(mode.slice('service:'.length))) t.unsupported([...at, 'network_mode'], `${mode} names no service of this file, ignored`);
+  } else if (mode !== undefined && mode !== 'bridge' && mode !== 'default') {
+    t.unsupported([...at, 'network_mode'], `network_mode ${mode} is not supported, ignored`);
+  }
+  for (const key of ['ipc', 'pid'] as const) {
+    if (service[key] === undefined) continue;
+    const translated = namespaceMode(String(service[key]), placements);
+    if (translated === 'host' || translated?.startsWith('container:')) container[key] = translated;
+    else if (translated === 'none') {
+      // compose's default PID namespace is a private one already.
+      if (key === 'ipc') container.ipc = 'none';
+    }
+    else if (service[key] !== 'shareable') t.unsupported([...at, key], `${key} ${String(service[key])} is not supported, ignored`);
+  }
+}

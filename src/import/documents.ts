@@ -1,0 +1,63 @@
+import { isMap, LineCounter, parseAllDocuments } from 'yaml';
+import { ProjectError } from '../project/errors.js';
+import { parseProjectText, type ParsedFile } from '../project/parse.js';
+
+// Which format a file is in, from its shape: Kubernetes manifests have apiVersion and kind (and may
+// be several YAML documents), compose files have services:, everything else is Corral's own.
+
+export type SourceFormat = 'corral' | 'compose' | 'kube';
+
+/** Parses one document as a project file, or several as manifests (data: the documents, paths start with the index). */
+export function parseSourceText(text: string, file: string): { parsed: ParsedFile; format: SourceFormat } {
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: true });
+  const list = Array.isArray(documents) ? documents.filter((document) => document.contents !== null) : [];
+  if (list.length <= 1) {
+    const parsed = parseProjectText(text, file);
+    const data = parsed.data as Record<string, unknown> | null;
+    if (data && typeof data === 'object' && 'apiVersion' in data && 'kind' in data) {
+      return { parsed: { file, data: [data], locate: (path, options) => parsed.locate(path.slice(1), options) }, format: 'kube' };
+    }
+    const format = data && typeof data === 'object' && 'services' in data && !('pods' in data) ? 'compose' : 'corral';
+    return { parsed, format };
+  }
+  for (const document of list) {
+    const first = document.errors[0];
+    if (first) {
+      const position = first.linePos?.[0] ?? { line: 1, col: 1 };
+      throw new ProjectError(`YAML syntax: ${first.message.split('\n')[0]}`, { file, line: position.line, col: position.col, path: '' }, 'fix the YAML syntax (indentation, quotes, brackets)');
+    }
+    if (!isMap(document.contents) || !document.has('kind')) {
+      const { line, col } = lineCounter.linePos(document.contents?.range?.[0] ?? 0);
+      throw new ProjectError('a file of several YAML documents must be Kubernetes manifests, and this one has no kind:', { file, line, col, path: '' }, 'give each document apiVersion: and kind: (Pod, Deployment, ...), or keep a project file to one document');
+    }
+  }
+  const data = list.map((document) => document.toJS({ maxAliasCount: 1000 }) as unknown);
+  return {
+    format: 'kube',
+    parsed: {
+      file,
+      data,
+      locate(path, options = {}) {
+        const document = list[Number(path[0] ?? 0)] ?? list[0]!;
+        let node: unknown = document.contents;
+        let keyNode: unknown;
+        for (const segment of path.slice(1)) {
+          const inner = (node as { items?: unknown[] } | undefined)?.items;
+          if (!inner) break;
+          const pair = isMap(node) ? node.items.find((item) => String((item.key as { value?: unknown })?.value) === String(segment)) : undefined;
+          if (isMap(node)) {
+            if (!pair) break;
+            keyNode = pair.key;
+            node = pair.value ?? pair.key;
+          } else if (typeof segment === 'number' && inner[segment]) {
+            keyNode = undefined;
+            node = inner[segment];
+          } else break;
+        }
+        const target = (options.key && keyNode ? keyNode : node) as { range?: [number] } | undefined;
+        return lineCounter.linePos(target?.range?.[0] ?? 0);
+      },
+    },
+  };
+}

@@ -1,0 +1,270 @@
+import type { ParsedFile, PathSegment } from '../project/parse.js';
+import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
+
+// Kubernetes manifests -> Corral, like `podman kube play`: each Pod becomes a pod, each Deployment
+// `replicas` pods from its template; ConfigMaps and Secrets of the same file feed env, envFrom and
+// volumes; PersistentVolumeClaims become named volumes; hostPath volumes bind mounts. Anything else
+// is reported as a warning at its line.
+
+const POD_SPEC_KEYS = ['containers', 'initContainers', 'volumes', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'hostname', 'dnsConfig',
+  'hostAliases', 'restartPolicy', 'terminationGracePeriodSeconds', 'securityContext'];
+const CONTAINER_KEYS = ['name', 'image', 'command', 'args', 'workingDir', 'env', 'envFrom', 'ports', 'resources', 'securityContext', 'volumeMounts',
+  'livenessProbe', 'readinessProbe', 'startupProbe', 'imagePullPolicy'];
+const RESTART: Record<string, string> = { Always: 'always', OnFailure: 'on-failure', Never: 'no' };
+const PULL: Record<string, string> = { Always: 'always', IfNotPresent: 'missing', Never: 'never' };
+const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+
+/** "500m" -> 0.5 CPUs. */
+export function cpusOf(quantity: unknown): number {
+  const text = String(quantity);
+  return text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
+}
+
+/** "128Mi" -> bytes; what is no quantity stays as written, for the schema to refuse at its line. */
+export function memoryOf(quantity: unknown): number | unknown {
+  const match = /^([0-9.]+)([kKMGT]i?)?$/.exec(String(quantity));
+  return match ? Math.round(Number(match[1]) * (MEMORY_UNITS[match[2] ?? ''] ?? 1)) : quantity;
+}
+
+const seconds = (value: unknown) => `${Number(value)}s`;
+
+interface Sources {
+  /** ConfigMaps and Secrets of the file by name: their string data. */
+  readonly configMaps: Map<string, Record<string, string>>;
+  readonly secrets: Map<string, Record<string, string>>;
+}
+
+class KubeTranslation {
+  readonly pods: Record<string, Raw> = {};
+  readonly volumes: Record<string, Raw> = {};
+  readonly configs: Record<string, Raw> = {};
+  readonly secrets: Record<string, Raw> = {};
+
+  constructor(readonly t: Translation, readonly sources: Sources) {}
+
+  pod(name: string, metadata: Raw, spec: Raw, at: PathSegment[], metaAt: PathSegment[], defaults: { restart?: string } = {}): void {
+    const { t } = this;
+    const podName = corralName(name);
+    t.from(['pods', podName], at);
+    t.unsupportedKeys(spec, POD_SPEC_KEYS, at);
+    t.unsupportedKeys(metadata, ['name', 'labels'], metaAt);
+    const pod: Raw = { containers: {} };
+    if (metadata.labels) pod.labels = metadata.labels;
+    if (spec.hostNetwork === true) pod.network = 'host';
+    if (spec.shareProcessNamespace === true) pod.share = ['net', 'ipc', 'uts', 'pid'];
+    if (spec.hostname !== undefined) pod.hostname = spec.hostname;
+    const dns = (spec.dnsConfig ?? {}) as Raw;
+    if (dns.nameservers) pod.dns = dns.nameservers;
+    if (dns.searches) pod.dns_search = dns.searches;
+    t.unsupportedKeys(dns, ['nameservers', 'searches'], [...at, 'dnsConfig']);
+    if (spec.hostAliases) pod.extra_hosts = (spec.hostAliases as Raw[]).flatMap((alias) => (alias.hostnames as string[]).map((host) => `${host}:${String(alias.ip)}`));
+    const restart = spec.restartPolicy === undefined ? defaults.restart ?? 'always' : RESTART[String(spec.restartPolicy)];
+    if (restart !== 'no') pod.restart = restart;
+    const podSecurity = (spec.securityContext ?? {}) as Raw;
+    t.unsupportedKeys(podSecurity, ['runAsUser', 'runAsGroup', 'sysctls'], [...at, 'securityContext']);
+    const volumes = new Map(((spec.volumes ?? []) as Raw[]).map((volume, index) => [String(volume.name), { volume, at: [...at, 'volumes', index] }]));
+    for (const [list, key] of [['initContainers', 'init_containers'], ['containers', 'containers']] as const) {
+      const containers = (spec[list] ?? []) as Raw[];
+      if (containers.length === 0) continue;
+      pod[key] = Object.fromEntries(containers.map((container, index) => {
+        const containerAt = [...at, list, index];
+        const containerName = corralName(String(container.name));
+        t.from(['pods', podName, key, containerName], containerAt);
+        return [containerName, this.container(container, containerAt, ['pods', podName, key, containerName], { spec, podSecurity, volumes, podName })];
+      }));
+    }
+    this.pods[podName] = pod;
+  }
+
+  private container(raw: Raw, at: PathSegment[], to: PathSegment[], pod: { spec: Raw; podSecurity: Raw; volumes: Map<string, { volume: Raw; at: PathSegment[] }>; podName: string }): Raw {
+    const { t } = this;
+    t.unsupportedKeys(raw, CONTAINER_KEYS, at);
+    const container: Raw = {};
+    if (raw.image !== undefined) container.image = raw.image;
+    if (raw.command !== undefined) container.entrypoint = raw.command;
+    if (raw.args !== undefined) container.command = raw.args;
+    if (raw.workingDir !== undefined) container.working_dir = raw.workingDir;
+    if (raw.imagePullPolicy !== undefined) container.pull_policy = PULL[String(raw.imagePullPolicy)];
+    if (pod.spec.hostPID === true) container.pid = 'host';
+    if (pod.spec.hostIPC === true) container.ipc = 'host';
+    if (pod.spec.terminationGracePeriodSeconds !== undefined) container.stop_grace_period = seconds(pod.spec.terminationGracePeriodSeconds);
+    const env = this.env(raw, at);
+    if (Object.keys(env).length > 0) container.env = env;
+    const ports = ((raw.ports ?? []) as Raw[]).filter((port) => port.hostPort !== undefined).map((port) => {
+      const protocol = String(port.protocol ?? 'TCP').toLowerCase();
+      return `${port.hostIP ? `${String(port.hostIP)}:` : ''}${String(port.hostPort)}:${String(port.containerPort)}${protocol === 'tcp' ? '' : `/${protocol}`}`;
+    });
+    if (ports.length > 0) container.ports = ports;
+    const resources = (raw.resources ?? {}) as Raw;
+    const limits = (resources.limits ?? {}) as Raw;
+    const requests = (resources.requests ?? {}) as Raw;
+    const translated: Raw = {
+      ...(limits.cpu !== undefined ? { cpus: cpusOf(limits.cpu) } : {}),
+      ...(limits.memory !== undefined ? { memory: memoryOf(limits.memory) } : {}),
+      ...(requests.memory !== undefined ? { memory_reservation: memoryOf(requests.memory) } : {}),
+    };
+    if (Object.keys(translated).length > 0) {
+      container.resources = translated;
+      t.from([...to, 'resources'], [...at, 'resources']);
+      t.from([...to, 'resources', 'cpus'], [...at, 'resources', 'limits', 'cpu']);
+      t.from([...to, 'resources', 'memory'], [...at, 'resources', 'limits', 'memory']);
+      t.from([...to, 'resources', 'memory_reservation'], [...at, 'resources', 'requests', 'memory']);
+    }
+    if (requests.cpu !== undefined) t.unsupported([...at, 'resources', 'requests', 'cpu'], 'CPU requests are for a scheduler; only limits are enforced, ignored');
+    this.security(container, { ...pod.podSecurity, ...(raw.securityContext as Raw | undefined) }, [...at, 'securityContext']);
+    const probeKey = ['livenessProbe', 'readinessProbe', 'startupProbe'].find((key) => raw[key] !== undefined);
+    for (const key of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      if (raw[key] !== undefined && key !== probeKey) t.unsupported([...at, key], `one probe is used as the health check (${probeKey}), ignored`);
+    }
+    if (probeKey) {
+      container.healthcheck = this.probe(raw[probeKey] as Raw, raw, [...at, probeKey]);
+      t.from([...to, 'healthcheck'], [...at, probeKey]);
+    }
+    this.mounts(container, raw, at, to, pod);
+    return container;
+  }
+
+  private env(raw: Raw, at: PathSegment[]): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [index, source] of ((raw.envFrom ?? []) as Raw[]).entries()) {
+      const reference = (source.configMapRef ?? source.secretRef) as Raw | undefined;
+      const data = reference && (source.configMapRef ? this.sources.configMaps : this.sources.secrets).get(String(reference.name));
+      if (data) Object.assign(env, Object.fromEntries(Object.entries(data).map(([key, value]) => [`${String(source.prefix ?? '')}${key}`, value])));
+      else this.t.unsupported([...at, 'envFrom', index], 'only ConfigMaps and Secrets of the same file can be used, ignored');
+    }
+    for (const [index, variable] of ((raw.env ?? []) as Raw[]).entries()) {
+      if (variable.value !== undefined || variable.valueFrom === undefined) {
+        env[String(variable.name)] = String(variable.value ?? '');
+        continue;
+      }
+      const from = variable.valueFrom as Raw;
+      const reference = (from.configMapKeyRef ?? from.secretKeyRef) as Raw | undefined;
+      const value = reference && (from.configMapKeyRef ? this.sources.configMaps : this.sources.secrets).get(String(reference.name))?.[String(reference.key)];
+      if (value !== undefined) env[String(variable.name)] = value;
+      else this.t.unsupported([...at, 'env', index, 'valueFrom'], 'only keys of ConfigMaps and Secrets of the same file can be used, ignored');
+    }
+    return env;
+  }
+
+  private security(container: Raw, security: Raw, at: PathSegment[]): void {
+    if (security.runAsUser !== undefined) container.user = `${String(security.runAsUser)}${security.runAsGroup !== undefined ? `:${String(security.runAsGroup)}` : ''}`;
+    if (security.privileged === true) container.privileged = true;
+    if (security.readOnlyRootFilesystem === true) container.read_only = true;
+    if (security.allowPrivilegeEscalation !== undefined) container.no_new_privileges = security.allowPrivilegeEscalation === false;
+    const capabilities = (security.capabilities ?? {}) as Raw;
+    if (capabilities.add) container.cap_add = capabilities.add;
+    if (capabilities.drop) container.cap_drop = capabilities.drop;
+    if (security.sysctls) container.sysctls = Object.fromEntries((security.sysctls as Raw[]).map((sysctl) => [String(sysctl.name), String(sysctl.value)]));
+    const known = ['runAsUser', 'runAsGroup', 'privileged', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'sysctls'];
+    for (const key of Object.keys(security)) if (!known.includes(key)) this.t.unsupported([...at, key]);
+  }
+
+  private probe(probe: Raw, container: Raw, at: PathSegment[]): Raw {
+    const portOf = (port: unknown) => (typeof port === 'number' ? port : Number(((container.ports ?? []) as Raw[]).find((candidate) => candidate.name === port)?.containerPort ?? port));
+    const exec = probe.exec as Raw | undefined;
+    const http = probe.httpGet as Raw | undefined;
+    const tcp = probe.tcpSocket as Raw | undefined;
+    this.t.unsupportedKeys(probe, ['exec', 'httpGet', 'tcpSocket', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'initialDelaySeconds', 'successThreshold'], at);
+    return {
+      ...(exec ? { test: ['CMD', ...(exec.command as string[])] } : {}),
+      ...(http ? { http: { port: portOf(http.port), path: http.path ?? '/' } } : {}),
+      ...(tcp ? { tcp: { port: portOf(tcp.port) } } : {}),
+      interval: seconds(probe.periodSeconds ?? 10),
+      timeout: seconds(probe.timeoutSeconds ?? 1),
+      retries: probe.failureThreshold ?? 3,
+      ...(probe.initialDelaySeconds !== undefined ? { start_period: seconds(probe.initialDelaySeconds) } : {}),
+    };
+  }
+
+  private mounts(container: Raw, raw: Raw, at: PathSegment[], to: PathSegment[], pod: { volumes: Map<string, { volume: Raw; at: PathSegment[] }>; podName: string }): void {
+    const mounts: Raw[] = [];
+    const provided: Record<'configs' | 'secrets', Raw[]> = { configs: [], secrets: [] };
+    for (const [index, mount] of ((raw.volumeMounts ?? []) as Raw[]).entries()) {
+      const mountAt = [...at, 'volumeMounts', index];
+      const found = pod.volumes.get(String(mount.name));
+      if (!found) {
+        this.t.unsupported(mountAt, `volume ${String(mount.name)} is not in the pod's volumes, ignored`);
+        continue;
+      }
+      const { volume, at: volumeAt } = found;
+      const base = { target: mount.mountPath, ...(mount.readOnly === true ? { read_only: true } : {}), ...(mount.subPath !== undefined ? { subpath: mount.subPath } : {}) };
+      this.t.from([...to, 'volumes', mounts.length], mountAt);
+      const emptyDir = volume.emptyDir as Raw | undefined;
+      const hostPath = volume.hostPath as Raw | undefined;
+      const claim = volume.persistentVolumeClaim as Raw | undefined;
+      const files = (volume.configMap ?? volume.secret) as Raw | undefined;
+      if (emptyDir?.medium === 'Memory') {
+        mounts.push({ type: 'tmpfs', target: mount.mountPath, ...(emptyDir.sizeLimit ? { tmpfs: { size: memoryOf(emptyDir.sizeLimit) } } : {}) });
+      } else if (emptyDir) {
+        const name = corralName(`${pod.podName}-${String(volume.name)}`);
+        this.volumes[name] = {};
+        mounts.push({ source: name, ...base });
+      } else if (hostPath) {
+        mounts.push({ type: 'bind', source: hostPath.path, ...base, create_host_path: hostPath.type === 'DirectoryOrCreate' });
+      } else if (claim) {
+        const name = corralName(String(claim.claimName));
+        this.volumes[name] ??= {};
+        this.t.from(['volumes', name], [...volumeAt, 'persistentVolumeClaim', 'claimName']);
+        mounts.push({ source: name, ...base });
+      } else if (files) {
+        const kind = volume.configMap ? 'configs' : 'secrets';
+        const sourceName = String(files.name ?? files.secretName);
+        const data = (kind === 'configs' ? this.sources.configMaps : this.sources.secrets).get(sourceName);
+        if (!data) {
+          this.t.unsupported(volumeAt, `${kind === 'configs' ? 'ConfigMap' : 'Secret'} ${sourceName} is not in this file, ignored`);
+          continue;
+        }
+        const items = (files.items as Raw[] | undefined) ?? Object.keys(data).map((key) => ({ key, path: key }));
+        for (const item of items) {
+          const name = corralName(`${sourceName}-${String(item.key)}`);
+          (kind === 'configs' ? this.configs : this.secrets)[name] = { content: data[String(item.key)] ?? '' };
+          provided[kind].push({ source: name, target: `${String(mount.mountPath).replace(/\/$/, '')}/${String(item.path)}` });
+        }
+      } else {
+        this.t.unsupported(volumeAt, 'only emptyDir, hostPath, persistentVolumeClaim, configMap and secret volumes are supported, ignored');
+      }
+    }
+    if (mounts.length > 0) container.volumes = mounts;
+    if (provided.configs.length > 0) container.configs = provided.configs;
+    if (provided.secrets.length > 0) container.secrets = provided.secrets;
+  }
+}
+
+function stringData(document: Raw, secret: boolean): Record<string, string> {
+  const data = Object.fromEntries(Object.entries((document.data ?? {}) as Record<string, string>).map(([key, value]) => [key, secret ? Buffer.from(String(value), 'base64').toString('utf8') : String(value)]));
+  return { ...data, ...((document.stringData ?? {}) as Record<string, string>) };
+}
+
+export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: ParsedFile; data: Raw } {
+  const t = new Translation(source, sink);
+  const documents = source.data as Raw[];
+  const named = (kind: string) => new Map(documents.filter((document) => document?.kind === kind).map((document) => [String((document.metadata as Raw | undefined)?.name), stringData(document, kind === 'Secret')]));
+  const translation = new KubeTranslation(t, { configMaps: named('ConfigMap'), secrets: named('Secret') });
+  documents.forEach((document, index) => {
+    const metadata = (document.metadata ?? {}) as Raw;
+    const name = String(metadata.name ?? `${String(document.kind).toLowerCase()}-${index}`);
+    if (document.kind === 'Pod') {
+      translation.pod(name, metadata, (document.spec ?? {}) as Raw, [index, 'spec'], [index, 'metadata']);
+    } else if (document.kind === 'Deployment') {
+      const spec = (document.spec ?? {}) as Raw;
+      const template = (spec.template ?? {}) as Raw;
+      const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
+      t.unsupportedKeys(spec, ['replicas', 'selector', 'template', 'strategy'], [index, 'spec']);
+      for (let replica = 1; replica <= replicas; replica++) {
+        translation.pod(replicas === 1 ? name : `${name}-${replica}`, { ...((template.metadata ?? {}) as Raw), name }, (template.spec ?? {}) as Raw, [index, 'spec', 'template', 'spec'], [index, 'spec', 'template', 'metadata']);
+      }
+    } else if (document.kind === 'PersistentVolumeClaim') {
+      translation.volumes[corralName(name)] ??= {};
+      t.from(['volumes', corralName(name)], [index]);
+    } else if (document.kind === 'Service') {
+      t.unsupported([index, 'kind'], 'a Service is for a cluster; ports are published from the containers\' hostPort, ignored');
+    } else if (document.kind !== 'ConfigMap' && document.kind !== 'Secret') {
+      t.unsupported([index, 'kind'], `kind ${String(document.kind)} is not supported (Pod, Deployment, PersistentVolumeClaim, ConfigMap, Secret are), ignored`);
+    }
+  });
+  const out: Raw = { pods: translation.pods };
+  if (Object.keys(translation.volumes).length > 0) out.volumes = translation.volumes;
+  if (Object.keys(translation.configs).length > 0) out.configs = translation.configs;
+  if (Object.keys(translation.secrets).length > 0) out.secrets = translation.secrets;
+  return { parsed: t.parsed(out), data: out };
+}

@@ -1,0 +1,63 @@
+import type { ParsedFile, PathSegment } from '../project/parse.js';
+import { formatPath } from '../project/parse.js';
+
+// A compose file or Kubernetes manifest becomes a Corral document, which then takes the normal
+// validate -> normalise path. The translation remembers where each part of the document came from,
+// so that an error found later still points at the user's own file, line and column; and it reports
+// every key it could not carry over as a warning with its position, never dropping one silently.
+
+export type Raw = Record<string, unknown>;
+
+/** A warning as the CLI prints it: `FILE:LINE:COL: what (at PATH)`. */
+export type WarningSink = (warning: string) => void;
+
+export class Translation {
+  private readonly origins: { to: PathSegment[]; from: PathSegment[] }[] = [];
+  /** Each warning once, even when a Deployment's template makes several pods. */
+  private readonly warned = new Set<string>();
+
+  constructor(readonly source: ParsedFile, private readonly sink: WarningSink) {}
+
+  /** The Corral value at `to` was made from the source value at `from` (and so are its children, key for key). */
+  from(to: PathSegment[], from: PathSegment[]): void {
+    this.origins.push({ to, from });
+  }
+
+  /** A source key that has no place in Corral. */
+  unsupported(at: PathSegment[], why = 'not supported by Corral, ignored'): void {
+    const { line, col } = this.source.locate(at, { key: true });
+    // Paths into a file of several manifests start with the document's index.
+    const where = typeof at[0] === 'number' ? `document ${at[0] + 1}, ${formatPath(at.slice(1))}` : formatPath(at);
+    const warning = `${this.source.file}:${line}:${col}: ${where}: ${why}`;
+    if (this.warned.has(warning)) return;
+    this.warned.add(warning);
+    this.sink(warning);
+  }
+
+  /** Warns about every key of `raw` that is not in `known` (x- extensions pass). */
+  unsupportedKeys(raw: Raw, known: readonly string[], at: PathSegment[]): void {
+    for (const key of Object.keys(raw)) {
+      if (!known.includes(key) && !key.startsWith('x-')) this.unsupported([...at, key]);
+    }
+  }
+
+  /** A ParsedFile over the translated document whose positions are the source's. */
+  parsed(data: unknown): ParsedFile {
+    const { source, origins } = this;
+    const startsWith = (path: readonly PathSegment[], prefix: readonly PathSegment[]) => prefix.length <= path.length && prefix.every((segment, index) => String(segment) === String(path[index]));
+    return {
+      file: source.file,
+      data,
+      locate(path, options) {
+        const origin = origins.filter((candidate) => startsWith(path, candidate.to)).sort((a, b) => b.to.length - a.to.length)[0];
+        return source.locate(origin ? [...origin.from, ...path.slice(origin.to.length)] : [], options);
+      },
+    };
+  }
+}
+
+/** Names as Corral allows them: lowercase letters, digits, - and _. */
+export function corralName(name: string): string {
+  const cleaned = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  return cleaned || 'unnamed';
+}

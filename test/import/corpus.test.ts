@@ -1,0 +1,144 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import path from 'node:path';
+import { loadProject } from '../../src/project/load.js';
+import type { Container, Pod, Project } from '../../src/project/model.js';
+import { repositoryRoot } from '../helpers/sandbox.js';
+
+// The corpus: compose files and Kubernetes manifests in the shapes public projects use, each loaded
+// from disk to the model Corral would run, and the keys it cannot carry over named with their line.
+
+const corpus = suite('compose and Kubernetes corpus');
+const fixture = (name: string) => path.join(repositoryRoot, 'test/fixtures/import', name);
+
+async function loadFixture(name: string, profiles?: string[]) {
+  const warnings: string[] = [];
+  const project = await loadProject({ file: fixture(name), onWarning: (warning) => warnings.push(warning), lookupEnv: () => undefined, ...(profiles ? { profiles } : {}) });
+  return { project, warnings: warnings.map((warning) => warning.replace(`${fixture(name)}:`, '')) };
+}
+
+/** What matters of a container, in a few words. */
+function describeContainer(container: Container) {
+  return {
+    image: container.image?.ref,
+    ...(container.image?.entrypoint ? { entrypoint: container.image.entrypoint } : {}),
+    ...(container.image?.command ? { command: container.image.command } : {}),
+    env: container.env,
+    mounts: container.mounts.map((mount) => `${mount.type}:${mount.volume ?? mount.source}->${mount.target}${mount.readOnly ? ':ro' : ''}`),
+    restart: container.lifecycle.restart.name,
+    dependsOn: container.lifecycle.dependsOn.map((dependency) => `${dependency.resource}:${dependency.condition}`),
+    ...(container.lifecycle.healthcheck ? { probe: container.lifecycle.healthcheck.probe } : {}),
+    ...(Object.keys(container.resources).length ? { resources: container.resources } : {}),
+    ...(container.files.length ? { files: container.files.map((file) => `${file.name}->${file.target}`) } : {}),
+    ...(container.init ? { init: true } : {}),
+  };
+}
+
+function describe(project: Project) {
+  return {
+    volumes: project.volumes.map((volume) => volume.name),
+    pods: Object.fromEntries(project.pods.map((pod: Pod) => [pod.name, {
+      share: pod.share.join(','),
+      ports: pod.network.ports.map((port) => `${port.hostIp}:${port.hostPort}:${port.containerPort}/${port.protocol}`),
+      labels: pod.labels,
+      containers: Object.fromEntries(pod.containers.map((container) => [container.name, describeContainer(container)])),
+    }])),
+  };
+}
+
+corpus('wordpress + mysql (compose): two pods, named volumes, published port, depends_on', async () => {
+  const { project, warnings } = await loadFixture('wordpress-mysql.compose.yml');
+  assert.equal(describe(project), {
+    volumes: ['db_data', 'wp_data'],
+    pods: {
+      db: { share: 'net,ipc,uts', ports: [], labels: {}, containers: { db: {
+        image: 'mariadb:10.6.4-focal', command: ['--default-authentication-plugin=mysql_native_password'],
+        env: { MYSQL_ROOT_PASSWORD: 'somewordpress', MYSQL_DATABASE: 'wordpress', MYSQL_USER: 'wordpress', MYSQL_PASSWORD: 'wordpress' },
+        mounts: ['named:db_data->/var/lib/mysql'], restart: 'always', dependsOn: [],
+      } } },
+      wordpress: { share: 'net,ipc,uts', ports: [':80:80/tcp'], labels: {}, containers: { wordpress: {
+        image: 'wordpress:latest',
+        env: { WORDPRESS_DB_HOST: 'db', WORDPRESS_DB_USER: 'wordpress', WORDPRESS_DB_PASSWORD: 'wordpress', WORDPRESS_DB_NAME: 'wordpress' },
+        mounts: ['named:wp_data->/var/www/html'], restart: 'always', dependsOn: ['db/db:started'],
+      } } },
+    },
+  }, 'the model');
+  assert.equal(warnings, ['14:5: services.db.expose: every port is reachable inside the project network anyway; ignored'], 'expose is named, not dropped silently');
+});
+
+corpus('node + redis (compose): build, healthcheck condition, long port and volume forms, limits, watch, a service in another\'s network, profiles', async () => {
+  const { project, warnings } = await loadFixture('node-redis.compose.yml');
+  assert.is(project.name, 'counter', 'name: from the file');
+  assert.equal(project.pods.map((pod) => pod.containers.map((container) => `${pod.name}/${container.name}`)).flat(), ['redis/redis', 'web/web'], 'metrics only with its profile');
+  const described = describe(project);
+  assert.equal(described.pods.redis!.containers.redis, {
+    image: 'redis:7-alpine', env: {}, mounts: ['named:redis-data->/data'], restart: 'no', dependsOn: [], probe: { kind: 'exec', argv: ['redis-cli', 'ping'] },
+  }, 'redis');
+  const web = project.pods.find((pod) => pod.name === 'web')!.containers[0]!;
+  assert.equal(described.pods.web!.containers.web, {
+    image: 'corral-build/counter/web/web', command: ['node', 'server.js'], env: { REDIS_URL: 'redis://redis:6379', PORT: '3000' },
+    mounts: ['tmpfs:->/tmp'], restart: 'no', dependsOn: ['redis/redis:healthy'], resources: { cpus: 0.5, memoryBytes: 256 * 1024 ** 2 },
+  }, 'web');
+  assert.equal(described.pods.web!.ports, ['127.0.0.1:3000:3000/tcp'], 'the long port form');
+  assert.equal(web.image?.build, { context: fixture('.').replace(/\/\.$/, ''), dockerfile: 'Dockerfile' }, 'build context and Dockerfile');
+  assert.equal(web.watch?.map((rule) => rule.action), ['sync', 'recreate'], 'develop.watch, rebuild as recreate');
+  assert.equal(warnings, ['20:7: services.web.build.args: not supported by Corral, ignored'], 'build args named');
+  const monitoring = await loadFixture('node-redis.compose.yml', ['monitoring']);
+  const webPod = monitoring.project.pods.find((pod) => pod.name === 'web')!;
+  assert.equal(webPod.containers.map((container) => container.name), ['metrics', 'web'], 'network_mode: service:web puts metrics into web\'s pod');
+});
+
+corpus('a Deployment with probes (Kubernetes): replicas become pods, liveness probe, limits and requests, capabilities', async () => {
+  const { project, warnings } = await loadFixture('deployment-probes.kube.yaml');
+  const described = describe(project);
+  assert.equal(Object.keys(described.pods), ['nginx-1', 'nginx-2'], 'two replicas, two pods');
+  assert.equal(described.pods['nginx-1']!.containers.nginx, {
+    image: 'nginx:1.27', env: {}, mounts: [], restart: 'always', dependsOn: [],
+    probe: { kind: 'http', host: '127.0.0.1', port: 80, path: '/healthz' },
+    resources: { cpus: 0.5, memoryBytes: 128 * 1024 ** 2, memoryReservationBytes: 64 * 1024 ** 2 },
+  }, 'the container');
+  const container = project.pods[0]!.containers[0]!;
+  assert.equal([container.security.capDrop, container.security.capAdd], [['ALL'], ['CAP_NET_BIND_SERVICE']], 'capabilities');
+  assert.is(container.lifecycle.stopGraceMs, 30_000, 'terminationGracePeriodSeconds');
+  assert.is(container.lifecycle.healthcheck?.startPeriodMs, 3000, 'initialDelaySeconds');
+  assert.equal(warnings.map((warning) => warning.split(': ')[1]), [
+    'document 1, spec.template.spec.containers[0].resources.requests.cpu', 'document 1, spec.template.spec.containers[0].readinessProbe', 'document 2, kind',
+  ], 'what is not carried over');
+});
+
+corpus('a multi-container Pod (Kubernetes): init container, shared emptyDir, ConfigMap and Secret, shared process namespace', async () => {
+  const { project, warnings } = await loadFixture('multi-container.kube.yaml');
+  const described = describe(project);
+  assert.equal(described.volumes, ['web-shared'], 'the emptyDir');
+  const pod = described.pods.web!;
+  assert.is(pod.share, 'net,ipc,uts,pid', 'shareProcessNamespace');
+  assert.equal(pod.labels, { app: 'web', tier: 'frontend' }, 'labels');
+  assert.equal(pod.containers.app, {
+    image: 'nginx:1.27', env: { 'nginx.conf': 'server { listen 8080; }\n', MODE: 'production', TOKEN: 's3cret' },
+    mounts: ['named:web-shared->/usr/share/nginx/html:ro', 'tmpfs:->/var/cache/nginx'], restart: 'on-failure', dependsOn: ['web/setup:completed'],
+    files: ['web-config-nginx-conf->/etc/nginx/conf.d/default.conf'],
+  }, 'app: envFrom, secretKeyRef, volumes, a ConfigMap file');
+  assert.equal(pod.containers.setup, { image: 'busybox:1.36', entrypoint: ['sh', '-c', 'echo ready > /work/state'], env: {}, mounts: ['named:web-shared->/work'], restart: 'no', dependsOn: [], init: true }, 'the init container');
+  assert.equal(pod.containers.sidecar!.command, ['sh', '-c', 'while true; do date > /work/index.html; sleep 5; done'], 'args are the command');
+  assert.equal(pod.ports, [':8080:8080/tcp'], 'hostPort published');
+  assert.equal(warnings, [], 'everything carried over');
+});
+
+corpus('errors in a translated file point at the user\'s own line and column', async () => {
+  const readFile = async () => ['services:', '  web:', '    image: nginx', '    ports: ["99999:80"]', ''].join('\n');
+  try {
+    await loadProject({ file: '/p/compose.yml', readFile, lookupEnv: () => undefined, onWarning: () => {} });
+    assert.unreachable('refused');
+  } catch (error) {
+    assert.match(String(error), /compose\.yml:4:13: host port 99999 is out of range/, String(error));
+  }
+  const kube = async () => ['apiVersion: v1', 'kind: Pod', 'metadata: { name: web }', 'spec:', '  containers:', '    - name: app', '      image: x', '      resources: { limits: { memory: lots } }', ''].join('\n');
+  try {
+    await loadProject({ file: '/p/pod.yaml', readFile: kube, lookupEnv: () => undefined, onWarning: () => {} });
+    assert.unreachable('refused');
+  } catch (error) {
+    assert.match(String(error), /pod\.yaml:8:38: "lots" is not a valid memory/, String(error));
+  }
+});
+
+corpus.run();
