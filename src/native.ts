@@ -50,6 +50,8 @@ const ADDON_PATH = 'native/build/Release/corral_native.node';
 const NAMESPACE_TYPES: readonly NamespaceType[] = ['net', 'ipc', 'uts'];
 const MOUNT_FLAGS = ['bind', 'rbind', 'ro', 'nosuid', 'nodev', 'noexec', 'private', 'rprivate', 'slave', 'shared', 'remount'];
 const HOST_NAME_MAX = 64;
+/** What mount(2) copies of its data argument: one page (4 KiB on the architectures Corral runs on). */
+const MOUNT_OPTIONS_MAX = 4096;
 
 let binding: Binding | undefined;
 
@@ -170,6 +172,10 @@ export function mountOverlay(opts: { lower: readonly string[]; upper: string; wo
   if (!Array.isArray(opts.lower) || opts.lower.length === 0) throw new TypeError('lower must be a non-empty array of absolute paths');
   const lower = opts.lower.map((dir, index) => requireOverlayPath(`lower[${index}]`, dir));
   const data = `lowerdir=${lower.join(':')},upperdir=${requireOverlayPath('upper', opts.upper)},workdir=${requireOverlayPath('work', opts.work)}`;
+  // mount(2) reads one page of options and cuts the rest, so overlayfs would be given other dirs.
+  if (data.length >= MOUNT_OPTIONS_MAX) {
+    return Promise.reject(Object.assign(new Error(`overlay options of ${data.length} bytes (${lower.length} lower dirs) do not fit in one page`), { code: 'E2BIG', syscall: 'mount', path: opts.target }));
+  }
   return mount({ source: 'overlay', target: opts.target, fstype: 'overlay', data });
 }
 

@@ -46,12 +46,12 @@ async function collectGarbage(store: ImageStore, kept: readonly StoredImage[]): 
       if (await isDeadPartial(name)) await rm(full, { recursive: true, force: true });
       continue;
     }
-    if (name.endsWith('.size')) continue;
+    if (name.endsWith('.json')) continue;
     const digest = name.replace('-', ':');
     if (namedLayers.has(digest) || mounted.has(full)) continue;
     freed += await layerSize(store, digest);
     await rm(full, { recursive: true, force: true });
-    await rm(store.layerSize(digest), { force: true });
+    await rm(store.layerInfo(digest), { force: true });
     layers.push(digest);
   }
   for (const algorithm of await readdir(store.blobs).catch(() => [] as string[])) {

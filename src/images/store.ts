@@ -39,13 +39,28 @@ export function imageStore(stateDir: string) {
     refs: path.join(root, 'refs'),
     blobs: path.join(root, 'blobs'),
     layers: path.join(root, 'layers'),
-    /** Unpacked size of a layer in bytes, written once it is unpacked. */
-    layerSize: (digest: string) => `${layer(digest)}.size`,
+    /** What unpacking a layer found out (LayerInfo), written beside it. */
+    layerInfo: (digest: string) => layerInfoFile(layer(digest)),
     lock: path.join(root, 'lock'),
   };
 }
 
 export type ImageStore = ReturnType<typeof imageStore>;
+
+/** What is known of an unpacked layer without walking it again. */
+export interface LayerInfo {
+  /** Unpacked size in bytes. */
+  readonly size: number;
+  /** Directories the layer makes opaque, relative to its root (overlayfs reads them from an xattr Node cannot). */
+  readonly opaqueDirs: readonly string[];
+}
+
+/** The LayerInfo file of a layer dir. */
+export const layerInfoFile = (layerDir: string) => `${layerDir}.json`;
+
+export async function readLayerInfo(layerDir: string): Promise<LayerInfo | undefined> {
+  return readFile(layerInfoFile(layerDir), 'utf8').then((text) => JSON.parse(text) as LayerInfo, () => undefined);
+}
 
 /**
  * Writers of the store (imports, `image rm`, `image prune`) take its lock, so a prune never removes
@@ -91,20 +106,23 @@ async function importBlob(store: ImageStore, layoutDir: string, digest: string):
   }
 }
 
-/** Turns the OCI whiteouts of an unpacked layer into overlayfs' own. */
-async function convertWhiteouts(dir: string): Promise<void> {
+/** Turns the OCI whiteouts of an unpacked layer into overlayfs' own; returns the opaque dirs, relative to `root`. */
+async function convertWhiteouts(root: string, dir = root): Promise<string[]> {
+  const opaque: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.name === '.wh..wh..opq') {
       await unlink(full);
       await native.markOpaque(dir);
+      opaque.push(path.relative(root, dir) || '.');
     } else if (entry.name.startsWith('.wh.')) {
       await rm(full, { recursive: true, force: true });
       await native.makeWhiteout(path.join(dir, entry.name.slice(4)));
     } else if (entry.isDirectory()) {
-      await convertWhiteouts(full);
+      opaque.push(...(await convertWhiteouts(root, full)));
     }
   }
+  return opaque;
 }
 
 /** Unpacks a layer blob once; a half-unpacked layer is never in place (unpacked aside, then renamed). */
@@ -117,9 +135,10 @@ async function unpackLayer(store: ImageStore, digest: string): Promise<void> {
     // GNU tar recognises gzip and zstd by itself; owners and modes as in the layer.
     const untar = await execa('tar', ['-xf', store.blob(digest), '-C', temporary, '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir'], { reject: false });
     if (untar.exitCode !== 0) throw new ImageError(`layer ${digest} does not unpack: ${String(untar.stderr).trim()}`);
-    await convertWhiteouts(temporary);
+    const opaqueDirs = await convertWhiteouts(temporary);
     const du = await execa('du', ['-sb', temporary]);
-    await writeFile(store.layerSize(digest), `${Number.parseInt(String(du.stdout), 10)}\n`, { mode: 0o600 });
+    const info: LayerInfo = { size: Number.parseInt(String(du.stdout), 10), opaqueDirs: opaqueDirs.sort() };
+    await writeFile(store.layerInfo(digest), `${JSON.stringify(info)}\n`, { mode: 0o600 });
     await rename(temporary, target);
   } finally {
     await rm(temporary, { recursive: true, force: true });
@@ -184,8 +203,8 @@ export async function listImages(store: ImageStore): Promise<StoredImage[]> {
 
 /** Unpacked size of a layer, from the record its unpack left (measured now when there is none). */
 export async function layerSize(store: ImageStore, digest: string): Promise<number> {
-  const recorded = Number.parseInt(await readFile(store.layerSize(digest), 'utf8').catch(() => ''), 10);
-  if (Number.isFinite(recorded)) return recorded;
+  const recorded = (await readLayerInfo(store.layer(digest)))?.size;
+  if (recorded !== undefined) return recorded;
   const du = await execa('du', ['-sb', store.layer(digest)], { reject: false });
   return Number.parseInt(String(du.stdout), 10) || 0;
 }

@@ -18,6 +18,7 @@ import { resolveInside } from './subpath.js';
 import { allowTraversal, hostIdOf, prepareMountPoints, releaseUserNamespaces, resolveUserNamespace, type ResolvedUserNamespace } from './userns.js';
 import { containerId } from '../state/paths.js';
 import { RuntimeError } from './errors.js';
+import { mountContainerRoot } from './root.js';
 
 // The four things that happen to a container: create (overlay rootfs, config.json, conmon + runc
 // create), start, stop (TERM, grace period, KILL) and remove. Each is one step the container machine
@@ -163,7 +164,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     const userns = await resolveUserNamespace(container.userns, context.paths.usernsClaims, target.id);
     // Container root owns the top of its root filesystem (the overlay's root takes the upper dir's owner).
     if (userns) await chown(files.upper, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
-    await native.mountOverlay({ lower, upper: files.upper, work: files.work, target: files.rootfs });
+    const how = await mountContainerRoot({ resource: resourceOf(target), lower, upper: files.upper, work: files.work, target: files.rootfs, copy: container.image ? files.copy : undefined });
+    if (how === 'copy' && userns) await chown(files.copy, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
     const user = await resolveUser(files.rootfs, container.user);
     const podFiles = context.paths.pod(pod.name);
     const hostname = container.hostname ?? pod.hostname;

@@ -85,6 +85,8 @@ function containerPaths(run: string, state: string, id: string) {
     hostname: path.join(bundle, 'hostname'),
     persistent,
     upper: path.join(persistent, 'upper'),
+    /** The private copy of its image that is its root where overlayfs cannot be used. */
+    copy: path.join(persistent, 'root'),
     work: path.join(persistent, 'work'),
     log: path.join(persistent, 'ctr.log'),
   };

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { findLeaks } from '../helpers/leaks.js';
 import { buildBusyboxImage, firstLayerDigest, type BuiltImage } from '../helpers/oci-image.js';
 
 // Images with real containers: an image built by the test from the busybox rootfs is pushed to a
@@ -314,6 +315,30 @@ images('images names the containers using each image; rm refuses a used or unkno
   assert.not.ok(afterPrune.some((name) => archiveLayers.some((dir) => name.startsWith(dir))), 'the archive\'s layers are gone');
   assert.ok(afterPrune.length > 0, 'the running image\'s layers stay');
   for (const [what, leftover] of Object.entries(leftovers)) assert.not.ok(existsSync(leftover), `the dead pull's ${what} leftover is gone`);
+});
+
+images('an image with more layers than one overlay mount can name runs on a private copy of its layers, and says so', async (context) => {
+  const many = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, path.join(context.sandbox.work, 'many'), {
+    Cmd: ['sh', '-c', "ls /layers | wc -l; ls /data; test -e /junk.txt || echo junk-gone; echo private > /bin/written; trap 'exit 0' TERM; while true; do sleep 0.2; done"],
+  }, 'v1', { extraLayers: 45 });
+  const file = path.join(context.sandbox.work, 'many.yaml');
+  const project = context.sandbox.projectName('many');
+  await writeFile(file, `pods:\n  deep:\n    containers:\n      c: { image: "oci:${many.layout}:v1" }\n`);
+  const up = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
+  assert.is(up.exitCode, 0, `${up.stdout}\n${up.stderr}`);
+  assert.match(up.stderr, /deep\/c: overlayfs cannot make its root \(E2BIG: .*47 lower dirs.*\); it runs on a private copy of its image instead/);
+  const logs = await eventually(async () => {
+    const text = (await corral(context.sandbox, ['-p', project, 'logs', 'deep/c'])).stdout;
+    return text.includes('junk-gone') ? text : undefined;
+  }, 'the container on the copy to run');
+  assert.equal(logs.trim().split('\n').map((line) => line.replace(/^deep\/c \| /, '')), ['45', 'new.txt', 'junk-gone'], 'every layer, the opaque dir and the whiteout as overlayfs would show them');
+  const layers = path.join(context.sandbox.state, 'images/layers');
+  for (const layer of await readdir(layers)) assert.not.ok(existsSync(path.join(layers, layer, 'bin/written')), 'writes stay in the container\'s copy');
+  const down = await corral(context.sandbox, ['-p', project, 'down']);
+  assert.is(down.exitCode, 0, down.stderr);
+  const dirs = [path.join(context.sandbox.run, project), path.join(context.sandbox.state, 'projects', project)];
+  assert.equal(await findLeaks({ dirs, projects: [project] }), [], 'the copy is unmounted with the container');
+  assert.not.ok(existsSync(path.join(dirs[1]!, 'containers')), 'and gone');
 });
 
 images.run();

@@ -22,7 +22,8 @@ async function tarOf(dir: string): Promise<Buffer> {
   return Buffer.from(result.stdout);
 }
 
-export async function buildBusyboxImage(rootfs: string, workDir: string, config: Record<string, unknown>, tag = 'v1'): Promise<BuiltImage> {
+/** `extraLayers` small layers (each adds /layers/<n>) go between the two, for images with many layers. */
+export async function buildBusyboxImage(rootfs: string, workDir: string, config: Record<string, unknown>, tag = 'v1', options: { extraLayers?: number } = {}): Promise<BuiltImage> {
   const layout = path.join(workDir, 'layout');
   await mkdir(path.join(layout, 'blobs/sha256'), { recursive: true });
   const staging = await mkdtemp(path.join(workDir, 'layer-'));
@@ -44,8 +45,18 @@ export async function buildBusyboxImage(rootfs: string, workDir: string, config:
   const secondTar = await tarOf(second);
   await rm(second, { recursive: true, force: true });
 
-  const layers = [await addBlob(layout, first), await addBlob(layout, secondTar)];
-  const diffIds = [first, secondTar].map((tar) => `sha256:${createHash('sha256').update(tar).digest('hex')}`);
+  const extras: Buffer[] = [];
+  for (let index = 1; index <= (options.extraLayers ?? 0); index++) {
+    const extra = await mkdtemp(path.join(workDir, 'layer-'));
+    await mkdir(path.join(extra, 'layers'));
+    await writeFile(path.join(extra, 'layers', String(index)), `${index}\n`);
+    extras.push(await tarOf(extra));
+    await rm(extra, { recursive: true, force: true });
+  }
+  const tars = [first, ...extras, secondTar];
+  const layers = [];
+  for (const tar of tars) layers.push(await addBlob(layout, tar));
+  const diffIds = tars.map((tar) => `sha256:${createHash('sha256').update(tar).digest('hex')}`);
   const configBlob = await addBlob(layout, Buffer.from(JSON.stringify({
     architecture: 'amd64', os: 'linux', config, rootfs: { type: 'layers', diff_ids: diffIds },
   })));
