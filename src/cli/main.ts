@@ -11,6 +11,7 @@ import { registerRestart } from './restart.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 import { registerValidate } from './validate.js';
+import { registerGenerate } from './generate.js';
 import { registerGitops } from './gitops.js';
 import { registerWatch } from './watch.js';
 import { registerPull } from './pull.js';
@@ -52,6 +53,7 @@ registerPull(program);
 registerImages(program);
 registerGitops(program);
 registerValidate(program);
+registerGenerate(program);
 registerSupervise(program);
 
 try {

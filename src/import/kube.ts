@@ -49,7 +49,9 @@ class KubeTranslation {
     t.unsupportedKeys(spec, POD_SPEC_KEYS, at);
     t.unsupportedKeys(metadata, ['name', 'labels'], metaAt);
     const pod: Raw = { containers: {} };
-    if (metadata.labels) pod.labels = metadata.labels;
+    // corral.dev/* labels are the ones Corral's export adds to tie Deployments and Services to pods.
+    const labels = Object.fromEntries(Object.entries((metadata.labels ?? {}) as Raw).filter(([key]) => !key.startsWith('corral.dev/')));
+    if (Object.keys(labels).length > 0) pod.labels = labels;
     if (spec.hostNetwork === true) pod.network = 'host';
     if (spec.shareProcessNamespace === true) pod.share = ['net', 'ipc', 'uts', 'pid'];
     if (spec.hostname !== undefined) pod.hostname = spec.hostname;
@@ -80,7 +82,9 @@ class KubeTranslation {
     const { t } = this;
     t.unsupportedKeys(raw, CONTAINER_KEYS, at);
     const container: Raw = {};
-    if (raw.image !== undefined) container.image = raw.image;
+    // Corral's own export writes a container that runs a directory as image rootfs:DIR.
+    if (typeof raw.image === 'string' && raw.image.startsWith('rootfs:')) container.rootfs = raw.image.slice('rootfs:'.length);
+    else if (raw.image !== undefined) container.image = raw.image;
     if (raw.command !== undefined) container.entrypoint = raw.command;
     if (raw.args !== undefined) container.command = raw.args;
     if (raw.workingDir !== undefined) container.working_dir = raw.workingDir;
@@ -214,11 +218,16 @@ class KubeTranslation {
           this.t.unsupported(volumeAt, `${kind === 'configs' ? 'ConfigMap' : 'Secret'} ${sourceName} is not in this file, ignored`);
           continue;
         }
-        const items = (files.items as Raw[] | undefined) ?? Object.keys(data).map((key) => ({ key, path: key }));
+        const allItems = (files.items as Raw[] | undefined) ?? Object.keys(data).map((key): Raw => ({ key, path: key }));
+        // With subPath, only the item at that path, mounted at mountPath itself.
+        const items = mount.subPath === undefined ? allItems : allItems.filter((item) => item.path === mount.subPath);
         for (const item of items) {
-          const name = corralName(`${sourceName}-${String(item.key)}`);
-          (kind === 'configs' ? this.configs : this.secrets)[name] = { content: data[String(item.key)] ?? '' };
-          provided[kind].push({ source: name, target: `${String(mount.mountPath).replace(/\/$/, '')}/${String(item.path)}` });
+          const key = String(item.key);
+          const name = corralName(key === sourceName ? sourceName : `${sourceName}-${key}`);
+          (kind === 'configs' ? this.configs : this.secrets)[name] = { content: data[key] ?? '' };
+          const target = mount.subPath === undefined ? `${String(mount.mountPath).replace(/\/$/, '')}/${String(item.path)}` : String(mount.mountPath);
+          const mode = item.mode ?? files.defaultMode;
+          provided[kind].push({ source: name, target, ...(mode !== undefined ? { mode: Number(mode) } : {}) });
         }
       } else {
         this.t.unsupported(volumeAt, 'only emptyDir, hostPath, persistentVolumeClaim, configMap and secret volumes are supported, ignored');
@@ -234,6 +243,8 @@ function stringData(document: Raw, secret: boolean): Record<string, string> {
   const data = Object.fromEntries(Object.entries((document.data ?? {}) as Record<string, string>).map(([key, value]) => [key, secret ? Buffer.from(String(value), 'base64').toString('utf8') : String(value)]));
   return { ...data, ...((document.stringData ?? {}) as Record<string, string>) };
 }
+
+const isCorralService = (document: Raw) => Object.keys(((document.spec as Raw | undefined)?.selector ?? {}) as Raw).every((key) => key.startsWith('corral.dev/'));
 
 export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: ParsedFile; data: Raw } {
   const t = new Translation(source, sink);
@@ -256,6 +267,8 @@ export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: 
     } else if (document.kind === 'PersistentVolumeClaim') {
       translation.volumes[corralName(name)] ??= {};
       t.from(['volumes', corralName(name)], [index]);
+    } else if (document.kind === 'Service' && isCorralService(document)) {
+      // Corral's own export: the ports it publishes are the containers' hostPorts already.
     } else if (document.kind === 'Service') {
       t.unsupported([index, 'kind'], 'a Service is for a cluster; ports are published from the containers\' hostPort, ignored');
     } else if (document.kind !== 'ConfigMap' && document.kind !== 'Secret') {

@@ -25,6 +25,7 @@ export type UserNamespace = { readonly auto: true } | { readonly uidMappings: re
 
 /** A secret or config as a read-only file in the container. Its content is part of the config hash. */
 export interface ProvidedFile {
+  readonly kind: 'secret' | 'config';
   /** Name of the top-level secret or config. */
   readonly name: string;
   /** Absolute path inside the container. */

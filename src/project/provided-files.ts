@@ -63,6 +63,7 @@ export function providedFilesOf(kind: ProvidedKind, raw: Raw, at: PathSegment[],
     }
     const mode = long.mode === undefined ? DEFAULT_MODE[kind] : typeof long.mode === 'number' ? long.mode : Number.parseInt(String(long.mode), 8);
     return {
+      kind: kind === 'secrets' ? 'secret' as const : 'config' as const,
       name,
       target: targetOf(kind, name, long.target as string | undefined),
       mode,

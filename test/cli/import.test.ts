@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
 import { buildBusyboxImage, type BuiltImage } from '../helpers/oci-image.js';
 import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 
@@ -11,7 +12,7 @@ import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sand
 // service in another's network namespace reaches it on localhost, a published port answers on the
 // host, a Kubernetes Pod's containers share an emptyDir, and what cannot be carried over is named on stderr.
 
-interface Context { sandbox: Sandbox; compose: string; kube: string; image: BuiltImage; port: number }
+interface Context { sandbox: Sandbox; compose: string; kube: string; exported: string; image: BuiltImage; port: number }
 const importing = suite<Context>('compose and Kubernetes files brought up');
 
 const LOOP = "trap 'exit 0' TERM; while true; do sleep 0.2; done";
@@ -34,11 +35,12 @@ importing.before(async (context) => {
   context.sandbox = await createSandbox('import');
   context.compose = context.sandbox.projectName('compose');
   context.kube = context.sandbox.projectName('kube');
+  context.exported = context.sandbox.projectName('exported');
   context.port = await freePort();
   context.image = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, context.sandbox.work, { Cmd: ['sh', '-c', LOOP], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] });
 });
 
-importing.after((context) => downAndAssertNothingLeaks(context.sandbox, context.compose, context.kube));
+importing.after((context) => downAndAssertNothingLeaks(context.sandbox, context.compose, context.kube, context.exported));
 
 importing('a compose file: services as pods, network_mode: service:, ports, environment, warnings with lines', async (context) => {
   const file = path.join(context.sandbox.work, 'docker-compose.yml');
@@ -97,6 +99,34 @@ spec:
   const note = await eventually(async () => (await inside(context, context.kube, 'shared/reader', 'cat /data/note 2>/dev/null; hostname')) .startsWith('written') ? inside(context, context.kube, 'shared/reader', 'cat /data/note; hostname') : undefined, 'the note');
   assert.is(note, 'written-by-writer\nshared', 'the reader sees the writer\'s file; the pod hostname');
   assert.is(await inside(context, context.kube, 'shared/reader', 'touch /data/x 2>/dev/null && echo writable || echo read-only'), 'read-only', 'readOnly mount');
+});
+
+importing('corral generate kube writes manifests that corral up runs again', async (context) => {
+  const file = path.join(context.sandbox.work, 'corral.yaml');
+  await writeFile(file, `pods:
+  svc:
+    restart: always
+    containers:
+      main:
+        rootfs: ${context.sandbox.env.CORRAL_ROOTFS!}
+        command: ["sh", "-c", "echo exported-$$MODE; ${LOOP}"]
+        env: { MODE: fine }
+        volumes: [{ type: tmpfs, target: /scratch }]
+`);
+  const generated = await corral(context.sandbox, ['-f', file, 'generate', 'kube']);
+  assert.is(generated.exitCode, 0, generated.stderr);
+  const kinds = parseAllDocuments(generated.stdout).map((document) => (document.toJS() as { kind: string }).kind);
+  assert.equal(kinds, ['Deployment'], 'restart: always makes a Deployment');
+  assert.match(generated.stderr, /svc\/main runs the directory/, 'the rootfs is named as needing an image');
+  const manifest = path.join(context.sandbox.work, 'exported.yaml');
+  await writeFile(manifest, generated.stdout);
+  const up = await corral(context.sandbox, ['-f', manifest, '-p', context.exported, 'up', '-d']);
+  assert.is(up.exitCode, 0, `up of the export: ${up.stdout}\n${up.stderr}`);
+  const logs = await eventually(async () => {
+    const result = await corral(context.sandbox, ['-p', context.exported, 'logs', 'svc/main']);
+    return result.stdout.includes('exported-fine') ? result.stdout : undefined;
+  }, 'the exported container\'s output');
+  assert.match(logs, /exported-fine/, 'runs with its env');
 });
 
 importing.run();

@@ -64,9 +64,9 @@ model('secrets and configs: file, environment, content; names and long forms; co
   const project = await load(yaml, { API_TOKEN: 'abc' }, undefined, files);
   const [container] = project.pods[0]!.containers;
   assert.equal(container!.files, [
-    { name: 'nginx', target: '/etc/nginx/nginx.conf', mode: 0o444, content: 'server {}' },
-    { name: 'token', target: '/run/secrets/api-token', mode: 0o440, uid: 33, gid: 33, content: 'abc' },
-    { name: 'db_password', target: '/run/secrets/db_password', mode: 0o400, content: 's3cret\n' },
+    { kind: 'config', name: 'nginx', target: '/etc/nginx/nginx.conf', mode: 0o444, content: 'server {}' },
+    { kind: 'secret', name: 'token', target: '/run/secrets/api-token', mode: 0o440, uid: 33, gid: 33, content: 'abc' },
+    { kind: 'secret', name: 'db_password', target: '/run/secrets/db_password', mode: 0o400, content: 's3cret\n' },
   ].sort((a, b) => (a.target < b.target ? -1 : 1)), 'every file with its target, mode and content');
   assert.ok(project.sources.includes('/projects/demo/secrets/db.txt'), 'the secret file is watched');
   const changed = await load(yaml, { API_TOKEN: 'other' }, undefined, files);
