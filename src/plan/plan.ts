@@ -87,6 +87,8 @@ export function computePlan(project: Project, observed: ObservedProject, options
     }
   }
 
+  recreateJoiners(project, operations, upToDate, inScope);
+
   for (const container of observed.containers) {
     if (wantedIds.has(container.id) || !inScope(container.pod)) continue;
     const why = wantedPods.has(container.pod) ? 'no longer in the pod' : 'pod no longer in the project file';
@@ -97,6 +99,37 @@ export function computePlan(project: Project, observed: ObservedProject, options
   }
 
   return { operations: sortOperations(operations), upToDate: upToDate.sort() };
+}
+
+/**
+ * A container in another's namespace (`network: container:web/app`) holds the namespace it joined:
+ * when that container gets a new process, the joiner must be recreated to join the new one.
+ */
+function recreateJoiners(project: Project, operations: Operation[], upToDate: string[], inScope: (pod: string) => boolean): void {
+  const renewed = (resource: string) => operations.some((operation) => operation.resource === resource && ['create', 'recreate', 'start'].includes(operation.kind));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const pod of project.pods.filter((candidate) => inScope(candidate.name))) {
+      for (const container of pod.containers) {
+        const resource = `${pod.name}/${container.name}`;
+        const joined = (['network', 'ipc', 'pid'] as const).map((key) => [key, container.namespaces[key]] as const)
+          .find(([, mode]) => mode.kind === 'container' && renewed(`${mode.pod}/${mode.container}`));
+        const current = operations.findIndex((operation) => operation.resource === resource);
+        if (!joined || (current >= 0 && operations[current]!.kind !== 'start')) continue;
+        const [key, mode] = joined as readonly [string, { pod: string; container: string }];
+        const id = containerId(project.name, pod.name, container.name);
+        const recreate: Operation = { kind: 'recreate', resource, id, hash: configHash(container, pod), cause: `joins the ${key} namespace of ${mode.pod}/${mode.container}, which gets a new one` };
+        if (current >= 0) operations[current] = recreate;
+        else {
+          const index = upToDate.indexOf(resource);
+          if (index < 0) continue;
+          upToDate.splice(index, 1);
+          operations.push(recreate);
+        }
+        changed = true;
+      }
+    }
+  }
 }
 
 /** The plan that takes everything of the project away, for `down`. */

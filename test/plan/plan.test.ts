@@ -29,6 +29,12 @@ const scenarios: { name: string; desired: Project; observed: ObservedProject; pl
     plan: 'create-pod web: new pod\ncreate web/app: new container\ncreate web/sidecar: new container',
   },
   {
+    name: 'the container another joins is recreated: the joiner is recreated with it',
+    desired: baselineProject({ pods: [baselinePod({ containers: [baselineContainer({ env: { A: '2' } }), baselineContainer({ name: 'sidecar', namespaces: { network: { kind: 'container', pod: 'web', container: 'app' }, ipc: { kind: 'pod' }, pid: { kind: 'none' } } })] })] }),
+    observed: observedFrom(baselineProject({ pods: [baselinePod({ containers: [baselineContainer(), baselineContainer({ name: 'sidecar', namespaces: { network: { kind: 'container', pod: 'web', container: 'app' }, ipc: { kind: 'pod' }, pid: { kind: 'none' } } })] })] })),
+    plan: 'recreate web/app: configuration changed\nrecreate web/sidecar: joins the network namespace of web/app, which gets a new one',
+  },
+  {
     name: 'everything matches: up to date',
     desired: applied, observed: observedFrom(applied),
     plan: '2 containers up to date',
