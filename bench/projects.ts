@@ -11,7 +11,12 @@ export interface Workload {
   readonly containersPerPod?: number;
   /** Extra env for one container, to measure a one-container change. */
   readonly changed?: string;
+  /** A host dir where that container writes its CHANGED value at start (`started`): when it runs, seen from outside. */
+  readonly startMarkerDir?: string;
 }
+
+/** The command of the changed container with a start marker: says it runs, then sleeps like the others. */
+const markingSleeper = ['sh', '-c', 'echo "$$CHANGED" > /out/started; trap "exit 0" TERM; sleep 3600 & wait'];
 
 /** A Corral project file for the workload. */
 export function corralProject(workload: Workload, rootfs: string): string {
@@ -19,8 +24,11 @@ export function corralProject(workload: Workload, rootfs: string): string {
   for (let pod = 1; pod <= workload.pods; pod++) {
     lines.push(`  p${pod}:`, '    containers:');
     for (let container = 1; container <= (workload.containersPerPod ?? 1); container++) {
-      lines.push(`      c${container}:`, `        rootfs: ${rootfs}`, `        command: ${sleeperYaml}`);
-      if (pod === 1 && container === 1 && workload.changed) lines.push(`        env: { CHANGED: "${workload.changed}" }`);
+      const changed = pod === 1 && container === 1 && workload.changed;
+      const marking = changed && workload.startMarkerDir;
+      lines.push(`      c${container}:`, `        rootfs: ${rootfs}`, `        command: ${marking ? JSON.stringify(markingSleeper) : sleeperYaml}`);
+      if (changed) lines.push(`        env: { CHANGED: "${workload.changed}" }`);
+      if (marking) lines.push(`        volumes: ["${workload.startMarkerDir}:/out"]`);
     }
   }
   return `${lines.join('\n')}\n`;

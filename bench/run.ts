@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { corralProject, kubernetesManifest, type Workload } from './projects.js';
 import { formatSeconds, summarise, type Figure } from './stats.js';
 import { renderChart } from './chart.js';
+import { measureWatchLatency } from './watch.js';
 
 // `npm run bench`: Corral against the raw conmon + runc floor and against podman, in one run on one
 // machine. Every figure is the median of BENCH_RUNS runs (default 5) with min and max; ratios are
@@ -110,6 +111,9 @@ interface Results {
   onePodUp?: Figure;
   ps100?: Figure;
   cliPeakRssMb?: number;
+  /** Save of the project file to the changed container running, under `corral watch`. */
+  watchLatency1?: Figure;
+  watchLatency50?: Figure;
   supervisorRssMb?: number;
 }
 
@@ -171,6 +175,14 @@ async function main(): Promise<void> {
   await corral(sandbox, ['-p', 'bench', 'down']);
   await removeSandbox(sandbox);
 
+  for (const pods of [1, 50] as const) {
+    const watchSandbox = await corralSandbox();
+    const latency = await measureWatchLatency({ cli, env: watchSandbox.env, dir: watchSandbox.dir, rootfs, pods, runs });
+    if (pods === 1) results.watchLatency1 = latency;
+    else results.watchLatency50 = latency;
+    await removeSandbox(watchSandbox);
+  }
+
   results.onePodUp = results.upDown.find((row) => row.pods === 1)?.corralUp;
   await report(results);
 }
@@ -185,6 +197,8 @@ async function report(results: Results): Promise<void> {
   lines.push(`| no-op apply, 50 pods | ${formatSeconds(results.noopApply50)} |`);
   lines.push(`| one changed container, 50 pods | ${formatSeconds(results.oneChange50)} |`);
   lines.push(`| ps, 100 containers | ${formatSeconds(results.ps100)} |`);
+  lines.push(`| watch: save to changed container running, 1 pod | ${formatSeconds(results.watchLatency1)} |`);
+  lines.push(`| watch: save to changed container running, 50 pods | ${formatSeconds(results.watchLatency50)} |`);
   lines.push(`| CLI peak RSS, up of 50 pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} |`);
   lines.push(`| supervisor peak RSS, 50 pods | ${results.supervisorRssMb ? `${results.supervisorRssMb.toFixed(1)} MB` : 'n/a'} |`);
   const outDir = path.join(root, 'bench/results');

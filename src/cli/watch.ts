@@ -1,27 +1,26 @@
 import type { Command } from 'commander';
-import { loadTargetProject, projectFile, type TargetOptions, withTargetOptions } from './target.js';
+import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral watch`: like `up` in the foreground, and the project follows the file within a second.
 
 async function runWatchCommand(options: TargetOptions): Promise<void> {
-  const [{ openRuntime }, { runWatch }, { resolveProjectImages }] = await Promise.all([import('../runtime/context.js'), import('../watch/watch.js'), import('../images/resolve.js')]);
+  const [{ openRuntime }, { runWatch }, { resolveProjectImages }, { watchOutput }] = await Promise.all([
+    import('../runtime/context.js'), import('../watch/watch.js'), import('../images/resolve.js'), import('../watch/status-line.js'),
+  ]);
+  const output = watchOutput(process.stdout);
   const loaded = await loadTargetProject(options);
   const context = await openRuntime(loaded.name);
-  const project = await resolveProjectImages(loaded, context.dirs.state, { onProgress: (line) => process.stdout.write(`${line}\n`) });
+  // Every reload reads the file as this first load did: same -f, -p and --profile.
+  const load = async () => resolveProjectImages(await loadTargetProject(options), context.dirs.state, { onProgress: output.line });
+  const project = await resolveProjectImages(loaded, context.dirs.state, { onProgress: output.line });
   let stopping = false;
   const stop = () => {
     stopping = true;
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const tty = process.stdout.isTTY;
-  await runWatch(context, project, {
-    file: (await projectFile(options))!,
-    projectName: options.projectName,
-    keepGoing: () => !stopping,
-    onLine: (line) => process.stdout.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`),
-    onStatus: (line) => process.stdout.write(tty ? `\r\x1b[K[watch] ${line}` : `[watch] ${line}\n`),
-  });
+  await runWatch(context, project, { load, keepGoing: () => !stopping, onLine: output.line, onStatus: output.status });
+  if (process.stdout.isTTY) process.stdout.write('\n');
 }
 
 export function registerWatch(program: Command): void {

@@ -17,6 +17,16 @@ export interface FollowProjectOptions {
   readonly prefix?: boolean;
 }
 
+/** Whether a process exists (a zombie too, briefly, until conmon reaps it). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Streams the logs of the project's containers. Returns when all followed containers exited. */
 export async function followProjectLogs(context: RuntimeContext, options: FollowProjectOptions): Promise<void> {
   const observed = await observeProject(context);
@@ -27,9 +37,18 @@ export async function followProjectLogs(context: RuntimeContext, options: Follow
   await Promise.all(chosen.map((container) => {
     const resource = `${container.pod}/${container.name}`;
     const label = prefix ? `${resource.padEnd(width)} | ` : '';
-    const stillRunning = async () => (options.keepGoing?.() ?? true)
-      && ((await observeContainer(context, container.id)).status !== 'exited' || (options.willRestart?.(resource) ?? false));
-    return readLog(context.paths.container(container.id).log, (record) => options.onLine(label + record.text), {
+    const log = context.paths.container(container.id).log;
+    let pid = container.pid;
+    // The runtime is asked only once the process is gone: a runc call per container per poll would
+    // keep a core busy with 50 containers followed.
+    const stillRunning = async () => {
+      if (!(options.keepGoing?.() ?? true)) return false;
+      if (pid !== undefined && isAlive(pid)) return true;
+      const now = await observeContainer(context, container.id);
+      pid = now.pid;
+      return now.status !== 'exited' || (options.willRestart?.(resource) ?? false);
+    };
+    return readLog(log, (record) => options.onLine(label + record.text), {
       keepGoing: follow ? stillRunning : undefined,
       pollMs: 200,
     });

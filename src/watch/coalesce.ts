@@ -1,5 +1,8 @@
+import { log } from '../log.js';
+
 // Bursts of changes become one apply, and applies never overlap: a change during an apply queues
-// exactly one more, however many changes arrive meanwhile.
+// exactly one more, however many changes arrive meanwhile. An apply that throws is logged and ends
+// nothing: the next change applies again.
 
 export interface Coalescer {
   /** Something changed: apply after the quiet period (again after the running apply, if one runs). */
@@ -25,7 +28,7 @@ export function coalesce(apply: () => Promise<void>, quietMs: number): Coalescer
       again = true;
       return;
     }
-    running = apply().finally(() => {
+    running = apply().catch((error: Error) => log.error(`apply failed: ${error.message}`)).finally(() => {
       running = undefined;
       if (again && !stopped) {
         again = false;

@@ -1,7 +1,5 @@
 import { watch as watchFiles } from 'chokidar';
 import path from 'node:path';
-import { loadProject } from '../project/load.js';
-import { resolveProjectImages } from '../images/resolve.js';
 import { ImageError } from '../images/store.js';
 import { ProjectError } from '../project/errors.js';
 import type { Project } from '../project/model.js';
@@ -22,8 +20,8 @@ import { containerId } from '../state/paths.js';
 // that does not load is reported with its line and column, and the last good state keeps running.
 
 export interface WatchOptions {
-  readonly file: string;
-  readonly projectName?: string;
+  /** Loads the project as the first load did (same file, name and profiles), images resolved. */
+  readonly load: () => Promise<Project>;
   readonly onLine: (line: string) => void;
   /** A one-line status (last apply, what changed, how long), on a terminal. */
   readonly onStatus?: (line: string) => void;
@@ -52,7 +50,6 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
   await shutdownSupervisor(context);
   const supervisor = await startSupervisor(context, { onLine: say });
   follow(first.pods.flatMap((pod) => pod.containers.map((container) => `${pod.name}/${container.name}`)));
-  status(`watching ${first.sources.map((source) => path.relative(process.cwd(), source) || source).join(', ')} (${describeChanges(firstPlan)})`);
 
   let current = first;
   let applies: ReturnType<typeof coalesce> | undefined;
@@ -68,14 +65,16 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
 
   let watched = new Set(first.sources);
   const watcher = watchFiles([...watched], { ignoreInitial: true, atomic: true });
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   const apply = async () => {
     const started = performance.now();
     let project: Project;
     try {
-      project = await resolveProjectImages(await loadProject({ file: options.file, projectName: options.projectName }), context.dirs.state, { onProgress: say });
+      project = await options.load();
     } catch (error) {
-      if (!(error instanceof ProjectError) && !(error instanceof ImageError)) throw error;
-      say(`corral: ${error.toString()}`);
+      // Whatever the reason (a half-written file, a registry away), the running state stays.
+      const known = error instanceof ProjectError || error instanceof ImageError;
+      say(`corral: ${known ? error.toString() : (error as Error).message}`);
       status('the file does not load: the last good state keeps running; fix it and save again');
       return;
     }
@@ -99,6 +98,9 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
   applies = coalesce(apply, options.quietMs ?? QUIET_MS);
   const coalesced = applies;
   watcher.on('all', () => coalesced.poke());
+  // "watching" must be true when it is said: a save right after it is seen.
+  await ready;
+  status(`watching ${first.sources.map((source) => path.relative(process.cwd(), source) || source).join(', ')} (${describeChanges(firstPlan)})`);
 
   while (options.keepGoing()) await new Promise((resolve) => setTimeout(resolve, 100));
   coalesced.stop();

@@ -107,18 +107,24 @@ gitops('the webhook refuses a bad signature and applies at once on a good one', 
   await eventually(async () => (context.output.includes('webhook listening') && context.output.includes('following main') ? true : undefined), 'the webhook to listen and the first pass to end');
   const commit = await commitProject(context, 'fixed', projectText(context, 'four'));
   const body = JSON.stringify({ ref: 'refs/heads/main', after: commit });
-  const post = (signature: string, delivery: string) => fetch(`http://127.0.0.1:${port}/`, {
-    method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': delivery, 'x-github-event': 'push' }, signal: AbortSignal.timeout(5000),
+  const sign = (text: string) => `sha256=${createHmac('sha256', 'top-secret').update(text).digest('hex')}`;
+  const post = (text: string, signature: string, delivery: string) => fetch(`http://127.0.0.1:${port}/`, {
+    method: 'POST', body: text, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, 'x-github-delivery': delivery, 'x-github-event': 'push' }, signal: AbortSignal.timeout(5000),
   });
-  const forged = await post(`sha256=${createHmac('sha256', 'wrong-secret').update(body).digest('hex')}`, 'd-1');
-  assert.is(forged.status, 401);
+  const forged = await post(body, `sha256=${createHmac('sha256', 'wrong-secret').update(body).digest('hex')}`, 'd-1');
+  assert.is(forged.status, 401, 'a bad signature');
+  const otherBranch = JSON.stringify({ ref: 'refs/heads/feature', after: commit });
+  assert.is((await post(otherBranch, sign(otherBranch), 'd-3')).status, 400, 'a signed push of another branch');
+  const oversized = JSON.stringify({ ref: 'refs/heads/main', after: commit, padding: 'x'.repeat(1024 * 1024) });
+  assert.is((await post(oversized, sign(oversized), 'd-4')).status, 413, 'a body over the size limit');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.not.match(await logs(context), 'version-four', 'a forged push changes nothing');
-  const signature = `sha256=${createHmac('sha256', 'top-secret').update(body).digest('hex')}`;
-  const accepted = await post(signature, 'd-2');
+  assert.not.match(await logs(context), 'version-four', 'refused pushes change nothing');
+  assert.not.match(context.output, /webhook: push/, 'no refused push reached the apply loop');
+  const signature = sign(body);
+  const accepted = await post(body, signature, 'd-2');
   assert.is(accepted.status, 202);
   await eventually(async () => ((await logs(context)).includes('version-four') ? true : undefined), 'the pushed commit to run');
-  const replayed = await post(signature, 'd-2');
+  const replayed = await post(body, signature, 'd-2');
   assert.is(replayed.status, 409, 'a replayed delivery is refused');
   context.child.kill('SIGTERM');
   await context.child;
