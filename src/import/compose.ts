@@ -70,14 +70,15 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
     else if (key === 'services' || key.startsWith('x-')) continue;
     else if (key === 'volumes') translateTopVolumes(t, data.volumes as Record<string, Raw | null>, volumes);
     else if (key === 'secrets' || key === 'configs') {
-      out[key] = Object.fromEntries(Object.entries((data[key] ?? {}) as Record<string, Raw>).map(([name, definition]) => {
+      out[key] = Object.fromEntries(Object.entries((data[key] ?? {}) as Record<string, Raw>).flatMap(([name, definition]) => {
         t.from([key, corralName(name)], [key, name]);
-        const kept = Object.fromEntries(Object.entries(definition ?? {}).filter(([inner]) => {
-          if (['file', 'environment', 'content'].includes(inner)) return true;
-          t.unsupported([key, name, inner]);
-          return false;
-        }));
-        return [corralName(name), kept];
+        const kept = Object.fromEntries(Object.entries(definition ?? {}).filter(([inner]) => ['file', 'environment', 'content'].includes(inner)));
+        if (Object.keys(kept).length === 0) {
+          t.unsupported([key, name], 'has no file, environment or content (external ones are for swarm), ignored with its uses');
+          return [];
+        }
+        t.unsupportedKeys(definition ?? {}, ['file', 'environment', 'content'], [key, name]);
+        return [[corralName(name), kept]];
       }));
     } else if (key === 'networks') translateNetworks(t, data.networks as Record<string, Raw | null>, out);
     else if (key === 'version') t.unsupported([key], 'obsolete, ignored');
@@ -98,6 +99,21 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
       if (key.startsWith('x-')) continue;
       if ((SAME_KEYS as readonly string[]).includes(key)) container[key] = service[key];
       else if (!TRANSLATED_KEYS.includes(key)) t.unsupported([...at, key]);
+    }
+    for (const kind of ['secrets', 'configs'] as const) {
+      if (container[kind] === undefined) continue;
+      const defined = (out[kind] ?? {}) as Raw;
+      const kept: unknown[] = [];
+      (container[kind] as (string | Raw)[]).forEach((entry, index) => {
+        const name = typeof entry === 'string' ? entry : String(entry.source);
+        if (!defined[corralName(name)]) {
+          t.unsupported([...at, kind, index], `${kind.slice(0, -1)} ${name} has no content in this file, ignored`);
+          return;
+        }
+        t.from([...to, kind, kept.length], [...at, kind, index]);
+        kept.push(entry);
+      });
+      container[kind] = kept;
     }
     if (service.environment !== undefined) {
       container.env = service.environment;
@@ -197,6 +213,9 @@ function translateNetworks(t: Translation, networks: Record<string, Raw | null>,
   }
 }
 
+/** An anonymous volume becomes a named one of the service's own: `app` and /var/lib/x give app-var-lib-x. */
+const anonymousVolumeName = (service: string, target: string) => corralName(`${service}-${target.split('/').filter(Boolean).join('-')}`);
+
 function translateServiceVolumes(t: Translation, service: Raw, at: PathSegment[], to: PathSegment[], container: Raw, volumes: Record<string, Raw>): void {
   const mounts: unknown[] = [];
   ((service.volumes ?? []) as unknown[]).forEach((entry, index) => {
@@ -206,7 +225,7 @@ function translateServiceVolumes(t: Translation, service: Raw, at: PathSegment[]
       const [source, target, options] = entry.split(':');
       if (target === undefined) {
         // An anonymous volume: a named volume of this service's own.
-        const name = corralName(`${String(at[1])}-${source!.replace(/\//g, '-')}`);
+        const name = anonymousVolumeName(String(at[1]), source!);
         volumes[name] = {};
         mounts.push(`${name}:${source}`);
         return;
@@ -230,7 +249,7 @@ function translateServiceVolumes(t: Translation, service: Raw, at: PathSegment[]
     t.unsupportedKeys(bind, ['create_host_path'], [...from, 'bind']);
     t.unsupportedKeys(volume, ['subpath', 'nocopy'], [...from, 'volume']);
     if (type === 'volume' && long.source === undefined) {
-      const name = corralName(`${String(at[1])}-${String(long.target).replace(/\//g, '-')}`);
+      const name = anonymousVolumeName(String(at[1]), String(long.target));
       volumes[name] = {};
       long.source = name;
     }

@@ -141,4 +141,63 @@ corpus('errors in a translated file point at the user\'s own line and column', a
   }
 });
 
+corpus('compose secrets without content (external) are named and left out with their uses', async () => {
+  const text = ['services:', '  app:', '    image: x', '    secrets: [db, { source: local, target: l }]', 'secrets:', '  db: { external: true }', '  local: { content: "here" }', ''].join('\n');
+  const warnings: string[] = [];
+  const project = await loadProject({ file: '/p/compose.yml', readFile: async () => text, lookupEnv: () => undefined, onWarning: (warning) => warnings.push(warning) });
+  assert.equal(project.pods[0]!.containers[0]!.files.map((file) => `${file.name}->${file.target}`), ['local->/run/secrets/l'], 'the secret with content');
+  assert.equal(warnings, [
+    '/p/compose.yml:6:3: secrets.db: has no file, environment or content (external ones are for swarm), ignored with its uses',
+    '/p/compose.yml:4:15: services.app.secrets[0]: secret db has no content in this file, ignored',
+  ], 'both named with their lines');
+});
+
+corpus('compose keys translated one by one', async () => {
+  const text = [
+    'services:',
+    '  app:',
+    '    image: app',
+    '    network_mode: host',
+    '    ipc: host',
+    '    pid: service:db',
+    '    security_opt: [no-new-privileges:true, seccomp:unconfined]',
+    '    tmpfs: [/run, "/tmp:size=8m"]',
+    '    mem_limit: 128m',
+    '    cpus: 0.25',
+    '    pids_limit: 50',
+    '    env_file: [{ path: ./app.env }]',
+    '    volumes:',
+    '      - /anon',
+    '      - { type: bind, source: ./conf, target: /conf, bind: { create_host_path: false } }',
+    '      - { type: volume, source: data, target: /data, volume: { subpath: app } }',
+    '    extra_hosts: ["legacy:10.0.0.9"]',
+    '    pull_policy: if_not_present',
+    '  db:',
+    '    image: db',
+    '    ipc: private',
+    '    stop_grace_period: 1m',
+    'volumes: { data: {} }',
+    '',
+  ].join('\n');
+  const warnings: string[] = [];
+  const project = await loadProject({ file: '/p/compose.yml', readFile: async (file) => (file.endsWith('app.env') ? 'A=1\n' : text), lookupEnv: () => undefined, onWarning: (warning) => warnings.push(warning) });
+  const app = project.pods.find((pod) => pod.name === 'app')!;
+  const [container] = app.containers;
+  assert.is(app.network.mode, 'host', 'network_mode: host');
+  assert.equal(container!.namespaces, { network: { kind: 'host' }, ipc: { kind: 'host' }, pid: { kind: 'container', pod: 'db', container: 'db' } }, 'ipc host, pid of another service');
+  assert.is(container!.security.noNewPrivileges, true, 'no-new-privileges');
+  assert.equal(container!.resources, { cpus: 0.25, memoryBytes: 128 * 1024 ** 2, pidsLimit: 50 }, 'limits');
+  assert.equal(container!.env, { A: '1' }, 'env_file long form');
+  assert.equal(container!.mounts.map((mount) => `${mount.type}:${mount.volume ?? mount.source}->${mount.target}${mount.subpath ? `#${mount.subpath}` : ''}${mount.createHostPath === false ? ':must-exist' : ''}`), [
+    'named:app-anon->/anon', 'bind:/p/conf->/conf:must-exist', 'named:data->/data#app', 'tmpfs:->/run', 'tmpfs:->/tmp',
+  ], 'anonymous, long bind and volume forms, tmpfs');
+  assert.is(container!.mounts[4]!.size, 8 * 1024 ** 2, 'tmpfs size');
+  assert.equal(app.network.extraHosts, [{ host: 'legacy', ip: '10.0.0.9' }], 'extra_hosts');
+  assert.is(container!.image?.pullPolicy, 'missing', 'if_not_present');
+  const db = project.pods.find((pod) => pod.name === 'db')!.containers[0]!;
+  assert.equal(db.namespaces.ipc, { kind: 'none' }, 'ipc: private');
+  assert.is(db.lifecycle.stopGraceMs, 60_000, 'stop_grace_period');
+  assert.equal(warnings, ['/p/compose.yml:7:44: services.app.security_opt[1]: security_opt seccomp:unconfined is not supported, ignored'], 'only the seccomp option is left');
+});
+
 corpus.run();
