@@ -38,6 +38,7 @@ async function runGitops(action: string | undefined, options: GitopsOptions): Pr
   const source = { repo, branch: options.branch, paths: options.path.length > 0 ? options.path : ['corral.yaml'], stateDir, tlsVerify: options.tlsVerify !== 'false', onLine: print };
   if (options.once) {
     const outcome = await gitopsPass(source);
+    if (outcome.known) print(`commit ${outcome.commit.slice(0, 12)} failed before and is not tried again: ${outcome.error}`);
     if (outcome.error) process.exitCode = 1;
     else if (!outcome.applied) print(`commit ${outcome.commit.slice(0, 12)} is already applied`);
     return;

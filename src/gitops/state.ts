@@ -14,7 +14,8 @@ export interface GitopsState {
   readonly appliedAt?: string;
   /** Project names by project file path in the repository. */
   readonly projects: Readonly<Record<string, string>>;
-  readonly lastError?: { readonly commit: string; readonly at: string; readonly message: string };
+  /** The last commit that did not apply; `retry`: nothing was changed and the next pass tries it again. */
+  readonly lastError?: { readonly commit: string; readonly at: string; readonly message: string; readonly retry?: boolean };
 }
 
 export function gitopsDir(stateDir: string, repo: string, branch: string): string {

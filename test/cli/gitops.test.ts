@@ -98,6 +98,39 @@ gitops('a commit that does not validate keeps the last good one running, and sta
   assert.match(await logs(context), 'version-two');
 });
 
+gitops('a commit that fails to apply halfway is rolled back to the last good one', async (context) => {
+  const { appliedCommit: good } = JSON.parse((await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--branch', 'main'])).stdout) as { appliedCommit: string };
+  const bad = await commitProject(context, 'no such program', projectText(context, 'five').replace('command: ["sh", ', 'command: ["/no/such/program", '));
+  const result = await once(context);
+  assert.is(result.exitCode, 1, result.stdout);
+  assert.match(result.stdout, `commit ${bad.slice(0, 12)} failed to apply; rolling back to commit ${good.slice(0, 12)}`);
+  assert.match(result.stdout, `commit ${bad.slice(0, 12)} not applied: `);
+  assert.match(result.stdout, /no such file or directory/, 'the runtime\'s own reason');
+  assert.match(result.stdout, `rolled back: commit ${good.slice(0, 12)} keeps running`);
+  const rows = JSON.parse((await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json'])).stdout) as { container: string; state: string }[];
+  assert.equal(rows.map((row) => `${row.container} ${row.state}`), ['app running'], 'the last good version runs again');
+  await eventually(async () => ((await logs(context)).includes('version-two') ? true : undefined), 'the last good version\'s output');
+  const status = JSON.parse((await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--branch', 'main'])).stdout) as { appliedCommit: string; lastError: { commit: string } };
+  assert.is(status.appliedCommit, good);
+  assert.is(status.lastError.commit, bad);
+  const again = await once(context);
+  assert.not.match(again.stdout, /rolling back|applied:/, 'a failed commit is not tried again at every pass');
+  assert.match(again.stdout, `commit ${bad.slice(0, 12)} failed before and is not tried again`);
+});
+
+gitops('a commit whose image cannot be had changes nothing and is tried again at the next pass', async (context) => {
+  const missing = path.join(context.sandbox.work, 'no-such-layout');
+  const commit = await commitProject(context, 'missing image', projectText(context, 'six').replace(/rootfs: .*/, `image: oci:${missing}:app`));
+  for (const pass of [1, 2]) {
+    const result = await once(context);
+    assert.is(result.exitCode, 1, result.stdout);
+    assert.match(result.stdout, `commit ${commit.slice(0, 12)} not applied: `, `pass ${pass} tried it`);
+    assert.match(result.stdout, 'the next pass tries again');
+  }
+  assert.match(await logs(context), 'version-two', 'the last good version keeps running');
+  assert.not.match(await logs(context), 'version-six');
+});
+
 gitops('the webhook refuses a bad signature and applies at once on a good one', async (context) => {
   const port = await freePort();
   const secretFile = path.join(context.sandbox.work, 'secret');
