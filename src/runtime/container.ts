@@ -14,7 +14,7 @@ import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
 import { generateSpec, type ResolvedMount } from './spec.js';
 import { type ResolvedUser, resolveUser } from './users.js';
-import { resolveInside } from './subpath.js';
+import { resolveInside, verifyMountedInside } from './subpath.js';
 import { allowTraversal, hostIdOf, prepareMountPoints, releaseUserNamespaces, resolveUserNamespace, type ResolvedUserNamespace } from './userns.js';
 import { containerId } from '../state/paths.js';
 import { RuntimeError } from './errors.js';
@@ -106,6 +106,20 @@ async function provideFiles(dir: string, container: Container, user: ResolvedUse
   }));
 }
 
+/** Before the container runs anything, each subpath mount must be what the subpath is inside its volume. */
+async function verifySubpaths(context: RuntimeContext, id: string, pid: number, mounts: readonly Mount[]): Promise<void> {
+  try {
+    for (const mount of mounts) {
+      if (mount.subpath === undefined || mount.type === 'tmpfs') continue;
+      const root = mount.type === 'named' ? context.paths.volume(mount.volume!) : mount.source;
+      await verifyMountedInside(`/proc/${pid}/root${mount.target}`, root, mount.subpath);
+    }
+  } catch (error) {
+    await runc.deleteContainer(context.runc, id);
+    throw error;
+  }
+}
+
 /** Where the container's network, IPC, PID and UTS namespaces come from. */
 async function namespacesOfContainer(context: RuntimeContext, pod: Pod, container: Container) {
   const pinned = pinnedNamespacePaths(context, pod);
@@ -191,7 +205,9 @@ export async function createContainer(context: RuntimeContext, target: Container
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);
-    return await launchWithConmon(context, target.id, resourceOf(target));
+    const created = await launchWithConmon(context, target.id, resourceOf(target));
+    await verifySubpaths(context, target.id, created.pid, container.mounts);
+    return created;
   } catch (error) {
     throw new RuntimeError({
       resource: resourceOf(target), step: 'create', message: (error as Error).message, cause: error,

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readlink, realpath } from 'node:fs/promises';
+import { lstat, mkdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 // A volume's subpath is resolved the way a chroot would see it: symlinks are followed, but an
@@ -40,4 +40,17 @@ export async function resolveInside(root: string, subpath: string): Promise<stri
     }
   }
   return current;
+}
+
+/**
+ * Checks that what is mounted at `mounted` (seen through the created, not yet started container's
+ * /proc/PID/root) is the directory `subpath` resolves to inside `root` now. Between resolving and
+ * the runtime's mount, another container writing to the volume could have swapped a directory for
+ * a symlink; whatever it did, a mount of anything else has another device or inode.
+ */
+export async function verifyMountedInside(mounted: string, root: string, subpath: string): Promise<void> {
+  const [seen, expected] = await Promise.all([stat(mounted), resolveInside(root, subpath).then((resolved) => stat(resolved))]);
+  if (seen.dev !== expected.dev || seen.ino !== expected.ino) {
+    throw new Error(`subpath ${subpath} changed while it was mounted (a symlink was swapped in?); the container was not started`);
+  }
 }
