@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { dirsFromEnvironment } from '../state/paths.js';
 import { UsageError } from './errors.js';
 
@@ -15,25 +16,35 @@ interface GitopsOptions {
   readonly listen?: string;
   readonly secretFile?: string;
   readonly tlsVerify?: string;
+  readonly format?: 'text' | 'json';
 }
 
 const print = (line: string): void => {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 };
 
+/** Which repository the options name: a URL as given, a local path made absolute (the state is keyed by it). */
+function repositoryOf(repo: string): string {
+  return /^[a-z]+:\/\//.test(repo) || repo.includes('@') ? repo : path.resolve(repo);
+}
+
+async function showStatus(options: GitopsOptions, stateDir: string): Promise<void> {
+  const [{ listGitopsStates }, { formatGitopsStatus }] = await Promise.all([import('../gitops/state.js'), import('../gitops/status.js')]);
+  const repo = options.repo && repositoryOf(options.repo);
+  // The branch has a default; it narrows only together with --repo, which it belongs to.
+  const states = (await listGitopsStates(stateDir)).filter((state) => !repo || (state.repo === repo && state.branch === options.branch));
+  if (states.length === 0) throw new UsageError(repo ? `nothing was applied from ${repo} ${options.branch}` : 'nothing was applied by corral gitops on this host', 'run corral gitops --repo ... first');
+  process.stdout.write(options.format === 'json' ? `${JSON.stringify(states, null, 2)}\n` : `${formatGitopsStatus(states)}\n`);
+}
+
 async function runGitops(action: string | undefined, options: GitopsOptions): Promise<void> {
-  if (!options.repo) throw new UsageError('no repository given', 'add --repo URL (or a local path)');
-  const repo = /^[a-z]+:\/\//.test(options.repo) || options.repo.includes('@') ? options.repo : (await import('node:path')).resolve(options.repo);
   const stateDir = dirsFromEnvironment().state;
-  const [{ gitopsPass }, state, { coalesce }, { parseDuration }] = await Promise.all([
-    import('../gitops/apply.js'), import('../gitops/state.js'), import('../watch/coalesce.js'), import('../project/lifecycle.js'),
+  if (action === 'status') return showStatus(options, stateDir);
+  if (!options.repo) throw new UsageError('no repository given', 'add --repo URL (or a local path)');
+  const repo = repositoryOf(options.repo);
+  const [{ gitopsPass }, { coalesce }, { parseDuration }] = await Promise.all([
+    import('../gitops/apply.js'), import('../watch/coalesce.js'), import('../project/lifecycle.js'),
   ]);
-  if (action === 'status') {
-    const current = await state.readGitopsState(state.gitopsDir(stateDir, repo, options.branch));
-    if (!current) throw new UsageError(`nothing was applied from ${repo} ${options.branch}`, 'run corral gitops --repo ... first');
-    process.stdout.write(`${JSON.stringify(current, null, 2)}\n`);
-    return;
-  }
   if (action !== undefined) throw new UsageError(`unknown gitops action '${action}'`, 'use `corral gitops status`, or no action to run');
   const source = { repo, branch: options.branch, paths: options.path.length > 0 ? options.path : ['corral.yaml'], stateDir, tlsVerify: options.tlsVerify !== 'false', onLine: print };
   if (options.once) {
@@ -78,7 +89,7 @@ async function runGitops(action: string | undefined, options: GitopsOptions): Pr
 export function registerGitops(program: Command): void {
   program
     .command('gitops')
-    .argument('[action]', '`status`: what was applied, when, and the last error')
+    .argument('[action]', '`status`: per repository and branch (all, or --repo\'s), what was applied, when, and the last error')
     .description('apply project files from a git branch at each new commit (poll and/or signed webhook)')
     .option('--repo <url>', 'repository URL or local path')
     .option('--branch <branch>', 'branch to follow', 'main')
@@ -88,5 +99,6 @@ export function registerGitops(program: Command): void {
     .option('--listen <host:port>', 'also apply at once on a signed push webhook')
     .option('--secret-file <file>', 'the webhook secret (HMAC-SHA256)')
     .option('--tls-verify <bool>', 'false: pull images over plain HTTP', 'true')
+    .option('--format <format>', 'status as text or json', 'text')
     .action(async (action: string | undefined, options: GitopsOptions) => runGitops(action, options));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeJsonAtomic } from '../state/atomic.js';
 
@@ -32,4 +32,13 @@ export async function readGitopsState(dir: string): Promise<GitopsState | undefi
 
 export function writeGitopsState(dir: string, state: GitopsState): Promise<void> {
   return writeJsonAtomic(path.join(dir, 'state.json'), state);
+}
+
+/** Every source GitOps has applied from on this host, sorted by repository and branch. */
+export async function listGitopsStates(stateDir: string): Promise<GitopsState[]> {
+  const root = path.join(stateDir, 'gitops');
+  const dirs = await readdir(root).catch(() => [] as string[]);
+  const states = await Promise.all(dirs.map((name) => readGitopsState(path.join(root, name))));
+  return states.filter((state): state is GitopsState => state !== undefined)
+    .sort((a, b) => `${a.repo}\n${a.branch}`.localeCompare(`${b.repo}\n${b.branch}`));
 }

@@ -73,9 +73,9 @@ projects('a removed pod is removed, a deleted file takes its project down, the r
   assert.equal(after.map((row) => `${row.pod}/${row.container} ${row.state}`), ['web/app running'], 'the worker pod is gone');
   assert.is(after[0]!.created, before.find((row) => row.pod === 'web')!.created, 'web was left alone');
   assert.not.ok(existsSync(path.join(context.sandbox.run, context.blog)), 'nothing of the blog project is left in the run dir');
-  const status = JSON.parse((await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--branch', 'main'])).stdout) as { appliedCommit: string; projects: Record<string, string> };
-  assert.is(status.appliedCommit, commit);
-  assert.equal(status.projects, { 'deploy/shop.yaml': context.shop });
+  const [status] = JSON.parse((await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--format', 'json'])).stdout) as { appliedCommit: string; projects: Record<string, string> }[];
+  assert.is(status!.appliedCommit, commit);
+  assert.equal(status!.projects, { 'deploy/shop.yaml': context.shop });
 });
 
 projects.run();

@@ -36,6 +36,14 @@ pods:
         env: { VERSION: "${version}" }
 `;
 
+/** `gitops status --format json` of the suite's repository: one source. */
+async function status(context: Context): Promise<Record<string, unknown>> {
+  const result = await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--branch', 'main', '--format', 'json']);
+  const sources = JSON.parse(result.stdout) as Record<string, unknown>[];
+  assert.is(sources.length, 1, 'one source');
+  return sources[0]!;
+}
+
 const logs = async (context: Context) => (await corral(context.sandbox, ['-p', context.project, 'logs', 'web/app'])).stdout;
 const once = (context: Context) => corral(context.sandbox, ['gitops', '--repo', context.repo, '--branch', 'main', '--path', 'deploy/corral.yaml', '--once']);
 
@@ -92,14 +100,17 @@ gitops('a commit that does not validate keeps the last good one running, and sta
   assert.match(result.stdout, `commit ${bad.slice(0, 12)} not applied: `);
   assert.match(result.stdout, /unknown key "containerz"/);
   assert.match(result.stdout, `commit ${good.slice(0, 12)} keeps running`);
-  const status = JSON.parse((await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--branch', 'main'])).stdout) as { appliedCommit: string; lastError: { commit: string; message: string } };
-  assert.is(status.appliedCommit, good);
-  assert.is(status.lastError.commit, bad);
+  const current = (await status(context)) as { appliedCommit: string; lastError: { commit: string; message: string } };
+  assert.is(current.appliedCommit, good);
+  assert.is(current.lastError.commit, bad);
   assert.match(await logs(context), 'version-two');
+  const text = (await corral(context.sandbox, ['gitops', 'status'])).stdout;
+  assert.match(text, `${context.repo} main\n  applied:    commit ${good.slice(0, 12)} at `, 'the text status: what runs');
+  assert.match(text, `  project:    ${context.project} from deploy/corral.yaml\n  last error: commit ${bad.slice(0, 12)} at `, 'the text status: what did not apply');
 });
 
 gitops('a commit that fails to apply halfway is rolled back to the last good one', async (context) => {
-  const { appliedCommit: good } = JSON.parse((await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--branch', 'main'])).stdout) as { appliedCommit: string };
+  const { appliedCommit: good } = (await status(context)) as { appliedCommit: string };
   const bad = await commitProject(context, 'no such program', projectText(context, 'five').replace('command: ["sh", ', 'command: ["/no/such/program", '));
   const result = await once(context);
   assert.is(result.exitCode, 1, result.stdout);
@@ -110,9 +121,9 @@ gitops('a commit that fails to apply halfway is rolled back to the last good one
   const rows = JSON.parse((await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json'])).stdout) as { container: string; state: string }[];
   assert.equal(rows.map((row) => `${row.container} ${row.state}`), ['app running'], 'the last good version runs again');
   await eventually(async () => ((await logs(context)).includes('version-two') ? true : undefined), 'the last good version\'s output');
-  const status = JSON.parse((await corral(context.sandbox, ['gitops', 'status', '--repo', context.repo, '--branch', 'main'])).stdout) as { appliedCommit: string; lastError: { commit: string } };
-  assert.is(status.appliedCommit, good);
-  assert.is(status.lastError.commit, bad);
+  const current = (await status(context)) as { appliedCommit: string; lastError: { commit: string } };
+  assert.is(current.appliedCommit, good);
+  assert.is(current.lastError.commit, bad);
   const again = await once(context);
   assert.not.match(again.stdout, /rolling back|applied:/, 'a failed commit is not tried again at every pass');
   assert.match(again.stdout, `commit ${bad.slice(0, 12)} failed before and is not tried again`);
