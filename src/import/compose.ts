@@ -133,7 +133,16 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
       t.from([...to, 'resources'], [...at, ...(service.deploy ? ['deploy', 'resources', 'limits'] : [Object.keys(service).find((key) => ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'].includes(key))!])]);
     }
     if (service.deploy) t.unsupportedKeys(service.deploy as Raw, ['resources'], [...at, 'deploy']);
-    if (container.ports !== undefined) container.ports = (container.ports as unknown[]).map((port, index) => portOf(t, port, [...at, 'ports', index]));
+    if (container.ports !== undefined) {
+      const ports: unknown[] = [];
+      (container.ports as unknown[]).forEach((port, index) => {
+        for (const one of expandRange(portOf(t, port, [...at, 'ports', index]))) {
+          t.from([...to, 'ports', ports.length], [...at, 'ports', index]);
+          ports.push(one);
+        }
+      });
+      container.ports = ports;
+    }
     translateServiceVolumes(t, service, at, to, container, volumes);
     translateNamespaces(t, service, at, container, pod, ownPod, placements);
     for (const key of POD_KEYS) {
@@ -176,6 +185,16 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
   }
   if (Object.keys(volumes).length > 0) out.volumes = volumes;
   return { parsed: t.parsed(out), data: out };
+}
+
+/** "8000-8002:9000-9002/udp" -> one mapping per port, as compose publishes a range. */
+function expandRange(port: unknown): unknown[] {
+  const match = typeof port === 'string' ? /^(.*?)(\d+)-(\d+):(\d+)-(\d+)(\/\w+)?$/.exec(port) : null;
+  if (!match) return [port];
+  const [, prefix, hostFirst, hostLast, first, last, protocol = ''] = match as unknown as [string, string, string, string, string, string, string?];
+  const count = Number(last) - Number(first);
+  if (count < 0 || count > 1000 || Number(hostLast) - Number(hostFirst) !== count) return [port];
+  return Array.from({ length: count + 1 }, (_, offset) => `${prefix}${Number(hostFirst) + offset}:${Number(first) + offset}${protocol}`);
 }
 
 function portOf(t: Translation, port: unknown, at: PathSegment[]): unknown {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
 import type { ParsedFile, PathSegment } from './parse.js';
-import { errorAt } from './parse.js';
+import { errorAt, formatPath } from './parse.js';
 import { findPackageFile } from '../package-file.js';
 
 // Stage 3: the interpolated data against schemas/corral.schema.json. Of all that ajv finds, one
@@ -105,7 +105,9 @@ export function validateProjectData(parsed: ParsedFile, data: unknown): void {
     }
     default: {
       const expected = parent ? describeExpected(parent) : 'something else';
-      const where = path.length > 0 ? String(path[path.length - 1]) : 'the project file';
+      // An item of a list is named with its list: share[1], not 1.
+      const lastKey = path.map((segment) => typeof segment === 'string').lastIndexOf(true);
+      const where = path.length > 0 ? formatPath(path.slice(Math.max(lastKey, 0))) : 'the project file';
       const hint = parent?.description ?? `write ${expected}`;
       throw errorAt(parsed, path, `${where} must be ${expected}, not ${typeOfValue(value)}`, hint);
     }

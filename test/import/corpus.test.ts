@@ -176,6 +176,7 @@ corpus('compose keys translated one by one', async () => {
     '    image: db',
     '    ipc: private',
     '    stop_grace_period: 1m',
+    '    ports: ["127.0.0.1:8000-8002:9000-9002/udp"]',
     'volumes: { data: {} }',
     '',
   ].join('\n');
@@ -194,6 +195,8 @@ corpus('compose keys translated one by one', async () => {
   assert.is(container!.mounts[4]!.size, 8 * 1024 ** 2, 'tmpfs size');
   assert.equal(app.network.extraHosts, [{ host: 'legacy', ip: '10.0.0.9' }], 'extra_hosts');
   assert.is(container!.image?.pullPolicy, 'missing', 'if_not_present');
+  const dbPorts = project.pods.find((pod) => pod.name === 'db')!.network.ports;
+  assert.equal(dbPorts.map((port) => `${port.hostIp}:${port.hostPort}:${port.containerPort}/${port.protocol}`), ['127.0.0.1:8000:9000/udp', '127.0.0.1:8001:9001/udp', '127.0.0.1:8002:9002/udp'], 'a port range, one mapping per port');
   const db = project.pods.find((pod) => pod.name === 'db')!.containers[0]!;
   assert.equal(db.namespaces.ipc, { kind: 'none' }, 'ipc: private');
   assert.is(db.lifecycle.stopGraceMs, 60_000, 'stop_grace_period');

@@ -93,7 +93,7 @@ const cases: { name: string; yaml: string; line: number; col: number; says: RegE
   { name: 'network: pod in a pod that does not share net', yaml: pod('    share: [ipc]', '    containers:', '      app:', '        rootfs: /x', '        command: ["true"]', '        network: pod'), line: 8, col: 18, says: /the pod does not share net/, hint: /add net to the pod's share/ },
   { name: 'a container that is not in the project', yaml: app('pid: container:web/nope'), line: 7, col: 14, says: /pid names container web\/nope, which is not in the project/, hint: /one of: web\/app/ },
   { name: 'joining itself', yaml: app('ipc: container:web/app'), line: 7, col: 14, says: /cannot join its own ipc namespace/, hint: /another container/ },
-  { name: 'share: an unknown namespace', yaml: pod('    share: [net, user]', '    containers:', '      app: { rootfs: /x, command: ["true"] }'), line: 3, col: 18, says: /one of "net", "ipc", "uts", "pid"/, hint: /./ },
+  { name: 'share: an unknown namespace', yaml: pod('    share: [net, user]', '    containers:', '      app: { rootfs: /x, command: ["true"] }'), line: 3, col: 18, says: /share\[1\] must be one of "net", "ipc", "uts", "pid"/, hint: /./ },
   { name: 'a userns map without root', yaml: app('userns: { uid_map: ["1:100000:10"], gid_map: ["0:100000:10"] }'), line: 7, col: 28, says: /uid_map does not map the container's root/, hint: /0:HOST_ID:SIZE/ },
   { name: 'overlapping userns ranges', yaml: app('userns: { uid_map: ["0:100000:10", "5:200000:10"], gid_map: ["0:100000:10"] }'), line: 7, col: 44, says: /overlaps entry 0/, hint: /ids of its own/ },
   { name: 'a bad userns value', yaml: app('userns: keep-id'), line: 7, col: 17, says: /userns must be/, hint: /auto/ },
