@@ -4,9 +4,7 @@ import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import type { Container, Project, WatchRule } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import * as runtime from '../runtime/container.js';
 import * as runc from '../runtime/runc.js';
-import { withProjectLock } from '../state/lock.js';
 import { containerId } from '../state/paths.js';
 
 // Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
@@ -52,7 +50,15 @@ export interface RuleRunner {
   close(): Promise<void>;
 }
 
-export async function runWatchRules(context: RuntimeContext, project: () => Project, options: { onLine: (line: string) => void; recreate: (resource: string) => Promise<void> }): Promise<RuleRunner> {
+export interface RuleActions {
+  readonly onLine: (line: string) => void;
+  /** Restarts the container in place (its writable layer, and so what was synced, stays). */
+  readonly restart: (resource: string) => Promise<void>;
+  /** Makes the container anew from the project file. */
+  readonly recreate: (resource: string) => Promise<void>;
+}
+
+export async function runWatchRules(context: RuntimeContext, project: () => Project, options: RuleActions): Promise<RuleRunner> {
   const say = options.onLine;
   const watchers: FSWatcher[] = [];
   const entries = project().pods.flatMap((pod) => pod.containers.flatMap((container) => (container.watch ?? []).map((rule) => ({ pod: pod.name, container: container.name, rule }))));
@@ -81,7 +87,7 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
     try {
       if (rule.action.startsWith('sync')) await sync(pod, name, rule, relatives);
       if (rule.action === 'sync+restart' || rule.action === 'restart') {
-        await withProjectLock(context.paths.lock, () => runtime.restartContainer(context, id, resource));
+        await options.restart(resource);
       } else if (rule.action === 'sync+exec') {
         const result = await runc.execInContainer(context.runc, id, rule.exec!, 60_000);
         if (result.exitCode !== 0) throw new Error(`exec ${rule.exec!.join(' ')}: exit ${result.exitCode}: ${String(result.all ?? '').trim()}`);

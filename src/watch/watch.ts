@@ -8,6 +8,7 @@ import { followProjectLogs } from '../supervisor/follow.js';
 import { reconcileProject } from '../supervisor/reconcile.js';
 import { shutdownSupervisor } from '../supervisor/launch.js';
 import { startSupervisor } from '../supervisor/supervisor.js';
+import { askSupervisor } from '../supervisor/socket.js';
 import { tearDownProject } from '../supervisor/teardown.js';
 import { withProjectLock } from '../state/lock.js';
 import { coalesce } from './coalesce.js';
@@ -55,6 +56,11 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
   let applies: ReturnType<typeof coalesce> | undefined;
   const rules = await runWatchRules(context, () => current, {
     onLine: say,
+    // Through the supervisor: its machine restarts it, and the log follower knows it comes back.
+    restart: async (resource) => {
+      const answer = await askSupervisor(context.paths.supervisorSocket, { op: 'restart', resources: [resource] });
+      if (!answer?.ok) throw new Error(`the supervisor did not take the restart: ${answer?.error ?? 'no answer'}`);
+    },
     recreate: async (resource) => {
       const [pod, name] = resource.split('/') as [string, string];
       await withProjectLock(context.paths.lock, () => removeContainer(context, containerId(context.project, pod, name), resource));

@@ -25,6 +25,7 @@ pods:
         watch:
           - { path: ./src, action: sync, target: /app, ignore: ["*.tmp"], initial_sync: true }
           - { path: ./hooks, action: sync+exec, target: /hooks, exec: { command: ["sh", "-c", "echo reloaded >> /tmp/reloads"] } }
+          - { path: ./conf, action: sync+restart, target: /conf }
       b:
         rootfs: ${rootfs}
         command: ["sh", "-c", "trap 'exit 0' TERM; echo b-up-$$VERSION; while true; do sleep 0.2; done"]
@@ -57,6 +58,7 @@ watching.before(async (context) => {
   context.output = '';
   await mkdir(path.join(context.sandbox.work, 'src'), { recursive: true });
   await mkdir(path.join(context.sandbox.work, 'hooks'), { recursive: true });
+  await mkdir(path.join(context.sandbox.work, 'conf'), { recursive: true });
   await writeFile(path.join(context.sandbox.work, 'src/initial.txt'), 'there from the start\n');
   await writeFile(path.join(context.sandbox.work, 'src/.gitignore'), 'secret.txt\n');
   await writeFile(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'one'));
@@ -100,6 +102,19 @@ watching('sync rules copy files into the running container, without a restart, m
   assert.is((await inside(context, 'web.a', 'cat /hooks/config.sh')).stdout.trim(), 'x=1');
 });
 
+watching('a sync+restart rule restarts the container, which keeps what was synced', async (context) => {
+  const before = (await rows(context)).get('web/a')!;
+  const ups = count(context.output, /web\/a\s+\|\s+a-up/);
+  await writeFile(path.join(context.sandbox.work, 'conf/app.conf'), 'level=2\n');
+  await eventually(async () => (count(context.output, /web\/a\s+\|\s+a-up/) > ups ? true : undefined), 'a to start again');
+  const after = (await rows(context)).get('web/a')!;
+  assert.is(after.state, 'running');
+  assert.is.not(after.created, before.created, 'a new process');
+  assert.is((await inside(context, 'web.a', 'cat /conf/app.conf')).stdout.trim(), 'level=2', 'the synced file');
+  assert.is((await inside(context, 'web.a', 'cat /app/new.txt')).stdout.trim(), 'synced', 'what an earlier rule synced survives the restart');
+  assert.match(context.output, /watch: web\/a\s+sync\+restart \(1 file\)/);
+});
+
 watching('an atomic save that changes b\'s env recreates b alone', async (context) => {
   const before = await rows(context);
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'two'));
@@ -115,7 +130,7 @@ watching('a broken save is reported with line and column; the project keeps runn
   const applied = count(context.output, /applied at/);
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three', true));
   await eventually(async () => (context.output.includes('the last good state keeps running') ? true : undefined), 'the error to be reported');
-  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:15:\\d+: `), 'file:line:col of the mistake');
+  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:16:\\d+: `), 'file:line:col of the mistake');
   const during = await rows(context);
   assert.equal([...during.values()].map((row) => [row.state, row.created]), [...before.values()].map((row) => [row.state, row.created]), 'nothing changed');
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three'));
