@@ -28,6 +28,8 @@ export interface PsRow {
   readonly healthOutput: string | null;
   /** The supervisor's view: running, backoff (waiting to restart), failed, ...; null when unsupervised. */
   readonly supervisor: string | null;
+  /** privileged: true in the file: all capabilities, no seccomp, no masked paths. */
+  readonly privileged: boolean;
 }
 
 function formatDuration(seconds: number): string {
@@ -52,6 +54,7 @@ function toRow(container: ObservedContainer, now: number, snapshot: ContainerSna
     health: running ? snapshot?.health ?? null : null,
     healthOutput: running ? snapshot?.healthOutput ?? null : null,
     supervisor: snapshot?.state ?? null,
+    privileged: container.privileged ?? false,
   };
 }
 
@@ -64,7 +67,7 @@ function stateCell(row: PsRow): string {
 function psTable(rows: readonly PsRow[]): string {
   return formatTable(['POD', 'CONTAINER', 'STATE', 'HEALTH', 'RESTARTS', 'PID', 'UPTIME'], rows.map((row) => [
     row.pod,
-    row.container,
+    row.privileged ? `${row.container} (privileged)` : row.container,
     stateCell(row),
     row.health ?? '-',
     String(row.restarts),

@@ -83,6 +83,9 @@ export function computePlan(project: Project, observed: ObservedProject, options
       else if (existing.status === 'exited' && (options.stopped?.has(resource) || !completed(container, existing.exitCode))) {
         const how = existing.exitCode === undefined ? 'stopped' : `exited with code ${existing.exitCode}`;
         operations.push({ kind: 'start', resource, id, hash, cause: how });
+      } else if (existing.status === 'created') {
+        // A crash between runc create and runc start leaves it so.
+        operations.push({ kind: 'start', resource, id, hash, cause: 'created but never started' });
       } else upToDate.push(resource);
     }
   }

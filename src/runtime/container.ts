@@ -201,6 +201,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       mounts,
       cgroupsPath: `/${podCgroup(context.project, pod.name)}/${container.name}`,
       nofileHardLimit: context.nofileHardLimit,
+      boundingCapabilities: context.boundingCapabilities,
       seccompProfile: context.seccompProfile,
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);

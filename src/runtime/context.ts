@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirsFromEnvironment, projectPaths, type Dirs, type ProjectPaths } from '../state/paths.js';
-import { findBinary, hostNofileHardLimit } from './host.js';
+import { findBinary, hostBoundingCapabilities, hostNofileHardLimit } from './host.js';
 import type { RuncOptions } from './runc.js';
+import { RuntimeError } from './errors.js';
 import { loadSeccompProfile, type DockerSeccompProfile } from './seccomp.js';
 
 // Everything the runtime layer needs to act on one project, gathered once per command.
@@ -13,6 +14,8 @@ export interface RuntimeContext {
   readonly runc: RuncOptions;
   readonly conmon: string;
   readonly nofileHardLimit: number;
+  /** What a container may get at most: this process's bounding set. */
+  readonly boundingCapabilities: readonly string[];
   readonly seccompProfile?: DockerSeccompProfile;
 }
 
@@ -21,6 +24,10 @@ export interface RuntimeContext {
  * (root-only); read-only ones (`ps`, `logs`) pass `readOnly` and leave no trace of a mistyped name.
  */
 export async function openRuntime(project: string, options: { dirs?: Dirs; runtime?: string; readOnly?: boolean } = {}): Promise<RuntimeContext> {
+  // State and sockets are root-only: another user gets this, not a half-readable answer.
+  if (process.getuid?.() !== 0) {
+    throw new RuntimeError({ resource: project, step: 'open', message: 'permission denied: Corral\'s containers, state and sockets belong to root', hint: 'run corral as root (sudo corral ...)' });
+  }
   const dirs = options.dirs ?? dirsFromEnvironment();
   const paths = projectPaths(dirs, project);
   for (const dir of options.readOnly ? [] : [paths.run, paths.state, paths.runcRoot, paths.exits, paths.sockets]) {
@@ -33,6 +40,7 @@ export async function openRuntime(project: string, options: { dirs?: Dirs; runti
     runc: { binary: findBinary(options.runtime ?? process.env.CORRAL_RUNTIME ?? 'runc'), root: paths.runcRoot },
     conmon: findBinary('conmon', process.env.CORRAL_CONMON),
     nofileHardLimit: await hostNofileHardLimit(),
+    boundingCapabilities: await hostBoundingCapabilities(),
     seccompProfile: await loadSeccompProfile(),
   };
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ALL_CAPABILITIES } from '../project/capabilities.js';
 import { existsSync } from 'node:fs';
 
 // Facts about the host that shape every container: which runtime to use and the limits it can grant.
@@ -9,6 +10,16 @@ export async function hostNofileHardLimit(): Promise<number> {
   const line = limits.split('\n').find((row) => row.startsWith('Max open files'));
   const hard = line?.trim().split(/\s+/)[4];
   return hard === undefined || hard === 'unlimited' ? 1048576 : Number(hard);
+}
+
+/**
+ * The capabilities this process may hand on (its bounding set, in ALL_CAPABILITIES' kernel order):
+ * a container cannot get more, and the runtime fails if asked to (some VMs drop CAP_SYS_RESOURCE).
+ */
+export async function hostBoundingCapabilities(): Promise<readonly string[]> {
+  const status = await readFile('/proc/self/status', 'utf8');
+  const mask = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? 'ffffffffff'}`);
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 /** Finds a binary in the usual system dirs, preferring an explicit override. */

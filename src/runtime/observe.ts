@@ -20,6 +20,8 @@ export interface ObservedContainer {
   readonly exitCode?: number;
   /** When the runtime created it (ISO 8601). */
   readonly created?: string;
+  /** Created with privileged: true (all capabilities, no confinement). */
+  readonly privileged?: true;
 }
 
 export interface ObservedProject {
@@ -56,10 +58,11 @@ export async function readAnnotations(context: RuntimeContext, id: string): Prom
 /** One container from its runtime state (or none: a crash during create) and conmon's exit file. */
 async function describe(context: RuntimeContext, id: string, state: runc.RuncState | undefined): Promise<ObservedContainer> {
   const { pod, name } = splitId(id);
-  const [exitCode, hash] = await Promise.all([readExitCode(context.paths.exits, id), readAnnotations(context, id).then((annotations) => annotations['corral.hash'])]);
-  if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', hash, exitCode, created: state?.created };
+  const [exitCode, annotations] = await Promise.all([readExitCode(context.paths.exits, id), readAnnotations(context, id)]);
+  const recorded = { hash: annotations['corral.hash'], ...(annotations['corral.privileged'] === 'true' ? { privileged: true as const } : {}) };
+  if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', ...recorded, exitCode, created: state?.created };
   const status = state.status === 'created' || state.status === 'creating' ? 'created' : 'running';
-  return { id, pod, name, status, hash, pid: state.pid, created: state.created };
+  return { id, pod, name, status, ...recorded, pid: state.pid, created: state.created };
 }
 
 /** One container's observed state. */

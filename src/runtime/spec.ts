@@ -60,6 +60,8 @@ export interface SpecInput {
   readonly cgroupsPath: string;
   /** The host's hard RLIMIT_NOFILE. */
   readonly nofileHardLimit: number;
+  /** Capabilities the host can give; others are left out (default: all). */
+  readonly boundingCapabilities?: readonly string[];
   /** The seccomp profile to filter syscalls with; none where the host has no profile. */
   readonly seccompProfile?: DockerSeccompProfile;
 }
@@ -155,7 +157,7 @@ function rlimitsFor(input: SpecInput) {
 export function generateSpec(input: SpecInput) {
   const { container } = input;
   const { security } = container;
-  const capabilities = effectiveCapabilities(security);
+  const capabilities = effectiveCapabilities(security).filter((cap) => !input.boundingCapabilities || input.boundingCapabilities.includes(cap));
   const confined = !security.privileged;
   return {
     ociVersion: '1.0.2',
@@ -188,6 +190,7 @@ export function generateSpec(input: SpecInput) {
       // `down` and `stop` work without the project file, so the container carries how it wants to be stopped.
       'corral.stop-signal': container.lifecycle.stopSignal,
       'corral.stop-grace-ms': String(container.lifecycle.stopGraceMs),
+      ...(security.privileged ? { 'corral.privileged': 'true' } : {}),
       // `corral image rm` refuses to remove an image a container was created from.
       ...(container.image ? { 'corral.image': container.image.ref } : {}),
     },

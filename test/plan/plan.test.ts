@@ -35,6 +35,12 @@ const scenarios: { name: string; desired: Project; observed: ObservedProject; pl
     plan: 'recreate web/app: configuration changed\nrecreate web/sidecar: joins the network namespace of web/app, which gets a new one',
   },
   {
+    name: 'a crash between create and start: started, not recreated',
+    desired: applied,
+    observed: { ...observedFrom(applied), containers: observedFrom(applied).containers.map((container) => (container.name === 'app' ? { ...container, status: 'created' as const } : container)) },
+    plan: 'start web/app: created but never started\n1 container up to date',
+  },
+  {
     name: 'everything matches: up to date',
     desired: applied, observed: observedFrom(applied),
     plan: '2 containers up to date',
