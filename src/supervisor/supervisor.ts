@@ -97,7 +97,7 @@ function supervisedMachine(context: RuntimeContext, underLock: <T>(work: () => P
         return runtime.stopContainer(context, input.id);
       })),
       restartContainer: fromPromise(({ input }) => underLock(async () => {
-        const { inProject, stopped, now } = await wanted(input.id);
+        const { inProject, stopped } = await wanted(input.id);
         if (!inProject || stopped) throw new Error(`${resourceOf(input.id)} is ${stopped ? 'stopped by the user' : 'no longer in the project'}; not restarted`);
         return runtime.restartContainer(context, input.id, resourceOf(input.id));
       })),

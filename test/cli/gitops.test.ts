@@ -2,10 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, freePort, type Sandbox } from '../helpers/sandbox.js';
 
 // GitOps with real containers and a git repository the test makes: --once applies the branch's
 // commit; a new commit applies; a commit whose file does not validate keeps the last good one
@@ -46,14 +45,6 @@ async function status(context: Context): Promise<Record<string, unknown>> {
 
 const logs = async (context: Context) => (await corral(context.sandbox, ['-p', context.project, 'logs', 'web/app'])).stdout;
 const once = (context: Context) => corral(context.sandbox, ['gitops', '--repo', context.repo, '--branch', 'main', '--path', 'deploy/corral.yaml', '--once']);
-
-async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 gitops.before(async (context) => {
   context.sandbox = await createSandbox('gitops');

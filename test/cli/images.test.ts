@@ -2,10 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { buildBusyboxImage, firstLayerDigest, type BuiltImage } from '../helpers/oci-image.js';
 
@@ -16,18 +15,6 @@ import { buildBusyboxImage, firstLayerDigest, type BuiltImage } from '../helpers
 
 interface Context { sandbox: Sandbox; project: string; image: BuiltImage; registry?: ResultPromise; port: number; file: string }
 const images = suite<Context>('images: registry, archives, config, shared layers');
-
-async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function inside(context: Context, id: string, script: string) {
-  return execa('runc', ['--root', path.join(context.sandbox.run, context.project, 'runc'), 'exec', `${context.project}.${id}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
-}
 
 const logsOf = async (context: Context, resource: string) => (await corral(context.sandbox, ['-p', context.project, 'logs', resource])).stdout;
 
@@ -91,12 +78,12 @@ pods:
 });
 
 images('two containers of one image share its layers and keep their writes private', async (context) => {
-  const inode = async (id: string) => (await inside(context, id, 'stat -c %i /bin/busybox')).stdout.trim();
+  const inode = async (id: string) => (await inside(context.sandbox, context.project, id, 'stat -c %i /bin/busybox')).stdout.trim();
   const [first, second] = [await inode('img.plain'), await inode('img.custom')];
   assert.ok(first.length > 0);
   assert.is(first, second, 'the same file of the same lower layer');
-  await inside(context, 'img.custom', 'echo private > /etc/only-in-custom');
-  assert.is((await inside(context, 'img.plain', 'test -e /etc/only-in-custom && echo seen || echo unseen')).stdout.trim(), 'unseen');
+  await inside(context.sandbox, context.project, 'img.custom', 'echo private > /etc/only-in-custom');
+  assert.is((await inside(context.sandbox, context.project, 'img.plain', 'test -e /etc/only-in-custom && echo seen || echo unseen')).stdout.trim(), 'unseen');
 });
 
 images('docker-archive and oci-archive tarballs load and run', async (context) => {

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
 
 // The project network with real traffic, only between the host and pods this suite made: pods reach
 // each other by name over the project's bridge, the host reaches published TCP and UDP ports, two
@@ -15,14 +15,6 @@ import { corral, createSandbox, downAndAssertNothingLeaks, eventually, repositor
 
 interface Context { sandbox: Sandbox; project: string; other: string; file: string; tcpPort: number; udpPort: number; udpEcho: string }
 const network = suite<Context>('project network: names, published ports, two projects');
-
-async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function projectFile(context: Context, withA = true): string {
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
@@ -64,10 +56,6 @@ pods:${withA ? a : ''}
 `;
 }
 
-async function inside(context: Context, project: string, id: string, script: string) {
-  return execa('runc', ['--root', path.join(context.sandbox.run, project, 'runc'), 'exec', `${project}.${id}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
-}
-
 function udpRoundTrip(port: number, message: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
@@ -102,11 +90,11 @@ network('pod b fetches from pod a by name over the project bridge', async (conte
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
   assert.is(up.exitCode, 0, `up fails: ${up.stdout}\n${up.stderr}`);
   const page = await eventually(async () => {
-    const result = await inside(context, context.project, 'b.client', 'timeout 3 wget -q -O- http://a/index.html');
+    const result = await inside(context.sandbox, context.project, 'b.client', 'timeout 3 wget -q -O- http://a/index.html');
     return result.exitCode === 0 ? result.stdout : undefined;
   }, 'b to reach a by name');
   assert.is(page.trim(), 'hello-from-a');
-  const qualified = await inside(context, context.project, 'b.client', `timeout 3 wget -q -O- http://a.${context.project}/index.html`);
+  const qualified = await inside(context.sandbox, context.project, 'b.client', `timeout 3 wget -q -O- http://a.${context.project}/index.html`);
   assert.is(qualified.stdout.trim(), 'hello-from-a', 'and by <pod>.<project>');
 });
 
@@ -131,7 +119,7 @@ network('outbound traffic from a pod reaches a listener on the host\'s own addre
   await new Promise<void>((resolve) => listener.listen(0, hostAddress, resolve));
   const { port } = listener.address() as { port: number };
   try {
-    const reply = await inside(context, context.project, 'b.client', `timeout 3 nc ${hostAddress} ${port} </dev/null`);
+    const reply = await inside(context.sandbox, context.project, 'b.client', `timeout 3 nc ${hostAddress} ${port} </dev/null`);
     assert.is(reply.stdout.trim(), 'hello-from-host', `the pod got the host's answer: ${reply.stderr}`);
     assert.is(seen.length, 1, 'one connection, from the pod');
   } finally {
@@ -141,11 +129,11 @@ network('outbound traffic from a pod reaches a listener on the host\'s own addre
 
 network('network: host sees the host\'s interfaces, network: none only loopback', async (context) => {
   const links = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort";
-  const host = await inside(context, context.project, 'hostnet.look', links);
+  const host = await inside(context.sandbox, context.project, 'hostnet.look', links);
   const hostLinks = String((await execa('sh', ['-c', links])).stdout);
   assert.ok(host.stdout.includes('eth0'), `the host's eth0 is there: ${host.stdout} ${host.stderr}`);
   assert.equal(host.stdout.trim().split('\n').filter((link) => !link.startsWith('veth')), hostLinks.trim().split('\n').filter((link) => !link.startsWith('veth')), 'the host\'s links');
-  const none = await inside(context, context.project, 'isolated.look', links);
+  const none = await inside(context.sandbox, context.project, 'isolated.look', links);
   assert.equal(none.stdout.trim().split('\n'), ['lo']);
 });
 
@@ -163,7 +151,7 @@ pods:
   assert.is(up.exitCode, 0, up.stderr);
   const subnetOf = async (project: string) => (JSON.parse(await readFile(path.join(context.sandbox.run, project, 'network.json'), 'utf8')) as { subnet: { cidr: string } }).subnet.cidr;
   assert.is.not(await subnetOf(context.other), await subnetOf(context.project), 'separate subnets');
-  const lookup = await inside(context, context.other, 'solo.box', 'grep -c "\\ba\\b" /etc/hosts || true');
+  const lookup = await inside(context.sandbox, context.other, 'solo.box', 'grep -c "\\ba\\b" /etc/hosts || true');
   assert.is(lookup.stdout.trim(), '0', 'pod a of the first project is not in its hosts file');
 });
 
@@ -199,12 +187,12 @@ network('removing pod a keeps b reachable and takes a out of b\'s /etc/hosts', a
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
   assert.is(up.exitCode, 0, up.stderr);
   assert.match(up.stdout, /a\s+pod removed/);
-  const hosts = await inside(context, context.project, 'b.client', 'cat /etc/hosts');
+  const hosts = await inside(context.sandbox, context.project, 'b.client', 'cat /etc/hosts');
   assert.not.match(hosts.stdout, /\ta a\./, 'a is gone from the hosts file');
   assert.match(hosts.stdout, /\techo echo\./, 'the others are still listed');
   const echoed = await eventually(() => udpRoundTrip(context.udpPort, 'still-there'), 'the echo pod to still answer');
   assert.is(echoed, 'still-there');
-  const reach = await inside(context, context.project, 'b.client', 'ping -c 1 -W 2 echo >/dev/null && echo reached');
+  const reach = await inside(context.sandbox, context.project, 'b.client', 'ping -c 1 -W 2 echo >/dev/null && echo reached');
   assert.is(reach.stdout.trim(), 'reached', 'b still reaches the other pods by name');
 });
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 
 // Security by default, looked at from inside a container: docker's reduced capability set, no new
 // privileges, seccomp filtering, masked and read-only kernel paths; privileged only when asked and
@@ -14,11 +14,7 @@ const security = suite<Context>('security defaults');
 
 const DOCKER_DEFAULT_CAPS = 0xa80425fbn;
 
-async function inside(context: Context, id: string, script: string) {
-  return execa('runc', ['--root', path.join(context.sandbox.run, context.project, 'runc'), 'exec', `${context.project}.${id}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
-}
-
-const statusField = async (context: Context, id: string, field: string) => ((await inside(context, id, `grep '^${field}:' /proc/self/status`)).stdout.split(/\s+/)[1] ?? '').trim();
+const statusField = async (context: Context, id: string, field: string) => ((await inside(context.sandbox, context.project, id, `grep '^${field}:' /proc/self/status`)).stdout.split(/\s+/)[1] ?? '').trim();
 
 security.before(async (context) => {
   context.sandbox = await createSandbox('security');
@@ -41,13 +37,13 @@ security('a default container has docker\'s capability set, no new privileges an
 });
 
 security('kernel paths are masked or read-only', async (context) => {
-  const timers = await inside(context, 'box.plain', 'wc -c < /proc/timer_list');
+  const timers = await inside(context.sandbox, context.project, 'box.plain', 'wc -c < /proc/timer_list');
   assert.is(timers.stdout.trim(), '0', '/proc/timer_list is masked (/dev/null over it)');
-  const firmware = await inside(context, 'box.plain', 'ls /sys/firmware | wc -l');
+  const firmware = await inside(context.sandbox, context.project, 'box.plain', 'ls /sys/firmware | wc -l');
   assert.is(firmware.stdout.trim(), '0', '/sys/firmware is masked (an empty tmpfs)');
-  const sysWrite = await inside(context, 'box.plain', 'echo 1 > /proc/sys/kernel/domainname && echo wrote');
+  const sysWrite = await inside(context.sandbox, context.project, 'box.plain', 'echo 1 > /proc/sys/kernel/domainname && echo wrote');
   assert.not.match(sysWrite.stdout, 'wrote', '/proc/sys is read-only');
-  const sysrq = await inside(context, 'box.plain', 'echo h > /proc/sysrq-trigger && echo wrote');
+  const sysrq = await inside(context.sandbox, context.project, 'box.plain', 'echo h > /proc/sysrq-trigger && echo wrote');
   assert.not.match(sysrq.stdout, 'wrote');
 });
 

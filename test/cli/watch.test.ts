@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 
 // `corral watch` with real containers: an editor's atomic save of one container's env recreates it
 // alone; a broken save is reported with its line and column while the project keeps running; the
@@ -45,10 +45,6 @@ async function rows(context: Context): Promise<Map<string, Row>> {
   return new Map((JSON.parse(result.stdout) as Row[]).map((row) => [`${row.pod}/${row.container}`, row]));
 }
 
-async function inside(context: Context, id: string, script: string) {
-  return execa('runc', ['--root', path.join(context.sandbox.run, context.project, 'runc'), 'exec', `${context.project}.${id}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
-}
-
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
 
 watching.before(async (context) => {
@@ -82,24 +78,24 @@ watching('watch starts the project and follows its output', async (context) => {
 watching('sync rules copy files into the running container, without a restart, minus ignored ones', async (context) => {
   const pidOf = async () => ((await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json'])).stdout.match(/"container": "a",\s+"state": "running",\s+"pid": (\d+)/) ?? [])[1];
   const before = await pidOf();
-  assert.is((await inside(context, 'web.a', 'cat /app/initial.txt')).stdout.trim(), 'there from the start', 'initial_sync');
+  assert.is((await inside(context.sandbox, context.project, 'web.a', 'cat /app/initial.txt')).stdout.trim(), 'there from the start', 'initial_sync');
   await writeFile(path.join(context.sandbox.work, 'src/new.txt'), 'synced\n');
   await writeFile(path.join(context.sandbox.work, 'src/skip.tmp'), 'ignored by the rule\n');
   await writeFile(path.join(context.sandbox.work, 'src/secret.txt'), 'ignored by .gitignore\n');
   const synced = await eventually(async () => {
-    const result = await inside(context, 'web.a', 'cat /app/new.txt');
+    const result = await inside(context.sandbox, context.project, 'web.a', 'cat /app/new.txt');
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }, 'the new file in the container');
   assert.is(synced, 'synced');
-  assert.is((await inside(context, 'web.a', 'ls /app')).stdout.trim().split('\n').sort().join(' '), 'initial.txt new.txt', 'ignored files stay out');
+  assert.is((await inside(context.sandbox, context.project, 'web.a', 'ls /app')).stdout.trim().split('\n').sort().join(' '), 'initial.txt new.txt', 'ignored files stay out');
   assert.is(await pidOf(), before, 'no restart');
   await writeFile(path.join(context.sandbox.work, 'hooks/config.sh'), 'x=1\n');
   const reloads = await eventually(async () => {
-    const result = await inside(context, 'web.a', 'cat /tmp/reloads');
+    const result = await inside(context.sandbox, context.project, 'web.a', 'cat /tmp/reloads');
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }, 'the sync+exec command to run');
   assert.is(reloads, 'reloaded');
-  assert.is((await inside(context, 'web.a', 'cat /hooks/config.sh')).stdout.trim(), 'x=1');
+  assert.is((await inside(context.sandbox, context.project, 'web.a', 'cat /hooks/config.sh')).stdout.trim(), 'x=1');
 });
 
 watching('a sync+restart rule restarts the container, which keeps what was synced', async (context) => {

@@ -1,6 +1,7 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer, type Server } from 'node:net';
 import { execa } from 'execa';
 import * as assert from 'uvu/assert';
 import { findLeaks } from './leaks.js';
@@ -62,6 +63,20 @@ export async function corral(sandbox: Sandbox, args: readonly string[], options:
     timeout: options.timeoutMs ?? 120_000,
   });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** A TCP port that is free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Runs a shell script inside a running container (`pod.container` of the project), bounded in time. */
+export function inside(sandbox: Sandbox, project: string, podAndContainer: string, script: string) {
+  return execa('runc', ['--root', path.join(sandbox.run, project, 'runc'), 'exec', `${project}.${podAndContainer}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
 }
 
 /** Polls `probe` until it returns a value or the deadline passes; bounded in count and time. */
