@@ -12,6 +12,9 @@ import pLimit from 'p-limit';
 import { runWithConcurrency } from './concurrency.js';
 import { probingHealthMachine, trackReadiness } from './readiness.js';
 import { containerId } from '../state/paths.js';
+import path from 'node:path';
+import { configHash } from '../plan/hash.js';
+import { mountPointsUnder } from '../runtime/mounts.js';
 
 // Executes a plan: pod sandboxes first, then one container machine per container, in parallel with a
 // bound, each driven by OBSERVED (what exists) and DESIRED (what the plan wants). Stops at nothing:
@@ -54,7 +57,18 @@ function runtimeBackedMachine(context: RuntimeContext, project: Project | undefi
       startContainer: fromPromise(({ input }) => runtime.startContainer(context, input.id, resourceOf(input.id))),
       stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id)),
       removeContainer: fromPromise(({ input }) => runtime.removeContainer(context, input.id, resourceOf(input.id))),
-      restartContainer: fromPromise(({ input }) => runtime.restartContainer(context, input.id, resourceOf(input.id))),
+      restartContainer: fromPromise(async ({ input }) => {
+        const target = targets.get(input.id);
+        const root = context.paths.container(input.id).rootfs;
+        // A `down` killed halfway may have taken the container's root away: then it is made anew.
+        if (target && !(await mountPointsUnder(path.dirname(root))).includes(root)) {
+          await runtime.removeContainer(context, input.id, resourceOf(input.id));
+          const created = await runtime.createContainer(context, { ...target, hash: configHash(target.container, target.pod) });
+          await runtime.startContainer(context, input.id, resourceOf(input.id));
+          return created;
+        }
+        return runtime.restartContainer(context, input.id, resourceOf(input.id));
+      }),
       health: probingHealthMachine(context),
     },
   });

@@ -9,10 +9,11 @@ import { findLeaks } from '../helpers/leaks.js';
 // Crash anywhere and converge: `up` and `down` of a 5-pod project with networking, published ports
 // and volumes are killed with SIGKILL at a random moment (and now and then the supervisor too);
 // after each, one more `up` must reach the desired state and one more `down` must leave nothing.
-// CORRAL_CHAOS_TRIALS (default 30) and CORRAL_CHAOS_SEED (default: random, printed) steer it.
+// CORRAL_CHAOS_TRIALS (default 30) and CORRAL_CHAOS_SEED (printed) steer it.
 
 const trials = Number(process.env.CORRAL_CHAOS_TRIALS ?? 30);
-const seed = Number(process.env.CORRAL_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// A fixed default seed keeps CI repeatable; any other seed replays with CORRAL_CHAOS_SEED.
+const seed = Number(process.env.CORRAL_CHAOS_SEED ?? 1512923253);
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
 function random(state: number): () => number {
