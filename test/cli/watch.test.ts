@@ -106,8 +106,8 @@ watching('a sync+restart rule restarts the container, which keeps what was synce
   const after = (await rows(context)).get('web/a')!;
   assert.is(after.state, 'running');
   assert.is.not(after.created, before.created, 'a new process');
-  assert.is((await inside(context, 'web.a', 'cat /conf/app.conf')).stdout.trim(), 'level=2', 'the synced file');
-  assert.is((await inside(context, 'web.a', 'cat /app/new.txt')).stdout.trim(), 'synced', 'what an earlier rule synced survives the restart');
+  assert.is((await inside(context.sandbox, context.project, 'web.a', 'cat /conf/app.conf')).stdout.trim(), 'level=2', 'the synced file');
+  assert.is((await inside(context.sandbox, context.project, 'web.a', 'cat /app/new.txt')).stdout.trim(), 'synced', 'what an earlier rule synced survives the restart');
   assert.match(context.output, /watch: web\/a\s+sync\+restart \(1 file\)/);
 });
 
