@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { ensureSupervisor } from '../supervisor/launch.js';
 import { type ContainerSnapshot, readMachineSnapshots } from '../state/snapshots.js';
+import { askSupervisor } from '../supervisor/socket.js';
 import { formatTable } from './table.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
@@ -76,10 +78,16 @@ function psTable(rows: readonly PsRow[]): string {
   ]));
 }
 
+/** The supervisor's machines: asked over its socket when it lives, else as it last wrote them. */
+async function machineStates(paths: { supervisorSocket: string; machines: string }) {
+  const live = existsSync(paths.supervisorSocket) ? await askSupervisor(paths.supervisorSocket, { op: 'status' }, 500) : undefined;
+  return live?.containers ?? (await readMachineSnapshots(paths.machines))?.containers;
+}
+
 async function runPs(options: PsOptions): Promise<void> {
   const context = await openRuntime(await targetProjectName(options), { readOnly: true });
-  const [observed, snapshots] = await Promise.all([observeProject(context), readMachineSnapshots(context.paths.machines)]);
-  const rows = observed.containers.map((container) => toRow(container, Date.now(), snapshots?.containers[`${container.pod}/${container.name}`]));
+  const [observed, machines] = await Promise.all([observeProject(context), machineStates(context.paths)]);
+  const rows = observed.containers.map((container) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`]));
   process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
   if (options.format !== 'json') {
     const gitops = await readFile(path.join(context.paths.state, 'gitops.json'), 'utf8').then((text) => JSON.parse(text) as { repo: string; branch: string; commit: string; appliedAt: string }, () => undefined);

@@ -5,6 +5,7 @@ import type { Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { NetworkConfigList } from './cni.js';
+import { sweepNetworkRules } from './iptables-sweep.js';
 import { claimSubnet, releaseSubnets, type Subnet } from './subnet.js';
 
 // A project's network: its own Linux bridge and subnet, described as one CNI configuration list
@@ -82,6 +83,7 @@ export async function removeProjectNetwork(context: RuntimeContext): Promise<voi
   const state = await readProjectNetwork(context);
   const bridge = state?.bridge ?? bridgeName(context);
   await execa('ip', ['link', 'del', bridge], { reject: false });
+  await sweepNetworkRules(networkName(context), state?.subnet.cidr);
   await rm(context.paths.cniData, { recursive: true, force: true });
   await releaseSubnets(context.paths.run);
   await rm(context.paths.network, { force: true });

@@ -36,6 +36,13 @@ const overlaps = (a: string, b: string) => {
   return a0 <= b1 && b0 <= a1;
 };
 
+/** Whether the address (or the address of an `a.b.c.d/n` network) lies in the subnet. */
+export function subnetContains(cidr: string, address: string): boolean {
+  const [start, end] = rangeOf(cidr);
+  const value = toNumber(address.split('/')[0] ?? '');
+  return value >= start && value <= end;
+}
+
 export function subnetOf(cidr: string): Subnet {
   const [start] = rangeOf(cidr);
   return { cidr: `${toAddress(start)}/${cidr.split('/')[1]}`, gateway: toAddress(start + 1) };

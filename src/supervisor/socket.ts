@@ -1,5 +1,6 @@
 import { chmod, unlink } from 'node:fs/promises';
 import net from 'node:net';
+import type { ContainerSnapshot } from '../state/snapshots.js';
 
 // The supervisor's unix socket: one JSON request per line, one JSON answer per line. Root-only (0600
 // in a 0700 run dir); a CLI that cannot connect knows there is no live supervisor.
@@ -11,12 +12,16 @@ export type SupervisorRequest =
   | { readonly op: 'restart'; readonly resources: readonly string[] }
   /** Stop supervising and exit; the containers stay as they are. */
   | { readonly op: 'shutdown' }
+  /** The machines' states as they are now (fresher than the snapshots file, which is written a little later). */
+  | { readonly op: 'status' }
   | { readonly op: 'ping' };
 
 export interface SupervisorAnswer {
   readonly ok: boolean;
   readonly pid?: number;
   readonly error?: string;
+  /** For `status`: by `pod/container`. */
+  readonly containers?: Readonly<Record<string, ContainerSnapshot>>;
 }
 
 /** Serves `handle` on the socket at `socketPath` (a stale socket file is replaced). */

@@ -145,11 +145,12 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
     const { restartCount, backoffMs, health, healthOutput, error } = snapshot.context;
     return { state, restartCount, backoffMs, health, healthOutput, error };
   };
+  const allSnapshots = () => Object.fromEntries([...supervised].map(([resource, entry]) => [resource, snapshotOf(entry)]));
   const persist = () => {
     clearTimeout(persistTimer);
     persistTimer = setTimeout(() => {
       if (!existsSync(paths.applied)) return;
-      const containers = Object.fromEntries([...supervised].map(([resource, entry]) => [resource, snapshotOf(entry)]));
+      const containers = allSnapshots();
       writeMachineSnapshots(paths.machines, { pid: process.pid, writtenAt: new Date().toISOString(), containers }).catch((error) => say(`cannot write ${paths.machines}: ${(error as Error).message}`));
     }, 100);
   };
@@ -275,6 +276,8 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
       for (const resource of request.resources) supervised.get(resource)?.actor.send({ type: 'RESTART' });
     } else if (request.op === 'shutdown') {
       setImmediate(() => void stop());
+    } else if (request.op === 'status') {
+      return { ok: true, pid: process.pid, containers: allSnapshots() };
     }
     return { ok: true, pid: process.pid };
   };

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { corral, createSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
@@ -194,6 +194,30 @@ network('removing pod a keeps b reachable and takes a out of b\'s /etc/hosts', a
   assert.is(echoed, 'still-there');
   const reach = await inside(context.sandbox, context.project, 'b.client', 'ping -c 1 -W 2 echo >/dev/null && echo reached');
   assert.is(reach.stdout.trim(), 'reached', 'b still reaches the other pods by name');
+});
+
+network('a pod whose attachment record is lost (a crash between CNI ADD and the record) leaves no iptables rule after down', async (context) => {
+  const project = context.sandbox.projectName('lost');
+  const file = path.join(context.sandbox.work, 'lost.yaml');
+  await writeFile(file, `
+pods:
+  web:
+    ports: ["127.0.0.1:${await freePort()}:80"]
+    containers:
+      app:
+        rootfs: ${context.sandbox.env.CORRAL_ROOTFS}
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+`);
+  const up = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
+  assert.is(up.exitCode, 0, up.stderr);
+  const record = path.join(context.sandbox.run, project, 'pods', 'web', 'network.json');
+  const { ip } = JSON.parse(await readFile(record, 'utf8')) as { ip: string };
+  const rulesOfThePod = async () => String((await execa('iptables-save')).stdout).split('\n').filter((rule) => rule.includes(`corral-${project}`) || rule.includes(` ${ip}/32 `));
+  assert.ok((await rulesOfThePod()).length >= 3, 'masquerade, port mapping and firewall rules while it runs');
+  await rm(record);
+  const down = await corral(context.sandbox, ['-p', project, 'down']);
+  assert.is(down.exitCode, 0, down.stderr);
+  assert.equal(await rulesOfThePod(), [], 'down swept the rules that CNI DEL could no longer remove');
 });
 
 network.run();

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { bridgeNameFor } from '../../src/network/project-network.js';
-import { CLAIMS_DIR } from '../../src/network/subnet.js';
+import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
 // cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own,
@@ -53,6 +53,13 @@ async function networkLeftovers(dirs: readonly string[], projects: readonly stri
   const rules = String((await execa('iptables-save', [], { reject: false })).stdout).split('\n');
   left.push(...rules.filter((rule) => projects.some((project) => rule.includes(`corral-${project}`) || rule.includes(`"${project}.`))).map((rule) => `iptables ${rule}`));
   const claims = await readdir(CLAIMS_DIR).catch(() => [] as string[]);
+  // The firewall plugin's rules name no network, only a pod's address: one in Corral's pool whose
+  // subnet nobody claims any more was left behind by somebody.
+  const claimed = claims.map((claim) => claim.replace('_', '/'));
+  left.push(...rules.filter((rule) => {
+    const address = /^-A CNI-FORWARD .*-[sd] (10\.89\.\d+\.\d+)\/32 /.exec(rule)?.[1];
+    return address !== undefined && !claimed.some((cidr) => subnetContains(cidr, address));
+  }).map((rule) => `iptables ${rule} (of no claimed subnet)`));
   for (const claim of claims) {
     const owner = await readFile(path.join(CLAIMS_DIR, claim), 'utf8').catch(() => '');
     if (dirs.some((dir) => owner.startsWith(`${dir}/`))) left.push(`subnet claim ${claim} by ${owner.trim()}`);
