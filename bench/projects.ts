@@ -13,6 +13,9 @@ export interface Workload {
   readonly changed?: string;
   /** A host dir where that container writes its CHANGED value at start (`started`): when it runs, seen from outside. */
   readonly startMarkerDir?: string;
+  /** `none` (the default): each pod in a network namespace of its own with loopback only, as the floor
+   * makes them; `bridge`: on the project network, to show what CNI costs. */
+  readonly network?: 'none' | 'bridge';
 }
 
 /** The command of the changed container with a start marker: says it runs, then sleeps like the others. */
@@ -22,7 +25,7 @@ const markingSleeper = ['sh', '-c', 'echo "$$CHANGED" > /out/started; trap "exit
 export function corralProject(workload: Workload, rootfs: string): string {
   const lines = ['pods:'];
   for (let pod = 1; pod <= workload.pods; pod++) {
-    lines.push(`  p${pod}:`, '    containers:');
+    lines.push(`  p${pod}:`, `    network: ${workload.network ?? 'none'}`, '    containers:');
     for (let container = 1; container <= (workload.containersPerPod ?? 1); container++) {
       const changed = pod === 1 && container === 1 && workload.changed;
       const marking = changed && workload.startMarkerDir;

@@ -79,7 +79,8 @@ async function podmanUpDown(env: Record<string, string>, pods: number): Promise<
   const manifest = path.join(dir, 'pods.yaml');
   await writeFile(manifest, kubernetesManifest({ pods }, podmanImage));
   try {
-    const up = await seconds(() => execa('podman', ['kube', 'play', manifest], { env }));
+    // Loopback only, like the floor's and Corral's pods: the comparison is of orchestration, not of CNI.
+    const up = await seconds(() => execa('podman', ['kube', 'play', '--network', 'none', manifest], { env }));
     const down = await seconds(() => execa('podman', ['kube', 'down', manifest], { env }));
     return { up, down };
   } finally {
@@ -87,9 +88,9 @@ async function podmanUpDown(env: Record<string, string>, pods: number): Promise<
   }
 }
 
-async function corralUpDown(pods: number): Promise<{ up: number; down: number }> {
+async function corralUpDown(pods: number, network: Workload['network'] = 'none'): Promise<{ up: number; down: number }> {
   const sandbox = await corralSandbox();
-  const file = await writeProject(sandbox, { pods });
+  const file = await writeProject(sandbox, { pods, network });
   const up = await seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
   const down = await seconds(() => corral(sandbox, ['-p', 'bench', 'down']));
   await removeSandbox(sandbox);
@@ -115,6 +116,9 @@ interface Results {
   watchLatency1?: Figure;
   watchLatency50?: Figure;
   supervisorRssMb?: number;
+  /** 50 pods on the project bridge (CNI bridge, host-local, portmap, firewall per pod). */
+  bridgeUp50?: Figure;
+  bridgeDown50?: Figure;
 }
 
 /** The supervisor's peak RSS (VmHWM) with the project up, from the pid it records. */
@@ -152,6 +156,11 @@ async function main(): Promise<void> {
     });
     process.stderr.write(`bench: ${pods} pods done\n`);
   }
+
+  const bridgeRuns: { up: number; down: number }[] = [];
+  for (let run = 0; run < runs; run++) bridgeRuns.push(await corralUpDown(50, 'bridge'));
+  results.bridgeUp50 = summarise(bridgeRuns.map((run) => run.up));
+  results.bridgeDown50 = summarise(bridgeRuns.map((run) => run.down));
 
   // No-op apply and one change, on a running 50-pod project.
   const sandbox = await corralSandbox();
@@ -193,14 +202,21 @@ async function report(results: Results): Promise<void> {
     const ratio = (a?: Figure, b?: Figure) => (a && b ? `${(a.median / b.median).toFixed(2)}x` : 'n/a');
     lines.push(`| ${row.pods} | ${formatSeconds(row.floorUp)} | ${formatSeconds(row.corralUp)} | ${formatSeconds(row.podmanUp)} | ${ratio(row.corralUp, row.floorUp)} | ${ratio(row.podmanUp, row.corralUp)} | ${formatSeconds(row.floorDown)} | ${formatSeconds(row.corralDown)} | ${formatSeconds(row.podmanDown)} | ${ratio(row.corralDown, row.floorDown)} |`);
   }
-  lines.push('', '| measure | value |', '|---|---|');
-  lines.push(`| no-op apply, 50 pods | ${formatSeconds(results.noopApply50)} |`);
-  lines.push(`| one changed container, 50 pods | ${formatSeconds(results.oneChange50)} |`);
-  lines.push(`| ps, 100 containers | ${formatSeconds(results.ps100)} |`);
-  lines.push(`| watch: save to changed container running, 1 pod | ${formatSeconds(results.watchLatency1)} |`);
-  lines.push(`| watch: save to changed container running, 50 pods | ${formatSeconds(results.watchLatency50)} |`);
-  lines.push(`| CLI peak RSS, up of 50 pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} |`);
-  lines.push(`| supervisor peak RSS, 50 pods | ${results.supervisorRssMb ? `${results.supervisorRssMb.toFixed(1)} MB` : 'n/a'} |`);
+  const fifty = results.upDown.find((row) => row.pods === 50);
+  const targetMet = (met: boolean | undefined) => (met === undefined ? '' : met ? ' (met)' : ' (missed)');
+  lines.push('', '| measure | value | target |', '|---|---|---|');
+  lines.push(`| up of 50 pods against the floor | ${fifty ? `${(fifty.corralUp.median / fifty.floorUp.median).toFixed(2)}x` : 'n/a'} | ≤ 1.0x${targetMet(fifty && fifty.corralUp.median <= fifty.floorUp.median)} |`);
+  lines.push(`| podman kube play against corral up, 50 pods | ${fifty?.podmanUp ? `${(fifty.podmanUp.median / fifty.corralUp.median).toFixed(2)}x` : 'n/a'} | ≥ 3x${targetMet(fifty?.podmanUp && fifty.podmanUp.median >= 3 * fifty.corralUp.median)} |`);
+  lines.push(`| down of 50 pods against the floor | ${fifty ? `${(fifty.corralDown.median / fifty.floorDown.median).toFixed(2)}x` : 'n/a'} | ≤ 1.2x${targetMet(fifty && fifty.corralDown.median <= 1.2 * fifty.floorDown.median)} |`);
+  lines.push(`| no-op apply, 50 pods | ${formatSeconds(results.noopApply50)} | < 0.3 s${targetMet(results.noopApply50 && results.noopApply50.median < 0.3)} |`);
+  const onePod = results.onePodUp?.median;
+  lines.push(`| one changed container, 50 pods | ${formatSeconds(results.oneChange50)} | < 2x one pod's up${onePod ? ` (${(2 * onePod).toFixed(3)} s)` : ''}${targetMet(results.oneChange50 && onePod ? results.oneChange50.median < 2 * onePod : undefined)} |`);
+  lines.push(`| ps, 100 containers | ${formatSeconds(results.ps100)} | < 0.15 s${targetMet(results.ps100 && results.ps100.median < 0.15)} |`);
+  lines.push(`| watch: save to changed container running, 1 pod | ${formatSeconds(results.watchLatency1)} | |`);
+  lines.push(`| watch: save to changed container running, 50 pods | ${formatSeconds(results.watchLatency50)} | |`);
+  lines.push(`| CLI peak RSS, up of 50 pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} | |`);
+  lines.push(`| supervisor peak RSS, 50 pods | ${results.supervisorRssMb ? `${results.supervisorRssMb.toFixed(1)} MB` : 'n/a'} | < 80 MB${targetMet(results.supervisorRssMb === undefined ? undefined : results.supervisorRssMb < 80)} |`);
+  lines.push(`| up / down of 50 pods on the project bridge | ${formatSeconds(results.bridgeUp50)} / ${formatSeconds(results.bridgeDown50)} | |`);
   const outDir = path.join(root, 'bench/results');
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
+import validateAgainstSchema from './schema-validator.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt, formatPath } from './parse.js';
 import { findPackageFile } from '../package-file.js';
@@ -8,9 +9,10 @@ import { findPackageFile } from '../package-file.js';
 // error is reported, the most specific: the deepest path, an unknown key before anything else, and
 // in words users know (mapping, list) with the fix, such as the allowed keys or the closest one.
 
-const schema = createRequire(import.meta.url)(findPackageFile('schemas/corral.schema.json', 'reinstall Corral')) as object;
-const ajv = new Ajv2020.default({ allErrors: true, strict: false, verbose: true });
-const validateAgainstSchema = ajv.compile(schema);
+// The validator is compiled at build time (scripts/compile-schema.mjs); the schema itself is read
+// only to describe what was expected when something is wrong.
+let schema: SchemaNode | undefined;
+const schemaDocument = () => (schema ??= createRequire(import.meta.url)(findPackageFile('schemas/corral.schema.json', 'reinstall Corral')) as SchemaNode);
 
 const TYPE_WORDS: Record<string, string> = {
   object: 'a mapping', array: 'a list', string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false', null: 'empty',
@@ -18,10 +20,11 @@ const TYPE_WORDS: Record<string, string> = {
 
 interface SchemaNode { type?: string | string[]; oneOf?: SchemaNode[]; description?: string; $ref?: string; properties?: Record<string, unknown>; enum?: unknown[] }
 
+/** Follows a local `$ref` (`#/$defs/name`) within the schema document. */
 function resolveRef(node: SchemaNode): SchemaNode {
-  if (!node.$ref) return node;
-  const resolved = ajv.getSchema(`https://corral.dev/schemas/corral.schema.json${node.$ref}`)?.schema as SchemaNode | undefined;
-  return resolved ?? node;
+  if (!node.$ref?.startsWith('#/')) return node;
+  const resolved = node.$ref.slice(2).split('/').reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], schemaDocument());
+  return (resolved as SchemaNode | undefined) ?? node;
 }
 
 /** "a string or a list", from the schema's types. */

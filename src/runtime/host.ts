@@ -25,6 +25,11 @@ export async function hostBoundingCapabilities(): Promise<readonly string[]> {
 /** Finds a binary in the usual system dirs, preferring an explicit override. */
 export function findBinary(name: string, override?: string): string {
   if (override) return override;
+  // A path (CORRAL_RUNTIME=/opt/bin/crun) is taken as it is, if it is there.
+  if (name.includes('/')) {
+    if (existsSync(name)) return name;
+    throw new Error(`${name} does not exist; point CORRAL_RUNTIME at an installed OCI runtime (runc or crun)`);
+  }
   for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/libexec/podman']) {
     if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
   }
