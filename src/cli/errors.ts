@@ -25,9 +25,10 @@ export function exitCodeFor(error: unknown): number {
   return invalidInput ? EXIT_INVALID_INPUT : EXIT_RUNTIME_FAILURE;
 }
 
-/** The one line the user sees; with `debug`, the stack and causes follow. */
+/** The line the user sees (one per problem when a file has several); with `debug`, the stack and causes follow. */
 export function describeFailure(error: unknown, debug: boolean): string {
-  const line = `corral: ${error instanceof Error ? error.toString().replace(/^Error: /, '') : String(error)}`;
+  const text = error instanceof Error ? error.toString().replace(/^Error: /, '') : String(error);
+  const line = text.split('\n').map((part) => `corral: ${part}`).join('\n');
   if (!debug || !(error instanceof Error)) return line;
   const causes: string[] = [];
   for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) causes.push(cause.stack ?? String(cause));

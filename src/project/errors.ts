@@ -22,8 +22,23 @@ export class ProjectError extends Error {
     this.hint = hint;
   }
 
-  /** `<file>:<line>:<col>: <what> (<how to fix>)` */
+  /** The further problems of the same file, when several were found at once. */
+  readonly others: readonly ProjectError[] = [];
+
+  /** One error for several problems of a file: the first speaks for all, the others follow it. */
+  static all(problems: readonly ProjectError[]): ProjectError {
+    const [first, ...others] = problems;
+    if (!first) throw new Error('ProjectError.all needs at least one problem');
+    return Object.assign(new ProjectError(first.message, first.where, first.hint), { others });
+  }
+
+  /** Every problem, one per line: `<file>:<line>:<col>: <what> (<how to fix>)`. */
   override toString(): string {
+    return [this.describe(), ...this.others.map((other) => other.describe())].join('\n');
+  }
+
+  /** `<file>:<line>:<col>: <what> (<how to fix>)` */
+  describe(): string {
     const { file, line, col } = this.where;
     const position = line > 0 ? `${file}:${line}:${col}` : file;
     const at = this.where.path ? ` at ${this.where.path}` : '';

@@ -3,6 +3,7 @@ import type { ErrorObject } from 'ajv';
 import validateAgainstSchema from './schema-validator.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt, formatPath } from './parse.js';
+import { ProjectError } from './errors.js';
 import { findPackageFile } from '../package-file.js';
 
 // Stage 3: the interpolated data against schemas/corral.schema.json. Of all that ajv finds, one
@@ -70,16 +71,47 @@ function depthOf(error: ErrorObject): number {
 // Within a oneOf, the branch whose type fits says more (a bad pattern) than the oneOf itself.
 const KEYWORD_RANK: Record<string, number> = { additionalProperties: 0, required: 1, propertyNames: 2, enum: 3, pattern: 3, minProperties: 3, uniqueItems: 3, oneOf: 4, type: 6 };
 
-function mostSpecific(errors: readonly ErrorObject[]): ErrorObject {
-  // A bad key name is reported by ajv twice: at the name (propertyNames) and as a failed pattern.
-  return [...errors].sort((a, b) => depthOf(b) - depthOf(a) || (KEYWORD_RANK[a.keyword] ?? 9) - (KEYWORD_RANK[b.keyword] ?? 9))[0]!;
+const bySpecificity = (a: ErrorObject, b: ErrorObject) => depthOf(b) - depthOf(a) || (KEYWORD_RANK[a.keyword] ?? 9) - (KEYWORD_RANK[b.keyword] ?? 9);
+
+/** Where an error points: its value's path, or for a key error the key's. */
+function siteOf(error: ErrorObject): string[] {
+  const key = (error.params as { additionalProperty?: string; missingProperty?: string }).additionalProperty
+    ?? (error.params as { missingProperty?: string }).missingProperty
+    ?? (error as ErrorObject & { propertyName?: string }).propertyName;
+  return [...pathOf(error).map(String), ...(key === undefined ? [] : [`\u0000${key}`])];
 }
 
-/** Throws one ProjectError for the most specific schema violation, if any. */
+const isPrefix = (prefix: readonly string[], of: readonly string[]) => prefix.length <= of.length && prefix.every((segment, index) => of[index] === segment);
+
+/**
+ * One error per problem: the most specific first; an error at the same place as, or around, one
+ * already taken (a oneOf around the branch that says more, the same bad key name reported twice)
+ * adds nothing and is left out.
+ */
+function distinctProblems(errors: readonly ErrorObject[]): ErrorObject[] {
+  const taken: string[][] = [];
+  const problems: ErrorObject[] = [];
+  for (const error of [...errors].sort(bySpecificity)) {
+    const site = siteOf(error);
+    if (taken.some((other) => isPrefix(site, other))) continue;
+    taken.push(site);
+    problems.push(error);
+  }
+  return problems;
+}
+
+/** At most this many problems are listed; a file with more has usually one mistake repeated. */
+const MOST_PROBLEMS = 20;
+
+/** Throws a ProjectError listing every schema violation (the first is its own message), if any. */
 export function validateProjectData(parsed: ParsedFile, data: unknown): void {
   if (validateAgainstSchema(data)) return;
-  const errors = validateAgainstSchema.errors ?? [];
-  const error = mostSpecific(errors);
+  const problems = distinctProblems(validateAgainstSchema.errors ?? []).map((error) => describeProblem(parsed, data, error));
+  problems.sort((a, b) => a.where.line - b.where.line || a.where.col - b.where.col);
+  throw ProjectError.all(problems.slice(0, MOST_PROBLEMS));
+}
+
+function describeProblem(parsed: ParsedFile, data: unknown, error: ErrorObject): ProjectError {
   const path = pathOf(error);
   const parent = error.parentSchema as SchemaNode | undefined;
   const value = path.reduce<unknown>((inner, segment) => (inner as Record<string, unknown> | undefined)?.[segment as string], data);
@@ -90,21 +122,21 @@ export function validateProjectData(parsed: ParsedFile, data: unknown): void {
       const allowed = Object.keys(parent?.properties ?? {});
       const close = allowed.find((candidate) => editDistance(candidate, key) <= 2);
       const hint = `${close ? `did you mean "${close}"? ` : ''}allowed keys here: ${allowed.join(', ')}`;
-      throw errorAt(parsed, [...path, key], `unknown key "${key}"`, hint, { key: true });
+      return errorAt(parsed, [...path, key], `unknown key "${key}"`, hint, { key: true });
     }
     case 'required': {
       const missing = String((error.params as { missingProperty: string }).missingProperty);
-      throw errorAt(parsed, path, `"${missing}" is missing`, `add ${missing}: to this mapping`);
+      return errorAt(parsed, path, `"${missing}" is missing`, `add ${missing}: to this mapping`);
     }
     case 'propertyNames':
     case 'pattern': {
       // ajv reports a bad key name as a pattern error carrying the name in `propertyName`.
       const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName ?? (error.params as { propertyName?: string }).propertyName;
       if (propertyName !== undefined) {
-        throw errorAt(parsed, [...path, propertyName], `invalid name "${propertyName}"`, 'use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters', { key: true });
+        return errorAt(parsed, [...path, propertyName], `invalid name "${propertyName}"`, 'use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters', { key: true });
       }
       const field = String(path[path.length - 1] ?? 'value');
-      throw errorAt(parsed, path, `${JSON.stringify(value)} is not a valid ${field}`, parent?.description ?? `it must match ${(error.params as { pattern: string }).pattern}`);
+      return errorAt(parsed, path, `${JSON.stringify(value)} is not a valid ${field}`, parent?.description ?? `it must match ${(error.params as { pattern: string }).pattern}`);
     }
     default: {
       const expected = parent ? describeExpected(parent) : 'something else';
@@ -112,7 +144,7 @@ export function validateProjectData(parsed: ParsedFile, data: unknown): void {
       const lastKey = path.map((segment) => typeof segment === 'string').lastIndexOf(true);
       const where = path.length > 0 ? formatPath(path.slice(Math.max(lastKey, 0))) : 'the project file';
       const hint = parent?.description ?? `write ${expected}`;
-      throw errorAt(parsed, path, `${where} must be ${expected}, not ${typeOfValue(value)}`, hint);
+      return errorAt(parsed, path, `${where} must be ${expected}, not ${typeOfValue(value)}`, hint);
     }
   }
 }

@@ -7,7 +7,7 @@ import { existingPodSandboxes } from './pod.js';
 
 // What exists, read from the runtime and the files conmon writes, never from memory: the same answer
 // whether the last Corral process finished cleanly or was killed halfway. One `runc list` for the
-// whole project; the config hash comes from the annotations of the bundle's config.json.
+// whole project; the config hash comes from the annotations it reports (or the bundle's config.json).
 
 export interface ObservedContainer {
   readonly id: string;
@@ -58,7 +58,8 @@ export async function readAnnotations(context: RuntimeContext, id: string): Prom
 /** One container from its runtime state (or none: a crash during create) and conmon's exit file. */
 async function describe(context: RuntimeContext, id: string, state: runc.RuncState | undefined): Promise<ObservedContainer> {
   const { pod, name } = splitId(id);
-  const [exitCode, annotations] = await Promise.all([readExitCode(context.paths.exits, id), readAnnotations(context, id)]);
+  // runc list carries the annotations; config.json (~20 kB with the seccomp profile) is read only without it.
+  const [exitCode, annotations] = await Promise.all([readExitCode(context.paths.exits, id), state?.annotations ?? readAnnotations(context, id)]);
   const recorded = { hash: annotations['corral.hash'], ...(annotations['corral.privileged'] === 'true' ? { privileged: true as const } : {}) };
   if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', ...recorded, exitCode, created: state?.created };
   const status = state.status === 'created' || state.status === 'creating' ? 'created' : 'running';

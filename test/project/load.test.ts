@@ -80,6 +80,19 @@ for (const example of errorCases) {
   });
 }
 
+errors('every schema problem of a file at once, in the order of the file, each with its place', async () => {
+  const error = await loadError([
+    'pods:', '  web:', '    containers:', '      app:', '        rootfs: /x', '        comand: ["sh"]', '        memory: lots',
+    '  db:', '    restart: sometimes', '    containers:', '      pg:', '        image: 5', '',
+  ].join('\n'));
+  const all = [error, ...error.others];
+  assert.equal(all.map((problem) => [problem.where.line, problem.where.col]), [[6, 9], [7, 9], [9, 14], [12, 16]], error.toString());
+  assert.match(all[0]!.hint, /did you mean "command"/);
+  assert.match(all[2]!.message, /"sometimes" is not a valid restart/);
+  assert.match(all[3]!.message, /image must be a string, not a number/);
+  assert.is(error.toString().split('\n').length, 4, 'one line per problem');
+});
+
 const model = suite('project file to desired model');
 
 model('defaults, sorted names, absolute paths and a frozen result', async () => {
