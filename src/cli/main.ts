@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { findPackageFile } from '../package-file.js';
 import { describeFailure, exitCodeFor, EXIT_INVALID_INPUT } from './errors.js';
 import { registerDown } from './down.js';
 import { registerLogs } from './logs.js';
@@ -17,11 +19,17 @@ import { registerWatch } from './watch.js';
 import { registerPull } from './pull.js';
 import { registerImages } from './images.js';
 
+/** The version of the installed package, for `corral --version` and bug reports. */
+function corralVersion(): string {
+  return (JSON.parse(readFileSync(findPackageFile('package.json', 'reinstall Corral'), 'utf8')) as { version: string }).version;
+}
+
 // The `corral` command: global options, one file per subcommand, and one place that turns any
 // failure into a line on stderr and the exit code of the design (1 input, 2 runtime).
 
 const program = new Command('corral')
   .description('daemonless, declarative pods on runc and conmon')
+  .version(corralVersion(), '-V, --version')
   .option('-f, --file <file>', 'project file (default: ./corral.yaml)')
   .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)')
   .option('--debug', 'print stacks and the runtime\'s own output on failure')

@@ -12,6 +12,6 @@ async function runValidate(options: TargetOptions): Promise<void> {
 export function registerValidate(program: Command): void {
   withTargetOptions(program
     .command('validate')
-    .description('check the project file and report the first problem with file:line:col'))
+    .description('check the project file and report its problems, each with file:line:col'))
     .action(async (_options: unknown, command: Command) => runValidate(command.optsWithGlobals()));
 }
