@@ -91,8 +91,9 @@ watching('sync rules copy files into the running container, without a restart, m
   assert.is(await pidOf(), before, 'no restart');
   await writeFile(path.join(context.sandbox.work, 'hooks/config.sh'), 'x=1\n');
   const reloads = await eventually(async () => {
+    // The shell creates the file before echo writes to it: an empty file is not an answer yet.
     const result = await inside(context.sandbox, context.project, 'web.a', 'cat /tmp/reloads');
-    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+    return result.exitCode === 0 && result.stdout.trim() !== '' ? result.stdout.trim() : undefined;
   }, 'the sync+exec command to run');
   assert.is(reloads, 'reloaded');
   assert.is((await inside(context.sandbox, context.project, 'web.a', 'cat /hooks/config.sh')).stdout.trim(), 'x=1');
