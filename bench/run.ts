@@ -14,7 +14,7 @@ import { measureWatchLatency } from './watch.js';
 // bench/results/up-down.svg.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'dist/src/cli/main.js');
+const cli = path.join(root, 'dist/bin/corral.js');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const sizes = (process.env.BENCH_SIZES ?? '1,10,50').split(',').map(Number);
 const rootfs = process.env.CORRAL_ROOTFS ?? '/var/lib/corral/rootfs/busybox';

@@ -25,5 +25,5 @@ npm run --silent build
 bash scripts/build-rootfs.sh "${CORRAL_ROOTFS:-/var/lib/corral/rootfs/busybox}"
 
 # `corral` on the PATH, pointing at this checkout's build.
-chmod +x dist/src/cli/main.js
-ln -sfn "$PWD/dist/src/cli/main.js" /usr/local/bin/corral
+chmod +x dist/bin/corral.js
+ln -sfn "$PWD/dist/bin/corral.js" /usr/local/bin/corral

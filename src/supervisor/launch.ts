@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findPackageFile } from '../package-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeContext } from '../runtime/context.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
@@ -10,7 +12,11 @@ import { askSupervisor } from './socket.js';
 // The CLI's side of the supervisor: tell the running one that the project changed, or start one
 // (detached, logging to the project's supervisor.log), or ask it to go.
 
-const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The CLI the supervisor runs as: the bundle that `npm run build` makes, else the compiled sources. */
+const cliEntry = () => {
+  const bundle = path.join(path.dirname(findPackageFile('package.json', 'reinstall Corral')), 'dist/bin/corral.js');
+  return existsSync(bundle) ? bundle : fileURLToPath(new URL('../cli/main.js', import.meta.url));
+};
 
 /**
  * Starts a detached supervisor for the project and waits (bounded) until it answers or exits, so that
@@ -20,7 +26,7 @@ export async function spawnSupervisor(context: RuntimeContext, timeoutMs = 5000)
   const log = await open(context.paths.supervisorLog, 'a', 0o600);
   let exited = false;
   try {
-    const child = spawn(process.execPath, [CLI_ENTRY, 'supervise', '-p', context.project], {
+    const child = spawn(process.execPath, [cliEntry(), 'supervise', '-p', context.project], {
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
       env: process.env,

@@ -69,7 +69,7 @@ async function networkLeftovers(dirs: readonly string[], projects: readonly stri
 
 /** Supervisor processes (`corral supervise -p NAME`) of the projects. */
 async function supervisorsOf(projects: readonly string[]): Promise<string[]> {
-  const result = await execa('pgrep', ['-af', 'main.js supervise'], { reject: false });
+  const result = await execa('pgrep', ['-af', '(main|corral)\.js supervise'], { reject: false });
   return String(result.stdout).split('\n').filter((line) => line && projects.some((project) => line.endsWith(` ${project}`)));
 }
 

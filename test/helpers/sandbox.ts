@@ -10,7 +10,7 @@ import { findLeaks } from './leaks.js';
 // of its own, so suites never see each other's containers and the leak check knows what to look for.
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const cliEntry = path.join(repositoryRoot, 'dist/src/cli/main.js');
+export const cliEntry = path.join(repositoryRoot, 'dist/bin/corral.js');
 
 /** The busybox rootfs the tests run (built by scripts/test.sh; built here when missing). */
 export async function testRootfs(): Promise<string> {
