@@ -81,12 +81,12 @@ function psTable(rows: readonly PsRow[]): string {
 /** The supervisor's machines: asked over its socket when it lives, else as it last wrote them. */
 async function machineStates(paths: { supervisorSocket: string; machines: string }) {
   const live = existsSync(paths.supervisorSocket) ? await askSupervisor(paths.supervisorSocket, { op: 'status' }, 500) : undefined;
-  return live?.containers ?? (await readMachineSnapshots(paths.machines))?.containers;
+  return { supervised: live !== undefined, machines: live?.containers ?? (await readMachineSnapshots(paths.machines))?.containers };
 }
 
 async function runPs(options: PsOptions): Promise<void> {
   const context = await openRuntime(await targetProjectName(options), { readOnly: true });
-  const [observed, machines] = await Promise.all([observeProject(context), machineStates(context.paths)]);
+  const [observed, { supervised, machines }] = await Promise.all([observeProject(context), machineStates(context.paths)]);
   const rows = observed.containers.map((container) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`]));
   process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
   if (options.format !== 'json') {
@@ -94,7 +94,7 @@ async function runPs(options: PsOptions): Promise<void> {
     if (gitops) process.stdout.write(`gitops: commit ${gitops.commit.slice(0, 12)} of ${gitops.repo} ${gitops.branch}, applied ${gitops.appliedAt}\n`);
   }
   // A supervisor that died (kill -9, OOM) is replaced by the next command, which rehydrates it.
-  if (observed.containers.length > 0) await ensureSupervisor(context);
+  if (observed.containers.length > 0 && !supervised) await ensureSupervisor(context);
 }
 
 export function registerPs(program: Command): void {
