@@ -6,9 +6,8 @@ import { loadTargetProject, type TargetOptions, withTargetOptions } from './targ
 
 async function runGenerateKube(options: TargetOptions): Promise<void> {
   const project = await loadTargetProject(options);
-  const [{ generateKubeManifests }, { stringify }] = await Promise.all([import('../import/kube-export.js'), import('yaml')]);
-  const documents = generateKubeManifests(project, (warning) => process.stderr.write(`corral: warning: ${warning}\n`));
-  process.stdout.write(documents.map((document) => stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'));
+  const { generateKubeManifests, manifestsAsYaml } = await import('../import/kube-export.js');
+  process.stdout.write(manifestsAsYaml(generateKubeManifests(project, (warning) => process.stderr.write(`corral: warning: ${warning}\n`))));
 }
 
 export function registerGenerate(program: Command): void {

@@ -164,6 +164,7 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
       for (const [index, option] of (service.security_opt as string[]).entries()) {
         if (/^no-new-privileges(:true)?$/.test(option)) container.no_new_privileges = true;
         else if (option === 'no-new-privileges:false') container.no_new_privileges = false;
+        else if (/^seccomp[:=]/.test(option)) container.seccomp = option.slice('seccomp:'.length);
         else t.unsupported([...at, 'security_opt', index], `security_opt ${option} is not supported, ignored`);
       }
     }

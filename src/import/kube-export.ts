@@ -1,3 +1,4 @@
+import { stringify } from 'yaml';
 import type { Container, Mount, Pod, Project, ProvidedFile } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
 
@@ -115,6 +116,7 @@ class KubeExport {
       ...(security.privileged ? { privileged: true } : {}),
       ...(security.readOnlyRootfs ? { readOnlyRootFilesystem: true } : {}),
       allowPrivilegeEscalation: !security.noNewPrivileges,
+      ...(security.seccomp === 'default' ? {} : { seccompProfile: security.seccomp === 'unconfined' ? { type: 'Unconfined' } : { type: 'Localhost', localhostProfile: security.seccomp } }),
       ...(Object.keys(capabilities).length ? { capabilities } : {}),
     };
     const mounts = [
@@ -198,4 +200,9 @@ export function generateKubeManifests(project: Project, warn: (warning: string) 
   for (const pod of project.pods) exporter.pod(pod);
   const rank = (document: Manifest) => ['ConfigMap', 'Secret', 'PersistentVolumeClaim'].includes(String(document.kind)) ? 0 : 1;
   return [...exporter.documents].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The manifests as one multi-document YAML stream. */
+export function manifestsAsYaml(documents: readonly object[]): string {
+  return documents.map((document) => stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }

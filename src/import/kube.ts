@@ -155,6 +155,10 @@ class KubeTranslation {
     if (security.privileged === true) container.privileged = true;
     if (security.readOnlyRootFilesystem === true) container.read_only = true;
     if (security.allowPrivilegeEscalation !== undefined) container.no_new_privileges = security.allowPrivilegeEscalation === false;
+    const seccomp = (security.seccompProfile ?? {}) as Raw;
+    if (seccomp.type === 'Unconfined') container.seccomp = 'unconfined';
+    else if (seccomp.type === 'RuntimeDefault') container.seccomp = 'default';
+    else if (seccomp.type === 'Localhost' && typeof seccomp.localhostProfile === 'string') container.seccomp = seccomp.localhostProfile;
     const capabilities = (security.capabilities ?? {}) as Raw;
     if (capabilities.add) container.cap_add = capabilities.add;
     if (capabilities.drop) container.cap_drop = capabilities.drop;

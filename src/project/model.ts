@@ -113,6 +113,8 @@ export interface Security {
   readonly capDrop: readonly string[];
   readonly readOnlyRootfs: boolean;
   readonly noNewPrivileges: boolean;
+  /** `default` (containers-common's profile), `unconfined`, or the absolute path of a profile file. */
+  readonly seccomp: string;
   /** Namespaced sysctls only (checked by the loader), values as strings. */
   readonly sysctls: Readonly<Record<string, string>>;
   /** rlimits by name (nofile, nproc, ...). */

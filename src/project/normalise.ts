@@ -182,7 +182,12 @@ export function isNamespacedSysctl(name: string): boolean {
   return /^(kernel\.(shm[a-z_]*|msg[a-z_]*|sem)|fs\.mqueue\..+|net\..+)$/.test(name);
 }
 
-function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): Security {
+function seccompOf(value: unknown, baseDir: string): string {
+  if (value === undefined || value === 'default' || value === 'unconfined') return (value as string | undefined) ?? 'default';
+  return path.resolve(baseDir, String(value));
+}
+
+function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile, baseDir: string): Security {
   const sysctls = Object.fromEntries(Object.entries((raw.sysctls ?? {}) as Raw).map(([name, value]) => {
     if (!isNamespacedSysctl(name)) {
       throw errorAt(parsed, [...at, 'sysctls', name], `sysctl ${name} is not namespaced: setting it would change the whole host`, 'only kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* and net.* can be set per container', { key: true });
@@ -207,6 +212,7 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): Security {
     capDrop: capabilities('cap_drop'),
     readOnlyRootfs: raw.read_only === true,
     noNewPrivileges: raw.no_new_privileges !== false,
+    seccomp: seccompOf(raw.seccomp, baseDir),
     sysctls,
     ulimits,
   };
@@ -245,7 +251,7 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     targets.set(mount.target, index);
   });
   const namespaces = namespacesOf(raw, podRaw, share, at, context.parsed);
-  const security = securityOf(raw, at, context.parsed);
+  const security = securityOf(raw, at, context.parsed, context.baseDir);
   const netSysctl = Object.keys(security.sysctls).find((sysctl) => sysctl.startsWith('net.'));
   if (netSysctl && namespaces.network.kind === 'host') {
     throw errorAt(context.parsed, [...at, 'sysctls', netSysctl], `sysctl ${netSysctl} would change the host's network: the container uses the host's network namespace`, 'remove the sysctl, or give the container a network namespace of its own', { key: true });

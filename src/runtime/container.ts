@@ -18,6 +18,7 @@ import { resolveInside, verifyMountedInside } from './subpath.js';
 import { allowTraversal, hostIdOf, prepareMountPoints, releaseUserNamespaces, resolveUserNamespace, type ResolvedUserNamespace } from './userns.js';
 import { containerId } from '../state/paths.js';
 import { RuntimeError } from './errors.js';
+import { loadSeccompProfile } from './seccomp.js';
 import { mountContainerRoot } from './root.js';
 
 // The four things that happen to a container: create (overlay rootfs, config.json, conmon + runc
@@ -163,6 +164,15 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
 }
 
 /** Creates the container (not yet started) and returns its pid. */
+/** The syscall filter the file asks for: the host's default profile, none (unconfined), or a profile file. */
+async function seccompProfileOf(context: RuntimeContext, seccomp: string) {
+  if (seccomp === 'default') return context.seccompProfile;
+  if (seccomp === 'unconfined') return undefined;
+  const profile = await loadSeccompProfile(seccomp);
+  if (!profile?.syscalls) throw new Error(`seccomp profile ${seccomp} cannot be read or is not a profile in the docker/containers-common JSON format; fix the file or use seccomp: default`);
+  return profile;
+}
+
 export async function createContainer(context: RuntimeContext, target: ContainerTarget): Promise<{ pid: number }> {
   const { container, pod } = target;
   const files = context.paths.container(target.id);
@@ -202,7 +212,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       cgroupsPath: `/${podCgroup(context.project, pod.name)}/${container.name}`,
       nofileHardLimit: context.nofileHardLimit,
       boundingCapabilities: context.boundingCapabilities,
-      seccompProfile: context.seccompProfile,
+      seccompProfile: await seccompProfileOf(context, container.security.seccomp),
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);

@@ -22,7 +22,17 @@ security.before(async (context) => {
   const file = path.join(context.sandbox.work, 'corral.yaml');
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   const sleeper = `rootfs: ${rootfs}\n        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]`;
-  await writeFile(file, `pods:\n  box:\n    containers:\n      plain:\n        ${sleeper}\n      power:\n        ${sleeper}\n        privileged: true\n`);
+  // A profile of the containers-common format that allows everything but mkdir.
+  const noMkdir = path.join(context.sandbox.work, 'no-mkdir.json');
+  await writeFile(noMkdir, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));
+  await writeFile(file, [
+    'pods:', '  box:', '    containers:',
+    `      plain:\n        ${sleeper}`,
+    `      power:\n        ${sleeper}\n        privileged: true`,
+    `      open:\n        ${sleeper}\n        seccomp: unconfined`,
+    `      strict:\n        ${sleeper}\n        seccomp: ./no-mkdir.json`,
+    '',
+  ].join('\n'));
   const up = await corral(context.sandbox, ['-f', file, '-p', context.project, 'up', '-d']);
   assert.is(up.exitCode, 0, up.stderr);
 });
@@ -54,6 +64,17 @@ security('privileged is explicit: all capabilities, no seccomp, and ps says so',
   const ps = await corral(context.sandbox, ['-p', context.project, 'ps']);
   assert.match(ps.stdout, /power \(privileged\)/);
   assert.not.match(ps.stdout, /plain \(privileged\)/);
+});
+
+security('seccomp: unconfined is explicit and removes the filter; a profile file is applied as written', async (context) => {
+  assert.is(await statusField(context, 'box.open', 'Seccomp'), '0', 'no filter');
+  assert.is(BigInt(`0x${await statusField(context, 'box.open', 'CapEff')}`), DOCKER_DEFAULT_CAPS, 'but still the reduced capabilities');
+  assert.is(await statusField(context, 'box.strict', 'Seccomp'), '2');
+  const made = await inside(context.sandbox, context.project, 'box.strict', 'mkdir /tmp/x && echo made');
+  assert.not.match(made.stdout, 'made', 'mkdir is refused by the profile');
+  assert.match(made.stderr, /not permitted/i);
+  const elsewhere = await inside(context.sandbox, context.project, 'box.plain', 'mkdir /tmp/x && echo made');
+  assert.match(elsewhere.stdout, 'made', 'the default profile allows it');
 });
 
 security('state, logs and the supervisor socket are root-only', async (context) => {

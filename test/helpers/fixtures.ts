@@ -6,7 +6,7 @@ export function baselineContainer(overrides: Partial<Container> = {}): Container
   return {
     name: 'app', pod: 'web', rootfs: '/rootfs', argv: ['sleep', '3600'], env: { A: '1' },
     workdir: '/', user: '0:0', mounts: [], resources: {},
-    security: { privileged: false, capAdd: [], capDrop: [], readOnlyRootfs: false, noNewPrivileges: true, sysctls: {}, ulimits: {} },
+    security: { privileged: false, capAdd: [], capDrop: [], readOnlyRootfs: false, noNewPrivileges: true, seccomp: 'default', sysctls: {}, ulimits: {} },
     lifecycle: { restart: { name: 'no' }, stopSignal: 'TERM', stopGraceMs: 10_000, dependsOn: [] },
     labels: {}, namespaces: { network: { kind: 'pod' }, ipc: { kind: 'pod' }, pid: { kind: 'none' } }, files: [],
     ...overrides,

@@ -160,7 +160,7 @@ corpus('compose keys translated one by one', async () => {
     '    network_mode: host',
     '    ipc: host',
     '    pid: service:db',
-    '    security_opt: [no-new-privileges:true, seccomp:unconfined]',
+    '    security_opt: [no-new-privileges:true, seccomp:unconfined, "label:type:svirt_apache_t"]',
     '    tmpfs: [/run, "/tmp:size=8m"]',
     '    mem_limit: 128m',
     '    cpus: 0.25',
@@ -187,6 +187,7 @@ corpus('compose keys translated one by one', async () => {
   assert.is(app.network.mode, 'host', 'network_mode: host');
   assert.equal(container!.namespaces, { network: { kind: 'host' }, ipc: { kind: 'host' }, pid: { kind: 'container', pod: 'db', container: 'db' } }, 'ipc host, pid of another service');
   assert.is(container!.security.noNewPrivileges, true, 'no-new-privileges');
+  assert.is(container!.security.seccomp, 'unconfined', 'seccomp:unconfined');
   assert.equal(container!.resources, { cpus: 0.25, memoryBytes: 128 * 1024 ** 2, pidsLimit: 50 }, 'limits');
   assert.equal(container!.env, { A: '1' }, 'env_file long form');
   assert.equal(container!.mounts.map((mount) => `${mount.type}:${mount.volume ?? mount.source}->${mount.target}${mount.subpath ? `#${mount.subpath}` : ''}${mount.createHostPath === false ? ':must-exist' : ''}`), [
@@ -200,7 +201,7 @@ corpus('compose keys translated one by one', async () => {
   const db = project.pods.find((pod) => pod.name === 'db')!.containers[0]!;
   assert.equal(db.namespaces.ipc, { kind: 'none' }, 'ipc: private');
   assert.is(db.lifecycle.stopGraceMs, 60_000, 'stop_grace_period');
-  assert.equal(warnings, ['/p/compose.yml:7:44: services.app.security_opt[1]: security_opt seccomp:unconfined is not supported, ignored'], 'only the seccomp option is left');
+  assert.equal(warnings, ['/p/compose.yml:7:64: services.app.security_opt[2]: security_opt label:type:svirt_apache_t is not supported, ignored'], 'only the SELinux label is left');
 });
 
 corpus.run();
