@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { subnetClaimsDir } from '../state/paths.js';
 
 // Each project gets a /24 of 10.89.0.0/16 that no other project and no host interface or route
 // uses. A subnet is claimed by a file in one host-wide directory, created exclusively, so two
 // projects (even with different CORRAL_RUN_DIRs) never take the same one.
 
-export const CLAIMS_DIR = process.env.CORRAL_SUBNET_CLAIMS ?? '/run/corral-subnets';
+export const CLAIMS_DIR = subnetClaimsDir();
 
 export interface Subnet {
   readonly cidr: string;

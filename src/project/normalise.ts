@@ -8,6 +8,7 @@ import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependen
 import { namespaceDependencies, namespacesOf, usernsOf } from './namespaces.js';
 import { type ProvidedContents, providedFilesOf } from './provided-files.js';
 import { withActiveProfiles } from './profiles.js';
+import { checkBindMounts, realOwnDirs } from './bind-policy.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -107,6 +108,8 @@ interface MountContext {
   /** Names images built for the project. */
   readonly projectName: string;
   readonly provided: ProvidedContents;
+  /** Corral's own dirs, which no bind may reach. */
+  readonly ownDirs: readonly string[];
 }
 
 function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount {
@@ -252,6 +255,7 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
   });
   const namespaces = namespacesOf(raw, podRaw, share, at, context.parsed);
   const security = securityOf(raw, at, context.parsed, context.baseDir);
+  checkBindMounts({ mounts, privileged: security.privileged, at: [...at, 'volumes'], parsed: context.parsed, ownDirs: context.ownDirs });
   const netSysctl = Object.keys(security.sysctls).find((sysctl) => sysctl.startsWith('net.'));
   if (netSysctl && namespaces.network.kind === 'host') {
     throw errorAt(context.parsed, [...at, 'sysctls', netSysctl], `sysctl ${netSysctl} would change the host's network: the container uses the host's network namespace`, 'remove the sysctl, or give the container a network namespace of its own', { key: true });
@@ -317,6 +321,8 @@ export interface NormaliseOptions {
   readonly otherSources?: readonly string[];
   /** Active profiles: pods and containers with other profiles are left out. */
   readonly profiles?: readonly string[];
+  /** Corral's own dirs where they really lead; default: the defaults and those of the environment. */
+  readonly ownDirs?: readonly string[];
 }
 
 const NO_PROVIDED: ProvidedContents = { secrets: new Map(), configs: new Map() };
@@ -324,7 +330,7 @@ const NO_PROVIDED: ProvidedContents = { secrets: new Map(), configs: new Map() }
 export function normaliseProject(parsed: ParsedFile, data: Raw, options: NormaliseOptions): Project {
   const baseDir = path.dirname(options.file);
   const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir));
-  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED };
+  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED, ownDirs: options.ownDirs ?? realOwnDirs() };
   const dependencyRequests = new Map<Container, DependencyRequest[]>();
   const containerAt = new Map<Container, PathSegment[]>();
   const pods: Pod[] = Object.entries(withActiveProfiles(data.pods as Record<string, Raw>, options.profiles ?? [])).map(([name, raw]) => {

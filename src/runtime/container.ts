@@ -2,7 +2,7 @@ import { chown, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Container, Mount, Pod, Project, SharedNamespace } from '../project/model.js';
+import type { Container, Pod, Project, SharedNamespace } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { podCgroup } from '../state/paths.js';
@@ -14,7 +14,9 @@ import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
 import { generateSpec, type ResolvedMount } from './spec.js';
 import { type ResolvedUser, resolveUser } from './users.js';
-import { resolveInside, verifyMountedInside } from './subpath.js';
+import { resolveInside } from './subpath.js';
+import { type JudgedSource, judgedSource, prepareBindSource, readJudgedMounts, verifyMountedSources } from './bind-source.js';
+import { realOwnDirs } from '../project/bind-policy.js';
 import { allowTraversal, hostIdOf, prepareMountPoints, releaseUserNamespaces, resolveUserNamespace, type ResolvedUserNamespace } from './userns.js';
 import { containerId } from '../state/paths.js';
 import { RuntimeError } from './errors.js';
@@ -55,26 +57,20 @@ async function seedAnonymousVolume(source: string, rootfs: string, target: strin
   await rename(seeding, source);
 }
 
-/** A bind source: created when the mount asks for it (compose's short form does), else it must exist. */
-async function ensureBindSource(mount: Mount): Promise<void> {
-  const exists = await stat(mount.source).then(() => true, (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-    return false;
-  });
-  if (exists) return;
-  if (!mount.createHostPath) throw new Error(`bind mount source ${mount.source} does not exist; create it, fix the path, or set create_host_path: true on the mount`);
-  await ensureDirectory(mount.source);
-}
-
-/** Host paths for each mount: named volumes live in the project's state dir; binds exist or are created; subpaths stay inside. */
-async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[], rootfs: string, userns: ResolvedUserNamespace | undefined): Promise<ResolvedMount[]> {
-  const resolved: ResolvedMount[] = [];
-  for (const mount of mounts) {
+/**
+ * Host paths for each mount: named volumes live in the project's state dir; binds are judged again and
+ * mounted where they really lead; subpaths stay inside. Each comes with the inode it must show once mounted.
+ */
+async function resolveMounts(context: RuntimeContext, container: Container, rootfs: string, userns: ResolvedUserNamespace | undefined): Promise<{ mounts: ResolvedMount[]; judged: JudgedSource[] }> {
+  const mounts: ResolvedMount[] = [];
+  const judged: JudgedSource[] = [];
+  const ownDirs = realOwnDirs(context.dirs);
+  for (const mount of container.mounts) {
     if (mount.type === 'tmpfs') {
-      resolved.push({ type: 'tmpfs', source: 'tmpfs', target: mount.target, readOnly: mount.readOnly, size: mount.size, mode: mount.mode });
+      mounts.push({ type: 'tmpfs', source: 'tmpfs', target: mount.target, readOnly: mount.readOnly, size: mount.size, mode: mount.mode });
       continue;
     }
-    let source = mount.source;
+    let source: string;
     if (mount.type === 'named') {
       source = context.paths.volume(mount.volume!);
       if (mount.anonymous) {
@@ -86,12 +82,14 @@ async function resolveMounts(context: RuntimeContext, mounts: readonly Mount[], 
         await chown(source, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
       }
     } else {
-      await ensureBindSource(mount);
+      source = await prepareBindSource(mount, { privileged: container.security.privileged, ownDirs, userns });
     }
+    const what = `${mount.subpath === undefined ? '' : `subpath ${mount.subpath} of `}${mount.type === 'named' ? `volume ${mount.volume}` : `bind source ${mount.source}`}`;
     if (mount.subpath !== undefined) source = await resolveInside(source, mount.subpath);
-    resolved.push({ type: 'bind', source, target: mount.target, readOnly: mount.readOnly });
+    judged.push(await judgedSource(what, source, mount.target));
+    mounts.push({ type: 'bind', source, target: mount.target, readOnly: mount.readOnly });
   }
-  return resolved;
+  return { mounts, judged };
 }
 
 /** Writes the container's secrets and configs (owned by its user, or as asked) and mounts each read-only. */
@@ -107,14 +105,13 @@ async function provideFiles(dir: string, container: Container, user: ResolvedUse
   }));
 }
 
-/** Before the container runs anything, each subpath mount must be what the subpath is inside its volume. */
-async function verifySubpaths(context: RuntimeContext, id: string, pid: number, mounts: readonly Mount[]): Promise<void> {
+/**
+ * Before the container runs anything (after a create and after each restart), each mount must show
+ * what was judged when the container was made; else the container goes.
+ */
+async function verifyMounts(context: RuntimeContext, id: string, pid: number): Promise<void> {
   try {
-    for (const mount of mounts) {
-      if (mount.subpath === undefined || mount.type === 'tmpfs') continue;
-      const root = mount.type === 'named' ? context.paths.volume(mount.volume!) : mount.source;
-      await verifyMountedInside(`/proc/${pid}/root${mount.target}`, root, mount.subpath);
-    }
+    await verifyMountedSources(pid, await readJudgedMounts(context.paths.container(id).judgedMounts));
   } catch (error) {
     await runc.deleteContainer(context.runc, id);
     throw error;
@@ -194,7 +191,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     const podFiles = context.paths.pod(pod.name);
     const hostname = container.hostname ?? pod.hostname;
     if (container.hostname !== undefined) await writeFile(files.hostname, `${hostname}\n`, { mode: 0o644 });
-    const mounts = [...await resolveMounts(context, container.mounts, files.rootfs, userns), ...await provideFiles(files.providedFiles, container, user, userns)];
+    const volumes = await resolveMounts(context, container, files.rootfs, userns);
+    const mounts = [...volumes.mounts, ...await provideFiles(files.providedFiles, container, user, userns)];
     const hostFiles = { hosts: podFiles.hosts, hostname: container.hostname === undefined ? podFiles.hostname : files.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm };
     if (userns) await allowTraversal([files.rootfs, ...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source)]);
     const spec = generateSpec({
@@ -216,8 +214,9 @@ export async function createContainer(context: RuntimeContext, target: Container
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);
+    await writeJsonAtomic(files.judgedMounts, { judged: volumes.judged, targets: mounts.map((mount) => mount.target) });
     const created = await launchWithConmon(context, target.id, resourceOf(target));
-    await verifySubpaths(context, target.id, created.pid, container.mounts);
+    await verifyMounts(context, target.id, created.pid);
     return created;
   } catch (error) {
     throw new RuntimeError({
@@ -278,6 +277,7 @@ export async function restartContainer(context: RuntimeContext, id: string, reso
     await stopContainer(context, id);
     await runc.deleteContainer(context.runc, id);
     const created = await launchWithConmon(context, id, resource);
+    await verifyMounts(context, id, created.pid);
     await runc.startContainer(context.runc, id);
     return created;
   } catch (error) {

@@ -1,28 +1,28 @@
-import { lstat, mkdir, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, mkdir, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 
 // A volume's subpath is resolved the way a chroot would see it: symlinks are followed, but an
 // absolute link restarts at the volume's root and `..` stops there, so a link planted in the volume
-// (by a container that writes to it) can never point the mount outside the volume.
+// (by a container that writes to it) can never point the mount outside the volume. A path inside a
+// created container is looked up the same way, from its root as the runtime mounted it.
 
 const MAX_LINKS = 40;
 
-/** The real path of `subpath` inside `root`; missing directories are created (as Kubernetes does). */
-export async function resolveInside(root: string, subpath: string): Promise<string> {
-  const realRoot = await realpath(root);
-  let current = realRoot;
+/** Walks `subpath` from `root` as a chroot at `root` would; missing directories are created when asked. */
+async function walkInside(root: string, subpath: string, options: { create: boolean }): Promise<string> {
+  let current = root;
   const pending = subpath.split('/').filter(Boolean);
   let links = 0;
   while (pending.length > 0) {
     const part = pending.shift()!;
     if (part === '.') continue;
     if (part === '..') {
-      current = current === realRoot ? realRoot : path.dirname(current);
+      current = current === root ? root : path.dirname(current);
       continue;
     }
     const next = path.join(current, part);
     const info = await lstat(next).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
+      if (error.code === 'ENOENT' && options.create) return undefined;
       throw error;
     });
     if (!info) {
@@ -31,26 +31,27 @@ export async function resolveInside(root: string, subpath: string): Promise<stri
     } else if (info.isSymbolicLink()) {
       if (++links > MAX_LINKS) throw new Error(`subpath ${subpath} has too many symbolic links (ELOOP)`);
       const target = await readlink(next);
-      if (target.startsWith('/')) current = realRoot;
+      if (target.startsWith('/')) current = root;
       pending.unshift(...target.split('/').filter(Boolean));
     } else if (info.isDirectory() || pending.length === 0) {
       current = next;
     } else {
-      throw new Error(`subpath ${subpath}: ${path.relative(realRoot, next)} is not a directory`);
+      throw new Error(`subpath ${subpath}: ${path.relative(root, next)} is not a directory`);
     }
   }
   return current;
 }
 
+/** The real path of `subpath` inside `root`; missing directories are created (as Kubernetes does). */
+export async function resolveInside(root: string, subpath: string): Promise<string> {
+  return walkInside(await realpath(root), subpath, { create: true });
+}
+
 /**
- * Checks that what is mounted at `mounted` (seen through the created, not yet started container's
- * /proc/PID/root) is the directory `subpath` resolves to inside `root` now. Between resolving and
- * the runtime's mount, another container writing to the volume could have swapped a directory for
- * a symlink; whatever it did, a mount of anything else has another device or inode.
+ * The host path of `target` inside the created container `pid`, with the image's symlinks resolved
+ * against the container's root as the runtime resolved them (the kernel would take an absolute link
+ * from the host's root).
  */
-export async function verifyMountedInside(mounted: string, root: string, subpath: string): Promise<void> {
-  const [seen, expected] = await Promise.all([stat(mounted), resolveInside(root, subpath).then((resolved) => stat(resolved))]);
-  if (seen.dev !== expected.dev || seen.ino !== expected.ino) {
-    throw new Error(`subpath ${subpath} changed while it was mounted (a symlink was swapped in?); the container was not started`);
-  }
+export function resolveInContainer(pid: number, target: string): Promise<string> {
+  return walkInside(`/proc/${pid}/root`, target, { create: false });
 }

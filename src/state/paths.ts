@@ -17,6 +17,20 @@ export function dirsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Dirs 
   };
 }
 
+/** The host-wide dir of subnet claims (see network/subnet.ts), shared by every run dir. */
+export function subnetClaimsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.CORRAL_SUBNET_CLAIMS || '/run/corral-subnets');
+}
+
+/**
+ * Every dir that holds Corral's own state, by default and as the environment moves it: the run dir,
+ * the subnet claims and what the state dir keeps (projects, images, user namespace claims).
+ */
+export function corralOwnDirs(active: Dirs = dirsFromEnvironment()): string[] {
+  const ownOf = (dirs: Dirs) => [dirs.run, ...['projects', 'images', 'userns'].map((name) => path.join(dirs.state, name))];
+  return [...new Set([...ownOf(dirsFromEnvironment({})), ...ownOf(active), subnetClaimsDir({}), subnetClaimsDir()])];
+}
+
 /** Every path of one project, so that no other module builds paths by hand. */
 export function projectPaths(dirs: Dirs, project: string) {
   const run = path.join(dirs.run, project);
@@ -76,6 +90,8 @@ function containerPaths(run: string, state: string, id: string) {
   return {
     bundle,
     config: path.join(bundle, 'config.json'),
+    /** Device and inode each volume and bind must show once mounted (runtime/bind-source.ts). */
+    judgedMounts: path.join(bundle, 'judged-mounts.json'),
     rootfs: path.join(bundle, 'rootfs'),
     pidFile: path.join(bundle, 'pid'),
     conmonPidFile: path.join(bundle, 'conmon.pid'),
