@@ -210,4 +210,20 @@ mounted('a bind source swapped for a symlink between the check and the mount: th
   await rename(`${victim}.judged`, victim);
 });
 
+mounted('a bind source swapped for a symlink while the container runs: a restart in place refuses to start it', async (context) => {
+  const project = `${context.project}-swap`;
+  const victim = path.join(context.sandbox.work, 'swap', 'victim');
+  const up = await corral(context.sandbox, ['-f', path.join(context.sandbox.work, 'swap', 'corral.yaml'), '-p', project, 'up', '-d']);
+  assert.is(up.exitCode, 0, `with the directory back, up works: ${up.stderr}`);
+  await rename(victim, `${victim}.judged`);
+  await symlink(context.sandbox.state, victim);
+  const restart = await corral(context.sandbox, ['-p', project, 'restart', 'web/app']);
+  assert.is.not(restart.exitCode, 0, `restart fails: ${restart.stdout}`);
+  assert.match(`${restart.stdout}${restart.stderr}`, /changed between its check and its mount at \/victim/, `says what happened: ${restart.stderr}`);
+  const list = JSON.parse(String((await execa('runc', ['--root', path.join(context.sandbox.run, project, 'runc'), 'list', '--format', 'json'])).stdout) || '[]') as Array<{ status: string }> | null;
+  assert.equal((list ?? []).filter((container) => container.status === 'running'), [], 'nothing runs with the swapped mount');
+  await rm(victim);
+  await rename(`${victim}.judged`, victim);
+});
+
 mounted.run();
