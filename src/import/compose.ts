@@ -1,4 +1,5 @@
 import type { ParsedFile, PathSegment } from '../project/parse.js';
+import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
 
 // docker-compose -> Corral: each service becomes a pod of one container of the same name, except
@@ -59,7 +60,11 @@ function namespaceMode(value: string, placements: Map<string, Placement>): strin
 
 export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSink): { parsed: ParsedFile; data: Raw } {
   const t = new Translation(source, sink);
-  const services = (data.services ?? {}) as Record<string, Raw>;
+  const services = t.mapping(data.services, ['services'], 'services: { web: { image: nginx } }') as Record<string, Raw>;
+  for (const [name, service] of Object.entries(services)) {
+    if (service === null) throw errorAt(source, ['services', name], `service ${name} is empty`, 'give it image: or build:, e.g. image: nginx', { key: true });
+    t.mapping(service, ['services', name], '{ image: nginx }');
+  }
   const placements = placeServices(services);
   const pods: Record<string, Raw> = {};
   const volumes: Record<string, Raw> = {};
@@ -85,6 +90,7 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
     else t.unsupported([key]);
   }
 
+  const placedAs = new Map<string, string>();
   for (const [name, service] of Object.entries(services)) {
     const at = ['services', name];
     const { pod: podName, container: containerName } = placements.get(name)!;
@@ -92,6 +98,10 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
     const ownPod = podName === corralName(name);
     if (ownPod) t.from(['pods', podName], at);
     const container: Raw = {};
+    if ((pod.containers as Raw)[containerName]) {
+      throw errorAt(source, at, `services ${placedAs.get(`${podName}/${containerName}`)} and ${name} would both be container ${podName}/${containerName}`, 'rename one of them: Corral names are lowercase letters, digits, - and _', { key: true });
+    }
+    placedAs.set(`${podName}/${containerName}`, name);
     (pod.containers as Raw)[containerName] = container;
     const to = ['pods', podName, 'containers', containerName];
     t.from(to, at);
@@ -238,7 +248,7 @@ const anonymousVolumeName = (service: string, target: string) => corralName(`${s
 
 function translateServiceVolumes(t: Translation, service: Raw, at: PathSegment[], to: PathSegment[], container: Raw, volumes: Record<string, Raw>): void {
   const mounts: unknown[] = [];
-  ((service.volumes ?? []) as unknown[]).forEach((entry, index) => {
+  t.list(service.volumes, [...at, 'volumes'], '["data:/var/lib/data", "./conf:/etc/app:ro"]').forEach((entry, index) => {
     const from = [...at, 'volumes', index];
     t.from([...to, 'volumes', mounts.length], from);
     if (typeof entry === 'string') {

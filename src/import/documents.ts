@@ -1,6 +1,7 @@
 import { isMap, LineCounter, parseAllDocuments } from 'yaml';
 import { ProjectError } from '../project/errors.js';
-import { parseProjectText, type ParsedFile } from '../project/parse.js';
+import { composeWithin, parseProjectText, syntaxError, type ParsedFile } from '../project/parse.js';
+import { checkDocument, toPlainData } from '../project/limits.js';
 
 // Which format a file is in, from its shape: Kubernetes manifests have apiVersion and kind (and may
 // be several YAML documents), compose files have services:, everything else is Corral's own.
@@ -10,7 +11,7 @@ export type SourceFormat = 'corral' | 'compose' | 'kube';
 /** Parses one document as a project file, or several as manifests (data: the documents, paths start with the index). */
 export function parseSourceText(text: string, file: string): { parsed: ParsedFile; format: SourceFormat } {
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: true });
+  const documents = composeWithin(text, file, () => parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: false }));
   const list = Array.isArray(documents) ? documents.filter((document) => document.contents !== null) : [];
   if (list.length <= 1) {
     const parsed = parseProjectText(text, file);
@@ -23,16 +24,14 @@ export function parseSourceText(text: string, file: string): { parsed: ParsedFil
   }
   for (const document of list) {
     const first = document.errors[0];
-    if (first) {
-      const position = first.linePos?.[0] ?? { line: 1, col: 1 };
-      throw new ProjectError(`YAML syntax: ${first.message.split('\n')[0]}`, { file, line: position.line, col: position.col, path: '' }, 'fix the YAML syntax (indentation, quotes, brackets)');
-    }
+    if (first) throw syntaxError(first, file, text);
+    checkDocument(document, lineCounter, file);
     if (!isMap(document.contents) || !document.has('kind')) {
       const { line, col } = lineCounter.linePos(document.contents?.range?.[0] ?? 0);
       throw new ProjectError('a file of several YAML documents must be Kubernetes manifests, and this one has no kind:', { file, line, col, path: '' }, 'give each document apiVersion: and kind: (Pod, Deployment, ...), or keep a project file to one document');
     }
   }
-  const data = list.map((document) => document.toJS({ maxAliasCount: 1000 }) as unknown);
+  const data = list.map((document) => toPlainData(document, lineCounter, file));
   return {
     format: 'kube',
     parsed: {

@@ -1,4 +1,5 @@
 import type { ParsedFile, PathSegment } from '../project/parse.js';
+import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
 
 // Kubernetes manifests -> Corral, like `podman kube play`: each Pod becomes a pod, each Deployment
@@ -26,6 +27,9 @@ export function memoryOf(quantity: unknown): number | unknown {
   return match ? Math.round(Number(match[1]) * (MEMORY_UNITS[match[2] ?? ''] ?? 1)) : quantity;
 }
 
+/** Each replica is a pod with its own namespaces on this one host. */
+const MOST_REPLICAS = 1000;
+
 const seconds = (value: unknown) => `${Number(value)}s`;
 
 interface Sources {
@@ -45,6 +49,7 @@ class KubeTranslation {
   pod(name: string, metadata: Raw, spec: Raw, at: PathSegment[], metaAt: PathSegment[], defaults: { restart?: string } = {}): void {
     const { t } = this;
     const podName = corralName(name);
+    if (this.pods[podName]) throw errorAt(t.source, metaAt.length > 0 ? [...metaAt, 'name'] : at, `two manifests make the pod ${podName}`, 'give each Pod and Deployment a name of its own');
     t.from(['pods', podName], at);
     t.unsupportedKeys(spec, POD_SPEC_KEYS, at);
     t.unsupportedKeys(metadata, ['name', 'labels'], metaAt);
@@ -66,11 +71,12 @@ class KubeTranslation {
     t.unsupportedKeys(podSecurity, ['runAsUser', 'runAsGroup', 'sysctls'], [...at, 'securityContext']);
     const volumes = new Map(((spec.volumes ?? []) as Raw[]).map((volume, index) => [String(volume.name), { volume, at: [...at, 'volumes', index] }]));
     for (const [list, key] of [['initContainers', 'init_containers'], ['containers', 'containers']] as const) {
-      const containers = (spec[list] ?? []) as Raw[];
+      const containers = t.list(spec[list], [...at, list], '[{ name: app, image: nginx }]').map((container, index) => t.mapping(container, [...at, list, index], '{ name: app, image: nginx }'));
       if (containers.length === 0) continue;
       pod[key] = Object.fromEntries(containers.map((container, index) => {
         const containerAt = [...at, list, index];
-        const containerName = corralName(String(container.name));
+        if (typeof container.name !== 'string' || container.name === '') throw errorAt(t.source, containerAt, `${list}[${index}] has no name`, 'add name: app (every container of a Pod is named)');
+        const containerName = corralName(container.name);
         t.from(['pods', podName, key, containerName], containerAt);
         return [containerName, this.container(container, containerAt, ['pods', podName, key, containerName], { spec, podSecurity, volumes, podName })];
       }));
@@ -256,7 +262,10 @@ export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: 
   const named = (kind: string) => new Map(documents.filter((document) => document?.kind === kind).map((document) => [String((document.metadata as Raw | undefined)?.name), stringData(document, kind === 'Secret')]));
   const translation = new KubeTranslation(t, { configMaps: named('ConfigMap'), secrets: named('Secret') });
   documents.forEach((document, index) => {
-    const metadata = (document.metadata ?? {}) as Raw;
+    const metadata = t.mapping(document.metadata, [index, 'metadata'], '{ name: web }');
+    if ((document.kind === 'Pod' || document.kind === 'Deployment') && (typeof metadata.name !== 'string' || metadata.name === '')) {
+      throw errorAt(source, document.metadata === undefined ? [index, 'kind'] : [index, 'metadata'], `this ${String(document.kind)} has no metadata.name`, 'add metadata: { name: web }: the name becomes the pod\'s');
+    }
     const name = String(metadata.name ?? `${String(document.kind).toLowerCase()}-${index}`);
     if (document.kind === 'Pod') {
       translation.pod(name, metadata, (document.spec ?? {}) as Raw, [index, 'spec'], [index, 'metadata']);
@@ -264,6 +273,9 @@ export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: 
       const spec = (document.spec ?? {}) as Raw;
       const template = (spec.template ?? {}) as Raw;
       const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
+      if (!Number.isInteger(replicas) || replicas < 0 || replicas > MOST_REPLICAS) {
+        throw errorAt(source, [index, 'spec', 'replicas'], `replicas: ${String(spec.replicas)} is not a number of pods from 0 to ${MOST_REPLICAS}`, `write a whole number from 0 to ${MOST_REPLICAS}: each replica is a pod on this host`);
+      }
       t.unsupportedKeys(spec, ['replicas', 'selector', 'template', 'strategy'], [index, 'spec']);
       for (let replica = 1; replica <= replicas; replica++) {
         translation.pod(replicas === 1 ? name : `${name}-${replica}`, { ...((template.metadata ?? {}) as Raw), name }, (template.spec ?? {}) as Raw, [index, 'spec', 'template', 'spec'], [index, 'spec', 'template', 'metadata']);
@@ -279,6 +291,9 @@ export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: 
       t.unsupported([index, 'kind'], `kind ${String(document.kind)} is not supported (Pod, Deployment, PersistentVolumeClaim, ConfigMap, Secret are), ignored`);
     }
   });
+  if (Object.keys(translation.pods).length === 0 && !documents.some((document) => document?.kind === 'Deployment')) {
+    throw errorAt(source, [0], 'no Pod or Deployment in this file: nothing to run', 'add a Pod or a Deployment, or name the project file that has them with -f');
+  }
   const out: Raw = { pods: translation.pods };
   if (Object.keys(translation.volumes).length > 0) out.volumes = translation.volumes;
   if (Object.keys(translation.configs).length > 0) out.configs = translation.configs;

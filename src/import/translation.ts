@@ -1,5 +1,5 @@
 import type { ParsedFile, PathSegment } from '../project/parse.js';
-import { formatPath } from '../project/parse.js';
+import { errorAt, formatPath } from '../project/parse.js';
 
 // A compose file or Kubernetes manifest becomes a Corral document, which then takes the normal
 // validate -> normalise path. The translation remembers where each part of the document came from,
@@ -41,6 +41,20 @@ export class Translation {
     }
   }
 
+  /** The value at `at` as a mapping (absent: an empty one); anything else is refused at its line, before the translation relies on it. */
+  mapping(value: unknown, at: PathSegment[], example: string): Raw {
+    if (value === undefined || value === null) return {};
+    if (typeof value === 'object' && !Array.isArray(value)) return value as Raw;
+    throw errorAt(this.source, at, `${formatPath(at.filter((segment) => typeof segment === 'string').slice(-1))} must be a mapping, not ${kindOf(value)}`, `write a mapping, e.g. ${example}`);
+  }
+
+  /** The value at `at` as a list (absent: an empty one); anything else is refused at its line. */
+  list(value: unknown, at: PathSegment[], example: string): unknown[] {
+    if (value === undefined || value === null) return [];
+    if (Array.isArray(value)) return value;
+    throw errorAt(this.source, at, `${formatPath(at.filter((segment) => typeof segment === 'string').slice(-1))} must be a list, not ${kindOf(value)}`, `write a list, e.g. ${example}`);
+  }
+
   /** A ParsedFile over the translated document whose positions are the source's. */
   parsed(data: unknown): ParsedFile {
     const { source, origins } = this;
@@ -60,4 +74,10 @@ export class Translation {
 export function corralName(name: string): string {
   const cleaned = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
   return cleaned || 'unnamed';
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'true or false' : 'empty';
 }

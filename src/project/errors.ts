@@ -10,6 +10,9 @@ export interface Where {
   readonly path: string;
 }
 
+/** Control characters of a hostile file (a NUL, an escape sequence) shown as \u001b, never sent to a terminal. */
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 export class ProjectError extends Error {
   override readonly name = 'ProjectError';
   readonly where: Where;
@@ -42,6 +45,6 @@ export class ProjectError extends Error {
     const { file, line, col } = this.where;
     const position = line > 0 ? `${file}:${line}:${col}` : file;
     const at = this.where.path ? ` at ${this.where.path}` : '';
-    return `${position}: ${this.message}${at} (${this.hint})`;
+    return printable(`${position}: ${this.message}${at} (${this.hint})`);
   }
 }

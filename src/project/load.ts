@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ProjectError } from './errors.js';
+import { fileTooLarge, LOADER_LIMITS, readWithinLimit } from './limits.js';
 import { interpolateProject, processEnvironment, type LookupEnv } from './interpolate.js';
 import type { Project } from './model.js';
 import { normaliseProject } from './normalise.js';
@@ -35,13 +35,16 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Loads a project file into the frozen desired model, or throws one ProjectError saying where and how to fix. */
 export async function loadProject(options: LoadOptions): Promise<Project> {
   const file = path.resolve(options.file);
-  const read = options.readFile ?? ((name: string) => readFile(name, 'utf8'));
+  const read = options.readFile ?? readWithinLimit;
   let text: string;
   try {
     text = await read(file);
   } catch (error) {
+    if (error instanceof ProjectError) throw error;
     throw new ProjectError(`cannot read the project file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file, line: 0, col: 0, path: '' }, 'check the path given with -f', { cause: error });
   }
+  const bytes = Buffer.byteLength(text);
+  if (bytes > LOADER_LIMITS.maxFileBytes) throw fileTooLarge(file, bytes);
   const source = parseSourceText(text, file);
   // The environment wins over .env, as in compose.
   const dotenv = await readDotenv(path.join(path.dirname(file), '.env'), { optional: true, readFile: options.readFile });

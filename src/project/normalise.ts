@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Container, Mount, Pod, Project, Resources, Security, SharedNamespace, Volume, WatchRule } from './model.js';
+import type { Container, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
@@ -9,6 +9,8 @@ import { namespaceDependencies, namespacesOf, usernsOf } from './namespaces.js';
 import { type ProvidedContents, providedFilesOf } from './provided-files.js';
 import { withActiveProfiles } from './profiles.js';
 import { checkBindMounts, realOwnDirs } from './bind-policy.js';
+import { parseSize, resourcesOf, sizeAt } from './resources.js';
+import { closestName } from './validate.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -16,17 +18,9 @@ import { checkBindMounts, realOwnDirs } from './bind-policy.js';
 
 const DEFAULT_SHARE: readonly SharedNamespace[] = ['net', 'ipc', 'uts'];
 const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
 type Raw = Record<string, unknown>;
 
-/** "64m" -> 67108864; integers are bytes already. */
-export function parseSize(value: unknown): number {
-  if (typeof value === 'number') return value;
-  const match = /^([0-9]+(?:\.[0-9]+)?)\s*([bkmgt]?)i?b?$/i.exec(String(value).trim());
-  if (!match) throw new Error(`not a size: ${String(value)}`);
-  return Math.round(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!);
-}
+export { parseSize };
 
 function parseMode(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -90,10 +84,10 @@ function labelsOf(value: unknown, at: PathSegment[], parsed: ParsedFile): Record
   return labels;
 }
 
-function normaliseVolume(name: string, raw: Raw | null, baseDir: string): Volume {
+function normaliseVolume(name: string, raw: Raw | null, baseDir: string, parsed: ParsedFile): Volume {
   const type = (raw?.type as string | undefined) ?? 'named';
   if (type === 'bind') return { name, type, source: path.resolve(baseDir, String(raw?.source)), createHostPath: raw?.create_host_path === true };
-  if (type === 'tmpfs') return { name, type, size: raw?.size === undefined ? 0 : parseSize(raw.size), mode: parseMode(raw?.mode, 0o1777) };
+  if (type === 'tmpfs') return { name, type, size: raw?.size === undefined ? 0 : sizeAt(parsed, ['volumes', name, 'size'], raw.size), mode: parseMode(raw?.mode, 0o1777) };
   return { name, type: 'named' };
 }
 
@@ -110,6 +104,8 @@ interface MountContext {
   readonly provided: ProvidedContents;
   /** Corral's own dirs, which no bind may reach. */
   readonly ownDirs: readonly string[];
+  /** CPUs of this host, which a cpus: limit may not exceed; default: the ones this process may use. */
+  readonly hostCpus?: number;
 }
 
 function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount {
@@ -145,7 +141,7 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
   const extra = { ...(subpath === undefined ? {} : { subpath: path.posix.normalize(subpath) }) };
   if (!target.startsWith('/')) throw errorAt(context.parsed, at, `mount target "${target}" is not an absolute path`, 'write the path inside the container from /, e.g. /data');
   if (kind === 'tmpfs') {
-    return { type: 'tmpfs', source: '', target, readOnly, size: tmpfs?.size === undefined ? 0 : parseSize(tmpfs.size), mode: parseMode(tmpfs?.mode, 0o1777) };
+    return { type: 'tmpfs', source: '', target, readOnly, size: tmpfs?.size === undefined ? 0 : sizeAt(context.parsed, [...at, 'tmpfs', 'size'], tmpfs.size), mode: parseMode(tmpfs?.mode, 0o1777) };
   }
   if (!source) throw errorAt(context.parsed, at, `mount of ${target} has no source`, 'name a volume or a host path as source');
   if (kind === 'bind' || isHostPath(source)) {
@@ -164,14 +160,12 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
   return { volume: volume.name, type: 'named', source: '', target, readOnly, ...extra };
 }
 
-function resourcesOf(raw: Raw | undefined): Resources {
-  if (!raw) return {};
-  return {
-    ...(raw.cpus !== undefined ? { cpus: Number(raw.cpus) } : {}),
-    ...(raw.memory !== undefined ? { memoryBytes: parseSize(raw.memory) } : {}),
-    ...(raw.memory_reservation !== undefined ? { memoryReservationBytes: parseSize(raw.memory_reservation) } : {}),
-    ...(raw.pids !== undefined ? { pidsLimit: Number(raw.pids) } : {}),
-  };
+/** The pod's /dev/shm: a tmpfs of size 0 would have no limit at all. */
+function shmSizeOf(value: unknown, at: PathSegment[], parsed: ParsedFile): number {
+  if (value === undefined) return DEFAULT_SHM_SIZE;
+  const bytes = sizeAt(parsed, at, value);
+  if (bytes === 0) throw errorAt(parsed, at, 'shm_size 0 would leave /dev/shm without a limit', 'give a size, e.g. 64m (the default)');
+  return bytes;
 }
 
 const capabilityName = (name: string) => (name === 'ALL' || name.startsWith('CAP_') ? name : `CAP_${name}`);
@@ -205,7 +199,8 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile, baseDir: st
   const capabilities = (key: 'cap_add' | 'cap_drop') => ((raw[key] ?? []) as string[]).map((name, index) => {
     const full = capabilityName(name);
     if (full !== 'ALL' && !ALL_CAPABILITIES.includes(full)) {
-      throw errorAt(parsed, [...at, key, index], `unknown capability ${name}`, 'use a name from capabilities(7), such as NET_ADMIN or SYS_PTRACE, or ALL');
+      const close = closestName(full, ALL_CAPABILITIES);
+      throw errorAt(parsed, [...at, key, index], `unknown capability ${name}`, `${close ? `did you mean ${close.slice('CAP_'.length)}? ` : ''}use a name from capabilities(7), such as NET_ADMIN or SYS_PTRACE, or ALL`);
     }
     return full;
   });
@@ -278,7 +273,7 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     workdir: (raw.working_dir as string | undefined) ?? (raw.rootfs === undefined ? '' : '/'),
     user: raw.user === undefined ? (raw.rootfs === undefined ? '' : '0:0') : String(raw.user),
     mounts,
-    resources: resourcesOf(raw.resources as Raw | undefined),
+    resources: resourcesOf(raw.resources as Raw | undefined, [...at, 'resources'], context),
     security,
     lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
     ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
@@ -323,14 +318,15 @@ export interface NormaliseOptions {
   readonly profiles?: readonly string[];
   /** Corral's own dirs where they really lead; default: the defaults and those of the environment. */
   readonly ownDirs?: readonly string[];
+  readonly hostCpus?: number;
 }
 
 const NO_PROVIDED: ProvidedContents = { secrets: new Map(), configs: new Map() };
 
 export function normaliseProject(parsed: ParsedFile, data: Raw, options: NormaliseOptions): Project {
   const baseDir = path.dirname(options.file);
-  const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir));
-  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED, ownDirs: options.ownDirs ?? realOwnDirs() };
+  const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir, parsed));
+  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED, ownDirs: options.ownDirs ?? realOwnDirs(), hostCpus: options.hostCpus };
   const dependencyRequests = new Map<Container, DependencyRequest[]>();
   const containerAt = new Map<Container, PathSegment[]>();
   const pods: Pod[] = Object.entries(withActiveProfiles(data.pods as Record<string, Raw>, options.profiles ?? [])).map(([name, raw]) => {
@@ -365,9 +361,9 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
     return {
       name,
       share,
-      shmSize: raw.shm_size === undefined ? DEFAULT_SHM_SIZE : parseSize(raw.shm_size),
+      shmSize: shmSizeOf(raw.shm_size, ['pods', name, 'shm_size'], parsed),
       hostname: (raw.hostname as string | undefined) ?? name,
-      resources: resourcesOf(raw.resources as Raw | undefined),
+      resources: resourcesOf(raw.resources as Raw | undefined, ['pods', name, 'resources'], context),
       network: podNetworkOf(raw, ['pods', name], parsed),
       labels: labelsOf(raw.labels, ['pods', name, 'labels'], parsed),
       containers: containers.sort(byName),

@@ -1,5 +1,6 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
 import { ProjectError } from './errors.js';
+import { checkDocument, deepestPointOf, toPlainData, tooDeep } from './limits.js';
 
 // Stage 1: YAML text -> plain object, keeping the document so that any later stage can turn the
 // path of a value (`pods.web.containers`) back into the line and column the user typed it at.
@@ -37,18 +38,38 @@ function findNode(document: Document, path: readonly PathSegment[], key: boolean
   return (key && keyNode ? keyNode : node) as Node | undefined;
 }
 
-/** Parses YAML (anchors and merge keys allowed, duplicate keys refused) into a plain object. */
+/** The first error yaml found, as Corral's own: `YAML syntax: what` at its line and column. */
+export function syntaxError(error: YAMLError, file: string, text: string): ProjectError {
+  // yaml turns its own stack overflow on thousands of nested brackets into an error of the document.
+  if (/Maximum call stack/.test(error.message)) return tooDeep(file, deepestPointOf(text));
+  const position = error.linePos?.[0] ?? { line: 1, col: 1 };
+  const what = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const hint = error.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping; remove or rename the duplicate' : 'fix the YAML syntax (indentation, quotes, brackets)';
+  return new ProjectError(`YAML syntax: ${what}`, { file, line: position.line, col: position.col, path: '' }, hint);
+}
+
+/**
+ * Parses with yaml's composer, which recurses once per level: a file nested thousands of levels
+ * deep runs it out of stack, and is refused at the level where the limit is passed.
+ */
+export function composeWithin<T>(text: string, file: string, compose: () => T): T {
+  try {
+    return compose();
+  } catch (error) {
+    if (error instanceof RangeError) throw Object.assign(tooDeep(file, deepestPointOf(text)), { cause: error });
+    throw error;
+  }
+}
+
+/** Parses YAML (anchors and merge keys allowed, duplicate keys refused, within LOADER_LIMITS) into a plain object. */
 export function parseProjectText(text: string, file: string): ParsedFile {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: true });
+  // uniqueKeys is checked by checkDocument, in linear time.
+  const document = composeWithin(text, file, () => parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
   const first = document.errors[0];
-  if (first) {
-    const position = first.linePos?.[0] ?? { line: 1, col: 1 };
-    const what = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    const hint = first.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping; remove or rename the duplicate' : 'fix the YAML syntax (indentation, quotes, brackets)';
-    throw new ProjectError(`YAML syntax: ${what}`, { file, line: position.line, col: position.col, path: '' }, hint);
-  }
-  const data = document.toJS({ maxAliasCount: 1000 }) as unknown;
+  if (first) throw syntaxError(first, file, text);
+  checkDocument(document, lineCounter, file);
+  const data = toPlainData(document, lineCounter, file);
   return {
     file,
     data,

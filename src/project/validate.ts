@@ -55,6 +55,11 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** The candidate within two edits of `name`, for a "did you mean". */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  return candidates.find((candidate) => editDistance(candidate, name) <= 2);
+}
+
 function typeOfValue(value: unknown): string {
   if (value === null || value === undefined) return 'empty';
   if (Array.isArray(value)) return 'a list';
@@ -69,7 +74,8 @@ function depthOf(error: ErrorObject): number {
 }
 
 // Within a oneOf, the branch whose type fits says more (a bad pattern) than the oneOf itself.
-const KEYWORD_RANK: Record<string, number> = { additionalProperties: 0, required: 1, propertyNames: 2, enum: 3, pattern: 3, minProperties: 3, uniqueItems: 3, oneOf: 4, type: 6 };
+const KEYWORD_RANK: Record<string, number> = { additionalProperties: 0, required: 1, propertyNames: 2, enum: 3, pattern: 3, minProperties: 3, uniqueItems: 3,
+  minimum: 3, maximum: 3, exclusiveMinimum: 3, exclusiveMaximum: 3, oneOf: 4, type: 6 };
 
 const bySpecificity = (a: ErrorObject, b: ErrorObject) => depthOf(b) - depthOf(a) || (KEYWORD_RANK[a.keyword] ?? 9) - (KEYWORD_RANK[b.keyword] ?? 9);
 
@@ -103,27 +109,80 @@ function distinctProblems(errors: readonly ErrorObject[]): ErrorObject[] {
 /** At most this many problems are listed; a file with more has usually one mistake repeated. */
 const MOST_PROBLEMS = 20;
 
+/** The keys of a oneOf or anyOf whose branches each require one key (rootfs | image | build), if it is one. */
+function alternativeKeys(error: ErrorObject): string[] | undefined {
+  if (error.keyword !== 'oneOf' && error.keyword !== 'anyOf') return undefined;
+  const branches = error.schema as { required?: string[] }[] | undefined;
+  const single = branches?.every((branch) => Object.keys(branch).length === 1 && branch.required?.length === 1);
+  return single ? branches!.map((branch) => branch.required![0]!) : undefined;
+}
+
+/** Errors inside a choice of keys say less than the choice itself ("environment is missing" of file | environment | content). */
+function withoutErrorsInsideChoices(errors: readonly ErrorObject[]): ErrorObject[] {
+  const choices = errors.filter((error) => alternativeKeys(error));
+  return errors.filter((error) => !choices.some((choice) => error !== choice && error.instancePath === choice.instancePath && error.schemaPath.startsWith(`${choice.schemaPath}/`)));
+}
+
+/** The path of the first string value holding a NUL character, which no name, path, command or environment can carry. */
+function nulCharacterAt(data: unknown): PathSegment[] | undefined {
+  const stack: { value: unknown; path: PathSegment[] }[] = [{ value: data, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'string' && value.includes('\u0000')) return path;
+    if (Array.isArray(value)) value.forEach((item, index) => stack.push({ value: item, path: [...path, index] }));
+    else if (value && typeof value === 'object') for (const [key, inner] of Object.entries(value)) stack.push({ value: inner, path: [...path, key] });
+  }
+  return undefined;
+}
+
 /** Throws a ProjectError listing every schema violation (the first is its own message), if any. */
 export function validateProjectData(parsed: ParsedFile, data: unknown): void {
+  const nul = nulCharacterAt(data);
+  if (nul) throw errorAt(parsed, nul, 'a NUL character in a value', 'remove it: no name, path, command or environment variable can carry one');
   if (validateAgainstSchema(data)) return;
-  const problems = distinctProblems(validateAgainstSchema.errors ?? []).map((error) => describeProblem(parsed, data, error));
+  const problems = distinctProblems(withoutErrorsInsideChoices(validateAgainstSchema.errors ?? [])).map((error) => describeProblem(parsed, data, error));
   problems.sort((a, b) => a.where.line - b.where.line || a.where.col - b.where.col);
   throw ProjectError.all(problems.slice(0, MOST_PROBLEMS));
 }
+
+const BOUND_WORDS: Record<string, string> = { minimum: 'at least', maximum: 'at most', exclusiveMinimum: 'more than', exclusiveMaximum: 'less than' };
 
 function describeProblem(parsed: ParsedFile, data: unknown, error: ErrorObject): ProjectError {
   const path = pathOf(error);
   const parent = error.parentSchema as SchemaNode | undefined;
   const value = path.reduce<unknown>((inner, segment) => (inner as Record<string, unknown> | undefined)?.[segment as string], data);
+  // A value is named with its key, an item of a list with its list: share[1], not 1.
+  const lastKey = path.map((segment) => typeof segment === 'string').lastIndexOf(true);
+  const where = path.length > 0 ? formatPath(path.slice(Math.max(lastKey, 0))) : 'the project file';
+
+  const unknownKey = (key: string, allowed: readonly string[]) => {
+    const close = closestName(key, allowed);
+    const hint = `${close ? `did you mean "${close}"? ` : ''}allowed keys here: ${allowed.join(', ')}`;
+    return errorAt(parsed, [...path, key], `unknown key ${JSON.stringify(key)}`, hint, { key: true });
+  };
+  const choice = alternativeKeys(error);
+  if (choice) {
+    const given = choice.filter((key) => value && typeof value === 'object' && key in value);
+    const words = (keys: readonly string[]) => keys.length > 1 ? `${keys.slice(0, -1).join(', ')} or ${keys.at(-1)}` : keys.join('');
+    if (given.length > 1) return errorAt(parsed, path, `${where} has ${given.join(' and ')}, which exclude each other`, `keep only one of ${words(choice)}`);
+    return errorAt(parsed, path, `${where} needs one of ${words(choice)}`, `add ${words(choice.map((key) => `${key}:`))}`);
+  }
+  // ajv reports a bad key name (propertyNames) with the keyword that refused it and the name.
+  const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName ?? (error.params as { propertyName?: string }).propertyName;
+  if (propertyName !== undefined && error.keyword === 'enum') return unknownKey(propertyName, (error.schema as string[]).map(String));
 
   switch (error.keyword) {
-    case 'additionalProperties': {
-      const key = String((error.params as { additionalProperty: string }).additionalProperty);
-      const allowed = Object.keys(parent?.properties ?? {});
-      const close = allowed.find((candidate) => editDistance(candidate, key) <= 2);
-      const hint = `${close ? `did you mean "${close}"? ` : ''}allowed keys here: ${allowed.join(', ')}`;
-      return errorAt(parsed, [...path, key], `unknown key "${key}"`, hint, { key: true });
+    case 'additionalProperties':
+      return unknownKey(String((error.params as { additionalProperty: string }).additionalProperty), Object.keys(parent?.properties ?? {}));
+    case 'not': {
+      const excluded = ((error.schema as { anyOf?: { required?: string[] }[] }).anyOf ?? []).map((branch) => branch.required ?? [])
+        .find((keys) => keys.length > 0 && keys.every((key) => value && typeof value === 'object' && key in value));
+      if (excluded) return errorAt(parsed, path, `${where} has both ${excluded.join(' and ')}, which exclude each other`, `keep only one of ${excluded.join(' and ')}`);
+      return errorAt(parsed, path, `${where} combines keys that exclude each other`, parent?.description ?? 'keep only one of them');
     }
+    case 'minProperties':
+    case 'minItems':
+      return errorAt(parsed, path, `${where} is empty`, `add at least one entry${parent?.description ? ` (${parent.description.replace(/\.$/, '')})` : ''}`);
     case 'required': {
       const missing = String((error.params as { missingProperty: string }).missingProperty);
       return errorAt(parsed, path, `"${missing}" is missing`, `add ${missing}: to this mapping`);
@@ -131,18 +190,21 @@ function describeProblem(parsed: ParsedFile, data: unknown, error: ErrorObject):
     case 'propertyNames':
     case 'pattern': {
       // ajv reports a bad key name as a pattern error carrying the name in `propertyName`.
-      const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName ?? (error.params as { propertyName?: string }).propertyName;
       if (propertyName !== undefined) {
-        return errorAt(parsed, [...path, propertyName], `invalid name "${propertyName}"`, 'use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters', { key: true });
+        const hint = parent?.description ? 'use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters' : `a name here must match ${(error.params as { pattern?: string }).pattern ?? 'the pattern'}`;
+        return errorAt(parsed, [...path, propertyName], `invalid name ${JSON.stringify(propertyName)}`, hint, { key: true });
       }
-      const field = String(path[path.length - 1] ?? 'value');
-      return errorAt(parsed, path, `${JSON.stringify(value)} is not a valid ${field}`, parent?.description ?? `it must match ${(error.params as { pattern: string }).pattern}`);
+      return errorAt(parsed, path, `${JSON.stringify(value)} is not a valid ${where}`, parent?.description ?? `it must match ${(error.params as { pattern: string }).pattern}`);
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const { limit } = error.params as { limit: number };
+      return errorAt(parsed, path, `${where} must be ${BOUND_WORDS[error.keyword]} ${limit}, not ${JSON.stringify(value)}`, parent?.description ?? `write a number ${BOUND_WORDS[error.keyword]} ${limit}`);
     }
     default: {
       const expected = parent ? describeExpected(parent) : 'something else';
-      // An item of a list is named with its list: share[1], not 1.
-      const lastKey = path.map((segment) => typeof segment === 'string').lastIndexOf(true);
-      const where = path.length > 0 ? formatPath(path.slice(Math.max(lastKey, 0))) : 'the project file';
       const hint = parent?.description ?? `write ${expected}`;
       return errorAt(parsed, path, `${where} must be ${expected}, not ${typeOfValue(value)}`, hint);
     }
