@@ -1,10 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readlink, rm, symlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { judgedSource, prepareBindSource, verifyMountedSources } from '../../src/runtime/bind-source.js';
 import type { Mount } from '../../src/project/model.js';
+import { execa } from 'execa';
 
 // What is mounted must be what was judged. This process stands in for the created container: its
 // /proc/PID/root is the host's root, so a target is the host path itself.
@@ -35,6 +37,25 @@ sources('the same directory passes; another one at the target is caught', async 
 sources('a mount hidden under a later one is not looked at', async ({ dir }) => {
   const hidden = { ...(await judgedSource('bind source ./judged', path.join(dir, 'judged'), path.join(dir, 'judged'))), target: path.join(dir, 'other') };
   await verifyMountedSources(process.pid, { judged: [hidden], targets: [hidden.target, dir] });
+});
+
+sources('a target behind an absolute symlink of the image is looked up from the container\'s root', async ({ dir }) => {
+  // A process chrooted into `root` stands in for the container; its image has /var/run -> /run.
+  const root = path.join(dir, 'root');
+  await mkdir(path.join(root, 'bin'), { recursive: true });
+  await mkdir(path.join(root, 'run', 'app'), { recursive: true });
+  await mkdir(path.join(root, 'var'));
+  await symlink('/run', path.join(root, 'var', 'run'));
+  await copyFile('/bin/busybox', path.join(root, 'bin', 'busybox'));
+  const container = execa('chroot', [root, '/bin/busybox', 'sleep', '10'], { reject: false });
+  try {
+    for (let attempt = 0; attempt < 100 && await readlink(`/proc/${container.pid}/root`).catch(() => '') !== root; attempt++) await sleep(20);
+    const judged = await judgedSource('bind source ./run/app', path.join(root, 'run', 'app'), '/var/run/app');
+    await verifyMountedSources(container.pid!, { judged: [judged], targets: [judged.target] });
+  } finally {
+    container.kill('SIGKILL');
+    await container;
+  }
 });
 
 sources('a source is mounted where it really leads, and judged there', async ({ dir }) => {
