@@ -32,10 +32,11 @@ function placeServices(services: Record<string, Raw>): Map<string, Placement> {
   return placements;
 }
 
-function resourcesOf(service: Raw): Raw | undefined {
-  const deploy = (service.deploy ?? {}) as Raw;
-  const limits = ((deploy.resources as Raw | undefined)?.limits ?? {}) as Raw;
-  const reservations = ((deploy.resources as Raw | undefined)?.reservations ?? {}) as Raw;
+function resourcesOf(t: Translation, service: Raw, at: PathSegment[]): Raw | undefined {
+  const deploy = t.mapping(service.deploy, [...at, 'deploy'], '{ resources: { limits: { memory: 256m } } }');
+  const deployResources = t.mapping(deploy.resources, [...at, 'deploy', 'resources'], '{ limits: { memory: 256m } }');
+  const limits = t.mapping(deployResources.limits, [...at, 'deploy', 'resources', 'limits'], '{ memory: 256m, cpus: "0.5" }');
+  const reservations = t.mapping(deployResources.reservations, [...at, 'deploy', 'resources', 'reservations'], '{ memory: 128m }');
   const resources: Raw = {
     ...(limits.cpus !== undefined ? { cpus: Number(limits.cpus) } : {}),
     ...(service.cpus !== undefined ? { cpus: Number(service.cpus) } : {}),
@@ -73,19 +74,20 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
   for (const key of Object.keys(data)) {
     if (key === 'name') out.name = data.name;
     else if (key === 'services' || key.startsWith('x-')) continue;
-    else if (key === 'volumes') translateTopVolumes(t, data.volumes as Record<string, Raw | null>, volumes);
+    else if (key === 'volumes') translateTopVolumes(t, t.mapping(data.volumes, ['volumes'], '{ data: {} }'), volumes);
     else if (key === 'secrets' || key === 'configs') {
-      out[key] = Object.fromEntries(Object.entries((data[key] ?? {}) as Record<string, Raw>).flatMap(([name, definition]) => {
+      out[key] = Object.fromEntries(Object.entries(t.mapping(data[key], [key], '{ token: { file: ./token.txt } }')).flatMap(([name, value]) => {
+        const definition = t.mapping(value, [key, name], '{ file: ./token.txt }');
         t.from([key, corralName(name)], [key, name]);
-        const kept = Object.fromEntries(Object.entries(definition ?? {}).filter(([inner]) => ['file', 'environment', 'content'].includes(inner)));
+        const kept = Object.fromEntries(Object.entries(definition).filter(([inner]) => ['file', 'environment', 'content'].includes(inner)));
         if (Object.keys(kept).length === 0) {
           t.unsupported([key, name], 'has no file, environment or content (external ones are for swarm), ignored with its uses');
           return [];
         }
-        t.unsupportedKeys(definition ?? {}, ['file', 'environment', 'content'], [key, name]);
+        t.unsupportedKeys(definition, ['file', 'environment', 'content'], [key, name]);
         return [[corralName(name), kept]];
       }));
-    } else if (key === 'networks') translateNetworks(t, data.networks as Record<string, Raw | null>, out);
+    } else if (key === 'networks') translateNetworks(t, t.mapping(data.networks, ['networks'], '{ default: { ipam: { config: [{ subnet: 10.89.7.0/24 }] } } }'), out);
     else if (key === 'version') t.unsupported([key], 'obsolete, ignored');
     else t.unsupported([key]);
   }
@@ -114,8 +116,8 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
       if (container[kind] === undefined) continue;
       const defined = (out[kind] ?? {}) as Raw;
       const kept: unknown[] = [];
-      (container[kind] as (string | Raw)[]).forEach((entry, index) => {
-        const name = typeof entry === 'string' ? entry : String(entry.source);
+      t.list(container[kind], [...at, kind], '[token]').forEach((entry, index) => {
+        const name = typeof entry === 'string' ? entry : String(t.mapping(entry, [...at, kind, index], '{ source: token }').source);
         if (!defined[corralName(name)]) {
           t.unsupported([...at, kind, index], `${kind.slice(0, -1)} ${name} has no content in this file, ignored`);
           return;
@@ -135,17 +137,17 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
       container.build = { context: build.context ?? '.', ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}) };
     }
     if (container.env_file !== undefined) {
-      container.env_file = [container.env_file].flat().map((entry) => (typeof entry === 'string' ? entry : (entry as Raw).path));
+      container.env_file = [container.env_file].flat().map((entry, index) => (typeof entry === 'string' ? entry : t.mapping(entry, [...at, 'env_file', ...(Array.isArray(container.env_file) ? [index] : [])], '{ path: ./app.env }').path));
     }
-    const resources = resourcesOf(service);
+    const resources = resourcesOf(t, service, at);
     if (resources) {
       container.resources = resources;
       t.from([...to, 'resources'], [...at, ...(service.deploy ? ['deploy', 'resources', 'limits'] : [Object.keys(service).find((key) => ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'].includes(key))!])]);
     }
-    if (service.deploy) t.unsupportedKeys(service.deploy as Raw, ['resources'], [...at, 'deploy']);
+    if (service.deploy) t.unsupportedKeys(t.mapping(service.deploy, [...at, 'deploy'], '{ resources: {} }'), ['resources'], [...at, 'deploy']);
     if (container.ports !== undefined) {
       const ports: unknown[] = [];
-      (container.ports as unknown[]).forEach((port, index) => {
+      t.list(container.ports, [...at, 'ports'], '["8080:80"]').forEach((port, index) => {
         for (const one of expandRange(portOf(t, port, [...at, 'ports', index]))) {
           t.from([...to, 'ports', ports.length], [...at, 'ports', index]);
           ports.push(one);
@@ -165,13 +167,17 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
         const target = placements.get(dependency);
         return target ? `${target.pod}/${target.container}` : corralName(dependency);
       };
+      if (typeof service.depends_on !== 'object' || service.depends_on === null) {
+        throw errorAt(source, [...at, 'depends_on'], `depends_on must be a list or a mapping, not ${typeof service.depends_on === 'string' ? 'a string' : String(service.depends_on)}`, 'write [db] or { db: { condition: service_healthy } }');
+      }
       container.depends_on = Array.isArray(service.depends_on)
         ? service.depends_on.map((dependency) => placed(String(dependency)))
-        : Object.fromEntries(Object.entries(service.depends_on as Raw).map(([dependency, options]) => [placed(dependency), options]));
+        : Object.fromEntries(Object.entries(t.mapping(service.depends_on, [...at, 'depends_on'], '{ db: { condition: service_healthy } }')).map(([dependency, options]) => [placed(dependency), options]));
       t.from([...to, 'depends_on'], [...at, 'depends_on']);
     }
     if (service.security_opt !== undefined) {
-      for (const [index, option] of (service.security_opt as string[]).entries()) {
+      for (const [index, entry] of t.list(service.security_opt, [...at, 'security_opt'], '[no-new-privileges:true]').entries()) {
+        const option = String(entry);
         if (/^no-new-privileges(:true)?$/.test(option)) container.no_new_privileges = true;
         else if (option === 'no-new-privileges:false') container.no_new_privileges = false;
         else if (/^seccomp[:=]/.test(option)) container.seccomp = option.slice('seccomp:'.length);
@@ -183,8 +189,9 @@ export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSin
       if (policy) container.pull_policy = policy;
       else t.unsupported([...at, 'pull_policy'], `pull_policy ${String(service.pull_policy)} is not supported, ignored`);
     }
-    const watch = (service.develop as Raw | undefined)?.watch as Raw[] | undefined;
-    if (service.develop !== undefined) t.unsupportedKeys(service.develop as Raw, ['watch'], [...at, 'develop']);
+    const develop = t.mapping(service.develop, [...at, 'develop'], '{ watch: [{ path: ./src, action: sync, target: /app }] }');
+    const watch = develop.watch === undefined ? undefined : t.mappings(develop.watch, [...at, 'develop', 'watch'], '{ path: ./src, action: sync, target: /app }');
+    if (service.develop !== undefined) t.unsupportedKeys(develop, ['watch'], [...at, 'develop']);
     if (watch) {
       container.watch = watch.map((rule) => ({ ...rule, action: rule.action === 'rebuild' ? 'recreate' : rule.action }));
       t.from([...to, 'watch'], [...at, 'develop', 'watch']);
@@ -210,18 +217,19 @@ function expandRange(port: unknown): unknown[] {
 
 function portOf(t: Translation, port: unknown, at: PathSegment[]): unknown {
   if (typeof port !== 'object' || port === null) return port;
-  const long = port as Raw;
+  const long = t.mapping(port, at, '{ target: 80, published: 8080 }');
   t.unsupportedKeys(long, ['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol'], at);
   const published = long.published === undefined ? '' : `${String(long.published)}:`;
   const hostIp = long.host_ip === undefined ? '' : `${String(long.host_ip)}:`;
   return `${hostIp}${published}${String(long.target)}${long.protocol ? `/${String(long.protocol)}` : ''}`;
 }
 
-function translateTopVolumes(t: Translation, definitions: Record<string, Raw | null>, volumes: Record<string, Raw>): void {
-  for (const [name, definition] of Object.entries(definitions ?? {})) {
+function translateTopVolumes(t: Translation, definitions: Raw, volumes: Record<string, Raw>): void {
+  for (const [name, value] of Object.entries(definitions)) {
     const at = ['volumes', name];
+    const definition = value === null ? null : t.mapping(value, at, '{ driver_opts: { type: none, o: bind, device: /srv/data } }');
     t.from(['volumes', corralName(name)], at);
-    const options = (definition?.driver_opts ?? {}) as Raw;
+    const options = t.mapping(definition?.driver_opts, [...at, 'driver_opts'], '{ type: none, o: bind, device: /srv/data }');
     if (options.type === 'none' && String(options.o ?? '').split(',').includes('bind') && options.device) {
       volumes[corralName(name)] = { type: 'bind', source: options.device };
     } else {
@@ -231,9 +239,10 @@ function translateTopVolumes(t: Translation, definitions: Record<string, Raw | n
   }
 }
 
-function translateNetworks(t: Translation, networks: Record<string, Raw | null>, out: Raw): void {
-  for (const [name, network] of Object.entries(networks ?? {})) {
-    const config = ((network?.ipam as Raw | undefined)?.config as Raw[] | undefined)?.[0];
+function translateNetworks(t: Translation, networks: Raw, out: Raw): void {
+  for (const [name, value] of Object.entries(networks)) {
+    const ipam = t.mapping(t.mapping(value, ['networks', name], '{ ipam: { config: [{ subnet: 10.89.7.0/24 }] } }').ipam, ['networks', name, 'ipam'], '{ config: [{ subnet: 10.89.7.0/24 }] }');
+    const config = t.mappings(ipam.config, ['networks', name, 'ipam', 'config'], '{ subnet: 10.89.7.0/24 }')[0];
     if (name === 'default' && config?.subnet) {
       out.networks = { default: { subnet: config.subnet } };
       t.from(['networks', 'default', 'subnet'], ['networks', name, 'ipam', 'config', 0, 'subnet']);
@@ -266,7 +275,7 @@ function translateServiceVolumes(t: Translation, service: Raw, at: PathSegment[]
       mounts.push(`${isHostPath(source!) ? source : corralName(source!)}:${target}${flags.includes('ro') ? ':ro' : ''}`);
       return;
     }
-    const long = entry as Raw;
+    const long = t.mapping(entry, from, '{ type: bind, source: ./data, target: /data }');
     t.unsupportedKeys(long, ['type', 'source', 'target', 'read_only', 'bind', 'volume', 'tmpfs', 'consistency'], from);
     const type = String(long.type ?? 'volume');
     if (!['volume', 'bind', 'tmpfs'].includes(type)) {
@@ -274,8 +283,8 @@ function translateServiceVolumes(t: Translation, service: Raw, at: PathSegment[]
       mounts.pop();
       return;
     }
-    const bind = (long.bind ?? {}) as Raw;
-    const volume = (long.volume ?? {}) as Raw;
+    const bind = t.mapping(long.bind, [...from, 'bind'], '{ create_host_path: true }');
+    const volume = t.mapping(long.volume, [...from, 'volume'], '{ subpath: site }');
     t.unsupportedKeys(bind, ['create_host_path'], [...from, 'bind']);
     t.unsupportedKeys(volume, ['subpath', 'nocopy'], [...from, 'volume']);
     if (type === 'volume' && long.source === undefined) {

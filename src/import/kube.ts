@@ -55,23 +55,26 @@ class KubeTranslation {
     t.unsupportedKeys(metadata, ['name', 'labels'], metaAt);
     const pod: Raw = { containers: {} };
     // corral.dev/* labels are the ones Corral's export adds to tie Deployments and Services to pods.
-    const labels = Object.fromEntries(Object.entries((metadata.labels ?? {}) as Raw).filter(([key]) => !key.startsWith('corral.dev/')));
+    const labels = Object.fromEntries(Object.entries(t.mapping(metadata.labels, [...metaAt, 'labels'], '{ app: web }')).filter(([key]) => !key.startsWith('corral.dev/')));
     if (Object.keys(labels).length > 0) pod.labels = labels;
     if (spec.hostNetwork === true) pod.network = 'host';
     if (spec.shareProcessNamespace === true) pod.share = ['net', 'ipc', 'uts', 'pid'];
     if (spec.hostname !== undefined) pod.hostname = spec.hostname;
-    const dns = (spec.dnsConfig ?? {}) as Raw;
+    const dns = t.mapping(spec.dnsConfig, [...at, 'dnsConfig'], '{ nameservers: [10.0.0.53] }');
     if (dns.nameservers) pod.dns = dns.nameservers;
     if (dns.searches) pod.dns_search = dns.searches;
     t.unsupportedKeys(dns, ['nameservers', 'searches'], [...at, 'dnsConfig']);
-    if (spec.hostAliases) pod.extra_hosts = (spec.hostAliases as Raw[]).flatMap((alias) => (alias.hostnames as string[]).map((host) => `${host}:${String(alias.ip)}`));
+    if (spec.hostAliases) {
+      pod.extra_hosts = t.mappings(spec.hostAliases, [...at, 'hostAliases'], '{ ip: 10.0.0.5, hostnames: [db] }')
+        .flatMap((alias, index) => t.list(alias.hostnames, [...at, 'hostAliases', index, 'hostnames'], '[db]').map((host) => `${String(host)}:${String(alias.ip)}`));
+    }
     const restart = spec.restartPolicy === undefined ? defaults.restart ?? 'always' : RESTART[String(spec.restartPolicy)];
     if (restart !== 'no') pod.restart = restart;
-    const podSecurity = (spec.securityContext ?? {}) as Raw;
+    const podSecurity = t.mapping(spec.securityContext, [...at, 'securityContext'], '{ runAsUser: 1000 }');
     t.unsupportedKeys(podSecurity, ['runAsUser', 'runAsGroup', 'sysctls'], [...at, 'securityContext']);
-    const volumes = new Map(((spec.volumes ?? []) as Raw[]).map((volume, index) => [String(volume.name), { volume, at: [...at, 'volumes', index] }]));
+    const volumes = new Map(t.mappings(spec.volumes, [...at, 'volumes'], '{ name: data, emptyDir: {} }').map((volume, index) => [String(volume.name), { volume, at: [...at, 'volumes', index] }]));
     for (const [list, key] of [['initContainers', 'init_containers'], ['containers', 'containers']] as const) {
-      const containers = t.list(spec[list], [...at, list], '[{ name: app, image: nginx }]').map((container, index) => t.mapping(container, [...at, list, index], '{ name: app, image: nginx }'));
+      const containers = t.mappings(spec[list], [...at, list], '{ name: app, image: nginx }');
       if (containers.length === 0) continue;
       pod[key] = Object.fromEntries(containers.map((container, index) => {
         const containerAt = [...at, list, index];
@@ -100,14 +103,14 @@ class KubeTranslation {
     if (pod.spec.terminationGracePeriodSeconds !== undefined) container.stop_grace_period = seconds(pod.spec.terminationGracePeriodSeconds);
     const env = this.env(raw, at);
     if (Object.keys(env).length > 0) container.env = env;
-    const ports = ((raw.ports ?? []) as Raw[]).filter((port) => port.hostPort !== undefined).map((port) => {
+    const ports = t.mappings(raw.ports, [...at, 'ports'], '{ containerPort: 80, hostPort: 8080 }').filter((port) => port.hostPort !== undefined).map((port) => {
       const protocol = String(port.protocol ?? 'TCP').toLowerCase();
       return `${port.hostIP ? `${String(port.hostIP)}:` : ''}${String(port.hostPort)}:${String(port.containerPort)}${protocol === 'tcp' ? '' : `/${protocol}`}`;
     });
     if (ports.length > 0) container.ports = ports;
-    const resources = (raw.resources ?? {}) as Raw;
-    const limits = (resources.limits ?? {}) as Raw;
-    const requests = (resources.requests ?? {}) as Raw;
+    const resources = t.mapping(raw.resources, [...at, 'resources'], '{ limits: { memory: 128Mi } }');
+    const limits = t.mapping(resources.limits, [...at, 'resources', 'limits'], '{ memory: 128Mi, cpu: 500m }');
+    const requests = t.mapping(resources.requests, [...at, 'resources', 'requests'], '{ memory: 64Mi }');
     const translated: Raw = {
       ...(limits.cpu !== undefined ? { cpus: cpusOf(limits.cpu) } : {}),
       ...(limits.memory !== undefined ? { memory: memoryOf(limits.memory) } : {}),
@@ -121,13 +124,13 @@ class KubeTranslation {
       t.from([...to, 'resources', 'memory_reservation'], [...at, 'resources', 'requests', 'memory']);
     }
     if (requests.cpu !== undefined) t.unsupported([...at, 'resources', 'requests', 'cpu'], 'CPU requests are for a scheduler; only limits are enforced, ignored');
-    this.security(container, { ...pod.podSecurity, ...(raw.securityContext as Raw | undefined) }, [...at, 'securityContext']);
+    this.security(container, { ...pod.podSecurity, ...t.mapping(raw.securityContext, [...at, 'securityContext'], '{ privileged: true }') }, [...at, 'securityContext']);
     const probeKey = ['livenessProbe', 'readinessProbe', 'startupProbe'].find((key) => raw[key] !== undefined);
     for (const key of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
       if (raw[key] !== undefined && key !== probeKey) t.unsupported([...at, key], `one probe is used as the health check (${probeKey}), ignored`);
     }
     if (probeKey) {
-      container.healthcheck = this.probe(raw[probeKey] as Raw, raw, [...at, probeKey]);
+      container.healthcheck = this.probe(t.mapping(raw[probeKey], [...at, probeKey], '{ httpGet: { port: 80 } }'), raw, [...at, probeKey]);
       t.from([...to, 'healthcheck'], [...at, probeKey]);
     }
     this.mounts(container, raw, at, to, pod);
@@ -136,19 +139,20 @@ class KubeTranslation {
 
   private env(raw: Raw, at: PathSegment[]): Record<string, string> {
     const env: Record<string, string> = {};
-    for (const [index, source] of ((raw.envFrom ?? []) as Raw[]).entries()) {
-      const reference = (source.configMapRef ?? source.secretRef) as Raw | undefined;
+    const { t } = this;
+    for (const [index, source] of t.mappings(raw.envFrom, [...at, 'envFrom'], '{ configMapRef: { name: settings } }').entries()) {
+      const reference = t.mapping(source.configMapRef ?? source.secretRef, [...at, 'envFrom', index, source.configMapRef ? 'configMapRef' : 'secretRef'], '{ name: settings }');
       const data = reference && (source.configMapRef ? this.sources.configMaps : this.sources.secrets).get(String(reference.name));
       if (data) Object.assign(env, Object.fromEntries(Object.entries(data).map(([key, value]) => [`${String(source.prefix ?? '')}${key}`, value])));
       else this.t.unsupported([...at, 'envFrom', index], 'only ConfigMaps and Secrets of the same file can be used, ignored');
     }
-    for (const [index, variable] of ((raw.env ?? []) as Raw[]).entries()) {
+    for (const [index, variable] of t.mappings(raw.env, [...at, 'env'], '{ name: MODE, value: prod }').entries()) {
       if (variable.value !== undefined || variable.valueFrom === undefined) {
         env[String(variable.name)] = String(variable.value ?? '');
         continue;
       }
-      const from = variable.valueFrom as Raw;
-      const reference = (from.configMapKeyRef ?? from.secretKeyRef) as Raw | undefined;
+      const from = t.mapping(variable.valueFrom, [...at, 'env', index, 'valueFrom'], '{ configMapKeyRef: { name: settings, key: mode } }');
+      const reference = t.mapping(from.configMapKeyRef ?? from.secretKeyRef, [...at, 'env', index, 'valueFrom'], '{ configMapKeyRef: { name: settings, key: mode } }');
       const value = reference && (from.configMapKeyRef ? this.sources.configMaps : this.sources.secrets).get(String(reference.name))?.[String(reference.key)];
       if (value !== undefined) env[String(variable.name)] = value;
       else this.t.unsupported([...at, 'env', index, 'valueFrom'], 'only keys of ConfigMaps and Secrets of the same file can be used, ignored');
@@ -161,26 +165,26 @@ class KubeTranslation {
     if (security.privileged === true) container.privileged = true;
     if (security.readOnlyRootFilesystem === true) container.read_only = true;
     if (security.allowPrivilegeEscalation !== undefined) container.no_new_privileges = security.allowPrivilegeEscalation === false;
-    const seccomp = (security.seccompProfile ?? {}) as Raw;
+    const seccomp = this.t.mapping(security.seccompProfile, [...at, 'seccompProfile'], '{ type: RuntimeDefault }');
     if (seccomp.type === 'Unconfined') container.seccomp = 'unconfined';
     else if (seccomp.type === 'RuntimeDefault') container.seccomp = 'default';
     else if (seccomp.type === 'Localhost' && typeof seccomp.localhostProfile === 'string') container.seccomp = seccomp.localhostProfile;
-    const capabilities = (security.capabilities ?? {}) as Raw;
+    const capabilities = this.t.mapping(security.capabilities, [...at, 'capabilities'], '{ add: [NET_ADMIN] }');
     if (capabilities.add) container.cap_add = capabilities.add;
     if (capabilities.drop) container.cap_drop = capabilities.drop;
-    if (security.sysctls) container.sysctls = Object.fromEntries((security.sysctls as Raw[]).map((sysctl) => [String(sysctl.name), String(sysctl.value)]));
+    if (security.sysctls) container.sysctls = Object.fromEntries(this.t.mappings(security.sysctls, [...at, 'sysctls'], '{ name: net.core.somaxconn, value: "1024" }').map((sysctl) => [String(sysctl.name), String(sysctl.value)]));
     const known = ['runAsUser', 'runAsGroup', 'privileged', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'sysctls'];
     for (const key of Object.keys(security)) if (!known.includes(key)) this.t.unsupported([...at, key]);
   }
 
   private probe(probe: Raw, container: Raw, at: PathSegment[]): Raw {
-    const portOf = (port: unknown) => (typeof port === 'number' ? port : Number(((container.ports ?? []) as Raw[]).find((candidate) => candidate.name === port)?.containerPort ?? port));
-    const exec = probe.exec as Raw | undefined;
-    const http = probe.httpGet as Raw | undefined;
-    const tcp = probe.tcpSocket as Raw | undefined;
+    const portOf = (port: unknown) => (typeof port === 'number' ? port : Number(this.t.mappings(container.ports, [...at.slice(0, -1), 'ports'], '{ containerPort: 80 }').find((candidate) => candidate.name === port)?.containerPort ?? port));
+    const exec = probe.exec === undefined ? undefined : this.t.mapping(probe.exec, [...at, 'exec'], '{ command: [cat, /tmp/healthy] }');
+    const http = probe.httpGet === undefined ? undefined : this.t.mapping(probe.httpGet, [...at, 'httpGet'], '{ port: 80, path: / }');
+    const tcp = probe.tcpSocket === undefined ? undefined : this.t.mapping(probe.tcpSocket, [...at, 'tcpSocket'], '{ port: 80 }');
     this.t.unsupportedKeys(probe, ['exec', 'httpGet', 'tcpSocket', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'initialDelaySeconds', 'successThreshold'], at);
     return {
-      ...(exec ? { test: ['CMD', ...(exec.command as string[])] } : {}),
+      ...(exec ? { test: ['CMD', ...this.t.list(exec.command, [...at, 'exec', 'command'], '[cat, /tmp/healthy]')] } : {}),
       ...(http ? { http: { port: portOf(http.port), path: http.path ?? '/' } } : {}),
       ...(tcp ? { tcp: { port: portOf(tcp.port) } } : {}),
       interval: seconds(probe.periodSeconds ?? 10),
@@ -193,7 +197,7 @@ class KubeTranslation {
   private mounts(container: Raw, raw: Raw, at: PathSegment[], to: PathSegment[], pod: { volumes: Map<string, { volume: Raw; at: PathSegment[] }>; podName: string }): void {
     const mounts: Raw[] = [];
     const provided: Record<'configs' | 'secrets', Raw[]> = { configs: [], secrets: [] };
-    for (const [index, mount] of ((raw.volumeMounts ?? []) as Raw[]).entries()) {
+    for (const [index, mount] of this.t.mappings(raw.volumeMounts, [...at, 'volumeMounts'], '{ name: data, mountPath: /data }').entries()) {
       const mountAt = [...at, 'volumeMounts', index];
       const found = pod.volumes.get(String(mount.name));
       if (!found) {
@@ -203,10 +207,11 @@ class KubeTranslation {
       const { volume, at: volumeAt } = found;
       const base = { target: mount.mountPath, ...(mount.readOnly === true ? { read_only: true } : {}), ...(mount.subPath !== undefined ? { subpath: mount.subPath } : {}) };
       this.t.from([...to, 'volumes', mounts.length], mountAt);
-      const emptyDir = volume.emptyDir as Raw | undefined;
-      const hostPath = volume.hostPath as Raw | undefined;
-      const claim = volume.persistentVolumeClaim as Raw | undefined;
-      const files = (volume.configMap ?? volume.secret) as Raw | undefined;
+      const part = (key: string, example: string) => (volume[key] === undefined ? undefined : this.t.mapping(volume[key], [...volumeAt, key], example));
+      const emptyDir = part('emptyDir', '{}');
+      const hostPath = part('hostPath', '{ path: /srv/data }');
+      const claim = part('persistentVolumeClaim', '{ claimName: data }');
+      const files = part('configMap', '{ name: settings }') ?? part('secret', '{ secretName: credentials }');
       if (emptyDir?.medium === 'Memory') {
         mounts.push({ type: 'tmpfs', target: mount.mountPath, ...(emptyDir.sizeLimit ? { tmpfs: { size: memoryOf(emptyDir.sizeLimit) } } : {}) });
       } else if (emptyDir) {
@@ -228,7 +233,7 @@ class KubeTranslation {
           this.t.unsupported(volumeAt, `${kind === 'configs' ? 'ConfigMap' : 'Secret'} ${sourceName} is not in this file, ignored`);
           continue;
         }
-        const allItems = (files.items as Raw[] | undefined) ?? Object.keys(data).map((key): Raw => ({ key, path: key }));
+        const allItems = files.items !== undefined ? this.t.mappings(files.items, [...volumeAt, volume.configMap ? 'configMap' : 'secret', 'items'], '{ key: app.conf, path: app.conf }') : Object.keys(data).map((key): Raw => ({ key, path: key }));
         // With subPath, only the item at that path, mounted at mountPath itself.
         const items = mount.subPath === undefined ? allItems : allItems.filter((item) => item.path === mount.subPath);
         for (const item of items) {
@@ -249,17 +254,20 @@ class KubeTranslation {
   }
 }
 
-function stringData(document: Raw, secret: boolean): Record<string, string> {
-  const data = Object.fromEntries(Object.entries((document.data ?? {}) as Record<string, string>).map(([key, value]) => [key, secret ? Buffer.from(String(value), 'base64').toString('utf8') : String(value)]));
-  return { ...data, ...((document.stringData ?? {}) as Record<string, string>) };
+function stringData(t: Translation, document: Raw, at: PathSegment[], secret: boolean): Record<string, string> {
+  const data = Object.fromEntries(Object.entries(t.mapping(document.data, [...at, 'data'], '{ mode: prod }')).map(([key, value]) => [key, secret ? Buffer.from(String(value), 'base64').toString('utf8') : String(value)]));
+  const plain = Object.fromEntries(Object.entries(t.mapping(document.stringData, [...at, 'stringData'], '{ mode: prod }')).map(([key, value]) => [key, String(value)]));
+  return { ...data, ...plain };
 }
 
-const isCorralService = (document: Raw) => Object.keys(((document.spec as Raw | undefined)?.selector ?? {}) as Raw).every((key) => key.startsWith('corral.dev/'));
+const isCorralService = (t: Translation, document: Raw, at: PathSegment[]) =>
+  Object.keys(t.mapping(t.mapping(document.spec, [...at, 'spec'], '{ selector: { app: web } }').selector, [...at, 'spec', 'selector'], '{ app: web }')).every((key) => key.startsWith('corral.dev/'));
 
 export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: ParsedFile; data: Raw } {
   const t = new Translation(source, sink);
-  const documents = source.data as Raw[];
-  const named = (kind: string) => new Map(documents.filter((document) => document?.kind === kind).map((document) => [String((document.metadata as Raw | undefined)?.name), stringData(document, kind === 'Secret')]));
+  const documents = (source.data as unknown[]).map((document, index) => t.mapping(document, [index], '{ apiVersion: v1, kind: Pod, metadata: { name: web }, spec: { containers: [...] } }'));
+  const named = (kind: string) => new Map(documents.flatMap((document, index) => (document.kind === kind
+    ? [[String(t.mapping(document.metadata, [index, 'metadata'], '{ name: settings }').name), stringData(t, document, [index], kind === 'Secret')] as const] : [])));
   const translation = new KubeTranslation(t, { configMaps: named('ConfigMap'), secrets: named('Secret') });
   documents.forEach((document, index) => {
     const metadata = t.mapping(document.metadata, [index, 'metadata'], '{ name: web }');
@@ -268,22 +276,24 @@ export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: 
     }
     const name = String(metadata.name ?? `${String(document.kind).toLowerCase()}-${index}`);
     if (document.kind === 'Pod') {
-      translation.pod(name, metadata, (document.spec ?? {}) as Raw, [index, 'spec'], [index, 'metadata']);
+      translation.pod(name, metadata, t.mapping(document.spec, [index, 'spec'], '{ containers: [{ name: app, image: nginx }] }'), [index, 'spec'], [index, 'metadata']);
     } else if (document.kind === 'Deployment') {
-      const spec = (document.spec ?? {}) as Raw;
-      const template = (spec.template ?? {}) as Raw;
+      const spec = t.mapping(document.spec, [index, 'spec'], '{ replicas: 1, template: { spec: { containers: [...] } } }');
+      const template = t.mapping(spec.template, [index, 'spec', 'template'], '{ spec: { containers: [{ name: app, image: nginx }] } }');
+      const templateMetadata = t.mapping(template.metadata, [index, 'spec', 'template', 'metadata'], '{ labels: { app: web } }');
+      const templateSpec = t.mapping(template.spec, [index, 'spec', 'template', 'spec'], '{ containers: [{ name: app, image: nginx }] }');
       const replicas = spec.replicas === undefined ? 1 : Number(spec.replicas);
       if (!Number.isInteger(replicas) || replicas < 0 || replicas > MOST_REPLICAS) {
         throw errorAt(source, [index, 'spec', 'replicas'], `replicas: ${String(spec.replicas)} is not a number of pods from 0 to ${MOST_REPLICAS}`, `write a whole number from 0 to ${MOST_REPLICAS}: each replica is a pod on this host`);
       }
       t.unsupportedKeys(spec, ['replicas', 'selector', 'template', 'strategy'], [index, 'spec']);
       for (let replica = 1; replica <= replicas; replica++) {
-        translation.pod(replicas === 1 ? name : `${name}-${replica}`, { ...((template.metadata ?? {}) as Raw), name }, (template.spec ?? {}) as Raw, [index, 'spec', 'template', 'spec'], [index, 'spec', 'template', 'metadata']);
+        translation.pod(replicas === 1 ? name : `${name}-${replica}`, { ...templateMetadata, name }, templateSpec, [index, 'spec', 'template', 'spec'], [index, 'spec', 'template', 'metadata']);
       }
     } else if (document.kind === 'PersistentVolumeClaim') {
       translation.volumes[corralName(name)] ??= {};
       t.from(['volumes', corralName(name)], [index]);
-    } else if (document.kind === 'Service' && isCorralService(document)) {
+    } else if (document.kind === 'Service' && isCorralService(t, document, [index])) {
       // Corral's own export: the ports it publishes are the containers' hostPorts already.
     } else if (document.kind === 'Service') {
       t.unsupported([index, 'kind'], 'a Service is for a cluster; ports are published from the containers\' hostPort, ignored');

@@ -55,6 +55,11 @@ export class Translation {
     throw errorAt(this.source, at, `${formatPath(at.filter((segment) => typeof segment === 'string').slice(-1))} must be a list, not ${kindOf(value)}`, `write a list, e.g. ${example}`);
   }
 
+  /** The value at `at` as a list of mappings (absent: an empty one); anything else is refused at its line. */
+  mappings(value: unknown, at: PathSegment[], example: string): Raw[] {
+    return this.list(value, at, `[${example}]`).map((item, index) => this.mapping(item, [...at, index], example));
+  }
+
   /** A ParsedFile over the translated document whose positions are the source's. */
   parsed(data: unknown): ParsedFile {
     const { source, origins } = this;
