@@ -47,7 +47,12 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   if (bytes > LOADER_LIMITS.maxFileBytes) throw fileTooLarge(file, bytes);
   const source = parseSourceText(text, file);
   // The environment wins over .env, as in compose.
-  const dotenv = await readDotenv(path.join(path.dirname(file), '.env'), { optional: true, readFile: options.readFile });
+  const dotenvFile = path.join(path.dirname(file), '.env');
+  const dotenv = await readDotenv(dotenvFile, { optional: true, readFile: read }).catch((error: unknown) => {
+    if (error instanceof ProjectError) throw error;
+    throw new ProjectError(`cannot read .env: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: dotenvFile, line: 0, col: 0, path: '' },
+      'make .env beside the project file a readable file of NAME=value lines, or remove it', { cause: error });
+  });
   const environment = options.lookupEnv ?? processEnvironment;
   const lookup = (name: string) => environment(name) ?? dotenv[name];
   // A compose file is interpolated as compose does, then translated; Kubernetes manifests have no

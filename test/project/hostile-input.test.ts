@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { corral, createSandbox, downAndAssertNothingLeaks, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
@@ -118,6 +118,18 @@ hostile('a project file that never ends (/dev/zero) is refused after the size li
   const result = await corral(context.sandbox, ['-f', '/dev/zero', 'validate'], { timeoutMs: 30_000 });
   assert.is(result.exitCode, 1, result.stderr);
   assert.match(result.stderr, /^corral: \/dev\/zero:1:1: the file is too large \(more than 4 MiB; at most 4 MiB\) \(.+\)$/m);
+});
+
+hostile('a .env that is a directory, or endless, is refused with its path, exit code 1', async (context) => {
+  for (const [name, make] of [['env-dir', (env: string) => mkdir(env)], ['env-endless', (env: string) => symlink('/dev/zero', env)]] as const) {
+    const dir = path.join(context.sandbox.work, name);
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'corral.yaml'), header('0:0 -').split('\n').slice(1).join('\n'));
+    await make(path.join(dir, '.env'));
+    const result = await corral(context.sandbox, ['-f', path.join(dir, 'corral.yaml'), 'validate'], { timeoutMs: 30_000 });
+    assert.is(result.exitCode, 1, `${name}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`^corral: ${path.join(dir, '.env')}(:1:1)?: (cannot read \\.env: EISDIR|the file is too large) \\(.+\\)$`), name);
+  }
 });
 
 hostile('nothing was created in the run and state dirs', async (context) => {
