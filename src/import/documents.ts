@@ -1,6 +1,6 @@
 import { isMap, LineCounter, parseAllDocuments } from 'yaml';
 import { ProjectError } from '../project/errors.js';
-import { composeWithin, parseProjectText, syntaxError, type ParsedFile } from '../project/parse.js';
+import { composeWithin, parsedFileOf, parseProjectText, syntaxError, type ParsedFile } from '../project/parse.js';
 import { checkDocument, toPlainData } from '../project/limits.js';
 
 // Which format a file is in, from its shape: Kubernetes manifests have apiVersion and kind (and may
@@ -11,10 +11,15 @@ export type SourceFormat = 'corral' | 'compose' | 'kube';
 /** Parses one document as a project file, or several as manifests (data: the documents, paths start with the index). */
 export function parseSourceText(text: string, file: string): { parsed: ParsedFile; format: SourceFormat } {
   const lineCounter = new LineCounter();
-  const documents = composeWithin(text, file, () => parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: false }));
-  const list = Array.isArray(documents) ? documents.filter((document) => document.contents !== null) : [];
+  const documents = composeWithin(text, file, () => parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
+  const all = Array.isArray(documents) ? documents : [];
+  const broken = all.find((document) => document.errors.length > 0);
+  if (broken) throw syntaxError(broken.errors[0]!, file, text);
+  const list = all.filter((document) => document.contents !== null);
   if (list.length <= 1) {
-    const parsed = parseProjectText(text, file);
+    // The one document is parsed already: a file of megabytes is not parsed twice.
+    const only = list[0] ?? all[0];
+    const parsed = only ? parsedFileOf(only, lineCounter, file, text) : parseProjectText(text, file);
     const data = parsed.data as Record<string, unknown> | null;
     if (data && typeof data === 'object' && 'apiVersion' in data && 'kind' in data) {
       return { parsed: { file, data: [data], locate: (path, options) => parsed.locate(path.slice(1), options) }, format: 'kube' };
@@ -23,8 +28,6 @@ export function parseSourceText(text: string, file: string): { parsed: ParsedFil
     return { parsed, format };
   }
   for (const document of list) {
-    const first = document.errors[0];
-    if (first) throw syntaxError(first, file, text);
     checkDocument(document, lineCounter, file);
     if (!isMap(document.contents) || !document.has('kind')) {
       const { line, col } = lineCounter.linePos(document.contents?.range?.[0] ?? 0);

@@ -66,6 +66,11 @@ export function parseProjectText(text: string, file: string): ParsedFile {
   const lineCounter = new LineCounter();
   // uniqueKeys is checked by checkDocument, in linear time.
   const document = composeWithin(text, file, () => parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
+  return parsedFileOf(document, lineCounter, file, text);
+}
+
+/** A parsed YAML document as plain data with its positions, once it has no syntax error and keeps within LOADER_LIMITS. */
+export function parsedFileOf(document: Document, lineCounter: LineCounter, file: string, text: string): ParsedFile {
   const first = document.errors[0];
   if (first) throw syntaxError(first, file, text);
   checkDocument(document, lineCounter, file);
