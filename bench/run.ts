@@ -1,5 +1,6 @@
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -105,7 +106,8 @@ async function peakRss(sandbox: Sandbox, args: string[]): Promise<number | undef
 }
 
 interface Results {
-  machine: { cores: number; kernel: string; date: string; runs: number };
+  /** loadBefore / loadAfter: the 1-minute load average, to tell a quiet run from a busy one. */
+  machine: { cores: number; kernel: string; date: string; runs: number; loadBefore: number; loadAfter?: number };
   upDown: { pods: number; floorUp: Figure; floorDown: Figure; corralUp: Figure; corralDown: Figure; podmanUp?: Figure; podmanDown?: Figure }[];
   noopApply50?: Figure;
   oneChange50?: Figure;
@@ -134,7 +136,7 @@ async function supervisorPeakRss(sandbox: Sandbox, project: string): Promise<num
 
 async function main(): Promise<void> {
   const results: Results = {
-    machine: { cores: (await import('node:os')).cpus().length, kernel: (await execa('uname', ['-r'])).stdout, date: new Date().toISOString(), runs },
+    machine: { cores: os.cpus().length, kernel: (await execa('uname', ['-r'])).stdout, date: new Date().toISOString(), runs, loadBefore: os.loadavg()[0]! },
     upDown: [],
   };
   const podmanEnv = process.env.BENCH_PODMAN === '0' ? undefined : await podmanReady();
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
   }
 
   results.onePodUp = results.upDown.find((row) => row.pods === 1)?.corralUp;
+  results.machine.loadAfter = os.loadavg()[0]!;
   await report(results);
 }
 
@@ -221,7 +224,7 @@ async function report(results: Results): Promise<void> {
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(path.join(outDir, 'up-down.svg'), renderChart(results.upDown));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.join('\n')}\n\nload average (1 min) before ${results.machine.loadBefore.toFixed(2)}, after ${results.machine.loadAfter?.toFixed(2)}\n`);
 }
 
 await main();
