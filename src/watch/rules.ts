@@ -61,6 +61,8 @@ export interface RuleActions {
 export async function runWatchRules(context: RuntimeContext, project: () => Project, options: RuleActions): Promise<RuleRunner> {
   const say = options.onLine;
   const watchers: FSWatcher[] = [];
+  const ready: Promise<void>[] = [];
+  let closed = false;
   const entries = project().pods.flatMap((pod) => pod.containers.flatMap((container) => (container.watch ?? []).map((rule) => ({ pod: pod.name, container: container.name, rule }))));
   const containerNow = (pod: string, name: string) => project().pods.find((candidate) => candidate.name === pod)?.containers.find((candidate) => candidate.name === name);
 
@@ -116,6 +118,7 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       pending.add(path.relative(rule.path, file));
       clearTimeout(timer);
       timer = setTimeout(() => {
+        if (closed) return;
         const changed = [...pending];
         pending.clear();
         // One action of a rule at a time, in order.
@@ -123,8 +126,10 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       }, QUIET_MS);
     });
     watchers.push(watcher);
+    // Listened for at once: the next rule's await may let this watcher get ready unseen.
+    ready.push(new Promise<void>((resolve) => watcher.once('ready', () => resolve())));
   }
-  await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
+  await Promise.all(ready);
 
   return {
     async initialSync(resources) {
@@ -138,6 +143,7 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       }
     },
     async close() {
+      closed = true;
       await Promise.all(watchers.map((watcher) => watcher.close()));
     },
   };

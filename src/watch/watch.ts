@@ -12,7 +12,8 @@ import { askSupervisor } from '../supervisor/socket.js';
 import { tearDownProject } from '../supervisor/teardown.js';
 import { withProjectLock } from '../state/lock.js';
 import { coalesce } from './coalesce.js';
-import { runWatchRules } from './rules.js';
+import { runWatchRules, type RuleActions } from './rules.js';
+import { canonicalJson } from '../plan/hash.js';
 import { removeContainer } from '../runtime/container.js';
 import { containerId } from '../state/paths.js';
 
@@ -32,6 +33,11 @@ export interface WatchOptions {
 }
 
 const QUIET_MS = 150;
+
+/** The watch rules of every container, as comparable text. */
+function watchRulesText(project: Project): string {
+  return canonicalJson(project.pods.map((pod) => pod.containers.map((container) => [pod.name, container.name, container.watch ?? []])));
+}
 
 function describeChanges(plan: Awaited<ReturnType<typeof reconcileProject>>): string {
   const changed = plan.operations.map((operation) => `${operation.kind} ${operation.resource}`);
@@ -54,7 +60,7 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
 
   let current = first;
   let applies: ReturnType<typeof coalesce> | undefined;
-  const rules = await runWatchRules(context, () => current, {
+  const ruleActions: RuleActions = {
     onLine: say,
     // Through the supervisor: its machine restarts it, and the log follower knows it comes back.
     restart: async (resource) => {
@@ -66,7 +72,8 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
       await withProjectLock(context.paths.lock, () => removeContainer(context, containerId(context.project, pod, name), resource));
       applies?.poke();
     },
-  });
+  };
+  let rules = await runWatchRules(context, () => current, ruleActions);
   await rules.initialSync();
 
   let watched = new Set(first.sources);
@@ -86,10 +93,19 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
     }
     try {
       const plan = await reconcileProject(project, context, { onProgress: say });
+      const rulesChanged = watchRulesText(project) !== watchRulesText(current);
       current = project;
       follow(plan.operations.filter((operation) => ['create', 'recreate', 'start'].includes(operation.kind)).map((operation) => operation.resource));
-      // A new container starts from its image: sync into it again.
-      await rules.initialSync(plan.operations.filter((operation) => operation.kind !== 'start').map((operation) => operation.resource));
+      if (rulesChanged) {
+        // The rules are part of the file too: watch what they say now, and sync as they say.
+        await rules.close();
+        rules = await runWatchRules(context, () => current, ruleActions);
+        say('watch: rules reloaded');
+        await rules.initialSync();
+      } else {
+        // A new container starts from its image: sync into it again.
+        await rules.initialSync(plan.operations.filter((operation) => operation.kind !== 'start').map((operation) => operation.resource));
+      }
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       status(`applied at ${new Date().toLocaleTimeString()}: ${describeChanges(plan)} (${seconds}s)`);
     } catch (error) {

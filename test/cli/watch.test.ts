@@ -14,7 +14,7 @@ interface Context { sandbox: Sandbox; project: string; file: string; child?: Res
 
 const watching = suite<Context>('corral watch');
 
-function projectText(rootfs: string, version: string, broken = false): string {
+function projectText(rootfs: string, version: string, broken = false, extraRule = false): string {
   return `
 pods:
   web:
@@ -29,7 +29,7 @@ pods:
       b:
         rootfs: ${rootfs}
         command: ["sh", "-c", "trap 'exit 0' TERM; echo b-up-$$VERSION; while true; do sleep 0.2; done"]
-        env: { VERSION: "${version}" }${broken ? '\n        resources: { memory: [oops }' : ''}
+        env: { VERSION: "${version}" }${broken ? '\n        resources: { memory: [oops }' : ''}${extraRule ? '\n        watch: [{ path: ./extra, action: sync, target: /extra, initial_sync: true }]' : ''}
 `;
 }
 
@@ -141,6 +141,26 @@ watching('a burst of saves is one apply', async (context) => {
   await eventually(async () => (context.output.includes('b-up-four') ? true : undefined), 'the burst to apply');
   await new Promise((resolve) => setTimeout(resolve, 600));
   assert.is(count(context.output, /applied at/), applied + 1, 'exactly one apply');
+});
+
+watching('a rule added to the file works at once, without recreating anything', async (context) => {
+  const before = await rows(context);
+  await mkdir(path.join(context.sandbox.work, 'extra'), { recursive: true });
+  await writeFile(path.join(context.sandbox.work, 'extra/first.txt'), 'first\n');
+  await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'four', false, true));
+  const first = await eventually(async () => {
+    const result = await inside(context, 'web.b', 'cat /extra/first.txt');
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }, 'the initial sync of the new rule');
+  assert.is(first, 'first');
+  await writeFile(path.join(context.sandbox.work, 'extra/later.txt'), 'later\n');
+  const later = await eventually(async () => {
+    const result = await inside(context, 'web.b', 'cat /extra/later.txt');
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }, 'a change under the new rule\'s path');
+  assert.is(later, 'later');
+  const after = await rows(context);
+  assert.equal([...after.values()].map((row) => row.created), [...before.values()].map((row) => row.created), 'no container was recreated');
 });
 
 watching('SIGTERM takes the project down', async (context) => {
