@@ -20,6 +20,16 @@ export interface RuntimeContext {
 }
 
 /**
+ * Makes the project's private dirs (root-only) where they are missing. Called again under the project
+ * lock before applying: a `down` that ran since the context was opened removed the run dir.
+ */
+export async function ensureProjectDirs(paths: ProjectPaths): Promise<void> {
+  for (const dir of [paths.run, paths.state, paths.runcRoot, paths.exits, paths.sockets]) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+}
+
+/**
  * Builds the context for a project. Commands that change the host make sure its private dirs exist
  * (root-only); read-only ones (`ps`, `logs`) pass `readOnly` and leave no trace of a mistyped name.
  */
@@ -30,9 +40,7 @@ export async function openRuntime(project: string, options: { dirs?: Dirs; runti
   }
   const dirs = options.dirs ?? dirsFromEnvironment();
   const paths = projectPaths(dirs, project);
-  for (const dir of options.readOnly ? [] : [paths.run, paths.state, paths.runcRoot, paths.exits, paths.sockets]) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  }
+  if (!options.readOnly) await ensureProjectDirs(paths);
   return {
     project,
     dirs,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { findPackageFile } from '../package-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeContext } from '../runtime/context.js';
+import { withProjectLock } from '../state/lock.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
 import { askSupervisor } from './socket.js';
 
@@ -19,25 +20,44 @@ const cliEntry = () => {
 };
 
 /**
+ * Starts the supervisor process under the project lock, unless the project is no longer applied: a
+ * `down` that ran since this command applied it must not be followed by a supervisor (nor by a log
+ * file in the state dir it emptied). Undefined when the project is gone.
+ */
+async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () => boolean } | undefined> {
+  const spawned = withProjectLock(context.paths.lock, async () => {
+    if (!existsSync(context.paths.applied)) return undefined;
+    const log = await open(context.paths.supervisorLog, 'a', 0o600);
+    let exited = false;
+    try {
+      const child = spawn(process.execPath, [cliEntry(), 'supervise', '-p', context.project], {
+        detached: true,
+        stdio: ['ignore', log.fd, log.fd],
+        env: process.env,
+      });
+      child.once('exit', () => (exited = true));
+      child.unref();
+    } finally {
+      await log.close();
+    }
+    return { exited: () => exited };
+  }, undefined, { createDir: false, purpose: 'start the supervisor' });
+  // No lock file: `down` removed the run dir.
+  return spawned.catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' && error.path === context.paths.lock) return undefined;
+    throw error;
+  });
+}
+
+/**
  * Starts a detached supervisor for the project and waits (bounded) until it answers or exits, so that
  * no supervisor is still starting when the command returns (a `down` right after could miss it).
  */
 export async function spawnSupervisor(context: RuntimeContext, timeoutMs = 5000): Promise<void> {
-  const log = await open(context.paths.supervisorLog, 'a', 0o600);
-  let exited = false;
-  try {
-    const child = spawn(process.execPath, [cliEntry(), 'supervise', '-p', context.project], {
-      detached: true,
-      stdio: ['ignore', log.fd, log.fd],
-      env: process.env,
-    });
-    child.once('exit', () => (exited = true));
-    child.unref();
-  } finally {
-    await log.close();
-  }
+  const child = await spawnUnlessGone(context);
+  if (!child) return;
   const deadline = Date.now() + timeoutMs;
-  while (!exited && Date.now() < deadline) {
+  while (!child.exited() && Date.now() < deadline) {
     if (await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 200)) return;
     await sleep(20);
   }

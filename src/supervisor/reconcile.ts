@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { reachableFrom } from '../plan/graph.js';
 import { computePlan, formatPlan, type Plan } from '../plan/plan.js';
 import type { Project } from '../project/model.js';
-import type { RuntimeContext } from '../runtime/context.js';
+import { ensureProjectDirs, type RuntimeContext } from '../runtime/context.js';
 import { observeProject } from '../runtime/observe.js';
-import { writeJsonAtomic } from '../state/atomic.js';
+import { endContainersWithoutMonitor } from '../runtime/lost-monitor.js';
+import { checkWritable, writeFileAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { applyPlan } from './apply.js';
@@ -55,13 +56,19 @@ export async function reconcileProject(project: Project, context: RuntimeContext
   if (unknown.length > 0) throw new Error(`no pod named ${unknown.join(', ')} in ${project.file} (pods: ${project.pods.map((pod) => pod.name).join(', ')})`);
   const scope = podsInScope(project, options.pods, options.noDeps);
   return withProjectLock(context.paths.lock, async () => {
-    const [applied, observed, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeProject(context), readStoppedSet(context.paths.stopped)]);
+    await ensureProjectDirs(context.paths);
+    const [applied, seen, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeProject(context), readStoppedSet(context.paths.stopped)]);
+    // A container whose conmon died would never be seen to exit: ended now, the plan starts it again.
+    const observed = options.dryRun ? seen : { ...seen, containers: (await endContainersWithoutMonitor(context, seen.containers)).containers };
     const plan = computePlan(project, observed, { applied, only: scope, stopped });
     log.debug(`plan for ${project.name}:\n${formatPlan(plan) || 'nothing to do'}`);
     if (options.dryRun) {
       say(formatPlan(plan) || 'nothing to do');
       return plan;
     }
+    const record = () => `${JSON.stringify({ appliedAt: new Date().toISOString(), project: appliedAfter(project, applied, scope) }, null, 2)}\n`;
+    // A full or read-only state dir fails the up here, before anything changes, not halfway.
+    await checkWritable(context.paths.applied, record());
     // `up` brings back what `stop` stopped, as in docker compose.
     if (stopped.size > 0) {
       for (const resource of stopped) if (!scope || scope.has(resource.split('/')[0]!)) stopped.delete(resource);
@@ -72,11 +79,11 @@ export async function reconcileProject(project: Project, context: RuntimeContext
       await applyPlan(context, project, plan, observed, { onProgress: say });
     } finally {
       // Recorded even after a partial failure: the supervisor then follows what does run.
-      await writeJsonAtomic(context.paths.applied, { appliedAt: new Date().toISOString(), project: appliedAfter(project, applied, scope) });
+      await writeFileAtomic(context.paths.applied, record());
     }
     if (plan.upToDate.length > 0) say(`${plan.upToDate.length} container${plan.upToDate.length === 1 ? '' : 's'} up to date`);
     return plan;
   }, (waitedMs) => {
     if (waitedMs > 150) say(`waited ${(waitedMs / 1000).toFixed(1)}s for another corral command on project ${project.name} to finish`);
-  });
+  }, { purpose: options.dryRun ? 'plan' : 'apply' });
 }

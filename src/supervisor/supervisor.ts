@@ -10,6 +10,7 @@ import type { Container, Pod, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
 import { observeContainer, observeProject, type ObservedContainer } from '../runtime/observe.js';
+import { endContainersWithoutMonitor, KILLED_EXIT_CODE } from '../runtime/lost-monitor.js';
 import * as native from '../native.js';
 import { withProjectLock } from '../state/lock.js';
 import { containerId } from '../state/paths.js';
@@ -158,7 +159,9 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
   /** The wishes and what the runtime shows, read together under the project lock: never a half-done `up`. */
   const observation = () => underLock(async () => {
     const [project, stopped, observed] = await Promise.all([readAppliedProject(paths.applied), readStoppedSet(paths.stopped), observeProject(context)]);
-    return { project, stopped, observed: new Map(observed.containers.map((container) => [`${container.pod}/${container.name}`, container])) };
+    const { containers, ended } = await endContainersWithoutMonitor(context, observed.containers);
+    for (const container of ended) say(`${container.pod}/${container.name}: its conmon is gone; killed it (exit code ${KILLED_EXIT_CODE}), its restart policy decides`);
+    return { project, stopped, observed: new Map(containers.map((container) => [`${container.pod}/${container.name}`, container])) };
   });
   const tell = async (entry: Supervised, seen: ObservedContainer | undefined) => {
     if (!seen) entry.actor.send({ type: 'OBSERVED', status: 'absent' });

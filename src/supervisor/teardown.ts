@@ -34,8 +34,15 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   if (left.length === 0) await rmdir(context.paths.state).catch(() => {});
 }
 
-/** `down`: first the supervisor (so that no restart policy brings anything back), then, under the lock, everything else. */
+/**
+ * `down`: first the supervisor (so that no restart policy brings anything back), then, under the lock,
+ * everything else. An `up` that finished while this down waited for the lock may have started a new
+ * supervisor meanwhile: it is stopped under the lock too, where no other can start.
+ */
 export async function takeProjectDown(context: RuntimeContext, options: ApplyReport & { removeVolumes?: boolean } = {}): Promise<void> {
   await stopSupervisor(context);
-  await withProjectLock(context.paths.lock, () => tearDownProject(context, options));
+  await withProjectLock(context.paths.lock, async () => {
+    await stopSupervisor(context);
+    await tearDownProject(context, options);
+  }, undefined, { purpose: 'take down' });
 }

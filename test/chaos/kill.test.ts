@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { cliEntry, corral, createSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
+import { random } from './random.js';
 
 // Crash anywhere and converge: `up` and `down` of a 5-pod project with networking, published ports
 // and volumes are killed with SIGKILL at a random moment (and now and then the supervisor too);
@@ -14,16 +15,6 @@ import { findLeaks } from '../helpers/leaks.js';
 const trials = Number(process.env.CORRAL_CHAOS_TRIALS ?? 30);
 // A fixed default seed keeps CI repeatable; any other seed replays with CORRAL_CHAOS_SEED.
 const seed = Number(process.env.CORRAL_CHAOS_SEED ?? 1512923253);
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function random(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const chaos = suite<{ sandbox: Sandbox; project: string; file: string }>(`chaos: kill -9 during up and down (${trials} trials, seed ${seed})`);
 

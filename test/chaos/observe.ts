@@ -1,0 +1,25 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { PsRow } from '../../src/cli/ps.js';
+import { corral, type Sandbox } from '../helpers/sandbox.js';
+
+// What the fault tests look at, as a user would: `corral ps`, and the pid files Corral keeps.
+
+/** `corral ps --format json` by `pod/container`; empty when ps fails. */
+export async function psRows(sandbox: Sandbox, project: string): Promise<Map<string, PsRow>> {
+  const result = await corral(sandbox, ['-p', project, 'ps', '--format', 'json']);
+  if (result.exitCode !== 0) return new Map();
+  return new Map((JSON.parse(result.stdout) as PsRow[]).map((row) => [`${row.pod}/${row.container}`, row]));
+}
+
+/** The pid of the conmon that watches `pod.container`, from its pid file in the run dir. */
+export async function conmonPidOf(sandbox: Sandbox, project: string, podAndContainer: string): Promise<number> {
+  const file = path.join(sandbox.run, project, 'containers', `${project}.${podAndContainer}`, 'conmon.pid');
+  return Number.parseInt(await readFile(file, 'utf8'), 10);
+}
+
+/** Whether a process with this pid runs (a zombie does not). */
+export async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat !== '' && stat[stat.lastIndexOf(')') + 2] !== 'Z';
+}
