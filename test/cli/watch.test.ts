@@ -149,13 +149,13 @@ watching('a rule added to the file works at once, without recreating anything', 
   await writeFile(path.join(context.sandbox.work, 'extra/first.txt'), 'first\n');
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'four', false, true));
   const first = await eventually(async () => {
-    const result = await inside(context, 'web.b', 'cat /extra/first.txt');
+    const result = await inside(context.sandbox, context.project, 'web.b', 'cat /extra/first.txt');
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }, 'the initial sync of the new rule');
   assert.is(first, 'first');
   await writeFile(path.join(context.sandbox.work, 'extra/later.txt'), 'later\n');
   const later = await eventually(async () => {
-    const result = await inside(context, 'web.b', 'cat /extra/later.txt');
+    const result = await inside(context.sandbox, context.project, 'web.b', 'cat /extra/later.txt');
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }, 'a change under the new rule\'s path');
   assert.is(later, 'later');
