@@ -70,7 +70,8 @@ async function podmanReady(): Promise<Record<string, string> | undefined> {
   await writeFile(conf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n');
   const env = { CONTAINERS_CONF: conf };
   // A plain rootfs tarball has no image config: give it the PATH every image has.
-  await execa('podman', ['rmi', '-f', podmanImage], { env, reject: false });
+  // Bounded: with pods of an interrupted run still using the image, podman rmi -f has hung for minutes.
+  await execa('podman', ['rmi', '-f', podmanImage], { env, reject: false, timeout: 60_000 });
   await execa('bash', ['-c', `tar -C ${rootfs} -c . | podman import --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - ${podmanImage}`], { env });
   return env;
 }
@@ -79,12 +80,16 @@ async function podmanUpDown(env: Record<string, string>, pods: number): Promise<
   const dir = await mkdtemp('/var/tmp/corral-bench-kube-');
   const manifest = path.join(dir, 'pods.yaml');
   await writeFile(manifest, kubernetesManifest({ pods }, podmanImage));
+  let downDone = false;
   try {
     // Loopback only, like the floor's and Corral's pods: the comparison is of orchestration, not of CNI.
     const up = await seconds(() => execa('podman', ['kube', 'play', '--network', 'none', manifest], { env }));
     const down = await seconds(() => execa('podman', ['kube', 'down', manifest], { env }));
+    downDone = true;
     return { up, down };
   } finally {
+    // A failed play leaves some pods behind; they would hold the image and break the next run.
+    if (!downDone) await execa('podman', ['kube', 'down', manifest], { env, reject: false, timeout: 120_000 });
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { chown, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +9,7 @@ import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode } from './conmon.js';
+import { isLiveConmon, recordedConmonPid } from './lost-monitor.js';
 import { readAnnotations } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
@@ -226,9 +227,22 @@ export async function createContainer(context: RuntimeContext, target: Container
   }
 }
 
-/** Starts a created container. */
+/**
+ * Starts a created container. One left created by an `up` that was killed may have lost its conmon
+ * (conmon dies of SIGPIPE when it reports the pid to a CLI that is gone), or its mount check: started
+ * as it is, it would run unwatched and be ended at once. Such a container is launched anew first.
+ * The checks read two pid files and stat the mounts; no runtime call is added to a plain start.
+ */
 export async function startContainer(context: RuntimeContext, id: string, resource: string): Promise<void> {
   try {
+    if (!(await isLiveConmon(await recordedConmonPid(context, id)))) {
+      await runc.deleteContainer(context.runc, id);
+      const created = await launchWithConmon(context, id, resource);
+      await verifyMounts(context, id, created.pid);
+    } else {
+      const pid = Number.parseInt(await readFile(context.paths.container(id).pidFile, 'utf8').catch(() => ''), 10);
+      if (pid > 0) await verifyMounts(context, id, pid);
+    }
     await runc.startContainer(context.runc, id);
   } catch (error) {
     throw new RuntimeError({ resource, step: 'start', message: (error as Error).message, cause: error, hint: 'check that the command exists in the rootfs' });

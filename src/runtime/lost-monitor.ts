@@ -14,7 +14,7 @@ import * as runc from './runc.js';
 export const KILLED_EXIT_CODE = 137;
 
 /** Whether the process is a live (not zombie) conmon; pids are reused, so the name is checked too. */
-async function isLiveConmon(pid: number): Promise<boolean> {
+export async function isLiveConmon(pid: number): Promise<boolean> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const open = stat.indexOf('(');
   const close = stat.lastIndexOf(')');
@@ -25,9 +25,14 @@ async function isLiveConmon(pid: number): Promise<boolean> {
 /** A running container whose recorded conmon is gone; one without a conmon pid file is given the benefit of the doubt. */
 async function monitorIsLost(context: RuntimeContext, container: ObservedContainer): Promise<boolean> {
   if (container.status !== 'running') return false;
-  const text = await readFile(context.paths.container(container.id).conmonPidFile, 'utf8').catch(() => '');
-  const pid = Number.parseInt(text.trim(), 10);
+  const pid = await recordedConmonPid(context, container.id);
   return pid > 0 && !(await isLiveConmon(pid));
+}
+
+/** The pid conmon wrote for the container, or 0 when it wrote none (yet). */
+export async function recordedConmonPid(context: RuntimeContext, id: string): Promise<number> {
+  const text = await readFile(context.paths.container(id).conmonPidFile, 'utf8').catch(() => '');
+  return Number.parseInt(text.trim(), 10) || 0;
 }
 
 /** Kills every process of the container and waits (bounded) until the runtime sees it stopped. */

@@ -40,10 +40,11 @@ chaos.after(async (context) => {
   await context.sandbox.dispose();
 });
 
-async function running(context: { sandbox: Sandbox; project: string }): Promise<number> {
+/** How many containers `ps` shows running, and what it printed (for the failure message). */
+async function running(context: { sandbox: Sandbox; project: string }): Promise<{ count: number; ps: string }> {
   const result = await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json']);
-  if (result.exitCode !== 0) return -1;
-  return (JSON.parse(result.stdout) as { state: string }[]).filter((row) => row.state === 'running').length;
+  if (result.exitCode !== 0) return { count: -1, ps: result.stderr };
+  return { count: (JSON.parse(result.stdout) as { state: string }[]).filter((row) => row.state === 'running').length, ps: result.stdout };
 }
 
 chaos('every crash converges with one more up, and one more down leaves nothing', async (context) => {
@@ -63,7 +64,8 @@ chaos('every crash converges with one more up, and one more down leaves nothing'
 
     const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
     assert.is(up.exitCode, 0, `trial ${trial} (${killed.at(-1)}, seed ${seed}): up after the crash fails: ${up.stdout}\n${up.stderr}`);
-    assert.is(await running(context), 5, `trial ${trial} (${killed.at(-1)}, seed ${seed}): all 5 containers run again`);
+    const after = await running(context);
+    assert.is(after.count, 5, `trial ${trial} (${killed.at(-1)}, seed ${seed}): all 5 containers run again; up said:\n${up.stdout}${up.stderr}\nps says: ${after.ps}`);
     const down = await corral(context.sandbox, ['-p', context.project, 'down']);
     assert.is(down.exitCode, 0, `trial ${trial}: down fails: ${down.stderr}`);
     const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
