@@ -10,6 +10,7 @@ import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode } from './conmon.js';
 import { isLiveConmon, recordedConmonPid } from './lost-monitor.js';
+import { signalContainer } from './signal.js';
 import { readAnnotations } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
@@ -274,7 +275,7 @@ export async function stopContainer(context: RuntimeContext, id: string, options
   const annotations = options.graceMs === 0 ? {} : await readAnnotations(context, id);
   const graceMs = options.graceMs ?? Number(annotations['corral.stop-grace-ms'] ?? 10_000);
   if (graceMs > 0) {
-    await runc.killContainer(context.runc, id, options.signal ?? annotations['corral.stop-signal'] ?? 'TERM');
+    await signalContainer(context, id, options.signal ?? annotations['corral.stop-signal'] ?? 'TERM');
     const code = await waitForExit(context, id, graceMs);
     if (code !== undefined) return { exitCode: code };
   }
