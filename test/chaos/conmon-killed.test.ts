@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 import { conmonPidOf, isRunning, psRows } from './observe.js';
 
 // conmon killed from outside (kill -9): the container it watched would run on unwatched, with no
@@ -12,10 +12,8 @@ import { conmonPidOf, isRunning, psRows } from './observe.js';
 const faults = suite<{ sandbox: Sandbox; project: string; file: string }>('faults: conmon killed from outside');
 
 faults.before(async (context) => {
-  context.sandbox = await createSandbox('conmon');
+  Object.assign(context, await createProjectSandbox('conmon'));
   context.sandbox.env.CORRAL_RESTART_BACKOFF = '200,1000';
-  context.project = context.sandbox.projectName('conmon');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   const pod = (restart: string) => `
     network: none

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cliEntry, corral, createSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createProjectSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { random } from './random.js';
 
@@ -19,9 +19,7 @@ const seed = Number(process.env.CORRAL_CHAOS_SEED ?? 1512923253);
 const chaos = suite<{ sandbox: Sandbox; project: string; file: string }>(`chaos: kill -9 during up and down (${trials} trials, seed ${seed})`);
 
 chaos.before(async (context) => {
-  context.sandbox = await createSandbox('chaos');
-  context.project = context.sandbox.projectName('chaos');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('chaos'));
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   const pods = Array.from({ length: 5 }, (_, index) => `
   p${index}:

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { corral, createSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { psRows } from './observe.js';
 
@@ -14,9 +14,7 @@ const pods = Number(process.env.CORRAL_CHAOS_PODS ?? 100);
 const faults = suite<{ sandbox: Sandbox; project: string; file: string }>(`faults: ${pods} pods under load`);
 
 faults.before(async (context) => {
-  context.sandbox = await createSandbox('load');
-  context.project = context.sandbox.projectName('load');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('load'));
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   const body = Array.from({ length: pods }, (_, index) => `
   p${index}:

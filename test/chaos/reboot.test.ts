@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, type Sandbox } from '../helpers/sandbox.js';
 import { psRows } from './observe.js';
 import { rebootProject } from './reboot.js';
 
@@ -13,9 +13,7 @@ import { rebootProject } from './reboot.js';
 const faults = suite<{ sandbox: Sandbox; project: string; file: string; port: number }>('faults: runtime dir wiped as by a reboot');
 
 faults.before(async (context) => {
-  context.sandbox = await createSandbox('reboot');
-  context.project = context.sandbox.projectName('reboot');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('reboot'));
   context.port = await freePort();
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   await writeFile(context.file, `

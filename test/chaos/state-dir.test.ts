@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, readdir, readFile, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, inside, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { psRows } from './observe.js';
 
@@ -41,10 +41,8 @@ ${labels}
 }
 
 faults.before(async (context) => {
-  context.sandbox = await createSandbox('statedir');
+  Object.assign(context, await createProjectSandbox('statedir'));
   await execa('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', context.sandbox.state]);
-  context.project = context.sandbox.projectName('statedir');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
   context.applied = path.join(context.sandbox.state, 'projects', context.project, 'applied.json');
   context.version = 1;
   await writeFile(context.file, projectFile(context.sandbox.env.CORRAL_ROOTFS!, context.version));

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 
 // Binds that would hand a container the host or Corral itself are refused, by validate and by up,
 // at their line and column and before anything is made; the allowed ones are mounted where they
@@ -129,9 +129,7 @@ const readerPod = (rootfs: string) => `
 `;
 
 mounted.before(async (context) => {
-  context.sandbox = await createSandbox('binds');
-  context.project = context.sandbox.projectName('binds');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('binds'));
   await writeFile(context.file, podsOf(context.sandbox.env.CORRAL_ROOTFS!));
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
   assert.is(up.exitCode, 0, `up fails: ${up.stderr}${up.stdout}`);

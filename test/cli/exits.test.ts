@@ -2,16 +2,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 
 // Containers that end by themselves: the exit code conmon recorded is what `ps` shows.
 
 const exits = suite<{ sandbox: Sandbox; project: string; file: string }>('containers that exit');
 
 exits.before(async (context) => {
-  context.sandbox = await createSandbox('exits');
-  context.project = context.sandbox.projectName('exits');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('exits'));
   await writeFile(context.file, [
     'pods:',
     '  job:',

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { buildBusyboxImage, firstLayerDigest, type BuiltImage } from '../helpers/oci-image.js';
 
@@ -19,9 +19,7 @@ const images = suite<Context>('images: registry, archives, config, shared layers
 const logsOf = async (context: Context, resource: string) => (await corral(context.sandbox, ['-p', context.project, 'logs', resource])).stdout;
 
 images.before(async (context) => {
-  context.sandbox = await createSandbox('images');
-  context.project = context.sandbox.projectName('images');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('images'));
   context.image = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, context.sandbox.work, {
     Entrypoint: ['/bin/sh', '-c'],
     Cmd: ["echo from-image-$GREETING; cat /etc/motd; pwd; id -u; ls /data; test -e /junk.txt || echo junk-gone; trap 'exit 0' TERM; while true; do sleep 0.2; done"],

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { corral, createSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
 
 // Init containers with real containers: they run one after the other, each to exit 0, before the
 // pod's containers start; an unchanged re-apply does not run them again; a failing one stops the pod.
@@ -10,9 +10,7 @@ import { corral, createSandbox, downAndAssertNothingLeaks, type Sandbox } from '
 const init = suite<{ sandbox: Sandbox; project: string; file: string }>('init containers');
 
 init.before(async (context) => {
-  context.sandbox = await createSandbox('init');
-  context.project = context.sandbox.projectName('init');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('init'));
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   await writeFile(context.file, `
 volumes:

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 
 // The reconciler with real containers: dependency order and conditions, health checks made from
 // inside the pod, restart policies with backoff, the supervisor surviving kill -9, stop/start/restart,
@@ -73,10 +73,8 @@ async function supervisorPid(context: { sandbox: Sandbox; project: string }): Pr
 }
 
 lifecycle.before(async (context) => {
-  context.sandbox = await createSandbox('lifecycle');
+  Object.assign(context, await createProjectSandbox('lifecycle'));
   context.sandbox.env.CORRAL_RESTART_BACKOFF = '300,1200';
-  context.project = context.sandbox.projectName('lifecycle');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
   await writeFile(context.file, projectFile(context.sandbox.env.CORRAL_ROOTFS!));
 });
 
@@ -151,10 +149,8 @@ lifecycle.run();
 const restarts = suite<{ sandbox: Sandbox; project: string; file: string }>('restart policies and a supervisor that survives');
 
 restarts.before(async (context) => {
-  context.sandbox = await createSandbox('restarts');
+  Object.assign(context, await createProjectSandbox('restarts'));
   context.sandbox.env.CORRAL_RESTART_BACKOFF = '300,1200';
-  context.project = context.sandbox.projectName('restarts');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   await writeFile(context.file, `
 pods:

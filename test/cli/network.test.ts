@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
 
 // The project network with real traffic, only between the host and pods this suite made: pods reach
 // each other by name over the project's bridge, the host reaches published TCP and UDP ports, two
@@ -73,10 +73,8 @@ function udpRoundTrip(port: number, message: string): Promise<string | undefined
 }
 
 network.before(async (context) => {
-  context.sandbox = await createSandbox('network');
-  context.project = context.sandbox.projectName('net');
+  Object.assign(context, await createProjectSandbox('network', 'net'));
   context.other = context.sandbox.projectName('other');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
   context.tcpPort = await freePort();
   context.udpPort = await freePort();
   context.udpEcho = path.join(context.sandbox.work, 'udp-echo');

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 
 // hostname, user, labels, subpath, create_host_path, secrets and configs, a shared PID namespace,
 // network: container:POD/CONTAINER and userns: auto, each checked from inside the containers
@@ -22,9 +22,7 @@ async function inside(context: Context, resource: string, script: string, option
 }
 
 keys.before(async (context) => {
-  context.sandbox = await createSandbox('speckeys');
-  context.project = context.sandbox.projectName('keys');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('speckeys', 'keys'));
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   await writeFile(context.file, `
 secrets:

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 
 // `corral watch` with real containers: an editor's atomic save of one container's env recreates it
 // alone; a broken save is reported with its line and column while the project keeps running; the
@@ -48,9 +48,7 @@ async function rows(context: Context): Promise<Map<string, Row>> {
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
 
 watching.before(async (context) => {
-  context.sandbox = await createSandbox('watch');
-  context.project = context.sandbox.projectName('watch');
-  context.file = path.join(context.sandbox.work, 'corral.yaml');
+  Object.assign(context, await createProjectSandbox('watch'));
   context.output = '';
   await mkdir(path.join(context.sandbox.work, 'src'), { recursive: true });
   await mkdir(path.join(context.sandbox.work, 'hooks'), { recursive: true });

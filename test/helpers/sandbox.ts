@@ -47,6 +47,21 @@ export async function createSandbox(label: string): Promise<Sandbox> {
   };
 }
 
+/** What most suites start with: a sandbox, a project name in it, and where its project file goes. */
+export interface ProjectSandbox {
+  readonly sandbox: Sandbox;
+  readonly project: string;
+  /** `corral.yaml` in the sandbox's work dir, written by the suite. */
+  readonly file: string;
+  /** The busybox rootfs the containers run. */
+  readonly rootfs: string;
+}
+
+export async function createProjectSandbox(label: string, name = label): Promise<ProjectSandbox> {
+  const sandbox = await createSandbox(label);
+  return { sandbox, project: sandbox.projectName(name), file: path.join(sandbox.work, 'corral.yaml'), rootfs: sandbox.env.CORRAL_ROOTFS! };
+}
+
 export interface CliResult {
   readonly exitCode: number;
   readonly stdout: string;
