@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cliEntry, corral, createSandbox, downAndAssertNothingLeaks, inside, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createProjectSandbox, downAndAssertNothingLeaks, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { psRows } from './observe.js';
 import { random, shuffled } from './random.js';
@@ -16,7 +16,7 @@ import { random, shuffled } from './random.js';
 // CORRAL_CHAOS_RACES (default 10) and CORRAL_CHAOS_SEED steer it.
 
 const races = Number(process.env.CORRAL_CHAOS_RACES ?? 10);
-// A default seed whose races end once or more with each command last; others replay with CORRAL_CHAOS_SEED.
+// Any other seed replays with CORRAL_CHAOS_SEED.
 const seed = Number(process.env.CORRAL_CHAOS_SEED ?? 7);
 const PODS = ['a', 'b'];
 const CONTAINERS = ['x', 'y'];
@@ -26,8 +26,7 @@ type Command = 'up A' | 'up B' | 'down';
 const faults = suite<{ sandbox: Sandbox; project: string; files: Record<'A' | 'B', string> }>(`faults: up, up and down racing (${races} races, seed ${seed})`);
 
 faults.before(async (context) => {
-  context.sandbox = await createSandbox('race');
-  context.project = context.sandbox.projectName('race');
+  Object.assign(context, await createProjectSandbox('race'));
   const rootfs = context.sandbox.env.CORRAL_ROOTFS!;
   const fileOf = (which: string) => `pods:${PODS.map((pod) => `
   ${pod}:
@@ -51,54 +50,76 @@ function lockTakenAt(stderr: string, lockFile: string): bigint | undefined {
   return stamps.length === 1 ? stamps[0] : undefined;
 }
 
+interface Race {
+  readonly start?: 'A';
+  readonly order: Command[];
+  /** Milliseconds between the start of each command and the next. */
+  readonly delays: number[];
+}
+
+/** Runs one race and checks the end state against the command that took the lock last; returns it. */
+async function runRace(context: { sandbox: Sandbox; project: string; files: Record<'A' | 'B', string> }, race: Race, label: string): Promise<Command> {
+  const lockFile = path.join(context.sandbox.run, context.project, 'lock');
+  if (race.start) assert.is((await corral(context.sandbox, ['-f', context.files[race.start], '-p', context.project, 'up', '-d'])).exitCode, 0, `${label}: the starting up works`);
+  const runs = new Map<Command, ReturnType<typeof execa>>();
+  for (const [index, command] of race.order.entries()) {
+    const args = command === 'down' ? ['--debug', '-p', context.project, 'down'] : ['--debug', '-f', context.files[command === 'up A' ? 'A' : 'B'], '-p', context.project, 'up', '-d'];
+    runs.set(command, execa(process.execPath, [cliEntry, ...args], { env: context.sandbox.env, reject: false, stdin: 'ignore', timeout: 120_000 }));
+    await new Promise((resolve) => setTimeout(resolve, race.delays[index]));
+  }
+  const results = new Map<Command, { exitCode?: number; stderr: string; stdout: string }>();
+  for (const [command, run] of runs) {
+    const result = await run;
+    results.set(command, { exitCode: result.exitCode, stderr: String(result.stderr), stdout: String(result.stdout) });
+  }
+  for (const [command, result] of results) assert.is(result.exitCode, 0, `${label}: ${command} fails: ${result.stdout}\n${result.stderr}`);
+  const stamps = [...results].map(([command, result]) => [command, lockTakenAt(result.stderr, lockFile)] as const);
+  for (const [command, stamp] of stamps) assert.ok(stamp !== undefined, `${label}: ${command} says once when it took the lock to apply or take down`);
+  const last = stamps.reduce((a, b) => (a[1]! > b[1]! ? a : b))[0];
+
+  const rows = await psRows(context.sandbox, context.project);
+  if (last === 'down') {
+    assert.equal([...rows.keys()], [], `${label}: down was last, so nothing runs`);
+    assert.not.ok(existsSync(path.join(context.sandbox.state, 'projects', context.project, 'applied.json')), `${label}: down was last, so nothing is applied`);
+    const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
+    assert.equal(leaks, [], `${label}: down was last but left: ${leaks.join('; ')}`);
+    return last;
+  }
+  const which = last === 'up A' ? 'A' : 'B';
+  const expected = PODS.flatMap((pod) => CONTAINERS.map((container) => `${pod}/${container} running`));
+  assert.equal([...rows.values()].map((row) => `${row.pod}/${row.container} ${row.state}`).sort(), expected, `${label}: ${last} was last, so every container of both pods runs`);
+  for (const pod of PODS) {
+    for (const container of CONTAINERS) {
+      const env = await inside(context.sandbox, context.project, `${pod}.${container}`, 'echo $WHICH');
+      assert.is(String(env.stdout).trim(), which, `${label}: ${last} was last, so ${pod}/${container} has its env`);
+    }
+  }
+  const down = await corral(context.sandbox, ['-p', context.project, 'down']);
+  assert.is(down.exitCode, 0, `${label}: down after the race fails: ${down.stderr}`);
+  return last;
+}
+
+const describe = (race: Race, index: number | string) => `race ${index} (seed ${seed}, start ${race.start ?? 'empty'}, ${race.order.join(' / ')} ${race.delays.join('/')} ms apart)`;
+
 faults('the end state is that of the command that took the lock last', async (context) => {
   const next = random(seed);
-  const lockFile = path.join(context.sandbox.run, context.project, 'lock');
   const outcomes: Record<Command, number> = { 'up A': 0, 'up B': 0, down: 0 };
-  for (let race = 0; race < races; race++) {
-    const start = next() < 0.5 ? 'A' : undefined;
-    if (start) assert.is((await corral(context.sandbox, ['-f', context.files[start], '-p', context.project, 'up', '-d'])).exitCode, 0, `race ${race}: the starting up works`);
+  for (let index = 0; index < races; index++) {
+    const start = next() < 0.5 ? 'A' as const : undefined;
     const order = shuffled<Command>(['up A', 'up B', 'down'], next);
-    const delays = order.map(() => Math.floor(next() * 5));
-    const runs = new Map<Command, ReturnType<typeof execa>>();
-    for (const [index, command] of order.entries()) {
-      const args = command === 'down' ? ['--debug', '-p', context.project, 'down'] : ['--debug', '-f', context.files[command === 'up A' ? 'A' : 'B'], '-p', context.project, 'up', '-d'];
-      runs.set(command, execa(process.execPath, [cliEntry, ...args], { env: context.sandbox.env, reject: false, stdin: 'ignore', timeout: 120_000 }));
-      await new Promise((resolve) => setTimeout(resolve, delays[index]));
-    }
-    const results = new Map<Command, { exitCode?: number; stderr: string; stdout: string }>();
-    for (const [command, run] of runs) {
-      const result = await run;
-      results.set(command, { exitCode: result.exitCode, stderr: String(result.stderr), stdout: String(result.stdout) });
-    }
-    const label = `race ${race} (seed ${seed}, start ${start ?? 'empty'}, ${order.join(' / ')} ${delays.join('/')} ms apart)`;
-    for (const [command, result] of results) assert.is(result.exitCode, 0, `${label}: ${command} fails: ${result.stdout}\n${result.stderr}`);
-    const stamps = [...results].map(([command, result]) => [command, lockTakenAt(result.stderr, lockFile)] as const);
-    for (const [command, stamp] of stamps) assert.ok(stamp !== undefined, `${label}: ${command} says once when it took the lock to apply or take down`);
-    const last = stamps.reduce((a, b) => (a[1]! > b[1]! ? a : b))[0];
-    outcomes[last]++;
-
-    const rows = await psRows(context.sandbox, context.project);
-    if (last === 'down') {
-      assert.equal([...rows.keys()], [], `${label}: down was last, so nothing runs`);
-      assert.not.ok(existsSync(path.join(context.sandbox.state, 'projects', context.project, 'applied.json')), `${label}: down was last, so nothing is applied`);
-      const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
-      assert.equal(leaks, [], `${label}: down was last but left: ${leaks.join('; ')}`);
-      continue;
-    }
-    const which = last === 'up A' ? 'A' : 'B';
-    const expected = PODS.flatMap((pod) => CONTAINERS.map((container) => `${pod}/${container} running`));
-    assert.equal([...rows.values()].map((row) => `${row.pod}/${row.container} ${row.state}`).sort(), expected, `${label}: ${last} was last, so every container of both pods runs`);
-    for (const pod of PODS) {
-      for (const container of CONTAINERS) {
-        const env = await inside(context.sandbox, context.project, `${pod}.${container}`, 'echo $WHICH');
-        assert.is(String(env.stdout).trim(), which, `${label}: ${last} was last, so ${pod}/${container} has its env`);
-      }
-    }
-    const down = await corral(context.sandbox, ['-p', context.project, 'down']);
-    assert.is(down.exitCode, 0, `${label}: down after the race fails: ${down.stderr}`);
+    const race = { start, order, delays: order.map(() => Math.floor(next() * 5)) };
+    outcomes[await runRace(context, race, describe(race, index))]++;
   }
-  process.stdout.write(`\n  faults: ${races} races of up A / up B / down -> each ended as its last lock holder (${Object.entries(outcomes).map(([command, count]) => `${command} last ${count}x`).join(', ')}), never a mix\n`);
+  // A down starts faster than an up and often takes the lock first: a command never last in the
+  // random races gets races of its own, started last and a little later, so every ending is checked.
+  for (const command of Object.keys(outcomes) as Command[]) {
+    for (let extra = 0; extra < 3 && outcomes[command] === 0; extra++) {
+      const race = { start: 'A' as const, order: [...(['up A', 'up B', 'down'] as Command[]).filter((other) => other !== command), command], delays: [2, 100 + 100 * extra, 0] };
+      outcomes[await runRace(context, race, describe(race, `${command} last #${extra + 1}`))]++;
+    }
+    assert.ok(outcomes[command] > 0, `${command} never took the lock last, even started last; the end state after it is unchecked`);
+  }
+  process.stdout.write(`\n  faults: ${Object.values(outcomes).reduce((a, b) => a + b)} races of up A / up B / down (${races} random) -> each ended as its last lock holder (${Object.entries(outcomes).map(([command, count]) => `${command} last ${count}x`).join(', ')}), never a mix\n`);
 });
 
 faults.run();
