@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { log } from '../log.js';
+import { readRuncStateFiles } from './runc-state-files.js';
 
 // A thin driver for the OCI runtime's command line. Every call names the runtime root explicitly so
 // that Corral's containers never mix with anyone else's, and failures keep the runtime's own message.
@@ -67,9 +69,21 @@ export async function containerState(options: RuncOptions, id: string): Promise<
   return JSON.parse(String(result.stdout)) as RuncState;
 }
 
-/** Every container under this runtime root. A root that does not exist yet holds none (and is not created). */
+/**
+ * Every container under this runtime root. A root that does not exist yet holds none (and is not created).
+ * With runc, read from its state files (`runc-state-files.ts`); `runc list` when they cannot be read so.
+ */
 export async function listContainers(options: RuncOptions): Promise<RuncState[]> {
   if (!existsSync(options.root)) return [];
+  if (path.basename(options.binary) === 'runc') {
+    const states = readRuncStateFiles(options.root);
+    if (states) return states;
+  }
+  return listWithRuntime(options);
+}
+
+/** `runc list`, the runtime's own answer. */
+export async function listWithRuntime(options: RuncOptions): Promise<RuncState[]> {
   const result = await runc(options, ['list', '--format', 'json']);
   if (result.exitCode !== 0) {
     if (/no such file|not exist/i.test(String(result.stderr))) return [];
