@@ -13,6 +13,9 @@ export interface Where {
 /** Control characters of a hostile file (a NUL, an escape sequence) shown as \u001b, never sent to a terminal. */
 const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+/** At most this many problems are listed; a file with more has usually one mistake repeated. */
+const MOST_PROBLEMS = 20;
+
 export class ProjectError extends Error {
   override readonly name = 'ProjectError';
   readonly where: Where;
@@ -35,6 +38,12 @@ export class ProjectError extends Error {
     return Object.assign(new ProjectError(first.message, first.where, first.hint), { others });
   }
 
+  /** One error for the problems of a file in file order, at most MOST_PROBLEMS of them. */
+  static inFileOrder(problems: readonly ProjectError[]): ProjectError {
+    const sorted = [...problems].sort((a, b) => a.where.line - b.where.line || a.where.col - b.where.col);
+    return ProjectError.all(sorted.slice(0, MOST_PROBLEMS));
+  }
+
   /** Every problem, one per line: `<file>:<line>:<col>: <what> (<how to fix>)`. */
   override toString(): string {
     return [this.describe(), ...this.others.map((other) => other.describe())].join('\n');
@@ -46,5 +55,29 @@ export class ProjectError extends Error {
     const position = line > 0 ? `${file}:${line}:${col}` : file;
     const at = this.where.path ? ` at ${this.where.path}` : '';
     return printable(`${position}: ${this.message}${at} (${this.hint})`);
+  }
+}
+
+/**
+ * The problems found in independent parts of a file (each volume, container, pod, and then the
+ * checks across pods), so that one run reports them all, not the first only.
+ */
+export class Problems {
+  private readonly found: ProjectError[] = [];
+
+  /** Runs one part; a ProjectError it throws is kept (and undefined returned), anything else goes on. */
+  check<T>(part: () => T): T | undefined {
+    try {
+      return part();
+    } catch (error) {
+      if (!(error instanceof ProjectError)) throw error;
+      this.found.push(error, ...error.others);
+      return undefined;
+    }
+  }
+
+  /** Throws every problem found so far, in file order, if there is one. */
+  throwIfAny(): void {
+    if (this.found.length > 0) throw ProjectError.inFileOrder(this.found);
   }
 }

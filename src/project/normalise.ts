@@ -3,6 +3,7 @@ import type { Container, Mount, Pod, Project, Security, SharedNamespace, Volume,
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
+import { Problems } from './errors.js';
 import { checkPortsAcrossPods, podNetworkOf } from './network.js';
 import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
 import { namespaceDependencies, namespacesOf, usernsOf } from './namespaces.js';
@@ -325,28 +326,34 @@ const NO_PROVIDED: ProvidedContents = { secrets: new Map(), configs: new Map() }
 
 export function normaliseProject(parsed: ParsedFile, data: Raw, options: NormaliseOptions): Project {
   const baseDir = path.dirname(options.file);
-  const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).map(([name, raw]) => normaliseVolume(name, raw, baseDir, parsed));
+  // Each volume, container and pod is checked on its own and all their problems are reported at once;
+  // the checks across pods (namespaces, dependencies, ports) run once every part is sound.
+  const problems = new Problems();
+  const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).flatMap(([name, raw]) => problems.check(() => normaliseVolume(name, raw, baseDir, parsed)) ?? []);
+  // A container naming a volume that had a problem would only add "volume is not defined".
+  problems.throwIfAny();
   const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED, ownDirs: options.ownDirs ?? realOwnDirs(), hostCpus: options.hostCpus };
   const dependencyRequests = new Map<Container, DependencyRequest[]>();
   const containerAt = new Map<Container, PathSegment[]>();
-  const pods: Pod[] = Object.entries(withActiveProfiles(data.pods as Record<string, Raw>, options.profiles ?? [])).map(([name, raw]) => {
+  const pods: Pod[] = Object.entries(withActiveProfiles(data.pods as Record<string, Raw>, options.profiles ?? [])).flatMap(([name, raw]) => {
     // network: host means the host's network namespace: nothing to pin for net.
     const share = ((raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE]).filter((kind) => kind !== 'net' || raw.network !== 'host');
     // Init containers run in the order written, each after the previous one completed; the pod's
     // containers wait for the last. They are containers like the others, with restart: no.
-    const inits = Object.entries((raw.init_containers ?? {}) as Record<string, Raw>).map(([initName, container], index, all) => {
+    const initEntries = Object.entries((raw.init_containers ?? {}) as Record<string, Raw>);
+    const inits = initEntries.flatMap(([initName, container], index) => problems.check(() => {
       const at = ['pods', name, 'init_containers', initName];
       if ((raw.containers as Raw)[initName]) throw errorAt(parsed, at, `pod ${name} has an init container and a container both named ${initName}`, 'give the init container another name', { key: true });
       const normalised = { ...normaliseContainer(initName, name, container, at, context, raw, share), init: true as const };
       containerAt.set(normalised, at);
       (normalised.lifecycle as { restart: unknown }).restart = { name: 'no' };
-      const previous = index > 0 ? [{ name: `${name}/${all[index - 1]![0]}`, condition: 'completed' as const, required: true, at, atKey: true }] : [];
+      const previous = index > 0 ? [{ name: `${name}/${initEntries[index - 1]![0]}`, condition: 'completed' as const, required: true, at, atKey: true }] : [];
       dependencyRequests.set(normalised, [...dependencyRequestsOf(raw.depends_on, ['pods', name, 'depends_on']), ...previous]);
       return normalised;
-    });
-    const lastInit = inits.at(-1);
-    const afterInits = lastInit ? [{ name: `${name}/${lastInit.name}`, condition: 'completed' as const, required: true, at: ['pods', name, 'init_containers', lastInit.name], atKey: true }] : [];
-    const containers = Object.entries(raw.containers as Record<string, Raw>).map(([containerName, container]) => {
+    }) ?? []);
+    const lastInit = initEntries.at(-1)?.[0];
+    const afterInits = lastInit ? [{ name: `${name}/${lastInit}`, condition: 'completed' as const, required: true, at: ['pods', name, 'init_containers', lastInit], atKey: true }] : [];
+    const containers = Object.entries(raw.containers as Record<string, Raw>).flatMap(([containerName, container]) => problems.check(() => {
       const at = ['pods', name, 'containers', containerName];
       const normalised = normaliseContainer(containerName, name, container, at, context, raw, share);
       containerAt.set(normalised, at);
@@ -356,9 +363,9 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
         ...afterInits,
       ]);
       return normalised;
-    });
+    }) ?? []);
     containers.push(...inits);
-    return {
+    return problems.check(() => ({
       name,
       share,
       shmSize: shmSizeOf(raw.shm_size, ['pods', name, 'shm_size'], parsed),
@@ -367,13 +374,16 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
       network: podNetworkOf(raw, ['pods', name], parsed),
       labels: labelsOf(raw.labels, ['pods', name, 'labels'], parsed),
       containers: containers.sort(byName),
-    };
+    })) ?? [];
   });
-  for (const [container, requests] of namespaceDependencies(pods, containerAt, parsed)) {
+  problems.throwIfAny();
+  const fromNamespaces = problems.check(() => namespaceDependencies(pods, containerAt, parsed));
+  for (const [container, requests] of fromNamespaces ?? []) {
     dependencyRequests.set(container, [...(dependencyRequests.get(container) ?? []), ...requests]);
   }
-  linkDependencies(pods, dependencyRequests, parsed);
-  checkPortsAcrossPods(pods, parsed);
+  if (fromNamespaces) problems.check(() => linkDependencies(pods, dependencyRequests, parsed));
+  problems.check(() => checkPortsAcrossPods(pods, parsed));
+  problems.throwIfAny();
   const subnet = ((data.networks as Raw | undefined)?.default as Raw | undefined)?.subnet as string | undefined;
   return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), network: { subnet },
     sources: [options.file, path.join(baseDir, '.env'), ...(options.envFiles?.keys() ?? []), ...(options.otherSources ?? [])] });

@@ -106,9 +106,6 @@ function distinctProblems(errors: readonly ErrorObject[]): ErrorObject[] {
   return problems;
 }
 
-/** At most this many problems are listed; a file with more has usually one mistake repeated. */
-const MOST_PROBLEMS = 20;
-
 /** The keys of a oneOf or anyOf whose branches each require one key (rootfs | image | build), if it is one. */
 function alternativeKeys(error: ErrorObject): string[] | undefined {
   if (error.keyword !== 'oneOf' && error.keyword !== 'anyOf') return undefined;
@@ -141,8 +138,7 @@ export function validateProjectData(parsed: ParsedFile, data: unknown): void {
   if (nul) throw errorAt(parsed, nul, 'a NUL character in a value', 'remove it: no name, path, command or environment variable can carry one');
   if (validateAgainstSchema(data)) return;
   const problems = distinctProblems(withoutErrorsInsideChoices(validateAgainstSchema.errors ?? [])).map((error) => describeProblem(parsed, data, error));
-  problems.sort((a, b) => a.where.line - b.where.line || a.where.col - b.where.col);
-  throw ProjectError.all(problems.slice(0, MOST_PROBLEMS));
+  throw ProjectError.inFileOrder(problems);
 }
 
 const BOUND_WORDS: Record<string, string> = { minimum: 'at least', maximum: 'at most', exclusiveMinimum: 'more than', exclusiveMaximum: 'less than' };

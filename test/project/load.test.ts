@@ -93,6 +93,41 @@ errors('every schema problem of a file at once, in the order of the file, each w
   assert.is(error.toString().split('\n').length, 4, 'one line per problem');
 });
 
+errors('the problems found after the schema, in different containers and pods, are reported at once too', async () => {
+  const error = await loadError([
+    'pods:',
+    '  web:',
+    '    containers:',
+    '      app: { rootfs: /x, command: ["true"], cap_add: [FLY] }',
+    '      side: { rootfs: /x, command: ["true"], volumes: ["nowhere:/data"] }',
+    '  db:',
+    '    shm_size: 0',
+    '    containers:',
+    '      pg: { rootfs: /x }',
+    '',
+  ].join('\n'));
+  const all = [error, ...error.others];
+  assert.equal(all.map((problem) => problem.where.line), [4, 5, 7, 9], error.toString());
+  assert.match(all[0]!.message, /unknown capability FLY/);
+  assert.match(all[1]!.message, /volume "nowhere" is not defined/);
+  assert.match(all[2]!.message, /shm_size 0/);
+  assert.match(all[3]!.message, /has nothing to run/);
+});
+
+errors('checks across pods (here a dependency cycle) still run once every pod is sound', async () => {
+  const error = await loadError([
+    'pods:',
+    '  a:',
+    '    depends_on: [b]',
+    '    containers: { x: { rootfs: /x, command: ["true"] } }',
+    '  b:',
+    '    depends_on: [a]',
+    '    containers: { y: { rootfs: /x, command: ["true"] } }',
+    '',
+  ].join('\n'));
+  assert.match(error.toString(), /cycle/);
+});
+
 const model = suite('project file to desired model');
 
 model('defaults, sorted names, absolute paths and a frozen result', async () => {
