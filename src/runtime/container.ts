@@ -162,7 +162,6 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
   return { pid };
 }
 
-/** Creates the container (not yet started) and returns its pid. */
 /** The syscall filter the file asks for: the host's default profile, none (unconfined), or a profile file. */
 async function seccompProfileOf(context: RuntimeContext, seccomp: string) {
   if (seccomp === 'default') return context.seccompProfile;
@@ -172,6 +171,7 @@ async function seccompProfileOf(context: RuntimeContext, seccomp: string) {
   return profile;
 }
 
+/** Creates the container (not yet started) and returns its pid. */
 export async function createContainer(context: RuntimeContext, target: ContainerTarget): Promise<{ pid: number }> {
   const { container, pod } = target;
   const files = context.paths.container(target.id);
