@@ -86,7 +86,8 @@ async function machineStates(paths: { supervisorSocket: string; machines: string
 
 async function runPs(options: PsOptions): Promise<void> {
   const context = await openRuntime(await targetProjectName(options), { readOnly: true });
-  const [observed, { supervised, machines }] = await Promise.all([observeProject(context), machineStates(context.paths)]);
+  // The supervisor is asked first: it answers while the runtime state is read (synchronously).
+  const [{ supervised, machines }, observed] = await Promise.all([machineStates(context.paths), observeProject(context)]);
   const rows = observed.containers.map((container) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`]));
   process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
   if (options.format !== 'json') {

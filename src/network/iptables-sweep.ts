@@ -46,5 +46,7 @@ async function sweepTable(table: 'filter' | 'nat', networkName: string, subnet: 
 
 /** Removes whatever iptables rules the network still has; returns how many rules and chains went. */
 export async function sweepNetworkRules(networkName: string, subnet: string | undefined): Promise<number> {
-  return (await sweepTable('nat', networkName, subnet)) + (await sweepTable('filter', networkName, subnet));
+  // The tables are independent (iptables-restore --wait takes the xtables lock for each).
+  const [nat, filter] = await Promise.all([sweepTable('nat', networkName, subnet), sweepTable('filter', networkName, subnet)]);
+  return nat + filter;
 }

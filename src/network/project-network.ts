@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Project } from '../project/model.js';
@@ -82,7 +83,8 @@ async function makeProjectNetwork(context: RuntimeContext, project: Project): Pr
 export async function removeProjectNetwork(context: RuntimeContext): Promise<void> {
   const state = await readProjectNetwork(context);
   const bridge = state?.bridge ?? bridgeName(context);
-  await execa('ip', ['link', 'del', bridge], { reject: false });
+  // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
+  if (existsSync(`/sys/class/net/${bridge}`)) await execa('ip', ['link', 'del', bridge], { reject: false });
   await sweepNetworkRules(networkName(context), state?.subnet.cidr);
   await rm(context.paths.cniData, { recursive: true, force: true });
   await releaseSubnets(context.paths.run);
