@@ -45,6 +45,15 @@ async function removeSandbox(sandbox: Sandbox): Promise<void> {
   await rm(sandbox.dir, { recursive: true, force: true });
 }
 
+/**
+ * Right after `up -d`, the new supervisor spends a few seconds taking over every container (machines,
+ * log followers, a first observation): the commands a user types into a running project are measured
+ * once it has.
+ */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 3000));
+}
+
 async function corral(sandbox: Sandbox, args: string[]) {
   return execa(process.execPath, [cli, ...args], { env: sandbox.env, stdin: 'ignore' });
 }
@@ -173,6 +182,7 @@ async function main(): Promise<void> {
   const sandbox = await corralSandbox();
   const file = await writeProject(sandbox, { pods: 50 });
   await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+  await settle();
   results.noopApply50 = await sample(runs, () => seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d'])));
   results.oneChange50 = await sample(runs, async (run) => {
     await writeFile(file, corralProject({ pods: 50, changed: `run-${run}` }, rootfs));
@@ -187,6 +197,7 @@ async function main(): Promise<void> {
   // ps with 100 containers (50 pods of two).
   await writeFile(file, corralProject({ pods: 50, containersPerPod: 2 }, rootfs));
   await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+  await settle();
   results.ps100 = await sample(runs, () => seconds(() => corral(sandbox, ['-p', 'bench', 'ps'])));
   await corral(sandbox, ['-p', 'bench', 'down']);
   await removeSandbox(sandbox);
