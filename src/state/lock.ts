@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { fstatSync } from 'node:fs';
 import path from 'node:path';
 import * as native from '../native.js';
@@ -25,8 +25,16 @@ async function isStillTheLockFile(fd: number, lockFile: string): Promise<boolean
 /** Locks the file at `lockFile` (made, with its dir when `createDir`); the descriptor that holds it. */
 async function lockTheFileNamed(lockFile: string, createDir: boolean): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    if (createDir) await mkdir(path.dirname(lockFile), { recursive: true, mode: 0o700 });
-    const fd = await native.lockFile(lockFile);
+    let fd: number;
+    try {
+      if (createDir) await mkdir(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+      fd = await native.lockFile(lockFile);
+    } catch (error) {
+      // A `down` removing the run dir at this very moment: mkdir saw the dir, which was gone when it
+      // checked it (or when the lock file was opened in it). Made again at the next attempt.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !createDir || attempt >= ATTEMPTS) throw error;
+      continue;
+    }
     if (await isStillTheLockFile(fd, lockFile).catch((error) => {
       native.unlockFile(fd);
       throw error;
@@ -51,4 +59,17 @@ export async function withProjectLock<T>(lockFile: string, work: () => Promise<T
   } finally {
     native.unlockFile(fd);
   }
+}
+
+/**
+ * The last step of a `down`, still under the lock: the lock file and the (otherwise emptied) dir that
+ * holds it. A command arriving right now may already have made its own lock file there, which takes
+ * the lock at once: the dir is then its, and left to it. Nothing of the down may follow this step.
+ */
+export async function removeLockAndItsDir(lockFile: string): Promise<void> {
+  const ignore = (codes: string[]) => (error: NodeJS.ErrnoException) => {
+    if (!codes.includes(error.code ?? '')) throw error;
+  };
+  await unlink(lockFile).catch(ignore(['ENOENT']));
+  await rmdir(path.dirname(lockFile)).catch(ignore(['ENOENT', 'ENOTEMPTY']));
 }

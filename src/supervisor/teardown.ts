@@ -1,4 +1,5 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
+import path from 'node:path';
 import { computeTeardown } from '../plan/plan.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { observeProject } from '../runtime/observe.js';
@@ -7,7 +8,7 @@ import { projectCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import { applyPlan, type ApplyReport } from './apply.js';
 import { stopSupervisor } from './launch.js';
-import { withProjectLock } from '../state/lock.js';
+import { removeLockAndItsDir, withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
 import { releaseUserNamespaces } from '../runtime/userns.js';
 
@@ -24,7 +25,6 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   await removeProjectNetwork(context);
   await native.killCgroup(projectCgroup(context.project));
   await native.removeCgroup(projectCgroup(context.project));
-  await rm(context.paths.run, { recursive: true, force: true });
   await releaseUserNamespaces(context.paths.usernsClaims, (id) => id.startsWith(`${context.project}.`));
   await rm(context.paths.containersState, { recursive: true, force: true });
   for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog]) await rm(file, { force: true });
@@ -32,6 +32,13 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   // Leave no empty project dir behind, but never a volume the user keeps.
   const left = await readdir(context.paths.state).catch(() => [] as string[]);
   if (left.length === 0) await rmdir(context.paths.state).catch(() => {});
+  // The run dir last, and its lock file after all the rest: once that is gone, a new command can take
+  // a new lock at once, so nothing of this down may come after it (see removeLockAndItsDir).
+  const lockName = path.basename(context.paths.lock);
+  for (const entry of await readdir(context.paths.run).catch(() => [] as string[])) {
+    if (entry !== lockName) await rm(path.join(context.paths.run, entry), { recursive: true, force: true });
+  }
+  await removeLockAndItsDir(context.paths.lock);
 }
 
 /**
