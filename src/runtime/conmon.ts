@@ -65,6 +65,11 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
   });
 }
 
+/** A pid conmon wrote (the container's with -p, its own with --conmon-pidfile), or 0 when there is none (yet). */
+export async function readPidFile(file: string): Promise<number> {
+  return Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10) || 0;
+}
+
 /** The exit code conmon recorded, or undefined while the container has not exited. */
 export async function readExitCode(exitDir: string, id: string): Promise<number | undefined> {
   try {

@@ -1,15 +1,15 @@
-import { chown, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, Pod, Project, SharedNamespace } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
 import { writeJsonAtomic } from '../state/atomic.js';
-import { podCgroup } from '../state/paths.js';
+import { containerCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
-import { createWithConmon, readExitCode } from './conmon.js';
-import { isLiveConmon, recordedConmonPid } from './lost-monitor.js';
+import { createWithConmon, readExitCode, readPidFile } from './conmon.js';
+import { isLiveConmon } from './lost-monitor.js';
 import { signalContainer } from './signal.js';
 import { readAnnotations } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
@@ -209,7 +209,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       podLabels: pod.labels,
       podFiles: hostFiles,
       mounts,
-      cgroupsPath: `/${podCgroup(context.project, pod.name)}/${container.name}`,
+      cgroupsPath: `/${containerCgroup(context.project, pod.name, container.name)}`,
       nofileHardLimit: context.nofileHardLimit,
       boundingCapabilities: context.boundingCapabilities,
       seccompProfile: await seccompProfileOf(context, container.security.seccomp),
@@ -236,12 +236,13 @@ export async function createContainer(context: RuntimeContext, target: Container
  */
 export async function startContainer(context: RuntimeContext, id: string, resource: string): Promise<void> {
   try {
-    if (!(await isLiveConmon(await recordedConmonPid(context, id)))) {
+    const files = context.paths.container(id);
+    if (!isLiveConmon(await readPidFile(files.conmonPidFile))) {
       await runc.deleteContainer(context.runc, id);
       const created = await launchWithConmon(context, id, resource);
       await verifyMounts(context, id, created.pid);
     } else {
-      const pid = Number.parseInt(await readFile(context.paths.container(id).pidFile, 'utf8').catch(() => ''), 10);
+      const pid = await readPidFile(files.pidFile);
       if (pid > 0) await verifyMounts(context, id, pid);
     }
     await runc.startContainer(context.runc, id);

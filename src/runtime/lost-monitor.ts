@@ -1,8 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeContext } from './context.js';
 import type { ObservedContainer } from './observe.js';
 import * as runc from './runc.js';
+import { readPidFile } from './conmon.js';
+import { readProcStat } from './proc-stat.js';
 
 // conmon is what sees a container exit: it records the exit code, keeps the log and holds the stdio.
 // When something kills conmon (kill -9, the OOM killer), the container runs on unwatched: no exit file
@@ -14,25 +16,16 @@ import * as runc from './runc.js';
 export const KILLED_EXIT_CODE = 137;
 
 /** Whether the process is a live (not zombie) conmon; pids are reused, so the name is checked too. */
-export async function isLiveConmon(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const open = stat.indexOf('(');
-  const close = stat.lastIndexOf(')');
-  if (open < 0 || close < 0) return false;
-  return stat.slice(open + 1, close) === 'conmon' && stat[close + 2] !== 'Z';
+export function isLiveConmon(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat?.name === 'conmon' && stat.state !== 'Z';
 }
 
 /** A running container whose recorded conmon is gone; one without a conmon pid file is given the benefit of the doubt. */
 async function monitorIsLost(context: RuntimeContext, container: ObservedContainer): Promise<boolean> {
   if (container.status !== 'running') return false;
-  const pid = await recordedConmonPid(context, container.id);
-  return pid > 0 && !(await isLiveConmon(pid));
-}
-
-/** The pid conmon wrote for the container, or 0 when it wrote none (yet). */
-export async function recordedConmonPid(context: RuntimeContext, id: string): Promise<number> {
-  const text = await readFile(context.paths.container(id).conmonPidFile, 'utf8').catch(() => '');
-  return Number.parseInt(text.trim(), 10) || 0;
+  const pid = await readPidFile(context.paths.container(container.id).conmonPidFile);
+  return pid > 0 && !isLiveConmon(pid);
 }
 
 /** Kills every process of the container and waits (bounded) until the runtime sees it stopped. */

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { readProcStat } from './proc-stat.js';
 import type { RuncState } from './runc.js';
 
 // `runc list` is a Go process that reads every container's state file: ~70 ms for 100 containers,
@@ -28,22 +29,8 @@ function isStateFile(value: unknown): value is StateFile {
     && (state.config.labels === undefined || Array.isArray(state.config.labels));
 }
 
-/** Start time (clock ticks since boot) and state letter of a process, from /proc/PID/stat; undefined when it is gone. */
-function processStat(pid: number): { start: string; state: string } | undefined {
-  if (pid <= 0) return undefined;
-  let text = '';
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return fields.length > 19 ? { state: fields[0]!, start: fields[19]! } : undefined;
-}
-
 function statusOf(dir: string, state: StateFile): RuncState['status'] {
-  const process = processStat(state.init_process_pid);
+  const process = readProcStat(state.init_process_pid);
   if (!process || process.start !== String(state.init_process_start) || process.state === 'Z' || process.state === 'X') return 'stopped';
   return existsSync(path.join(dir, 'exec.fifo')) ? 'created' : 'running';
 }

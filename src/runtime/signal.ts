@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { RuntimeContext } from './context.js';
 import * as runc from './runc.js';
+import { readPidFile } from './conmon.js';
+import { containerCgroup } from '../state/paths.js';
 
 // The stop signal goes to the container's first process, as `runc kill` (without --all) sends it.
 // Sent from here, it costs no runc process per container: a `down` of 50 pods started 50 of them
@@ -19,14 +21,14 @@ function signalNumber(signal: string): number | undefined {
 async function belongsToContainer(context: RuntimeContext, id: string, pid: number): Promise<boolean> {
   const names = id.slice(context.project.length + 1).split('.');
   if (!id.startsWith(`${context.project}.`) || names.length !== 2) return false;
-  const cgroup = `/corral/${context.project}/${names[0]}/${names[1]}`;
+  const cgroup = `/${containerCgroup(context.project, names[0]!, names[1]!)}`;
   const lines = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
   return lines.split('\n').some((line) => line.endsWith(cgroup));
 }
 
 /** Sends `signal` to the container's first process; a container whose process is gone is left as it is. */
 export async function signalContainer(context: RuntimeContext, id: string, signal: string): Promise<void> {
-  const pid = Number.parseInt(await readFile(context.paths.container(id).pidFile, 'utf8').catch(() => ''), 10);
+  const pid = await readPidFile(context.paths.container(id).pidFile);
   const number = signalNumber(signal);
   if (pid > 0 && number !== undefined && (await belongsToContainer(context, id, pid))) {
     try {

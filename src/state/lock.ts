@@ -1,4 +1,4 @@
-import { mkdir, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { fstatSync } from 'node:fs';
 import path from 'node:path';
 import * as native from '../native.js';
@@ -62,14 +62,18 @@ export async function withProjectLock<T>(lockFile: string, work: () => Promise<T
 }
 
 /**
- * The last step of a `down`, still under the lock: the lock file and the (otherwise emptied) dir that
- * holds it. A command arriving right now may already have made its own lock file there, which takes
- * the lock at once: the dir is then its, and left to it. Nothing of the down may follow this step.
+ * The last step of a `down`, still under the lock: the dir that holds the lock file, emptied, then the
+ * lock file, then the dir. Once the lock file is gone, a command arriving may make its own there and
+ * take the lock at once: the dir is then its, and left to it. Nothing of the down may follow this step.
  */
 export async function removeLockAndItsDir(lockFile: string): Promise<void> {
   const ignore = (codes: string[]) => (error: NodeJS.ErrnoException) => {
     if (!codes.includes(error.code ?? '')) throw error;
   };
+  const dir = path.dirname(lockFile);
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (entry !== path.basename(lockFile)) await rm(path.join(dir, entry), { recursive: true, force: true });
+  }
   await unlink(lockFile).catch(ignore(['ENOENT']));
-  await rmdir(path.dirname(lockFile)).catch(ignore(['ENOENT', 'ENOTEMPTY']));
+  await rmdir(dir).catch(ignore(['ENOENT', 'ENOTEMPTY']));
 }

@@ -118,6 +118,11 @@ export function podCgroup(project: string, pod: string): string {
   return `corral/${project}/${pod}`;
 }
 
+/** The cgroup of one container, under its pod's (relative to each hierarchy's root). */
+export function containerCgroup(project: string, pod: string, container: string): string {
+  return `${podCgroup(project, pod)}/${container}`;
+}
+
 export function projectCgroup(project: string): string {
   return `corral/${project}`;
 }

@@ -1,5 +1,4 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
-import path from 'node:path';
 import { computeTeardown } from '../plan/plan.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { observeProject } from '../runtime/observe.js';
@@ -33,11 +32,7 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
   const left = await readdir(context.paths.state).catch(() => [] as string[]);
   if (left.length === 0) await rmdir(context.paths.state).catch(() => {});
   // The run dir last, and its lock file after all the rest: once that is gone, a new command can take
-  // a new lock at once, so nothing of this down may come after it (see removeLockAndItsDir).
-  const lockName = path.basename(context.paths.lock);
-  for (const entry of await readdir(context.paths.run).catch(() => [] as string[])) {
-    if (entry !== lockName) await rm(path.join(context.paths.run, entry), { recursive: true, force: true });
-  }
+  // a new lock at once, so nothing of this down may come after it.
   await removeLockAndItsDir(context.paths.lock);
 }
 

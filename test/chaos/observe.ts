@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readPidFile } from '../../src/runtime/conmon.js';
+import { readProcStat } from '../../src/runtime/proc-stat.js';
 import type { PsRow } from '../../src/cli/ps.js';
 import { corral, type Sandbox } from '../helpers/sandbox.js';
 
@@ -15,11 +16,13 @@ export async function psRows(sandbox: Sandbox, project: string): Promise<Map<str
 /** The pid of the conmon that watches `pod.container`, from its pid file in the run dir. */
 export async function conmonPidOf(sandbox: Sandbox, project: string, podAndContainer: string): Promise<number> {
   const file = path.join(sandbox.run, project, 'containers', `${project}.${podAndContainer}`, 'conmon.pid');
-  return Number.parseInt(await readFile(file, 'utf8'), 10);
+  const pid = await readPidFile(file);
+  if (pid <= 0) throw new Error(`${file}: no conmon pid recorded`);
+  return pid;
 }
 
 /** Whether a process with this pid runs (a zombie does not). */
 export async function isRunning(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat !== '' && stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+
+// /proc/PID/stat, read where Corral must know whether a process it recorded is still the one it was:
+// its name (a pid may be reused by anything), its state letter (a zombie is gone) and its start time.
+// Read synchronously: a small procfs file, read for every container of a listing.
+
+export interface ProcStat {
+  /** The command name (field 2), without its parentheses. */
+  readonly name: string;
+  /** R, S, D, Z (zombie), X (dead), ... */
+  readonly state: string;
+  /** Start time in clock ticks since boot (field 22), as written. */
+  readonly start: string;
+}
+
+/** The process's stat, or undefined when there is no such process. */
+export function readProcStat(pid: number): ProcStat | undefined {
+  if (!(pid > 0)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The name may hold spaces and parentheses: fields are counted after the last ')'.
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  const fields = text.slice(close + 2).split(' ');
+  if (open < 0 || close < 0 || fields.length <= 19) return undefined;
+  return { name: text.slice(open + 1, close), state: fields[0]!, start: fields[19]! };
+}
