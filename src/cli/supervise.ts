@@ -19,7 +19,9 @@ async function runSupervise(options: TargetOptions): Promise<void> {
     // A pool thread may still wait on the project lock for a step that will never run: do not wait for it.
     process.exit(0);
   } catch (error) {
-    if (error instanceof SupervisorBusyError || error instanceof ProjectGoneError) return;
+    // Busy: the lock it waited for a second may still come, and the pool thread waiting for it would
+    // keep this process alive until the other supervisor goes (a `down` then found it still there).
+    if (error instanceof SupervisorBusyError || error instanceof ProjectGoneError) process.exit(0);
     throw error;
   }
 }
