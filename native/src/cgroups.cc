@@ -156,6 +156,17 @@ class ThawOnExit {
   std::string rel_path_;
 };
 
+// A cgroup that a crash left frozen (a process killed between KillCgroup's freeze and its thaw) would
+// freeze every process started in it or below it: `runc create` would hang there for ever.
+void ThawIfFrozen(const Hierarchy& hierarchy, const std::string& dir) {
+  const bool v2 = hierarchy.unified && CgroupVersion() == 2;
+  if (!v2 && !hierarchy.Has("freezer")) return;
+  const std::string state = dir + (v2 ? "/cgroup.freeze" : "/freezer.state");
+  if (!PathExists(state)) return;
+  const std::string thawed = v2 ? "0" : "THAWED";
+  if (Trim(ReadTextFile(state)) != thawed) WriteTextFile(state, thawed);
+}
+
 // Every pid in cgroup.procs of `dir` and all its descendants.
 void CollectProcesses(const std::string& dir, std::set<pid_t>& pids) {
   if (!PathExists(dir)) return;
@@ -196,6 +207,7 @@ void CreateCgroup(const std::string& rel_path) {
       const std::string dir = parent + "/" + level;
       MakeDirectory(dir, 0755);
       if (hierarchy.Has("cpuset")) InheritCpuset(parent, dir);
+      ThawIfFrozen(hierarchy, dir);
       parent = dir;
     }
   }

@@ -9,7 +9,8 @@ namespace corral {
 // 2 when /sys/fs/cgroup itself is a cgroup2 mount, 1 otherwise (legacy or hybrid).
 int CgroupVersion();
 
-// mkdir -p of relPath in every hierarchy, with cpuset and subtree_control prepared on the way.
+// mkdir -p of relPath in every hierarchy, with cpuset and subtree_control prepared on the way and
+// every level thawed (a crash during KillCgroup can leave one frozen).
 void CreateCgroup(const std::string& rel_path);
 
 // Optional limits; -1 means "no limit" ("max" where the kernel wants a word).

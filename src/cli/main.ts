@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it takes the fault tests' crash settings out of the environment before anything starts a child.
+import '../crash-point.js';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { findPackageFile } from '../package-file.js';

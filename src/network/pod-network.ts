@@ -7,6 +7,7 @@ import { writeJsonAtomic } from '../state/atomic.js';
 import { canonicalJson } from '../plan/hash.js';
 import { addNetwork, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
 import { ensureProjectNetwork } from './project-network.js';
+import { crashPoint } from '../crash-point.js';
 
 // A pod's place on the project network: its pinned network namespace attached once (CNI ADD, eth0),
 // whatever number of containers share it, with its published ports; detached (CNI DEL) before the
@@ -89,6 +90,7 @@ export async function detachPod(context: RuntimeContext, podName: string): Promi
   const attached = await readPodAttachment(context, podName);
   if (!attached) return;
   await deleteNetwork(attached.config, { containerId: attached.containerId, netns: attached.netns, ifName: 'eth0', capabilityArgs: { portMappings: portMappingsArg(attached.ports) } }, attached.result);
+  crashPoint('detach: CNI DEL done');
   await rm(context.paths.pod(podName).network, { force: true });
 }
 
@@ -118,6 +120,7 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
     await deleteNetwork(network.config, target).catch(() => {});
     result = await addNetwork(network.config, target);
   }
+  crashPoint('attach: CNI ADD done');
   const attachment: PodAttachment = { containerId, netns, config: network.config, result, ip: firstAddress(result), requested: pod.network.ports, ports };
   await writeJsonAtomic(context.paths.pod(pod.name).network, attachment);
   return attachment;

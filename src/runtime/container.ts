@@ -24,6 +24,7 @@ import { containerId } from '../state/paths.js';
 import { RuntimeError } from './errors.js';
 import { loadSeccompProfile } from './seccomp.js';
 import { mountContainerRoot } from './root.js';
+import { crashPoint } from '../crash-point.js';
 
 // The four things that happen to a container: create (overlay rootfs, config.json, conmon + runc
 // create), start, stop (TERM, grace period, KILL) and remove. Each is one step the container machine
@@ -188,6 +189,7 @@ export async function createContainer(context: RuntimeContext, target: Container
     // Container root owns the top of its root filesystem (the overlay's root takes the upper dir's owner).
     if (userns) await chown(files.upper, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
     const how = await mountContainerRoot({ resource: resourceOf(target), lower, upper: files.upper, work: files.work, target: files.rootfs, copy: container.image ? files.copy : undefined });
+    crashPoint('create: root mounted');
     if (how === 'copy' && userns) await chown(files.copy, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
     const user = await resolveUser(files.rootfs, container.user);
     const podFiles = context.paths.pod(pod.name);
@@ -218,6 +220,7 @@ export async function createContainer(context: RuntimeContext, target: Container
     await writeJsonAtomic(files.config, spec);
     await writeJsonAtomic(files.judgedMounts, { judged: volumes.judged, targets: mounts.map((mount) => mount.target) });
     const created = await launchWithConmon(context, target.id, resourceOf(target));
+    crashPoint('create: runc created');
     await verifyMounts(context, target.id, created.pid);
     return created;
   } catch (error) {
@@ -245,7 +248,9 @@ export async function startContainer(context: RuntimeContext, id: string, resour
       const pid = await readPidFile(files.pidFile);
       if (pid > 0) await verifyMounts(context, id, pid);
     }
+    crashPoint('start: checked');
     await runc.startContainer(context.runc, id);
+    crashPoint('start: started');
   } catch (error) {
     throw new RuntimeError({ resource, step: 'start', message: (error as Error).message, cause: error, hint: 'check that the command exists in the rootfs' });
   }
@@ -277,6 +282,7 @@ export async function stopContainer(context: RuntimeContext, id: string, options
   const graceMs = options.graceMs ?? Number(annotations['corral.stop-grace-ms'] ?? 10_000);
   if (graceMs > 0) {
     await signalContainer(context, id, options.signal ?? annotations['corral.stop-signal'] ?? 'TERM');
+    crashPoint('stop: signalled');
     const code = await waitForExit(context, id, graceMs);
     if (code !== undefined) return { exitCode: code };
   }
@@ -291,7 +297,9 @@ export async function stopContainer(context: RuntimeContext, id: string, options
 export async function restartContainer(context: RuntimeContext, id: string, resource: string): Promise<{ pid: number }> {
   try {
     await stopContainer(context, id);
+    crashPoint('restart: stopped');
     await runc.deleteContainer(context.runc, id);
+    crashPoint('restart: deleted');
     const created = await launchWithConmon(context, id, resource);
     await verifyMounts(context, id, created.pid);
     await runc.startContainer(context.runc, id);
@@ -305,11 +313,16 @@ export async function restartContainer(context: RuntimeContext, id: string, reso
 export async function removeContainer(context: RuntimeContext, id: string, resource: string): Promise<void> {
   try {
     await stopContainer(context, id, { graceMs: 0 });
+    crashPoint('remove: stopped');
     await runc.deleteContainer(context.runc, id);
+    crashPoint('remove: deleted');
     const files = context.paths.container(id);
     await native.unmount(files.rootfs, { detach: true });
+    crashPoint('remove: root unmounted');
     await rm(files.bundle, { recursive: true, force: true });
+    crashPoint('remove: bundle removed');
     await rm(files.persistent, { recursive: true, force: true });
+    crashPoint('remove: upper dir removed');
     await rm(`${context.paths.exits}/${id}`, { force: true });
     await releaseUserNamespaces(context.paths.usernsClaims, (owner) => owner === id);
   } catch (error) {

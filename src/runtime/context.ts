@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { makeDirDespiteRemoval } from '../state/make-dir.js';
 import { dirsFromEnvironment, projectPaths, type Dirs, type ProjectPaths } from '../state/paths.js';
 import { findBinary, hostBoundingCapabilities, hostNofileHardLimit } from './host.js';
 import type { RuncOptions } from './runc.js';
@@ -25,7 +25,7 @@ export interface RuntimeContext {
  */
 export async function ensureProjectDirs(paths: ProjectPaths): Promise<void> {
   for (const dir of [paths.run, paths.state, paths.runcRoot, paths.exits, paths.sockets]) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirDespiteRemoval(dir, 0o700);
   }
 }
 

@@ -10,6 +10,7 @@ import type { RuntimeContext } from './context.js';
 import { mountPointsUnder } from './mounts.js';
 import { RuntimeError } from './errors.js';
 import { ensurePidHolder, livePidHolder } from './pid-holder.js';
+import { crashPoint } from '../crash-point.js';
 
 // A pod's sandbox is what its containers share: namespaces pinned by bind mounts (no pause process),
 // a /dev/shm tmpfs, /etc/hosts, /etc/hostname and /etc/resolv.conf, and a parent cgroup.
@@ -49,6 +50,7 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, projec
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
     await native.createCgroup(podCgroup(context.project, pod.name));
     await native.setCgroupLimits(podCgroup(context.project, pod.name), cgroupLimitsOf(pod.resources));
+    crashPoint('pod sandbox: cgroup made');
     const mounted = new Set(await mountPointsUnder(files.dir));
 
     const pins = Object.values(pinnedNamespacePaths(context, pod)).filter((pin): pin is string => pin !== undefined);
@@ -58,6 +60,7 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, projec
         await native.createPinnedNamespaces({ dir: files.ns, types: pinnedTypesOf(pod), hostname: pod.hostname });
       }
     }
+    crashPoint('pod sandbox: namespaces pinned');
     if (pod.share.includes('pid')) await ensurePidHolder({ file: files.pidHolder, podCgroup: podCgroup(context.project, pod.name) });
 
     await mkdir(files.shm, { recursive: true, mode: 0o755 });
@@ -65,8 +68,10 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, projec
       await native.mountTmpfs(files.shm, { sizeBytes: pod.shmSize, mode: 0o1777, noexec: true });
     }
 
+    crashPoint('pod sandbox: shm mounted');
     const attachment = await attachPod(context, project, pod, pinnedNamespacePaths(context, pod).net);
     // In place, not renamed: running containers see these files through bind mounts.
+    crashPoint('pod sandbox: attached');
     await writeFile(files.hosts, hostsFileFor(pod, project, new Map(attachment ? [[pod.name, attachment.ip]] : [])), { mode: 0o644 });
     await writeFile(files.hostname, `${pod.hostname}\n`, { mode: 0o644 });
     await writeFile(files.resolvConf, await resolvConfFor(pod), { mode: 0o644 });
@@ -83,13 +88,17 @@ export async function removePodSandbox(context: RuntimeContext, podName: string)
   const files = context.paths.pod(podName);
   const cgroup = podCgroup(context.project, podName);
   await native.killCgroup(cgroup);
+  crashPoint('remove pod: its processes killed');
   // Detached while the namespace still exists, so the plugins can remove the veth and their rules.
   await detachPod(context, podName);
+  crashPoint('remove pod: detached');
   await native.removeCgroup(cgroup);
+  crashPoint('remove pod: cgroup removed');
   for (const point of await mountPointsUnder(files.dir)) {
     if (path.dirname(point) === files.ns) await native.removePinnedNamespace(point);
     else await native.unmount(point, { detach: true });
   }
+  crashPoint('remove pod: unpinned and unmounted');
   await rm(files.dir, { recursive: true, force: true });
 }
 

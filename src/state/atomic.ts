@@ -2,6 +2,7 @@ import { open, rename, mkdir, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { StateWriteError } from './errors.js';
+import { crashPoint } from '../crash-point.js';
 
 // A reader must see the old file or the new one, never half of either, even if we crash mid-write or
 // the disk fills up: write a temporary sibling, fsync it, rename it over the target, fsync the dir
@@ -38,10 +39,12 @@ async function writeTemporary(file: string, content: string | Uint8Array, mode: 
 export async function writeFileAtomic(file: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
   try {
     const temporary = await writeTemporary(file, content, mode);
+    crashPoint(`write ${path.basename(file)}: before rename`);
     await rename(temporary, file).catch(async (error: unknown) => {
       await unlink(temporary).catch(() => {});
       throw error;
     });
+    crashPoint(`write ${path.basename(file)}: after rename`);
     await syncDirectory(path.dirname(file));
   } catch (error) {
     throw new StateWriteError(file, error as NodeJS.ErrnoException);

@@ -1,8 +1,10 @@
-import { mkdir, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { fstatSync } from 'node:fs';
 import path from 'node:path';
 import * as native from '../native.js';
 import { log } from '../log.js';
+import { crashPoint } from '../crash-point.js';
+import { makeDirDespiteRemoval } from './make-dir.js';
 
 // One writer per project: `up`, `down` and the supervisor take an exclusive flock on the project's
 // lock file. The kernel drops it when the holder dies, so a crash never leaves a stale lock.
@@ -27,7 +29,7 @@ async function lockTheFileNamed(lockFile: string, createDir: boolean): Promise<n
   for (let attempt = 1; ; attempt++) {
     let fd: number;
     try {
-      if (createDir) await mkdir(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+      if (createDir) await makeDirDespiteRemoval(path.dirname(lockFile), 0o700);
       fd = await native.lockFile(lockFile);
     } catch (error) {
       // A `down` removing the run dir at this very moment: mkdir saw the dir, which was gone when it
@@ -74,6 +76,8 @@ export async function removeLockAndItsDir(lockFile: string): Promise<void> {
   for (const entry of await readdir(dir).catch(() => [] as string[])) {
     if (entry !== path.basename(lockFile)) await rm(path.join(dir, entry), { recursive: true, force: true });
   }
+  crashPoint('down: run dir emptied');
   await unlink(lockFile).catch(ignore(['ENOENT']));
+  crashPoint('down: lock file removed');
   await rmdir(dir).catch(ignore(['ENOENT', 'ENOTEMPTY']));
 }

@@ -10,6 +10,7 @@ import { stopSupervisor } from './launch.js';
 import { removeLockAndItsDir, withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
 import { releaseUserNamespaces } from '../runtime/userns.js';
+import { crashPoint } from '../crash-point.js';
 
 // `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
 // left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
@@ -18,21 +19,28 @@ import { releaseUserNamespaces } from '../runtime/userns.js';
 export async function tearDownProject(context: RuntimeContext, options: ApplyReport & { removeVolumes?: boolean } = {}): Promise<void> {
   const observed = await observeProject(context);
   await applyPlan(context, undefined, computeTeardown(observed), observed, options);
+  crashPoint('down: containers and pods removed');
   for (const point of [...(await mountPointsUnder(context.paths.run)), ...(await mountPointsUnder(context.paths.state))]) {
     await native.unmount(point, { detach: true });
   }
+  crashPoint('down: leftover mounts unmounted');
   await removeProjectNetwork(context);
+  crashPoint('down: network removed');
   await native.killCgroup(projectCgroup(context.project));
   await native.removeCgroup(projectCgroup(context.project));
+  crashPoint('down: cgroup removed');
   await releaseUserNamespaces(context.paths.usernsClaims, (id) => id.startsWith(`${context.project}.`));
   await rm(context.paths.containersState, { recursive: true, force: true });
+  crashPoint('down: container state removed');
   for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog]) await rm(file, { force: true });
+  crashPoint('down: applied project removed');
   if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });
   // Leave no empty project dir behind, but never a volume the user keeps.
   const left = await readdir(context.paths.state).catch(() => [] as string[]);
   if (left.length === 0) await rmdir(context.paths.state).catch(() => {});
   // The run dir last, and its lock file after all the rest: once that is gone, a new command can take
   // a new lock at once, so nothing of this down may come after it.
+  crashPoint('down: before the run dir goes');
   await removeLockAndItsDir(context.paths.lock);
 }
 

@@ -1,0 +1,30 @@
+import { corral, type Sandbox } from '../helpers/sandbox.js';
+import { findLeaks } from '../helpers/leaks.js';
+import type { PsRow } from '../../src/cli/ps.js';
+
+// What every fault test asks after a crash, whatever was killed and wherever: one more `up` reaches
+// the desired state, and one more `down` leaves nothing. Returned as problems (empty when all is
+// well), each with the commands' own output, so that a failure message says what they said.
+
+export interface ConvergeTarget {
+  readonly sandbox: Sandbox;
+  readonly project: string;
+  readonly file: string;
+  /** How many containers run once the project is up. */
+  readonly containers: number;
+}
+
+/** Runs `up -d` and `down` after a crash; the problems found, empty when both converged. */
+export async function problemsAfterCrash(target: ConvergeTarget): Promise<string[]> {
+  const problems: string[] = [];
+  const up = await corral(target.sandbox, ['-f', target.file, '-p', target.project, 'up', '-d']);
+  if (up.exitCode !== 0) problems.push(`up after the crash exits ${up.exitCode}; it said:\n${up.stdout}${up.stderr || '(nothing on stderr)\n'}`);
+  const ps = await corral(target.sandbox, ['-p', target.project, 'ps', '--format', 'json']);
+  const running = ps.exitCode === 0 ? (JSON.parse(ps.stdout) as PsRow[]).filter((row) => row.state === 'running').length : -1;
+  if (running !== target.containers) problems.push(`${running} of ${target.containers} containers run after up; up said:\n${up.stdout}${up.stderr}ps says (exit ${ps.exitCode}):\n${ps.stdout}${ps.stderr}`);
+  const down = await corral(target.sandbox, ['-p', target.project, 'down']);
+  if (down.exitCode !== 0) problems.push(`down after the crash exits ${down.exitCode}; it said:\n${down.stdout}${down.stderr}`);
+  const leaks = await findLeaks({ dirs: [target.sandbox.run, target.sandbox.state], projects: [target.project] });
+  if (leaks.length > 0) problems.push(`down left: ${leaks.join('; ')}`);
+  return problems;
+}
