@@ -42,6 +42,7 @@ interface Binding {
   lockFile(path: string): Promise<number>;
   unlockFile(fd: number): void;
   connectInNetworkNamespace(netnsPath: string, address: string, port: number, timeoutMs: number): Promise<number>;
+  markInheritedDescriptorsCloseOnExec(): void;
   makeWhiteout(path: string): Promise<void>;
   markOpaque(dir: string): Promise<void>;
 }
@@ -237,6 +238,18 @@ export function lockFile(lockPath: string): Promise<number> {
 export function unlockFile(fd: number): void {
   if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`fd must be a file descriptor, got ${String(fd)}`);
   addon().unlockFile(fd);
+}
+
+/**
+ * Marks every descriptor above stderr close-on-exec (close_range(3, ~0, CLOSE_RANGE_CLOEXEC)), so that
+ * the process spawned next gets the stdio it is given and nothing else. Node opens its own descriptors
+ * close-on-exec and marks 0 to 16 so when it starts, but one above that which it inherited (a caller's
+ * pipe, a make jobserver) stays open across exec: spawn() would hand it to conmon or the supervisor,
+ * which keep it as long as the container or project lives. Synchronous: one syscall that must be done
+ * before the spawn() right after it, not at a later tick.
+ */
+export function markInheritedDescriptorsCloseOnExec(): void {
+  addon().markInheritedDescriptorsCloseOnExec();
 }
 
 /**

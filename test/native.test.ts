@@ -264,6 +264,30 @@ test('a project lock is exclusive: a second taker waits until the first lets go'
   native.unlockFile(fd);
 });
 
+test('the lock file\'s descriptor is close-on-exec, so no child of the holder keeps the project locked', async (context) => {
+  const fd = await native.lockFile(path.join(context.dir, 'lock'));
+  const flags = Number.parseInt(/^flags:\s+(\d+)/m.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+  native.unlockFile(fd);
+  assert.ok(flags & 0o2000000, `O_CLOEXEC is among the flags ${flags.toString(8)}`);
+});
+
+test('an inherited descriptor above 16, which Node leaves open across exec, is marked close-on-exec', async (context) => {
+  // A process given descriptor 100 by its caller (bash here) asks a child what it sees there, before and after.
+  const script = [
+    'import { execFileSync } from "node:child_process";',
+    'const native = await import(process.argv[1]);',
+    'const seen = () => { try { return execFileSync("readlink", ["/proc/self/fd/100"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return "nothing"; } };',
+    'const before = seen();',
+    'native.markInheritedDescriptorsCloseOnExec();',
+    'console.log(JSON.stringify({ before, after: seen() }));',
+  ].join('\n');
+  const given = path.join(context.dir, 'given-by-the-caller');
+  const nativeModule = new URL('../src/native.js', import.meta.url).pathname;
+  const result = await execa('bash', ['-c', 'exec "$@" 100>>"$0"', given, process.execPath, '--input-type=module', '-e', script, nativeModule], { reject: false });
+  assert.is(result.exitCode, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout), { before: given, after: 'nothing' }, 'a child saw the caller\'s file before, and nothing after');
+});
+
 test('leaves no mount under its dir and no cgroup behind', async (context) => {
   assert.equal(await findLeaks({ dirs: [context.dir], projects: [context.project] }), []);
   const hierarchies = await cgroupHierarchies();

@@ -7,6 +7,7 @@
 
 #include "cgroups.h"
 #include "errors.h"
+#include "fd.h"
 #include "locks.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -182,6 +183,16 @@ Napi::Value UnlockFileBinding(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// markInheritedDescriptorsCloseOnExec(): synchronous, one syscall, done before the spawn() that follows it.
+Napi::Value MarkInheritedDescriptorsCloseOnExecBinding(const Napi::CallbackInfo& info) {
+  try {
+    MarkCloseOnExecFrom(3);
+  } catch (const SystemFailure& failure) {
+    throw MakeSystemError(info.Env(), failure.info());
+  }
+  return info.Env().Undefined();
+}
+
 // connectInNetworkNamespace(netnsPath, address, port, timeoutMs): resolves the connected descriptor.
 Napi::Value ConnectInNetworkNamespaceBinding(const Napi::CallbackInfo& info) {
   if (!info[2].IsNumber() || !info[3].IsNumber()) throw Napi::TypeError::New(info.Env(), "port and timeout must be numbers");
@@ -216,6 +227,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"lockFile", LockFileBinding},
       {"unlockFile", UnlockFileBinding},
       {"connectInNetworkNamespace", ConnectInNetworkNamespaceBinding},
+      {"markInheritedDescriptorsCloseOnExec", MarkInheritedDescriptorsCloseOnExecBinding},
       {"makeWhiteout", MakeWhiteoutBinding},
       {"markOpaque", MarkOpaqueBinding},
   };

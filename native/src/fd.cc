@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 
 #include "errors.h"
 
@@ -94,6 +96,22 @@ std::vector<std::string> ListSubdirectories(const std::string& path) {
     names.push_back(name);
   }
   return names;
+}
+
+void MarkCloseOnExecFrom(int first) {
+  // One syscall, all descriptors at once, none opened meanwhile missed (Linux 5.11, glibc 2.34).
+  if (close_range(static_cast<unsigned>(first), UINT_MAX, CLOSE_RANGE_CLOEXEC) == 0) return;
+  if (errno != EINVAL && errno != ENOSYS) ThrowErrno("close_range", "/proc/self/fd");
+  // An older kernel: each open descriptor as /proc/self/fd lists them (opendir's own is close-on-exec).
+  UniqueDir dir(opendir("/proc/self/fd"));
+  if (dir.Get() == nullptr) ThrowErrno("opendir", "/proc/self/fd");
+  while (struct dirent* entry = readdir(dir.Get())) {
+    char* end = nullptr;
+    long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd < first) continue;
+    int flags = fcntl(static_cast<int>(fd), F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) fcntl(static_cast<int>(fd), F_SETFD, flags | FD_CLOEXEC);
+  }
 }
 
 std::vector<std::string> SplitNonEmpty(const std::string& text, char separator) {

@@ -61,6 +61,10 @@ void MakeDirectories(const std::string& path, mode_t mode);
 // Names of the subdirectories of `path` (not "." or ".."); empty when `path` is gone.
 std::vector<std::string> ListSubdirectories(const std::string& path);
 
+// Marks every descriptor from `first` up close-on-exec, so that a program this process executes next
+// gets only the descriptors it is given explicitly (its stdio), not what this process inherited.
+void MarkCloseOnExecFrom(int first);
+
 // Splits on a separator, dropping empty pieces.
 std::vector<std::string> SplitNonEmpty(const std::string& text, char separator);
 

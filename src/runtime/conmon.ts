@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import * as native from '../native.js';
 
 // conmon is the per-container monitor: it runs `runc create`, keeps the container's stdio, writes its
 // log in the k8s-file format and its exit code to the exit dir, and outlives every Corral process.
@@ -34,6 +35,8 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
     '--exit-dir', launch.exitDir, '--socket-dir-path', launch.socketDir,
     '--runtime-arg', `--root=${launch.runtimeRoot}`,
   ];
+  // conmon lives as long as the container: it gets its stdio and the sync pipe, nothing this process inherited.
+  native.markInheritedDescriptorsCloseOnExec();
   const child = spawn(launch.conmon, args, {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, _OCI_SYNCPIPE: '3' },

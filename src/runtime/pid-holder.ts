@@ -40,7 +40,10 @@ export async function ensurePidHolder(options: { file: string; podCgroup: string
   await native.createCgroup(cgroup);
   // The shell moves itself into the cgroup before it becomes unshare, so no child escapes it.
   const script = 'for f; do echo $$ > "$f" || exit 1; done; exec unshare --pid --fork --kill-child catatonit -P';
-  const child = spawn('sh', ['-c', script, 'sh', ...(await procsFilesOf(cgroup))], { detached: true, stdio: 'ignore' });
+  const procsFiles = await procsFilesOf(cgroup);
+  // The holder lives as long as the pod, and is pid 1 of its containers: it gets nothing this process inherited.
+  native.markInheritedDescriptorsCloseOnExec();
+  const child = spawn('sh', ['-c', script, 'sh', ...procsFiles], { detached: true, stdio: 'ignore' });
   child.unref();
   const own = await namespaceOf('self');
   for (let attempt = 0; attempt < 200; attempt++) {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPackageFile } from '../package-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as native from '../native.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { withProjectLock } from '../state/lock.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
@@ -30,6 +31,8 @@ async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () =>
     const log = await open(context.paths.supervisorLog, 'a', 0o600);
     let exited = false;
     try {
+      // It outlives this command (and starts conmons): nothing this command inherited may go with it.
+      native.markInheritedDescriptorsCloseOnExec();
       // The supervisor idles between events; a young generation of 1 MB instead of V8's 16 MB costs it a
       // few more scavenges and keeps it at ~65 MB instead of ~80 MB with 100 containers (bench/run.ts).
       const child = spawn(process.execPath, ['--max-semi-space-size=1', cliEntry(), 'supervise', '-p', context.project], {
