@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Removal } from '../images/remove.js';
 import { dirsFromEnvironment } from '../state/paths.js';
 import { formatTable } from './table.js';
 
@@ -19,9 +20,12 @@ async function runImages(options: { format?: string }): Promise<void> {
   ])));
 }
 
-async function describeRemoval(removal: { images: readonly string[]; layers: readonly string[]; reclaimedBytes: number }): Promise<void> {
+async function describeRemoval(removal: Removal): Promise<void> {
   const { default: prettyBytes } = await import('pretty-bytes');
+  const buildLeftovers = removal.buildLeftovers ?? [];
+  for (const leftover of buildLeftovers) print(`✔ ${leftover} of a killed build  removed`);
   if (removal.images.length === 0 && removal.layers.length === 0) {
+    if (buildLeftovers.length > 0) return;
     print('nothing to remove');
     return;
   }
@@ -47,7 +51,7 @@ export function registerImages(program: Command): void {
     });
   image
     .command('prune')
-    .description('remove layers and blobs no image names and leftovers of interrupted pulls; with --all, every image no container uses')
+    .description('remove layers and blobs no image names and leftovers of interrupted pulls and killed builds; with --all, every image no container uses')
     .option('-a, --all', 'also remove images no container uses')
     .action(async (options: { all?: boolean }) => {
       const { pruneImages } = await import('../images/remove.js');

@@ -1,6 +1,7 @@
 import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dirs } from '../state/paths.js';
+import { removeDeadBuildLeftovers } from './build-leftovers.js';
 import { ImageError } from './errors.js';
 import { removeDeadPulls } from './pull.js';
 import { imageStore, layerSize, listImages, withStoreLock, type ImageStore, type StoredImage } from './store.js';
@@ -17,6 +18,8 @@ export interface Removal {
   readonly layers: readonly string[];
   /** Bytes given back: unpacked layers plus blobs. */
   readonly reclaimedBytes: number;
+  /** What killed builds left in buildah's storage (`buildah container NAME (ID)`, `buildah image TAG`). */
+  readonly buildLeftovers?: readonly string[];
 }
 
 interface Garbage {
@@ -101,8 +104,9 @@ export async function removeImages(dirs: Dirs, refs: readonly string[]): Promise
 }
 
 /**
- * Frees what nothing needs: blobs and layers no reference names (left by re-pulls and removals) and
- * leftovers of interrupted pulls; with `all`, also every image no container uses.
+ * Frees what nothing needs: blobs and layers no reference names (left by re-pulls and removals),
+ * leftovers of interrupted pulls and of killed builds (also in buildah's storage); with `all`, also
+ * every image no container uses.
  */
 export async function pruneImages(dirs: Dirs, options: { all?: boolean } = {}): Promise<Removal> {
   const store = imageStore(dirs.state);
@@ -112,6 +116,7 @@ export async function pruneImages(dirs: Dirs, options: { all?: boolean } = {}): 
     const unused = options.all ? images.filter((image) => !users.has(image.ref)) : [];
     for (const image of unused) await rm(store.refFile(image.ref), { force: true });
     const garbage = await collectGarbage(store, images.filter((image) => !unused.includes(image)));
-    return { images: unused.map((image) => image.ref), layers: garbage.layers, reclaimedBytes: garbage.bytes };
+    const buildLeftovers = await removeDeadBuildLeftovers(store.root);
+    return { images: unused.map((image) => image.ref), layers: garbage.layers, reclaimedBytes: garbage.bytes, buildLeftovers };
   });
 }

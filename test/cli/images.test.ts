@@ -152,6 +152,63 @@ images('build: builds a Dockerfile with buildah and runs the result', async (con
   await corral(context.sandbox, ['-p', project, 'down']);
 });
 
+/** A build context holding the busybox rootfs, and a Dockerfile that copies it in, then runs `steps`. */
+async function writeBuildContext(context: Context, name: string, steps: readonly string[]): Promise<string> {
+  const dir = path.join(context.sandbox.work, name);
+  await cp(context.sandbox.env.CORRAL_ROOTFS!, path.join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+  await writeFile(path.join(dir, 'Dockerfile'), ['FROM scratch', 'COPY rootfs/ /', ...steps, ''].join('\n'));
+  return dir;
+}
+
+/** The leak checker's view of buildah: working containers of this suite's builds, as leak lines. */
+const buildahContainersOfTheSuite = async (context: Context) => (await findLeaks({ dirs: [context.sandbox.state], projects: [] })).filter((line) => line.startsWith('buildah container'));
+
+const buildWorkDirs = async (context: Context) => (await readdir(path.join(context.sandbox.state, 'images'))).filter((name) => name.startsWith('build-'));
+
+images('a build whose RUN step fails: exit 2, an error naming the step and the Dockerfile, no buildah container left', async (context) => {
+  await writeBuildContext(context, 'failing', ['RUN echo going-wrong >&2; exit 3']);
+  const file = path.join(context.sandbox.work, 'failing.yaml');
+  const project = context.sandbox.projectName('failing');
+  await writeFile(file, 'pods:\n  app:\n    containers:\n      main: { build: ./failing }\n');
+  // With BUILDAH_LAYERS=true in the environment buildah 1.28 itself keeps the container of the
+  // failed step unless told --force-rm.
+  for (const env of [{}, { BUILDAH_LAYERS: 'true' }] as Record<string, string>[]) {
+    const how = JSON.stringify(env);
+    const up = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d'], { env, timeoutMs: 300_000 });
+    assert.is(up.exitCode, 2, `a failed build is a failure on the way, not the user's mistake (${how}): ${up.stdout}\n${up.stderr}`);
+    assert.match(up.stderr, `building corral-build/${project}/app/main failed at step \`RUN echo going-wrong >&2; exit 3\` of ${path.join(context.sandbox.work, 'failing/Dockerfile')}: exit status 3 (its last output: going-wrong`, `the image, the step and the Dockerfile, with the step's output (${how})`);
+    assert.equal(await buildahContainersOfTheSuite(context), [], `no working container of the build is left in buildah's storage (${how})`);
+    assert.equal(await buildWorkDirs(context), [], `nor its work dir in the store (${how})`);
+    assert.not.ok(existsSync(path.join(context.sandbox.run, project)), `nothing of the project was made (${how})`);
+  }
+});
+
+images('an up killed with its buildah during a build: the leak check sees the working container, image prune removes it', async (context) => {
+  await writeBuildContext(context, 'slow', [`RUN sleep 60 && echo ${context.project}-slow-step`]);
+  const file = path.join(context.sandbox.work, 'slow.yaml');
+  await writeFile(file, 'pods:\n  app:\n    containers:\n      main: { build: ./slow }\n');
+  // A process group of its own, killed whole: buildah gets no chance to clean up, as under an OOM
+  // kill or a service manager's last SIGKILL.
+  const up = execa(process.execPath, [cliEntry, '-f', file, '-p', context.sandbox.projectName('slow'), 'up', '-d'], {
+    cwd: context.sandbox.work, env: { ...context.sandbox.env }, detached: true, reject: false, stdin: 'ignore', timeout: 120_000,
+  });
+  const leaks = await eventually(async () => {
+    const found = await buildahContainersOfTheSuite(context);
+    return found.length > 0 ? found : undefined;
+  }, 'the build\'s working container to be made', 60_000);
+  process.kill(-up.pid!, 'SIGKILL');
+  await up;
+  assert.is(leaks.length, 1, `one working container: ${leaks.join('; ')}`);
+  assert.match(leaks[0]!, new RegExp(`of the build ${context.sandbox.state}/images/build-${up.pid}-`), 'it is known by the work dir of the killed build');
+  await eventually(async () => ((await execa('pgrep', ['-f', `${context.project}-slow-step`], { reject: false })).stdout.trim() === '' ? true : undefined), 'the killed build\'s step to be gone');
+  assert.equal(await buildahContainersOfTheSuite(context), leaks, 'it stays after the kill: nothing else will remove it');
+  const prune = await corral(context.sandbox, ['image', 'prune']);
+  assert.is(prune.exitCode, 0, prune.stderr);
+  assert.match(prune.stdout, /^✔ buildah container \S+ \([0-9a-f]{12}\) of a killed build {2}removed$/m, 'prune names what it removed');
+  assert.equal(await buildahContainersOfTheSuite(context), [], 'the working container is gone');
+  assert.equal(await buildWorkDirs(context), [], 'and the work dir of the killed build');
+});
+
 images('images lists the store with shared sizes; image rm refuses a used image; prune frees the rest', async (context) => {
   const listed = JSON.parse((await corral(context.sandbox, ['images', '--format', 'json'])).stdout) as { ref: string; size: number; sharedSize: number }[];
   const ref = `127.0.0.1:${context.port}/test/busy:v1`;

@@ -2,12 +2,16 @@ import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { listBuildContainers } from '../../src/images/build-leftovers.js';
 import { bridgeNameFor } from '../../src/network/project-network.js';
 import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
 // cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own,
-// no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces).
+// no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces),
+// no buildah working container of its builds (buildah's storage is the host's: containers of other
+// programs and of other suites running at the same time are told apart by the build's work dir,
+// which Corral marks them with and which lies under the suite's state dir).
 
 export interface LeakScope {
   readonly dirs: readonly string[];
@@ -82,6 +86,12 @@ async function runcStates(roots: readonly string[]): Promise<string[]> {
   return left;
 }
 
+/** buildah working containers of builds whose work dir is under the dirs. */
+async function buildahContainersUnder(dirs: readonly string[]): Promise<string[]> {
+  const containers = await listBuildContainers();
+  return containers.filter(({ build }) => dirs.some((dir) => build.startsWith(`${dir}/`))).map(({ id, name, build }) => `${name} (${id.slice(0, 12)}) of the build ${build}`);
+}
+
 /** Everything the scope left behind, as readable lines; empty when clean. */
 export async function findLeaks(scope: LeakScope): Promise<string[]> {
   return [
@@ -90,6 +100,7 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await conmonsUnder(scope.dirs)).map((line) => `conmon ${line}`),
     ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
     ...(await networkLeftovers(scope.dirs, scope.projects)),
+    ...(await buildahContainersUnder(scope.dirs)).map((line) => `buildah container ${line}`),
     ...(await runcStates([...(scope.runcRoots ?? []), ...scope.dirs.flatMap((dir) => scope.projects.map((project) => `${dir}/${project}/runc`))])).map((dir) => `runc state ${dir}`),
   ];
 }

@@ -68,7 +68,7 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the built `corral` CLI with the sandbox's dirs; never throws on a non-zero exit. */
+/** Runs the built `corral` CLI with the sandbox's dirs (and `env` on top); never throws on a non-zero exit. */
 export async function corral(sandbox: Sandbox, args: readonly string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   const result = await execa(process.execPath, [cliEntry, ...args], {
     cwd: options.cwd ?? sandbox.work,
