@@ -19,6 +19,32 @@ export class UsageError extends Error {
 export const EXIT_INVALID_INPUT = 1;
 export const EXIT_RUNTIME_FAILURE = 2;
 
+let exitExplained = false;
+
+/** Ends the command with `code` now, once it has said why (or has nothing to say: a success). */
+export function exitExplainedWith(code: number): never {
+  exitExplained = true;
+  process.exit(code);
+}
+
+/** The code the command ends with when it is done: that of the command `exec` ran, a failure it printed. */
+export function setExplainedExitCode(code: number): void {
+  exitExplained = true;
+  process.exitCode = code;
+}
+
+/**
+ * A command that fails must say why. One that would end with a failure code and no word (a library
+ * calling process.exit, a crash whose report got lost) says at least that, and from where: a chaos
+ * trial once saw `up` exit 1 with nothing on stderr, and there was nothing to go on.
+ */
+export function reportUnexplainedExits(): void {
+  process.on('exit', (code) => {
+    if (code === 0 || exitExplained) return;
+    process.stderr.write(`corral: exited with code ${code} without saying why; this is a bug in Corral, please report it with this trace:\n${new Error('exit').stack}\n`);
+  });
+}
+
 /** The exit code for an error. */
 export function exitCodeFor(error: unknown): number {
   const invalidInput = error instanceof ProjectError || error instanceof UsageError || (error as { invalidInput?: unknown } | undefined)?.invalidInput === true;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from './errors.js';
+import { setExplainedExitCode, UsageError } from './errors.js';
 import { selectContainers } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
@@ -20,7 +20,7 @@ async function runExec(resource: string, argv: string[], options: ExecOptions): 
   if (argv.length === 0) throw new UsageError('no command given', `add it after --, e.g. corral exec ${resource} -- sh`);
   const tty = options.tty ?? (process.stdin.isTTY && process.stdout.isTTY);
   const result = await execa(context.runc.binary, ['--root', context.runc.root, 'exec', ...(tty ? ['--tty'] : []), container!.id, ...argv], { stdio: 'inherit', reject: false });
-  process.exitCode = result.exitCode ?? 1;
+  setExplainedExitCode(result.exitCode ?? 1);
 }
 
 export function registerExec(program: Command): void {

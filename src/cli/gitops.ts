@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dirsFromEnvironment } from '../state/paths.js';
-import { UsageError } from './errors.js';
+import { setExplainedExitCode, UsageError } from './errors.js';
 
 // `corral gitops`: apply project files from a git branch at each new commit (polling, and a signed
 // push webhook), or once (`--once`, for CI and cron); `corral gitops status` says what runs.
@@ -50,7 +50,7 @@ async function runGitops(action: string | undefined, options: GitopsOptions): Pr
   if (options.once) {
     const outcome = await gitopsPass(source);
     if (outcome.known) print(`commit ${outcome.commit.slice(0, 12)} failed before and is not tried again: ${outcome.error}`);
-    if (outcome.error) process.exitCode = 1;
+    if (outcome.error) setExplainedExitCode(1);
     else if (!outcome.applied) print(`commit ${outcome.commit.slice(0, 12)} is already applied`);
     return;
   }

@@ -4,7 +4,7 @@ import '../crash-point.js';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { findPackageFile } from '../package-file.js';
-import { describeFailure, exitCodeFor, EXIT_INVALID_INPUT } from './errors.js';
+import { describeFailure, exitCodeFor, exitExplainedWith, EXIT_INVALID_INPUT, reportUnexplainedExits } from './errors.js';
 import { registerDown } from './down.js';
 import { registerLogs } from './logs.js';
 import { registerPs } from './ps.js';
@@ -66,12 +66,14 @@ registerValidate(program);
 registerGenerate(program);
 registerSupervise(program);
 
+reportUnexplainedExits();
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   const code = (error as { code?: string }).code;
-  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
-  if (typeof code === 'string' && code.startsWith('commander.')) process.exit(EXIT_INVALID_INPUT);
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') exitExplainedWith(0);
+  // commander has printed what was wrong with the command line.
+  if (typeof code === 'string' && code.startsWith('commander.')) exitExplainedWith(EXIT_INVALID_INPUT);
   process.stderr.write(`${describeFailure(error, Boolean(program.opts().debug))}\n`);
-  process.exit(exitCodeFor(error));
+  exitExplainedWith(exitCodeFor(error));
 }
