@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { and, assign, fromPromise, setup } from 'xstate';
 import type { Healthcheck, RestartPolicy } from '../src/project/model.js';
 import { healthMachine, type HealthReport, type HealthStatus } from './health.js';
 
@@ -6,6 +6,9 @@ import { healthMachine, type HealthReport, type HealthStatus } from './health.js
 // what was last seen (OBSERVED), and moves the container towards the wish through the runtime actors.
 // It also decides restarts: the restart policy, CrashLoopBackOff-style delays (doubling from a base
 // to a cap, reset once a run lasted long enough) and restarts of a container that turned unhealthy.
+// Health is about one process: whenever the container gets a new one (a restart in place, a start
+// after a stop, a restart by the policy, a recreate) it is `starting` again and its start period
+// counts from that process's start, as in docker and the kubelet.
 // The actors are placeholders here: the reconciler provides the real ones (runc + conmon), tests
 // provide fakes, so this file is the specification of a container's life and nothing else.
 
@@ -33,6 +36,8 @@ export interface ContainerMachineInput {
   /** Carried over from a persisted snapshot when a new supervisor takes over. */
   readonly restartCount?: number;
   readonly backoffMs?: number;
+  /** What the previous supervisor knew of the health of process `pid`: kept while that process runs. */
+  readonly health?: { readonly status: HealthStatus; readonly output?: string; readonly pid: number };
 }
 
 export interface ContainerContext {
@@ -56,19 +61,24 @@ export interface ContainerContext {
   health?: HealthStatus;
   /** What the last health probe said. */
   healthOutput?: string;
+  /** The process `health` is about; a process other than this one has not been judged yet. */
+  healthPid?: number;
+  /** How long the process had run when it was last observed (0 when this machine started it). */
+  runningForMs?: number;
 }
 
 export type ContainerEvent =
   | { type: 'DESIRED'; state: DesiredState; hash?: string }
-  /** `ranForMs`: how long the run that ended lasted, when known (resets the backoff). */
-  | { type: 'OBSERVED'; status: ObservedStatus; hash?: string; pid?: number; exitCode?: number; ranForMs?: number }
+  /** `ranForMs`: how long the run that ended lasted, when known (resets the backoff); `runningForMs`: how long the process that runs has. */
+  | { type: 'OBSERVED'; status: ObservedStatus; hash?: string; pid?: number; exitCode?: number; ranForMs?: number; runningForMs?: number }
   /** Start an exited container again, in place. */
   | { type: 'START' }
   /** Restart it now, running or not (`corral restart`). */
   | { type: 'RESTART' }
   | HealthReport;
 
-export interface ActorInput { readonly id: string; readonly hash?: string }
+/** `pid`: for a restart, the process it was decided for (none when the container had exited). */
+export interface ActorInput { readonly id: string; readonly hash?: string; readonly pid?: number }
 
 /** Whether the policy restarts a container that exited with `exitCode` after `restartCount` restarts. */
 export function policyRestarts(policy: RestartPolicy, exitCode: number | undefined, restartCount: number): boolean {
@@ -111,6 +121,9 @@ export const containerMachine = setup({
     // A liveness failure counts like a failed exit: restarted unless the policy is `no` or used up.
     restartsWhenUnhealthy: ({ context, event }) => event.type === 'HEALTH' && event.status === 'unhealthy'
       && context.desired === 'running' && policyRestarts(context.restart, 1, context.restartCount),
+    // A report from the watcher of an earlier process (one sent just before the new process was seen).
+    aboutCurrentProcess: ({ context, event }) => event.type === 'HEALTH' && event.pid === context.pid,
+    seenNewProcess: ({ context, event }) => event.type === 'OBSERVED' && event.status === 'running' && event.pid !== undefined && event.pid !== context.pid,
     isOutdated: ({ context }) => context.desired === 'running' && context.desiredHash !== undefined && context.desiredHash !== context.observedHash,
     asksRemoval: ({ event }) => event.type === 'DESIRED' && event.state === 'removed',
     seenAbsent: ({ event }) => event.type === 'OBSERVED' && event.status === 'absent',
@@ -126,13 +139,21 @@ export const containerMachine = setup({
     recordObserved: assign(({ context, event }) => {
       if (event.type !== 'OBSERVED') return {};
       const longRun = event.ranForMs !== undefined && event.ranForMs >= context.backoff.resetAfterMs;
-      return { observedHash: event.hash ?? context.observedHash, pid: event.pid, exitCode: event.exitCode, backoffMs: longRun ? context.backoff.baseMs : context.backoffMs };
+      return {
+        observedHash: event.hash ?? context.observedHash, pid: event.pid, exitCode: event.exitCode, runningForMs: event.runningForMs,
+        backoffMs: longRun ? context.backoff.baseMs : context.backoffMs,
+      };
     }),
-    recordCreated: assign(({ context }, output: { pid: number }) => ({ pid: output.pid, observedHash: context.desiredHash, exitCode: undefined, error: undefined })),
-    recordRestarted: assign((_, output: { pid: number }) => ({ pid: output.pid, exitCode: undefined, error: undefined })),
+    recordCreated: assign(({ context }, output: { pid: number }) => ({ pid: output.pid, observedHash: context.desiredHash, exitCode: undefined, error: undefined, runningForMs: 0 })),
+    recordRestarted: assign((_, output: { pid: number }) => ({ pid: output.pid, exitCode: undefined, error: undefined, runningForMs: 0 })),
     countRestart: assign(({ context }) => ({ restartCount: context.restartCount + 1, backoffMs: Math.min(context.backoffMs * 2, context.backoff.maxMs) })),
-    recordHealth: assign(({ event }) => (event.type === 'HEALTH' ? { health: event.status, healthOutput: event.output } : {})),
-    resetHealth: assign(({ context }) => ({ health: context.healthcheck ? 'starting' as const : undefined, healthOutput: undefined })),
+    recordHealth: assign(({ event }) => (event.type === 'HEALTH' ? { health: event.status, healthOutput: event.output, healthPid: event.pid } : {})),
+    // Entering `running`: a process not judged yet starts over at `starting`, whatever the one before
+    // it was; the same process (seen again after a detour, or by a supervisor taking over) keeps its status.
+    judgeNewProcessAfresh: assign(({ context }) => {
+      if (context.health !== undefined && context.healthPid === context.pid) return {};
+      return { health: context.healthcheck ? 'starting' as const : undefined, healthOutput: undefined, healthPid: context.pid };
+    }),
     recordExit: assign((_, output: { exitCode?: number }) => ({ exitCode: output.exitCode, pid: undefined })),
     forgetContainer: assign({ observedHash: undefined, pid: undefined, exitCode: undefined }),
     recordFailure: assign((_, params: { error: unknown }) => ({ error: messageOf(params.error) })),
@@ -144,6 +165,7 @@ export const containerMachine = setup({
     return {
       id: input.id, resource: input.resource, desired: 'running', restart: input.restart ?? { name: 'no' }, healthcheck: input.healthcheck,
       backoff, restartCount: input.restartCount ?? 0, backoffMs: input.backoffMs ?? backoff.baseMs,
+      ...(input.health && input.healthcheck ? { health: input.health.status, healthOutput: input.health.output, healthPid: input.health.pid } : {}),
     };
   },
   initial: 'unknown',
@@ -188,12 +210,13 @@ export const containerMachine = setup({
       invoke: {
         src: 'startContainer',
         input: ({ context }) => ({ id: context.id }),
-        onDone: { target: 'running', actions: 'resetHealth' },
+        onDone: { target: 'running' },
         onError: { target: 'failed', actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     running: {
       tags: ['settled'],
+      entry: 'judgeNewProcessAfresh',
       always: [
         { guard: 'wantsRemoved', target: 'stopping' },
         { guard: 'isOutdated', target: 'stopping' },
@@ -207,18 +230,23 @@ export const containerMachine = setup({
         checked: {
           invoke: {
             src: 'health',
-            input: ({ context, self }) => ({ healthcheck: context.healthcheck!, reportTo: self, target: { id: context.id, pid: context.pid ?? 0 } }),
+            input: ({ context, self }) => ({
+              healthcheck: context.healthcheck!, reportTo: self, target: { id: context.id, pid: context.pid ?? 0 },
+              runningForMs: context.runningForMs, knownStatus: context.health,
+            }),
           },
         },
         unchecked: {},
       },
       on: {
         HEALTH: [
-          { guard: 'restartsWhenUnhealthy', target: 'restarting', actions: ['recordHealth', 'countRestart'] },
-          { actions: 'recordHealth' },
+          { guard: and(['aboutCurrentProcess', 'restartsWhenUnhealthy']), target: 'restarting', actions: ['recordHealth', 'countRestart'] },
+          { guard: 'aboutCurrentProcess', actions: 'recordHealth' },
         ],
         RESTART: { target: 'restarting' },
         OBSERVED: [
+          // Someone else (`corral restart`, `start`) replaced the process: its health is watched anew.
+          { guard: 'seenNewProcess', target: 'running', reenter: true, actions: 'recordObserved' },
           { guard: 'seenExited', target: 'exited', actions: 'recordObserved' },
           { guard: 'seenAbsent', target: 'absent', actions: 'forgetContainer' },
           { actions: 'recordObserved' },
@@ -275,8 +303,8 @@ export const containerMachine = setup({
     restarting: {
       invoke: {
         src: 'restartContainer',
-        input: ({ context }) => ({ id: context.id }),
-        onDone: { target: 'running', actions: [{ type: 'recordRestarted', params: ({ event }) => event.output }, 'resetHealth'] },
+        input: ({ context }) => ({ id: context.id, pid: context.pid }),
+        onDone: { target: 'running', actions: { type: 'recordRestarted', params: ({ event }) => event.output } },
         onError: { target: 'failed', actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },

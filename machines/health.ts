@@ -1,14 +1,18 @@
 import { type AnyActorRef, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { Healthcheck, Probe } from '../src/project/model.js';
 
-// The health of one running container, as docker defines it: probes every interval (every
-// start_interval during start_period), `retries` failures in a row make it unhealthy, one success makes
-// it healthy, and failures during start_period do not count. The probe itself is an actor the caller
-// provides (the runtime's probeContainer, or a fake in tests); timers come from the actor's clock.
+// The health of one running process of a container, as docker defines it: probes every interval
+// (every start_interval during start_period), `retries` failures in a row make it unhealthy, one
+// success makes it healthy, and failures during start_period do not count. The start period counts
+// from the process's start (docker's StartedAt), not from when this machine began watching. Health is
+// about one process: a probe that finds its process gone (exited, or replaced by a restart) says
+// nothing about it, and the machine stops; whoever watches the container starts a new one for the
+// next process. The probe itself is an actor the caller provides (the runtime's probeContainer, or a
+// fake in tests); timers come from the actor's clock.
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
 
-/** Which container the probes look at. */
+/** Which container the probes look at, and which of its processes. */
 export interface ProbeTarget { readonly id: string; readonly pid: number }
 
 export interface ProbeInput { readonly probe: Probe; readonly timeoutMs: number; readonly target: ProbeTarget }
@@ -18,6 +22,10 @@ export interface HealthInput {
   readonly target: ProbeTarget;
   /** Who hears HEALTH events when the status changes (the container machine); none when used alone. */
   readonly reportTo?: AnyActorRef;
+  /** How long the target process has run when watching begins (a supervisor that takes over a running container); default 0. */
+  readonly runningForMs?: number;
+  /** What an earlier watcher concluded about this same process (a supervisor taking over); default starting. */
+  readonly knownStatus?: HealthStatus;
 }
 
 export interface HealthContext {
@@ -29,13 +37,19 @@ export interface HealthContext {
   failures: number;
   probes: number;
   lastOutput: string;
-  /** Elapsed time of the start period, in ms of the actor's clock, advanced by each wait. */
+  /** How long the process has run, in ms: runningForMs at the start, then advanced by each wait on the actor's clock. */
   elapsedMs: number;
 }
 
-export interface HealthReport { readonly type: 'HEALTH'; readonly status: HealthStatus; readonly output: string }
+/** `pid`: the process the status is about, so that a listener can tell it from a newer one. */
+export interface HealthReport { readonly type: 'HEALTH'; readonly status: HealthStatus; readonly output: string; readonly pid: number }
 
-export interface ProbeOutcome { readonly healthy: boolean; readonly output: string }
+export interface ProbeOutcome {
+  readonly healthy: boolean;
+  readonly output: string;
+  /** The target process exited or was replaced while (or before) it was probed: the outcome is about no process this machine watches. */
+  readonly processGone?: true;
+}
 
 const inStartPeriod = (context: HealthContext) => context.elapsedMs < context.healthcheck.startPeriodMs && context.status === 'starting';
 const waitOf = (context: HealthContext) => (inStartPeriod(context) ? context.healthcheck.startIntervalMs : context.healthcheck.intervalMs);
@@ -53,6 +67,9 @@ export const healthMachine = setup({
   delays: {
     untilNextProbe: ({ context }) => waitOf(context),
   },
+  guards: {
+    processGone: (_, outcome: ProbeOutcome) => outcome.processGone === true,
+  },
   actions: {
     recordResult: assign(({ context }, outcome: ProbeOutcome) => {
       const counts = !outcome.healthy && !inStartPeriod(context);
@@ -63,13 +80,18 @@ export const healthMachine = setup({
     advanceClock: assign(({ context }) => ({ elapsedMs: context.elapsedMs + waitOf(context) })),
     report: enqueueActions(({ context, enqueue }, previous: { status: HealthStatus }) => {
       if (context.reportTo && context.status !== previous.status) {
-        enqueue.sendTo(context.reportTo, { type: 'HEALTH', status: context.status, output: context.lastOutput } satisfies HealthReport);
+        enqueue.sendTo(context.reportTo, { type: 'HEALTH', status: context.status, output: context.lastOutput, pid: context.target.pid } satisfies HealthReport);
       }
     }),
   },
 }).createMachine({
   id: 'health',
-  context: ({ input }) => ({ healthcheck: input.healthcheck, target: input.target, reportTo: input.reportTo, status: 'starting', failures: 0, probes: 0, lastOutput: '', elapsedMs: 0 }),
+  context: ({ input }) => {
+    const status = input.knownStatus ?? 'starting';
+    // An unhealthy process stays so until a probe passes: its failing streak is at least `retries`.
+    const failures = status === 'unhealthy' ? input.healthcheck.retries : 0;
+    return { healthcheck: input.healthcheck, target: input.target, reportTo: input.reportTo, status, failures, probes: 0, lastOutput: '', elapsedMs: input.runningForMs ?? 0 };
+  },
   initial: 'waiting',
   states: {
     waiting: {
@@ -79,14 +101,17 @@ export const healthMachine = setup({
       invoke: {
         src: 'probe',
         input: ({ context }) => ({ probe: context.healthcheck.probe, timeoutMs: context.healthcheck.timeoutMs, target: context.target }),
-        onDone: {
-          target: 'waiting',
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            const previous = { status: context.status };
-            enqueue({ type: 'recordResult', params: event.output });
-            enqueue({ type: 'report', params: previous });
-          }),
-        },
+        onDone: [
+          { guard: { type: 'processGone', params: ({ event }) => event.output }, target: 'processGone' },
+          {
+            target: 'waiting',
+            actions: enqueueActions(({ context, event, enqueue }) => {
+              const previous = { status: context.status };
+              enqueue({ type: 'recordResult', params: event.output });
+              enqueue({ type: 'report', params: previous });
+            }),
+          },
+        ],
         onError: {
           target: 'waiting',
           actions: enqueueActions(({ context, event, enqueue }) => {
@@ -96,6 +121,11 @@ export const healthMachine = setup({
           }),
         },
       },
+    },
+    // The process is gone: nothing more to say about it (a failure counted now would be held against
+    // the container's next process, inside what is its start period).
+    processGone: {
+      type: 'final',
     },
   },
 });

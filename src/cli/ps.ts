@@ -41,8 +41,20 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(seconds / 86400)}d${Math.floor((seconds % 86400) / 3600)}h`;
 }
 
+/**
+ * The health of the process that runs now. What the supervisor judged is about one process: right
+ * after a `restart` or `start` it may not have seen the new one yet, which is `starting` until its
+ * own probes pass (snapshots of older supervisors name no process, and are taken as they are).
+ */
+function healthOf(container: ObservedContainer, snapshot: ContainerSnapshot | undefined): { health: string | null; output: string | null } {
+  if (container.status !== 'running' || snapshot?.health === undefined) return { health: null, output: null };
+  if (snapshot.healthPid !== undefined && snapshot.healthPid !== container.pid) return { health: 'starting', output: null };
+  return { health: snapshot.health, output: snapshot.healthOutput ?? null };
+}
+
 function toRow(container: ObservedContainer, now: number, snapshot: ContainerSnapshot | undefined): PsRow {
   const running = container.status === 'running';
+  const { health, output } = healthOf(container, snapshot);
   const uptime = running && container.created ? Math.max(0, Math.round((now - Date.parse(container.created)) / 1000)) : null;
   return {
     pod: container.pod,
@@ -53,8 +65,8 @@ function toRow(container: ObservedContainer, now: number, snapshot: ContainerSna
     uptimeSeconds: uptime,
     created: container.created ?? null,
     restarts: snapshot?.restartCount ?? 0,
-    health: running ? snapshot?.health ?? null : null,
-    healthOutput: running ? snapshot?.healthOutput ?? null : null,
+    health,
+    healthOutput: output,
     supervisor: snapshot?.state ?? null,
     privileged: container.privileged ?? false,
   };

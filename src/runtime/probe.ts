@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { Probe } from '../project/model.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
+import { type ProcStat, readProcStat } from './proc-stat.js';
 import * as runc from './runc.js';
 
 // One health probe of a running container. A command runs inside it (runc exec); TCP and HTTP probes
@@ -13,6 +14,8 @@ export interface ProbeResult {
   readonly healthy: boolean;
   /** What the probe said: command output, HTTP status line or the connection error (at most 4 KiB). */
   readonly output: string;
+  /** The process `pid` exited or was replaced (a restart in place) before the probe ended: the result is not about it. */
+  readonly processGone?: true;
 }
 
 const MAX_OUTPUT = 4096;
@@ -47,8 +50,30 @@ async function probeByHttp(pid: number, probe: Extract<Probe, { kind: 'http' }>,
   });
 }
 
-/** Runs one probe against the container `id` whose init process is `pid`. Never throws: a failure is unhealthy. */
+/** Neither exiting nor exited (a zombie, or dead). */
+const isLive = (stat: ProcStat) => !stat.exiting && stat.state !== 'Z' && stat.state !== 'X';
+
+/** Whether the process is still the one `before` was read from: live, its pid not reused. */
+function stillRuns(pid: number, before: ProcStat): boolean {
+  const now = readProcStat(pid);
+  return now !== undefined && isLive(now) && now.start === before.start;
+}
+
+/**
+ * Runs one probe against the container `id` whose init process is `pid`. Never throws: a failure is
+ * unhealthy. A probe that overlaps the end of `pid` fails for that reason alone (the kernel kills a
+ * `runc exec` in a pid namespace whose first process exits; a command probe after it would run in
+ * the next process): when `pid` is exiting or gone by the end of the probe, the result says so
+ * (`processGone`) instead of counting against either process.
+ */
 export async function probeContainer(context: RuntimeContext, id: string, pid: number, probe: Probe, timeoutMs: number): Promise<ProbeResult> {
+  const before = readProcStat(pid);
+  if (!before || !isLive(before)) return { healthy: false, output: `process ${pid} is gone`, processGone: true };
+  const result = await probeOnce(context, id, pid, probe, timeoutMs);
+  return stillRuns(pid, before) ? result : { ...result, processGone: true };
+}
+
+async function probeOnce(context: RuntimeContext, id: string, pid: number, probe: Probe, timeoutMs: number): Promise<ProbeResult> {
   try {
     if (probe.kind === 'exec') return await probeByCommand(context, id, probe.argv, timeoutMs);
     if (probe.kind === 'http') return await probeByHttp(pid, probe, timeoutMs);

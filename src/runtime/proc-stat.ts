@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 
 // /proc/PID/stat, read where Corral must know whether a process it recorded is still the one it was:
-// its name (a pid may be reused by anything), its state letter (a zombie is gone) and its start time.
+// its name (a pid may be reused by anything), its state letter (a zombie is gone), whether it is
+// exiting, and its start time.
 // Read synchronously: a small procfs file, read for every container of a listing.
 
 export interface ProcStat {
@@ -11,7 +12,14 @@ export interface ProcStat {
   readonly state: string;
   /** Start time in clock ticks since boot (field 22), as written. */
   readonly start: string;
+  /**
+   * PF_EXITING in its flags (field 9): it is on its way out but not a zombie yet. A container's first
+   * process stays so while the kernel kills the rest of its pid namespace, which can take a while.
+   */
+  readonly exiting: boolean;
 }
+
+const PF_EXITING = 0x4;
 
 /** The process's stat, or undefined when there is no such process. */
 export function readProcStat(pid: number): ProcStat | undefined {
@@ -27,5 +35,5 @@ export function readProcStat(pid: number): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   const fields = text.slice(close + 2).split(' ');
   if (open < 0 || close < 0 || fields.length <= 19) return undefined;
-  return { name: text.slice(open + 1, close), state: fields[0]!, start: fields[19]! };
+  return { name: text.slice(open + 1, close), state: fields[0]!, start: fields[19]!, exiting: (Number(fields[6]) & PF_EXITING) !== 0 };
 }

@@ -13,6 +13,8 @@ export interface ContainerSnapshot {
   readonly restartAt?: string;
   readonly health?: string;
   readonly healthOutput?: string;
+  /** The container process `health` is about: another process (after a restart) is not judged yet. */
+  readonly healthPid?: number;
   readonly error?: string;
 }
 

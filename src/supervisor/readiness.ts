@@ -23,14 +23,19 @@ export function probingHealthMachine(context: RuntimeContext) {
   });
 }
 
-/** Resolves once the container's healthcheck passes; rejects with the last probe output once it is unhealthy. */
+/**
+ * Resolves once the container's healthcheck passes; rejects with the last probe output once it is
+ * unhealthy, or once its process `pid` exited before passing.
+ */
 export async function waitUntilHealthy(context: RuntimeContext, container: Container, id: string, pid: number): Promise<void> {
   const healthcheck = container.lifecycle.healthcheck;
   if (!healthcheck) return;
   const actor = createActor(probingHealthMachine(context), { input: { healthcheck, target: { id, pid } } }).start();
   try {
-    const settled = await waitFor(actor, (snapshot) => snapshot.context.status !== 'starting', { timeout: Infinity });
-    if (settled.context.status !== 'healthy') throw new NotReadyError(`unhealthy after ${settled.context.probes} probes: ${settled.context.lastOutput || 'no output'}`);
+    const settled = await waitFor(actor, (snapshot) => snapshot.status === 'done' || snapshot.context.status !== 'starting', { timeout: Infinity });
+    const lastOutput = settled.context.lastOutput || 'no output';
+    if (settled.status === 'done') throw new NotReadyError(`exited before its healthcheck passed (process ${pid}; last probe: ${lastOutput})`);
+    if (settled.context.status !== 'healthy') throw new NotReadyError(`unhealthy after ${settled.context.probes} probes: ${lastOutput}`);
   } finally {
     actor.stop();
   }

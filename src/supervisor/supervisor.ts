@@ -4,7 +4,8 @@ import type { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { type Actor, createActor, fromPromise } from 'xstate';
-import { type ActorInput, type BackoffSettings, containerMachine, KUBELET_BACKOFF, topState } from '../../machines/container.js';
+import { type ActorInput, type BackoffSettings, containerMachine, type ContainerMachineInput, KUBELET_BACKOFF, topState } from '../../machines/container.js';
+import type { HealthStatus } from '../../machines/health.js';
 import { configHash } from '../plan/hash.js';
 import type { Container, Pod, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -54,6 +55,26 @@ function backoffFromEnvironment(): BackoffSettings {
   return { baseMs: base, maxMs: max, resetAfterMs: reset || KUBELET_BACKOFF.resetAfterMs };
 }
 
+/** How long the process that runs has: from the runtime's create time (each restart in place creates anew). */
+function runningForMs(observed: ObservedContainer): number | undefined {
+  if (observed.status !== 'running' || !observed.created) return undefined;
+  return Math.max(0, Date.now() - Date.parse(observed.created));
+}
+
+const HEALTH_STATUSES: readonly string[] = ['starting', 'healthy', 'unhealthy'] satisfies HealthStatus[];
+
+/**
+ * What the previous supervisor knew of a container's health, for its successor (the previous one
+ * died, or a foreground `up` took over): the status of the process it judged, which the machine keeps
+ * only if that process still runs. A healthy container stays healthy across the takeover; docker's
+ * live restore shows `starting` until the next probe, though nothing about the process changed.
+ * Snapshots that name no process (older supervisors) are not carried over.
+ */
+function healthBefore(snapshot: ContainerSnapshot | undefined): ContainerMachineInput['health'] {
+  if (snapshot?.health === undefined || snapshot.healthPid === undefined || !HEALTH_STATUSES.includes(snapshot.health)) return undefined;
+  return { status: snapshot.health as HealthStatus, output: snapshot.healthOutput, pid: snapshot.healthPid };
+}
+
 /** How long the run that ended lasted: from the runtime's create time to conmon's exit file. */
 async function ranForMs(context: RuntimeContext, observed: ObservedContainer): Promise<number | undefined> {
   if (observed.status !== 'exited' || !observed.created) return undefined;
@@ -98,8 +119,11 @@ function supervisedMachine(context: RuntimeContext, underLock: <T>(work: () => P
         return runtime.stopContainer(context, input.id);
       })),
       restartContainer: fromPromise(({ input }) => underLock(async () => {
-        const { inProject, stopped } = await wanted(input.id);
+        const { inProject, stopped, now } = await wanted(input.id);
         if (!inProject || stopped) throw new Error(`${resourceOf(input.id)} is ${stopped ? 'stopped by the user' : 'no longer in the project'}; not restarted`);
+        // Someone else (`corral restart`, `start`) gave it a new process since the restart was
+        // decided (for a process that turned unhealthy while being stopped, say): that one stays.
+        if (now.status === 'running' && now.pid !== undefined && now.pid !== input.pid) return { pid: now.pid };
         return runtime.restartContainer(context, input.id, resourceOf(input.id));
       })),
       health: probingHealthMachine(context),
@@ -143,16 +167,22 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
   const snapshotOf = (entry: Supervised): ContainerSnapshot => {
     const snapshot = entry.actor.getSnapshot();
     const state = topState(snapshot);
-    const { restartCount, backoffMs, health, healthOutput, error } = snapshot.context;
-    return { state, restartCount, backoffMs, health, healthOutput, error };
+    const { restartCount, backoffMs, health, healthOutput, healthPid, error } = snapshot.context;
+    return { state, restartCount, backoffMs, health, healthOutput, healthPid, error };
   };
   const allSnapshots = () => Object.fromEntries([...supervised].map(([resource, entry]) => [resource, snapshotOf(entry)]));
+  const writeSnapshots = async () => {
+    if (!existsSync(paths.applied)) return;
+    const containers = allSnapshots();
+    await writeMachineSnapshots(paths.machines, { pid: process.pid, writtenAt: new Date().toISOString(), containers }).catch((error) => say(`cannot write ${paths.machines}: ${(error as Error).message}`));
+  };
+  let persistPending = false;
   const persist = () => {
     clearTimeout(persistTimer);
+    persistPending = true;
     persistTimer = setTimeout(() => {
-      if (!existsSync(paths.applied)) return;
-      const containers = allSnapshots();
-      writeMachineSnapshots(paths.machines, { pid: process.pid, writtenAt: new Date().toISOString(), containers }).catch((error) => say(`cannot write ${paths.machines}: ${(error as Error).message}`));
+      persistPending = false;
+      void writeSnapshots();
     }, 100);
   };
 
@@ -165,7 +195,7 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
   });
   const tell = async (entry: Supervised, seen: ObservedContainer | undefined) => {
     if (!seen) entry.actor.send({ type: 'OBSERVED', status: 'absent' });
-    else entry.actor.send({ type: 'OBSERVED', status: seen.status, hash: seen.hash, pid: seen.pid, exitCode: seen.exitCode, ranForMs: await ranForMs(context, seen) });
+    else entry.actor.send({ type: 'OBSERVED', status: seen.status, hash: seen.hash, pid: seen.pid, exitCode: seen.exitCode, ranForMs: await ranForMs(context, seen), runningForMs: runningForMs(seen) });
   };
 
   /**
@@ -185,6 +215,9 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
         const existing = supervised.get(resource);
         if (existing) {
           Object.assign(existing, { project: project!, pod, container });
+          // The user's wish (`stop`, `start`) comes first: what is observed is its outcome. Heard the
+          // other way round, a container just started would meet the old wish to keep it stopped.
+          existing.actor.send({ type: 'DESIRED', state: desired.state });
           await tell(existing, observed.get(resource));
           existing.actor.send(desired);
           continue;
@@ -194,6 +227,7 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
           input: {
             id: containerId(context.project, pod.name, container.name), resource, restart: container.lifecycle.restart,
             healthcheck: container.lifecycle.healthcheck, backoff, restartCount: before?.restartCount, backoffMs: before?.backoffMs,
+            health: healthBefore(before),
           },
         });
         const entry: Supervised = { actor, project: project!, pod, container };
@@ -264,6 +298,8 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
       await unlink(paths.supervisorSocket).catch(() => {});
       for (const entry of supervised.values()) entry.actor.stop();
       clearTimeout(persistTimer);
+      // What changed in the last 100 ms is the successor's to know (a health it would otherwise judge again).
+      if (persistPending) await writeSnapshots();
       native.unlockFile(lockFd);
       resolveStopped();
     })();

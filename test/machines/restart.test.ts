@@ -113,12 +113,12 @@ restarts('a container the user stopped is not restarted, whatever the policy', a
 
 restarts('unhealthy restarts at once under a restarting policy, not under no', async () => {
   const sick = crashingContainer({ name: 'always' });
-  sick.actor.send({ type: 'HEALTH', status: 'unhealthy', output: 'connection refused' });
+  sick.actor.send({ type: 'HEALTH', status: 'unhealthy', output: 'connection refused', pid: 1 });
   const restarted = await waitFor(sick.actor, (snapshot) => topState(snapshot) === 'running' && snapshot.context.restartCount === 1, { timeout: 1000 });
   assert.is(restarted.context.health, undefined, 'health starts over (no healthcheck in this input)');
   assert.equal(sick.calls, ['restart']);
   const kept = crashingContainer({ name: 'no' });
-  kept.actor.send({ type: 'HEALTH', status: 'unhealthy', output: 'connection refused' });
+  kept.actor.send({ type: 'HEALTH', status: 'unhealthy', output: 'connection refused', pid: 1 });
   const snapshot = kept.actor.getSnapshot();
   assert.is(topState(snapshot), 'running');
   assert.is(snapshot.context.health, 'unhealthy');
