@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import type { Pod, PortMapping, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
@@ -8,6 +8,7 @@ import { canonicalJson } from '../plan/hash.js';
 import { addNetwork, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
 import { ensureProjectNetwork } from './project-network.js';
 import { crashPoint } from '../crash-point.js';
+import { log } from '../log.js';
 
 // A pod's place on the project network: its pinned network namespace attached once (CNI ADD, eth0),
 // whatever number of containers share it, with its published ports; detached (CNI DEL) before the
@@ -85,13 +86,34 @@ function firstAddress(result: CniResult): string {
   return (result.ips?.[0]?.address ?? '').split('/')[0] ?? '';
 }
 
-/** CNI DEL of the pod's attachment, if it has one. */
+/** Where the record of an attachment waits while it is being detached. */
+const detachingRecordOf = (record: string) => `${record}.detaching`;
+
+/**
+ * CNI DEL of the pod's attachment, if it has one, or of one whose detach a crash interrupted. The
+ * record is moved aside first: a crash during DEL (or right after it) once left it saying "attached",
+ * and the next `up` kept a pod whose eth0 was gone. Set aside, it says "detaching", and the next
+ * detach, or the next attach before it adds, runs DEL again (DEL of what is gone is no error in CNI).
+ */
 export async function detachPod(context: RuntimeContext, podName: string): Promise<void> {
-  const attached = await readPodAttachment(context, podName);
-  if (!attached) return;
+  const record = context.paths.pod(podName).network;
+  const detaching = detachingRecordOf(record);
+  await rename(record, detaching).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  let attached: PodAttachment;
+  try {
+    attached = JSON.parse(await readFile(detaching, 'utf8')) as PodAttachment;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    // Without it DEL cannot run; its veth goes with the namespace, and down sweeps the rules that name the network.
+    log.warn(`${detaching}: the record of pod ${podName}'s network attachment cannot be read (${(error as Error).message}); it is removed, and \`corral down\` sweeps what it recorded`);
+    await rm(detaching, { force: true });
+    return;
+  }
   await deleteNetwork(attached.config, { containerId: attached.containerId, netns: attached.netns, ifName: 'eth0', capabilityArgs: { portMappings: portMappingsArg(attached.ports) } }, attached.result);
   crashPoint('detach: CNI DEL done');
-  await rm(context.paths.pod(podName).network, { force: true });
+  await rm(detaching, { force: true });
 }
 
 function portMappingsArg(ports: readonly PortMapping[]) {
@@ -106,7 +128,8 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
   if (pod.network.mode !== 'bridge' || !netns) return undefined;
   const attached = await readPodAttachment(context, pod.name);
   if (attached && attached.netns === netns && samePorts(attached.requested, pod.network.ports)) return attached;
-  if (attached) await detachPod(context, pod.name);
+  // What is attached differs, or a detach was interrupted: gone first.
+  await detachPod(context, pod.name);
   const network = await ensureProjectNetwork(context, project);
   const ports: PortMapping[] = [];
   for (const mapping of pod.network.ports) ports.push(mapping.hostPort === 0 ? { ...mapping, hostPort: await tryBind(mapping) } : mapping);

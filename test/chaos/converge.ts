@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { execa } from 'execa';
 import { corral, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import type { PsRow } from '../../src/cli/ps.js';
@@ -12,6 +14,16 @@ export interface ConvergeTarget {
   readonly file: string;
   /** How many containers run once the project is up. */
   readonly containers: number;
+  /** Pods on the project bridge: each must have its eth0 with an address again. */
+  readonly bridgedPods: readonly string[];
+}
+
+/** The pod's eth0 address as seen inside its pinned network namespace, or what went wrong. */
+async function podAddress(target: ConvergeTarget, pod: string): Promise<{ address?: string; problem?: string }> {
+  const netns = path.join(target.sandbox.run, target.project, 'pods', pod, 'ns', 'net');
+  const result = await execa('nsenter', [`--net=${netns}`, 'ip', '-o', '-4', 'addr', 'show', 'eth0'], { reject: false, timeout: 10_000 });
+  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(String(result.stdout))?.[1];
+  return address ? { address } : { problem: `pod ${pod} has no address on eth0 after up: ${result.stdout}${result.stderr}` };
 }
 
 /** Runs `up -d` and `down` after a crash; the problems found, empty when both converged. */
@@ -22,6 +34,10 @@ export async function problemsAfterCrash(target: ConvergeTarget): Promise<string
   const ps = await corral(target.sandbox, ['-p', target.project, 'ps', '--format', 'json']);
   const running = ps.exitCode === 0 ? (JSON.parse(ps.stdout) as PsRow[]).filter((row) => row.state === 'running').length : -1;
   if (running !== target.containers) problems.push(`${running} of ${target.containers} containers run after up; up said:\n${up.stdout}${up.stderr}ps says (exit ${ps.exitCode}):\n${ps.stdout}${ps.stderr}`);
+  for (const pod of target.bridgedPods) {
+    const { problem } = await podAddress(target, pod);
+    if (problem) problems.push(`${problem}; up said:\n${up.stdout}${up.stderr}`);
+  }
   const down = await corral(target.sandbox, ['-p', target.project, 'down']);
   if (down.exitCode !== 0) problems.push(`down after the crash exits ${down.exitCode}; it said:\n${down.stdout}${down.stderr}`);
   const leaks = await findLeaks({ dirs: [target.sandbox.run, target.sandbox.state], projects: [target.project] });

@@ -91,7 +91,7 @@ for (const scenario of SCENARIOS) {
       const crashed = await corral(context.sandbox, scenario.command(context), { env: { CORRAL_CRASH_AT: point } });
       // Killed by its own SIGKILL: the helper reports no exit code.
       if (crashed.exitCode !== -1) failures.push(`${point}: not reached (exit ${crashed.exitCode}): ${crashed.stdout}${crashed.stderr}`);
-      const problems = await problemsAfterCrash({ ...context, file: scenario.converges(context), containers: 2 });
+      const problems = await problemsAfterCrash({ ...context, file: scenario.converges(context), containers: 2, bridgedPods: ['p0', 'p1'] });
       failures.push(...problems.map((problem) => `${scenario.name} killed at "${point}": ${problem}`));
     }
     process.stdout.write(`\n  ${scenario.name}: ${points.length} crash points, ${failures.length} failures\n`);
@@ -116,7 +116,7 @@ crashes('a down killed while a pod cgroup is frozen: the next up thaws it and st
   assert.is(crashed.exitCode, -1, `down is killed after killing the first pod's processes: ${crashed.stdout}${crashed.stderr}`);
   const freezer = freezerOf(`corral/${context.project}/p0`);
   await writeFile(freezer.file, freezer.frozen);
-  const problems = await problemsAfterCrash({ ...context, containers: 2 });
+  const problems = await problemsAfterCrash({ ...context, containers: 2, bridgedPods: ['p0', 'p1'] });
   assert.equal(problems, [], `up and down converge with a frozen pod cgroup:\n${problems.join('\n')}`);
 });
 

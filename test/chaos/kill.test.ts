@@ -148,7 +148,7 @@ chaos('every crash converges with one more up, and one more down leaves nothing'
     killed.push(what);
     // A watch or gitops trial leaves the edited file behind: the project converges to it.
     const file = operation === 'gitops' ? context.repoFile : context.file;
-    const problems = await problemsAfterCrash({ ...context, file, containers: CONTAINERS });
+    const problems = await problemsAfterCrash({ ...context, file, containers: CONTAINERS, bridgedPods: Array.from({ length: CONTAINERS }, (_, index) => `p${index}`) });
     process.stdout.write(`  ${what}: ${problems.length === 0 ? 'converged' : 'FAILED'}\n`);
     failures.push(...problems.map((problem) => `${what}: ${problem}`));
     // Stop at the first failure: what comes after it is no longer a trial of a known state.
