@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readPidFile } from '../../src/runtime/conmon.js';
 import { readProcStat } from '../../src/runtime/proc-stat.js';
 import type { PsRow } from '../../src/cli/ps.js';
-import { corral, type Sandbox } from '../helpers/sandbox.js';
+import { corral, eventually, type Sandbox } from '../helpers/sandbox.js';
 
 // What the fault tests look at, as a user would: `corral ps`, and the pid files Corral keeps.
 
@@ -25,4 +27,13 @@ export async function conmonPidOf(sandbox: Sandbox, project: string, podAndConta
 export async function isRunning(pid: number): Promise<boolean> {
   const stat = readProcStat(pid);
   return stat !== undefined && stat.state !== 'Z';
+}
+
+/** The pid of the project's live supervisor, from the machines.json it writes; waits (bounded) for one. */
+export async function supervisorPid(context: { sandbox: Sandbox; project: string }): Promise<number> {
+  const file = path.join(context.sandbox.state, 'projects', context.project, 'machines.json');
+  return eventually(async () => {
+    const pid = (JSON.parse(await readFile(file, 'utf8')) as { pid: number }).pid;
+    return existsSync(`/proc/${pid}`) ? pid : undefined;
+  }, 'a live supervisor');
 }

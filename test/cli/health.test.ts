@@ -1,4 +1,5 @@
 import { suite } from 'uvu';
+import { supervisorPid } from '../chaos/observe.js';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -84,14 +85,6 @@ async function assertStartingUntilItsProbePasses(context: ProjectSandbox, after:
     assert.ok(row.health === 'starting' || row.health === 'healthy', `after ${after}: starting until its probe passes, then healthy; ps showed ${row.health}`);
   });
   assert.is(rows.at(-1)!.health, 'healthy');
-}
-
-async function supervisorPid(context: ProjectSandbox): Promise<number> {
-  const file = path.join(context.sandbox.state, 'projects', context.project, 'machines.json');
-  return eventually(async () => {
-    const pid = (JSON.parse(await readFile(file, 'utf8')) as { pid: number }).pid;
-    return existsSync(`/proc/${pid}`) ? pid : undefined;
-  }, 'a live supervisor');
 }
 
 health.before(async (context) => {

@@ -1,4 +1,5 @@
 import { suite } from 'uvu';
+import { supervisorPid } from '../chaos/observe.js';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -62,14 +63,6 @@ async function rows(context: { sandbox: Sandbox; project: string }): Promise<Map
 
 async function logsOf(context: { sandbox: Sandbox; project: string }, resource: string): Promise<string> {
   return (await corral(context.sandbox, ['-p', context.project, 'logs', resource])).stdout;
-}
-
-async function supervisorPid(context: { sandbox: Sandbox; project: string }): Promise<number> {
-  const file = path.join(context.sandbox.state, 'projects', context.project, 'machines.json');
-  return eventually(async () => {
-    const pid = (JSON.parse(await readFile(file, 'utf8')) as { pid: number }).pid;
-    return existsSync(`/proc/${pid}`) ? pid : undefined;
-  }, 'a live supervisor');
 }
 
 lifecycle.before(async (context) => {
