@@ -1,7 +1,7 @@
 import { isMap, LineCounter, parseAllDocuments } from 'yaml';
 import { ProjectError } from '../project/errors.js';
 import { composeWithin, parsedFileOf, parseProjectText, syntaxError, type ParsedFile } from '../project/parse.js';
-import { checkDocument, toPlainData } from '../project/limits.js';
+import { checkDocument, checkValuesWrittenOut, toPlainData } from '../project/limits.js';
 
 // Which format a file is in, from its shape: Kubernetes manifests have apiVersion and kind (and may
 // be several YAML documents), compose files have services:, everything else is Corral's own.
@@ -10,6 +10,7 @@ export type SourceFormat = 'corral' | 'compose' | 'kube';
 
 /** Parses one document as a project file, or several as manifests (data: the documents, paths start with the index). */
 export function parseSourceText(text: string, file: string): { parsed: ParsedFile; format: SourceFormat } {
+  checkValuesWrittenOut(text, file);
   const lineCounter = new LineCounter();
   const documents = composeWithin(text, file, () => parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
   const all = Array.isArray(documents) ? documents : [];

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { countValuesWrittenOut } from './count-values.js';
 import { ProjectError } from './errors.js';
 
 // What a project file may cost to load. A file is read from places users do not always control (a
@@ -14,7 +15,7 @@ export const LOADER_LIMITS = Object.freeze({
   maxDepth: 64,
   /** Alias expansions (yaml's maxAliasCount): anchors are for sharing a block or two, not for bombs. */
   maxAliasCount: 1000,
-  /** Values of the document once aliases are expanded. */
+  /** Values of one document once aliases are expanded (those written out are counted before composing). */
   maxValues: 1_000_000,
 });
 
@@ -106,7 +107,46 @@ export function checkDocument(document: Document, lineCounter: LineCounter, file
   }
 }
 
-/** The first node of the document (in text order) that `matches`: where an expansion that failed starts. */
+const aliasHint = 'use fewer aliases (*name) of blocks that contain aliases, or write the values out';
+
+/** The error for a document of more than maxValues values, at its first alias (at the start of the file without one). */
+function tooManyValues(file: string, position: Position): ProjectError {
+  return at(file, position, `the file expands to more than ${LOADER_LIMITS.maxValues} values`, aliasHint);
+}
+
+/**
+ * Whether a text has enough indicators for countValuesWrittenOut to find more than maxValues
+ * values: it counts a document's root and, at most, one value per `-`, `:`, `[` and `,`. A text
+ * with fewer (every real project file) is not lexed twice; this scan takes milliseconds.
+ */
+function mayHoldMoreValuesThanTheLimit(text: string): boolean {
+  let indicators = 1;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    // '-', ':', '[', ','
+    if ((code === 45 || code === 58 || code === 91 || code === 44) && ++indicators > LOADER_LIMITS.maxValues) return true;
+  }
+  return false;
+}
+
+/**
+ * Refuses, before the text is composed, a document with more values written out than maxValues:
+ * composing them would cost seconds and a gigabyte for a refusal (count-values.ts). The error is
+ * the one toPlainData gives, at the same place: the document's first alias, or the file's start.
+ * Like the size limit, it comes before the other checks: a file of too many values that also has
+ * a syntax error or a duplicate key is refused for its values, without composing.
+ */
+export function checkValuesWrittenOut(text: string, file: string): void {
+  if (!mayHoldMoreValuesThanTheLimit(text)) return;
+  const overLimit = countValuesWrittenOut(text).find((document) => document.atLeast > LOADER_LIMITS.maxValues);
+  if (overLimit) throw tooManyValues(file, positionAt(text, overLimit.firstAliasOffset ?? 0));
+}
+
+/**
+ * The first node of the document (in text order) that `matches`: where an expansion that failed
+ * starts. Lists tagged !!omap or !!pairs hold pairs, which are walked too: the first alias is then
+ * the first one in the text, the one checkValuesWrittenOut finds among the tokens.
+ */
 function firstNodeOf(document: Document, matches: (node: unknown) => boolean): Node | undefined {
   const stack: unknown[] = [document.contents];
   let first: Node | undefined;
@@ -115,6 +155,7 @@ function firstNodeOf(document: Document, matches: (node: unknown) => boolean): N
     if (matches(node) && (first === undefined || ((node as Node).range?.[0] ?? 0) < (first.range?.[0] ?? 0))) first = node as Node;
     if (isMap(node)) for (const pair of node.items) stack.push(pair.key, pair.value);
     else if (isSeq(node)) for (const item of node.items) stack.push(item);
+    else if (isPair(node)) stack.push(node.key, node.value);
   }
   return first;
 }
@@ -127,7 +168,6 @@ const isMergeKey = (node: unknown) => isScalar(node) && (node.source === '<<' ||
  * without walking more than maxValues values.
  */
 export function toPlainData(document: Document, lineCounter: LineCounter, file: string): unknown {
-  const aliasHint = 'use fewer aliases (*name) of blocks that contain aliases, or write the values out';
   const aliasAt = () => lineCounter.linePos(firstNodeOf(document, isAlias)?.range?.[0] ?? 0);
   let data: unknown;
   try {
@@ -147,7 +187,7 @@ export function toPlainData(document: Document, lineCounter: LineCounter, file: 
   const stack: { value: unknown; depth: number }[] = [{ value: data, depth: 1 }];
   while (stack.length > 0) {
     const { value, depth } = stack.pop()!;
-    if (++values > LOADER_LIMITS.maxValues) throw at(file, aliasAt(), `the file expands to more than ${LOADER_LIMITS.maxValues} values`, aliasHint);
+    if (++values > LOADER_LIMITS.maxValues) throw tooManyValues(file, aliasAt());
     if (value === null || typeof value !== 'object') continue;
     // Only aliases nest data deeper than the document itself, which checkDocument measured.
     if (depth > LOADER_LIMITS.maxDepth) throw tooDeep(file, aliasAt());

@@ -1,6 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
 import { ProjectError } from './errors.js';
-import { checkDocument, deepestPointOf, toPlainData, tooDeep } from './limits.js';
+import { checkDocument, checkValuesWrittenOut, deepestPointOf, toPlainData, tooDeep } from './limits.js';
 
 // Stage 1: YAML text -> plain object, keeping the document so that any later stage can turn the
 // path of a value (`pods.web.containers`) back into the line and column the user typed it at.
@@ -63,6 +63,7 @@ export function composeWithin<T>(text: string, file: string, compose: () => T): 
 
 /** Parses YAML (anchors and merge keys allowed, duplicate keys refused, within LOADER_LIMITS) into a plain object. */
 export function parseProjectText(text: string, file: string): ParsedFile {
+  checkValuesWrittenOut(text, file);
   const lineCounter = new LineCounter();
   // uniqueKeys is checked by checkDocument, in linear time.
   const document = composeWithin(text, file, () => parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
