@@ -11,7 +11,7 @@ export function controlCommand(program: Command, action: 'stop' | 'start' | 'res
     .description(description))
     .action(async (resources: string[], options: TargetOptions, command: Command) => {
       const merged = { ...command.optsWithGlobals(), ...options } as TargetOptions;
-      const [{ openRuntime }, { controlContainers }] = await Promise.all([import('../runtime/context.js'), import('../supervisor/control.js')]);
+      const [{ openRuntime }, { controlContainers }] = await Promise.all([import('../runtime/context.js'), import('../converge/control.js')]);
       const context = await openRuntime(await targetProjectName(merged));
       await controlContainers(context, await selectContainers(context, resources), action, (line) => process.stdout.write(`${line}\n`));
     });

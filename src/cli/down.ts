@@ -10,7 +10,7 @@ interface DownOptions extends TargetOptions {
 
 async function runDown(options: DownOptions): Promise<void> {
   const name = await targetProjectName(options);
-  const [{ openRuntime }, { takeProjectDown }] = await Promise.all([import('../runtime/context.js'), import('../supervisor/teardown.js')]);
+  const [{ openRuntime }, { takeProjectDown }] = await Promise.all([import('../runtime/context.js'), import('../converge/teardown.js')]);
   const context = await openRuntime(name);
   await takeProjectDown(context, { removeVolumes: options.volumes, onProgress: (line) => process.stdout.write(`${line}\n`) });
 }

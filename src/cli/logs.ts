@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openRuntime } from '../runtime/context.js';
-import { followProjectLogs } from '../supervisor/follow.js';
+import { followProjectLogs } from '../runtime/follow-logs.js';
 import { selectContainers } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 

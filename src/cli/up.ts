@@ -21,9 +21,9 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
   const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
   const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
   const [{ openRuntime }, { reconcileProject, podsInScope }, { followProjectLogs }, { tearDownProject }, { withProjectLock }, launch, { startSupervisor }, { waitForProject }] = await Promise.all([
-    import('../runtime/context.js'), import('../supervisor/reconcile.js'), import('../supervisor/follow.js'),
-    import('../supervisor/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),
-    import('../supervisor/supervisor.js'), import('../supervisor/wait.js'),
+    import('../runtime/context.js'), import('../converge/reconcile.js'), import('../runtime/follow-logs.js'),
+    import('../converge/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),
+    import('../supervisor/supervisor.js'), import('../converge/wait.js'),
   ]);
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;

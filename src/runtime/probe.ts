@@ -1,5 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
+import { fromPromise } from 'xstate';
+import { healthMachine, type ProbeInput } from '../../machines/health.js';
 import type { Probe } from '../project/model.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
@@ -82,4 +84,13 @@ async function probeOnce(context: RuntimeContext, id: string, pid: number, probe
   } catch (error) {
     return { healthy: false, output: clip((error as Error).message) };
   }
+}
+
+/** The health machine with the real probe behind it. */
+export function probingHealthMachine(context: RuntimeContext) {
+  return healthMachine.provide({
+    actors: {
+      probe: fromPromise(({ input }: { input: ProbeInput }) => probeContainer(context, input.target.id, input.target.pid, input.probe, input.timeoutMs)),
+    },
+  });
 }

@@ -10,14 +10,14 @@ import { configHash } from '../plan/hash.js';
 import type { Container, Pod, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
+import { probingHealthMachine } from '../runtime/probe.js';
 import { observeContainer, observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { endContainersWithoutMonitor, KILLED_EXIT_CODE } from '../runtime/lost-monitor.js';
 import * as native from '../native.js';
 import { withProjectLock } from '../state/lock.js';
 import { containerId } from '../state/paths.js';
 import { type ContainerSnapshot, readMachineSnapshots, readStoppedSet, writeMachineSnapshots } from '../state/snapshots.js';
-import { probingHealthMachine } from './readiness.js';
-import { readAppliedProject } from './reconcile.js';
+import { readAppliedProject } from '../state/applied-project.js';
 import { serveSocket, type SupervisorAnswer, type SupervisorRequest } from './socket.js';
 
 // The per-project supervisor: one long-lived container machine per container of the applied project,

@@ -10,7 +10,8 @@ import { refreshHostsFiles } from '../network/names.js';
 import { RuntimeError } from '../runtime/errors.js';
 import pLimit from 'p-limit';
 import { runWithConcurrency } from './concurrency.js';
-import { probingHealthMachine, trackReadiness } from './readiness.js';
+import { probingHealthMachine } from '../runtime/probe.js';
+import { trackReadiness } from './readiness.js';
 import { containerId } from '../state/paths.js';
 import path from 'node:path';
 import { configHash } from '../plan/hash.js';
@@ -20,7 +21,7 @@ import { mountPointsUnder } from '../runtime/mounts.js';
 // bound, each driven by OBSERVED (what exists) and DESIRED (what the plan wants). Stops at nothing:
 // every container gets its chance, and the failures are reported together at the end.
 
-export interface ApplyReport {
+export interface ExecutionReport {
   /** One line per finished step, for progress output. */
   readonly onProgress?: (line: string) => void;
 }
@@ -138,7 +139,7 @@ async function startInDependencyOrder(
 const DEPENDENCY_WORDS = { started: 'started', healthy: 'healthy', completed: 'completed successfully' } as const;
 
 /** Applies the plan to the host. Throws a RuntimeError naming every container that failed. */
-export async function applyPlan(context: RuntimeContext, project: Project | undefined, plan: Plan, observed: ObservedProject, report: ApplyReport = {}): Promise<ContainerOutcome[]> {
+export async function executePlan(context: RuntimeContext, project: Project | undefined, plan: Plan, observed: ObservedProject, report: ExecutionReport = {}): Promise<ContainerOutcome[]> {
   const say = report.onProgress ?? (() => {});
   const machine = runtimeBackedMachine(context, project);
   const observedById = new Map(observed.containers.map((container) => [container.id, container]));

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { reachableFrom } from '../plan/graph.js';
 import { computePlan, formatPlan, type Plan } from '../plan/plan.js';
 import type { Project } from '../project/model.js';
@@ -7,8 +6,9 @@ import { observeProject } from '../runtime/observe.js';
 import { endContainersWithoutMonitor } from '../runtime/lost-monitor.js';
 import { checkWritable, writeFileAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
+import { readAppliedProject } from '../state/applied-project.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
-import { applyPlan } from './apply.js';
+import { executePlan } from './execute.js';
 import { checkHostPorts } from '../network/pod-network.js';
 import { log } from '../log.js';
 
@@ -22,14 +22,6 @@ export interface ReconcileOptions {
   /** Only these pods (and, unless noDeps, the pods they depend on). */
   readonly pods?: readonly string[];
   readonly noDeps?: boolean;
-}
-
-export async function readAppliedProject(file: string): Promise<Project | undefined> {
-  try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { project: Project }).project;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The pods an `up` touches: those named, plus what their containers depend on unless --no-deps. */
@@ -76,7 +68,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
     }
     await checkHostPorts(context, project);
     try {
-      await applyPlan(context, project, plan, observed, { onProgress: say });
+      await executePlan(context, project, plan, observed, { onProgress: say });
     } finally {
       // Recorded even after a partial failure: the supervisor then follows what does run.
       await writeFileAtomic(context.paths.applied, record());

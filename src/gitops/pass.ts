@@ -7,8 +7,8 @@ import type { Project } from '../project/model.js';
 import { openRuntime } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { notifySupervisor } from '../supervisor/launch.js';
-import { reconcileProject } from '../supervisor/reconcile.js';
-import { takeProjectDown } from '../supervisor/teardown.js';
+import { reconcileProject } from '../converge/reconcile.js';
+import { takeProjectDown } from '../converge/teardown.js';
 import { checkoutCommit, fetchBranch } from './repository.js';
 import { gitopsDir, readGitopsState, writeGitopsState, type GitopsState } from './state.js';
 

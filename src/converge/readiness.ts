@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createActor, fromPromise, waitFor } from 'xstate';
-import { healthMachine, type ProbeInput } from '../../machines/health.js';
+import { createActor, waitFor } from 'xstate';
 import type { Container, Dependency, DependencyCondition, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { readExitCode } from '../runtime/conmon.js';
 import type { ObservedProject } from '../runtime/observe.js';
-import { probeContainer } from '../runtime/probe.js';
+import { probingHealthMachine } from '../runtime/probe.js';
 import { containerId } from '../state/paths.js';
 
 // When is a container ready for those that depend on it: started (its process runs), healthy (its
@@ -13,15 +12,6 @@ import { containerId } from '../state/paths.js';
 // dependent, and by `up --wait`.
 
 export class NotReadyError extends Error {}
-
-/** The health machine with the real probe behind it. */
-export function probingHealthMachine(context: RuntimeContext) {
-  return healthMachine.provide({
-    actors: {
-      probe: fromPromise(({ input }: { input: ProbeInput }) => probeContainer(context, input.target.id, input.target.pid, input.probe, input.timeoutMs)),
-    },
-  });
-}
 
 /**
  * Resolves once the container's healthcheck passes; rejects with the last probe output once it is

@@ -4,7 +4,7 @@ import type { ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { runWithConcurrency } from './concurrency.js';
-import { notifySupervisor } from './launch.js';
+import { notifySupervisor } from '../supervisor/launch.js';
 
 // `stop`, `start` and `restart` of containers that exist: under the project lock, with the user's
 // wish recorded first (a stopped container is one no restart policy brings back), then the

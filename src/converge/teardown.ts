@@ -5,8 +5,8 @@ import { observeProject } from '../runtime/observe.js';
 import { mountPointsUnder } from '../runtime/mounts.js';
 import { projectCgroup } from '../state/paths.js';
 import * as native from '../native.js';
-import { applyPlan, type ApplyReport } from './apply.js';
-import { stopSupervisor } from './launch.js';
+import { executePlan, type ExecutionReport } from './execute.js';
+import { stopSupervisor } from '../supervisor/launch.js';
 import { removeLockAndItsDir, withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
 import { releaseUserNamespaces } from '../runtime/userns.js';
@@ -16,9 +16,9 @@ import { crashPoint } from '../crash-point.js';
 // left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
 // without the project file and without a supervisor.
 
-export async function tearDownProject(context: RuntimeContext, options: ApplyReport & { removeVolumes?: boolean } = {}): Promise<void> {
+export async function tearDownProject(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean } = {}): Promise<void> {
   const observed = await observeProject(context);
-  await applyPlan(context, undefined, computeTeardown(observed), observed, options);
+  await executePlan(context, undefined, computeTeardown(observed), observed, options);
   crashPoint('down: containers and pods removed');
   for (const point of [...(await mountPointsUnder(context.paths.run)), ...(await mountPointsUnder(context.paths.state))]) {
     await native.unmount(point, { detach: true });
@@ -49,7 +49,7 @@ export async function tearDownProject(context: RuntimeContext, options: ApplyRep
  * everything else. An `up` that finished while this down waited for the lock may have started a new
  * supervisor meanwhile: it is stopped under the lock too, where no other can start.
  */
-export async function takeProjectDown(context: RuntimeContext, options: ApplyReport & { removeVolumes?: boolean } = {}): Promise<void> {
+export async function takeProjectDown(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean } = {}): Promise<void> {
   await stopSupervisor(context);
   await withProjectLock(context.paths.lock, async () => {
     await stopSupervisor(context);

@@ -1,6 +1,6 @@
-import type { RuntimeContext } from '../runtime/context.js';
-import { readLog } from '../runtime/logs.js';
-import { observeContainer, observeProject } from '../runtime/observe.js';
+import type { RuntimeContext } from './context.js';
+import { readLog } from './logs.js';
+import { observeContainer, observeProject } from './observe.js';
 
 // Foreground `up` and `logs -f`: the output of containers as it comes, prefixed with who said it,
 // until each container has exited or the caller says stop.
