@@ -18,7 +18,7 @@ export function isApplied(paths: Pick<ProjectPaths, 'run' | 'applied'>): boolean
 }
 
 /** Runs steps one at a time under the project lock; SupervisorError (project-gone) once `down` ran. */
-export function lockedSteps(context: RuntimeContext): UnderLock {
+export function lockedSteps(context: Pick<RuntimeContext, 'project' | 'paths'>): UnderLock {
   const { paths } = context;
   const gone = (cause?: unknown) => SupervisorError.projectGone(context.project, paths, cause);
   // One at a time: at most one pool thread ever waits on the project lock.
