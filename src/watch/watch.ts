@@ -11,7 +11,7 @@ import { startSupervisor } from '../supervisor/supervisor.js';
 import { askSupervisor } from '../supervisor/socket.js';
 import { tearDownProject } from '../converge/teardown.js';
 import { withProjectLock } from '../state/lock.js';
-import { coalesce } from './coalesce.js';
+import { coalesce, QUIET_MS } from './coalesce.js';
 import { runWatchRules, type RuleActions } from './rules.js';
 import { canonicalJson } from '../plan/hash.js';
 import { removeContainer } from '../runtime/container.js';
@@ -31,8 +31,6 @@ export interface WatchOptions {
   readonly quietMs?: number;
   readonly keepGoing: () => boolean;
 }
-
-const QUIET_MS = 150;
 
 /** The watch rules of every container, as comparable text. */
 function watchRulesText(project: Project): string {
