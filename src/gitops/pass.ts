@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveProjectImages } from '../images/resolve.js';
 import { ProjectError } from '../project/errors.js';
-import { loadProject } from '../project/load.js';
+import { loadProject } from '../load/load.js';
 import type { Project } from '../project/model.js';
 import { openRuntime } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';

@@ -17,7 +17,7 @@ import * as native from '../native.js';
 import { withProjectLock } from '../state/lock.js';
 import { containerId } from '../state/paths.js';
 import { type ContainerSnapshot, readMachineSnapshots, readStoppedSet, writeMachineSnapshots } from '../state/snapshots.js';
-import { readAppliedProject } from '../state/applied-project.js';
+import { readAppliedProject } from '../project/applied-project.js';
 import { serveSocket, type SupervisorAnswer, type SupervisorRequest } from './socket.js';
 
 // The per-project supervisor: one long-lived container machine per container of the applied project,
