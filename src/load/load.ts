@@ -70,7 +70,7 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
     const where = options.projectName ? { file, line: 0, col: 0, path: '' } : { file, line: 1, col: 1, path: 'name' };
     throw new ProjectError(`invalid project name "${name}"`, where, 'use lowercase letters, digits, - and _ (set name: in the file or pass -p NAME)');
   }
-  const envFiles = await readEnvFiles(parsed, raw, path.dirname(file), read);
+  const envFiles = await readEnvFiles({ parsed, raw, baseDir: path.dirname(file), read });
   const provided = await readProvidedContents({ parsed, raw, baseDir: path.dirname(file), read, lookupEnv: lookup });
   const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES'));
   return normaliseProject(parsed, raw, { name, file, envFiles, provided: provided.contents, otherSources: provided.files, profiles });
