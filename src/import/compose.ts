@@ -41,7 +41,7 @@ const TOP_KEYS = { name: 'name', volumes: 'volumeDefinitions', secrets: 'definit
 
 /** Service keys that are settings of the pod the service lands in. */
 const POD_KEYS = ['shm_size', 'dns', 'dns_search', 'extra_hosts'] as const;
-/** Service keys that set limits, and where each comes from when `deploy:` is absent. */
+/** Service keys that set limits: without deploy:, the first of them written is where an error in resources points. */
 const RESOURCE_KEYS = ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'];
 
 const isHostPath = (source: string) => /^[./~]/.test(source);
