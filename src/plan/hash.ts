@@ -1,18 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Container, Pod } from '../project/model.js';
+import { canonicalJson } from '../canonical-json.js';
+
+export { canonicalJson };
 
 // A container is recreated only when its own configuration changed. The hash covers the container
 // and the pod settings it lives in, and leaves out anything that must not force a recreate.
-
-/** JSON with keys sorted at every level, so equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) => {
-    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
-      return Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return inner;
-  });
-}
 
 /** sha256 over the container's configuration and its pod's shared settings. */
 export function configHash(container: Container, pod: Pod): string {

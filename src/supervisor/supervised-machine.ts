@@ -6,7 +6,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
 import { observeContainer, type ObservedContainer } from '../runtime/observe.js';
 import { probingHealthMachine } from '../runtime/probe.js';
-import { readAppliedProject } from '../state/applied-project.js';
+import { readAppliedProject } from '../project/applied-project.js';
 import type { ContainerSnapshot } from '../state/snapshots.js';
 import { readStoppedSet } from '../state/snapshots.js';
 import type { UnderLock } from './locked-steps.js';

@@ -4,7 +4,7 @@ import { configHash } from '../plan/hash.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { endContainersWithoutMonitor, KILLED_EXIT_CODE } from '../runtime/lost-monitor.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
-import { readAppliedProject } from '../state/applied-project.js';
+import { readAppliedProject } from '../project/applied-project.js';
 import { containerId } from '../state/paths.js';
 import { type ContainerSnapshot, type MachineSnapshots, readStoppedSet } from '../state/snapshots.js';
 import { SupervisorError } from './errors.js';
