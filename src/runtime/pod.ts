@@ -1,10 +1,11 @@
-import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Pod, Project, Resources } from '../project/model.js';
 import { hostsFileFor, resolvConfFor } from '../network/names.js';
 import { attachPod, detachPod } from '../network/pod-network.js';
 import { CPU_PERIOD_US } from './spec.js';
 import { podCgroup } from '../state/paths.js';
+import { namesInDir } from '../state/read.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { mountPointsUnder } from './mounts.js';
@@ -104,10 +105,5 @@ export async function removePodSandbox(context: RuntimeContext, podName: string)
 
 /** Names of pods whose sandbox exists (fully or partly) on the host. */
 export async function existingPodSandboxes(context: RuntimeContext): Promise<string[]> {
-  try {
-    await access(context.paths.podsRun);
-  } catch {
-    return [];
-  }
-  return (await readdir(context.paths.podsRun)).sort();
+  return (await namesInDir(context.paths.podsRun)).sort();
 }
