@@ -41,8 +41,10 @@ export class StateWriteError extends Error {
 /** Where in `text` a JSON.parse error points, as "line L column C" (or "the end" when it ran out). */
 export function jsonErrorPosition(text: string, error: Error): string {
   const at = /at position (\d+)/.exec(error.message);
-  if (!at) return /end of JSON/i.test(error.message) || text.trim() === '' ? `the end (${text.length} bytes: cut short?)` : 'an unknown place';
-  const before = text.slice(0, Number(at[1]));
+  const position = at ? Number(at[1]) : /end of JSON/i.test(error.message) ? text.length : undefined;
+  if (position === undefined) return 'an unknown place';
+  if (position >= text.trimEnd().length) return `the end (${text.length} bytes: cut short?)`;
+  const before = text.slice(0, position);
   const line = before.split('\n').length;
   return `line ${line} column ${before.length - before.lastIndexOf('\n')}`;
 }
