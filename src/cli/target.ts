@@ -1,7 +1,8 @@
-import { access, readdir } from 'node:fs/promises';
+
 import path from 'node:path';
 import type { Project } from '../project/model.js';
 import { dirsFromEnvironment } from '../state/paths.js';
+import { namesInDir, pathExists } from '../state/read.js';
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
 
@@ -18,7 +19,7 @@ export interface TargetOptions {
 const DEFAULT_FILES = ['corral.yaml', 'corral.yml'];
 
 async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
+  return pathExists(file);
 }
 
 /** The project file to use: `-f`, or the first default name in the current directory. */
@@ -42,7 +43,7 @@ export async function loadTargetProject(options: TargetOptions): Promise<Project
 /** Projects that have runtime state on this host. */
 export async function runningProjects(): Promise<string[]> {
   const { run } = dirsFromEnvironment();
-  return readdir(run).catch(() => [] as string[]).then((names) => names.filter((name) => /^[a-z0-9][a-z0-9_-]*$/.test(name)).sort());
+  return namesInDir(run).then((names) => names.filter((name) => /^[a-z0-9][a-z0-9_-]*$/.test(name)).sort());
 }
 
 /** The project name for commands that need no project file (ps, logs, down). */

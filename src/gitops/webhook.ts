@@ -119,6 +119,7 @@ export function serveWebhook(options: WebhookOptions): Promise<http.Server> {
       try {
         payload = JSON.parse(body.toString('utf8')) as { ref?: string };
       } catch {
+        // Only JSON.parse can throw here: the sender's body, answered as such.
         return answer(400, 'body is not JSON');
       }
       deliveries.add(delivery);

@@ -1,5 +1,6 @@
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rename, rm, symlink, utimes } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { whenMissing } from '../state/read.js';
 import path from 'node:path';
 import { partialName, readLayerInfo } from './store.js';
 
@@ -15,7 +16,8 @@ async function isRealDirectory(root: string, relative: string): Promise<boolean>
   let current = root;
   for (const part of relative.split('/').filter((segment) => segment && segment !== '.')) {
     current = path.join(current, part);
-    const stats = await lstat(current).catch(() => undefined);
+    // Not there yet (or a file on the way): not a real directory.
+    const stats = await lstat(current).catch(whenMissing(undefined, ['ENOTDIR']));
     if (!stats?.isDirectory()) return false;
   }
   return true;
@@ -37,7 +39,7 @@ async function applyLayer(layerDir: string, root: string, relative = ''): Promis
     const inner = path.join(relative, name);
     const source = await lstat(path.join(layerDir, inner));
     const target = path.join(root, inner);
-    const existing = await lstat(target).catch(() => undefined);
+    const existing = await lstat(target).catch(whenMissing(undefined, ['ENOTDIR']));
     if (isWhiteout(source)) {
       await rm(target, { recursive: true, force: true });
       continue;

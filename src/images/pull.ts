@@ -1,4 +1,5 @@
 import { link, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { namesInDir, pathExists } from '../state/read.js';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ImageError } from './errors.js';
@@ -44,14 +45,13 @@ async function layersOf(source: string, flags: readonly string[]): Promise<{ dig
   return ((JSON.parse(String(inspect.stdout)) as { Layers?: string[] }).Layers ?? []).map((digest) => ({ digest }));
 }
 
-const exists = (file: string) => stat(file).then(() => true, () => false);
 
 /** Leftovers of pulls and builds whose process died (`pull-<pid>-…`, `build-<pid>-…`): never trusted, removed when seen. */
 export async function removeDeadPulls(store: ImageStore): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of await readdir(store.root).catch(() => [] as string[])) {
+  for (const name of await namesInDir(store.root)) {
     const pid = Number(/^(?:pull|build)-(\d+)-/.exec(name)?.[1]);
-    if (!pid || pid === process.pid || (await exists(`/proc/${pid}`))) continue;
+    if (!pid || pid === process.pid || (await pathExists(`/proc/${pid}`))) continue;
     await rm(path.join(store.root, name), { recursive: true, force: true });
     removed.push(name);
   }
@@ -67,9 +67,10 @@ export async function pullImage(store: ImageStore, ref: string, options: PullOpt
   const downloading = new Set<string>();
   const watcher = setInterval(() => {
     for (const digest of downloading) {
-      void exists(path.join(layout, 'blobs', digest.replace(':', '/'))).then((done) => {
+      // Progress only: a look that fails tells nothing that skopeo itself will not.
+      void pathExists(path.join(layout, 'blobs', digest.replace(':', '/'))).then((done) => {
         if (done && downloading.delete(digest)) reporter.layer(ref, digest, 'downloaded');
-      });
+      }, () => {});
     }
   }, 250);
   try {
@@ -78,7 +79,7 @@ export async function pullImage(store: ImageStore, ref: string, options: PullOpt
     const tls = source.startsWith('docker://') && options.tlsVerify === false ? ['--tls-verify=false'] : [];
     await mkdir(path.join(layout, 'blobs/sha256'), { recursive: true, mode: 0o700 });
     for (const { digest, size } of await layersOf(source, tls)) {
-      if (/^sha256:[0-9a-f]{64}$/.test(digest) && (await exists(store.layer(digest))) && (await exists(store.blob(digest)))) {
+      if (/^sha256:[0-9a-f]{64}$/.test(digest) && (await pathExists(store.layer(digest))) && (await pathExists(store.blob(digest)))) {
         await link(store.blob(digest), path.join(layout, 'blobs', digest.replace(':', '/'))).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== 'EEXIST') throw error;
         });

@@ -1,4 +1,5 @@
 import { readdir, rm, stat, unlink } from 'node:fs/promises';
+import { namesInDir, pathExists, whenMissing } from '../state/read.js';
 import path from 'node:path';
 import type { Dirs } from '../state/paths.js';
 import { removeDeadBuildLeftovers } from './build-leftovers.js';
@@ -28,7 +29,7 @@ interface Garbage {
 }
 
 const sizeOf = (file: string) => stat(file).then((found) => found.size, () => 0);
-const pidIsAlive = (pid: number) => stat(`/proc/${pid}`).then(() => true, () => false);
+const pidIsAlive = (pid: number) => pathExists(`/proc/${pid}`);
 
 /** A `….<pid>.<random>.partial` whose writer died is garbage. */
 async function isDeadPartial(name: string): Promise<boolean> {
@@ -43,7 +44,7 @@ async function collectGarbage(store: ImageStore, kept: readonly StoredImage[]): 
   const namedLayers = new Set(kept.flatMap((image) => image.layers));
   let freed = 0;
   const layers: string[] = [];
-  for (const name of await readdir(store.layers).catch(() => [] as string[])) {
+  for (const name of await namesInDir(store.layers)) {
     const full = path.join(store.layers, name);
     if (name.endsWith('.partial')) {
       if (await isDeadPartial(name)) await rm(full, { recursive: true, force: true });
@@ -57,11 +58,11 @@ async function collectGarbage(store: ImageStore, kept: readonly StoredImage[]): 
     await rm(store.layerInfo(digest), { force: true });
     layers.push(digest);
   }
-  for (const algorithm of await readdir(store.blobs).catch(() => [] as string[])) {
+  for (const algorithm of await namesInDir(store.blobs)) {
     for (const name of await readdir(path.join(store.blobs, algorithm))) {
       const full = path.join(store.blobs, algorithm, name);
       if (name.endsWith('.partial')) {
-        if (await isDeadPartial(name)) await unlink(full).catch(() => {});
+        if (await isDeadPartial(name)) await unlink(full).catch(whenMissing(undefined));
         continue;
       }
       const digest = `${algorithm}:${name}`;

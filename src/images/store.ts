@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { isRecord, namesInDir, pathExists, readStateJson } from '../state/read.js';
 import path from 'node:path';
 import { execa } from 'execa';
 import * as native from '../native.js';
@@ -58,8 +59,12 @@ export interface LayerInfo {
 /** The LayerInfo file of a layer dir. */
 export const layerInfoFile = (layerDir: string) => `${layerDir}.json`;
 
+/** What the unpack of a layer recorded; undefined when it recorded nothing (the caller measures then). */
 export async function readLayerInfo(layerDir: string): Promise<LayerInfo | undefined> {
-  return readFile(layerInfoFile(layerDir), 'utf8').then((text) => JSON.parse(text) as LayerInfo, () => undefined);
+  const file = layerInfoFile(layerDir);
+  // The layer is unpacked again from its blob when the record goes.
+  const fix = `remove it and the layer dir beside it (rm -r ${file} ${layerDir}); the next pull or up unpacks the layer again`;
+  return readStateJson<LayerInfo>(file, { fix, isValid: isRecord, shape: 'a layer record' });
 }
 
 /**
@@ -70,6 +75,7 @@ export async function readLayerInfo(layerDir: string): Promise<LayerInfo | undef
 let queue: Promise<unknown> = Promise.resolve();
 export function withStoreLock<T>(store: ImageStore, work: () => Promise<T>): Promise<T> {
   const run = queue.then(() => withProjectLock(store.lock, work));
+  // The queue only orders the works; each one's failure goes to its own caller through `run`.
   queue = run.catch(() => {});
   return run;
 }
@@ -80,7 +86,7 @@ async function sha256Of(file: string): Promise<string> {
   return `sha256:${hash.digest('hex')}`;
 }
 
-const exists = (file: string) => stat(file).then(() => true, () => false);
+const exists = pathExists;
 
 /** A name beside `target` that no other writer uses; the pid in it tells `prune` whether its writer still lives. */
 export const partialName = (target: string) => `${target}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
@@ -102,6 +108,7 @@ async function importBlob(store: ImageStore, layoutDir: string, digest: string):
     if (actual !== digest) throw new ImageError(`blob ${digest} is corrupt: its content has digest ${actual}; nothing was stored (pull again, or check the source)`);
     await rename(temporary, target);
   } finally {
+    // Gone already once renamed into place; otherwise best effort, the error above is the one to tell.
     await unlink(temporary).catch(() => {});
   }
 }
@@ -189,15 +196,26 @@ export async function importLayout(store: ImageStore, layoutDir: string, ref: st
 
 /** The stored image of `ref`, if it and every one of its layers are in the store. */
 export async function readImage(store: ImageStore, ref: string): Promise<StoredImage | undefined> {
-  const image = await readFile(store.refFile(ref), 'utf8').then((text) => JSON.parse(text) as StoredImage, () => undefined);
+  const image = await readImageRecord(store.refFile(ref));
   if (!image) return undefined;
   const complete = await Promise.all(image.layers.map((digest) => exists(store.layer(digest))));
   return complete.every(Boolean) ? image : undefined;
 }
 
+/**
+ * Read as absent, a damaged reference record would let `images prune` take its layers from a running
+ * container's image; removed, the image is simply pulled again when a project needs it.
+ */
+const imageRecordFix = (file: string) => `remove it (rm -r ${file}) and pull the image again (\`corral pull\`, or the next \`corral up\`)`;
+
+/** One reference record of the store; undefined when it was removed since the dir was listed. */
+function readImageRecord(file: string): Promise<StoredImage | undefined> {
+  return readStateJson<StoredImage>(file, { fix: imageRecordFix(file), isValid: (value) => isRecord(value) && typeof value.ref === 'string' && Array.isArray(value.layers), shape: 'an image record (ref, layers)' });
+}
+
 export async function listImages(store: ImageStore): Promise<StoredImage[]> {
-  const files = (await readdir(store.refs).catch(() => [] as string[])).filter((file) => file.endsWith('.json'));
-  const images = await Promise.all(files.map((file) => readFile(path.join(store.refs, file), 'utf8').then((text) => JSON.parse(text) as StoredImage, () => undefined)));
+  const files = (await namesInDir(store.refs)).filter((file) => file.endsWith('.json'));
+  const images = await Promise.all(files.map((file) => readImageRecord(path.join(store.refs, file))));
   return images.filter((image): image is StoredImage => image !== undefined).sort((a, b) => (a.ref < b.ref ? -1 : 1));
 }
 

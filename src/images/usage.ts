@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.js';
 import path from 'node:path';
 import type { ImageStore } from './store.js';
 
@@ -23,13 +24,22 @@ export async function mountedLayerDirs(store: ImageStore, mountinfo?: string): P
   return dirs;
 }
 
+/**
+ * A bundle's spec, for the image it was made from; none for a create cut short. Taken for "no image"
+ * when damaged, it would let `images rm`/`prune` take the image from under a running container.
+ */
+function readBundleSpec(file: string): Promise<{ annotations?: Record<string, string> } | undefined> {
+  return readStateJson(file, { fix: `the bundle is damaged; run \`corral down\` for its project, then \`corral up\``, isValid: isRecord, shape: 'an OCI runtime spec' });
+}
+
 /** Containers of every project under the run dir, as `project/pod/container`, by the image reference they were created from. */
 export async function containersByImage(runDir: string): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>();
-  for (const project of await readdir(runDir).catch(() => [] as string[])) {
+  for (const project of await namesInDir(runDir)) {
     const bundles = path.join(runDir, project, 'containers');
-    for (const id of await readdir(bundles).catch(() => [] as string[])) {
-      const spec = await readFile(path.join(bundles, id, 'config.json'), 'utf8').then((text) => JSON.parse(text) as { annotations?: Record<string, string> }, () => undefined);
+    // ENOTDIR: a file in the run dir (such as a lock of its own), not a project.
+    for (const id of await readdir(bundles).catch(whenMissing([] as string[], ['ENOTDIR']))) {
+      const spec = await readBundleSpec(path.join(bundles, id, 'config.json'));
       const annotations = spec?.annotations ?? {};
       const ref = annotations['corral.image'];
       if (!ref) continue;

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Pod, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { readPodAttachment } from './pod-network.js';
+import { whenMissing } from '../state/read.js';
 
 // Pods find each other by name: every pod's /etc/hosts lists the project's pods as `<pod>` and
 // `<pod>.<project>`, rewritten when pods come and go. The file is rewritten in place (same inode):
@@ -23,7 +24,8 @@ export function hostsFileFor(pod: Pod, project: Project, addresses: ReadonlyMap<
 
 /** nameserver lines from the file, else the host's, without loopback servers a pod cannot reach. */
 export async function resolvConfFor(pod: Pod): Promise<string> {
-  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  // A host without /etc/resolv.conf has no servers to pass on; an unreadable one is an error.
+  const host = await readFile('/etc/resolv.conf', 'utf8').catch(whenMissing(''));
   const hostServers = [...host.matchAll(/^nameserver\s+(\S+)/gm)].map((match) => match[1]!);
   const hostSearch = /^search\s+(.+)$/m.exec(host)?.[1]?.split(/\s+/) ?? [];
   const reachable = pod.network.mode === 'host' ? hostServers : hostServers.filter((server) => !server.startsWith('127.'));

@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import type { Pod, PortMapping, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { canonicalJson } from '../canonical-json.js';
+import { StateReadError } from '../state/errors.js';
+import { isRecord, readStateJson } from '../state/read.js';
 import { addNetwork, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
 import { ensureProjectNetwork } from './project-network.js';
 import { crashPoint } from '../crash-point.js';
@@ -29,12 +31,19 @@ export interface PodAttachment {
 
 export class PortInUseError extends Error {}
 
+/**
+ * Without the record, CNI DEL cannot undo exactly what ADD did, and a new ADD would leave the old
+ * lease and port rules behind: `down` removes the pod (its veth goes with the namespace) and sweeps
+ * what is left of the network; `up` then attaches it anew.
+ */
+const attachmentFix = (podName: string) => `run \`corral down\` (it removes pod ${podName} and sweeps its network rules without this record), then \`corral up\``;
+
+const isAttachment = (value: unknown) => isRecord(value) && typeof value.containerId === 'string' && typeof value.netns === 'string' && isRecord(value.config)
+  && Array.isArray(value.requested) && Array.isArray(value.ports);
+
+/** The pod's attachment as recorded, or undefined when it has none. */
 export async function readPodAttachment(context: RuntimeContext, podName: string): Promise<PodAttachment | undefined> {
-  try {
-    return JSON.parse(await readFile(context.paths.pod(podName).network, 'utf8')) as PodAttachment;
-  } catch {
-    return undefined;
-  }
+  return readStateJson<PodAttachment>(context.paths.pod(podName).network, { fix: attachmentFix(podName), isValid: isAttachment, shape: 'a pod network attachment' });
 }
 
 /** Binds the port for a moment: the way to know that no program on the host holds it. */
@@ -101,16 +110,17 @@ export async function detachPod(context: RuntimeContext, podName: string): Promi
   await rename(record, detaching).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
-  let attached: PodAttachment;
+  let attached: PodAttachment | undefined;
   try {
-    attached = JSON.parse(await readFile(detaching, 'utf8')) as PodAttachment;
+    attached = await readStateJson<PodAttachment>(detaching, { fix: attachmentFix(podName), isValid: isAttachment, shape: 'a pod network attachment' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (!(error instanceof StateReadError)) throw error;
     // Without it DEL cannot run; its veth goes with the namespace, and down sweeps the rules that name the network.
-    log.warn(`${detaching}: the record of pod ${podName}'s network attachment cannot be read (${(error as Error).message}); it is removed, and \`corral down\` sweeps what it recorded`);
-    await rm(detaching, { force: true });
+    log.warn(`${error.message}: the record of pod ${podName}'s network attachment is removed, and \`corral down\` sweeps what it recorded`);
+    await rm(detaching, { recursive: true, force: true });
     return;
   }
+  if (!attached) return;
   await deleteNetwork(attached.config, { containerId: attached.containerId, netns: attached.netns, ifName: 'eth0', capabilityArgs: { portMappings: portMappingsArg(attached.ports) } }, attached.result);
   crashPoint('detach: CNI DEL done');
   await rm(detaching, { force: true });
@@ -140,6 +150,7 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
     result = await addNetwork(network.config, target);
   } catch (error) {
     // An attachment that a crash left unrecorded (eth0 exists, a lease taken): remove it, then again.
+    // DEL failing too says nothing new: the second ADD's error is the one that tells.
     await deleteNetwork(network.config, target).catch(() => {});
     result = await addNetwork(network.config, target);
   }

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { NetworkConfigList } from './cni.js';
 import { sweepNetworkRules } from './iptables-sweep.js';
-import { claimSubnet, releaseSubnets, type Subnet } from './subnet.js';
+import { claimSubnet, releaseSubnets, subnetsClaimedBy, type Subnet } from './subnet.js';
+import { isRecord, readStateJson } from '../state/read.js';
+import { StateReadError } from '../state/errors.js';
+import { log } from '../log.js';
 
 // A project's network: its own Linux bridge and subnet, described as one CNI configuration list
 // (bridge with host-local IPAM and outbound NAT, portmap for published ports, firewall so that
@@ -45,12 +48,14 @@ function configList(context: RuntimeContext, bridge: string, subnet: Subnet): Ne
   };
 }
 
+/** `down` removes the network from the bridge name and the subnet claim, without this record. */
+const networkFix = 'run `corral down` (it removes the project network without this record), then `corral up`';
+
+const isNetworkState = (value: unknown) => isRecord(value) && typeof value.bridge === 'string' && isRecord(value.subnet) && typeof value.subnet.cidr === 'string' && isRecord(value.config);
+
+/** The project network as recorded, or undefined before the first pod attached. */
 export async function readProjectNetwork(context: RuntimeContext): Promise<ProjectNetworkState | undefined> {
-  try {
-    return JSON.parse(await readFile(context.paths.network, 'utf8')) as ProjectNetworkState;
-  } catch {
-    return undefined;
-  }
+  return readStateJson<ProjectNetworkState>(context.paths.network, { fix: networkFix, isValid: isNetworkState, shape: 'a project network (bridge, subnet, config)' });
 }
 
 const pending = new WeakMap<RuntimeContext, Promise<ProjectNetworkState>>();
@@ -64,6 +69,7 @@ export function ensureProjectNetwork(context: RuntimeContext, project: Project):
   if (!state) {
     state = makeProjectNetwork(context, project);
     pending.set(context, state);
+    // Forgotten when it failed, so the next call tries again; callers still get the error.
     state.catch(() => pending.delete(context));
   }
   return state;
@@ -81,13 +87,19 @@ async function makeProjectNetwork(context: RuntimeContext, project: Project): Pr
 
 /** Removes the bridge, the IPAM leases and the subnet claim, once no pod is attached any more. */
 export async function removeProjectNetwork(context: RuntimeContext): Promise<void> {
-  const state = await readProjectNetwork(context);
+  const state = await readProjectNetwork(context).catch((error: unknown) => {
+    if (!(error instanceof StateReadError)) throw error;
+    // The record is what `down` would repair with: the bridge name and subnet are known without it.
+    log.warn(`${error.message}; removing the project network by its bridge name and subnet claim`);
+    return undefined;
+  });
   const bridge = state?.bridge ?? bridgeName(context);
+  const subnet = state?.subnet.cidr ?? (await subnetsClaimedBy(context.paths.run))[0];
   // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
   if (existsSync(`/sys/class/net/${bridge}`)) await execa('ip', ['link', 'del', bridge], { reject: false });
-  await sweepNetworkRules(networkName(context), state?.subnet.cidr);
+  await sweepNetworkRules(networkName(context), subnet);
   await rm(context.paths.cniData, { recursive: true, force: true });
   await releaseSubnets(context.paths.run);
-  await rm(context.paths.network, { force: true });
+  await rm(context.paths.network, { recursive: true, force: true });
   pending.delete(context);
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { subnetClaimsDir } from '../state/paths.js';
+import { namesInDir, whenMissing } from '../state/read.js';
 
 // Each project gets a /24 of 10.89.0.0/16 that no other project and no host interface or route
 // uses. A subnet is claimed by a file in one host-wide directory, created exclusively, so two
@@ -58,19 +59,17 @@ async function hostNetworks(): Promise<string[]> {
 }
 
 async function claim(cidr: string, owner: string, hostUsed: readonly string[]): Promise<boolean> {
-  try {
-    const holder = (await readFile(claimFile(cidr), 'utf8')).trim();
-    return holder === owner;
-  } catch {
-    // Not claimed yet.
-  }
+  const holder = await readFile(claimFile(cidr), 'utf8').catch(whenMissing(undefined)); // undefined: not claimed yet
+  if (holder !== undefined) return holder.trim() === owner;
   // Our own bridge is a host interface too once attached; that is not a conflict.
   if (hostUsed.some((used) => overlaps(used, cidr))) return false;
   try {
     await writeFile(claimFile(cidr), `${owner}\n`, { flag: 'wx', mode: 0o600 });
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // Another project claimed it since we looked.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   }
 }
 
@@ -84,7 +83,8 @@ export async function claimSubnet(owner: string, wanted?: string): Promise<Subne
   if (wanted) {
     const subnet = subnetOf(wanted);
     if (await claim(subnet.cidr, owner, hostUsed)) return subnet;
-    const holder = await readFile(claimFile(subnet.cidr), 'utf8').catch(() => 'a host interface or route');
+    // No claim file: what holds it is on the host itself.
+    const holder = await readFile(claimFile(subnet.cidr), 'utf8').catch(whenMissing('a host interface or route'));
     throw new Error(`subnet ${subnet.cidr} is already used by ${holder.trim()}; choose another networks.default.subnet`);
   }
   const first = createHash('sha256').update(owner).digest().readUInt8(0);
@@ -95,10 +95,18 @@ export async function claimSubnet(owner: string, wanted?: string): Promise<Subne
   throw new Error('no free /24 left in 10.89.0.0/16; set networks.default.subnet in the project file');
 }
 
+/** The subnets `owner` holds, by their claims (which outlive a lost or damaged network.json). */
+export async function subnetsClaimedBy(owner: string): Promise<string[]> {
+  const held: string[] = [];
+  for (const claim of await namesInDir(CLAIMS_DIR)) {
+    // A claim released by its project meanwhile is simply not held.
+    const holder = await readFile(`${CLAIMS_DIR}/${claim}`, 'utf8').catch(whenMissing(''));
+    if (holder.trim() === owner) held.push(claim.replace('_', '/'));
+  }
+  return held;
+}
+
 /** Releases every subnet `owner` holds (also one whose record a crash lost). */
 export async function releaseSubnets(owner: string): Promise<void> {
-  for (const claim of await readdir(CLAIMS_DIR).catch(() => [] as string[])) {
-    const holder = await readFile(`${CLAIMS_DIR}/${claim}`, 'utf8').catch(() => '');
-    if (holder.trim() === owner) await unlink(`${CLAIMS_DIR}/${claim}`).catch(() => {});
-  }
+  for (const cidr of await subnetsClaimedBy(owner)) await unlink(claimFile(cidr)).catch(whenMissing(undefined));
 }

@@ -34,8 +34,9 @@ export function realHostPath(file: string): string {
     let isLink: boolean;
     try {
       isLink = lstatSync(next).isSymbolicLink();
-    } catch {
+    } catch (error) {
       // Missing (or not readable by whoever validates): what the rest names is where it will be made.
+      if (!['ENOENT', 'ENOTDIR', 'EACCES'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
       return path.resolve(next, ...pending);
     }
     if (!isLink) {

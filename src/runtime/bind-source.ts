@@ -1,8 +1,9 @@
-import { chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, stat } from 'node:fs/promises';
 import type { Mount } from '../project/model.js';
 import { bindRefusal, isWithin, realHostPath } from '../project/bind-policy.js';
 import { hostIdOf, type ResolvedUserNamespace } from './userns.js';
 import { resolveInContainer } from './subpath.js';
+import { isRecord, readStateJson } from '../state/read.js';
 
 // The runtime's half of the bind policy (project/bind-policy.ts): the loader judged the path as the
 // file was loaded; here it is judged again, resolved once to where it really leads, and that real
@@ -51,10 +52,9 @@ export interface JudgedMounts {
 
 /** The bundle's judged mounts; none for a bundle made before Corral kept them. */
 export async function readJudgedMounts(file: string): Promise<JudgedMounts> {
-  return readFile(file, 'utf8').then((text) => JSON.parse(text) as JudgedMounts, (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return { judged: [], targets: [] };
-    throw error;
-  });
+  // What was judged at create cannot be judged again from a damaged record: the container is made anew.
+  const fix = `the bundle of the container is damaged; run \`corral down\`, then \`corral up\``;
+  return (await readStateJson<JudgedMounts>(file, { fix, isValid: isRecord, shape: 'the judged mounts' })) ?? { judged: [], targets: [] };
 }
 
 /** Checks, in the created container `pid`, that each judged mount that can be seen shows the judged inode. */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import * as native from '../native.js';
+import { whenMissing } from '../state/read.js';
 
 // conmon is the per-container monitor: it runs `runc create`, keeps the container's stdio, writes its
 // log in the k8s-file format and its exit code to the exit dir, and outlives every Corral process.
@@ -68,18 +69,18 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
   });
 }
 
-/** A pid conmon wrote (the container's with -p, its own with --conmon-pidfile), or 0 when there is none (yet). */
+/**
+ * A pid conmon wrote (the container's with -p, its own with --conmon-pidfile), or 0 when there is none
+ * (yet: no file, or one conmon has not finished writing). A file that cannot be read is an error.
+ */
 export async function readPidFile(file: string): Promise<number> {
-  return Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10) || 0;
+  return Number.parseInt((await readFile(file, 'utf8').catch(whenMissing(''))).trim(), 10) || 0;
 }
 
 /** The exit code conmon recorded, or undefined while the container has not exited. */
 export async function readExitCode(exitDir: string, id: string): Promise<number | undefined> {
-  try {
-    const text = await readFile(`${exitDir}/${id}`, 'utf8');
-    const code = Number.parseInt(text.trim(), 10);
-    return Number.isNaN(code) ? undefined : code;
-  } catch {
-    return undefined;
-  }
+  const text = await readFile(`${exitDir}/${id}`, 'utf8').catch(whenMissing(undefined));
+  // Empty while conmon is still writing it: not exited yet, as far as anyone can tell.
+  const code = Number.parseInt(text?.trim() ?? '', 10);
+  return Number.isNaN(code) ? undefined : code;
 }

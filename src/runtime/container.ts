@@ -1,4 +1,5 @@
 import { chown, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { pathExists, whenMissing } from '../state/read.js';
 import path from 'node:path';
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +26,8 @@ import { RuntimeError } from './errors.js';
 import { loadSeccompProfile } from './seccomp.js';
 import { mountContainerRoot } from './root.js';
 import { crashPoint } from '../crash-point.js';
+import { StateReadError } from '../state/errors.js';
+import { log } from '../log.js';
 
 // The four things that happen to a container: create (overlay rootfs, config.json, conmon + runc
 // create), start, stop (TERM, grace period, KILL) and remove. Each is one step the container machine
@@ -49,12 +52,13 @@ async function ensureDirectory(dir: string, mode = 0o755): Promise<void> {
  * dir, which is renamed into place only when complete, so a crash never leaves a half-seeded volume.
  */
 async function seedAnonymousVolume(source: string, rootfs: string, target: string): Promise<void> {
-  if (await stat(source).then(() => true, () => false)) return;
+  if (await pathExists(source)) return;
   const seeding = `${source}.seeding`;
   await rm(seeding, { recursive: true, force: true });
   await ensureDirectory(seeding);
   // Symlinks in the image resolve on the host here: seed only from a directory really inside the root.
-  const real = await realpath(path.join(rootfs, target)).catch(() => '');
+  // Not in the image, or not resolvable in it (a file on the way, a symlink loop): nothing to seed from.
+  const real = await realpath(path.join(rootfs, target)).catch(whenMissing('', ['ENOTDIR', 'ELOOP']));
   const inside = real.startsWith(`${await realpath(rootfs)}/`);
   if (inside && (await stat(real)).isDirectory()) await execa('cp', ['-a', `${real}/.`, seeding]);
   await rename(seeding, source);
@@ -274,11 +278,28 @@ async function waitForExit(context: RuntimeContext, id: string, timeoutMs: numbe
   }
 }
 
+/**
+ * The stop signal and grace period recorded at create. runc copied them into its own state then, so a
+ * damaged config.json does not keep a running container from being stopped (by `down` above all):
+ * runc's copy is used, and the damage is said. Without either, the StateReadError stands.
+ */
+async function stopAnnotations(context: RuntimeContext, id: string): Promise<Record<string, string>> {
+  try {
+    return await readAnnotations(context, id);
+  } catch (error) {
+    if (!(error instanceof StateReadError)) throw error;
+    const kept = (await runc.containerState(context.runc, id))?.annotations;
+    if (!kept) throw error;
+    log.warn(`${error.message}; stopping ${id} with the stop signal runc recorded (${error.hint})`);
+    return kept;
+  }
+}
+
 /** Stops with the container's stop signal, then SIGKILL after its grace period (both overridable). */
 export async function stopContainer(context: RuntimeContext, id: string, options: { graceMs?: number; signal?: string } = {}): Promise<{ exitCode?: number }> {
   const recorded = await readExitCode(context.paths.exits, id);
   if (recorded !== undefined) return { exitCode: recorded };
-  const annotations = options.graceMs === 0 ? {} : await readAnnotations(context, id);
+  const annotations = options.graceMs === 0 ? {} : await stopAnnotations(context, id);
   const graceMs = options.graceMs ?? Number(annotations['corral.stop-grace-ms'] ?? 10_000);
   if (graceMs > 0) {
     await signalContainer(context, id, options.signal ?? annotations['corral.stop-signal'] ?? 'TERM');

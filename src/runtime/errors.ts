@@ -1,3 +1,5 @@
+import { StateReadError } from '../state/errors.js';
+
 // One error class for the runtime layer: which container, which step, and the runtime's own words,
 // so a failed create reads "web/app: runc create failed: ... (check the rootfs path)".
 
@@ -13,7 +15,8 @@ export class RuntimeError extends Error {
     super(`${opts.resource}: ${opts.step} failed: ${opts.message}`, { cause: opts.cause });
     this.resource = opts.resource;
     this.step = opts.step;
-    this.hint = opts.hint ?? '';
+    // A record that cannot be read knows its own repair better than the step that needed it.
+    this.hint = opts.cause instanceof StateReadError ? opts.cause.hint : opts.hint ?? '';
   }
 
   override toString(): string {

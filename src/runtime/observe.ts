@@ -1,4 +1,6 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { isRecord, namesInDir, parseStateJson, readStateText } from '../state/read.js';
+import { StateReadError } from '../state/errors.js';
+import { log } from '../log.js';
 import type { ObservedStatus } from '../../machines/container.js';
 import type { RuntimeContext } from './context.js';
 import { readExitCode } from './conmon.js';
@@ -36,30 +38,45 @@ function splitId(id: string): { pod: string; name: string } {
   return { pod, name };
 }
 
-async function bundleIds(context: RuntimeContext): Promise<string[]> {
+function bundleIds(context: RuntimeContext): Promise<string[]> {
+  return namesInDir(context.paths.containersRun);
+}
+
+/**
+ * A damaged bundle cannot be repaired in place, and read as "no annotations" it would lose the
+ * config hash (so `up` would recreate the container) and the stop signal. `down` removes the
+ * container and its bundle without it (see stopContainer), and the next `up` creates it again.
+ */
+const bundleFix = (id: string) => `the bundle of container ${id} is damaged; run \`corral down\` (it removes the container without this file), then \`corral up\``;
+
+/**
+ * The annotations of a bundle that runc does not know (a create cut short, a remove cut short). Its
+ * damaged config.json costs nothing: no process runs from it, and without a recorded hash the plan
+ * makes the container anew (bundle included) or `down` removes it. Said, never silent.
+ */
+async function annotationsOfBundleOnly(context: RuntimeContext, id: string): Promise<Record<string, string>> {
   try {
-    await access(context.paths.containersRun);
-    return await readdir(context.paths.containersRun);
-  } catch {
-    return [];
+    return await readAnnotations(context, id);
+  } catch (error) {
+    if (!(error instanceof StateReadError)) throw error;
+    log.warn(`${error.message}; runc does not know container ${id}, so it is made anew (or removed by \`corral down\`)`);
+    return {};
   }
 }
 
-/** Corral's annotations in the container's config.json (hash, stop signal, ...); empty when there is none. */
+/** Corral's annotations in the container's config.json (hash, stop signal, ...); empty when there is no config.json (a create cut short). */
 export async function readAnnotations(context: RuntimeContext, id: string): Promise<Record<string, string>> {
-  try {
-    const spec = JSON.parse(await readFile(context.paths.container(id).config, 'utf8')) as { annotations?: Record<string, string> };
-    return spec.annotations ?? {};
-  } catch {
-    return {};
-  }
+  const file = context.paths.container(id).config;
+  const text = await readStateText(file, bundleFix(id));
+  if (text === undefined) return {};
+  return parseStateJson<{ annotations?: Record<string, string> }>(file, text, { fix: bundleFix(id), isValid: isRecord, shape: 'an OCI runtime spec' }).annotations ?? {};
 }
 
 /** One container from its runtime state (or none: a crash during create) and conmon's exit file. */
 async function describe(context: RuntimeContext, id: string, state: runc.RuncState | undefined): Promise<ObservedContainer> {
   const { pod, name } = splitId(id);
   // runc list carries the annotations; config.json (~20 kB with the seccomp profile) is read only without it.
-  const [exitCode, annotations] = await Promise.all([readExitCode(context.paths.exits, id), state?.annotations ?? readAnnotations(context, id)]);
+  const [exitCode, annotations] = await Promise.all([readExitCode(context.paths.exits, id), state?.annotations ?? (state ? readAnnotations(context, id) : annotationsOfBundleOnly(context, id))]);
   const recorded = { hash: annotations['corral.hash'], ...(annotations['corral.privileged'] === 'true' ? { privileged: true as const } : {}) };
   if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', ...recorded, exitCode, created: state?.created };
   const status = state.status === 'created' || state.status === 'creating' ? 'created' : 'running';

@@ -1,8 +1,9 @@
-import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Pod, Resources } from '../project/model.js';
 import { CPU_PERIOD_US } from './spec.js';
 import { podCgroup } from '../state/paths.js';
+import { namesInDir } from '../state/read.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { mountPointsUnder } from './mounts.js';
@@ -114,10 +115,5 @@ export async function removeSandbox(context: RuntimeContext, podName: string, ne
 
 /** Names of pods whose sandbox exists (fully or partly) on the host. */
 export async function existingPodSandboxes(context: RuntimeContext): Promise<string[]> {
-  try {
-    await access(context.paths.podsRun);
-  } catch {
-    return [];
-  }
-  return (await readdir(context.paths.podsRun)).sort();
+  return (await namesInDir(context.paths.podsRun)).sort();
 }

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { pathExists } from '../state/read.js';
 import { flattenLayers } from '../images/flatten.js';
 import { log } from '../log.js';
 import * as native from '../native.js';
@@ -32,7 +32,7 @@ export async function mountContainerRoot(root: RootLayout): Promise<'overlay' | 
     if (!root.copy || !OVERLAY_IMPOSSIBLE.has(code)) throw error;
     log.warn(`${root.resource}: overlayfs cannot make its root (${code}: ${(error as Error).message}); it runs on a private copy of its image instead, which takes the image's size on disk again`);
   }
-  if (!(await stat(root.copy).then(() => true, () => false))) await flattenLayers([...root.lower].reverse(), root.copy);
+  if (!(await pathExists(root.copy))) await flattenLayers([...root.lower].reverse(), root.copy);
   await native.mountBind(root.copy, root.target);
   return 'copy';
 }

@@ -73,6 +73,7 @@ function readOne(root: string, id: string): RuncState | null | undefined {
   try {
     parsed = JSON.parse(text);
   } catch {
+    // Not for us to judge: `runc list` is asked instead, and says what it makes of this file.
     return undefined;
   }
   if (!isStateFile(parsed) || parsed.id !== id) return undefined;

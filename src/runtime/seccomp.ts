@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { whenMissing } from '../state/read.js';
+import { jsonErrorPosition } from '../state/errors.js';
 
 // The runtime's syscall filter, from the standard profile that containers-common ships (the one
 // podman uses), turned from its docker-style form (rules that depend on capabilities and
@@ -59,9 +61,12 @@ export type OciSeccomp = ReturnType<typeof seccompForContainer>;
 
 /** The standard profile, or undefined (no filter, said once in the log) where the host has none. */
 export async function loadSeccompProfile(file = DEFAULT_SECCOMP_PROFILE): Promise<DockerSeccompProfile | undefined> {
+  const text = await readFile(file, 'utf8').catch(whenMissing(undefined));
+  if (text === undefined) return undefined;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as DockerSeccompProfile;
-  } catch {
-    return undefined;
+    return JSON.parse(text) as DockerSeccompProfile;
+  } catch (error) {
+    // Never "no filter" for a damaged profile: that would run every container unconfined.
+    throw new Error(`seccomp profile ${file} is not valid JSON at ${jsonErrorPosition(text, error as Error)}; repair it (reinstall containers-common for the default one) or use seccomp: unconfined`, { cause: error });
   }
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { whenMissing } from '../state/read.js';
 import { constants } from 'node:os';
 import type { RuntimeContext } from './context.js';
 import * as runc from './runc.js';
@@ -22,7 +23,8 @@ async function belongsToContainer(context: RuntimeContext, id: string, pid: numb
   const names = id.slice(context.project.length + 1).split('.');
   if (!id.startsWith(`${context.project}.`) || names.length !== 2) return false;
   const cgroup = `/${containerCgroup(context.project, names[0]!, names[1]!)}`;
-  const lines = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  // Gone (ENOENT, or ESRCH while it exits): in no cgroup at all.
+  const lines = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(whenMissing('', ['ESRCH']));
   return lines.split('\n').some((line) => line.endsWith(cgroup));
 }
 

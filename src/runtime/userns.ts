@@ -1,4 +1,5 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { namesInDir, whenMissing } from '../state/read.js';
 import path from 'node:path';
 import type { IdMapping, UserNamespace } from '../project/model.js';
 import { resolveInside } from './subpath.js';
@@ -20,7 +21,8 @@ async function claimRange(claimsDir: string, id: string): Promise<number> {
   await mkdir(claimsDir, { recursive: true, mode: 0o700 });
   const claims = await readdir(claimsDir);
   for (const slot of claims) {
-    if ((await readFile(path.join(claimsDir, slot), 'utf8').catch(() => '')) === id) return AUTO_BASE + Number(slot) * AUTO_RANGE_SIZE;
+    // A claim released meanwhile (ENOENT) is no one's.
+    if ((await readFile(path.join(claimsDir, slot), 'utf8').catch(whenMissing(''))) === id) return AUTO_BASE + Number(slot) * AUTO_RANGE_SIZE;
   }
   const taken = new Set(claims.map(Number));
   for (let slot = 0; slot < AUTO_SLOTS; slot++) {
@@ -46,8 +48,8 @@ export async function resolveUserNamespace(userns: UserNamespace | undefined, cl
 
 /** Gives back the automatic ranges of the containers whose id passes `owned` (one container, or a whole project). */
 export async function releaseUserNamespaces(claimsDir: string, owned: (id: string) => boolean): Promise<void> {
-  for (const slot of await readdir(claimsDir).catch(() => [] as string[])) {
-    if (owned(await readFile(path.join(claimsDir, slot), 'utf8').catch(() => ''))) await rm(path.join(claimsDir, slot), { force: true });
+  for (const slot of await namesInDir(claimsDir)) {
+    if (owned(await readFile(path.join(claimsDir, slot), 'utf8').catch(whenMissing('')))) await rm(path.join(claimsDir, slot), { force: true });
   }
 }
 
@@ -80,7 +82,7 @@ export async function allowTraversal(paths: readonly string[]): Promise<void> {
  */
 export async function prepareMountPoints(rootfs: string, mounts: readonly { destination: string; type: string; source: string }[]): Promise<void> {
   for (const mount of mounts) {
-    const isFile = mount.type === 'bind' && (await stat(mount.source).then((info) => !info.isDirectory(), () => false));
+    const isFile = mount.type === 'bind' && (await stat(mount.source).then((info) => !info.isDirectory(), whenMissing(false)));
     if (!isFile) {
       await resolveInside(rootfs, mount.destination);
       continue;

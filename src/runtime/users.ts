@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { whenMissing } from '../state/read.js';
 import path from 'node:path';
 
 // `user: www-data` in a project file means what it means in the image: the uid, primary gid and
@@ -29,8 +30,9 @@ function parseGroup(text: string): GroupEntry[] {
   }).filter((entry) => Number.isInteger(entry.gid));
 }
 
+/** An image without /etc/passwd (or /etc/group) has no names to resolve; one that cannot be read is an error. */
 async function readOptional(file: string): Promise<string> {
-  return readFile(file, 'utf8').catch(() => '');
+  return readFile(file, 'utf8').catch(whenMissing(''));
 }
 
 const isNumeric = (text: string) => /^\d+$/.test(text);

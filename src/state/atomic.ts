@@ -28,6 +28,7 @@ async function writeTemporary(file: string, content: string | Uint8Array, mode: 
     await handle.sync();
   } catch (error) {
     await handle.close();
+    // Best effort: the write's own error is the one to report, and a leftover .tmp is harmless.
     await unlink(temporary).catch(() => {});
     throw error;
   }
@@ -41,7 +42,7 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     const temporary = await writeTemporary(file, content, mode);
     crashPoint(`write ${path.basename(file)}: before rename`);
     await rename(temporary, file).catch(async (error: unknown) => {
-      await unlink(temporary).catch(() => {});
+      await unlink(temporary).catch(() => {}); // best effort, as above
       throw error;
     });
     crashPoint(`write ${path.basename(file)}: after rename`);

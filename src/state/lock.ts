@@ -1,4 +1,5 @@
-import { readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { namesInDir } from './read.js';
 import { fstatSync } from 'node:fs';
 import path from 'node:path';
 import * as native from '../native.js';
@@ -73,7 +74,7 @@ export async function removeLockAndItsDir(lockFile: string): Promise<void> {
     if (!codes.includes(error.code ?? '')) throw error;
   };
   const dir = path.dirname(lockFile);
-  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+  for (const entry of await namesInDir(dir)) {
     if (entry !== path.basename(lockFile)) await rm(path.join(dir, entry), { recursive: true, force: true });
   }
   crashPoint('down: run dir emptied');
