@@ -41,6 +41,7 @@ interface Binding {
   readCgroupFile(controller: string, relPath: string, file: string): string;
   lockFile(path: string): Promise<number>;
   unlockFile(fd: number): void;
+  isLockHeld(path: string): boolean;
   connectInNetworkNamespace(netnsPath: string, address: string, port: number, timeoutMs: number): Promise<number>;
   markInheritedDescriptorsCloseOnExec(): void;
   makeWhiteout(path: string): Promise<void>;
@@ -232,6 +233,14 @@ export function readCgroupFile(controller: string, relPath: string, file: string
  */
 export function lockFile(lockPath: string): Promise<number> {
   return addon().lockFile(requireAbsolutePath('lock path', lockPath));
+}
+
+/**
+ * Whether another process holds an exclusive lock (lockFile) on `path` right now; false when the file
+ * does not exist. Never waits: a holder that is alive but slow to answer still counts.
+ */
+export function isLockHeld(lockPath: string): boolean {
+  return addon().isLockHeld(requireAbsolutePath('lock path', lockPath));
 }
 
 /** Releases a lock taken with lockFile. */

@@ -264,6 +264,26 @@ test('a project lock is exclusive: a second taker waits until the first lets go'
   native.unlockFile(fd);
 });
 
+test('isLockHeld tells a held lock from a free or missing one, without waiting or taking it', async (context) => {
+  const lockPath = path.join(context.dir, 'held');
+  assert.not.ok(native.isLockHeld(lockPath), 'no lock file: nobody holds it');
+  assert.not.ok(existsSync(lockPath), 'asking creates no file');
+  // Held by another process (flock(1) from util-linux) until its stdin closes.
+  const holder = spawn('flock', ['-x', lockPath, 'cat'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  context.children.push(holder);
+  // flock(1) takes it soon after it starts; waited for, bounded.
+  for (let look = 0; look < 200 && !native.isLockHeld(lockPath); look++) await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.ok(native.isLockHeld(lockPath), 'held by a live process');
+  assert.ok(native.isLockHeld(lockPath), 'asking again does not take it either');
+  holder.stdin!.end();
+  await new Promise((resolve) => holder.once('exit', resolve));
+  assert.not.ok(native.isLockHeld(lockPath), 'free once the holder is gone');
+  const own = await native.lockFile(lockPath);
+  assert.ok(native.isLockHeld(lockPath), 'held through another descriptor of this process too');
+  native.unlockFile(own);
+  assert.not.ok(native.isLockHeld(lockPath), 'free after unlockFile');
+});
+
 test('the lock file\'s descriptor is close-on-exec, so no child of the holder keeps the project locked', async (context) => {
   const fd = await native.lockFile(path.join(context.dir, 'lock'));
   const flags = Number.parseInt(/^flags:\s+(\d+)/m.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);

@@ -183,6 +183,15 @@ Napi::Value UnlockFileBinding(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// isLockHeld(path): synchronous, as it never waits (LOCK_NB).
+Napi::Value IsLockHeldBinding(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::Boolean::New(info.Env(), IsLockHeld(StringArg(info, 0)));
+  } catch (const SystemFailure& failure) {
+    throw MakeSystemError(info.Env(), failure.info());
+  }
+}
+
 // markInheritedDescriptorsCloseOnExec(): synchronous, one syscall, done before the spawn() that follows it.
 Napi::Value MarkInheritedDescriptorsCloseOnExecBinding(const Napi::CallbackInfo& info) {
   try {
@@ -226,6 +235,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"readCgroupFile", ReadCgroupFileBinding},
       {"lockFile", LockFileBinding},
       {"unlockFile", UnlockFileBinding},
+      {"isLockHeld", IsLockHeldBinding},
       {"connectInNetworkNamespace", ConnectInNetworkNamespaceBinding},
       {"markInheritedDescriptorsCloseOnExec", MarkInheritedDescriptorsCloseOnExecBinding},
       {"makeWhiteout", MakeWhiteoutBinding},

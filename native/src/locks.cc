@@ -21,4 +21,18 @@ int LockFileExclusive(const std::string& path) {
 
 void UnlockFile(int fd) { close(fd); }
 
+bool IsLockHeld(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.Get() < 0) {
+    if (errno == ENOENT) return false;
+    ThrowErrno("open", path);
+  }
+  // A shared lock that cannot be had means an exclusive holder; had, it goes with the descriptor.
+  while (flock(fd.Get(), LOCK_SH | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return true;
+    if (errno != EINTR) ThrowErrno("flock", path);
+  }
+  return false;
+}
+
 }  // namespace corral

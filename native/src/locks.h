@@ -12,4 +12,8 @@ int LockFileExclusive(const std::string& path);
 // Closes the descriptor, which releases the lock.
 void UnlockFile(int fd);
 
+// Whether another process holds an exclusive flock on `path` now (false when there is no file); never
+// waits. Tells a live but busy lock holder from a dead one without asking it anything.
+bool IsLockHeld(const std::string& path);
+
 }  // namespace corral

@@ -79,6 +79,9 @@ async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () =>
  * no supervisor is still starting when the command returns (a `down` right after could miss it).
  */
 export async function spawnSupervisor(context: RuntimeContext, timeoutMs = SUPERVISOR_WAIT_MS): Promise<void> {
+  // A supervisor that holds its lock lives, however slow it is to answer on a loaded host: a second
+  // one would only exit busy (or, on a read-only state dir, fail the command opening its log).
+  if (native.isLockHeld(context.paths.supervisorLock)) return;
   const child = await spawnUnlessGone(context);
   if (!child) return;
   const deadline = Date.now() + timeoutMs;
