@@ -59,7 +59,7 @@ async function runGitops(action: string | undefined, options: GitopsOptions): Pr
     const outcome = await gitopsPass(source).catch((error: Error) => print(`gitops: ${error.message}`));
     if (first && outcome) print(`following ${options.branch} of ${repo}, at commit ${outcome.commit.slice(0, 12)}`);
     first = false;
-  }, 50);
+  }, { quietMs: 50 });
   passes.poke();
   const poller = setInterval(() => passes.poke(), parseDuration(options.interval));
   let server: import('node:http').Server | undefined;

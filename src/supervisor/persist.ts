@@ -3,6 +3,7 @@ import { StateWriteError } from '../state/errors.js';
 import type { ProjectPaths } from '../state/paths.js';
 import { type ContainerSnapshot, writeMachineSnapshots } from '../state/snapshots.js';
 import { coalesce } from '../watch/coalesce.js';
+import type { Timers } from '../watch/timers.js';
 
 // The supervisor's knowledge (restarts, backoff, health) in machines.json, which `ps` reads and a
 // successor picks up. A burst of machine changes (a pass tells every machine what it sees) is one
@@ -29,6 +30,8 @@ export interface PersistOptions {
   /** Where a failed write is told: the supervisor keeps running, the file keeps its last content. */
   readonly onLine: (line: string) => void;
   readonly quietMs?: number;
+  /** What the quiet period waits with: the real timers, unless a test moves a clock of its own. */
+  readonly timers?: Timers;
 }
 
 export function persistSnapshots(options: PersistOptions): SnapshotPersister {
@@ -44,7 +47,7 @@ export function persistSnapshots(options: PersistOptions): SnapshotPersister {
       options.onLine(error.toString());
     }
   };
-  const writes = coalesce(write, options.quietMs ?? PERSIST_QUIET_MS);
+  const writes = coalesce(write, { quietMs: options.quietMs ?? PERSIST_QUIET_MS, timers: options.timers });
   return {
     changed: () => writes.poke(),
     async close() {

@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { coalesce } from '../watch/coalesce.js';
+import { REAL_TIMERS, type Timers } from '../watch/timers.js';
 
 // When the supervisor looks again: conmon writes an exit file when a container's process ends, and
 // inotify on the exits dir wakes the supervisor at once; a slow poll catches what no exit file tells
@@ -43,11 +44,14 @@ export interface SyncLoopOptions {
   readonly onLine: (line: string) => void;
   readonly quietMs?: number;
   readonly pollMs?: number;
+  /** What the quiet time and the poll wait with: the real timers, unless a test moves a clock of its own. */
+  readonly timers?: Timers;
 }
 
 /** Watches the exits dir and polls, from now on; the first pass is the caller's. */
 export function startSyncLoop(options: SyncLoopOptions): SyncLoop {
-  const passes = coalesce(options.pass, options.quietMs ?? EXIT_QUIET_MS);
+  const timers = options.timers ?? REAL_TIMERS;
+  const passes = coalesce(options.pass, { quietMs: options.quietMs ?? EXIT_QUIET_MS, timers });
   const pollMs = options.pollMs ?? POLL_MS;
   const fallBackToPoll = (why: string) => options.onLine(`cannot watch ${options.exitsDir}: ${why}; exits are seen by the ${pollMs / 1000}s poll instead`);
   let watcher: FSWatcher | undefined;
@@ -63,11 +67,11 @@ export function startSyncLoop(options: SyncLoopOptions): SyncLoop {
     if (!why) throw error;
     fallBackToPoll(why);
   }
-  const poller = setInterval(() => passes.now(), pollMs);
+  const poller = timers.setInterval(() => passes.now(), pollMs);
   return {
     wake: () => passes.now(),
     stop() {
-      clearInterval(poller);
+      timers.clearInterval(poller);
       watcher?.close();
       passes.stop();
     },

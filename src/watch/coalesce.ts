@@ -1,4 +1,5 @@
 import { log } from '../log.js';
+import { REAL_TIMERS, type TimerHandle, type Timers } from './timers.js';
 
 // Bursts of changes become one apply, and applies never overlap: a change during an apply queues
 // exactly one more, however many changes arrive meanwhile. An apply that throws is logged and ends
@@ -24,8 +25,16 @@ export interface Coalescer {
   stop(): void;
 }
 
-export function coalesce(apply: () => Promise<void>, quietMs: number): Coalescer {
-  let timer: NodeJS.Timeout | undefined;
+export interface CoalesceOptions {
+  /** Quiet time that closes a burst of changes, in ms. */
+  readonly quietMs: number;
+  /** What the quiet period waits with: the real timers, unless a test moves a clock of its own. */
+  readonly timers?: Timers;
+}
+
+export function coalesce(apply: () => Promise<void>, options: CoalesceOptions): Coalescer {
+  const { quietMs, timers = REAL_TIMERS } = options;
+  let timer: TimerHandle | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -38,7 +47,7 @@ export function coalesce(apply: () => Promise<void>, quietMs: number): Coalescer
     settleIfIdle();
   });
   const run = () => {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
     timer = undefined;
     if (stopped) return settleIfIdle();
     if (running) {
@@ -56,8 +65,8 @@ export function coalesce(apply: () => Promise<void>, quietMs: number): Coalescer
   return {
     poke() {
       if (stopped) return;
-      clearTimeout(timer);
-      timer = setTimeout(run, quietMs);
+      timers.clearTimeout(timer);
+      timer = timers.setTimeout(run, quietMs);
     },
     now() {
       if (!stopped) run();
@@ -69,7 +78,7 @@ export function coalesce(apply: () => Promise<void>, quietMs: number): Coalescer
     idle,
     stop() {
       stopped = true;
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       timer = undefined;
       settleIfIdle();
     },

@@ -115,7 +115,7 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
     watcher.add([...now].filter((source) => !watched.has(source)));
     watched = now;
   };
-  applies = coalesce(apply, options.quietMs ?? QUIET_MS);
+  applies = coalesce(apply, { quietMs: options.quietMs ?? QUIET_MS });
   const coalesced = applies;
   watcher.on('all', () => coalesced.poke());
   // "watching" must be true when it is said: a save right after it is seen.

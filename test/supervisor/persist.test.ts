@@ -5,13 +5,24 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { persistSnapshots } from '../../src/supervisor/persist.js';
 import { type ContainerSnapshot, readMachineSnapshots } from '../../src/state/snapshots.js';
+import { manualClock, type ManualClock } from '../helpers/manual-clock.js';
+import { until } from '../helpers/until.js';
 
 // machines.json as the supervisor writes it: a burst of changes is one write, read back as written;
 // closing writes what waits; nothing is written once the project is gone; a failed write is told.
+// The quiet periods run on a clock the test advances; the writes are real, and a check of what a
+// write did waits for it (close, or a bounded wait for its line), never a fixed time.
 
-const persist = suite<{ dir: string; applied: string; machines: string }>('supervisor: persisting the machines');
+/**
+ * Short real time for a check that nothing is written: a write already under way lands within it on an
+ * idle machine, and a busy one can only make the check stricter.
+ */
+const NOTHING_MORE_MS = 20;
+
+const persist = suite<{ dir: string; applied: string; machines: string; clock: ManualClock }>('supervisor: persisting the machines');
 
 persist.before.each(async (context) => {
+  context.clock = manualClock();
   context.dir = await mkdtemp('/tmp/corral-test-persist-');
   context.applied = path.join(context.dir, 'applied.json');
   context.machines = path.join(context.dir, 'machines.json');
@@ -28,37 +39,43 @@ persist('a burst of changes is one write, read back as the machines were at the 
   let containers: Record<string, ContainerSnapshot> = {};
   let reads = 0;
   const lines: string[] = [];
-  const persister = persistSnapshots({ paths: context, snapshots: () => (reads++, containers), onLine: (line) => lines.push(line), quietMs: 30 });
+  const persister = persistSnapshots({ paths: context, snapshots: () => (reads++, containers), onLine: (line) => lines.push(line), quietMs: 30, timers: context.clock });
   for (let restart = 0; restart < 5; restart++) {
     containers = { 'web/app': running(restart), 'web/side': { state: 'backoff', restartCount: 2, backoffMs: 20_000, error: 'exited with 1' } };
+    if (restart > 0) await context.clock.advance(2);
     persister.changed();
-    await sleep(2);
   }
-  await sleep(100);
+  await context.clock.advance(29);
+  assert.is(reads, 0, 'no write before the quiet time after the last change ended');
+  await context.clock.advance(71);
   assert.is(reads, 1, 'one write for the burst');
+  // Close waits for the write under way; nothing waits, so it writes nothing more.
+  await persister.close();
+  assert.is(reads, 1, 'close had nothing more to write');
   const written = await readMachineSnapshots(context.machines);
   assert.is(written?.pid, process.pid, 'names the supervisor that wrote it');
   assert.ok(Date.now() - Date.parse(written?.writtenAt ?? '') < 5_000, `says when: ${written?.writtenAt}`);
   assert.equal(written?.containers, containers, 'the last state of every machine, as it was');
   assert.equal(lines, [], 'nothing to tell');
-  await persister.close();
 });
 
 persist('close writes what waits for its quiet time at once', async (context) => {
-  const persister = persistSnapshots({ paths: context, snapshots: () => ({ 'web/app': running(3) }), onLine: () => {}, quietMs: 60_000 });
+  const persister = persistSnapshots({ paths: context, snapshots: () => ({ 'web/app': running(3) }), onLine: () => {}, quietMs: 60_000, timers: context.clock });
   persister.changed();
   await persister.close();
   assert.equal((await readMachineSnapshots(context.machines))?.containers, { 'web/app': running(3) }, 'written on close');
   persister.changed();
-  await sleep(20);
+  await context.clock.advance(60_000);
+  await sleep(NOTHING_MORE_MS);
   assert.equal((await readMachineSnapshots(context.machines))?.containers['web/app']?.restartCount, 3, 'nothing after close');
 });
 
 persist('nothing is written once the project is no longer applied', async (context) => {
   await rm(context.applied);
-  const persister = persistSnapshots({ paths: context, snapshots: () => ({ 'web/app': running(0) }), onLine: () => {}, quietMs: 5 });
+  const persister = persistSnapshots({ paths: context, snapshots: () => ({ 'web/app': running(0) }), onLine: () => {}, quietMs: 5, timers: context.clock });
   persister.changed();
-  await sleep(50);
+  // The quiet time ends and the write starts (and finds the project gone); close waits for it to end.
+  await context.clock.advance(5);
   await persister.close();
   const there = await stat(context.machines).then(() => true, (error: NodeJS.ErrnoException) => error.code !== 'ENOENT');
   assert.is(there, false, 'no machines.json of a project that down removed');
@@ -69,18 +86,21 @@ persist('a write that fails is told with its file and errno, and the supervisor 
   const machines = path.join(context.dir, 'machines.json');
   await mkdir(machines);
   const lines: string[] = [];
-  const persister = persistSnapshots({ paths: { applied: context.applied, machines }, snapshots: () => ({}), onLine: (line) => lines.push(line), quietMs: 5 });
+  const persister = persistSnapshots({ paths: { applied: context.applied, machines }, snapshots: () => ({}), onLine: (line) => lines.push(line), quietMs: 5, timers: context.clock });
   persister.changed();
-  await sleep(50);
+  await context.clock.advance(5);
+  await until(() => lines.length >= 1, 'the failed write to be told');
   assert.is(lines.length, 1, `one line: ${lines.join(' | ')}`);
   assert.match(lines[0]!, `cannot write ${machines}`, 'names the file');
   assert.match(lines[0]!, '(EISDIR)', 'names the errno');
   assert.match(lines[0]!, `check the file system of ${context.dir}`, 'says what to do');
   persister.changed();
-  await sleep(50);
+  await context.clock.advance(5);
+  await until(() => lines.length >= 2, 'the next failed write to be told');
   assert.is(lines.length, 2, 'the next change tries again');
   assert.equal((await readdir(context.dir)).sort(), ['applied.json', 'machines.json'], 'no temporary is left');
   await persister.close();
+  assert.is(lines.length, 2, 'close had nothing more to write');
 });
 
 persist.run();
