@@ -18,7 +18,7 @@ import { crashPoint } from '../crash-point.js';
 
 export async function tearDownProject(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean } = {}): Promise<void> {
   const observed = await observeProject(context);
-  await executePlan(context, undefined, computeTeardown(observed), observed, options);
+  await executePlan({ context, project: undefined, plan: computeTeardown(observed), observed, onProgress: options.onProgress });
   crashPoint('down: containers and pods removed');
   for (const point of [...(await mountPointsUnder(context.paths.run)), ...(await mountPointsUnder(context.paths.state))]) {
     await native.unmount(point, { detach: true });
