@@ -9,7 +9,7 @@ import { ensurePodSandbox, existingPodSandboxes, removePodSandbox } from '../run
 import { refreshHostsFiles } from '../network/names.js';
 import { RuntimeError } from '../runtime/errors.js';
 import pLimit from 'p-limit';
-import { runWithConcurrency } from './concurrency.js';
+import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
 import { probingHealthMachine } from '../runtime/probe.js';
 import { NotReadyError, trackReadiness } from './readiness.js';
 import { containerId } from '../state/paths.js';
@@ -42,8 +42,6 @@ export interface ContainerOutcome {
   readonly exitCode?: number;
   readonly pid?: number;
 }
-
-const CONCURRENCY = 8;
 
 type ContainerSnapshot = SnapshotFrom<typeof containerMachine>;
 
@@ -118,11 +116,12 @@ const DONE_WORDS: Record<string, string> = { create: 'started', recreate: 'recre
  * completed), independent ones in parallel under the concurrency bound. A container whose dependency
  * never becomes ready is not started, and fails naming the dependency and why.
  */
-async function startInDependencyOrder(
-  context: RuntimeContext, project: Project, operations: readonly Operation[], observed: ObservedProject,
-  run: (operation: Operation) => Promise<ContainerOutcome>, say: (line: string) => void,
-): Promise<ContainerOutcome[]> {
-  const limit = pLimit(CONCURRENCY);
+async function startInDependencyOrder(options: {
+  context: RuntimeContext; project: Project; operations: readonly Operation[]; observed: ObservedProject;
+  run: (operation: Operation) => Promise<ContainerOutcome>; say: (line: string) => void;
+}): Promise<ContainerOutcome[]> {
+  const { context, project, operations, observed, run, say } = options;
+  const limit = pLimit(CONTAINER_CONCURRENCY);
   const readiness = trackReadiness(context, project, new Set(operations.map((operation) => operation.resource)), observed);
   const containers = new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, container] as const)));
   return Promise.all(operations.map(async (operation) => {
@@ -191,7 +190,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Containe
   };
 
   const outcomes: ContainerOutcome[] = [];
-  outcomes.push(...(await runWithConcurrency(byKind('remove'), CONCURRENCY, containerOperation)));
+  outcomes.push(...(await runWithConcurrency(byKind('remove'), CONTAINER_CONCURRENCY, containerOperation)));
   for (const operation of byKind('remove-pod')) {
     await removePodSandbox(context, operation.resource);
     say(`✔ ${operation.resource}  pod removed`);
@@ -199,13 +198,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Containe
   // Only pods with something to start need their sandbox checked; an unchanged project touches none.
   const startOperations = plan.operations.filter((operation) => NEW_PROCESS.includes(operation.kind));
   const podsWithWork = new Set([...byKind('create-pod'), ...startOperations].map((operation) => operation.resource.split('/')[0]));
-  await runWithConcurrency((project?.pods ?? []).filter((pod) => podsWithWork.has(pod.name)), CONCURRENCY, async (pod) => {
+  await runWithConcurrency((project?.pods ?? []).filter((pod) => podsWithWork.has(pod.name)), CONTAINER_CONCURRENCY, async (pod) => {
     await ensurePodSandbox(context, pod, project!);
     if (byKind('create-pod').some((operation) => operation.resource === pod.name)) say(`✔ ${pod.name}  pod created`);
   });
   // Names follow pods: every pod's /etc/hosts lists the pods that exist now, before anything starts.
   if (project && plan.operations.some((operation) => !['remove', 'kill', 'forget-stopped'].includes(operation.kind))) await refreshHostsFiles(context, project, await existingPodSandboxes(context));
-  if (project) outcomes.push(...(await startInDependencyOrder(context, project, startOperations, observed, containerOperation, say)));
+  if (project) outcomes.push(...(await startInDependencyOrder({ context, project, operations: startOperations, observed, run: containerOperation, say })));
 
   const failed = outcomes.filter((outcome) => outcome.error);
   if (failed.length > 0) {
