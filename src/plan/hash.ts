@@ -27,7 +27,8 @@ export function canonicalJson(value: unknown): string {
  * before this rule keeps its hash and is not recreated by the upgrade.
  */
 export function hashedView(container: Container, pod: Pod): { container: Record<string, unknown>; pod: Record<string, unknown> } {
-  const { dependsOn: _order, ...lifecycle } = container.lifecycle;
+  // `?? {}`: the applied project a cause is computed against may come from an older Corral without it.
+  const { dependsOn: _order, ...lifecycle } = container.lifecycle ?? {};
   const { image } = container;
   const hashed: Partial<Record<keyof Container, unknown>> = {
     lifecycle,
