@@ -10,6 +10,7 @@ import { openRuntime, type RuntimeContext } from '../../src/runtime/context.js';
 import { readPidFile } from '../../src/runtime/conmon.js';
 import { stopContainer } from '../../src/runtime/container.js';
 import { isLiveConmon } from '../../src/runtime/lost-monitor.js';
+import { readProcStat } from '../../src/runtime/proc-stat.js';
 import { observeProject, type ObservedContainer } from '../../src/runtime/observe.js';
 import { withProjectLock } from '../../src/state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../../src/state/snapshots.js';
@@ -54,14 +55,10 @@ async function containersNow(context: { runtime: RuntimeContext }): Promise<Map<
   return new Map((await observeProject(context.runtime)).containers.map((container) => [`${container.pod}/${container.name}`, container]));
 }
 
+/** Whether the process runs: a zombie, killed and not yet reaped by whoever inherited it from conmon, does not. */
 const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 };
 
 repairs('up creates both containers', async (context) => {
