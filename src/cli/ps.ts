@@ -92,7 +92,7 @@ function psTable(rows: readonly PsRow[]): string {
 
 /** The supervisor's machines: asked over its socket when it lives, else as it last wrote them. */
 async function machineStates(paths: { supervisorSocket: string; machines: string }) {
-  const live = existsSync(paths.supervisorSocket) ? await askSupervisor(paths.supervisorSocket, { op: 'status' }, 500) : undefined;
+  const live = existsSync(paths.supervisorSocket) ? await askSupervisor(paths.supervisorSocket, { op: 'status' }, { timeoutMs: 500 }) : undefined;
   return { supervised: live !== undefined, machines: live?.containers ?? (await readMachineSnapshots(paths.machines))?.containers };
 }
 

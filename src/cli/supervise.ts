@@ -5,8 +5,8 @@ import { type TargetOptions, withTargetOptions } from './target.js';
 // until `down` (or a foreground `up`) asks it to go, or SIGTERM; the containers outlive it either way.
 
 async function runSupervise(options: TargetOptions): Promise<void> {
-  const [{ openRuntime }, { startSupervisor, SupervisorBusyError, ProjectGoneError }] = await Promise.all([
-    import('../runtime/context.js'), import('../supervisor/supervisor.js'),
+  const [{ openRuntime }, { startSupervisor }, { SupervisorError }] = await Promise.all([
+    import('../runtime/context.js'), import('../supervisor/supervisor.js'), import('../supervisor/errors.js'),
   ]);
   const context = await openRuntime(options.projectName!, { readOnly: true });
   const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -21,7 +21,7 @@ async function runSupervise(options: TargetOptions): Promise<void> {
   } catch (error) {
     // Busy: the lock it waited for a second may still come, and the pool thread waiting for it would
     // keep this process alive until the other supervisor goes (a `down` then found it still there).
-    if (error instanceof SupervisorBusyError || error instanceof ProjectGoneError) process.exit(0);
+    if (error instanceof SupervisorError && (error.reason === 'busy' || error.reason === 'project-gone')) process.exit(0);
     throw error;
   }
 }

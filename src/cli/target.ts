@@ -35,7 +35,7 @@ export async function loadTargetProject(options: TargetOptions): Promise<Project
   const file = await projectFile(options);
   if (!file) throw new UsageError(`no project file: none of ${DEFAULT_FILES.join(', ')} in ${process.cwd()}`, 'name one with -f FILE');
   // Loaded on use: `ps`, `logs` and `down` without -f never pay for the YAML parser and the schema.
-  const { loadProject } = await import('../project/load.js');
+  const { loadProject } = await import('../load/load.js');
   return loadProject({ file, projectName: options.projectName, ...(options.profile?.length ? { profiles: options.profile } : {}) });
 }
 

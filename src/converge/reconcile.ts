@@ -1,4 +1,4 @@
-import { reachableFrom } from '../plan/graph.js';
+import { reachableFrom } from '../project/graph.js';
 import { computePlan, formatPlan, type Plan } from '../plan/plan.js';
 import type { Project } from '../project/model.js';
 import { ensureProjectDirs, type RuntimeContext } from '../runtime/context.js';
@@ -7,7 +7,7 @@ import { markContainersWithoutMonitor } from '../runtime/lost-monitor.js';
 import { mountPointsUnder } from '../runtime/mounts.js';
 import { checkWritable, writeFileAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
-import { readAppliedProject } from '../state/applied-project.js';
+import { readAppliedProject } from '../project/applied-project.js';
 import { readStoppedSet } from '../state/snapshots.js';
 import { executePlan } from './execute.js';
 import { checkHostPorts } from '../network/pod-network.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveProjectImages } from '../images/resolve.js';
 import { ProjectError } from '../project/errors.js';
-import { loadProject } from '../project/load.js';
+import { loadProject } from '../load/load.js';
 import type { Project } from '../project/model.js';
 import { openRuntime } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
@@ -56,8 +56,16 @@ async function loadCommit(source: GitopsSource, clone: string, commit: string): 
   return { subject, projects };
 }
 
+interface ApplyCommit {
+  readonly commit: string;
+  /** The commit's projects by file, as loadCommit gives them. */
+  readonly projects: readonly [string, Project][];
+  /** The projects applied before, by file: those no file names any more are taken down. */
+  readonly before: ProjectsByFile;
+}
+
 /** Applies the loaded projects, records the commit in each, and takes down the projects no file names any more. */
-async function applyCommit(source: GitopsSource, commit: string, projects: readonly [string, Project][], before: ProjectsByFile): Promise<ProjectsByFile> {
+async function applyCommit(source: GitopsSource, { commit, projects, before }: ApplyCommit): Promise<ProjectsByFile> {
   for (const [file, project] of projects) {
     const context = await openRuntime(project.name);
     await reconcileProject(project, context, { onProgress: source.onLine });
@@ -73,13 +81,21 @@ async function applyCommit(source: GitopsSource, commit: string, projects: reado
   return now;
 }
 
+interface RollBack {
+  readonly clone: string;
+  /** The state before the failed commit: its applied commit is the one to go back to. */
+  readonly state: GitopsState;
+  /** The failed commit's projects by file. */
+  readonly failed: readonly [string, Project][];
+}
+
 /** After an apply failed halfway: the last good commit again, and down with projects only the failed one made. */
-async function rollBack(source: GitopsSource, clone: string, state: GitopsState, failed: readonly [string, Project][]): Promise<string> {
+async function rollBack(source: GitopsSource, { clone, state, failed }: RollBack): Promise<string> {
   if (!state.appliedCommit) return 'there is no earlier good commit to roll back to';
   try {
     const { projects } = await loadCommit(source, clone, state.appliedCommit);
     const touched = { ...Object.fromEntries(failed.map(([file, project]) => [`${file} (at the failed commit)`, project.name])), ...state.projects };
-    await applyCommit(source, state.appliedCommit, projects, touched);
+    await applyCommit(source, { commit: state.appliedCommit, projects, before: touched });
     return `rolled back: commit ${short(state.appliedCommit)} keeps running`;
   } catch (error) {
     return `the roll back to commit ${short(state.appliedCommit)} failed too: ${describe(error)}`;
@@ -109,12 +125,12 @@ export async function gitopsPass(source: GitopsSource): Promise<PassOutcome> {
     return fail(describe(error), { retry: !invalid, after: invalid ? keepsRunning : `${keepsRunning}; the next pass tries again` });
   }
   try {
-    const projects = await applyCommit(source, commit, loaded.projects, state.projects);
+    const projects = await applyCommit(source, { commit, projects: loaded.projects, before: state.projects });
     await writeGitopsState(dir, { repo: source.repo, branch: source.branch, appliedCommit: commit, appliedAt: new Date().toISOString(), projects });
     say(`commit ${short(commit)} applied: ${loaded.subject}`);
     return { commit, applied: true };
   } catch (error) {
     if (state.appliedCommit) say(`commit ${short(commit)} failed to apply; rolling back to commit ${short(state.appliedCommit)}`);
-    return fail(describe(error), { retry: false, after: await rollBack(source, clone, state, loaded.projects) });
+    return fail(describe(error), { retry: false, after: await rollBack(source, { clone, state, failed: loaded.projects }) });
   }
 }

@@ -37,7 +37,17 @@ export class CniError extends Error {
   }
 }
 
-function pluginConfig(list: NetworkConfigList, plugin: Record<string, unknown>, attachment: Attachment, prevResult?: CniResult): Record<string, unknown> {
+/** What one plugin of a list is given on stdin: its own config under the list's name and version. */
+export interface PluginConfigOptions {
+  readonly list: NetworkConfigList;
+  readonly plugin: Record<string, unknown>;
+  readonly attachment: Attachment;
+  /** The previous plugin's result (ADD), or the result kept from ADD (DEL). */
+  readonly prevResult?: CniResult;
+}
+
+/** The stdin config of one plugin: runtimeConfig carries only the capabilities the plugin declares. */
+export function pluginConfig({ list, plugin, attachment, prevResult }: PluginConfigOptions): Record<string, unknown> {
   const capabilities = (plugin.capabilities ?? {}) as Record<string, boolean>;
   const runtimeConfig = Object.fromEntries(Object.entries(attachment.capabilityArgs ?? {}).filter(([name]) => capabilities[name]));
   return {
@@ -78,7 +88,7 @@ async function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', config: Record<strin
 export async function addNetwork(list: NetworkConfigList, attachment: Attachment): Promise<CniResult> {
   let result: CniResult | undefined;
   for (const plugin of list.plugins) {
-    result = (await execPlugin('ADD', pluginConfig(list, plugin, attachment, result), attachment)) ?? result;
+    result = (await execPlugin('ADD', pluginConfig({ list, plugin, attachment, prevResult: result }), attachment)) ?? result;
   }
   return result ?? {};
 }
@@ -88,7 +98,7 @@ export async function deleteNetwork(list: NetworkConfigList, attachment: Attachm
   let failure: unknown;
   for (const plugin of [...list.plugins].reverse()) {
     try {
-      await execPlugin('DEL', pluginConfig(list, plugin, attachment, prevResult), attachment);
+      await execPlugin('DEL', pluginConfig({ list, plugin, attachment, prevResult }), attachment);
     } catch (error) {
       failure ??= error;
     }

@@ -4,7 +4,7 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import type { Pod, PortMapping, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
-import { canonicalJson } from '../plan/hash.js';
+import { canonicalJson } from '../canonical-json.js';
 import { addNetwork, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
 import { ensureProjectNetwork } from './project-network.js';
 import { crashPoint } from '../crash-point.js';

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Container, Pod } from '../project/model.js';
+import { canonicalJson } from '../canonical-json.js';
+
+export { canonicalJson };
 
 // A container is recreated only when its own configuration changed. The hash covers the container
 // and the pod settings it lives in, and leaves out anything that must not force a recreate, as
@@ -8,16 +11,6 @@ import type { Container, Pod } from '../project/model.js';
 
 /** The pod's settings that every container of the pod is made with: a change recreates them all. */
 export const HASHED_POD_SETTINGS = ['share', 'shmSize', 'hostname', 'resources', 'network', 'labels'] as const;
-
-/** JSON with keys sorted at every level, so equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) => {
-    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
-      return Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return inner;
-  });
-}
 
 /**
  * What of the container and its pod the hash covers. Left out: what it waits for (`dependsOn`

@@ -17,8 +17,17 @@ export async function readDotenv(file: string, options: { optional?: boolean; re
   }
 }
 
+export interface EnvFilesOptions {
+  readonly parsed: ParsedFile;
+  /** The whole document, whose containers' env_file: are read. */
+  readonly raw: Record<string, unknown>;
+  /** Where relative paths are found: the project file's directory. */
+  readonly baseDir: string;
+  readonly read: (file: string) => Promise<string>;
+}
+
 /** Reads every `env_file:` of every container, keyed by its resolved path; a missing one is an error at its line. */
-export async function readEnvFiles(parsed: ParsedFile, raw: Record<string, unknown>, baseDir: string, read: (file: string) => Promise<string>) {
+export async function readEnvFiles({ parsed, raw, baseDir, read }: EnvFilesOptions) {
   const files = new Map<string, Record<string, string>>();
   for (const [podName, pod] of Object.entries((raw.pods ?? {}) as Record<string, { containers: Record<string, { env_file?: string | string[] }> }>)) {
     for (const [containerName, container] of Object.entries(pod.containers)) {

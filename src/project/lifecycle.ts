@@ -1,7 +1,7 @@
 import type { Container, Dependency, DependencyCondition, Healthcheck, Lifecycle, Pod, Probe, RestartPolicy } from './model.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
-import { findCycle } from '../plan/graph.js';
+import { findCycle } from './graph.js';
 
 // restart, stop_signal, stop_grace_period, healthcheck and depends_on: how a container lives beside
 // the others. Names in depends_on are resolved against the whole project once every pod is known.

@@ -21,8 +21,18 @@ function modeOf(value: string): NamespaceMode {
   return { kind: value as 'pod' | 'host' | 'none' };
 }
 
+export interface NamespacesOptions {
+  /** The container as written, at `at`. */
+  readonly raw: Raw;
+  readonly at: PathSegment[];
+  /** Its pod as written, and the kinds the pod shares. */
+  readonly podRaw: Raw;
+  readonly share: readonly SharedNamespace[];
+  readonly parsed: ParsedFile;
+}
+
 /** The container's namespace modes; the default is the pod's where the pod shares the kind, else a private one. */
-export function namespacesOf(raw: Raw, podRaw: Raw, share: readonly SharedNamespace[], at: PathSegment[], parsed: ParsedFile): Container['namespaces'] {
+export function namespacesOf({ raw, podRaw, share, at, parsed }: NamespacesOptions): Container['namespaces'] {
   const podDefault = (key: NamespaceKey): NamespaceMode => {
     if (key === 'network' && podRaw.network === 'host') return { kind: 'host' };
     return share.includes(SHARED_KIND[key]) ? { kind: 'pod' } : { kind: 'none' };

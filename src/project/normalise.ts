@@ -238,7 +238,17 @@ function buildOf(value: unknown, baseDir: string): { context: string; dockerfile
   return { context: path.resolve(baseDir, spec.context), dockerfile: spec.dockerfile ?? 'Dockerfile' };
 }
 
-function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment[], context: MountContext, podRaw: Raw, share: readonly SharedNamespace[]): Container {
+/** One container as the file writes it, with the pod it is written in. */
+interface ContainerSource {
+  readonly name: string;
+  readonly raw: Raw;
+  readonly at: PathSegment[];
+  readonly pod: { readonly name: string; readonly raw: Raw; readonly share: readonly SharedNamespace[] };
+}
+
+function normaliseContainer(source: ContainerSource, context: MountContext): Container {
+  const { name, raw, at } = source;
+  const { name: pod, raw: podRaw, share } = source.pod;
   const argv = [...argvOf(raw.entrypoint), ...argvOf(raw.command)];
   if (argv.length === 0 && raw.image === undefined && raw.build === undefined) throw errorAt(context.parsed, at, `container ${pod}/${name} has nothing to run`, 'add command: (and/or entrypoint:), e.g. command: ["sleep", "infinity"]', { key: true });
   const rawMounts = (raw.volumes as unknown[] | undefined) ?? [];
@@ -249,14 +259,15 @@ function normaliseContainer(name: string, pod: string, raw: Raw, at: PathSegment
     if (earlier !== undefined) throw errorAt(context.parsed, [...at, 'volumes', index], `two mounts on ${mount.target} (also volumes[${earlier}])`, 'give each mount its own target');
     targets.set(mount.target, index);
   });
-  const namespaces = namespacesOf(raw, podRaw, share, at, context.parsed);
+  const namespaces = namespacesOf({ raw, podRaw, share, at, parsed: context.parsed });
   const security = securityOf(raw, at, context.parsed, context.baseDir);
   checkBindMounts({ mounts, privileged: security.privileged, at: [...at, 'volumes'], parsed: context.parsed, ownDirs: context.ownDirs });
   const netSysctl = Object.keys(security.sysctls).find((sysctl) => sysctl.startsWith('net.'));
   if (netSysctl && namespaces.network.kind === 'host') {
     throw errorAt(context.parsed, [...at, 'sysctls', netSysctl], `sysctl ${netSysctl} would change the host's network: the container uses the host's network namespace`, 'remove the sysctl, or give the container a network namespace of its own', { key: true });
   }
-  const files = [...providedFilesOf('secrets', raw, at, context.parsed, context.provided), ...providedFilesOf('configs', raw, at, context.parsed, context.provided)];
+  const written = { raw, at, parsed: context.parsed, contents: context.provided };
+  const files = [...providedFilesOf('secrets', written), ...providedFilesOf('configs', written)];
   const mountTargets = new Set(mounts.map((mount) => mount.target));
   files.forEach((file) => {
     if (mountTargets.has(file.target)) throw errorAt(context.parsed, at, `${file.target} is both a mount target and a secret or config`, 'give the secret or config another target', { key: true });
@@ -338,13 +349,14 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
   const pods: Pod[] = Object.entries(withActiveProfiles(data.pods as Record<string, Raw>, options.profiles ?? [])).flatMap(([name, raw]) => {
     // network: host means the host's network namespace: nothing to pin for net.
     const share = ((raw.share as SharedNamespace[] | undefined) ?? [...DEFAULT_SHARE]).filter((kind) => kind !== 'net' || raw.network !== 'host');
+    const pod = { name, raw, share };
     // Init containers run in the order written, each after the previous one completed; the pod's
     // containers wait for the last. They are containers like the others, with restart: no.
     const initEntries = Object.entries((raw.init_containers ?? {}) as Record<string, Raw>);
     const inits = initEntries.flatMap(([initName, container], index) => problems.check(() => {
       const at = ['pods', name, 'init_containers', initName];
       if ((raw.containers as Raw)[initName]) throw errorAt(parsed, at, `pod ${name} has an init container and a container both named ${initName}`, 'give the init container another name', { key: true });
-      const normalised = { ...normaliseContainer(initName, name, container, at, context, raw, share), init: true as const };
+      const normalised = { ...normaliseContainer({ name: initName, raw: container, at, pod }, context), init: true as const };
       containerAt.set(normalised, at);
       (normalised.lifecycle as { restart: unknown }).restart = { name: 'no' };
       const previous = index > 0 ? [{ name: `${name}/${initEntries[index - 1]![0]}`, condition: 'completed' as const, required: true, at, atKey: true }] : [];
@@ -355,7 +367,7 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
     const afterInits = lastInit ? [{ name: `${name}/${lastInit}`, condition: 'completed' as const, required: true, at: ['pods', name, 'init_containers', lastInit], atKey: true }] : [];
     const containers = Object.entries(raw.containers as Record<string, Raw>).flatMap(([containerName, container]) => problems.check(() => {
       const at = ['pods', name, 'containers', containerName];
-      const normalised = normaliseContainer(containerName, name, container, at, context, raw, share);
+      const normalised = normaliseContainer({ name: containerName, raw: container, at, pod }, context);
       containerAt.set(normalised, at);
       dependencyRequests.set(normalised, [
         ...dependencyRequestsOf(raw.depends_on, ['pods', name, 'depends_on']),

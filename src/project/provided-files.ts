@@ -15,10 +15,18 @@ export type ProvidedKind = 'secrets' | 'configs';
 /** Content of every defined secret and config, by kind and name. */
 export type ProvidedContents = Readonly<Record<ProvidedKind, ReadonlyMap<string, string>>>;
 
+export interface ReadProvidedOptions {
+  readonly parsed: ParsedFile;
+  /** The whole document, whose top-level secrets: and configs: are read. */
+  readonly raw: Raw;
+  /** Where relative files are found: the project file's directory. */
+  readonly baseDir: string;
+  readonly read: (file: string) => Promise<string>;
+  readonly lookupEnv: (name: string) => string | undefined;
+}
+
 /** Reads the content of every top-level secret and config; a missing file or variable is an error at its definition. */
-export async function readProvidedContents(options: {
-  parsed: ParsedFile; raw: Raw; baseDir: string; read: (file: string) => Promise<string>; lookupEnv: (name: string) => string | undefined;
-}): Promise<{ contents: ProvidedContents; files: string[] }> {
+export async function readProvidedContents(options: ReadProvidedOptions): Promise<{ contents: ProvidedContents; files: string[] }> {
   const files: string[] = [];
   const contents = { secrets: new Map<string, string>(), configs: new Map<string, string>() };
   for (const kind of ['secrets', 'configs'] as const) {
@@ -51,8 +59,16 @@ function targetOf(kind: ProvidedKind, name: string, target: string | undefined):
   return path.posix.resolve('/', target ?? name);
 }
 
+export interface ProvidedFilesOptions {
+  /** The container as written, at `at`. */
+  readonly raw: Raw;
+  readonly at: PathSegment[];
+  readonly parsed: ParsedFile;
+  readonly contents: ProvidedContents;
+}
+
 /** A container's secrets or configs: names or long forms, resolved to files with their content. */
-export function providedFilesOf(kind: ProvidedKind, raw: Raw, at: PathSegment[], parsed: ParsedFile, contents: ProvidedContents): ProvidedFile[] {
+export function providedFilesOf(kind: ProvidedKind, { raw, at, parsed, contents }: ProvidedFilesOptions): ProvidedFile[] {
   return ((raw[kind] ?? []) as (string | Raw)[]).map((entry, index) => {
     const long = typeof entry === 'string' ? { source: entry } : entry;
     const name = String(long.source);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as native from '../native.js';
+import { readProcStat } from './proc-stat.js';
 
 // A pod that shares its PID namespace needs a process to hold it: a PID namespace dies with its
 // first process, so it cannot be pinned by a bind mount like net, ipc and uts. The holder is
@@ -10,6 +11,24 @@ import * as native from '../native.js';
 // --fork` in a cgroup under the pod's, so that the pod's teardown kills it with everything else.
 
 const HOLDER_CGROUP = '.pidns';
+
+/**
+ * How long the holder may take to start, as looks and the time between them (2 s in all): sh, unshare
+ * and catatonit start in a few ms; a loaded host (100 pods starting) takes longer, rarely a second.
+ */
+const HOLDER_START_LOOKS = 200;
+const HOLDER_LOOK_MS = 10;
+
+/** What reading a /proc entry of a process that is gone fails with: none (ENOENT), or it ended meanwhile (ESRCH). */
+const PROCESS_GONE = new Set(['ENOENT', 'ESRCH']);
+
+/** `fallback` when the error says the file or process is not there, else the error. */
+function ifGone<T>(codes: ReadonlySet<string>, fallback: T): (error: NodeJS.ErrnoException) => T {
+  return (error) => {
+    if (codes.has(error.code ?? '')) return fallback;
+    throw error;
+  };
+}
 
 /** The cgroup.procs files of a cgroup in every hierarchy it exists in. */
 async function procsFilesOf(relPath: string): Promise<string[]> {
@@ -19,15 +38,16 @@ async function procsFilesOf(relPath: string): Promise<string[]> {
 }
 
 async function namespaceOf(pid: number | 'self'): Promise<string | undefined> {
-  return readlink(`/proc/${pid}/ns/pid`).catch(() => undefined);
+  return readlink(`/proc/${pid}/ns/pid`).catch(ifGone(PROCESS_GONE, undefined));
 }
 
 /** The holder's pid from its file when it still holds a PID namespace of its own. */
 export async function livePidHolder(file: string): Promise<number | undefined> {
-  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  // No file: no holder was started for the pod yet.
+  const pid = Number((await readFile(file, 'utf8').catch(ifGone(new Set(['ENOENT']), ''))).trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  if (!stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return undefined;
+  const stat = readProcStat(pid);
+  if (!stat || stat.state === 'Z') return undefined;
   const [own, held] = await Promise.all([namespaceOf('self'), namespaceOf(pid)]);
   return held && held !== own ? pid : undefined;
 }
@@ -46,15 +66,16 @@ export async function ensurePidHolder(options: { file: string; podCgroup: string
   const child = spawn('sh', ['-c', script, 'sh', ...procsFiles], { detached: true, stdio: 'ignore' });
   child.unref();
   const own = await namespaceOf('self');
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const children = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '');
+  for (let attempt = 0; attempt < HOLDER_START_LOOKS; attempt++) {
+    // The shell may have exited already (then the loop ends below).
+    const children = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(ifGone(PROCESS_GONE, ''));
     const holder = Number(children.trim().split(/\s+/)[0]);
     if (holder > 0 && (await namespaceOf(holder)) !== own) {
       await writeFile(options.file, `${holder}\n`, { mode: 0o600 });
       return holder;
     }
     if (child.exitCode !== null) break;
-    await sleep(10);
+    await sleep(HOLDER_LOOK_MS);
   }
   throw new Error('the PID namespace holder (unshare --pid --fork catatonit -P) did not start; is catatonit installed?');
 }

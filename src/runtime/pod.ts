@@ -1,8 +1,6 @@
 import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Pod, Project, Resources } from '../project/model.js';
-import { hostsFileFor, resolvConfFor } from '../network/names.js';
-import { attachPod, detachPod } from '../network/pod-network.js';
+import type { Pod, Resources } from '../project/model.js';
 import { CPU_PERIOD_US } from './spec.js';
 import { podCgroup } from '../state/paths.js';
 import * as native from '../native.js';
@@ -13,7 +11,19 @@ import { ensurePidHolder, livePidHolder } from './pid-holder.js';
 import { crashPoint } from '../crash-point.js';
 
 // A pod's sandbox is what its containers share: namespaces pinned by bind mounts (no pause process),
-// a /dev/shm tmpfs, /etc/hosts, /etc/hostname and /etc/resolv.conf, and a parent cgroup.
+// a /dev/shm tmpfs, /etc/hosts, /etc/hostname and /etc/resolv.conf, and a parent cgroup. What the
+// network gives a sandbox (an address, the hosts and resolv.conf it writes) comes from network/,
+// which stands above runtime/: it is handed in as a SandboxNetwork (network/pod-sandbox.ts).
+
+/** The network's part of a sandbox, called at its place among the sandbox's steps. */
+export interface SandboxNetwork {
+  /** Attaches the pod inside its pinned network namespace (undefined: the host's); returns its /etc/hosts. */
+  readonly attach: (netNamespace: string | undefined) => Promise<string>;
+  /** The pod's /etc/resolv.conf. */
+  readonly resolvConf: () => Promise<string>;
+  /** Detaches the pod while its namespace still exists. */
+  readonly detach: () => Promise<void>;
+}
 
 /** Paths of the pinned namespaces of a pod, by type, for the ones the pod shares. */
 export function pinnedNamespacePaths(context: RuntimeContext, pod: Pod): Partial<Record<native.NamespaceType, string>> {
@@ -44,7 +54,7 @@ function cgroupLimitsOf(resources: Resources): native.CgroupLimits {
 }
 
 /** Creates what is missing of a pod's sandbox; what exists is kept, so this is safe to repeat. */
-export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, project: Project): Promise<void> {
+export async function ensureSandbox(context: RuntimeContext, pod: Pod, network: Pick<SandboxNetwork, 'attach' | 'resolvConf'>): Promise<void> {
   const files = context.paths.pod(pod.name);
   try {
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
@@ -69,12 +79,12 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, projec
     }
 
     crashPoint('pod sandbox: shm mounted');
-    const attachment = await attachPod(context, project, pod, pinnedNamespacePaths(context, pod).net);
+    const hosts = await network.attach(pinnedNamespacePaths(context, pod).net);
     // In place, not renamed: running containers see these files through bind mounts.
     crashPoint('pod sandbox: attached');
-    await writeFile(files.hosts, hostsFileFor(pod, project, new Map(attachment ? [[pod.name, attachment.ip]] : [])), { mode: 0o644 });
+    await writeFile(files.hosts, hosts, { mode: 0o644 });
     await writeFile(files.hostname, `${pod.hostname}\n`, { mode: 0o644 });
-    await writeFile(files.resolvConf, await resolvConfFor(pod), { mode: 0o644 });
+    await writeFile(files.resolvConf, await network.resolvConf(), { mode: 0o644 });
   } catch (error) {
     throw new RuntimeError({
       resource: pod.name, step: 'pod sandbox', message: (error as Error).message, cause: error,
@@ -84,13 +94,13 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, projec
 }
 
 /** Removes a pod's sandbox: kills whatever is left in its cgroup, unmounts and unpins, deletes its files. */
-export async function removePodSandbox(context: RuntimeContext, podName: string): Promise<void> {
+export async function removeSandbox(context: RuntimeContext, podName: string, network: Pick<SandboxNetwork, 'detach'>): Promise<void> {
   const files = context.paths.pod(podName);
   const cgroup = podCgroup(context.project, podName);
   await native.killCgroup(cgroup);
   crashPoint('remove pod: its processes killed');
   // Detached while the namespace still exists, so the plugins can remove the veth and their rules.
-  await detachPod(context, podName);
+  await network.detach();
   crashPoint('remove pod: detached');
   await native.removeCgroup(cgroup);
   crashPoint('remove pod: cgroup removed');

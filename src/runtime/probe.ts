@@ -68,14 +68,15 @@ function stillRuns(pid: number, before: ProcStat): boolean {
  * the next process): when `pid` is exiting or gone by the end of the probe, the result says so
  * (`processGone`) instead of counting against either process.
  */
-export async function probeContainer(context: RuntimeContext, id: string, pid: number, probe: Probe, timeoutMs: number): Promise<ProbeResult> {
+export async function probeContainer(context: RuntimeContext, input: ProbeInput): Promise<ProbeResult> {
+  const { pid } = input.target;
   const before = readProcStat(pid);
   if (!before || !isLive(before)) return { healthy: false, output: `process ${pid} is gone`, processGone: true };
-  const result = await probeOnce(context, id, pid, probe, timeoutMs);
+  const result = await probeOnce(context, input);
   return stillRuns(pid, before) ? result : { ...result, processGone: true };
 }
 
-async function probeOnce(context: RuntimeContext, id: string, pid: number, probe: Probe, timeoutMs: number): Promise<ProbeResult> {
+async function probeOnce(context: RuntimeContext, { probe, timeoutMs, target: { id, pid } }: ProbeInput): Promise<ProbeResult> {
   try {
     if (probe.kind === 'exec') return await probeByCommand(context, id, probe.argv, timeoutMs);
     if (probe.kind === 'http') return await probeByHttp(pid, probe, timeoutMs);
@@ -90,7 +91,7 @@ async function probeOnce(context: RuntimeContext, id: string, pid: number, probe
 export function probingHealthMachine(context: RuntimeContext) {
   return healthMachine.provide({
     actors: {
-      probe: fromPromise(({ input }: { input: ProbeInput }) => probeContainer(context, input.target.id, input.target.pid, input.probe, input.timeoutMs)),
+      probe: fromPromise(({ input }: { input: ProbeInput }) => probeContainer(context, input)),
     },
   });
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { RuntimeError } from './errors.js';
 
 // /proc/PID/stat, read where Corral must know whether a process it recorded is still the one it was:
 // its name (a pid may be reused by anything), its state letter (a zombie is gone), whether it is
@@ -21,14 +22,23 @@ export interface ProcStat {
 
 const PF_EXITING = 0x4;
 
+/** What reading the stat of a process that is gone fails with: none yet (ENOENT), or it ended while read (ESRCH). */
+const GONE = new Set(['ENOENT', 'ESRCH']);
+
 /** The process's stat, or undefined when there is no such process. */
 export function readProcStat(pid: number): ProcStat | undefined {
   if (!(pid > 0)) return undefined;
+  const file = `/proc/${pid}/stat`;
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (GONE.has(code)) return undefined;
+    throw new RuntimeError({
+      resource: `pid ${pid}`, step: `read ${file}`, message: `${(error as Error).message}`, cause: error,
+      hint: code === 'EACCES' || code === 'EPERM' ? 'run corral as root; /proc must not be mounted with hidepid for it' : 'check that /proc is mounted (mount -t proc proc /proc)',
+    });
   }
   // The name may hold spaces and parentheses: fields are counted after the last ')'.
   const open = text.indexOf('(');

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readProcStat } from './proc-stat.js';
-import type { RuncState } from './runc.js';
 
 // `runc list` is a Go process that reads every container's state file: ~70 ms for 100 containers,
 // paid by every `ps`, every `up` and every 2 s poll of the supervisor. runc keeps one
@@ -12,6 +11,16 @@ import type { RuncState } from './runc.js';
 // not look as expected returns undefined, and the caller asks `runc list` instead.
 // The reads are synchronous on purpose: these are small files on tmpfs and procfs, and 100 of them
 // read through the thread pool (open, stat, read, close, each a round trip) took ~30 ms, not ~5 ms.
+
+/** What `runc state` reports. `annotations` carry Corral's own labels (hash, pod, container). */
+export interface RuncState {
+  readonly id: string;
+  readonly pid: number;
+  readonly status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  readonly bundle: string;
+  readonly created: string;
+  readonly annotations?: Record<string, string>;
+}
 
 interface StateFile {
   readonly id: string;

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { log } from '../log.js';
-import { readRuncStateFiles } from './runc-state-files.js';
+import { readRuncStateFiles, type RuncState } from './runc-state-files.js';
+
+export type { RuncState };
 
 // A thin driver for the OCI runtime's command line. Every call names the runtime root explicitly so
 // that Corral's containers never mix with anyone else's, and failures keep the runtime's own message.
@@ -12,16 +14,6 @@ export interface RuncOptions {
   readonly binary: string;
   /** --root: where the runtime keeps its per-container state. */
   readonly root: string;
-}
-
-/** What `runc state` reports. `annotations` carry Corral's own labels (hash, pod, container). */
-export interface RuncState {
-  readonly id: string;
-  readonly pid: number;
-  readonly status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
-  readonly bundle: string;
-  readonly created: string;
-  readonly annotations?: Record<string, string>;
 }
 
 // Interleaved output is asked for only where it is shown (exec probes): merging the streams costs

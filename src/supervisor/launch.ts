@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPackageFile } from '../package-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as native from '../native.js';
+import { readProcStat } from '../runtime/proc-stat.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { withProjectLock } from '../state/lock.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
@@ -13,6 +14,25 @@ import { askSupervisor } from './socket.js';
 
 // The CLI's side of the supervisor: tell the running one that the project changed, or start one
 // (detached, logging to the project's supervisor.log), or ask it to go.
+
+/**
+ * How long a command waits for the supervisor it started (or asked to go), in ms: starting node and
+ * the first pass over 100 containers take about a second on a loaded host; past this the command goes
+ * on rather than hang, and the supervisor is looked for again by the next `ps` or `up`.
+ */
+const SUPERVISOR_WAIT_MS = 5000;
+
+/** How long one ping may take while waiting, in ms: a live, idle supervisor answers within a few ms. */
+const PING_MS = 200;
+
+/** Between two looks while waiting, in ms: short, as the command's return waits on it. */
+const RETRY_MS = 20;
+
+/**
+ * How long a supervisor that should be there may take to answer, in ms: it answers between the steps
+ * of a pass, and a pass under load (100 containers, 2 cores) takes up to about half a second.
+ */
+const ANSWER_MS = 1000;
 
 /** The CLI the supervisor runs as: the bundle that `npm run build` makes, else the compiled sources. */
 const cliEntry = () => {
@@ -58,13 +78,13 @@ async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () =>
  * Starts a detached supervisor for the project and waits (bounded) until it answers or exits, so that
  * no supervisor is still starting when the command returns (a `down` right after could miss it).
  */
-export async function spawnSupervisor(context: RuntimeContext, timeoutMs = 5000): Promise<void> {
+export async function spawnSupervisor(context: RuntimeContext, timeoutMs = SUPERVISOR_WAIT_MS): Promise<void> {
   const child = await spawnUnlessGone(context);
   if (!child) return;
   const deadline = Date.now() + timeoutMs;
   while (!child.exited() && Date.now() < deadline) {
-    if (await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 200)) return;
-    await sleep(20);
+    if (await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: PING_MS })) return;
+    await sleep(RETRY_MS);
   }
 }
 
@@ -77,32 +97,28 @@ export async function notifySupervisor(context: RuntimeContext): Promise<void> {
 /** Starts a supervisor when the project is applied and none answers (it died, or the host rebooted). */
 export async function ensureSupervisor(context: RuntimeContext): Promise<void> {
   if (!existsSync(context.paths.applied) || !existsSync(context.paths.run)) return;
-  if (!(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 1000))) await spawnSupervisor(context);
+  if (!(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: ANSWER_MS }))) await spawnSupervisor(context);
 }
 
 /** Whether the process runs; a zombie (exited, not yet reaped by init) does not. */
 function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }
 
 /**
  * Asks the supervisor to exit and waits (bounded) until it has: its process gone when it runs
  * apart, its socket closed when it runs inside this process. False when it would not go.
  */
-export async function shutdownSupervisor(context: RuntimeContext, timeoutMs = 5000): Promise<boolean> {
-  const answer = await askSupervisor(context.paths.supervisorSocket, { op: 'shutdown' }, 1000);
+export async function shutdownSupervisor(context: RuntimeContext, timeoutMs = SUPERVISOR_WAIT_MS): Promise<boolean> {
+  const answer = await askSupervisor(context.paths.supervisorSocket, { op: 'shutdown' }, { timeoutMs: ANSWER_MS });
   if (!answer) return true;
   const separate = answer.pid !== undefined && answer.pid !== process.pid;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const gone = separate ? !isAlive(answer.pid!) : !(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, 200));
+    const gone = separate ? !isAlive(answer.pid!) : !(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: PING_MS }));
     if (gone) return true;
-    await sleep(20);
+    await sleep(RETRY_MS);
   }
   return false;
 }
@@ -111,5 +127,11 @@ export async function shutdownSupervisor(context: RuntimeContext, timeoutMs = 50
 export async function stopSupervisor(context: RuntimeContext): Promise<void> {
   if (await shutdownSupervisor(context)) return;
   const snapshots = await readMachineSnapshots(context.paths.machines);
-  if (snapshots?.pid && isAlive(snapshots.pid)) process.kill(snapshots.pid, 'SIGKILL');
+  if (!snapshots?.pid || !isAlive(snapshots.pid)) return;
+  try {
+    process.kill(snapshots.pid, 'SIGKILL');
+  } catch (error) {
+    // It went by itself since it was looked at.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
 }

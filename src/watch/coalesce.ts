@@ -2,11 +2,23 @@ import { log } from '../log.js';
 
 // Bursts of changes become one apply, and applies never overlap: a change during an apply queues
 // exactly one more, however many changes arrive meanwhile. An apply that throws is logged and ends
-// nothing: the next change applies again.
+// nothing: the next change applies again. Used by `watch` (file saves), `gitops` (polls and pushes)
+// and the supervisor (conmon's exit files, its poll, and its machines.json writes).
+
+/**
+ * Quiet time that closes a burst of file changes, in ms: an editor's save is several events (write,
+ * rename, chmod) within a few ms, and a `git checkout` touches many files at once; 150 ms takes them
+ * as one change and is still too short for a person to notice.
+ */
+export const QUIET_MS = 150;
 
 export interface Coalescer {
   /** Something changed: apply after the quiet period (again after the running apply, if one runs). */
   poke(): void;
+  /** Something changed that must not wait out a quiet period: apply at once, or right after the running apply. */
+  now(): void;
+  /** Applies at once what waits out its quiet period; settles when no apply runs or waits. */
+  flush(): Promise<void>;
   /** Settles when no apply runs or waits. */
   idle(): Promise<void>;
   stop(): void;
@@ -21,7 +33,12 @@ export function coalesce(apply: () => Promise<void>, quietMs: number): Coalescer
   const settleIfIdle = () => {
     if (!running && !timer) waiters.splice(0).forEach((resolve) => resolve());
   };
+  const idle = () => new Promise<void>((resolve) => {
+    waiters.push(resolve);
+    settleIfIdle();
+  });
   const run = () => {
+    clearTimeout(timer);
     timer = undefined;
     if (stopped) return settleIfIdle();
     if (running) {
@@ -42,10 +59,14 @@ export function coalesce(apply: () => Promise<void>, quietMs: number): Coalescer
       clearTimeout(timer);
       timer = setTimeout(run, quietMs);
     },
-    idle: () => new Promise<void>((resolve) => {
-      waiters.push(resolve);
-      settleIfIdle();
-    }),
+    now() {
+      if (!stopped) run();
+    },
+    flush() {
+      if (timer) run();
+      return idle();
+    },
+    idle,
     stop() {
       stopped = true;
       clearTimeout(timer);

@@ -6,14 +6,13 @@ import type { Container, Project, WatchRule } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runc from '../runtime/runc.js';
 import { containerId } from '../state/paths.js';
+import { QUIET_MS } from './coalesce.js';
 
 // Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
 // container's view (through its overlay root, so the write lands in its own upper dir, or through
 // a volume mount under the target), then, as the rule says, nothing more, a restart, or a command
 // run inside it; `restart` and `recreate` rules only do that. .gitignore, .dockerignore and the
 // rule's ignore patterns keep files out.
-
-const QUIET_MS = 150;
 
 async function ignoreFor(rule: WatchRule): Promise<Ignore> {
   const matcher = ignore().add([...rule.ignore, '.git']);

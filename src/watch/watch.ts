@@ -7,7 +7,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { reconcileProject } from '../converge/reconcile.js';
 import { startForegroundSession } from '../converge/foreground.js';
 import { askSupervisor } from '../supervisor/socket.js';
-import { coalesce } from './coalesce.js';
+import { coalesce, QUIET_MS } from './coalesce.js';
 import { runWatchRules, type RuleActions } from './rules.js';
 import { canonicalJson } from '../plan/hash.js';
 import { NEW_PROCESS, type Plan } from '../plan/plan.js';
@@ -27,7 +27,6 @@ export interface WatchOptions {
   readonly keepGoing: () => boolean;
 }
 
-const QUIET_MS = 150;
 /** How often the foreground checks whether it was told to stop. */
 const STOP_POLL_MS = 100;
 /** The cause a `recreate` watch rule gives its container's recreate operation. */

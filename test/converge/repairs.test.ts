@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { reconcileProject } from '../../src/converge/reconcile.js';
 import { tearDownProject } from '../../src/converge/teardown.js';
 import { formatPlan } from '../../src/plan/plan.js';
-import { loadProject } from '../../src/project/load.js';
+import { loadProject } from '../../src/load/load.js';
 import type { Project } from '../../src/project/model.js';
 import { openRuntime, type RuntimeContext } from '../../src/runtime/context.js';
 import { readPidFile } from '../../src/runtime/conmon.js';

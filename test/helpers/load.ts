@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { loadProject } from '../../src/project/load.js';
+import { loadProject } from '../../src/load/load.js';
 import { ProjectError } from '../../src/project/errors.js';
 
 // The loader with its files and environment injected: nothing touches disk.

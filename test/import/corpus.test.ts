@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
-import { loadProject } from '../../src/project/load.js';
+import { loadProject } from '../../src/load/load.js';
 import type { Container, Pod, Project } from '../../src/project/model.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
 

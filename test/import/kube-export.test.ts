@@ -8,7 +8,7 @@ import { validate as validateClaim } from 'kubernetes-models/_schemas/IoK8sApiCo
 import { validate as validateConfigMap } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap';
 import { validate as validateSecret } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret';
 import { generateKubeManifests } from '../../src/import/kube-export.js';
-import { loadProject } from '../../src/project/load.js';
+import { loadProject } from '../../src/load/load.js';
 import type { Project } from '../../src/project/model.js';
 import path from 'node:path';
 import { repositoryRoot } from '../helpers/sandbox.js';

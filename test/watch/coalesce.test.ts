@@ -58,4 +58,29 @@ coalescing('stop drops what is waiting', async () => {
   assert.is(record.count(), 0);
 });
 
+coalescing('now applies without the quiet period, and after the running apply when one runs', async () => {
+  const record = recorder(40);
+  const applies = coalesce(record.apply, 5_000);
+  applies.now();
+  await sleep(10);
+  assert.is(record.count(), 1, 'at once, not after the quiet period');
+  applies.now();
+  applies.now();
+  await applies.idle();
+  assert.is(record.count(), 2, 'calls during the apply make exactly one more');
+  assert.is(record.maxRunning(), 1, 'never two at once');
+  applies.stop();
+});
+
+coalescing('flush applies what waits at once and settles when done', async () => {
+  const record = recorder(5);
+  const applies = coalesce(record.apply, 5_000);
+  await applies.flush();
+  assert.is(record.count(), 0, 'nothing waited: nothing applied');
+  applies.poke();
+  await applies.flush();
+  assert.is(record.count(), 1, 'the waiting change applied before flush settled');
+  applies.stop();
+});
+
 coalescing.run();

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
-import { loadProject } from '../../src/project/load.js';
+import { loadProject } from '../../src/load/load.js';
 import { ProjectError } from '../../src/project/errors.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
 

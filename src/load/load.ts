@@ -1,17 +1,17 @@
 import path from 'node:path';
-import { ProjectError } from './errors.js';
-import { fileTooLarge, LOADER_LIMITS, readWithinLimit } from './limits.js';
-import { interpolateProject, processEnvironment, type LookupEnv } from './interpolate.js';
-import type { Project } from './model.js';
-import { normaliseProject } from './normalise.js';
-import type { ParsedFile } from './parse.js';
+import { ProjectError } from '../project/errors.js';
+import { fileTooLarge, LOADER_LIMITS, readWithinLimit } from '../project/limits.js';
+import { interpolateProject, processEnvironment, type LookupEnv } from '../project/interpolate.js';
+import type { Project } from '../project/model.js';
+import { normaliseProject } from '../project/normalise.js';
+import type { ParsedFile } from '../project/parse.js';
 import { parseSourceText } from '../import/documents.js';
 import { translateCompose } from '../import/compose.js';
 import { translateKube } from '../import/kube.js';
-import { validateProjectData } from './validate.js';
-import { readDotenv, readEnvFiles } from './dotenv.js';
-import { readProvidedContents } from './provided-files.js';
-import { parseProfiles } from './profiles.js';
+import { validateProjectData } from '../project/validate.js';
+import { readDotenv, readEnvFiles } from '../project/dotenv.js';
+import { readProvidedContents } from '../project/provided-files.js';
+import { parseProfiles } from '../project/profiles.js';
 
 // The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
 // the file system and the environment come in as lookups so each stage can be tested alone.
@@ -70,7 +70,7 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
     const where = options.projectName ? { file, line: 0, col: 0, path: '' } : { file, line: 1, col: 1, path: 'name' };
     throw new ProjectError(`invalid project name "${name}"`, where, 'use lowercase letters, digits, - and _ (set name: in the file or pass -p NAME)');
   }
-  const envFiles = await readEnvFiles(parsed, raw, path.dirname(file), read);
+  const envFiles = await readEnvFiles({ parsed, raw, baseDir: path.dirname(file), read });
   const provided = await readProvidedContents({ parsed, raw, baseDir: path.dirname(file), read, lookupEnv: lookup });
   const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES'));
   return normaliseProject(parsed, raw, { name, file, envFiles, provided: provided.contents, otherSources: provided.files, profiles });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Project } from '../project/model.js';
+import type { Project } from './model.js';
 
 // The project as last applied (`applied.json`): what the supervisor follows between commands, and
 // what the next `up` compares against to tell a changed container from an unchanged one.

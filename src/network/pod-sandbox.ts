@@ -1,0 +1,24 @@
+import type { Pod, Project } from '../project/model.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import { ensureSandbox, removeSandbox } from '../runtime/pod.js';
+import { hostsFileFor, resolvConfFor } from './names.js';
+import { attachPod, detachPod } from './pod-network.js';
+
+// A pod's sandbox with its network: runtime/ makes the namespaces, cgroup and files, and calls back
+// here at the step where the pod gets its address, so runtime/ never imports network/.
+
+/** Creates what is missing of a pod's sandbox, attached to the project's network; safe to repeat. */
+export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, project: Project): Promise<void> {
+  await ensureSandbox(context, pod, {
+    attach: async (netNamespace) => {
+      const attachment = await attachPod(context, project, pod, netNamespace);
+      return hostsFileFor(pod, project, new Map(attachment ? [[pod.name, attachment.ip]] : []));
+    },
+    resolvConf: () => resolvConfFor(pod),
+  });
+}
+
+/** Removes a pod's sandbox, detaching it from the network while its namespace still exists. */
+export async function removePodSandbox(context: RuntimeContext, podName: string): Promise<void> {
+  await removeSandbox(context, podName, { detach: () => detachPod(context, podName) });
+}
