@@ -20,10 +20,8 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
   const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
   const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
-  const [{ openRuntime }, { reconcileProject, podsInScope }, { followProjectLogs }, { tearDownProject }, { withProjectLock }, launch, { startSupervisor }, { waitForProject }] = await Promise.all([
-    import('../runtime/context.js'), import('../converge/reconcile.js'), import('../runtime/follow-logs.js'),
-    import('../converge/teardown.js'), import('../state/lock.js'), import('../supervisor/launch.js'),
-    import('../supervisor/supervisor.js'), import('../converge/wait.js'),
+  const [{ openRuntime }, { reconcileProject, podsInScope }, launch, { waitForProject }, { startForegroundSession, stopOnSignals }] = await Promise.all([
+    import('../runtime/context.js'), import('../converge/reconcile.js'), import('../supervisor/launch.js'), import('../converge/wait.js'), import('../converge/foreground.js'),
   ]);
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;
@@ -35,21 +33,10 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
     return;
   }
 
-  // The foreground takes over supervision from a detached supervisor, if one runs.
-  await launch.shutdownSupervisor(context);
-  const supervisor = await startSupervisor(context, { onLine: print });
-  let stopping = false;
-  const stop = () => {
-    stopping = true;
-  };
-  // `on`, not `once`: execa's signal-exit re-raises a signal that no other listener handles, and a
-  // `once` listener is gone by the time it looks.
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  await followProjectLogs(context, { keepGoing: () => !stopping, willRestart: (resource) => supervisor.willRestart(resource), onLine: print });
-  print(stopping ? 'stopping…' : 'all containers exited; taking the project down');
-  await supervisor.stop();
-  await withProjectLock(context.paths.lock, () => tearDownProject(context, { onProgress: print }));
+  const keepGoing = stopOnSignals();
+  const session = await startForegroundSession(context, { onLine: print, keepGoing });
+  await session.follow();
+  await session.end(keepGoing() ? 'all containers exited; taking the project down' : 'stopping…');
 }
 
 export function registerUp(program: Command): void {

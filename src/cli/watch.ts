@@ -4,8 +4,8 @@ import { loadTargetProject, type TargetOptions, withTargetOptions } from './targ
 // `corral watch`: like `up` in the foreground, and the project follows the file within a second.
 
 async function runWatchCommand(options: TargetOptions): Promise<void> {
-  const [{ openRuntime }, { runWatch }, { resolveProjectImages }, { watchOutput }] = await Promise.all([
-    import('../runtime/context.js'), import('../watch/watch.js'), import('../images/resolve.js'), import('../watch/status-line.js'),
+  const [{ openRuntime }, { runWatch }, { resolveProjectImages }, { watchOutput }, { stopOnSignals }] = await Promise.all([
+    import('../runtime/context.js'), import('../watch/watch.js'), import('../images/resolve.js'), import('../watch/status-line.js'), import('../converge/foreground.js'),
   ]);
   const output = watchOutput(process.stdout);
   const loaded = await loadTargetProject(options);
@@ -13,13 +13,8 @@ async function runWatchCommand(options: TargetOptions): Promise<void> {
   // Every reload reads the file as this first load did: same -f, -p and --profile.
   const load = async () => resolveProjectImages(await loadTargetProject(options), context.dirs.state, { onProgress: output.line });
   const project = await resolveProjectImages(loaded, context.dirs.state, { onProgress: output.line });
-  let stopping = false;
-  const stop = () => {
-    stopping = true;
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  await runWatch(context, project, { load, keepGoing: () => !stopping, onLine: output.line, onStatus: output.status });
+  const keepGoing = stopOnSignals();
+  await runWatch(context, project, { load, keepGoing, onLine: output.line, onStatus: output.status });
   if (process.stdout.isTTY) process.stdout.write('\n');
 }
 

@@ -3,7 +3,7 @@ import * as runtime from '../runtime/container.js';
 import type { ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
-import { runWithConcurrency } from './concurrency.js';
+import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
 import { notifySupervisor } from '../supervisor/launch.js';
 
 // `stop`, `start` and `restart` of containers that exist: under the project lock, with the user's
@@ -13,7 +13,6 @@ import { notifySupervisor } from '../supervisor/launch.js';
 export type ControlAction = 'stop' | 'start' | 'restart';
 
 const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted' };
-const CONCURRENCY = 8;
 
 export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void): Promise<void> {
   const failures: string[] = [];
@@ -25,7 +24,7 @@ export async function controlContainers(context: RuntimeContext, containers: rea
       else stopped.delete(resource);
     }
     await writeStoppedSet(context.paths.stopped, stopped);
-    await runWithConcurrency(containers, CONCURRENCY, async (container) => {
+    await runWithConcurrency(containers, CONTAINER_CONCURRENCY, async (container) => {
       const resource = `${container.pod}/${container.name}`;
       try {
         if (action === 'stop') {

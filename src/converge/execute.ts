@@ -1,7 +1,7 @@
 import { createActor, fromPromise, waitFor, type SnapshotFrom } from 'xstate';
 import { containerMachine, topState, type ContainerEvent } from '../../machines/container.js';
 import type { Project } from '../project/model.js';
-import type { Operation, Plan } from '../plan/plan.js';
+import { NEW_PROCESS, type Operation, type Plan } from '../plan/plan.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
 import type { ObservedContainer, ObservedProject } from '../runtime/observe.js';
@@ -10,21 +10,30 @@ import { ensurePodSandbox, removePodSandbox } from '../network/pod-sandbox.js';
 import { refreshHostsFiles } from '../network/names.js';
 import { RuntimeError } from '../runtime/errors.js';
 import pLimit from 'p-limit';
-import { runWithConcurrency } from './concurrency.js';
+import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
 import { probingHealthMachine } from '../runtime/probe.js';
-import { trackReadiness } from './readiness.js';
+import { NotReadyError, trackReadiness } from './readiness.js';
 import { containerId } from '../state/paths.js';
-import path from 'node:path';
-import { configHash } from '../plan/hash.js';
-import { mountPointsUnder } from '../runtime/mounts.js';
+import { afterKill, endContainerWithoutMonitor } from '../runtime/lost-monitor.js';
+import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 
-// Executes a plan: pod sandboxes first, then one container machine per container, in parallel with a
-// bound, each driven by OBSERVED (what exists) and DESIRED (what the plan wants). Stops at nothing:
-// every container gets its chance, and the failures are reported together at the end.
+// Executes a plan, the one place where `up` and `down` change the host: the bookkeeping and repairs
+// first, then pod sandboxes, then one container machine per container, in parallel with a bound,
+// each driven by OBSERVED (what exists) and DESIRED (what the plan wants). Stops at nothing: every
+// container gets its chance, and the failures are reported together at the end.
 
 export interface ExecutionReport {
   /** One line per finished step, for progress output. */
   readonly onProgress?: (line: string) => void;
+}
+
+export interface ExecutePlanOptions extends ExecutionReport {
+  readonly context: RuntimeContext;
+  /** The desired project; undefined for a teardown, which removes only. */
+  readonly project: Project | undefined;
+  readonly plan: Plan;
+  /** What the plan was computed from. */
+  readonly observed: ObservedProject;
 }
 
 export interface ContainerOutcome {
@@ -34,8 +43,6 @@ export interface ContainerOutcome {
   readonly exitCode?: number;
   readonly pid?: number;
 }
-
-const CONCURRENCY = 8;
 
 type ContainerSnapshot = SnapshotFrom<typeof containerMachine>;
 
@@ -59,18 +66,7 @@ function runtimeBackedMachine(context: RuntimeContext, project: Project | undefi
       startContainer: fromPromise(({ input }) => runtime.startContainer(context, input.id, resourceOf(input.id))),
       stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id)),
       removeContainer: fromPromise(({ input }) => runtime.removeContainer(context, input.id, resourceOf(input.id))),
-      restartContainer: fromPromise(async ({ input }) => {
-        const target = targets.get(input.id);
-        const root = context.paths.container(input.id).rootfs;
-        // A `down` killed halfway may have taken the container's root away: then it is made anew.
-        if (target && !(await mountPointsUnder(path.dirname(root))).includes(root)) {
-          await runtime.removeContainer(context, input.id, resourceOf(input.id));
-          const created = await runtime.createContainer(context, { ...target, hash: configHash(target.container, target.pod) });
-          await runtime.startContainer(context, input.id, resourceOf(input.id));
-          return created;
-        }
-        return runtime.restartContainer(context, input.id, resourceOf(input.id));
-      }),
+      restartContainer: fromPromise(({ input }) => runtime.restartContainer(context, input.id, resourceOf(input.id))),
       health: probingHealthMachine(context),
     },
   });
@@ -81,8 +77,21 @@ function observedEvent(observed: ObservedContainer | undefined): ContainerEvent 
   return { type: 'OBSERVED', status: observed.status, hash: observed.hash, pid: observed.pid, exitCode: observed.exitCode };
 }
 
-/** Drives one container machine from what exists to what the operation wants; resolves when it settles. */
+/**
+ * Drives one container machine from what exists to what the operation wants; resolves when it settles.
+ * The machine recreates a container whose hash is outdated by itself; one recreated for another
+ * reason (its root gone, the namespace it joins renewed, a watch rule) is removed first.
+ */
 async function driveContainer(machine: ReturnType<typeof runtimeBackedMachine>, operation: Operation, observed: ObservedContainer | undefined): Promise<ContainerSnapshot> {
+  if (operation.kind === 'recreate' && observed && observed.hash === operation.hash) {
+    const removed = await settle(machine, { ...operation, kind: 'remove' }, observed);
+    if (topState(removed) !== 'removed') return removed;
+    return settle(machine, operation, undefined);
+  }
+  return settle(machine, operation, observed);
+}
+
+async function settle(machine: ReturnType<typeof runtimeBackedMachine>, operation: Operation, observed: ObservedContainer | undefined): Promise<ContainerSnapshot> {
   const actor = createActor(machine, { input: { id: operation.id!, resource: operation.resource } });
   actor.start();
   // The wish first: the first observation already moves the machine, and it must know where to.
@@ -101,18 +110,19 @@ function describeOutcome(operation: Operation, snapshot: ContainerSnapshot): Con
   return { resource: operation.resource, state, error: context.error, exitCode: context.exitCode, pid: context.pid };
 }
 
-const DONE_WORDS: Record<string, string> = { create: 'started', recreate: 'recreated', start: 'started', remove: 'removed' };
+const DONE_WORDS: Record<string, string> = { create: 'started', recreate: 'recreated', start: 'started', remove: 'removed', kill: 'killed' };
 
 /**
  * Creates and starts containers as soon as what they depend on is ready (started, healthy or
  * completed), independent ones in parallel under the concurrency bound. A container whose dependency
  * never becomes ready is not started, and fails naming the dependency and why.
  */
-async function startInDependencyOrder(
-  context: RuntimeContext, project: Project, operations: readonly Operation[], observed: ObservedProject,
-  run: (operation: Operation) => Promise<ContainerOutcome>, say: (line: string) => void,
-): Promise<ContainerOutcome[]> {
-  const limit = pLimit(CONCURRENCY);
+async function startInDependencyOrder(options: {
+  context: RuntimeContext; project: Project; operations: readonly Operation[]; observed: ObservedProject;
+  run: (operation: Operation) => Promise<ContainerOutcome>; say: (line: string) => void;
+}): Promise<ContainerOutcome[]> {
+  const { context, project, operations, observed, run, say } = options;
+  const limit = pLimit(CONTAINER_CONCURRENCY);
   const readiness = trackReadiness(context, project, new Set(operations.map((operation) => operation.resource)), observed);
   const containers = new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, container] as const)));
   return Promise.all(operations.map(async (operation) => {
@@ -122,7 +132,8 @@ async function startInDependencyOrder(
         try {
           await readiness.reached(dependency);
         } catch (error) {
-          throw new Error(`not started: ${dependency.resource} never became ${DEPENDENCY_WORDS[dependency.condition]}: ${(error as Error).message}`);
+          const hint = error instanceof NotReadyError ? ` (${error.hint})` : '';
+          throw new Error(`not started: ${dependency.resource} never became ${DEPENDENCY_WORDS[dependency.condition]}: ${(error as Error).message}${hint}`, { cause: error });
         }
       }));
     } catch (error) {
@@ -139,12 +150,40 @@ async function startInDependencyOrder(
 
 const DEPENDENCY_WORDS = { started: 'started', healthy: 'healthy', completed: 'completed successfully' } as const;
 
-/** Applies the plan to the host. Throws a RuntimeError naming every container that failed. */
-export async function executePlan(context: RuntimeContext, project: Project | undefined, plan: Plan, observed: ObservedProject, report: ExecutionReport = {}): Promise<ContainerOutcome[]> {
-  const say = report.onProgress ?? (() => {});
+/** `up` brings back what `stop` stopped: the stopped set forgets the containers of the plan's forget-stopped operations. */
+async function forgetStopped(context: RuntimeContext, operations: readonly Operation[]): Promise<void> {
+  if (operations.length === 0) return;
+  const stopped = await readStoppedSet(context.paths.stopped);
+  for (const operation of operations) stopped.delete(operation.resource);
+  await writeStoppedSet(context.paths.stopped, stopped);
+}
+
+/** Ends the containers of the plan's kill operations; returns the observation as it is afterwards. */
+async function killContainers(context: RuntimeContext, operations: readonly Operation[], observed: ObservedProject, say: (line: string) => void): Promise<ObservedProject> {
+  const killed = new Set<string>();
+  for (const operation of operations) {
+    await endContainerWithoutMonitor(context, operation.id!);
+    killed.add(operation.id!);
+    say(`✔ ${operation.resource}  ${DONE_WORDS.kill}: ${operation.cause}`);
+  }
+  return { ...observed, containers: observed.containers.map((container) => (killed.has(container.id) ? afterKill(container) : container)) };
+}
+
+/**
+ * Applies the plan to the host, in the order of its operations: (1) the stopped set forgets what
+ * `up` brings back, (2) containers whose monitor is gone are killed, (3) containers and (4) pods that
+ * go are removed, (5) the sandboxes of pods with work are made, (6) /etc/hosts follows the pods, (7)
+ * containers are recreated, created and started in dependency order. Throws a RuntimeError naming
+ * every container that failed.
+ */
+export async function executePlan(options: ExecutePlanOptions): Promise<ContainerOutcome[]> {
+  const { context, project, plan } = options;
+  const say = options.onProgress ?? (() => {});
   const machine = runtimeBackedMachine(context, project);
-  const observedById = new Map(observed.containers.map((container) => [container.id, container]));
   const byKind = (kind: Operation['kind']) => plan.operations.filter((operation) => operation.kind === kind);
+  await forgetStopped(context, byKind('forget-stopped'));
+  const observed = await killContainers(context, byKind('kill'), options.observed, say);
+  const observedById = new Map(observed.containers.map((container) => [container.id, container]));
   const containerOperation = async (operation: Operation) => {
     const outcome = describeOutcome(operation, await driveContainer(machine, operation, observedById.get(operation.id!)));
     say(outcome.error ? `✘ ${operation.resource}  ${outcome.error}` : `✔ ${operation.resource}  ${DONE_WORDS[operation.kind] ?? operation.kind}`);
@@ -152,21 +191,21 @@ export async function executePlan(context: RuntimeContext, project: Project | un
   };
 
   const outcomes: ContainerOutcome[] = [];
-  outcomes.push(...(await runWithConcurrency(byKind('remove'), CONCURRENCY, containerOperation)));
+  outcomes.push(...(await runWithConcurrency(byKind('remove'), CONTAINER_CONCURRENCY, containerOperation)));
   for (const operation of byKind('remove-pod')) {
     await removePodSandbox(context, operation.resource);
     say(`✔ ${operation.resource}  pod removed`);
   }
   // Only pods with something to start need their sandbox checked; an unchanged project touches none.
-  const startOperations = plan.operations.filter((operation) => ['recreate', 'create', 'start'].includes(operation.kind));
+  const startOperations = plan.operations.filter((operation) => NEW_PROCESS.includes(operation.kind));
   const podsWithWork = new Set([...byKind('create-pod'), ...startOperations].map((operation) => operation.resource.split('/')[0]));
-  await runWithConcurrency((project?.pods ?? []).filter((pod) => podsWithWork.has(pod.name)), CONCURRENCY, async (pod) => {
+  await runWithConcurrency((project?.pods ?? []).filter((pod) => podsWithWork.has(pod.name)), CONTAINER_CONCURRENCY, async (pod) => {
     await ensurePodSandbox(context, pod, project!);
     if (byKind('create-pod').some((operation) => operation.resource === pod.name)) say(`✔ ${pod.name}  pod created`);
   });
   // Names follow pods: every pod's /etc/hosts lists the pods that exist now, before anything starts.
-  if (project && plan.operations.some((operation) => operation.kind !== 'remove')) await refreshHostsFiles(context, project, await existingPodSandboxes(context));
-  if (project) outcomes.push(...(await startInDependencyOrder(context, project, startOperations, observed, containerOperation, say)));
+  if (project && plan.operations.some((operation) => !['remove', 'kill', 'forget-stopped'].includes(operation.kind))) await refreshHostsFiles(context, project, await existingPodSandboxes(context));
+  if (project) outcomes.push(...(await startInDependencyOrder({ context, project, operations: startOperations, observed, run: containerOperation, say })));
 
   const failed = outcomes.filter((outcome) => outcome.error);
   if (failed.length > 0) {

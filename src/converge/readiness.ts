@@ -11,33 +11,60 @@ import { containerId } from '../state/paths.js';
 // healthcheck passed) or completed (it exited 0). Each answer is computed once and shared by every
 // dependent, and by `up --wait`.
 
-export class NotReadyError extends Error {}
+/** How often conmon's exit file is read while waiting for a container to complete. */
+const COMPLETION_POLL_MS = 100;
+
+/**
+ * A container that will not become what a dependent (or `up --wait`) waits for. The message is the
+ * reason alone ("unhealthy after 3 probes: ..."), for callers to put after the container's name;
+ * toString says all: which container, why, and what to do.
+ */
+export class NotReadyError extends Error {
+  override readonly name = 'NotReadyError';
+  /** `pod/container`. */
+  readonly resource: string;
+  readonly hint: string;
+  constructor(options: { resource: string; reason: string; hint: string; cause?: unknown }) {
+    super(options.reason, { cause: options.cause });
+    this.resource = options.resource;
+    this.hint = options.hint;
+  }
+
+  override toString(): string {
+    return `${this.resource} ${this.message} (${this.hint})`;
+  }
+}
+
+const logsHint = (resource: string) => `see \`corral logs ${resource}\` for what it said`;
 
 /**
  * Resolves once the container's healthcheck passes; rejects with the last probe output once it is
  * unhealthy, or once its process `pid` exited before passing.
  */
 export async function waitUntilHealthy(context: RuntimeContext, container: Container, id: string, pid: number): Promise<void> {
+  const resource = `${container.pod}/${container.name}`;
   const healthcheck = container.lifecycle.healthcheck;
   if (!healthcheck) return;
   const actor = createActor(probingHealthMachine(context), { input: { healthcheck, target: { id, pid } } }).start();
   try {
     const settled = await waitFor(actor, (snapshot) => snapshot.status === 'done' || snapshot.context.status !== 'starting', { timeout: Infinity });
     const lastOutput = settled.context.lastOutput || 'no output';
-    if (settled.status === 'done') throw new NotReadyError(`exited before its healthcheck passed (process ${pid}; last probe: ${lastOutput})`);
-    if (settled.context.status !== 'healthy') throw new NotReadyError(`unhealthy after ${settled.context.probes} probes: ${lastOutput}`);
+    if (settled.status === 'done') throw new NotReadyError({ resource, reason: `exited before its healthcheck passed (process ${pid}; last probe: ${lastOutput})`, hint: logsHint(resource) });
+    if (settled.context.status !== 'healthy') {
+      throw new NotReadyError({ resource, reason: `unhealthy after ${settled.context.probes} probes: ${lastOutput}`, hint: `check its healthcheck in the project file, and ${logsHint(resource)}` });
+    }
   } finally {
     actor.stop();
   }
 }
 
 /** Resolves when the container exited 0; rejects when it exited otherwise. Polls conmon's exit file. */
-export async function waitUntilCompleted(context: RuntimeContext, id: string, pollMs = 100): Promise<void> {
+export async function waitUntilCompleted(context: RuntimeContext, id: string, resource: string): Promise<void> {
   for (;;) {
     const code = await readExitCode(context.paths.exits, id);
     if (code === 0) return;
-    if (code !== undefined) throw new NotReadyError(`exited with code ${code}`);
-    await sleep(pollMs);
+    if (code !== undefined) throw new NotReadyError({ resource, reason: `exited with code ${code}`, hint: `what waits for it to complete needs exit code 0; ${logsHint(resource)}` });
+    await sleep(COMPLETION_POLL_MS);
   }
 }
 
@@ -61,8 +88,9 @@ export function trackReadiness(context: RuntimeContext, project: Project, planne
     if (!entry) {
       let settle!: (outcome: { pid: number } | { error: string }) => void;
       const promise = new Promise<number>((resolve, reject) => {
-        settle = (outcome) => ('pid' in outcome ? resolve(outcome.pid) : reject(new NotReadyError(outcome.error)));
+        settle = (outcome) => ('pid' in outcome ? resolve(outcome.pid) : reject(new NotReadyError({ resource, reason: outcome.error, hint: planned.has(resource) ? 'fix why it did not start (above), then run `corral up` again' : 'this up leaves it alone: run `corral up` without naming pods, or name its pod too' })));
       });
+      // Only marks the rejection handled when no dependent awaits it; every await still sees it.
       promise.catch(() => {});
       entry = { promise, settle };
       starts.set(resource, entry);
@@ -83,7 +111,7 @@ export function trackReadiness(context: RuntimeContext, project: Project, planne
       const before = observedByResource.get(resource);
       if (!planned.has(resource) && before?.status === 'exited' && before.exitCode === 0) return;
       await startOf(resource).promise;
-      return waitUntilCompleted(context, id);
+      return waitUntilCompleted(context, id, resource);
     }
     const pid = await startOf(resource).promise;
     if (condition === 'healthy') await waitUntilHealthy(context, containers.get(resource)!, id, pid);
@@ -95,6 +123,7 @@ export function trackReadiness(context: RuntimeContext, project: Project, planne
       let answer = answers.get(key);
       if (!answer) {
         answer = compute(dependency.resource, dependency.condition);
+        // As above: marked handled for when no one else waits for the same dependency.
         answer.catch(() => {});
         answers.set(key, answer);
       }

@@ -2,12 +2,13 @@ import { reachableFrom } from '../project/graph.js';
 import { computePlan, formatPlan, type Plan } from '../plan/plan.js';
 import type { Project } from '../project/model.js';
 import { ensureProjectDirs, type RuntimeContext } from '../runtime/context.js';
-import { observeProject } from '../runtime/observe.js';
-import { endContainersWithoutMonitor } from '../runtime/lost-monitor.js';
+import { observeProject, type ObservedProject } from '../runtime/observe.js';
+import { markContainersWithoutMonitor } from '../runtime/lost-monitor.js';
+import { mountPointsUnder } from '../runtime/mounts.js';
 import { checkWritable, writeFileAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
 import { readAppliedProject } from '../project/applied-project.js';
-import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
+import { readStoppedSet } from '../state/snapshots.js';
 import { executePlan } from './execute.js';
 import { checkHostPorts } from '../network/pod-network.js';
 import { log } from '../log.js';
@@ -22,6 +23,24 @@ export interface ReconcileOptions {
   /** Only these pods (and, unless noDeps, the pods they depend on). */
   readonly pods?: readonly string[];
   readonly noDeps?: boolean;
+  /** Containers to make anew although their configuration is the same (`pod/container` → why). */
+  readonly recreate?: ReadonlyMap<string, string>;
+}
+
+/** How long another command may hold the project lock before `up` says it waits for it. */
+const LOCK_WAIT_NOTICE_MS = 150;
+
+/**
+ * What `up` plans from: the project as observed, and what only `up` repairs, found without changing
+ * anything (so that `--dry-run` shows it): running containers whose conmon died, and exited ones
+ * whose root is no longer mounted.
+ */
+async function observeForUp(context: RuntimeContext): Promise<ObservedProject> {
+  const observed = await observeProject(context);
+  const [containers, mounted] = await Promise.all([markContainersWithoutMonitor(context, observed.containers), mountPointsUnder(context.paths.containersRun)]);
+  const mountedRoots = new Set(mounted);
+  const rootGone = (id: string) => !mountedRoots.has(context.paths.container(id).rootfs);
+  return { ...observed, containers: containers.map((container) => (container.status === 'exited' && rootGone(container.id) ? { ...container, rootfsGone: true as const } : container)) };
 }
 
 /** The pods an `up` touches: those named, plus what their containers depend on unless --no-deps. */
@@ -49,10 +68,8 @@ export async function reconcileProject(project: Project, context: RuntimeContext
   const scope = podsInScope(project, options.pods, options.noDeps);
   return withProjectLock(context.paths.lock, async () => {
     await ensureProjectDirs(context.paths);
-    const [applied, seen, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeProject(context), readStoppedSet(context.paths.stopped)]);
-    // A container whose conmon died would never be seen to exit: ended now, the plan starts it again.
-    const observed = options.dryRun ? seen : { ...seen, containers: (await endContainersWithoutMonitor(context, seen.containers)).containers };
-    const plan = computePlan(project, observed, { applied, only: scope, stopped });
+    const [applied, observed, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeForUp(context), readStoppedSet(context.paths.stopped)]);
+    const plan = computePlan(project, observed, { applied, only: scope, stopped, recreate: options.recreate });
     log.debug(`plan for ${project.name}:\n${formatPlan(plan) || 'nothing to do'}`);
     if (options.dryRun) {
       say(formatPlan(plan) || 'nothing to do');
@@ -61,14 +78,9 @@ export async function reconcileProject(project: Project, context: RuntimeContext
     const record = () => `${JSON.stringify({ appliedAt: new Date().toISOString(), project: appliedAfter(project, applied, scope) }, null, 2)}\n`;
     // A full or read-only state dir fails the up here, before anything changes, not halfway.
     await checkWritable(context.paths.applied, record());
-    // `up` brings back what `stop` stopped, as in docker compose.
-    if (stopped.size > 0) {
-      for (const resource of stopped) if (!scope || scope.has(resource.split('/')[0]!)) stopped.delete(resource);
-      await writeStoppedSet(context.paths.stopped, stopped);
-    }
     await checkHostPorts(context, project);
     try {
-      await executePlan(context, project, plan, observed, { onProgress: say });
+      await executePlan({ context, project, plan, observed, onProgress: say });
     } finally {
       // Recorded even after a partial failure: the supervisor then follows what does run.
       await writeFileAtomic(context.paths.applied, record());
@@ -76,6 +88,6 @@ export async function reconcileProject(project: Project, context: RuntimeContext
     if (plan.upToDate.length > 0) say(`${plan.upToDate.length} container${plan.upToDate.length === 1 ? '' : 's'} up to date`);
     return plan;
   }, (waitedMs) => {
-    if (waitedMs > 150) say(`waited ${(waitedMs / 1000).toFixed(1)}s for another corral command on project ${project.name} to finish`);
+    if (waitedMs > LOCK_WAIT_NOTICE_MS) say(`waited ${(waitedMs / 1000).toFixed(1)}s for another corral command on project ${project.name} to finish`);
   }, { purpose: options.dryRun ? 'plan' : 'apply' });
 }

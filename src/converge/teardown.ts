@@ -16,9 +16,17 @@ import { crashPoint } from '../crash-point.js';
 // left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
 // without the project file and without a supervisor.
 
+/** For a `.catch`: `fallback` when the path is not there (ENOENT), any other error as it is. */
+function unlessMissing<T>(fallback: T): (error: NodeJS.ErrnoException) => T {
+  return (error) => {
+    if (error.code === 'ENOENT') return fallback;
+    throw error;
+  };
+}
+
 export async function tearDownProject(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean } = {}): Promise<void> {
   const observed = await observeProject(context);
-  await executePlan(context, undefined, computeTeardown(observed), observed, options);
+  await executePlan({ context, project: undefined, plan: computeTeardown(observed), observed, onProgress: options.onProgress });
   crashPoint('down: containers and pods removed');
   for (const point of [...(await mountPointsUnder(context.paths.run)), ...(await mountPointsUnder(context.paths.state))]) {
     await native.unmount(point, { detach: true });
@@ -36,8 +44,8 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
   crashPoint('down: applied project removed');
   if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });
   // Leave no empty project dir behind, but never a volume the user keeps.
-  const left = await readdir(context.paths.state).catch(() => [] as string[]);
-  if (left.length === 0) await rmdir(context.paths.state).catch(() => {});
+  const left = await readdir(context.paths.state).catch(unlessMissing([] as string[]));
+  if (left.length === 0) await rmdir(context.paths.state).catch(unlessMissing(undefined));
   // The run dir last, and its lock file after all the rest: once that is gone, a new command can take
   // a new lock at once, so nothing of this down may come after it.
   crashPoint('down: before the run dir goes');

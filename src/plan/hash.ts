@@ -5,14 +5,34 @@ import { canonicalJson } from '../canonical-json.js';
 export { canonicalJson };
 
 // A container is recreated only when its own configuration changed. The hash covers the container
-// and the pod settings it lives in, and leaves out anything that must not force a recreate.
+// and the pod settings it lives in, and leaves out anything that must not force a recreate, as
+// compose's hash leaves out build, pull_policy and scale. The model has no profiles nor replicas:
+// profiles only choose which pods and containers are loaded, before anything is hashed.
+
+/** The pod's settings that every container of the pod is made with: a change recreates them all. */
+export const HASHED_POD_SETTINGS = ['share', 'shmSize', 'hostname', 'resources', 'network', 'labels'] as const;
+
+/**
+ * What of the container and its pod the hash covers. Left out: what it waits for (`dependsOn`
+ * decides when it starts, not what it is), its `watch` rules (what `corral watch` does), and of its
+ * image how it is fetched: the pull policy, and the build settings once the image id says what was
+ * built. The pull policy is hashed as its default rather than dropped, so that a container made
+ * before this rule keeps its hash and is not recreated by the upgrade.
+ */
+export function hashedView(container: Container, pod: Pod): { container: Record<string, unknown>; pod: Record<string, unknown> } {
+  // `?? {}`: the applied project a cause is computed against may come from an older Corral without it.
+  const { dependsOn: _order, ...lifecycle } = container.lifecycle ?? {};
+  const { image } = container;
+  const hashed: Partial<Record<keyof Container, unknown>> = {
+    lifecycle,
+    image: image && { ...image, pullPolicy: 'missing', build: image.id === undefined ? image.build : undefined },
+  };
+  // In the model's key order, so that a cause lists what changed in the order of the file.
+  const view = Object.fromEntries(Object.entries(container).filter(([key]) => key !== 'watch').map(([key, value]) => [key, key in hashed ? hashed[key as keyof Container] : value]));
+  return { container: view, pod: Object.fromEntries(HASHED_POD_SETTINGS.map((key) => [key, pod[key]])) };
+}
 
 /** sha256 over the container's configuration and its pod's shared settings. */
 export function configHash(container: Container, pod: Pod): string {
-  const podSettings = { share: pod.share, shmSize: pod.shmSize, hostname: pod.hostname, resources: pod.resources, network: pod.network, labels: pod.labels };
-  // What a container waits for decides when it starts, not what it is.
-  const { dependsOn: _order, ...lifecycle } = container.lifecycle;
-  // Nor do the watch rules: they say what `corral watch` does, not what the container is.
-  const { watch: _rules, ...rest } = container;
-  return createHash('sha256').update(canonicalJson({ container: { ...rest, lifecycle }, pod: podSettings })).digest('hex');
+  return createHash('sha256').update(canonicalJson(hashedView(container, pod))).digest('hex');
 }

@@ -1,12 +1,15 @@
 import type { Container, Pod, Project } from '../project/model.js';
 import type { ObservedProject } from '../runtime/observe.js';
 import { containerId } from '../state/paths.js';
-import { canonicalJson, configHash } from './hash.js';
+import { canonicalJson, configHash, HASHED_POD_SETTINGS, hashedView } from './hash.js';
+import { afterKill } from '../runtime/lost-monitor.js';
 
 // Decide, then act: the plan is plain data computed from the desired model and the observed state,
-// with no side effects, so it can be printed (`--dry-run`), tested as text, and then executed.
+// with no side effects, so it can be printed (`--dry-run`), tested as text, and then executed. Every
+// change an `up` makes is an operation here, the repairs too (a container whose monitor is gone is
+// killed, one whose root is gone is made anew), so that `--dry-run` shows all of it.
 
-export type OperationKind = 'create-pod' | 'create' | 'recreate' | 'start' | 'remove' | 'remove-pod';
+export type OperationKind = 'forget-stopped' | 'kill' | 'create-pod' | 'create' | 'recreate' | 'start' | 'remove' | 'remove-pod';
 
 export interface Operation {
   readonly kind: OperationKind;
@@ -33,24 +36,26 @@ export interface PlanOptions {
   readonly only?: ReadonlySet<string>;
   /** Containers the user stopped (`pod/container`): `up` starts them again. */
   readonly stopped?: ReadonlySet<string>;
+  /** Containers to make anew although their configuration is the same (`pod/container` → why). */
+  readonly recreate?: ReadonlyMap<string, string>;
 }
 
-/** A one-shot container that finished well is done: `up` leaves it, as it leaves a running one. */
-function completed(container: Container, exitCode: number | undefined): boolean {
+/** A one-shot container that finished well is done: `up` leaves it, as it leaves a running one, and `up --wait` counts it ready. */
+export function ranToCompletion(container: Container, exitCode: number | undefined): boolean {
   return exitCode === 0 && (container.lifecycle.restart.name === 'no' || container.lifecycle.restart.name === 'on-failure');
 }
 
 /** What differs between the applied and the desired container, in the file's words. */
 function describeChange(before: Container | undefined, beforePod: Pod | undefined, container: Container, pod: Pod): string {
   if (!before || !beforePod) return 'configuration changed';
+  // The words come from what the hash covers, so a cause never names what does not recreate.
   const differs = (a: unknown, b: unknown) => canonicalJson(a) !== canonicalJson(b);
-  const changed = (Object.keys(container) as (keyof Container)[]).filter((key) => key !== 'lifecycle' && key !== 'watch' && differs(before[key], container[key]));
-  const { dependsOn: _before, ...lifecycleBefore } = before.lifecycle ?? {};
-  const { dependsOn: _after, ...lifecycleAfter } = container.lifecycle;
-  for (const key of Object.keys(lifecycleAfter) as (keyof typeof lifecycleAfter)[]) {
-    if (differs((lifecycleBefore as Record<string, unknown>)[key], lifecycleAfter[key])) changed.push(key as never);
-  }
-  const podChanged = (['share', 'shmSize', 'hostname', 'resources', 'network'] as const).filter((key) => differs(beforePod[key], pod[key])).map((key) => `pod ${key}`);
+  const was = hashedView(before, beforePod);
+  const now = hashedView(container, pod);
+  const changedKeys = (a: Record<string, unknown>, b: Record<string, unknown>) => [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => differs(a[key], b[key]));
+  const changed = changedKeys(was.container, now.container).filter((key) => key !== 'lifecycle');
+  changed.push(...changedKeys((was.container.lifecycle ?? {}) as Record<string, unknown>, now.container.lifecycle as Record<string, unknown>));
+  const podChanged = HASHED_POD_SETTINGS.filter((key) => differs(was.pod[key], now.pod[key])).map((key) => `pod ${key}`);
   const words = [...changed, ...podChanged];
   return words.length > 0 ? `${words.join(', ')} changed` : 'configuration changed';
 }
@@ -59,11 +64,22 @@ function describeChange(before: Container | undefined, beforePod: Pod | undefine
 export function computePlan(project: Project, observed: ObservedProject, options: PlanOptions = {}): Plan {
   const operations: Operation[] = [];
   const upToDate: string[] = [];
-  const observedById = new Map(observed.containers.map((container) => [container.id, container]));
+  const inScope = (pod: string) => !options.only || options.only.has(pod);
+
+  // A container whose conmon died would never be seen to exit, so no restart policy would ever apply:
+  // it is killed whatever the scope, and planned as the exited container it then is.
+  for (const container of observed.containers.filter((candidate) => candidate.monitorLost)) {
+    operations.push({ kind: 'kill', resource: `${container.pod}/${container.name}`, id: container.id, cause: 'its monitor (conmon) is gone' });
+  }
+  const containers = observed.containers.map((container) => (container.monitorLost ? afterKill(container) : container));
+  // `up` brings back what `stop` stopped, as in docker compose.
+  for (const resource of [...(options.stopped ?? [])].sort()) {
+    if (inScope(resource.split('/')[0]!)) operations.push({ kind: 'forget-stopped', resource, cause: 'up brings back what stop stopped' });
+  }
+
+  const observedById = new Map(containers.map((container) => [container.id, container]));
   const wantedIds = new Set<string>();
   const wantedPods = new Set(project.pods.map((pod) => pod.name));
-
-  const inScope = (pod: string) => !options.only || options.only.has(pod);
   const appliedPods = new Map((options.applied?.pods ?? []).map((pod) => [pod.name, pod]));
   for (const pod of project.pods) {
     if (!inScope(pod.name)) continue;
@@ -74,15 +90,17 @@ export function computePlan(project: Project, observed: ObservedProject, options
       const hash = configHash(container, pod);
       wantedIds.add(id);
       const existing = observedById.get(id);
+      const forced = options.recreate?.get(resource);
       if (!existing) operations.push({ kind: 'create', resource, id, hash, cause: 'new container' });
       else if (existing.hash !== hash) {
         const beforePod = appliedPods.get(pod.name);
         const before = beforePod?.containers.find((candidate) => candidate.name === container.name);
         operations.push({ kind: 'recreate', resource, id, hash, cause: describeChange(before, beforePod, container, pod) });
-      }
-      else if (existing.status === 'exited' && (options.stopped?.has(resource) || !completed(container, existing.exitCode))) {
-        const how = existing.exitCode === undefined ? 'stopped' : `exited with code ${existing.exitCode}`;
-        operations.push({ kind: 'start', resource, id, hash, cause: how });
+      } else if (forced !== undefined) operations.push({ kind: 'recreate', resource, id, hash, cause: forced });
+      else if (existing.status === 'exited' && (options.stopped?.has(resource) || !ranToCompletion(container, existing.exitCode))) {
+        // A `down` killed halfway may have unmounted its root: then it cannot start again in place.
+        if (existing.rootfsGone) operations.push({ kind: 'recreate', resource, id, hash, cause: 'its root file system is gone (a down stopped halfway)' });
+        else operations.push({ kind: 'start', resource, id, hash, cause: existing.exitCode === undefined ? 'stopped' : `exited with code ${existing.exitCode}` });
       } else if (existing.status === 'created') {
         // A crash between runc create and runc start leaves it so.
         operations.push({ kind: 'start', resource, id, hash, cause: 'created but never started' });
@@ -92,7 +110,7 @@ export function computePlan(project: Project, observed: ObservedProject, options
 
   recreateJoiners(project, operations, upToDate, inScope);
 
-  for (const container of observed.containers) {
+  for (const container of containers) {
     if (wantedIds.has(container.id) || !inScope(container.pod)) continue;
     const why = wantedPods.has(container.pod) ? 'no longer in the pod' : 'pod no longer in the project file';
     operations.push({ kind: 'remove', resource: `${container.pod}/${container.name}`, id: container.id, cause: why });
@@ -104,12 +122,18 @@ export function computePlan(project: Project, observed: ObservedProject, options
   return { operations: sortOperations(operations), upToDate: upToDate.sort() };
 }
 
+/** The operations that give a container a new process. */
+export const NEW_PROCESS: readonly OperationKind[] = ['create', 'recreate', 'start'];
+/** The operations that decide a container's fate in this apply (a kill or forget-stopped comes before one). */
+const CONTAINER_CHANGES: readonly OperationKind[] = [...NEW_PROCESS, 'remove'];
+
 /**
  * A container in another's namespace (`network: container:web/app`) holds the namespace it joined:
  * when that container gets a new process, the joiner must be recreated to join the new one.
  */
 function recreateJoiners(project: Project, operations: Operation[], upToDate: string[], inScope: (pod: string) => boolean): void {
-  const renewed = (resource: string) => operations.some((operation) => operation.resource === resource && ['create', 'recreate', 'start'].includes(operation.kind));
+  const renewed = (resource: string) => operations.some((operation) => operation.resource === resource && NEW_PROCESS.includes(operation.kind));
+  const changeOf = (resource: string) => operations.findIndex((operation) => operation.resource === resource && CONTAINER_CHANGES.includes(operation.kind));
   for (let changed = true; changed;) {
     changed = false;
     for (const pod of project.pods.filter((candidate) => inScope(candidate.name))) {
@@ -117,7 +141,7 @@ function recreateJoiners(project: Project, operations: Operation[], upToDate: st
         const resource = `${pod.name}/${container.name}`;
         const joined = (['network', 'ipc', 'pid'] as const).map((key) => [key, container.namespaces[key]] as const)
           .find(([, mode]) => mode.kind === 'container' && renewed(`${mode.pod}/${mode.container}`));
-        const current = operations.findIndex((operation) => operation.resource === resource);
+        const current = changeOf(resource);
         if (!joined || (current >= 0 && operations[current]!.kind !== 'start')) continue;
         const [key, mode] = joined as readonly [string, { pod: string; container: string }];
         const id = containerId(project.name, pod.name, container.name);
@@ -144,7 +168,8 @@ export function computeTeardown(observed: ObservedProject): Plan {
   return { operations: sortOperations(operations), upToDate: [] };
 }
 
-const KIND_ORDER: Record<OperationKind, number> = { remove: 0, 'remove-pod': 1, 'create-pod': 2, recreate: 3, create: 4, start: 5 };
+// Repairs and bookkeeping first, then what goes, then what comes.
+const KIND_ORDER: Record<OperationKind, number> = { 'forget-stopped': 0, kill: 1, remove: 2, 'remove-pod': 3, 'create-pod': 4, recreate: 5, create: 6, start: 7 };
 
 function sortOperations(operations: Operation[]): Operation[] {
   return operations.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));

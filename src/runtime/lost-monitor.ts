@@ -28,32 +28,47 @@ async function monitorIsLost(context: RuntimeContext, container: ObservedContain
   return pid > 0 && !isLiveConmon(pid);
 }
 
-/** Kills every process of the container and waits (bounded) until the runtime sees it stopped. */
-async function endUnwatched(context: RuntimeContext, id: string): Promise<void> {
+/** The observation with `monitorLost` set on each running container whose conmon died. Changes nothing. */
+export async function markContainersWithoutMonitor(context: RuntimeContext, observed: readonly ObservedContainer[]): Promise<ObservedContainer[]> {
+  const lost = await Promise.all(observed.map((container) => monitorIsLost(context, container)));
+  return observed.map((container, index) => (lost[index] ? { ...container, monitorLost: true as const } : container));
+}
+
+/** What the container is once killed: exited as conmon would have recorded a SIGKILL. */
+export function afterKill(container: ObservedContainer): ObservedContainer {
+  const { pid: _pid, monitorLost: _lost, ...rest } = container;
+  return { ...rest, status: 'exited', exitCode: KILLED_EXIT_CODE };
+}
+
+/** How long the runtime may take to see a SIGKILLed container stopped, and how often it is asked. */
+const KILL_SETTLE_TIMEOUT_MS = 2000;
+const KILL_SETTLE_POLL_MS = 20;
+
+/**
+ * Kills every process of a container whose conmon is gone, waits (bounded) until the runtime sees it
+ * stopped, and records its exit (137) where conmon would have. Call it under the project lock.
+ */
+export async function endContainerWithoutMonitor(context: RuntimeContext, id: string): Promise<void> {
   await runc.killContainer(context.runc, id, 'KILL', true);
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (const deadline = Date.now() + KILL_SETTLE_TIMEOUT_MS; ;) {
     const state = await runc.containerState(context.runc, id);
-    if (!state || state.status === 'stopped') return;
-    await sleep(20);
+    if (!state || state.status === 'stopped') break;
+    if (Date.now() >= deadline) {
+      throw new Error(`${id}: still running ${KILL_SETTLE_TIMEOUT_MS / 1000} s after SIGKILL, with its conmon gone; see \`runc --root ${context.runc.root} state ${id}\` and kill its processes by hand`);
+    }
+    await sleep(KILL_SETTLE_POLL_MS);
   }
-  throw new Error(`${id}: still running 2 s after SIGKILL, with its conmon gone`);
+  await writeFile(`${context.paths.exits}/${id}`, `${KILLED_EXIT_CODE}`, { mode: 0o600 });
 }
 
 /**
  * Ends the running containers of `observed` whose conmon died and records their exit (137); returns
- * the observation as it is afterwards, and the containers it ended. Call it under the project lock.
+ * the observation as it is afterwards, and the containers it ended. The supervisor's repair between
+ * two polls; `up` plans the same as `kill` operations. Call it under the project lock.
  */
 export async function endContainersWithoutMonitor(context: RuntimeContext, observed: readonly ObservedContainer[]): Promise<{ containers: ObservedContainer[]; ended: ObservedContainer[] }> {
-  const lost = await Promise.all(observed.map((container) => monitorIsLost(context, container)));
-  const ended = observed.filter((_, index) => lost[index]);
-  for (const container of ended) {
-    await endUnwatched(context, container.id);
-    await writeFile(`${context.paths.exits}/${container.id}`, `${KILLED_EXIT_CODE}`, { mode: 0o600 });
-  }
-  const afterwards = (container: ObservedContainer): ObservedContainer => {
-    if (!ended.includes(container)) return container;
-    const { pid: _pid, ...rest } = container;
-    return { ...rest, status: 'exited', exitCode: KILLED_EXIT_CODE };
-  };
-  return { containers: observed.map(afterwards), ended };
+  const marked = await markContainersWithoutMonitor(context, observed);
+  const ended = observed.filter((_, index) => marked[index]!.monitorLost);
+  for (const container of ended) await endContainerWithoutMonitor(context, container.id);
+  return { containers: marked.map((container) => (container.monitorLost ? afterKill(container) : container)), ended };
 }

@@ -24,6 +24,10 @@ export interface ObservedContainer {
   readonly created?: string;
   /** Created with privileged: true (all capabilities, no confinement). */
   readonly privileged?: true;
+  /** Running, but the conmon that watched it is gone (see lost-monitor.ts); only `up` looks. */
+  readonly monitorLost?: true;
+  /** Exited, and its root file system is no longer mounted (a `down` killed halfway); only `up` looks. */
+  readonly rootfsGone?: true;
 }
 
 export interface ObservedProject {

@@ -4,18 +4,13 @@ import { ImageError } from '../images/store.js';
 import { ProjectError } from '../project/errors.js';
 import type { Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import { followProjectLogs } from '../runtime/follow-logs.js';
 import { reconcileProject } from '../converge/reconcile.js';
-import { shutdownSupervisor } from '../supervisor/launch.js';
-import { startSupervisor } from '../supervisor/supervisor.js';
+import { startForegroundSession } from '../converge/foreground.js';
 import { askSupervisor } from '../supervisor/socket.js';
-import { tearDownProject } from '../converge/teardown.js';
-import { withProjectLock } from '../state/lock.js';
 import { coalesce, QUIET_MS } from './coalesce.js';
 import { runWatchRules, type RuleActions } from './rules.js';
 import { canonicalJson } from '../plan/hash.js';
-import { removeContainer } from '../runtime/container.js';
-import { containerId } from '../state/paths.js';
+import { NEW_PROCESS, type Plan } from '../plan/plan.js';
 
 // `corral watch`: the project in the foreground, like `up`, re-applied whenever the project file, its
 // .env or its env_files change. Only what changed is recreated (the config hash decides). A file
@@ -32,12 +27,17 @@ export interface WatchOptions {
   readonly keepGoing: () => boolean;
 }
 
+/** How often the foreground checks whether it was told to stop. */
+const STOP_POLL_MS = 100;
+/** The cause a `recreate` watch rule gives its container's recreate operation. */
+const RULE_RECREATE_CAUSE = 'a watched file changed and its watch rule says recreate';
+
 /** The watch rules of every container, as comparable text. */
 function watchRulesText(project: Project): string {
   return canonicalJson(project.pods.map((pod) => pod.containers.map((container) => [pod.name, container.name, container.watch ?? []])));
 }
 
-function describeChanges(plan: Awaited<ReturnType<typeof reconcileProject>>): string {
+function describeChanges(plan: Plan): string {
   const changed = plan.operations.map((operation) => `${operation.kind} ${operation.resource}`);
   return changed.length > 0 ? changed.join(', ') : 'nothing changed';
 }
@@ -45,19 +45,17 @@ function describeChanges(plan: Awaited<ReturnType<typeof reconcileProject>>): st
 export async function runWatch(context: RuntimeContext, first: Project, options: WatchOptions): Promise<void> {
   const say = options.onLine;
   const status = options.onStatus ?? say;
-  const followers: Promise<void>[] = [];
-  const follow = (resources: readonly string[]) => {
-    if (resources.length === 0) return;
-    followers.push(followProjectLogs(context, { only: resources, prefix: true, keepGoing: options.keepGoing, willRestart: (resource) => supervisor.willRestart(resource), onLine: say }));
-  };
-
   const firstPlan = await reconcileProject(first, context, { onProgress: say });
-  await shutdownSupervisor(context);
-  const supervisor = await startSupervisor(context, { onLine: say });
+  const session = await startForegroundSession(context, { onLine: say, keepGoing: options.keepGoing });
+  const follow = (resources: readonly string[]) => {
+    if (resources.length > 0) void session.follow({ only: resources, prefix: true });
+  };
   follow(first.pods.flatMap((pod) => pod.containers.map((container) => `${pod.name}/${container.name}`)));
 
   let current = first;
   let applies: ReturnType<typeof coalesce> | undefined;
+  // What the rules asked to recreate, carried out by the next apply as operations of its plan.
+  const recreates = new Map<string, string>();
   const ruleActions: RuleActions = {
     onLine: say,
     // Through the supervisor: its machine restarts it, and the log follower knows it comes back.
@@ -66,8 +64,7 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
       if (!answer?.ok) throw new Error(`the supervisor did not take the restart: ${answer?.error ?? 'no answer'}`);
     },
     recreate: async (resource) => {
-      const [pod, name] = resource.split('/') as [string, string];
-      await withProjectLock(context.paths.lock, () => removeContainer(context, containerId(context.project, pod, name), resource));
+      recreates.set(resource, RULE_RECREATE_CAUSE);
       applies?.poke();
     },
   };
@@ -90,10 +87,12 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
       return;
     }
     try {
-      const plan = await reconcileProject(project, context, { onProgress: say });
+      const asked = new Map(recreates);
+      const plan = await reconcileProject(project, context, { onProgress: say, recreate: asked });
+      for (const resource of asked.keys()) recreates.delete(resource);
       const rulesChanged = watchRulesText(project) !== watchRulesText(current);
       current = project;
-      follow(plan.operations.filter((operation) => ['create', 'recreate', 'start'].includes(operation.kind)).map((operation) => operation.resource));
+      follow(plan.operations.filter((operation) => NEW_PROCESS.includes(operation.kind)).map((operation) => operation.resource));
       if (rulesChanged) {
         // The rules are part of the file too: watch what they say now, and sync as they say.
         await rules.close();
@@ -102,7 +101,7 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
         await rules.initialSync();
       } else {
         // A new container starts from its image: sync into it again.
-        await rules.initialSync(plan.operations.filter((operation) => operation.kind !== 'start').map((operation) => operation.resource));
+        await rules.initialSync(plan.operations.filter((operation) => operation.kind === 'create' || operation.kind === 'recreate').map((operation) => operation.resource));
       }
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       status(`applied at ${new Date().toLocaleTimeString()}: ${describeChanges(plan)} (${seconds}s)`);
@@ -122,13 +121,10 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
   await ready;
   status(`watching ${first.sources.map((source) => path.relative(process.cwd(), source) || source).join(', ')} (${describeChanges(firstPlan)})`);
 
-  while (options.keepGoing()) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (options.keepGoing()) await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
   coalesced.stop();
   await coalesced.idle();
   await watcher.close();
   await rules.close();
-  say('stopping…');
-  await supervisor.stop();
-  await withProjectLock(context.paths.lock, () => tearDownProject(context, { onProgress: say }));
-  await Promise.allSettled(followers);
+  await session.end('stopping…');
 }

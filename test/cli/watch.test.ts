@@ -26,6 +26,7 @@ pods:
           - { path: ./src, action: sync, target: /app, ignore: ["*.tmp"], initial_sync: true }
           - { path: ./hooks, action: sync+exec, target: /hooks, exec: { command: ["sh", "-c", "echo reloaded >> /tmp/reloads"] } }
           - { path: ./conf, action: sync+restart, target: /conf }
+          - { path: ./again, action: recreate }
       b:
         rootfs: ${rootfs}
         command: ["sh", "-c", "trap 'exit 0' TERM; echo b-up-$$VERSION; while true; do sleep 0.2; done"]
@@ -53,6 +54,7 @@ watching.before(async (context) => {
   await mkdir(path.join(context.sandbox.work, 'src'), { recursive: true });
   await mkdir(path.join(context.sandbox.work, 'hooks'), { recursive: true });
   await mkdir(path.join(context.sandbox.work, 'conf'), { recursive: true });
+  await mkdir(path.join(context.sandbox.work, 'again'), { recursive: true });
   await writeFile(path.join(context.sandbox.work, 'src/initial.txt'), 'there from the start\n');
   await writeFile(path.join(context.sandbox.work, 'src/.gitignore'), 'secret.txt\n');
   await writeFile(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'one'));
@@ -125,7 +127,8 @@ watching('a broken save is reported with line and column; the project keeps runn
   const applied = count(context.output, /applied at/);
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three', true));
   await eventually(async () => (context.output.includes('the last good state keeps running') ? true : undefined), 'the error to be reported');
-  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:16:\\d+: `), 'file:line:col of the mistake');
+  // Line 17 of projectText: the `resources` line the broken save adds to b.
+  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:17:\\d+: `), 'file:line:col of the mistake');
   const during = await rows(context);
   assert.equal([...during.values()].map((row) => [row.state, row.created]), [...before.values()].map((row) => [row.state, row.created]), 'nothing changed');
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three'));
@@ -159,6 +162,17 @@ watching('a rule added to the file works at once, without recreating anything', 
   assert.is(later, 'later');
   const after = await rows(context);
   assert.equal([...after.values()].map((row) => row.created), [...before.values()].map((row) => row.created), 'no container was recreated');
+});
+
+watching('a recreate rule: the next apply recreates the container as an operation of its plan, and syncs into the new one', async (context) => {
+  const before = await rows(context);
+  await writeFile(path.join(context.sandbox.work, 'again/trigger.txt'), 'go\n');
+  await eventually(async () => (/applied at .*: recreate web\/a \(/.test(context.output) ? true : undefined), 'the apply to recreate a');
+  const after = await rows(context);
+  assert.is(after.get('web/a')!.state, 'running', 'a runs');
+  assert.is.not(after.get('web/a')!.created, before.get('web/a')!.created, 'a is new');
+  assert.is(after.get('web/b')!.created, before.get('web/b')!.created, 'b was left alone');
+  assert.is((await inside(context.sandbox, context.project, 'web.a', 'cat /app/initial.txt')).stdout.trim(), 'there from the start', 'initial_sync into the new container');
 });
 
 watching('SIGTERM takes the project down', async (context) => {
