@@ -40,7 +40,8 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
   await releaseUserNamespaces(context.paths.usernsClaims, (id) => id.startsWith(`${context.project}.`));
   await rm(context.paths.containersState, { recursive: true, force: true });
   crashPoint('down: container state removed');
-  for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog]) await rm(file, { force: true });
+  // Recursive: a state file that something turned into a directory (the corrupt-state test does) goes too.
+  for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog]) await rm(file, { recursive: true, force: true });
   crashPoint('down: applied project removed');
   if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });
   // Leave no empty project dir behind, but never a volume the user keeps.

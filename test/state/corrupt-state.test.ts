@@ -179,9 +179,14 @@ corrupt('a running container\'s config.json cut short: up keeps the container (r
   assert.ok(context.pid > 0, 'web/main runs again');
 });
 
-corrupt('down works from observation with applied.json cut short, and leaves nothing', async (context) => {
-  const file = path.join(projectDir(context), 'applied.json');
-  await writeFile(file, '{"appliedAt": "2026-');
+corrupt('down works from observation with every state file damaged at once, and leaves nothing', async (context) => {
+  // What each error's fix says (`corral down`) must work with the damage still in place.
+  await writeFile(path.join(projectDir(context), 'applied.json'), '{"appliedAt": "2026-');
+  for (const name of ['stopped.json', 'machines.json']) {
+    await rm(path.join(projectDir(context), name), { force: true });
+    await mkdir(path.join(projectDir(context), name));
+  }
+  await writeFile(path.join(runDir(context), 'pods', 'web', 'network.json'), '{"attached": tr');
   const down = await corral(context.sandbox, ['-p', context.project, 'down']);
   assert.is(down.exitCode, 0, `down works: ${down.stderr}`);
   const leaks = await findLeaks({ dirs: [context.sandbox.run, context.sandbox.state], projects: [context.project] });
