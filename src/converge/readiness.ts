@@ -6,6 +6,7 @@ import { readExitCode } from '../runtime/conmon.js';
 import type { ObservedProject } from '../runtime/observe.js';
 import { probingHealthMachine } from '../runtime/probe.js';
 import { containerId } from '../state/paths.js';
+import { FixableError } from '../fixable-error.js';
 
 // When is a container ready for those that depend on it: started (its process runs), healthy (its
 // healthcheck passed) or completed (it exited 0). Each answer is computed once and shared by every
@@ -19,19 +20,11 @@ const COMPLETION_POLL_MS = 100;
  * reason alone ("unhealthy after 3 probes: ..."), for callers to put after the container's name;
  * toString says all: which container, why, and what to do.
  */
-export class NotReadyError extends Error {
+export class NotReadyError extends FixableError {
   override readonly name = 'NotReadyError';
-  /** `pod/container`. */
-  readonly resource: string;
-  readonly hint: string;
+  /** `resource` is `pod/container`, the error's subject. */
   constructor(options: { resource: string; reason: string; hint: string; cause?: unknown }) {
-    super(options.reason, { cause: options.cause });
-    this.resource = options.resource;
-    this.hint = options.hint;
-  }
-
-  override toString(): string {
-    return `${this.resource} ${this.message} (${this.hint})`;
+    super(options.reason, { ...options, subject: options.resource });
   }
 }
 

@@ -4,24 +4,20 @@ import { observeProject } from '../runtime/observe.js';
 import { containerId } from '../state/paths.js';
 import { ranToCompletion } from '../plan/plan.js';
 import { NotReadyError, waitUntilHealthy } from './readiness.js';
+import { FixableError } from '../fixable-error.js';
 
 // `up --wait`: returns once every container runs and is healthy where it has a healthcheck. A
 // container that ran to completion (exit 0) and is not meant to run again counts as done.
 
 /** Containers of the project that `up --wait` waited for in vain: each with why, and what to do. */
-export class WaitFailure extends Error {
+export class WaitFailure extends FixableError {
   override readonly name = 'WaitFailure';
   /** `pod/container is ...`, one per container, sorted. */
   readonly failures: readonly string[];
-  readonly hint: string;
   constructor(options: { project: string; failures: readonly string[]; cause?: unknown }) {
-    super(`project ${options.project}: ${options.failures.join('; ')}`, { cause: options.cause });
+    const hint = `see \`corral ps -p ${options.project}\` and \`corral logs -p ${options.project} POD/CONTAINER\`; fix the cause and run \`corral up\` again`;
+    super(`project ${options.project}: ${options.failures.join('; ')}`, { cause: options.cause, hint });
     this.failures = options.failures;
-    this.hint = `see \`corral ps -p ${options.project}\` and \`corral logs -p ${options.project} POD/CONTAINER\`; fix the cause and run \`corral up\` again`;
-  }
-
-  override toString(): string {
-    return `${this.message} (${this.hint})`;
   }
 }
 

@@ -70,17 +70,15 @@ export type ProjectPaths = ReturnType<typeof projectPaths>;
 
 function podPaths(run: string, pod: string) {
   const dir = path.join(run, 'pods', pod);
+  const [ns, shm, hosts, hostname, resolvConf, network, pidHolder] = ['ns', 'shm', 'hosts', 'hostname', 'resolv.conf', 'network.json', 'pid-holder'].map((name) => path.join(dir, name)) as [string, string, string, string, string, string, string];
   return {
     dir,
-    ns: path.join(dir, 'ns'),
-    shm: path.join(dir, 'shm'),
-    hosts: path.join(dir, 'hosts'),
-    hostname: path.join(dir, 'hostname'),
-    resolvConf: path.join(dir, 'resolv.conf'),
+    /** The pinned namespaces, one bind mount each; then the pod's /dev/shm and the files its containers mount. */
+    ns, shm, hosts, hostname, resolvConf,
     /** The pod's CNI attachment: configuration, result, published ports. */
-    network: path.join(dir, 'network.json'),
+    network,
     /** Pid of the process that holds the pod's PID namespace (share: pid). */
-    pidHolder: path.join(dir, 'pid-holder'),
+    pidHolder,
   };
 }
 

@@ -1,3 +1,4 @@
+import { FixableError } from '../fixable-error.js';
 import type { ProjectPaths } from '../state/paths.js';
 
 // One error class for the supervisor layer: which project (or socket), why the supervisor cannot run
@@ -12,19 +13,13 @@ export type SupervisorFailure =
   /** The supervisor's socket cannot be used for another reason than "nobody listens". */
   | 'socket';
 
-export class SupervisorError extends Error {
+export class SupervisorError extends FixableError {
   override readonly name = 'SupervisorError';
   readonly reason: SupervisorFailure;
-  readonly hint: string;
 
   constructor(opts: { reason: SupervisorFailure; message: string; hint: string; cause?: unknown }) {
-    super(opts.message, { cause: opts.cause });
+    super(opts.message, opts);
     this.reason = opts.reason;
-    this.hint = opts.hint;
-  }
-
-  override toString(): string {
-    return `${this.message} (${this.hint})`;
   }
 
   /** Another supervisor holds the project's supervisor lock. */
