@@ -43,7 +43,7 @@ async function runGitops(action: string | undefined, options: GitopsOptions): Pr
   if (!options.repo) throw new UsageError('no repository given', 'add --repo URL (or a local path)');
   const repo = repositoryOf(options.repo);
   const [{ gitopsPass }, { coalesce }, { parseDuration }] = await Promise.all([
-    import('../gitops/pass.js'), import('../watch/coalesce.js'), import('../project/lifecycle.js'),
+    import('../gitops/pass.js'), import('../coalesce.js'), import('../project/lifecycle.js'),
   ]);
   if (action !== undefined) throw new UsageError(`unknown gitops action '${action}'`, 'use `corral gitops status`, or no action to run');
   const source = { repo, branch: options.branch, paths: options.path.length > 0 ? options.path : ['corral.yaml'], stateDir, tlsVerify: options.tlsVerify !== 'false', onLine: print };

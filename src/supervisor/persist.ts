@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { StateWriteError } from '../state/errors.js';
 import type { ProjectPaths } from '../state/paths.js';
 import { type ContainerSnapshot, writeMachineSnapshots } from '../state/snapshots.js';
-import { coalesce } from '../watch/coalesce.js';
-import type { Timers } from '../watch/timers.js';
+import { coalesce } from '../coalesce.js';
+import type { Timers } from '../timers.js';
 
 // The supervisor's knowledge (restarts, backoff, health) in machines.json, which `ps` reads and a
 // successor picks up. A burst of machine changes (a pass tells every machine what it sees) is one

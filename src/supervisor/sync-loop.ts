@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { coalesce } from '../watch/coalesce.js';
-import { REAL_TIMERS, type Timers } from '../watch/timers.js';
+import { coalesce } from '../coalesce.js';
+import { REAL_TIMERS, type Timers } from '../timers.js';
 
 // When the supervisor looks again: conmon writes an exit file when a container's process ends, and
 // inotify on the exits dir wakes the supervisor at once; a slow poll catches what no exit file tells

@@ -6,7 +6,7 @@ import type { Container, Project, WatchRule } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runc from '../runtime/runc.js';
 import { containerId } from '../state/paths.js';
-import { QUIET_MS } from './coalesce.js';
+import { QUIET_MS } from '../coalesce.js';
 
 // Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
 // container's view (through its overlay root, so the write lands in its own upper dir, or through

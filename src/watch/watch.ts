@@ -7,7 +7,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { reconcileProject } from '../converge/reconcile.js';
 import { startForegroundSession } from '../converge/foreground.js';
 import { askSupervisor } from '../supervisor/socket.js';
-import { coalesce, QUIET_MS } from './coalesce.js';
+import { coalesce, QUIET_MS } from '../coalesce.js';
 import { runWatchRules, type RuleActions } from './rules.js';
 import { canonicalJson } from '../plan/hash.js';
 import { NEW_PROCESS, type Plan } from '../plan/plan.js';

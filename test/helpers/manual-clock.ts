@@ -1,4 +1,4 @@
-import type { TimerHandle, Timers } from '../../src/watch/timers.js';
+import type { TimerHandle, Timers } from '../../src/timers.js';
 
 // A clock the test moves by hand, for code that takes its timers as an option: a timer fires only when
 // `advance` passes its time, so a quiet period or a poll ends where the test says, however loaded the

@@ -1,4 +1,4 @@
-import { log } from '../log.js';
+import { log } from './log.js';
 import { REAL_TIMERS, type TimerHandle, type Timers } from './timers.js';
 
 // Bursts of changes become one apply, and applies never overlap: a change during an apply queues

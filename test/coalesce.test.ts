@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { coalesce } from '../../src/watch/coalesce.js';
-import { manualClock, type ManualClock } from '../helpers/manual-clock.js';
+import { coalesce } from '../src/coalesce.js';
+import { manualClock, type ManualClock } from './helpers/manual-clock.js';
 
 // Bursts become one apply; a change during an apply queues exactly one more; never two at once. The
 // quiet periods and the applies' durations run on a clock the test advances, so no check depends on
