@@ -8,6 +8,9 @@
 # Prints the image directory (disk.img, vmlinuz, initrd.img) on stdout.
 # usage: build-image.sh        (env NODE_BINARY: the node to copy in; default the one on the PATH)
 set -euo pipefail
+# One compound command: bash reads it whole before running it, so an edit of this file while it runs
+# (a build takes minutes) cannot change what the running copy does.
+{
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cache="$root/.cache/guest"
@@ -81,3 +84,5 @@ for old in "$cache"/image-*; do
 done
 echo "build-image: built $image in $(( $(date +%s) - started ))s" >&2
 echo "$image"
+exit
+}

@@ -17,7 +17,7 @@ export const guestEnabled = process.env.CORRAL_GUEST === '1';
 const GUEST_FAILED = 125;
 /** Beyond run.sh's own hard limit: the image build (minutes, once per recipe) and the checkout pack. */
 const BUILD_AND_PACK_MS = 15 * 60_000;
-const DEFAULT_BOOT_TIMEOUT_S = 240;
+const DEFAULT_BOOT_TIMEOUT_S = 480;
 
 export interface GuestPhase {
   /** The command's exit code; undefined when the guest never reported one. */
