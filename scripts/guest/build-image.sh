@@ -3,17 +3,19 @@
 # boot), with what Corral needs on a host, the host's own Node.js binary, and the job unit that
 # scripts/guest/run.sh drives. Debian's mmdebstrap makes the tree, `mkfs.ext4 -d` the disk; the
 # kernel and initrd are taken out of the guest's own linux-image package for qemu's -kernel/-initrd.
-# Cached in .cache/guest/image-KEY (KEY: a hash of this recipe, the files put in the guest and the
-# Node.js binary), so it is built once per machine and again only when the recipe changes.
+# Cached in .cache/guest/image-KEY (or $CORRAL_GUEST_CACHE/image-KEY), KEY a hash of this recipe,
+# the files put in the guest and the Node.js binary: built once per machine, again when they change.
 # Prints the image directory (disk.img, vmlinuz, initrd.img) on stdout.
-# usage: build-image.sh        (env NODE_BINARY: the node to copy in; default the one on the PATH)
+# usage: build-image.sh   (env NODE_BINARY: the node to copy in, default the one on the PATH;
+#                         CORRAL_GUEST_CACHE: where images and .debs are kept, default .cache/guest)
 set -euo pipefail
 # One compound command: bash reads it whole before running it, so an edit of this file while it runs
 # (a build takes minutes) cannot change what the running copy does.
 {
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-cache="$root/.cache/guest"
+# CORRAL_GUEST_CACHE: a cache outside the checkout, kept by later fresh clones on the same machine (CI).
+cache=${CORRAL_GUEST_CACHE:-$root/.cache/guest}
 
 # What Corral needs on a host (as scripts/bootstrap.sh installs it, less the compilers and the image
 # tools), systemd and a kernel to boot, procps for pgrep (the leak checker), dbus for systemd's
@@ -40,10 +42,14 @@ exec 9> "$cache/build.lock"
 flock 9
 if [ -f "$image/complete" ]; then echo "$image"; exit 0; fi
 
+# What builds killed before their cleanup left (none runs now: this one holds the lock).
+rm -rf "$cache"/build-*
 work="$cache/build-$key.$$"
+# The log stays when the build fails (its end is printed); the next build removes it.
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
-rm -rf "$work" "$image"
+trap 'exit 143' INT TERM
+rm -rf "$image"
 mkdir -p "$work"
 started=$(date +%s)
 
@@ -74,7 +80,8 @@ mkdir -p "$work/out"
 cp "$work"/root/boot/vmlinuz-* "$work/out/vmlinuz"
 cp "$work"/root/boot/initrd.img-* "$work/out/initrd.img"
 size=$(( $(du -sm "$work/root" | cut -f1) + FREE_MIB ))
-mkfs.ext4 -q -L corral-guest -b 4096 -d "$work/root" "$work/out/disk.img" "${size}M"
+# mkfs.ext4 -d names each special file it copies, even with -q: into the log, not onto stdout.
+mkfs.ext4 -q -L corral-guest -b 4096 -d "$work/root" "$work/out/disk.img" "${size}M" >> "$work.log"
 echo "$key built in $(( $(date +%s) - started ))s from $(basename "$node_binary") $("$node_binary" --version)" > "$work/out/complete"
 mv "$work/out" "$image"
 mv "$work.log" "$image/build.log"

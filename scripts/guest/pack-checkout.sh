@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs this built checkout into a raw ext4 image for run.sh --disk (mounted at /checkout in the
 # guest): what running Corral and its compiled tests needs (dist, the native addon, node_modules
-# less the compilers, package.json, scripts, examples) and the busybox rootfs the tests run, at .cache/rootfs/busybox
-# (built here with scripts/build-rootfs.sh when missing). Symlinks given by name (a worktree's
-# node_modules) are followed; those inside are kept.
+# less the compilers, package.json, scripts, examples) and the busybox rootfs the tests run, at
+# .cache/rootfs/busybox (built here with scripts/build-rootfs.sh when missing). Symlinks given by
+# name (a worktree's node_modules) are followed; those inside are kept.
 # usage: pack-checkout.sh OUT.img
 set -euo pipefail
 out=${1:?usage: pack-checkout.sh OUT.img}
@@ -24,4 +24,5 @@ cp -a -H "$root/native/build" "$stage/native/"
 rm -rf "$stage/node_modules"/{typescript,@esbuild,esbuild}
 cp -a -H "$root/.cache/rootfs/busybox" "$stage/.cache/rootfs/"
 rm -f "$out"
-mkfs.ext4 -q -L corral-checkout -d "$stage" "$out" "$(( $(du -sm "$stage" | cut -f1) + FREE_MIB ))M"
+# mkfs.ext4 -d names each special file it copies, even with -q.
+mkfs.ext4 -q -L corral-checkout -d "$stage" "$out" "$(( $(du -sm "$stage" | cut -f1) + FREE_MIB ))M" > /dev/null
