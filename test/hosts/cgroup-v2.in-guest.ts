@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { corral, createSandbox, inside, type Sandbox } from '../helpers/sandbox.js';
+import { findLeaks } from '../helpers/leaks.js';
+import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow } from './observations.js';
+
+// Runs INSIDE the test guest (systemd as PID 1, pure cgroup v2), started by cgroup-v2.test.ts through
+// scripts/guest/run.sh with the built checkout at /checkout. It does what a user does with Corral
+// (up -d of a pod, ps, its limits, down) and records what it sees, step by step, into
+// $CORRAL_GUEST_JOB/observations.json; the suite on the host asserts on that record (observations.ts).
+// A step that fails is recorded with its error and the next steps still run, so one boot of the
+// guest tells about every check.
+
+/** Under emulation (and a busy host) a command takes many times as long as here. */
+const CLI_TIMEOUT_MS = 300_000;
+const LIMIT_FILES = ['memory.max', 'memory.low', 'cpu.max', 'pids.max'];
+
+// One pod of two containers, one with limits, the pod with limits of its own.
+const PROJECT_FILE = [
+  'pods:',
+  '  box:',
+  '    resources: { memory: 256m, pids: 200 }',
+  '    containers:',
+  '      limited:',
+  '        rootfs: ${CORRAL_ROOTFS}',
+  '        command: [sh, -c, "trap \'exit 0\' TERM; sleep 3600 & wait"]',
+  '        resources: { cpus: 0.5, memory: 64m, pids: 50 }',
+  '      peer:',
+  '        rootfs: ${CORRAL_ROOTFS}',
+  '        command: [sh, -c, "trap \'exit 0\' TERM; sleep 3600 & wait"]',
+  '',
+].join('\n');
+
+const observations: Observations = {};
+const job = process.env.CORRAL_GUEST_JOB;
+
+// Records the step's value, or its error: any error, since reporting it to the host is the point.
+// The record is rewritten after every step, so a run cut short by its time limit still tells
+// how far it came; a line per step on stdout shows the progress live (stdout-1 in the job dir).
+async function step<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
+  const started = Date.now();
+  let value: T | undefined;
+  try {
+    value = await run();
+    observations[name] = { ok: true, ms: Date.now() - started, value };
+  } catch (error) {
+    observations[name] = { ok: false, ms: Date.now() - started, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  }
+  process.stdout.write(`${name}: ${observations[name]!.ok ? 'ok' : 'failed'} in ${observations[name]!.ms} ms\n`);
+  await writeFile(path.join(job!, OBSERVATIONS_FILE), `${JSON.stringify(observations, null, 2)}\n`);
+  return value;
+}
+
+async function cli(sandbox: Sandbox, args: readonly string[]): Promise<CliRecord> {
+  const result = await corral(sandbox, args, { timeoutMs: CLI_TIMEOUT_MS });
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function ps(sandbox: Sandbox, project: string): Promise<PsRow[]> {
+  const result = await cli(sandbox, ['-p', project, 'ps', '--format', 'json']);
+  if (result.exitCode !== 0) throw new Error(`corral ps exited ${result.exitCode}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as PsRow[];
+}
+
+/** The cgroup v2 dir of a process, from its /proc/PID/cgroup line `0::/path`. */
+async function cgroupOf(pid: number): Promise<string> {
+  const line = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).split('\n').find((entry) => entry.startsWith('0::'));
+  if (!line) throw new Error(`/proc/${pid}/cgroup has no cgroup v2 line (0::): is this a v2 host?`);
+  return line.slice(3);
+}
+
+async function readCgroupFiles(cgroup: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const file of LIMIT_FILES) files[file] = (await readFile(path.join('/sys/fs/cgroup', cgroup, file), 'utf8')).trim();
+  return files;
+}
+
+async function hostFacts() {
+  return {
+    cgroupFs: String((await execa('stat', ['-f', '-c', '%T', '/sys/fs/cgroup'])).stdout).trim(),
+    pid1: (await readFile('/proc/1/comm', 'utf8')).trim(),
+    controllers: (await readFile('/sys/fs/cgroup/cgroup.controllers', 'utf8')).trim(),
+    kernel: String((await execa('uname', ['-r'])).stdout).trim(),
+    ownCgroup: await cgroupOf(process.pid),
+  };
+}
+
+async function main(): Promise<void> {
+  if (!job) throw new Error('CORRAL_GUEST_JOB is not set: this program runs inside the test guest (see test/hosts/cgroup-v2.test.ts)');
+  await step('host', hostFacts);
+  const sandbox = await createSandbox('v2');
+  const project = sandbox.projectName('pod');
+  const file = path.join(sandbox.work, 'corral.yaml');
+  await writeFile(file, PROJECT_FILE);
+
+  await step('up', () => cli(sandbox, ['-f', file, '-p', project, 'up', '-d']));
+  const rows = await step('ps', () => ps(sandbox, project));
+  // Where the monitors of the containers sit: under systemd they must outlive the unit that ran `up`.
+  await step('conmonCgroups', async () => {
+    const conmons = String((await execa('pgrep', ['-f', `conmon .*${project}`], { reject: false })).stdout).split('\n').filter(Boolean).map(Number);
+    return { jobCgroup: await cgroupOf(process.pid), conmons: await Promise.all(conmons.map(cgroupOf)) };
+  });
+  await step('limits', async (): Promise<LimitsRecord> => {
+    const row = rows?.find((entry) => entry.container === 'limited');
+    if (!row?.pid) throw new Error(`the limited container has no pid: ${JSON.stringify(rows)}`);
+    const cgroup = await cgroupOf(row.pid);
+    const podCgroup = path.dirname(cgroup);
+    return { container: { cgroup, files: await readCgroupFiles(cgroup) }, pod: { cgroup: podCgroup, files: await readCgroupFiles(podCgroup) } };
+  });
+  await step('seenInside', async () => {
+    const seen = await inside(sandbox, project, 'box.limited', 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max');
+    return { exitCode: seen.exitCode, stdout: String(seen.stdout), stderr: String(seen.stderr) };
+  });
+
+  await step('down', () => cli(sandbox, ['-p', project, 'down']));
+  await step('pidsGone', async () => (rows ?? []).filter((row) => row.pid).map((row) => ({ pid: row.pid, alive: existsSync(`/proc/${row.pid}`) })));
+  await step('leaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] }));
+  await sandbox.dispose();
+}
+
+await main();

@@ -1,0 +1,130 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { guestEnabled, runInGuest, type GuestRun } from '../helpers/guest.js';
+import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
+import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow } from './observations.js';
+
+// Corral on the hosts most users have: systemd as PID 1 and a pure cgroup v2 hierarchy, in a Debian 12
+// guest under QEMU (scripts/guest/). The guest boots once for the suite and runs
+// cgroup-v2.in-guest.js, which uses Corral as a user does (a pod with limits: up -d, ps, down) and records what it sees; the tests here
+// assert on that record. It takes minutes (emulation, and the image build when its recipe changed),
+// so it runs when asked for: CORRAL_GUEST=1.
+
+interface Context extends SetupState {
+  run?: GuestRun;
+  observations?: Observations;
+}
+
+/** The guest's one phase: the recording program, on the checkout the host built. */
+const GUEST_COMMAND = 'set -e\nnode --version\nexec node dist/test/hosts/cgroup-v2.in-guest.js\n';
+const PHASE_TIMEOUT_S = 900;
+const MIB = 1024 * 1024;
+
+const v2 = suite<Context>('cgroup v2 host with systemd as PID 1 (QEMU guest; CORRAL_GUEST=1)');
+const check = guestEnabled ? v2 : v2.skip;
+
+v2.before(visibleSetup(async (context) => {
+  if (!guestEnabled) return;
+  const run = await runInGuest({ commands: [GUEST_COMMAND], phaseTimeoutS: PHASE_TIMEOUT_S });
+  context.run = run;
+  process.stderr.write(`\nguest timings:\n${run.timings}`);
+  const [phase] = run.phases;
+  const text = await readFile(path.join(run.job, OBSERVATIONS_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    throw new Error([
+      `the program in the guest recorded nothing (run.sh exit ${run.exitCode}, the command's exit ${phase?.exitCode ?? 'none'})`,
+      `run.sh: ${run.stderr.trim()}`, `stdout: ${phase?.stdout.trim()}`, `stderr: ${phase?.stderr.trim()}`,
+      `console:\n${run.consoleTail()}`,
+    ].join('\n'), { cause: error });
+  });
+  context.observations = JSON.parse(text) as Observations;
+}));
+
+v2.after(async (context) => {
+  await context.run?.dispose();
+});
+
+/** The value a step in the guest recorded; fails naming the step's error when it threw. */
+function observed<T>(context: Context, name: string): T {
+  assertSetUp(context);
+  const step = context.observations?.[name];
+  const phase = context.run?.phases[0];
+  assert.ok(step, `the guest recorded no step ${name}: the program stopped before it (exit ${phase?.exitCode}, 124 is its time limit); its stderr: ${phase?.stderr.trim().slice(-2000)}`);
+  assert.ok(step.ok, `the step ${name} failed in the guest: ${step.error}`);
+  return step.value as T;
+}
+
+function cliSucceeded(context: Context, name: string): CliRecord {
+  const result = observed<CliRecord>(context, name);
+  assert.is(result.exitCode, 0, `${name} exits ${result.exitCode}: ${result.stderr}`);
+  return result;
+}
+
+check('the guest runs systemd as PID 1 on a pure cgroup v2 hierarchy', (context) => {
+  const host = observed<{ cgroupFs: string; pid1: string; controllers: string }>(context, 'host');
+  assert.is(host.cgroupFs, 'cgroup2fs', '/sys/fs/cgroup is the unified hierarchy');
+  assert.is(host.pid1, 'systemd', 'PID 1 is systemd');
+  for (const controller of ['memory', 'cpu', 'pids']) assert.ok(host.controllers.split(' ').includes(controller), `the ${controller} controller is available: ${host.controllers}`);
+});
+
+check('up -d starts both containers of the pod', (context) => {
+  const up = cliSucceeded(context, 'up');
+  assert.match(up.stdout, 'box/limited', 'progress names the limited container');
+  assert.match(up.stdout, 'box/peer', 'progress names the other container');
+});
+
+check('ps reports both running with pids', (context) => {
+  const rows = observed<PsRow[]>(context, 'ps');
+  assert.equal(rows.map((row) => `${row.pod}/${row.container}`), ['box/limited', 'box/peer'], 'both containers are listed');
+  for (const row of rows) {
+    assert.is(row.state, 'running', `${row.container} is running`);
+    assert.ok(row.pid, `${row.container} has a pid`);
+  }
+});
+
+check('container limits are in its memory.max, cpu.max and pids.max', (context) => {
+  const { container } = observed<LimitsRecord>(context, 'limits');
+  assert.is(container.files['memory.max'], String(64 * MIB), `memory 64m in ${container.cgroup}`);
+  assert.is(container.files['cpu.max'], '50000 100000', `half a CPU in ${container.cgroup}`);
+  assert.is(container.files['pids.max'], '50', `at most 50 processes in ${container.cgroup}`);
+});
+
+check('pod limits are in the pod cgroup, the parent of its containers', (context) => {
+  const { pod } = observed<LimitsRecord>(context, 'limits');
+  assert.is(pod.files['memory.max'], String(256 * MIB), `pod memory 256m in ${pod.cgroup}`);
+  assert.is(pod.files['pids.max'], '200', `pod pids 200 in ${pod.cgroup}`);
+});
+
+// On v2 `memory.low=max` protects all of a cgroup's memory from reclaim; no reservation means none.
+check('without a memory reservation nothing is protected from reclaim (memory.low is 0)', (context) => {
+  const { container, pod } = observed<LimitsRecord>(context, 'limits');
+  assert.is(container.files['memory.low'], '0', `memory.low of ${container.cgroup}`);
+  assert.is(pod.files['memory.low'], '0', `memory.low of ${pod.cgroup}`);
+});
+
+// docker and podman give every container a cgroup namespace of its own on v2.
+check('the container sees its own cgroup as / and reads its own memory.max', (context) => {
+  const seen = observed<CliRecord>(context, 'seenInside');
+  const [cgroupLine, memoryMax] = seen.stdout.trim().split('\n');
+  assert.is(cgroupLine, '0::/', `the container's /proc/self/cgroup: ${seen.stdout}${seen.stderr}`);
+  assert.is(memoryMax, String(64 * MIB), `/sys/fs/cgroup/memory.max read inside: ${seen.stdout}${seen.stderr}`);
+});
+
+// When the unit (or session scope) that ran `corral up` ends, systemd kills what is left in its cgroup.
+check('the containers\' monitors leave the cgroup of the unit that ran up', (context) => {
+  const { jobCgroup, conmons } = observed<{ jobCgroup: string; conmons: string[] }>(context, 'conmonCgroups');
+  assert.is(conmons.length, 2, `one conmon per container: ${conmons.join(', ')}`);
+  for (const cgroup of conmons) assert.ok(cgroup !== jobCgroup && !cgroup.startsWith(`${jobCgroup}/`), `a conmon sits in ${cgroup}, inside ${jobCgroup} of the unit that ran up`);
+});
+
+check('down stops every container and leaves nothing behind', (context) => {
+  cliSucceeded(context, 'down');
+  const pids = observed<{ pid: number; alive: boolean }[]>(context, 'pidsGone');
+  for (const { pid, alive } of pids) assert.not.ok(alive, `process ${pid} is gone`);
+  const leaks = observed<string[]>(context, 'leaks');
+  assert.equal(leaks, [], `down leaves no mount, cgroup, conmon or runc state, but left: ${leaks.join('; ')}`);
+});
+
+v2.run();

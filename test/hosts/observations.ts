@@ -1,0 +1,25 @@
+// What the program inside the test guest (cgroup-v2.in-guest.ts) records, step by step, for the
+// suite on the host (cgroup-v2.test.ts) to assert on: written as JSON into the job dir.
+
+export const OBSERVATIONS_FILE = 'observations.json';
+
+export interface Step {
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly value?: unknown;
+  readonly error?: string;
+}
+
+export type Observations = Record<string, Step>;
+
+/** The output of a CLI call, kept whole for the host's assertion messages. */
+export interface CliRecord { exitCode: number; stdout: string; stderr: string }
+
+export interface PsRow { pod: string; container: string; state: string; pid: number | null }
+
+/** What the pod of the limits project has in force, read where a user looks. */
+export interface LimitsRecord {
+  /** The container's cgroup (from /proc/PID/cgroup) and its files. */
+  container: { cgroup: string; files: Record<string, string> };
+  pod: { cgroup: string; files: Record<string, string> };
+}
