@@ -23,7 +23,6 @@ const PHASE_TIMEOUT_S = 900;
 const MIB = 1024 * 1024;
 
 const v2 = suite<Context>('cgroup v2 host with systemd as PID 1 (QEMU guest; CORRAL_GUEST=1)');
-const check = guestEnabled ? v2 : v2.skip;
 
 v2.before(visibleSetup(async (context) => {
   if (!guestEnabled) return;
@@ -62,20 +61,20 @@ function cliSucceeded(context: Context, name: string): CliRecord {
   return result;
 }
 
-check('the guest runs systemd as PID 1 on a pure cgroup v2 hierarchy', (context) => {
+v2('the guest runs systemd as PID 1 on a pure cgroup v2 hierarchy', (context) => {
   const host = observed<{ cgroupFs: string; pid1: string; controllers: string }>(context, 'host');
   assert.is(host.cgroupFs, 'cgroup2fs', '/sys/fs/cgroup is the unified hierarchy');
   assert.is(host.pid1, 'systemd', 'PID 1 is systemd');
   for (const controller of ['memory', 'cpu', 'pids']) assert.ok(host.controllers.split(' ').includes(controller), `the ${controller} controller is available: ${host.controllers}`);
 });
 
-check('up -d starts both containers of the pod', (context) => {
+v2('up -d starts both containers of the pod', (context) => {
   const up = cliSucceeded(context, 'up');
   assert.match(up.stdout, 'box/limited', 'progress names the limited container');
   assert.match(up.stdout, 'box/peer', 'progress names the other container');
 });
 
-check('ps reports both running with pids', (context) => {
+v2('ps reports both running with pids', (context) => {
   const rows = observed<PsRow[]>(context, 'ps');
   assert.equal(rows.map((row) => `${row.pod}/${row.container}`), ['box/limited', 'box/peer'], 'both containers are listed');
   for (const row of rows) {
@@ -84,28 +83,28 @@ check('ps reports both running with pids', (context) => {
   }
 });
 
-check('container limits are in its memory.max, cpu.max and pids.max', (context) => {
+v2('container limits are in its memory.max, cpu.max and pids.max', (context) => {
   const { container } = observed<LimitsRecord>(context, 'limits');
   assert.is(container.files['memory.max'], String(64 * MIB), `memory 64m in ${container.cgroup}`);
   assert.is(container.files['cpu.max'], '50000 100000', `half a CPU in ${container.cgroup}`);
   assert.is(container.files['pids.max'], '50', `at most 50 processes in ${container.cgroup}`);
 });
 
-check('pod limits are in the pod cgroup, the parent of its containers', (context) => {
+v2('pod limits are in the pod cgroup, the parent of its containers', (context) => {
   const { pod } = observed<LimitsRecord>(context, 'limits');
   assert.is(pod.files['memory.max'], String(256 * MIB), `pod memory 256m in ${pod.cgroup}`);
   assert.is(pod.files['pids.max'], '200', `pod pids 200 in ${pod.cgroup}`);
 });
 
 // On v2 `memory.low=max` protects all of a cgroup's memory from reclaim; no reservation means none.
-check('without a memory reservation nothing is protected from reclaim (memory.low is 0)', (context) => {
+v2('without a memory reservation nothing is protected from reclaim (memory.low is 0)', (context) => {
   const { container, pod } = observed<LimitsRecord>(context, 'limits');
   assert.is(container.files['memory.low'], '0', `memory.low of ${container.cgroup}`);
   assert.is(pod.files['memory.low'], '0', `memory.low of ${pod.cgroup}`);
 });
 
 // docker and podman give every container a cgroup namespace of its own on v2.
-check('the container sees its own cgroup as / and reads its own memory.max', (context) => {
+v2('the container sees its own cgroup as / and reads its own memory.max', (context) => {
   const seen = observed<CliRecord>(context, 'seenInside');
   const [cgroupLine, memoryMax] = seen.stdout.trim().split('\n');
   assert.is(cgroupLine, '0::/', `the container's /proc/self/cgroup: ${seen.stdout}${seen.stderr}`);
@@ -113,13 +112,13 @@ check('the container sees its own cgroup as / and reads its own memory.max', (co
 });
 
 // When the unit (or session scope) that ran `corral up` ends, systemd kills what is left in its cgroup.
-check('the containers\' monitors leave the cgroup of the unit that ran up', (context) => {
+v2('the containers\' monitors leave the cgroup of the unit that ran up', (context) => {
   const { jobCgroup, conmons } = observed<{ jobCgroup: string; conmons: string[] }>(context, 'conmonCgroups');
   assert.is(conmons.length, 2, `one conmon per container: ${conmons.join(', ')}`);
   for (const cgroup of conmons) assert.ok(cgroup !== jobCgroup && !cgroup.startsWith(`${jobCgroup}/`), `a conmon sits in ${cgroup}, inside ${jobCgroup} of the unit that ran up`);
 });
 
-check('down stops every container and leaves nothing behind', (context) => {
+v2('down stops every container and leaves nothing behind', (context) => {
   cliSucceeded(context, 'down');
   const pids = observed<{ pid: number; alive: boolean }[]>(context, 'pidsGone');
   for (const { pid, alive } of pids) assert.not.ok(alive, `process ${pid} is gone`);
@@ -127,4 +126,6 @@ check('down stops every container and leaves nothing behind', (context) => {
   assert.equal(leaks, [], `down leaves no mount, cgroup, conmon or runc state, but left: ${leaks.join('; ')}`);
 });
 
-v2.run();
+// Not asked for: no test is registered, so the closing line of the run stays `N passed, N failed`.
+if (guestEnabled) v2.run();
+else process.stdout.write('\n  cgroup v2 guest suite not run (CORRAL_GUEST=1 runs it; scripts/guest/)\n');
