@@ -199,7 +199,7 @@ export function createCgroup(relPath: string): Promise<void> {
   return addon().createCgroup(requireCgroupPath(relPath));
 }
 
-/** Writes the given limits (v1 or v2 files); -1 means no limit. */
+/** Writes the given limits (v1 or v2 files); -1 means no limit, and no reservation (v2: memory.low 0, not max). */
 export function setCgroupLimits(relPath: string, limits: CgroupLimits): Promise<void> {
   const checked: CgroupLimits = {
     memoryBytes: requireLimit('memoryBytes', limits.memoryBytes, 0),

@@ -112,6 +112,12 @@ std::string FormatLimit(int64_t value, bool word_for_unlimited) {
   return value < 0 && word_for_unlimited ? "max" : std::to_string(value);
 }
 
+// A reservation is a floor, not a ceiling: "none" is v1's unlimited soft limit (-1, its default) but
+// v2's memory.low of 0 (its default); "max" there would protect all of the cgroup's memory from reclaim.
+std::string FormatReservation(int64_t value, bool v2) {
+  return value < 0 && v2 ? "0" : std::to_string(value);
+}
+
 // Short sleeps on the worker thread while the kernel catches up (freezing, processes leaving).
 void Pause(int milliseconds) { std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds)); }
 
@@ -222,7 +228,7 @@ void SetCgroupLimits(const std::string& rel_path, const CgroupLimits& limits) {
     write("memory", v2 ? "memory.max" : "memory.limit_in_bytes", FormatLimit(*limits.memory_bytes, v2));
   }
   if (limits.memory_reservation_bytes) {
-    write("memory", v2 ? "memory.low" : "memory.soft_limit_in_bytes", FormatLimit(*limits.memory_reservation_bytes, v2));
+    write("memory", v2 ? "memory.low" : "memory.soft_limit_in_bytes", FormatReservation(*limits.memory_reservation_bytes, v2));
   }
   if (v2 && (limits.cpu_quota_us || limits.cpu_period_us)) {
     // cpu.max is "quota period"; keep the current quota when only the period changes.

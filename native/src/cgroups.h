@@ -13,7 +13,8 @@ int CgroupVersion();
 // every level thawed (a crash during KillCgroup can leave one frozen).
 void CreateCgroup(const std::string& rel_path);
 
-// Optional limits; -1 means "no limit" ("max" where the kernel wants a word).
+// Optional limits; -1 means "no limit" ("max" where the kernel wants a word), and for the memory
+// reservation "no reservation" (v1's -1, v2's memory.low of 0).
 struct CgroupLimits {
   std::optional<int64_t> memory_bytes;
   std::optional<int64_t> memory_reservation_bytes;

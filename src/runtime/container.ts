@@ -25,6 +25,7 @@ import { containerId } from '../state/paths.js';
 import { RuntimeError } from './errors.js';
 import { loadSeccompProfile } from './seccomp.js';
 import { mountContainerRoot } from './root.js';
+import { lockedFlagsOfSources } from './locked-flags.js';
 import { crashPoint } from '../crash-point.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
@@ -202,7 +203,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     const volumes = await resolveMounts(context, container, files.rootfs, userns);
     const mounts = [...volumes.mounts, ...await provideFiles(files.providedFiles, container, user, userns)];
     const hostFiles = { hosts: podFiles.hosts, hostname: container.hostname === undefined ? podFiles.hostname : files.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm };
-    if (userns) await allowTraversal([files.rootfs, ...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source)]);
+    const bindSources = [...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source)];
+    if (userns) await allowTraversal([files.rootfs, ...bindSources]);
     const spec = generateSpec({
       container,
       project: context.project,
@@ -216,6 +218,8 @@ export async function createContainer(context: RuntimeContext, target: Container
       podFiles: hostFiles,
       mounts,
       cgroupsPath: `/${containerCgroup(context.project, pod.name, container.name)}`,
+      cgroupVersion: native.cgroupVersion(),
+      bindSourceFlags: await lockedFlagsOfSources(bindSources),
       nofileHardLimit: context.nofileHardLimit,
       boundingCapabilities: context.boundingCapabilities,
       seccompProfile: await seccompProfileOf(context, container.security.seccomp),

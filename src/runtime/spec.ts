@@ -58,6 +58,13 @@ export interface SpecInput {
   readonly mounts: readonly ResolvedMount[];
   /** cgroup path relative to the hierarchy roots, e.g. /corral/hello/web/server. */
   readonly cgroupsPath: string;
+  /** The host's cgroup hierarchy: 2 when /sys/fs/cgroup is cgroup2, 1 for legacy and hybrid mounts. */
+  readonly cgroupVersion: 1 | 2;
+  /**
+   * For bind sources (host paths of the pod files and the mounts), the flags of the host mount each
+   * lives on that its bind must keep (locked-flags.ts); a source not listed keeps none.
+   */
+  readonly bindSourceFlags?: Readonly<Record<string, readonly string[]>>;
   /** The host's hard RLIMIT_NOFILE. */
   readonly nofileHardLimit: number;
   /** Capabilities the host can give; others are left out (default: all). */
@@ -68,6 +75,15 @@ export interface SpecInput {
 
 const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts', pid: 'pid' };
 
+/**
+ * A cgroup namespace of its own on cgroup v2, as docker and podman give by default there: the
+ * container sees its own cgroup as / (in /proc/self/cgroup and at /sys/fs/cgroup, where runc mounts
+ * cgroup2 rooted at it) and reads its own memory.max, instead of the host's whole tree. On v1
+ * (and hybrid) hosts the host's, as docker keeps it there: runc binds the container's own dir of
+ * each hierarchy at /sys/fs/cgroup/CONTROLLER, so its limits are already where it looks.
+ */
+const wantsCgroupNamespace = (input: SpecInput) => input.cgroupVersion === 2;
+
 function namespacesFor(input: SpecInput) {
   const host = input.hostNamespaces ?? [];
   const [pid, ...shared] = (['pid', 'net', 'ipc', 'uts'] as const).filter((kind) => !host.includes(kind)).map((kind) => {
@@ -75,7 +91,7 @@ function namespacesFor(input: SpecInput) {
     return path ? { type: OCI_NAMESPACE_TYPE[kind], path } : { type: OCI_NAMESPACE_TYPE[kind] };
   });
   const first = pid?.type === 'pid' ? [pid, { type: 'mount' }] : [{ type: 'mount' }, ...(pid ? [pid] : [])];
-  return [...first, ...shared, ...(input.userns ? [{ type: 'user' }] : [])];
+  return [...first, ...shared, ...(wantsCgroupNamespace(input) ? [{ type: 'cgroup' }] : []), ...(input.userns ? [{ type: 'user' }] : [])];
 }
 
 const ociMappings = (mappings: readonly IdMapping[]) => mappings.map((mapping) => ({ containerID: mapping.containerId, hostID: mapping.hostId, size: mapping.size }));
@@ -88,13 +104,24 @@ interface ForeignNamespaces {
   readonly net: boolean;
 }
 
-function kernelFilesystemMounts(shm: string, privileged: boolean, foreign: ForeignNamespaces) {
-  const kernelView = privileged ? [] : ['ro'];
+/**
+ * A bind's OCI options with the locked flags of its source's mount added: ro wins over rw, as the
+ * kernel keeps a bind of a read-only mount read-only whatever is asked.
+ */
+function bindOptions(options: readonly string[], sourceFlags: readonly string[] = []): string[] {
+  const readOnly = options.includes('ro') || sourceFlags.includes('ro');
+  const merged = [...new Set([...options, ...sourceFlags])].filter((option) => option !== 'ro' && option !== 'rw');
+  return options.includes('rw') || readOnly ? [...merged, readOnly ? 'ro' : 'rw'] : merged;
+}
+
+function kernelFilesystemMounts(input: SpecInput, foreign: ForeignNamespaces) {
+  const { shm } = input.podFiles;
+  const kernelView = input.container.security.privileged ? [] : ['ro'];
   const all = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/shm', type: 'bind', source: shm, options: bindOptions(['rbind', 'nosuid', 'noexec', 'nodev'], input.bindSourceFlags?.[shm]) },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     foreign.net
       ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
@@ -104,12 +131,13 @@ function kernelFilesystemMounts(shm: string, privileged: boolean, foreign: Forei
   return foreign.ipc ? all.filter((mount) => mount.type !== 'mqueue') : all;
 }
 
-function podFileMounts(files: SpecInput['podFiles']) {
-  const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate', 'ro'] });
+function podFileMounts(input: SpecInput) {
+  const files = input.podFiles;
+  const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: bindOptions(['rbind', 'rprivate', 'ro'], input.bindSourceFlags?.[source]) });
   return [bind(files.hosts, '/etc/hosts'), bind(files.hostname, '/etc/hostname'), bind(files.resolvConf, '/etc/resolv.conf')];
 }
 
-function volumeMount(mount: ResolvedMount) {
+function volumeMount(mount: ResolvedMount, sourceFlags: SpecInput['bindSourceFlags']) {
   if (mount.type === 'tmpfs') {
     const options = ['nosuid', 'nodev'];
     if (mount.size) options.push(`size=${mount.size}`);
@@ -117,7 +145,7 @@ function volumeMount(mount: ResolvedMount) {
     if (mount.readOnly) options.push('ro');
     return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options };
   }
-  return { destination: mount.target, type: 'bind', source: mount.source, options: ['rbind', 'rprivate', mount.readOnly ? 'ro' : 'rw'] };
+  return { destination: mount.target, type: 'bind', source: mount.source, options: bindOptions(['rbind', 'rprivate', mount.readOnly ? 'ro' : 'rw'], sourceFlags?.[mount.source]) };
 }
 
 function environmentFor(input: SpecInput): string[] {
@@ -175,9 +203,9 @@ export function generateSpec(input: SpecInput) {
     // A joined UTS namespace already carries the pod's hostname; the runtime may only set it in a fresh one.
     ...(input.joinNamespaces.uts || input.hostNamespaces?.includes('uts') ? {} : { hostname: input.hostname }),
     mounts: [
-      ...kernelFilesystemMounts(input.podFiles.shm, security.privileged, foreignNamespaces(input)),
-      ...podFileMounts(input.podFiles),
-      ...input.mounts.map(volumeMount),
+      ...kernelFilesystemMounts(input, foreignNamespaces(input)),
+      ...podFileMounts(input),
+      ...input.mounts.map((mount) => volumeMount(mount, input.bindSourceFlags)),
     ],
     // Labels first, so that none can pass for Corral's own annotations (the loader refuses corral.* too).
     annotations: {

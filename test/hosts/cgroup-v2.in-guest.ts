@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, inside, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow } from './observations.js';
 
@@ -33,6 +33,21 @@ const PROJECT_FILE = [
   '',
 ].join('\n');
 
+// A user-namespaced container: under systemd the run dir is on /run, a nosuid,nodev,noexec tmpfs
+// whose flags the binds of the pod files must keep. It reports in its log (runc 1.1 cannot exec into
+// it): its uid map, its uid, the options of its /etc/hosts mount.
+const USERNS_PROJECT_FILE = [
+  'pods:',
+  '  mapped:',
+  '    containers:',
+  '      root:',
+  '        rootfs: ${CORRAL_ROOTFS}',
+  '        userns: auto',
+  '        command: [sh, -c, "cat /proc/self/uid_map; id -u; while read id parent dev root point options rest; do [ $$point = /etc/hosts ] && echo hosts $$options; done < /proc/self/mountinfo; echo reported; trap \'exit 0\' TERM; sleep 3600 & wait"]',
+  '',
+].join('\n');
+const USERNS_REPORT_TIMEOUT_MS = 120_000;
+
 const observations: Observations = {};
 const job = process.env.CORRAL_GUEST_JOB;
 
@@ -62,6 +77,12 @@ async function ps(sandbox: Sandbox, project: string): Promise<PsRow[]> {
   const result = await cli(sandbox, ['-p', project, 'ps', '--format', 'json']);
   if (result.exitCode !== 0) throw new Error(`corral ps exited ${result.exitCode}: ${result.stderr}`);
   return JSON.parse(result.stdout) as PsRow[];
+}
+
+/** The mount options of the mount at `point`, from this process's mountinfo. */
+async function mountOptionsAt(point: string): Promise<string | undefined> {
+  const lines = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((line) => line.split(' '));
+  return lines.filter((fields) => fields[4] === point).at(-1)?.[5];
 }
 
 /** The cgroup v2 dir of a process, from its /proc/PID/cgroup line `0::/path`. */
@@ -116,7 +137,20 @@ async function main(): Promise<void> {
 
   await step('down', () => cli(sandbox, ['-p', project, 'down']));
   await step('pidsGone', async () => (rows ?? []).filter((row) => row.pid).map((row) => ({ pid: row.pid, alive: existsSync(`/proc/${row.pid}`) })));
-  await step('leaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] }));
+
+  const usernsProject = sandbox.projectName('userns');
+  const usernsFile = path.join(sandbox.work, 'userns.yaml');
+  await writeFile(usernsFile, USERNS_PROJECT_FILE);
+  await step('usernsUp', () => cli(sandbox, ['-f', usernsFile, '-p', usernsProject, 'up', '-d']));
+  await step('usernsReport', async () => {
+    const logs = await eventually(async () => {
+      const result = await cli(sandbox, ['-p', usernsProject, 'logs', 'mapped/root']);
+      return result.stdout.includes('reported') ? result.stdout : undefined;
+    }, 'the report of the user-namespaced container', USERNS_REPORT_TIMEOUT_MS);
+    return { runMountOptions: await mountOptionsAt('/run'), logs };
+  });
+  await step('usernsDown', () => cli(sandbox, ['-p', usernsProject, 'down']));
+  await step('leaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project, usernsProject] }));
   await sandbox.dispose();
 }
 

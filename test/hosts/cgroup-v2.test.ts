@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { guestEnabled, runInGuest, type GuestRun } from '../helpers/guest.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
-import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow } from './observations.js';
+import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow, type UsernsRecord } from './observations.js';
 
 // Corral on the hosts most users have: systemd as PID 1 and a pure cgroup v2 hierarchy, in a Debian 12
 // guest under QEMU (scripts/guest/). The guest boots once for the suite and runs
@@ -118,10 +118,29 @@ v2('the containers\' monitors leave the cgroup of the unit that ran up', (contex
   for (const cgroup of conmons) assert.ok(cgroup !== jobCgroup && !cgroup.startsWith(`${jobCgroup}/`), `a conmon sits in ${cgroup}, inside ${jobCgroup} of the unit that ran up`);
 });
 
-v2('down stops every container and leaves nothing behind', (context) => {
+v2('down stops every container', (context) => {
   cliSucceeded(context, 'down');
   const pids = observed<{ pid: number; alive: boolean }[]>(context, 'pidsGone');
   for (const { pid, alive } of pids) assert.not.ok(alive, `process ${pid} is gone`);
+});
+
+// systemd's /run is nosuid,nodev,noexec; in a user namespace the kernel refuses a remount of the pod
+// files' binds that would clear those flags, so they must be restated.
+v2('a user-namespaced container starts from the run dir on systemd\'s /run, root mapped to a host range', (context) => {
+  cliSucceeded(context, 'usernsUp');
+  const { runMountOptions, logs } = observed<UsernsRecord>(context, 'usernsReport');
+  for (const flag of ['nosuid', 'nodev', 'noexec']) assert.ok(runMountOptions?.split(',').includes(flag), `the guest's /run is ${flag}: ${runMountOptions}`);
+  const [uidMap, uid, hosts] = logs.trim().split('\n').map((line) => line.replace(/^.*?\|\s?/, '').trim());
+  const [containerId, hostId, size] = (uidMap ?? '').split(/\s+/).map(Number);
+  assert.equal([containerId, size], [0, 65536], `root mapped, 65536 ids: ${logs}`);
+  assert.ok(hostId! >= 2 ** 30, `onto a high host range: ${uidMap}`);
+  assert.is(uid, '0', `root inside: ${logs}`);
+  const hostsOptions = hosts?.replace(/^hosts /, '').split(',') ?? [];
+  for (const flag of ['ro', 'nosuid', 'nodev', 'noexec']) assert.ok(hostsOptions.includes(flag), `/etc/hosts is ${flag}: ${hosts}`);
+  cliSucceeded(context, 'usernsDown');
+});
+
+v2('down leaves nothing behind', (context) => {
   const leaks = observed<string[]>(context, 'leaks');
   assert.equal(leaks, [], `down leaves no mount, cgroup, conmon or runc state, but left: ${leaks.join('; ')}`);
 });

@@ -23,3 +23,10 @@ export interface LimitsRecord {
   container: { cgroup: string; files: Record<string, string> };
   pod: { cgroup: string; files: Record<string, string> };
 }
+
+/** What the user-namespaced container reported in its log, and the guest's /run it was made under. */
+export interface UsernsRecord {
+  /** Options of the guest's /run mount (systemd's: nosuid,nodev,noexec). */
+  runMountOptions: string | undefined;
+  logs: string;
+}

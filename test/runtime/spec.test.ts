@@ -19,7 +19,7 @@ function input(overrides: Partial<SpecInput> = {}): SpecInput {
     hostname: 'web', rootfs: '/run/corral/demo/containers/x/rootfs',
     joinNamespaces: { net: '/p/ns/net', ipc: '/p/ns/ipc', uts: '/p/ns/uts' },
     podFiles: { hosts: '/p/hosts', hostname: '/p/hostname', resolvConf: '/p/resolv.conf', shm: '/p/shm' },
-    mounts: [], cgroupsPath: '/corral/demo/web/app', nofileHardLimit: 20000,
+    mounts: [], cgroupsPath: '/corral/demo/web/app', cgroupVersion: 1, nofileHardLimit: 20000,
     ...overrides,
   };
 }
@@ -100,6 +100,40 @@ spec('pod files, shm and volumes are mounted; env, user, cwd and hash are set', 
   assert.is(generated.process.cwd, '/srv', 'working dir');
   assert.is(generated.annotations['corral.hash'], 'abc', 'the config hash is recorded');
   assert.is(generated.linux.cgroupsPath, '/corral/demo/web/app', 'a child cgroup of the pod');
+});
+
+// docker's and podman's default: a private cgroup namespace on v2, the host's on v1.
+spec('on cgroup v2 a container gets a cgroup namespace of its own; on v1 it keeps the host\'s', () => {
+  const types = (cgroupVersion: 1 | 2, overrides: Partial<SpecInput> = {}) => generateSpec(input({ cgroupVersion, ...overrides })).linux.namespaces.map((namespace) => namespace.type);
+  assert.ok(types(2).includes('cgroup'), `a cgroup namespace on v2: ${types(2).join(', ')}`);
+  assert.not.ok(types(1).includes('cgroup'), `none on v1: ${types(1).join(', ')}`);
+  const userns = { uidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }], gidMappings: [{ containerId: 0, hostId: 100000, size: 65536 }] };
+  assert.ok(types(2, { userns }).includes('cgroup'), 'and with a user namespace');
+  const cgroupMount = generateSpec(input({ cgroupVersion: 2 })).mounts.find((mount) => mount.destination === '/sys/fs/cgroup');
+  assert.is(cgroupMount?.type, 'cgroup', '/sys/fs/cgroup is a cgroup mount (runc mounts cgroup2 rooted at the namespace)');
+});
+
+// Under systemd /run is nosuid,nodev,noexec: the pod files' binds must restate that, or in a user
+// namespace the kernel refuses their read-only remount (EPERM).
+spec('binds keep the locked flags of the mount their source lives on', () => {
+  const runFlags = ['nosuid', 'nodev', 'noexec'];
+  const generated = generateSpec(input({
+    mounts: [
+      { type: 'bind', source: '/run/x/secret', target: '/secret', readOnly: true },
+      { type: 'bind', source: '/data', target: '/data', readOnly: false },
+      { type: 'bind', source: '/media/cd', target: '/cd', readOnly: false },
+      { type: 'bind', source: '/srv/plain', target: '/plain', readOnly: false },
+    ],
+    bindSourceFlags: { '/p/hosts': runFlags, '/p/hostname': runFlags, '/p/resolv.conf': runFlags, '/p/shm': ['noexec', 'strictatime'], '/run/x/secret': runFlags, '/data': ['nodev', 'noatime'], '/media/cd': ['ro', 'nosuid'] },
+  }));
+  const optionsOf = (target: string) => generated.mounts.find((mount) => mount.destination === target)?.options;
+  for (const target of ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/secret']) {
+    assert.equal(optionsOf(target), ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', 'ro'], `${target}: read-only, and nosuid, nodev, noexec as its source's mount`);
+  }
+  assert.equal(optionsOf('/dev/shm'), ['rbind', 'nosuid', 'noexec', 'nodev', 'strictatime'], 'shm: its own flags and its mount\'s atime mode, each once');
+  assert.equal(optionsOf('/data'), ['rbind', 'rprivate', 'nodev', 'noatime', 'rw'], 'a read-write bind keeps nodev and noatime');
+  assert.equal(optionsOf('/cd'), ['rbind', 'rprivate', 'nosuid', 'ro'], 'a bind of a read-only mount stays read-only');
+  assert.equal(optionsOf('/plain'), ['rbind', 'rprivate', 'rw'], 'a source with no locked flags (none listed) as before');
 });
 
 const users = suite('user resolution against the rootfs');
