@@ -5,6 +5,7 @@ import type { ObservedContainer } from './observe.js';
 import * as runc from './runc.js';
 import { readPidFile } from './conmon.js';
 import { readProcStat } from './proc-stat.js';
+import { pathExists } from '../state/read.js';
 
 // conmon is what sees a container exit: it records the exit code, keeps the log and holds the stdio.
 // When something kills conmon (kill -9, the OOM killer), the container runs on unwatched: no exit file
@@ -21,12 +22,20 @@ export function isLiveConmon(pid: number): boolean {
   return stat?.name === 'conmon' && stat.state !== 'Z';
 }
 
-/** A running container whose recorded conmon is gone; one without a conmon pid file is given the benefit of the doubt. */
+/**
+ * A running container whose recorded conmon is gone; one without a conmon pid file is given the
+ * benefit of the doubt. conmon writes the exit file before it exits, so with that file there the
+ * container ended by itself after it was observed running, and conmon recorded it: nothing is lost
+ * (killing it then would record 137 over its real exit code).
+ */
 async function monitorIsLost(context: RuntimeContext, container: ObservedContainer): Promise<boolean> {
   if (container.status !== 'running') return false;
   const pid = await readPidFile(context.paths.container(container.id).conmonPidFile);
-  return pid > 0 && !isLiveConmon(pid);
+  if (!(pid > 0) || isLiveConmon(pid)) return false;
+  return !(await pathExists(exitFile(context, container.id)));
 }
+
+const exitFile = (context: RuntimeContext, id: string) => `${context.paths.exits}/${id}`;
 
 /** The observation with `monitorLost` set on each running container whose conmon died. Changes nothing. */
 export async function markContainersWithoutMonitor(context: RuntimeContext, observed: readonly ObservedContainer[]): Promise<ObservedContainer[]> {
@@ -58,7 +67,10 @@ export async function endContainerWithoutMonitor(context: RuntimeContext, id: st
     }
     await sleep(KILL_SETTLE_POLL_MS);
   }
-  await writeFile(`${context.paths.exits}/${id}`, `${KILLED_EXIT_CODE}`, { mode: 0o600 });
+  // Never over what conmon recorded, should it have seen the exit after all ('wx': only a new file).
+  await writeFile(exitFile(context, id), `${KILLED_EXIT_CODE}`, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
 }
 
 /**
