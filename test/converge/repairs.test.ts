@@ -1,55 +1,45 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFile } from 'node:fs/promises';
 import { reconcileProject } from '../../src/converge/reconcile.js';
-import { tearDownProject } from '../../src/converge/teardown.js';
 import { formatPlan } from '../../src/plan/plan.js';
-import { loadProject } from '../../src/load/load.js';
-import type { Project } from '../../src/project/model.js';
-import { openRuntime, type RuntimeContext } from '../../src/runtime/context.js';
+import type { RuntimeContext } from '../../src/runtime/context.js';
 import { readPidFile } from '../../src/runtime/conmon.js';
 import { stopContainer } from '../../src/runtime/container.js';
 import { isLiveConmon } from '../../src/runtime/lost-monitor.js';
 import { readProcStat } from '../../src/runtime/proc-stat.js';
 import { observeProject, type ObservedContainer } from '../../src/runtime/observe.js';
-import { withProjectLock } from '../../src/state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../../src/state/snapshots.js';
 import * as native from '../../src/native.js';
-import { createProjectSandbox, downAndAssertNothingLeaks, eventually, type ProjectSandbox } from '../helpers/sandbox.js';
+import { eventually } from '../helpers/sandbox.js';
+import { createRuntimeSandbox, type RuntimeSandbox, tearDownRuntimeSandbox } from '../helpers/runtime-sandbox.js';
 
 // What `up` repairs, as operations of its plan, with real containers and no supervisor (which would
 // repair some of it first): `--dry-run` shows each repair and changes nothing; the apply carries it
 // out. box/main is joined by joiner/net, so every new process of main recreates the joiner too.
 
-const repairs = suite<ProjectSandbox & { runtime: RuntimeContext; desired: Project }>('converge: repairs are plan operations');
+const repairs = suite<RuntimeSandbox>('converge: repairs are plan operations');
 
 const LOOP = "trap 'exit 0' TERM; while true; do sleep 0.2; done";
 
 repairs.before(async (context) => {
-  Object.assign(context, await createProjectSandbox('repairs'));
-  await writeFile(context.file, `pods:
+  Object.assign(context, await createRuntimeSandbox('repairs', (rootfs) => `pods:
   box:
     network: none
     containers:
       main:
-        rootfs: ${context.rootfs}
+        rootfs: ${rootfs}
         command: ["sh", "-c", "${LOOP}"]
   joiner:
     network: none
     containers:
       net:
-        rootfs: ${context.rootfs}
+        rootfs: ${rootfs}
         network: container:box/main
         command: ["sh", "-c", "${LOOP}"]
-`);
-  context.desired = await loadProject({ file: context.file, projectName: context.project });
-  context.runtime = await openRuntime(context.project, { dirs: { run: context.sandbox.run, state: context.sandbox.state } });
+`));
 });
 
-repairs.after(async (context) => {
-  await withProjectLock(context.runtime.paths.lock, () => tearDownProject(context.runtime));
-  await downAndAssertNothingLeaks(context.sandbox, context.project);
-});
+repairs.after(tearDownRuntimeSandbox);
 
 async function containersNow(context: { runtime: RuntimeContext }): Promise<Map<string, ObservedContainer>> {
   return new Map((await observeProject(context.runtime)).containers.map((container) => [`${container.pod}/${container.name}`, container]));

@@ -1,15 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { reconcileProject } from '../../src/converge/reconcile.js';
-import { tearDownProject } from '../../src/converge/teardown.js';
-import { loadProject } from '../../src/load/load.js';
-import { openRuntime, type RuntimeContext } from '../../src/runtime/context.js';
 import { readPidFile } from '../../src/runtime/conmon.js';
 import { endContainersWithoutMonitor, isLiveConmon, markContainersWithoutMonitor } from '../../src/runtime/lost-monitor.js';
 import { observeProject, type ObservedContainer } from '../../src/runtime/observe.js';
-import { withProjectLock } from '../../src/state/lock.js';
-import { createProjectSandbox, downAndAssertNothingLeaks, eventually, type ProjectSandbox } from '../helpers/sandbox.js';
+import { eventually } from '../helpers/sandbox.js';
+import { createRuntimeSandbox, type RuntimeSandbox, tearDownRuntimeSandbox } from '../helpers/runtime-sandbox.js';
 
 // A container that exits by itself between the observation that saw it running and the look at its
 // conmon finds conmon gone, as conmon exits once it has recorded the exit. That is no lost monitor:
@@ -17,27 +14,22 @@ import { createProjectSandbox, downAndAssertNothingLeaks, eventually, type Proje
 // as "exit code 137 where 3 was expected"). The interleaving is made exact here: the container has
 // exited and its conmon is gone, and the observation handed in still says running.
 
-const lost = suite<ProjectSandbox & { runtime: RuntimeContext }>('runtime: a monitor is lost only while its container runs');
+const lost = suite<RuntimeSandbox>('runtime: a monitor is lost only while its container runs');
 
 lost.before(async (context) => {
-  Object.assign(context, await createProjectSandbox('lost-monitor'));
-  await writeFile(context.file, `pods:
+  Object.assign(context, await createRuntimeSandbox('lost-monitor', (rootfs) => `pods:
   once:
     network: none
     containers:
       main:
-        rootfs: ${context.rootfs}
+        rootfs: ${rootfs}
         command: ["sh", "-c", "exit 3"]
         restart: "no"
-`);
-  context.runtime = await openRuntime(context.project, { dirs: { run: context.sandbox.run, state: context.sandbox.state } });
-  await reconcileProject(await loadProject({ file: context.file, projectName: context.project }), context.runtime);
+`));
+  await reconcileProject(context.desired, context.runtime);
 });
 
-lost.after(async (context) => {
-  await withProjectLock(context.runtime.paths.lock, () => tearDownProject(context.runtime));
-  await downAndAssertNothingLeaks(context.sandbox, context.project);
-});
+lost.after(tearDownRuntimeSandbox);
 
 lost('a container that exited by itself, seen running just before, keeps the exit code conmon recorded', async (context) => {
   const exited = await eventually(async () => {
