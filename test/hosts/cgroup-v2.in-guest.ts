@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cliEntry, corral, createSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
-import { projectSlice } from '../../src/runtime/monitors.js';
+import { placeMonitor, projectSlice, stopMonitors } from '../../src/runtime/monitors.js';
 import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow, type UnitStoppedRecord } from './observations.js';
 
 // Runs INSIDE the test guest (systemd as PID 1, pure cgroup v2), started by cgroup-v2.test.ts through
@@ -61,6 +62,30 @@ const UNIT_PROJECT_FILE = [
   '        command: [sh, -c, "trap \'exit 0\' TERM; sleep 3600 & wait"]',
   '',
 ].join('\n');
+/** How many placements the cost of a scope is measured over. */
+const SCOPE_COST_SAMPLES = 5;
+
+/**
+ * What a monitor's scope costs, in ms, each way: moving a live pid with StartTransientUnit (busctl, and
+ * waiting until it is in), as Corral does, and `systemd-run --scope true`, which starts its command itself.
+ */
+async function measureScopeCost(project: string): Promise<{ placeMs: number[]; systemdRunScopeMs: number[] }> {
+  const placeMs: number[] = [];
+  const systemdRunScopeMs: number[] = [];
+  for (let sample = 0; sample < SCOPE_COST_SAMPLES; sample++) {
+    const sleeper = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    let started = Date.now();
+    await placeMonitor({ project, pid: sleeper.pid!, monitor: { kind: 'supervisor' } });
+    placeMs.push(Date.now() - started);
+    sleeper.kill('SIGKILL');
+    started = Date.now();
+    await execa('systemd-run', ['--scope', '--quiet', `--slice=${projectSlice(project)}`, 'true']);
+    systemdRunScopeMs.push(Date.now() - started);
+  }
+  await stopMonitors(project);
+  return { placeMs, systemdRunScopeMs };
+}
+
 /** After the unit stopped, how long the containers must go on running to count as having outlived it. */
 const AFTER_UNIT_STOP_MS = 3000;
 
@@ -205,6 +230,7 @@ async function main(): Promise<void> {
   const unitProject = sandbox.projectName('unit');
   await step('unitStopped', () => upFromUnitThenStopIt(sandbox, unitProject));
   await step('unitDown', () => cli(sandbox, ['-p', unitProject, 'down']));
+  await step('scopeCost', () => measureScopeCost(sandbox.projectName('cost')));
   await step('leaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project, usernsProject, unitProject] }));
   await sandbox.dispose();
 }
