@@ -87,18 +87,19 @@ async function isIn(pid: number, name: string): Promise<boolean> {
 
 /** StartTransientUnit of a scope holding `pid` (busctl's signature: name, mode, properties, auxiliary units). */
 async function startScope(options: { unit: string; slice: string; pid: number; description: string }): Promise<void> {
-  const properties = [
-    'PIDs', 'au', '1', String(options.pid),
-    'Slice', 's', options.slice,
-    'Description', 's', options.description,
+  // Each property is its name, its D-Bus signature and its value (an array: its length, then its items).
+  const properties: string[][] = [
+    ['PIDs', 'au', '1', String(options.pid)],
+    ['Slice', 's', options.slice],
+    ['Description', 's', options.description],
     // Collected when its process ends, even killed or failed: nothing is left for `down` to clean.
-    'CollectMode', 's', 'inactive-or-failed',
+    ['CollectMode', 's', 'inactive-or-failed'],
     // As podman's conmon scopes: what the monitor makes below its cgroup is its own, not systemd's.
-    'Delegate', 'b', 'true',
+    ['Delegate', 'b', 'true'],
   ];
   const result = await execa('busctl', [
     'call', '--timeout', `${BUSCTL_TIMEOUT_MS / 1000}s`, 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager',
-    'StartTransientUnit', 'ssa(sv)a(sa(sv))', options.unit, 'fail', String(properties.length / 4), ...properties, '0',
+    'StartTransientUnit', 'ssa(sv)a(sa(sv))', options.unit, 'fail', String(properties.length), ...properties.flat(), '0',
   ], { reject: false, stdin: 'ignore' });
   if (result.exitCode === 0 || isGone(options.pid)) return;
   throw new Error(`cannot move process ${options.pid} into the systemd scope ${options.unit} (busctl call org.freedesktop.systemd1 StartTransientUnit exited ${result.exitCode}: ${String(result.stderr).trim()}); `
