@@ -10,6 +10,7 @@ import { stopSupervisor } from '../supervisor/launch.js';
 import { removeLockAndItsDir, withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
 import { releaseUserNamespaces } from '../runtime/userns.js';
+import { stopMonitors } from '../runtime/monitors.js';
 import { crashPoint } from '../crash-point.js';
 
 // `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
@@ -34,6 +35,7 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
   crashPoint('down: leftover mounts unmounted');
   await removeProjectNetwork(context);
   crashPoint('down: network removed');
+  await stopMonitors(context.project);
   await native.killCgroup(projectCgroup(context.project));
   await native.removeCgroup(projectCgroup(context.project));
   crashPoint('down: cgroup removed');

@@ -22,6 +22,8 @@ export interface ConmonLaunch {
   readonly logSizeMax?: number;
   readonly exitDir: string;
   readonly socketDir: string;
+  /** Moves conmon (its first process, which waits on its start pipe until then) where it is to live. */
+  readonly place: (pid: number) => Promise<void>;
 }
 
 /** Launches conmon, which creates the container, and resolves with the container's pid once it exists. */
@@ -39,9 +41,14 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
   // conmon lives as long as the container: it gets its stdio and the sync pipe, nothing this process inherited.
   native.markInheritedDescriptorsCloseOnExec();
   const child = spawn(launch.conmon, args, {
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, _OCI_SYNCPIPE: '3' },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
     detached: true,
+  });
+  const start = child.stdio[4] as NodeJS.WritableStream & { destroy(): void };
+  // A conmon that died before reading it: its end shows on the sync pipe, with its output.
+  start.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') child.emit('error', error);
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -66,6 +73,14 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
     });
     sync.on('end', () => finish(new Error(`conmon exited before the container was created: ${output.trim() || 'no output'}`)));
     child.on('error', (error) => finish(error));
+    if (child.pid === undefined) return;
+    // conmon reads one message from the start pipe and goes on; on EOF it would go on too, so a
+    // conmon that could not be placed is killed rather than let go in the wrong cgroup.
+    launch.place(child.pid).then(() => start.end('0\n'), (error: Error) => {
+      child.kill('SIGKILL');
+      start.destroy();
+      finish(error);
+    });
   });
 }
 

@@ -11,6 +11,7 @@ import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode, readPidFile } from './conmon.js';
 import { isLiveConmon } from './lost-monitor.js';
+import { placeMonitor } from './monitors.js';
 import { signalContainer } from './signal.js';
 import { readAnnotations } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
@@ -148,9 +149,13 @@ async function namespacesOfContainer(context: RuntimeContext, pod: Pod, containe
   return { joinNamespaces, hostNamespaces };
 }
 
-/** Runs `runc create` for the bundle under a new conmon, which appends to the container's log. */
+/**
+ * Runs `runc create` for the bundle under a new conmon, which appends to the container's log; conmon
+ * lives in its own scope or the project's monitors cgroup (monitors.ts), not in this process's.
+ */
 async function launchWithConmon(context: RuntimeContext, id: string, resource: string): Promise<{ pid: number }> {
   const files = context.paths.container(id);
+  const [pod, container] = resource.split('/') as [string, string];
   await rm(`${context.paths.exits}/${id}`, { force: true });
   const pid = await createWithConmon({
     conmon: context.conmon,
@@ -164,6 +169,7 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
     logPath: files.log,
     exitDir: context.paths.exits,
     socketDir: context.paths.sockets,
+    place: (conmonPid) => placeMonitor({ project: context.project, pid: conmonPid, monitor: { kind: 'conmon', pod, container } }),
   });
   return { pid };
 }

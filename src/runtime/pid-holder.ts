@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as native from '../native.js';
+import { procsFilesOf } from './cgroup-procs.js';
 import { readProcStat } from './proc-stat.js';
 
 // A pod that shares its PID namespace needs a process to hold it: a PID namespace dies with its
@@ -28,13 +28,6 @@ function ifGone<T>(codes: ReadonlySet<string>, fallback: T): (error: NodeJS.Errn
     if (codes.has(error.code ?? '')) return fallback;
     throw error;
   };
-}
-
-/** The cgroup.procs files of a cgroup in every hierarchy it exists in. */
-async function procsFilesOf(relPath: string): Promise<string[]> {
-  if (native.cgroupVersion() === 2) return [`/sys/fs/cgroup/${relPath}/cgroup.procs`];
-  const hierarchies = await readdir('/sys/fs/cgroup');
-  return hierarchies.map((name) => `/sys/fs/cgroup/${name}/${relPath}`).filter((dir) => existsSync(dir)).map((dir) => `${dir}/cgroup.procs`);
 }
 
 async function namespaceOf(pid: number | 'self'): Promise<string | undefined> {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { findPackageFile } from '../package-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as native from '../native.js';
+import { placeMonitor } from '../runtime/monitors.js';
 import { readProcStat } from '../runtime/proc-stat.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { withProjectLock } from '../state/lock.js';
@@ -62,6 +63,8 @@ async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () =>
       });
       child.once('exit', () => (exited = true));
       child.unref();
+      // Out of this command's cgroup, which its unit's or session's end would kill (runtime/monitors.ts).
+      if (child.pid !== undefined) await placeMonitor({ project: context.project, pid: child.pid, monitor: { kind: 'supervisor' } });
     } finally {
       await log.close();
     }

@@ -4,10 +4,12 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { listBuildContainers } from '../../src/images/build-leftovers.js';
 import { bridgeNameFor } from '../../src/network/project-network.js';
+import { projectSlice, systemdIsInit } from '../../src/runtime/monitors.js';
 import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
-// cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own,
+// cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own (nor,
+// with systemd as init, a slice or scope of theirs),
 // no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces),
 // no buildah working container of its builds (buildah's storage is the host's: containers of other
 // programs and of other suites running at the same time are told apart by the build's work dir,
@@ -71,6 +73,14 @@ async function networkLeftovers(dirs: readonly string[], projects: readonly stri
   return left;
 }
 
+/** With systemd as init: the projects' slices and monitor scopes that systemd still has loaded. */
+async function systemdUnitsOf(projects: readonly string[]): Promise<string[]> {
+  if (!systemdIsInit()) return [];
+  const result = await execa('systemctl', ['list-units', '--all', '--plain', '--no-legend', 'corral-*'], { reject: false });
+  return String(result.stdout).split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter((unit) => projects.some((project) => unit === projectSlice(project) || unit.startsWith(`corral-${project}-`)));
+}
+
 /** Supervisor processes (`corral supervise -p NAME`) of the projects. */
 async function supervisorsOf(projects: readonly string[]): Promise<string[]> {
   const result = await execa('pgrep', ['-af', '(main|corral)\.js supervise'], { reject: false });
@@ -99,6 +109,7 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await cgroupsOf(scope.projects)).map((dir) => `cgroup ${dir}`),
     ...(await conmonsUnder(scope.dirs)).map((line) => `conmon ${line}`),
     ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
+    ...(await systemdUnitsOf(scope.projects)).map((unit) => `systemd unit ${unit}`),
     ...(await networkLeftovers(scope.dirs, scope.projects)),
     ...(await buildahContainersUnder(scope.dirs)).map((line) => `buildah container ${line}`),
     ...(await runcStates([...(scope.runcRoots ?? []), ...scope.dirs.flatMap((dir) => scope.projects.map((project) => `${dir}/${project}/runc`))])).map((dir) => `runc state ${dir}`),

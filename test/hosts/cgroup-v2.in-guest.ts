@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, corral, createSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
-import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow } from './observations.js';
+import { placeMonitor, projectSlice, stopMonitors } from '../../src/runtime/monitors.js';
+import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow, type UnitStoppedRecord } from './observations.js';
 
 // Runs INSIDE the test guest (systemd as PID 1, pure cgroup v2), started by cgroup-v2.test.ts through
 // scripts/guest/run.sh with the built checkout at /checkout. It does what a user does with Corral
@@ -47,6 +49,45 @@ const USERNS_PROJECT_FILE = [
   '',
 ].join('\n');
 const USERNS_REPORT_TIMEOUT_MS = 120_000;
+
+// One container, its `up -d` run by a systemd unit that is then stopped: systemd kills what is left
+// in the unit's cgroup, which must not be the container's monitors.
+const UNIT_PROJECT_FILE = [
+  'pods:',
+  '  kept:',
+  '    network: none',
+  '    containers:',
+  '      main:',
+  '        rootfs: ${CORRAL_ROOTFS}',
+  '        command: [sh, -c, "trap \'exit 0\' TERM; sleep 3600 & wait"]',
+  '',
+].join('\n');
+/** How many placements the cost of a scope is measured over. */
+const SCOPE_COST_SAMPLES = 5;
+
+/**
+ * What a monitor's scope costs, in ms, each way: moving a live pid with StartTransientUnit (busctl, and
+ * waiting until it is in), as Corral does, and `systemd-run --scope true`, which starts its command itself.
+ */
+async function measureScopeCost(project: string): Promise<{ placeMs: number[]; systemdRunScopeMs: number[] }> {
+  const placeMs: number[] = [];
+  const systemdRunScopeMs: number[] = [];
+  for (let sample = 0; sample < SCOPE_COST_SAMPLES; sample++) {
+    const sleeper = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    let started = Date.now();
+    await placeMonitor({ project, pid: sleeper.pid!, monitor: { kind: 'supervisor' } });
+    placeMs.push(Date.now() - started);
+    sleeper.kill('SIGKILL');
+    started = Date.now();
+    await execa('systemd-run', ['--scope', '--quiet', `--slice=${projectSlice(project)}`, 'true']);
+    systemdRunScopeMs.push(Date.now() - started);
+  }
+  await stopMonitors(project);
+  return { placeMs, systemdRunScopeMs };
+}
+
+/** After the unit stopped, how long the containers must go on running to count as having outlived it. */
+const AFTER_UNIT_STOP_MS = 3000;
 
 const observations: Observations = {};
 const job = process.env.CORRAL_GUEST_JOB;
@@ -108,6 +149,42 @@ async function hostFacts() {
   };
 }
 
+/** The pids of the project's conmons (their command lines name the project's containers). */
+async function conmonsOf(project: string): Promise<number[]> {
+  return String((await execa('pgrep', ['-f', `conmon .*${project}`], { reject: false })).stdout).split('\n').filter(Boolean).map(Number);
+}
+
+/**
+ * `up -d` run by a transient oneshot unit that stays active after it (RemainAfterExit), as a user's
+ * service or session would; then the unit is stopped, which kills what is left in its cgroup.
+ */
+async function upFromUnitThenStopIt(sandbox: Sandbox, project: string): Promise<UnitStoppedRecord> {
+  const file = path.join(sandbox.work, 'unit.yaml');
+  await writeFile(file, UNIT_PROJECT_FILE);
+  const unit = `corral-test-up-${process.pid}.service`;
+  const setenv = Object.entries(sandbox.env).map(([name, value]) => `--setenv=${name}=${value}`);
+  const started = Date.now();
+  // Type=oneshot: systemd-run returns once `up -d` has exited, the unit then active (exited).
+  const run = await execa('systemd-run', [`--unit=${unit}`, '-p', 'Type=oneshot', '-p', 'RemainAfterExit=yes', ...setenv,
+    process.execPath, cliEntry, '-f', file, '-p', project, 'up', '-d'], { reject: false, timeout: CLI_TIMEOUT_MS });
+  const upMs = Date.now() - started;
+  const unitCgroup = `/system.slice/${unit}`;
+  const before = await ps(sandbox, project);
+  const monitors = await Promise.all([...(await conmonsOf(project)), ...String((await execa('pgrep', ['-f', `supervise -p ${project}$`], { reject: false })).stdout).split('\n').filter(Boolean).map(Number)]
+    .map(async (pid) => ({ pid, command: (await readFile(`/proc/${pid}/comm`, 'utf8')).trim(), cgroup: await cgroupOf(pid) })));
+  const slice = String((await execa('systemctl', ['status', '--no-pager', projectSlice(project)], { reject: false })).stdout);
+  const stop = await execa('systemctl', ['stop', unit], { reject: false });
+  await new Promise((resolve) => setTimeout(resolve, AFTER_UNIT_STOP_MS));
+  const after = await ps(sandbox, project);
+  const alive = monitors.map(({ pid }) => ({ pid, alive: existsSync(`/proc/${pid}`) }));
+  return {
+    unit, unitCgroup, upMs,
+    run: { exitCode: run.exitCode ?? -1, stdout: String(run.stdout), stderr: String(run.stderr) },
+    journal: String((await execa('journalctl', ['--no-pager', '-u', unit], { reject: false })).stdout),
+    before, monitors, slice, stopExitCode: stop.exitCode ?? -1, after, alive,
+  };
+}
+
 async function main(): Promise<void> {
   if (!job) throw new Error('CORRAL_GUEST_JOB is not set: this program runs inside the test guest (see test/hosts/cgroup-v2.test.ts)');
   await step('host', hostFacts);
@@ -150,7 +227,11 @@ async function main(): Promise<void> {
     return { runMountOptions: await mountOptionsAt('/run'), logs };
   });
   await step('usernsDown', () => cli(sandbox, ['-p', usernsProject, 'down']));
-  await step('leaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project, usernsProject] }));
+  const unitProject = sandbox.projectName('unit');
+  await step('unitStopped', () => upFromUnitThenStopIt(sandbox, unitProject));
+  await step('unitDown', () => cli(sandbox, ['-p', unitProject, 'down']));
+  await step('scopeCost', () => measureScopeCost(sandbox.projectName('cost')));
+  await step('leaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project, usernsProject, unitProject] }));
   await sandbox.dispose();
 }
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { guestEnabled, runInGuest, type GuestRun } from '../helpers/guest.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
-import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow, type UsernsRecord } from './observations.js';
+import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow, type UnitStoppedRecord, type UsernsRecord } from './observations.js';
 
 // Corral on the hosts most users have: systemd as PID 1 and a pure cgroup v2 hierarchy, in a Debian 12
 // guest under QEMU (scripts/guest/). The guest boots once for the suite and runs
@@ -116,6 +116,29 @@ v2('the containers\' monitors leave the cgroup of the unit that ran up', (contex
   const { jobCgroup, conmons } = observed<{ jobCgroup: string; conmons: string[] }>(context, 'conmonCgroups');
   assert.is(conmons.length, 2, `one conmon per container: ${conmons.join(', ')}`);
   for (const cgroup of conmons) assert.ok(cgroup !== jobCgroup && !cgroup.startsWith(`${jobCgroup}/`), `a conmon sits in ${cgroup}, inside ${jobCgroup} of the unit that ran up`);
+});
+
+// The stronger check: the unit really stops, and systemd kills what it finds in the unit's cgroup.
+v2('containers outlive the systemd unit that ran up -d: stopping it leaves them and their monitors running', (context) => {
+  const record = observed<UnitStoppedRecord>(context, 'unitStopped');
+  const facts = `${JSON.stringify({ ...record, journal: undefined, slice: undefined })}\njournal:\n${record.journal}\nslice:\n${record.slice}`;
+  assert.is(record.run.exitCode, 0, `systemd-run of up -d exits 0: ${facts}`);
+  assert.equal(record.before.map((row) => row.state), ['running'], `the container runs after up -d: ${facts}`);
+  assert.equal(record.monitors.map((monitor) => monitor.command).sort(), ['conmon', 'node'], `one conmon and the supervisor: ${facts}`);
+  for (const monitor of record.monitors) {
+    assert.ok(monitor.cgroup.startsWith('/corral.slice/') && monitor.cgroup.endsWith('.scope'), `${monitor.command} ${monitor.pid} has a scope in corral.slice, not ${monitor.cgroup}: ${facts}`);
+  }
+  assert.is(record.stopExitCode, 0, `systemctl stop ${record.unit} exits 0: ${facts}`);
+  assert.equal(record.after.map((row) => [row.state, row.pid]), record.before.map((row) => ['running', row.pid]), `the same container runs after the unit stopped: ${facts}`);
+  for (const { pid, alive } of record.alive) assert.ok(alive, `monitor ${pid} still runs after the unit stopped: ${facts}`);
+  cliSucceeded(context, 'unitDown');
+});
+
+// Recorded for the README's choice of StartTransientUnit over `systemd-run --scope`.
+v2('a monitor\'s scope is made for a live pid (StartTransientUnit) in a bounded time', (context) => {
+  const cost = observed<{ placeMs: number[]; systemdRunScopeMs: number[] }>(context, 'scopeCost');
+  process.stderr.write(`\nscope cost (ms): StartTransientUnit of a live pid ${cost.placeMs.join(' ')}; systemd-run --scope true ${cost.systemdRunScopeMs.join(' ')}\n`);
+  assert.is(cost.placeMs.length, 5, `five placements measured: ${JSON.stringify(cost)}`);
 });
 
 v2('down stops every container', (context) => {

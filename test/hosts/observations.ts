@@ -30,3 +30,23 @@ export interface UsernsRecord {
   runMountOptions: string | undefined;
   logs: string;
 }
+
+/** `up -d` run by a systemd unit that is then stopped: what ran, where the monitors were, what runs after. */
+export interface UnitStoppedRecord {
+  unit: string;
+  /** The unit's cgroup, which its stop empties. */
+  unitCgroup: string;
+  upMs: number;
+  /** systemd-run's own output and exit (that of starting the unit, which waits for `up -d` to end). */
+  run: CliRecord;
+  journal: string;
+  before: PsRow[];
+  /** conmons and the supervisor: pid, name, cgroup (v2 path). */
+  monitors: { pid: number; command: string; cgroup: string }[];
+  /** `systemctl status` of the project's slice. */
+  slice: string;
+  stopExitCode: number;
+  after: PsRow[];
+  /** Whether each monitor still runs after the stop. */
+  alive: { pid: number; alive: boolean }[];
+}
