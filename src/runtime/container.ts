@@ -10,7 +10,7 @@ import { containerCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode, readPidFile } from './conmon.js';
-import { isLiveConmon } from './lost-monitor.js';
+import { endOrphanedConmon, isLiveConmon } from './lost-monitor.js';
 import { placeMonitor } from './monitors.js';
 import { signalContainer } from './signal.js';
 import { readAnnotations } from './observe.js';
@@ -156,7 +156,8 @@ async function namespacesOfContainer(context: RuntimeContext, pod: Pod, containe
 async function launchWithConmon(context: RuntimeContext, id: string, resource: string): Promise<{ pid: number }> {
   const files = context.paths.container(id);
   const [pod, container] = resource.split('/') as [string, string];
-  await rm(`${context.paths.exits}/${id}`, { force: true });
+  await rm(context.paths.exitFile(id), { force: true });
+  await rm(files.conmonReported, { force: true });
   const pid = await createWithConmon({
     conmon: context.conmon,
     runtime: context.runc.binary,
@@ -171,6 +172,7 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
     socketDir: context.paths.sockets,
     place: (conmonPid) => placeMonitor({ project: context.project, pid: conmonPid, monitor: { kind: 'conmon', pod, container } }),
   });
+  await writeFile(files.conmonReported, '', { mode: 0o600 });
   return { pid };
 }
 
@@ -247,14 +249,19 @@ export async function createContainer(context: RuntimeContext, target: Container
 
 /**
  * Starts a created container. One left created by an `up` that was killed may have lost its conmon
- * (conmon dies of SIGPIPE when it reports the pid to a CLI that is gone), or its mount check: started
- * as it is, it would run unwatched and be ended at once. Such a container is launched anew first.
- * The checks read two pid files and stat the mounts; no runtime call is added to a plain start.
+ * (conmon dies of SIGPIPE when it reports the pid to a CLI that is gone), or be about to lose it (the
+ * CLI died before conmon reported: conmon is still creating, and dies once it reports), or have lost
+ * its mount check: started as it is, it would run unwatched and be ended at once. Such a container is
+ * launched anew first. The checks read two pid files, stat a marker and the mounts; no runtime call is
+ * added to a plain start.
  */
 export async function startContainer(context: RuntimeContext, id: string, resource: string): Promise<void> {
   try {
     const files = context.paths.container(id);
-    if (!isLiveConmon(await readPidFile(files.conmonPidFile))) {
+    const conmonPid = await readPidFile(files.conmonPidFile);
+    const reported = await pathExists(files.conmonReported);
+    if (!reported) await endOrphanedConmon(context, id, conmonPid);
+    if (!reported || !isLiveConmon(conmonPid)) {
       await runc.deleteContainer(context.runc, id);
       const created = await launchWithConmon(context, id, resource);
       await verifyMounts(context, id, created.pid);
@@ -354,7 +361,7 @@ export async function removeContainer(context: RuntimeContext, id: string, resou
     crashPoint('remove: bundle removed');
     await rm(files.persistent, { recursive: true, force: true });
     crashPoint('remove: upper dir removed');
-    await rm(`${context.paths.exits}/${id}`, { force: true });
+    await rm(context.paths.exitFile(id), { force: true });
     await releaseUserNamespaces(context.paths.usernsClaims, (owner) => owner === id);
   } catch (error) {
     throw new RuntimeError({ resource, step: 'remove', message: (error as Error).message, cause: error, hint: 'run `corral down` again; `--debug` shows the runtime output' });

@@ -32,10 +32,8 @@ async function monitorIsLost(context: RuntimeContext, container: ObservedContain
   if (container.status !== 'running') return false;
   const pid = await readPidFile(context.paths.container(container.id).conmonPidFile);
   if (!(pid > 0) || isLiveConmon(pid)) return false;
-  return !(await pathExists(exitFile(context, container.id)));
+  return !(await pathExists(context.paths.exitFile(container.id)));
 }
-
-const exitFile = (context: RuntimeContext, id: string) => `${context.paths.exits}/${id}`;
 
 /** The observation with `monitorLost` set on each running container whose conmon died. Changes nothing. */
 export async function markContainersWithoutMonitor(context: RuntimeContext, observed: readonly ObservedContainer[]): Promise<ObservedContainer[]> {
@@ -68,7 +66,7 @@ export async function endContainerWithoutMonitor(context: RuntimeContext, id: st
     await sleep(KILL_SETTLE_POLL_MS);
   }
   // Never over what conmon recorded, should it have seen the exit after all ('wx': only a new file).
-  await writeFile(exitFile(context, id), `${KILLED_EXIT_CODE}`, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+  await writeFile(context.paths.exitFile(id), `${KILLED_EXIT_CODE}`, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });
 }
@@ -83,4 +81,30 @@ export async function endContainersWithoutMonitor(context: RuntimeContext, obser
   const ended = observed.filter((_, index) => marked[index]!.monitorLost);
   for (const container of ended) await endContainerWithoutMonitor(context, container.id);
   return { containers: marked.map((container) => (container.monitorLost ? afterKill(container) : container)), ended };
+}
+
+/** How long an orphaned conmon's `runc create` may take to end once conmon is killed. */
+const ORPHAN_CREATE_TIMEOUT_MS = 10_000;
+
+/**
+ * Ends the conmon of a container whose launching command died before conmon reported the pid (it
+ * would die of SIGPIPE when it reports, leaving the container unwatched, possibly after it was
+ * started), and waits (bounded) until the `runc create` it ran has ended, so that the container can
+ * be deleted and launched anew. Call it under the project lock.
+ */
+export async function endOrphanedConmon(context: RuntimeContext, id: string, conmonPid: number): Promise<void> {
+  if (isLiveConmon(conmonPid)) {
+    try {
+      process.kill(conmonPid, 'SIGKILL');
+    } catch (error) {
+      // Exited meanwhile: nothing to end.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+  for (const deadline = Date.now() + ORPHAN_CREATE_TIMEOUT_MS; (await runc.containerState(context.runc, id))?.status === 'creating';) {
+    if (Date.now() >= deadline) {
+      throw new Error(`${id}: still being created ${ORPHAN_CREATE_TIMEOUT_MS / 1000} s after the command that launched it died; see \`runc --root ${context.runc.root} state ${id}\`, then \`corral down\``);
+    }
+    await sleep(KILL_SETTLE_POLL_MS);
+  }
 }

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import * as native from '../native.js';
+import { log } from '../log.js';
 import { projectCgroup } from '../state/paths.js';
 import { procsFilesOf } from './cgroup-procs.js';
 import { readProcStat } from './proc-stat.js';
@@ -106,6 +107,19 @@ async function startScope(options: { unit: string; slice: string; pid: number; d
     + 'check that systemd\'s D-Bus API answers (systemctl status), or the containers die when the unit or session that started them ends', { cause: result });
 }
 
+/** Puts the monitor into a transient scope of its own and resolves once systemd has moved it there. */
+async function placeInScope(options: { project: string; pid: number; monitor: Monitor }): Promise<void> {
+  const { project, pid, monitor } = options;
+  const unit = monitorScope(project, monitor, pid);
+  const what = monitor.kind === 'conmon' ? `conmon of ${monitor.pod}/${monitor.container}` : 'supervisor';
+  await startScope({ unit, slice: projectSlice(project), pid, description: `Corral ${project}: ${what}` });
+  for (let look = 0; look < SCOPE_LOOKS; look++) {
+    if (isGone(pid) || (await isIn(pid, unit))) return;
+    await sleep(SCOPE_LOOK_MS);
+  }
+  throw new Error(`systemd did not move process ${pid} into its scope ${unit} within ${(SCOPE_LOOKS * SCOPE_LOOK_MS) / 1000} s; see systemctl status ${unit}`);
+}
+
 /**
  * Moves a freshly started monitor out of the caller's cgroup, into its scope (systemd) or the project's
  * monitors cgroup, and resolves once it is there. A process that has already exited counts as moved.
@@ -113,14 +127,14 @@ async function startScope(options: { unit: string; slice: string; pid: number; d
 export async function placeMonitor(options: { project: string; pid: number; monitor: Monitor }): Promise<void> {
   const { project, pid, monitor } = options;
   if (systemdIsInit()) {
-    const unit = monitorScope(project, monitor, pid);
-    const what = monitor.kind === 'conmon' ? `conmon of ${monitor.pod}/${monitor.container}` : 'supervisor';
-    await startScope({ unit, slice: projectSlice(project), pid, description: `Corral ${project}: ${what}` });
-    for (let look = 0; look < SCOPE_LOOKS; look++) {
-      if (isGone(pid) || (await isIn(pid, unit))) return;
-      await sleep(SCOPE_LOOK_MS);
+    try {
+      return await placeInScope(options);
+    } catch (error) {
+      // As podman, which only warns when conmon gets no scope: the monitor still leaves the caller's
+      // cgroup, into Corral's own (below), so the unit's end cannot kill it; systemd just does not
+      // account for it. Failing the `up` instead would stop every container on a host whose D-Bus is down.
+      log.warn(`${(error as Error).message}; the monitor goes into the cgroup ${monitorsCgroup(project)} instead`);
     }
-    throw new Error(`systemd did not move process ${pid} into its scope ${unit} within ${(SCOPE_LOOKS * SCOPE_LOOK_MS) / 1000} s; see systemctl status ${unit}`);
   }
   const cgroup = monitorsCgroup(project);
   await native.createCgroup(cgroup);

@@ -41,6 +41,8 @@ export function projectPaths(dirs: Dirs, project: string) {
     lock: path.join(run, 'lock'),
     runcRoot: path.join(run, 'runc'),
     exits: path.join(run, 'exits'),
+    /** Where conmon writes a container's exit code (named by the container's id). */
+    exitFile: (id: string) => path.join(run, 'exits', id),
     sockets: path.join(run, 'sockets'),
     applied: path.join(state, 'applied.json'),
     /** Containers the user stopped (`corral stop`), which no restart policy brings back. */
@@ -93,6 +95,11 @@ function containerPaths(run: string, state: string, id: string) {
     rootfs: path.join(bundle, 'rootfs'),
     pidFile: path.join(bundle, 'pid'),
     conmonPidFile: path.join(bundle, 'conmon.pid'),
+    /**
+     * Written once the command that launched conmon has read the container's pid from it: a conmon
+     * without it was launched by a command that died first, and dies itself when it reports the pid.
+     */
+    conmonReported: path.join(bundle, 'conmon-reported'),
     /** The container's secrets and configs, each bind-mounted read-only. */
     providedFiles: path.join(bundle, 'files'),
     /** /etc/hostname of a container with a hostname of its own. */

@@ -33,7 +33,7 @@ export function runningForMs(observed: ObservedContainer, now = Date.now()): num
 /** How long the run that ended lasted: from the runtime's create time to conmon's exit file. */
 export async function ranForMs(context: RuntimeContext, observed: ObservedContainer): Promise<number | undefined> {
   if (observed.status !== 'exited' || !observed.created) return undefined;
-  const exitFile = `${context.paths.exits}/${observed.id}`;
+  const exitFile = context.paths.exitFile(observed.id);
   try {
     return (await stat(exitFile)).mtimeMs - Date.parse(observed.created);
   } catch (error) {
