@@ -20,6 +20,8 @@ import { registerGitops } from './gitops.js';
 import { registerWatch } from './watch.js';
 import { registerPull } from './pull.js';
 import { registerImages } from './images.js';
+import { registerPause } from './pause.js';
+import { registerKill } from './kill.js';
 
 /** The version of the installed package, for `corral --version` and bug reports. */
 function corralVersion(): string {
@@ -57,6 +59,8 @@ registerLogs(program);
 registerStop(program);
 registerStart(program);
 registerRestart(program);
+registerPause(program);
+registerKill(program);
 registerExec(program);
 registerWatch(program);
 registerPull(program);

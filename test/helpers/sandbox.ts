@@ -90,8 +90,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Runs a shell script inside a running container (`pod.container` of the project), bounded in time. */
-export function inside(sandbox: Sandbox, project: string, podAndContainer: string, script: string) {
-  return execa('runc', ['--root', path.join(sandbox.run, project, 'runc'), 'exec', `${project}.${podAndContainer}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
+export function inside(sandbox: Sandbox, project: string, podAndContainer: string, script: string, timeoutMs = 20_000) {
+  return execa('runc', ['--root', path.join(sandbox.run, project, 'runc'), 'exec', `${project}.${podAndContainer}`, 'sh', '-c', script], { reject: false, timeout: timeoutMs });
 }
 
 /** Polls `probe` until it returns a value or the deadline passes; bounded in count and time. */
