@@ -4,7 +4,7 @@ import { subnetContains } from './subnet.js';
 // The CNI plugins remove their iptables rules on DEL, but DEL needs what ADD recorded. When that
 // record is gone (a crash between ADD and the record, a wiped run dir), the rules would stay for
 // good. This sweep removes what is left of one project network: rules whose comment names the
-// network (bridge masquerade, portmap), the per-pod chains they jump to, and the firewall plugin's
+// network (bridge masquerade, portmap, the network's rule in Corral's own forward chain), the per-pod chains they jump to, and the firewall plugin's
 // rules (which carry no comment) for addresses of the project's subnet.
 
 /** Chains that the plugins share between all networks: their rules may go, the chains stay. */

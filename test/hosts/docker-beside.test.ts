@@ -7,12 +7,14 @@ import { corral, createSandbox, eventually, freePort, hostAddress, inside, type 
 import { findLeaks } from '../helpers/leaks.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
 import { dockerState, startDockerd, type DockerDaemon, type DockerState } from './docker-daemon.js';
+import { addNeighbour, type Neighbour } from './neighbour.js';
 
 // Corral on a host where Docker (Debian's docker.io) runs too: dockerd loads br_netfilter, puts its
 // chains first in FORWARD and, when it is the one that turns forwarding on, sets the FORWARD policy
 // to DROP. The suite starts a dockerd of its own, sets the policy to DROP as Docker does, and runs two
 // projects of two pods each: pods reach each other by name, the host reaches published ports on
-// 127.0.0.1 and on its own address, pods reach a listener on the host's own address; `down` leaves
+// 127.0.0.1 and on its own address, so does another machine (a namespace of the suite's own, whose
+// packets cross FORWARD as a remote client's do), pods reach a listener on the host's own address; `down` leaves
 // Docker's chains, rules and docker0 exactly as they were, and nothing of Corral's. Traffic goes only
 // to loopback, the host's own address and the suite's pods. dockerd is stopped and what it leaves on
 // the host (docker0, its chains, the policy) is removed in `after`, also when a test failed.
@@ -32,6 +34,8 @@ interface Context extends SetupState {
   /** Docker's state after it started, before any project was up. */
   dockerBefore: DockerState;
   address: string;
+  /** Another machine to the firewall: a namespace of the suite's own whose only route is to the host. */
+  neighbour?: Neighbour;
   a: ProjectUnderTest;
   b: ProjectUnderTest;
 }
@@ -67,6 +71,7 @@ beside.before(visibleSetup(async (context) => {
   context.a = await projectUnderTest(context.sandbox, 'a');
   context.b = await projectUnderTest(context.sandbox, 'b');
   context.address = await hostAddress();
+  context.neighbour = await addNeighbour(context.address);
   context.docker = await startDockerd();
   context.dockerBefore = await dockerState();
 }));
@@ -76,11 +81,12 @@ beside.after(async (context) => {
     for (const project of [context.a, context.b]) if (project) await corral(context.sandbox, ['-p', project.name, 'down']);
     await context.sandbox?.dispose();
   } finally {
+    await context.neighbour?.remove();
     await context.docker?.stopAndClean();
   }
 });
 
-/** Serves one connection's worth of a line on the host's own address; what a pod got back, and from where. */
+/** A pod of the project connects to a listener on the host's own address and gets its line. */
 async function podReachesHostListener(context: Context, project: ProjectUnderTest): Promise<void> {
   const seen: string[] = [];
   const listener: Server = createServer((socket) => {
@@ -114,6 +120,8 @@ async function assertProjectWorks(context: Context, project: ProjectUnderTest): 
   assert.is(page.trim(), project.page, 'pod to pod by name over the project bridge');
   assert.is((await hostFetches(`http://127.0.0.1:${project.port}/index.html`)).trim(), project.page, 'the host on 127.0.0.1');
   assert.is((await hostFetches(`http://${context.address}:${project.port}/index.html`)).trim(), project.page, `the host on its own ${context.address}`);
+  const fromNeighbour = await eventually(() => context.neighbour!.get(`http://${context.address}:${project.port}/index.html`), `the published port of ${project.name} to answer a neighbour`);
+  assert.is(fromNeighbour.trim(), project.page, `another machine (${context.neighbour!.address}) on the host's ${context.address}: forwarded to the pod`);
   await podReachesHostListener(context, project);
 }
 
@@ -131,7 +139,7 @@ beside('dockerd runs with docker0, its chains first in FORWARD, and the FORWARD 
   assert.ok(state.nat.some((rule) => rule.startsWith('-A POSTROUTING') && rule.includes('docker0')), `Docker masquerades its subnet: ${state.nat.join('\n')}`);
 });
 
-beside('project a: pod to pod by name, published port on 127.0.0.1 and the host\'s address, pod to the host', async (context) => {
+beside('project a: pod to pod by name, published port on 127.0.0.1, the host\'s address and from another machine, pod to the host', async (context) => {
   assertSetUp(context);
   await up(context, context.a);
   await assertProjectWorks(context, context.a);
