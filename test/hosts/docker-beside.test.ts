@@ -6,18 +6,19 @@ import path from 'node:path';
 import { corral, createSandbox, eventually, freePort, hostAddress, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
-import { dockerState, startDockerd, type DockerDaemon, type DockerState } from './docker-daemon.js';
+import { dockerBeside, dockerState, type DockerDaemon, type DockerState } from './docker-daemon.js';
 import { addNeighbour, type Neighbour } from './neighbour.js';
 
 // Corral on a host where Docker (Debian's docker.io) runs too: dockerd loads br_netfilter, puts its
 // chains first in FORWARD and, when it is the one that turns forwarding on, sets the FORWARD policy
-// to DROP. The suite starts a dockerd of its own, sets the policy to DROP as Docker does, and runs two
-// projects of two pods each: pods reach each other by name, the host reaches published ports on
-// 127.0.0.1 and on its own address, so does another machine (a namespace of the suite's own, whose
-// packets cross FORWARD as a remote client's do), pods reach a listener on the host's own address; `down` leaves
-// Docker's chains, rules and docker0 exactly as they were, and nothing of Corral's. Traffic goes only
-// to loopback, the host's own address and the suite's pods. dockerd is stopped and what it leaves on
-// the host (docker0, its chains, the policy) is removed in `after`, also when a test failed.
+// to DROP. The suite starts a dockerd of its own (or uses the host's, when its service runs), sets
+// the policy to DROP as Docker does, and runs two projects of two pods each: pods reach each other by
+// name; the host reaches published ports on 127.0.0.1 and on its own address, and so does another
+// machine (a namespace of the suite's own, whose packets cross FORWARD as a remote client's do);
+// pods reach a listener on the host's own address. `down` leaves Docker's chains, rules and docker0
+// exactly as they were, and nothing of Corral's. Traffic goes only to loopback, the host's own
+// address and the suite's pods. In `after`, also when a test failed, the dockerd the suite started is
+// stopped and what it leaves on the host (docker0, its chains) removed, and the policy put back.
 
 interface ProjectUnderTest {
   readonly name: string;
@@ -72,7 +73,8 @@ beside.before(visibleSetup(async (context) => {
   context.b = await projectUnderTest(context.sandbox, 'b');
   context.address = await hostAddress();
   context.neighbour = await addNeighbour(context.address);
-  context.docker = await startDockerd();
+  context.docker = await dockerBeside();
+  process.stderr.write(`\ndocker-beside: ${context.docker.own ? 'a dockerd of the suite\'s own' : 'the host\'s running Docker'} on ${context.docker.socket}\n`);
   context.dockerBefore = await dockerState();
 }));
 

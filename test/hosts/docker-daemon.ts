@@ -6,16 +6,20 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { eventually } from '../helpers/sandbox.js';
 
-// A Docker daemon of the test's own, as Debian's docker.io runs it, beside Corral: started with its
-// own data root, exec root, pid file and socket under a temp dir, and stopped and cleaned away
+// A Docker daemon beside Corral, as Debian's docker.io runs it: one of the test's own, started with
+// its own data root, exec root, pid file and socket under a temp dir, and stopped and cleaned away
 // afterwards, including what Docker leaves behind by design (docker0, its iptables chains and the
-// jumps to them), so that later suites find the host as it was.
+// jumps to them), so that later suites find the host as it was. Where the host's own Docker already
+// runs (the package's service starts it on a systemd host), that one is used and left running: a
+// second daemon would fight it over docker0 and its chains.
 
 /** How long dockerd may take to answer on its socket (it starts its own containerd first). */
 const DOCKERD_READY_MS = 60_000;
 /** How long dockerd may take to stop on SIGTERM before it is killed. */
 const DOCKERD_STOP_MS = 20_000;
 const PING_TIMEOUT_MS = 2_000;
+/** Where the docker.io service listens. */
+const SYSTEM_DOCKER_SOCKET = '/var/run/docker.sock';
 
 /** What the test changes about the host's forwarding, to put back after. */
 interface ForwardingSettings {
@@ -27,10 +31,10 @@ interface ForwardingSettings {
 const DOCKER_SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-nf-call-iptables', '/proc/sys/net/bridge/bridge-nf-call-ip6tables'];
 
 export interface DockerDaemon {
-  readonly dir: string;
   readonly socket: string;
-  readonly log: string;
-  /** Stops dockerd (bounded) and removes what it and the test changed on the host; safe to repeat. */
+  /** Whether the test started it (else it is the host's own, and stays). */
+  readonly own: boolean;
+  /** Stops dockerd (bounded) when the test started it, and puts back what it and the test changed on the host; safe to repeat. */
   stopAndClean(): Promise<void>;
 }
 
@@ -81,11 +85,11 @@ async function dockerdBinary(): Promise<string> {
   return String(found.stdout).trim();
 }
 
-/** Refuses a host where a Docker already runs (or left docker0 and its chains): the cleanup would remove its state. */
+/** Refuses a host where a Docker that does not answer left docker0 and its chains: the cleanup would remove them. */
 async function assertNoDockerYet(): Promise<void> {
   const state = await dockerState();
   if (state.link || state.filter.length > 0 || state.nat.length > 0) {
-    throw new Error(`a Docker daemon or what one left is already on this host (${state.link ? 'docker0, ' : ''}${[...state.filter, ...state.nat].length} Docker iptables lines); this suite starts and removes a Docker of its own: stop that Docker and remove docker0 and its DOCKER chains first`);
+    throw new Error(`a Docker that does not answer on ${SYSTEM_DOCKER_SOCKET} left its state on this host (${state.link ? 'docker0, ' : ''}${[...state.filter, ...state.nat].length} Docker iptables lines); this suite starts and removes a Docker of its own: start that Docker (the suite then uses it), or remove docker0 and its DOCKER chains`);
   }
 }
 
@@ -147,13 +151,35 @@ async function killManagedContainerd(execRoot: string): Promise<void> {
   }
 }
 
+async function putBack(settings: ForwardingSettings): Promise<void> {
+  await execa('iptables', ['-w', ...settings.forwardPolicy.split(' ')]);
+  for (const [file, value] of settings.sysctls) await writeFile(file, `${value}\n`);
+}
+
+/** The host's own running Docker, kept as it is; only the FORWARD policy is set, and put back after. */
+async function hostsDocker(): Promise<DockerDaemon> {
+  const settings = await readSettings();
+  await execa('iptables', ['-w', '-P', 'FORWARD', 'DROP']);
+  let restored = false;
+  return {
+    socket: SYSTEM_DOCKER_SOCKET,
+    own: false,
+    async stopAndClean() {
+      if (restored) return;
+      restored = true;
+      await putBack(settings);
+    },
+  };
+}
+
 /**
- * Starts dockerd with everything of its own under a temp dir, waits (bounded) until it answers on
- * its socket and docker0 exists, and then sets the FORWARD policy to DROP, as Docker does when it is
- * the one that turns forwarding on.
+ * A Docker beside Corral with the FORWARD policy DROP, as Docker sets it when it is the one that
+ * turns forwarding on: the host's own when it runs, else dockerd started with everything of its own
+ * under a temp dir, once it answers on its socket and docker0 exists (both waits bounded).
  */
-export async function startDockerd(): Promise<DockerDaemon> {
+export async function dockerBeside(): Promise<DockerDaemon> {
   const binary = await dockerdBinary();
+  if (existsSync(SYSTEM_DOCKER_SOCKET) && await ping(SYSTEM_DOCKER_SOCKET)) return hostsDocker();
   await assertNoDockerYet();
   const settings = await readSettings();
   const dir = await mkdtemp('/tmp/corral-test-dockerd-');
@@ -165,7 +191,8 @@ export async function startDockerd(): Promise<DockerDaemon> {
   closeSync(logFd);
   let cleaned = false;
   const daemon: DockerDaemon = {
-    dir, socket, log,
+    socket,
+    own: true,
     async stopAndClean() {
       if (cleaned) return;
       cleaned = true;
@@ -177,8 +204,7 @@ export async function startDockerd(): Promise<DockerDaemon> {
       }
       if (existsSync('/sys/class/net/docker0')) await execa('ip', ['link', 'del', 'docker0']);
       await removeDockerRules();
-      await execa('iptables', ['-w', ...settings.forwardPolicy.split(' ')]);
-      for (const [file, value] of settings.sysctls) await writeFile(file, `${value}\n`);
+      await putBack(settings);
       await rm(dir, { recursive: true, force: true });
     },
   };
