@@ -125,6 +125,12 @@ async function removeDockerRules(): Promise<void> {
   }
 }
 
+async function allSteps(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) await step().catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) throw new Error(`cleaning up after dockerd failed ${failures.length} time(s); the first: ${String(failures[0])}`, { cause: failures[0] });
+}
+
 function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -202,10 +208,15 @@ export async function dockerBeside(): Promise<DockerDaemon> {
         await exited(child, DOCKERD_STOP_MS);
         await killManagedContainerd(execRoot);
       }
-      if (existsSync('/sys/class/net/docker0')) await execa('ip', ['link', 'del', 'docker0']);
-      await removeDockerRules();
-      await putBack(settings);
-      await rm(dir, { recursive: true, force: true });
+      // Every step is tried, so that one failing leaves as little as possible; the first failure is thrown.
+      await allSteps([
+        async () => {
+          if (existsSync('/sys/class/net/docker0')) await execa('ip', ['link', 'del', 'docker0']);
+        },
+        removeDockerRules,
+        () => putBack(settings),
+        () => rm(dir, { recursive: true, force: true }),
+      ]);
     },
   };
   try {
