@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 // First: it takes the fault tests' crash settings out of the environment before anything starts a child.
 import '../crash-point.js';
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { findPackageFile } from '../package-file.js';
 import { describeFailure, exitCodeFor, exitExplainedWith, EXIT_INVALID_INPUT, reportUnexplainedExits } from './errors.js';
 import { registerDown } from './down.js';
 import { registerLogs } from './logs.js';
@@ -22,11 +20,9 @@ import { registerPull } from './pull.js';
 import { registerImages } from './images.js';
 import { registerPause } from './pause.js';
 import { registerKill } from './kill.js';
-
-/** The version of the installed package, for `corral --version` and bug reports. */
-function corralVersion(): string {
-  return (JSON.parse(readFileSync(findPackageFile('package.json', 'reinstall Corral'), 'utf8')) as { version: string }).version;
-}
+import { registerTop } from './top.js';
+import { registerPort } from './port.js';
+import { corralVersion, registerVersion } from './version.js';
 
 // The `corral` command: global options, one file per subcommand, and one place that turns any
 // failure into a line on stderr and the exit code of the design (1 input, 2 runtime).
@@ -61,6 +57,9 @@ registerStart(program);
 registerRestart(program);
 registerPause(program);
 registerKill(program);
+registerTop(program);
+registerPort(program);
+registerVersion(program);
 registerExec(program);
 registerWatch(program);
 registerPull(program);

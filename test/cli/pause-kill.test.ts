@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { containerCgroup } from '../../src/state/paths.js';
 import { cgroupVersion } from '../../src/native.js';
+import { assertSetUp, type SetupState, visibleSetup } from '../helpers/visible-setup.js';
 import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, type ProjectSandbox } from '../helpers/sandbox.js';
 
 // `pause`/`unpause` (the freezer) and `kill [-s SIGNAL]`, as a user checks them: the counter a paused
@@ -13,7 +14,7 @@ import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, ty
 // default, which no restart policy answers, and another signal just reaches the process.
 
 interface Row { pod: string; container: string; state: string; pid: number | null; exitCode: number | null; restarts: number; health: string | null }
-interface Context extends ProjectSandbox { data: string }
+interface Context extends ProjectSandbox, SetupState { data: string }
 
 const paused = suite<Context>('pause, unpause and kill');
 
@@ -37,14 +38,14 @@ pods:
 `;
 }
 
-paused.before(async (context) => {
+paused.before(visibleSetup(async (context) => {
   Object.assign(context, await createProjectSandbox('pause'));
   context.data = path.join(context.sandbox.work, 'data');
   await mkdir(context.data);
   await writeFile(context.file, projectFile(context.rootfs, context.data));
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
   assert.is(up.exitCode, 0, `up -d: ${up.stderr}`);
-});
+}));
 
 paused.after(async (context) => {
   await downAndAssertNothingLeaks(context.sandbox, context.project);
@@ -70,6 +71,7 @@ async function freezerState(context: Context): Promise<string> {
 }
 
 paused('pause freezes the container where it stands; ps says paused; nothing probes or restarts it', async (context) => {
+  assertSetUp(context);
   await eventually(async () => ((await row(context)).health === 'healthy' ? true : undefined), 'ticker/app healthy', 30_000);
   const before = await row(context);
   const pause = await corral(context.sandbox, ['-p', context.project, 'pause', 'ticker']);
@@ -90,6 +92,7 @@ paused('pause freezes the container where it stands; ps says paused; nothing pro
 });
 
 paused('unpause thaws it: the same process counts on, healthy, never restarted', async (context) => {
+  assertSetUp(context);
   const before = await row(context);
   const unpause = await corral(context.sandbox, ['-p', context.project, 'unpause']);
   assert.is(unpause.exitCode, 0, `unpause: ${unpause.stderr}`);
@@ -104,6 +107,7 @@ paused('unpause thaws it: the same process counts on, healthy, never restarted',
 });
 
 paused('kill -s HUP reaches the process, which runs on', async (context) => {
+  assertSetUp(context);
   const before = await row(context);
   const kill = await corral(context.sandbox, ['-p', context.project, 'kill', '-s', 'SIGHUP', 'ticker']);
   assert.is(kill.exitCode, 0, `kill -s SIGHUP: ${kill.stderr}`);
@@ -113,6 +117,7 @@ paused('kill -s HUP reaches the process, which runs on', async (context) => {
 });
 
 paused('kill of a paused container: SIGKILL ends it (137) and restart: always does not bring it back', async (context) => {
+  assertSetUp(context);
   assert.is((await corral(context.sandbox, ['-p', context.project, 'pause'])).exitCode, 0);
   const kill = await corral(context.sandbox, ['-p', context.project, 'kill']);
   assert.is(kill.exitCode, 0, `kill: ${kill.stderr}`);
@@ -127,6 +132,7 @@ paused('kill of a paused container: SIGKILL ends it (137) and restart: always do
 });
 
 paused('a paused container is stopped and taken down', async (context) => {
+  assertSetUp(context);
   const start = await corral(context.sandbox, ['-p', context.project, 'start']);
   assert.is(start.exitCode, 0, `start: ${start.stderr}`);
   await eventually(async () => ((await row(context)).state === 'running' ? true : undefined), 'ticker/app running');
