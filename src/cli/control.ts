@@ -12,7 +12,7 @@ export function controlCommand(program: Command, action: 'stop' | 'start' | 'res
     .action(async (resources: string[], options: TargetOptions, command: Command) => {
       const merged = { ...command.optsWithGlobals(), ...options } as TargetOptions;
       const [{ openRuntime }, { controlContainers }] = await Promise.all([import('../runtime/context.js'), import('../converge/control.js')]);
-      const context = await openRuntime(await targetProjectName(merged));
+      const context = await openRuntime(await targetProjectName(merged, { command: action }));
       await controlContainers(context, await selectContainers(context, resources), action, (line) => process.stdout.write(`${line}\n`));
     });
 }

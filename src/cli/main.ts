@@ -20,6 +20,7 @@ import { registerGitops } from './gitops.js';
 import { registerWatch } from './watch.js';
 import { registerPull } from './pull.js';
 import { registerImages } from './images.js';
+import { withProjectOptions } from './target.js';
 
 /** The version of the installed package, for `corral --version` and bug reports. */
 function corralVersion(): string {
@@ -32,12 +33,11 @@ function corralVersion(): string {
 const program = new Command('corral')
   .description('daemonless, declarative pods on runc and conmon')
   .version(corralVersion(), '-V, --version')
-  .option('-f, --file <file>', 'project file (default: ./corral.yaml)')
-  .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)')
   .option('--debug', 'print stacks and the runtime\'s own output on failure')
   .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
+withProjectOptions(program);
 
 // Commands load what they need when they run (a `ps` must stay quick); the logger reads this then.
 program.hook('preAction', (_program, command) => {
