@@ -28,7 +28,7 @@ export interface TargetOptions {
 }
 
 /** The files, the environment and the name given for them: what loading the project starts from. */
-interface Target {
+export interface Target {
   readonly found: ProjectFiles;
   /** --project-directory, absolute. */
   readonly projectDirectory?: string;
@@ -43,10 +43,18 @@ function checkedGivenName(name: string, from: string): string {
   throw new UsageError(`invalid project name "${name}" (from ${from})`, `use ${PROJECT_NAME_RULE}`);
 }
 
+/** Where the command runs: its directory and environment (the process's, or a test's). */
+export interface TargetHost {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+const processHost = (): TargetHost => ({ cwd: process.cwd(), env: process.env });
+
 /** COMPOSE_ENV_FILES, comma-separated, stands for --env-file when none is given (as in compose). */
-function explicitEnvFiles(options: TargetOptions, cwd: string): string[] | undefined {
-  const files = options.envFile?.length ? options.envFile : (process.env.COMPOSE_ENV_FILES ?? '').split(',').filter(Boolean);
-  return files.length > 0 ? files.map((file) => path.resolve(cwd, file)) : undefined;
+function explicitEnvFiles(options: TargetOptions, host: TargetHost): string[] | undefined {
+  const files = options.envFile?.length ? options.envFile : (host.env.COMPOSE_ENV_FILES ?? '').split(',').filter(Boolean);
+  return files.length > 0 ? files.map((file) => path.resolve(host.cwd, file)) : undefined;
 }
 
 /** The process environment, where set, over the variables of the dotenv files. */
@@ -61,11 +69,11 @@ async function withDotenv(environment: Readonly<Record<string, string>>, files: 
  * directory, or of the current one) before the files are looked for, since COMPOSE_FILE may be set
  * there; then the .env of the directory the project file was found in, for what is still unset.
  */
-async function resolveTarget(options: TargetOptions): Promise<Target> {
-  const cwd = process.cwd();
+export async function resolveTarget(options: TargetOptions, host: TargetHost = processHost()): Promise<Target> {
+  const { cwd } = host;
   const projectDirectory = options.projectDirectory === undefined ? undefined : path.resolve(cwd, options.projectDirectory);
-  const explicit = explicitEnvFiles(options, cwd);
-  const processEnvironment = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const explicit = explicitEnvFiles(options, host);
+  const processEnvironment = Object.fromEntries(Object.entries(host.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const firstDir = projectDirectory ?? (options.file?.length ? path.dirname(path.resolve(cwd, options.file[0]!)) : cwd);
   let environment = await withDotenv(processEnvironment, explicit ?? [path.join(firstDir, '.env')], explicit === undefined);
   const found = await findProjectFiles({ cwd, files: options.file, projectDirectory, lookupEnv: (name) => environment[name], exists: pathExists });
