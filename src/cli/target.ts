@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Project } from '../project/model.js';
 import { isValidProjectName, PROJECT_NAME_RULE } from '../project/name.js';
@@ -59,9 +58,10 @@ function explicitEnvFiles(options: TargetOptions, host: TargetHost): string[] | 
 
 /** The process environment, where set, over the variables of the dotenv files. */
 async function withDotenv(environment: Readonly<Record<string, string>>, files: readonly string[], optional: boolean): Promise<Record<string, string>> {
-  // Loaded on use, as the loader is: its module brings the YAML parser along.
-  const { readDotenvFiles } = await import('../project/dotenv.js');
-  return { ...(await readDotenvFiles(files, { optional, read: (file) => readFile(file, 'utf8') })), ...environment };
+  // Loaded on use, as the loader is: its module brings the YAML parser along. Read as the loader
+  // reads files: within its size limit (a .env that is a link to /dev/zero must not hang the command).
+  const [{ readDotenvFiles }, { readWithinLimit }] = await Promise.all([import('../project/dotenv.js'), import('../project/limits.js')]);
+  return { ...(await readDotenvFiles(files, { optional, read: readWithinLimit })), ...environment };
 }
 
 /**
