@@ -100,10 +100,15 @@ function singleFile(found: ProjectFiles): string {
   return file;
 }
 
-/** Loads the project the options point at (its one file; several are refused). */
-async function loadTarget(target: Target, options: TargetOptions): Promise<Project> {
+/**
+ * Loads the project the options point at (its one file; several are refused). Warnings about the file
+ * are for the commands that act on it (`up`, `validate`, ...): one that only needs the name (`ps`,
+ * `down`) passes `quiet`.
+ */
+async function loadTarget(target: Target, options: TargetOptions, how: { quiet?: boolean } = {}): Promise<Project> {
   const file = singleFile(target.found);
-  for (const other of target.found.passedOver) process.stderr.write(`corral: warning: ${other} is also a project file; using ${file} (the first of ${PROJECT_FILE_NAMES.join(', ')})\n`);
+  const warn = how.quiet ? () => {} : (warning: string) => process.stderr.write(`corral: warning: ${warning}\n`);
+  for (const other of target.found.passedOver) warn(`${other} is also a project file; using ${file} (the first of ${PROJECT_FILE_NAMES.join(', ')})`);
   // Loaded on use: `ps`, `logs` and `down` with -p never pay for the YAML parser and the schema.
   const { loadProject } = await import('../load/load.js');
   const { environment } = target;
@@ -116,6 +121,7 @@ async function loadTarget(target: Target, options: TargetOptions): Promise<Proje
     // Read into `environment` already, with the process's variables winning.
     dotenvFiles: [],
     profiles,
+    onWarning: warn,
   });
 }
 
@@ -143,7 +149,7 @@ export async function targetProjectName(options: TargetOptions, how: TargetNameO
   if (options.projectName !== undefined) return checkedGivenName(options.projectName, '-p');
   const target = await resolveTarget(options);
   if (target.givenName !== undefined) return target.givenName;
-  if (target.found.files.length > 0) return (await loadTarget(target, options)).name;
+  if (target.found.files.length > 0) return (await loadTarget(target, options, { quiet: true })).name;
   const projects = await runningProjects();
   if (how.acceptTheOneRunning && projects.length === 1) return projects[0]!;
   const running = projects.length === 0 ? 'no project is running' : `running: ${projects.join(', ')}`;
