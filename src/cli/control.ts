@@ -14,7 +14,7 @@ export function controlCommand(program: Command, action: ControlAction, descript
     .action(async (resources: string[], options: TargetOptions & ControlOptions, command: Command) => {
       const merged = { ...command.optsWithGlobals(), ...options } as TargetOptions & ControlOptions;
       const [{ openRuntime }, { controlContainers }] = await Promise.all([import('../runtime/context.js'), import('../converge/control.js')]);
-      const context = await openRuntime(await targetProjectName(merged));
+      const context = await openRuntime(await targetProjectName(merged, { command: action }));
       const say = (line: string) => process.stdout.write(`${line}\n`);
       await controlContainers(context, await selectContainers(context, resources), action, say, { ...(merged.signal ? { signal: merged.signal } : {}) });
     });

@@ -9,7 +9,7 @@ interface DownOptions extends TargetOptions {
 }
 
 async function runDown(options: DownOptions): Promise<void> {
-  const name = await targetProjectName(options);
+  const name = await targetProjectName(options, { command: 'down' });
   const [{ openRuntime }, { takeProjectDown }] = await Promise.all([import('../runtime/context.js'), import('../converge/teardown.js')]);
   const context = await openRuntime(name);
   await takeProjectDown(context, { removeVolumes: options.volumes, onProgress: (line) => process.stdout.write(`${line}\n`) });

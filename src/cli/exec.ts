@@ -4,7 +4,8 @@ import { selectContainers } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral exec [-t] pod/container -- cmd args...`: a command inside a running container (runc exec),
-// with the container's environment, user and working dir; exits with the command's exit code.
+// with the container's environment, user and working dir; exits with the command's exit code. A pod
+// of one container (a compose service) may be named alone: `corral exec web -- sh`.
 
 interface ExecOptions extends TargetOptions {
   readonly tty?: boolean;
@@ -12,9 +13,10 @@ interface ExecOptions extends TargetOptions {
 
 async function runExec(resource: string, argv: string[], options: ExecOptions): Promise<void> {
   const [{ openRuntime }, { execa }] = await Promise.all([import('../runtime/context.js'), import('execa')]);
-  const context = await openRuntime(await targetProjectName(options), { readOnly: true });
-  if (!resource.includes('/')) throw new UsageError(`exec needs one container, got '${resource}'`, 'name it as pod/container');
-  const [container] = await selectContainers(context, [resource]);
+  const context = await openRuntime(await targetProjectName(options, { command: 'exec' }), { readOnly: true });
+  const selected = await selectContainers(context, [resource]);
+  if (selected.length > 1) throw new UsageError(`exec needs one container, and pod ${resource} has ${selected.length}`, `name one: ${selected.map((one) => `${one.pod}/${one.name}`).join(', ')}`);
+  const [container] = selected;
   if (container!.status !== 'running') throw new UsageError(`${resource} is ${container!.status}`, 'start it first: corral start ' + resource);
   if (argv[0] === '--') argv = argv.slice(1);
   if (argv.length === 0) throw new UsageError('no command given', `add it after --, e.g. corral exec ${resource} -- sh`);

@@ -11,7 +11,7 @@ interface LogsOptions extends TargetOptions {
 }
 
 async function runLogs(resources: string[], options: LogsOptions): Promise<void> {
-  const context = await openRuntime(await targetProjectName(options), { readOnly: true });
+  const context = await openRuntime(await targetProjectName(options, { command: 'logs', acceptTheOneRunning: true }), { readOnly: true });
   const wanted = (await selectContainers(context, resources)).map((container) => `${container.pod}/${container.name}`);
   let interrupted = false;
   process.on('SIGINT', () => (interrupted = true));

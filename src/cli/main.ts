@@ -23,6 +23,7 @@ import { registerKill } from './kill.js';
 import { registerTop } from './top.js';
 import { registerPort } from './port.js';
 import { corralVersion, registerVersion } from './version.js';
+import { withProjectOptions } from './target.js';
 
 // The `corral` command: global options, one file per subcommand, and one place that turns any
 // failure into a line on stderr and the exit code of the design (1 input, 2 runtime).
@@ -30,12 +31,11 @@ import { corralVersion, registerVersion } from './version.js';
 const program = new Command('corral')
   .description('daemonless, declarative pods on runc and conmon')
   .version(corralVersion(), '-V, --version')
-  .option('-f, --file <file>', 'project file (default: ./corral.yaml)')
-  .option('-p, --project-name <name>', 'project name (default: the file\'s name:, or its directory)')
   .option('--debug', 'print stacks and the runtime\'s own output on failure')
   .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
+withProjectOptions(program);
 
 // Commands load what they need when they run (a `ps` must stay quick); the logger reads this then.
 program.hook('preAction', (_program, command) => {

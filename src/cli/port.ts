@@ -14,7 +14,7 @@ async function runPort(pod: string, privatePort: string, options: PortOptions): 
   const [{ openRuntime }, { readAppliedProject }, { readPodAttachment }] = await Promise.all([
     import('../runtime/context.js'), import('../project/applied-project.js'), import('../network/pod-network.js'),
   ]);
-  const context = await openRuntime(await targetProjectName(options), { readOnly: true });
+  const context = await openRuntime(await targetProjectName(options, { command: 'port', acceptTheOneRunning: true }), { readOnly: true });
   const project = await readAppliedProject(context.paths.applied);
   const applied = project?.pods.find((candidate) => candidate.name === pod);
   if (!applied) throw new UsageError(`no pod ${pod} in project ${context.project}`, `choose from: ${project?.pods.map((candidate) => candidate.name).join(', ') || 'none is up'}`);

@@ -105,7 +105,7 @@ function readAppliedCommit(file: string) {
 }
 
 async function runPs(options: PsOptions): Promise<void> {
-  const context = await openRuntime(await targetProjectName(options), { readOnly: true });
+  const context = await openRuntime(await targetProjectName(options, { command: 'ps', acceptTheOneRunning: true }), { readOnly: true });
   // The supervisor is asked first: it answers while the runtime state is read (synchronously).
   const [{ supervised, machines }, observed] = await Promise.all([machineStates(context.paths), observeProject(context)]);
   const rows = observed.containers.map((container) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`]));

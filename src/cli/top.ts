@@ -17,7 +17,7 @@ function formatCpu(seconds: number): string {
 
 async function runTop(resources: string[], options: TopOptions): Promise<void> {
   const [{ openRuntime }, { processesOfContainer }] = await Promise.all([import('../runtime/context.js'), import('../runtime/processes.js')]);
-  const context = await openRuntime(await targetProjectName(options), { readOnly: true });
+  const context = await openRuntime(await targetProjectName(options, { command: 'top', acceptTheOneRunning: true }), { readOnly: true });
   const live = (await selectContainers(context, resources)).filter((container) => container.status === 'running' || container.status === 'paused');
   const listed = await Promise.all(live.map(async (container) => ({ pod: container.pod, container: container.name, processes: await processesOfContainer(context, container.pod, container.name) })));
   if (options.format === 'json') {

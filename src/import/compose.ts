@@ -1,6 +1,7 @@
 import type { ParsedFile, PathSegment } from '../project/parse.js';
 import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
+import { normaliseProjectName } from '../project/name.js';
 
 // docker-compose -> Corral: each service becomes a pod of one container of the same name, except
 // that `network_mode: service:x` puts the service into x's pod (sharing its network, IPC and UTS
@@ -131,8 +132,9 @@ class ComposeTranslation {
 
   // Top-level keys.
 
+  /** compose normalises the name it reads (`My App` is `myapp`); a name that is no string is left to the schema to refuse. */
   private name(_key: string, value: unknown): void {
-    this.out.name = value;
+    this.out.name = typeof value === 'string' ? normaliseProjectName(value) : value;
   }
 
   private obsolete(key: string): void {

@@ -9,18 +9,27 @@ import { parseSourceText } from '../import/documents.js';
 import { translateCompose } from '../import/compose.js';
 import { translateKube } from '../import/kube.js';
 import { validateProjectData } from '../project/validate.js';
-import { readDotenv, readEnvFiles } from '../project/dotenv.js';
+import { readDotenvFiles, readEnvFiles } from '../project/dotenv.js';
 import { readProvidedContents } from '../project/provided-files.js';
 import { parseProfiles } from '../project/profiles.js';
+import { isValidProjectName, normaliseProjectName, PROJECT_NAME_RULE } from '../project/name.js';
+import { errorAt } from '../project/parse.js';
 
 // The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
 // the file system and the environment come in as lookups so each stage can be tested alone.
 
 export interface LoadOptions {
   readonly file: string;
-  /** `-p`: overrides the file's `name:` and the directory name. */
+  /** `-p` or COMPOSE_PROJECT_NAME: overrides the file's `name:` and the directory name; must be valid as it is. */
   readonly projectName?: string;
+  /** `--project-directory`: where relative paths and `.env` are found, and what names the project; default: the file's directory. */
+  readonly projectDirectory?: string;
   readonly lookupEnv?: LookupEnv;
+  /**
+   * Dotenv files whose variables fill in what `lookupEnv` lacks (later files win); default: `.env` in
+   * the project directory, when there is one. The CLI passes none: it has read them into `lookupEnv`.
+   */
+  readonly dotenvFiles?: readonly string[];
   readonly readFile?: (file: string) => Promise<string>;
   /** Active profiles (`--profile`); default: CORRAL_PROFILES from the environment. */
   readonly profiles?: readonly string[];
@@ -30,7 +39,25 @@ export interface LoadOptions {
 
 const warnOnStderr = (warning: string) => process.stderr.write(`corral: warning: ${warning}\n`);
 
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/**
+ * The project's name as compose chooses it: the one given (which must be valid as it is), else the
+ * file's `name:`, else the project directory's name, both normalised (`tmp.AbC` is `tmpabc`).
+ */
+function projectNameOf(parsed: ParsedFile, options: { given?: string; inFile?: unknown; baseDir: string }): string {
+  const { file } = parsed;
+  if (options.given !== undefined) {
+    if (isValidProjectName(options.given)) return options.given;
+    throw new ProjectError(`invalid project name "${options.given}"`, { file, line: 0, col: 0, path: '' }, `use ${PROJECT_NAME_RULE}`);
+  }
+  if (typeof options.inFile === 'string') {
+    const name = normaliseProjectName(options.inFile);
+    if (isValidProjectName(name)) return name;
+    throw errorAt(parsed, ['name'], `invalid project name "${options.inFile}"`, `use ${PROJECT_NAME_RULE} (or pass -p NAME)`);
+  }
+  const name = normaliseProjectName(path.basename(options.baseDir));
+  if (isValidProjectName(name)) return name;
+  throw new ProjectError(`the project directory ${options.baseDir} gives no valid project name ("${name}")`, { file, line: 0, col: 0, path: '' }, `set name: in the file or pass -p NAME (${PROJECT_NAME_RULE})`);
+}
 
 /** Loads a project file into the frozen desired model, or throws one ProjectError saying where and how to fix. */
 export async function loadProject(options: LoadOptions): Promise<Project> {
@@ -46,13 +73,9 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   const bytes = Buffer.byteLength(text);
   if (bytes > LOADER_LIMITS.maxFileBytes) throw fileTooLarge(file, bytes);
   const source = parseSourceText(text, file);
+  const baseDir = path.resolve(options.projectDirectory ?? path.dirname(file));
   // The environment wins over .env, as in compose.
-  const dotenvFile = path.join(path.dirname(file), '.env');
-  const dotenv = await readDotenv(dotenvFile, { optional: true, readFile: read }).catch((error: unknown) => {
-    if (error instanceof ProjectError) throw error;
-    throw new ProjectError(`cannot read .env: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: dotenvFile, line: 0, col: 0, path: '' },
-      'make .env beside the project file a readable file of NAME=value lines, or remove it', { cause: error });
-  });
+  const dotenv = await readDotenvFiles(options.dotenvFiles ?? [path.join(baseDir, '.env')], { optional: options.dotenvFiles === undefined, read });
   const environment = options.lookupEnv ?? processEnvironment;
   const lookup = (name: string) => environment(name) ?? dotenv[name];
   // A compose file is interpolated as compose does, then translated; Kubernetes manifests have no
@@ -65,13 +88,10 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   else data = interpolateProject(parsed, lookup);
   validateProjectData(parsed, data);
   const raw = data as Record<string, unknown>;
-  const name = (options.projectName ?? (raw.name as string | undefined) ?? path.basename(path.dirname(file))).toLowerCase();
-  if (!PROJECT_NAME.test(name)) {
-    const where = options.projectName ? { file, line: 0, col: 0, path: '' } : { file, line: 1, col: 1, path: 'name' };
-    throw new ProjectError(`invalid project name "${name}"`, where, 'use lowercase letters, digits, - and _ (set name: in the file or pass -p NAME)');
-  }
-  const envFiles = await readEnvFiles({ parsed, raw, baseDir: path.dirname(file), read });
-  const provided = await readProvidedContents({ parsed, raw, baseDir: path.dirname(file), read, lookupEnv: lookup });
-  const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES'));
-  return normaliseProject(parsed, raw, { name, file, envFiles, provided: provided.contents, otherSources: provided.files, profiles });
+  const name = projectNameOf(parsed, { given: options.projectName, inFile: raw.name, baseDir });
+  const envFiles = await readEnvFiles({ parsed, raw, baseDir, read });
+  const provided = await readProvidedContents({ parsed, raw, baseDir, read, lookupEnv: lookup });
+  // COMPOSE_PROFILES may come from .env, as in compose.
+  const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES') ?? lookup('COMPOSE_PROFILES'));
+  return normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: provided.files, profiles });
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'dotenv';
 import { errorAt, type ParsedFile } from './parse.js';
+import { ProjectError } from './errors.js';
 
 // `.env` beside the project file, and `env_file:` lists, in the dotenv format compose users know
 // (export prefixes, comments, quoted and multi-line values); parsing is dotenv's own.
@@ -15,6 +16,19 @@ export async function readDotenv(file: string, options: { optional?: boolean; re
     if (options.optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw error;
   }
+}
+
+/** The variables of the dotenv files, later files winning; the default `.env` may be missing. */
+export async function readDotenvFiles(files: readonly string[], options: { optional: boolean; read: (file: string) => Promise<string> }): Promise<Record<string, string>> {
+  const variables: Record<string, string> = {};
+  for (const file of files) {
+    Object.assign(variables, await readDotenv(file, { optional: options.optional, readFile: options.read }).catch((error: unknown) => {
+      if (error instanceof ProjectError) throw error;
+      throw new ProjectError(`cannot read ${path.basename(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file, line: 0, col: 0, path: '' },
+        'make it a readable file of NAME=value lines, or remove it', { cause: error });
+    }));
+  }
+  return variables;
 }
 
 export interface EnvFilesOptions {

@@ -321,6 +321,8 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
 export interface NormaliseOptions {
   readonly name: string;
   readonly file: string;
+  /** Where relative paths are found (`--project-directory`); default: the file's directory. */
+  readonly baseDir?: string;
   readonly envFiles?: ReadonlyMap<string, Record<string, string>>;
   /** Contents of the top-level secrets and configs. */
   readonly provided?: ProvidedContents;
@@ -336,7 +338,7 @@ export interface NormaliseOptions {
 const NO_PROVIDED: ProvidedContents = { secrets: new Map(), configs: new Map() };
 
 export function normaliseProject(parsed: ParsedFile, data: Raw, options: NormaliseOptions): Project {
-  const baseDir = path.dirname(options.file);
+  const baseDir = options.baseDir ?? path.dirname(options.file);
   // Each volume, container and pod is checked on its own and all their problems are reported at once;
   // the checks across pods (namespaces, dependencies, ports) run once every part is sound.
   const problems = new Problems();

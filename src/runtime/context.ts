@@ -1,4 +1,5 @@
 import { makeDirDespiteRemoval } from '../state/make-dir.js';
+import { isValidProjectName, PROJECT_NAME_RULE } from '../project/name.js';
 import { dirsFromEnvironment, projectPaths, type Dirs, type ProjectPaths } from '../state/paths.js';
 import { findBinary, hostBoundingCapabilities, hostNofileHardLimit } from './host.js';
 import type { RuncOptions } from './runc.js';
@@ -37,6 +38,10 @@ export async function openRuntime(project: string, options: { dirs?: Dirs; runti
   // State and sockets are root-only: another user gets this, not a half-readable answer.
   if (process.getuid?.() !== 0) {
     throw new RuntimeError({ resource: project, step: 'open', message: 'permission denied: Corral\'s containers, state and sockets belong to root', hint: 'run corral as root (sudo corral ...)' });
+  }
+  // The name becomes dirs, a cgroup and units: `.`, `..` or `a/b` would reach another project's (or all of them).
+  if (!isValidProjectName(project)) {
+    throw new RuntimeError({ resource: JSON.stringify(project), step: 'open', message: 'not a project name', hint: `name the project with ${PROJECT_NAME_RULE}` });
   }
   const dirs = options.dirs ?? dirsFromEnvironment();
   const paths = projectPaths(dirs, project);
