@@ -20,6 +20,8 @@ import { registerGitops } from './gitops.js';
 import { registerWatch } from './watch.js';
 import { registerPull } from './pull.js';
 import { registerImages } from './images.js';
+import { registerBoot } from './boot.js';
+import { registerService } from './service.js';
 
 /** The version of the installed package, for `corral --version` and bug reports. */
 function corralVersion(): string {
@@ -64,6 +66,8 @@ registerImages(program);
 registerGitops(program);
 registerValidate(program);
 registerGenerate(program);
+registerBoot(program);
+registerService(program);
 registerSupervise(program);
 
 reportUnexplainedExits();
