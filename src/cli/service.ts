@@ -21,14 +21,18 @@ export function registerService(program: Command): void {
     .description('install and enable the unit (without systemd: say what to add to the init system)')
     .action(async () => {
       const outcome = await (await bootService()).installBootService();
-      print(outcome.installed ? `installed and enabled ${outcome.unit}: projects left up by \`corral up -d\` come back at boot` : outcome.instructions);
+      if (!outcome.installed) return print(outcome.instructions);
+      print(`installed and enabled ${outcome.unit}: projects left up by \`corral up -d\` come back at boot`);
+      if (outcome.warning) print(`warning: ${outcome.warning}`);
     });
   service
     .command('uninstall')
     .description('disable and remove the unit (the recorded projects stay recorded)')
     .action(async () => {
       const { uninstallBootService, BOOT_UNIT } = await bootService();
-      print(await uninstallBootService() ? `removed ${BOOT_UNIT}: nothing comes back at boot` : `${BOOT_UNIT} was not installed`);
+      const outcome = await uninstallBootService();
+      print(outcome.removed ? `removed ${BOOT_UNIT}: nothing comes back at boot` : `${BOOT_UNIT} was not installed`);
+      if (outcome.warning) print(`warning: ${outcome.warning}`);
     });
   service
     .command('status')

@@ -104,13 +104,17 @@ async function systemctl(args: readonly string[]): Promise<{ exitCode: number; o
   return { exitCode: result.exitCode ?? -1, output: `${String(result.stdout)}${String(result.stderr)}`.trim() };
 }
 
-/** systemd reads the unit files again, so that `systemctl status` knows the new unit before the next boot. */
-async function reloadSystemd(): Promise<void> {
+/**
+ * systemd reads the unit files again, so that `systemctl status` knows the new unit before the next
+ * boot. What went wrong, when it did: the unit is in place and runs at the next boot all the same.
+ */
+async function reloadSystemd(): Promise<string | undefined> {
   const reload = await systemctl(['daemon-reload']);
-  if (reload.exitCode !== 0) throw new Error(`systemctl daemon-reload exited ${reload.exitCode}: ${reload.output}; the unit is installed and runs at the next boot, run \`systemctl daemon-reload\` for systemctl to show it now`);
+  if (reload.exitCode === 0) return undefined;
+  return `systemctl daemon-reload exited ${reload.exitCode}: ${reload.output}; the unit runs at the next boot, run \`systemctl daemon-reload\` for systemctl to show it now`;
 }
 
-export type InstallOutcome = { readonly installed: true; readonly unit: string } | { readonly installed: false; readonly instructions: string };
+export type InstallOutcome = { readonly installed: true; readonly unit: string; readonly warning?: string } | { readonly installed: false; readonly instructions: string };
 
 /**
  * Installs and enables the unit (replacing one installed before, by another Corral say); without
@@ -123,17 +127,15 @@ export async function installBootService(command: BootCommand = bootCommandOfThi
   // As `systemctl enable` makes it; one made before is replaced (it points to the same file).
   await rm(wantsLink(), { force: true });
   await symlink(unitFile(), wantsLink());
-  await reloadSystemd();
-  return { installed: true, unit: unitFile() };
+  return { installed: true, unit: unitFile(), warning: await reloadSystemd() };
 }
 
-/** Disables and removes the unit; false when none was installed. */
-export async function uninstallBootService(): Promise<boolean> {
-  const present = await pathExists(unitFile());
+/** Disables and removes the unit; whether one was installed, and what went wrong telling systemd. */
+export async function uninstallBootService(): Promise<{ readonly removed: boolean; readonly warning?: string }> {
+  const removed = await pathExists(unitFile());
   await rm(wantsLink(), { force: true });
   await rm(unitFile(), { force: true });
-  if (present && systemdIsInit()) await reloadSystemd();
-  return present;
+  return { removed, warning: removed && systemdIsInit() ? await reloadSystemd() : undefined };
 }
 
 /**
@@ -144,7 +146,9 @@ export async function ensureBootService(say: (line: string) => void): Promise<vo
   if (!systemdIsInit() || (await pathExists(unitFile()))) return;
   try {
     const outcome = await installBootService();
-    if (outcome.installed) say(`installed ${BOOT_UNIT} (${outcome.unit}): projects left up with -d come back at boot (restart: always, unless-stopped)`);
+    if (!outcome.installed) return;
+    say(`installed ${BOOT_UNIT} (${outcome.unit}): projects left up with -d come back at boot (restart: always, unless-stopped)`);
+    if (outcome.warning) say(`warning: ${outcome.warning}`);
   } catch (error) {
     if (!CANNOT_WRITE.includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
     say(`warning: cannot install ${BOOT_UNIT}: ${(error as Error).message}; the project does not come back at boot until \`corral service install\` succeeds`);
