@@ -13,7 +13,7 @@ import { healthMachine, type HealthReport, type HealthStatus } from './health.js
 // provide fakes, so this file is the specification of a container's life and nothing else.
 
 export type DesiredState = 'running' | 'stopped' | 'removed';
-export type ObservedStatus = 'absent' | 'created' | 'running' | 'exited';
+export type ObservedStatus = 'absent' | 'created' | 'running' | 'paused' | 'exited';
 
 export interface BackoffSettings {
   readonly baseMs: number;
@@ -129,6 +129,7 @@ export const containerMachine = setup({
     seenAbsent: ({ event }) => event.type === 'OBSERVED' && event.status === 'absent',
     seenCreated: ({ event }) => event.type === 'OBSERVED' && event.status === 'created',
     seenRunning: ({ event }) => event.type === 'OBSERVED' && event.status === 'running',
+    seenPaused: ({ event }) => event.type === 'OBSERVED' && event.status === 'paused',
     seenExited: ({ event }) => event.type === 'OBSERVED' && event.status === 'exited',
   },
   actions: {
@@ -178,6 +179,7 @@ export const containerMachine = setup({
       on: {
         OBSERVED: [
           { guard: 'seenRunning', target: 'running', actions: 'recordObserved' },
+          { guard: 'seenPaused', target: 'paused', actions: 'recordObserved' },
           { guard: 'seenCreated', target: 'created', actions: 'recordObserved' },
           { guard: 'seenExited', target: 'exited', actions: 'recordObserved' },
           { target: 'absent', actions: 'recordObserved' },
@@ -247,6 +249,27 @@ export const containerMachine = setup({
         OBSERVED: [
           // Someone else (`corral restart`, `start`) replaced the process: its health is watched anew.
           { guard: 'seenNewProcess', target: 'running', reenter: true, actions: 'recordObserved' },
+          { guard: 'seenPaused', target: 'paused', actions: 'recordObserved' },
+          { guard: 'seenExited', target: 'exited', actions: 'recordObserved' },
+          { guard: 'seenAbsent', target: 'absent', actions: 'forgetContainer' },
+          { actions: 'recordObserved' },
+        ],
+      },
+    },
+    // Frozen by `corral pause`: not probed (the health watcher went with `running`) and not restarted;
+    // it goes back to `running` when seen thawed (the same process keeps its health status). Stopping,
+    // removing or restarting it thaws it first (the runtime does).
+    paused: {
+      tags: ['settled'],
+      always: [
+        { guard: 'wantsRemoved', target: 'stopping' },
+        { guard: 'isOutdated', target: 'stopping' },
+        { guard: 'wantsStopped', target: 'stopping' },
+      ],
+      on: {
+        RESTART: { target: 'restarting' },
+        OBSERVED: [
+          { guard: 'seenRunning', target: 'running', actions: 'recordObserved' },
           { guard: 'seenExited', target: 'exited', actions: 'recordObserved' },
           { guard: 'seenAbsent', target: 'absent', actions: 'forgetContainer' },
           { actions: 'recordObserved' },
@@ -328,6 +351,7 @@ export const containerMachine = setup({
         // The supervisor keeps observing: a container that someone else brought back is followed again.
         OBSERVED: [
           { guard: 'seenRunning', target: 'running', actions: 'recordObserved' },
+          { guard: 'seenPaused', target: 'paused', actions: 'recordObserved' },
           { guard: 'seenExited', target: 'exited', actions: 'recordObserved' },
         ],
       },

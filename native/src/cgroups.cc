@@ -173,6 +173,15 @@ void ThawIfFrozen(const Hierarchy& hierarchy, const std::string& dir) {
   if (Trim(ReadTextFile(state)) != thawed) WriteTextFile(state, thawed);
 }
 
+// ThawIfFrozen for every descendant of `dir` (not `dir` itself, which ThawOnExit thaws).
+void ThawTree(const Hierarchy& hierarchy, const std::string& dir) {
+  if (!PathExists(dir)) return;
+  for (const std::string& child : ListSubdirectories(dir)) {
+    ThawIfFrozen(hierarchy, dir + "/" + child);
+    ThawTree(hierarchy, dir + "/" + child);
+  }
+}
+
 // Every pid in cgroup.procs of `dir` and all its descendants.
 void CollectProcesses(const std::string& dir, std::set<pid_t>& pids) {
   if (!PathExists(dir)) return;
@@ -247,6 +256,18 @@ int KillCgroup(const std::string& rel_path) {
   for (const Hierarchy& hierarchy : hierarchies) exists = exists || PathExists(hierarchy.root + "/" + rel_path);
   if (!exists) return 0;
 
+  // cgroup v2 since Linux 5.14: cgroup.kill SIGKILLs the whole subtree in the kernel, atomically, so
+  // nothing forked meanwhile escapes and no freeze is needed. The count is of what was there before.
+  if (CgroupVersion() == 2) {
+    const std::string dir = std::string(kCgroupRoot) + "/" + rel_path;
+    if (PathExists(dir + "/cgroup.kill")) {
+      std::set<pid_t> pids;
+      CollectProcesses(dir, pids);
+      WriteTextFile(dir + "/cgroup.kill", "1");
+      return static_cast<int>(pids.size());
+    }
+  }
+
   SetFrozen(rel_path, true);
   ThawOnExit thaw(rel_path);
   std::set<pid_t> pids;
@@ -256,6 +277,9 @@ int KillCgroup(const std::string& rel_path) {
     if (kill(pid, SIGKILL) == 0) ++signalled;
     else if (errno != ESRCH) ThrowErrno("kill", std::to_string(pid));
   }
+  // A container paused below (its own freezer.state FROZEN) stays frozen when this cgroup thaws, and
+  // a frozen process does not die of SIGKILL until thawed: thaw every one, or its cgroup stays busy.
+  for (const Hierarchy& hierarchy : hierarchies) ThawTree(hierarchy, hierarchy.root + "/" + rel_path);
   return signalled;
 }
 

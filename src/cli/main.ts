@@ -22,6 +22,8 @@ import { registerPull } from './pull.js';
 import { registerImages } from './images.js';
 import { registerBoot } from './boot.js';
 import { registerService } from './service.js';
+import { registerPause } from './pause.js';
+import { registerKill } from './kill.js';
 
 /** The version of the installed package, for `corral --version` and bug reports. */
 function corralVersion(): string {
@@ -59,6 +61,8 @@ registerLogs(program);
 registerStop(program);
 registerStart(program);
 registerRestart(program);
+registerPause(program);
+registerKill(program);
 registerExec(program);
 registerWatch(program);
 registerPull(program);

@@ -48,13 +48,14 @@ function formatDuration(seconds: number): string {
  * own probes pass (snapshots of older supervisors name no process, and are taken as they are).
  */
 function healthOf(container: ObservedContainer, snapshot: ContainerSnapshot | undefined): { health: string | null; output: string | null } {
-  if (container.status !== 'running' || snapshot?.health === undefined) return { health: null, output: null };
+  if ((container.status !== 'running' && container.status !== 'paused') || snapshot?.health === undefined) return { health: null, output: null };
   if (snapshot.healthPid !== undefined && snapshot.healthPid !== container.pid) return { health: 'starting', output: null };
   return { health: snapshot.health, output: snapshot.healthOutput ?? null };
 }
 
 function toRow(container: ObservedContainer, now: number, snapshot: ContainerSnapshot | undefined): PsRow {
-  const running = container.status === 'running';
+  // A paused container's process still exists (frozen): it keeps its uptime and its last health.
+  const running = container.status === 'running' || container.status === 'paused';
   const { health, output } = healthOf(container, snapshot);
   const uptime = running && container.created ? Math.max(0, Math.round((now - Date.parse(container.created)) / 1000)) : null;
   return {

@@ -1,39 +1,90 @@
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
+import { pauseContainer, thawIfPaused, unpauseContainer } from '../runtime/pause.js';
+import { signalContainer } from '../runtime/signal.js';
 import type { ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
 import { notifySupervisor } from '../supervisor/launch.js';
 
-// `stop`, `start` and `restart` of containers that exist: under the project lock, with the user's
-// wish recorded first (a stopped container is one no restart policy brings back), then the
-// supervisor told to follow.
+// `stop`, `start`, `restart`, `pause`, `unpause` and `kill` of containers that exist: under the
+// project lock, with the user's wish recorded first (a stopped container is one no restart policy
+// brings back), then the supervisor told to follow.
 
-export type ControlAction = 'stop' | 'start' | 'restart';
+export type ControlAction = 'stop' | 'start' | 'restart' | 'pause' | 'unpause' | 'kill';
 
-const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted' };
+export interface ControlOptions {
+  /** `kill`: the signal (default KILL). */
+  readonly signal?: string;
+}
 
-export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void): Promise<void> {
+const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted', pause: 'paused', unpause: 'unpaused', kill: 'killed' };
+
+/** A signal named as `kill -s` takes it (KILL, SIGKILL, kill, 9) in one spelling. */
+function normalSignal(signal: string): string {
+  if (signal === '9') return 'KILL';
+  return signal.toUpperCase().replace(/^SIG/, '');
+}
+
+/**
+ * Whether the action is the user's wish that the container stay down: `stop`, and a `kill` with
+ * SIGKILL, which ends any process (docker, too, takes a kill for a stop the restart policy respects).
+ * Other signals (HUP to reload, USR1...) leave the wish as it was.
+ */
+function meansStopped(action: ControlAction, options: ControlOptions): boolean {
+  return action === 'stop' || (action === 'kill' && normalSignal(options.signal ?? 'KILL') === 'KILL');
+}
+
+/** What the action does to one container; a container it does not apply to is named in the error. */
+async function act(context: RuntimeContext, container: ObservedContainer, action: ControlAction, options: ControlOptions): Promise<void> {
+  const resource = `${container.pod}/${container.name}`;
+  const live = container.status === 'running' || container.status === 'paused';
+  switch (action) {
+    case 'stop':
+      if (container.status !== 'exited') await runtime.stopContainer(context, container.id);
+      return;
+    case 'start':
+      if (container.status === 'paused') throw new Error('it is paused; unpause it instead: corral unpause ' + resource);
+      if (container.status === 'exited') await runtime.restartContainer(context, container.id, resource);
+      else if (container.status === 'created') await runtime.startContainer(context, container.id, resource);
+      return;
+    case 'restart':
+      await runtime.restartContainer(context, container.id, resource);
+      return;
+    case 'pause':
+      if (container.status === 'paused') return;
+      if (container.status !== 'running') throw new Error(`it is ${container.status}, and only a running container can be paused`);
+      await pauseContainer(context, container.id, resource);
+      return;
+    case 'unpause':
+      if (container.status !== 'paused') throw new Error(`it is ${container.status}, not paused`);
+      await unpauseContainer(context, container.id, resource);
+      return;
+    case 'kill':
+      if (!live) throw new Error(`it is ${container.status}, so there is no process to signal`);
+      await signalContainer(context, container.id, normalSignal(options.signal ?? 'KILL'));
+      // As docker: the signal is delivered once the container is thawed.
+      await thawIfPaused(context, container.id);
+  }
+}
+
+export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void, options: ControlOptions = {}): Promise<void> {
   const failures: string[] = [];
   await withProjectLock(context.paths.lock, async () => {
-    const stopped = await readStoppedSet(context.paths.stopped);
-    for (const container of containers) {
-      const resource = `${container.pod}/${container.name}`;
-      if (action === 'stop') stopped.add(resource);
-      else stopped.delete(resource);
+    if (action === 'stop' || action === 'start' || action === 'restart' || action === 'kill') {
+      const stopped = await readStoppedSet(context.paths.stopped);
+      for (const container of containers) {
+        const resource = `${container.pod}/${container.name}`;
+        if (meansStopped(action, options)) stopped.add(resource);
+        else if (action !== 'kill') stopped.delete(resource);
+      }
+      await writeStoppedSet(context.paths.stopped, stopped);
     }
-    await writeStoppedSet(context.paths.stopped, stopped);
     await runWithConcurrency(containers, CONTAINER_CONCURRENCY, async (container) => {
       const resource = `${container.pod}/${container.name}`;
       try {
-        if (action === 'stop') {
-          if (container.status !== 'exited') await runtime.stopContainer(context, container.id);
-        } else if (action === 'restart' || container.status === 'exited') {
-          await runtime.restartContainer(context, container.id, resource);
-        } else if (container.status === 'created') {
-          await runtime.startContainer(context, container.id, resource);
-        }
+        await act(context, container, action, options);
         say(`✔ ${resource}  ${DONE_WORDS[action]}`);
       } catch (error) {
         failures.push(`${resource}: ${(error as Error).message}`);

@@ -4,8 +4,9 @@ import { subnetContains } from './subnet.js';
 // The CNI plugins remove their iptables rules on DEL, but DEL needs what ADD recorded. When that
 // record is gone (a crash between ADD and the record, a wiped run dir), the rules would stay for
 // good. This sweep removes what is left of one project network: rules whose comment names the
-// network (bridge masquerade, portmap), the per-pod chains they jump to, and the firewall plugin's
-// rules (which carry no comment) for addresses of the project's subnet.
+// network (bridge masquerade, portmap, and the network's rule in Corral's own forward chain, which
+// no DEL removes, so `down` always sweeps it), the per-pod chains they jump to, and the firewall
+// plugin's rules (which carry no comment) for addresses of the project's subnet.
 
 /** Chains that the plugins share between all networks: their rules may go, the chains stay. */
 const SHARED_CHAINS = new Set(['CNI-FORWARD', 'CNI-ADMIN', 'CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SNAT']);

@@ -7,6 +7,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { NetworkConfigList } from './cni.js';
 import { sweepNetworkRules } from './iptables-sweep.js';
+import { acceptPublishedPorts } from './forward-chain.js';
 import { claimSubnet, releaseSubnets, subnetsClaimedBy, type Subnet } from './subnet.js';
 import { isRecord, readStateJson } from '../state/read.js';
 import { StateReadError } from '../state/errors.js';
@@ -14,7 +15,8 @@ import { log } from '../log.js';
 
 // A project's network: its own Linux bridge and subnet, described as one CNI configuration list
 // (bridge with host-local IPAM and outbound NAT, portmap for published ports, firewall so that
-// forwarding is allowed whatever the host's FORWARD policy). Recorded in the run dir, so `down`
+// forwarding is allowed whatever the host's FORWARD policy), and a rule in Corral's own forward chain
+// for connections from elsewhere to published ports (forward-chain.ts). Recorded in the run dir, so `down`
 // finds it without the project file.
 
 export interface ProjectNetworkState {
@@ -81,6 +83,8 @@ async function makeProjectNetwork(context: RuntimeContext, project: Project): Pr
   const bridge = bridgeName(context);
   const subnet = await claimSubnet(context.paths.run, project.network.subnet);
   const state = { bridge, subnet, config: configList(context, bridge, subnet) };
+  // Before the record, so that a recorded network always has it; `down` sweeps it by its comment.
+  await acceptPublishedPorts(bridge, networkName(context));
   await writeJsonAtomic(context.paths.network, state);
   return state;
 }

@@ -12,6 +12,7 @@ import type { RuntimeContext } from './context.js';
 import { createWithConmon, readExitCode, readPidFile } from './conmon.js';
 import { endOrphanedConmon, isLiveConmon } from './lost-monitor.js';
 import { placeMonitor } from './monitors.js';
+import { thawIfPaused } from './pause.js';
 import { signalContainer } from './signal.js';
 import { readAnnotations } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
@@ -316,6 +317,7 @@ async function stopAnnotations(context: RuntimeContext, id: string): Promise<Rec
 export async function stopContainer(context: RuntimeContext, id: string, options: { graceMs?: number; signal?: string } = {}): Promise<{ exitCode?: number }> {
   const recorded = await readExitCode(context.paths.exits, id);
   if (recorded !== undefined) return { exitCode: recorded };
+  await thawIfPaused(context, id);
   const annotations = options.graceMs === 0 ? {} : await stopAnnotations(context, id);
   const graceMs = options.graceMs ?? Number(annotations['corral.stop-grace-ms'] ?? 10_000);
   if (graceMs > 0) {

@@ -83,7 +83,7 @@ async function describe(context: RuntimeContext, id: string, state: runc.RuncSta
   const [exitCode, annotations] = await Promise.all([readExitCode(context.paths.exits, id), state?.annotations ?? (state ? readAnnotations(context, id) : annotationsOfBundleOnly(context, id))]);
   const recorded = { hash: annotations['corral.hash'], ...(annotations['corral.privileged'] === 'true' ? { privileged: true as const } : {}) };
   if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', ...recorded, exitCode, created: state?.created };
-  const status = state.status === 'created' || state.status === 'creating' ? 'created' : 'running';
+  const status = state.status === 'created' || state.status === 'creating' ? 'created' : state.status === 'paused' ? 'paused' : 'running';
   return { id, pod, name, status, ...recorded, pid: state.pid, created: state.created };
 }
 

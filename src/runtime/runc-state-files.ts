@@ -7,7 +7,7 @@ import { readProcStat } from './proc-stat.js';
 // `<root>/<id>/state.json` per container, written atomically; this reads them the way `runc list`
 // does and decides the status as libcontainer's runType() does: stopped unless the init process
 // still runs with the recorded start time (a zombie is stopped), created while the exec fifo is
-// there, running otherwise. Only runc's format is known here (crun keeps another): a file that does
+// there, paused while its freezer says frozen, running otherwise. Only runc's format is known here (crun keeps another): a file that does
 // not look as expected returns undefined, and the caller asks `runc list` instead.
 // The reads are synchronous on purpose: these are small files on tmpfs and procfs, and 100 of them
 // read through the thread pool (open, stat, read, close, each a round trip) took ~30 ms, not ~5 ms.
@@ -28,6 +28,8 @@ interface StateFile {
   readonly init_process_start: number | string;
   readonly created: string;
   readonly config: { readonly labels?: readonly string[] };
+  /** The container's cgroup per controller (v1), or under "" (v2). */
+  readonly cgroup_paths?: Readonly<Record<string, string>>;
 }
 
 function isStateFile(value: unknown): value is StateFile {
@@ -41,7 +43,22 @@ function isStateFile(value: unknown): value is StateFile {
 function statusOf(dir: string, state: StateFile): RuncState['status'] {
   const process = readProcStat(state.init_process_pid);
   if (!process || process.start !== String(state.init_process_start) || process.state === 'Z' || process.state === 'X') return 'stopped';
-  return existsSync(path.join(dir, 'exec.fifo')) ? 'created' : 'running';
+  if (existsSync(path.join(dir, 'exec.fifo'))) return 'created';
+  return isFrozen(state) ? 'paused' : 'running';
+}
+
+/** What libcontainer's isPaused() reads: freezer.state of the v1 freezer, or cgroup.freeze on v2. */
+function isFrozen(state: StateFile): boolean {
+  const paths = state.cgroup_paths ?? {};
+  const [file, frozen] = paths.freezer ? [path.join(paths.freezer, 'freezer.state'), 'FROZEN'] : paths[''] ? [path.join(paths[''], 'cgroup.freeze'), '1'] : [];
+  if (!file) return false;
+  try {
+    return readFileSync(file, 'utf8').trim() === frozen;
+  } catch (error) {
+    // The cgroup went with the container between the two reads: not paused.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 /** runc keeps the bundle and the annotations as `key=value` labels of the config. */
@@ -80,6 +97,11 @@ function readOne(root: string, id: string): RuncState | null | undefined {
   const status = statusOf(dir, parsed);
   const { bundle, annotations } = splitLabels(parsed.config.labels);
   return { id, pid: status === 'stopped' ? 0 : parsed.init_process_pid, status, bundle, created: parsed.created, annotations };
+}
+
+/** One container's state as `runc state` would report it: null when there is none, undefined when only runc can tell. */
+export function readRuncStateFile(root: string, id: string): RuncState | null | undefined {
+  return readOne(root, id);
 }
 
 /** Every container under a runc root, as `runc list` would report it, or undefined when only runc can tell. */

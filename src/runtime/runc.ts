@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { log } from '../log.js';
-import { readRuncStateFiles, type RuncState } from './runc-state-files.js';
+import { readRuncStateFile, readRuncStateFiles, type RuncState } from './runc-state-files.js';
 
 export type { RuncState };
 
@@ -52,6 +52,29 @@ export async function deleteContainer(options: RuncOptions, id: string, force = 
   if (result.exitCode !== 0 && !/does not exist|not exist/i.test(String(result.stderr))) {
     throw runtimeFailure(args, result);
   }
+}
+
+/** Freezes every process of the container (`runc pause`: the freezer, v1 or v2). */
+export async function pauseContainer(options: RuncOptions, id: string): Promise<void> {
+  const args = ['pause', id];
+  const result = await runc(options, args);
+  if (result.exitCode !== 0) throw runtimeFailure(args, result);
+}
+
+/** Thaws a paused container (`runc resume`). */
+export async function resumeContainer(options: RuncOptions, id: string): Promise<void> {
+  const args = ['resume', id];
+  const result = await runc(options, args);
+  if (result.exitCode !== 0) throw runtimeFailure(args, result);
+}
+
+/** The state of one container, read from runc's state file where it can be (no runc process), else from runc. */
+export async function containerStateQuickly(options: RuncOptions, id: string): Promise<RuncState | undefined> {
+  if (path.basename(options.binary) === 'runc') {
+    const state = readRuncStateFile(options.root, id);
+    if (state !== undefined) return state ?? undefined;
+  }
+  return containerState(options, id);
 }
 
 /** The state of one container, or undefined when the runtime does not know it. */

@@ -66,6 +66,8 @@ export function projectPaths(dirs: Dirs, project: string) {
     supervisorLog: path.join(state, 'supervisor.log'),
     supervisorSocket: path.join(run, 'supervisor.sock'),
     supervisorLock: path.join(run, 'supervisor.lock'),
+    /** The pid of the supervisor a command last started: one still starting (no lock, no socket yet) counts as there. */
+    supervisorPid: path.join(run, 'supervisor.pid'),
     /** The project network: bridge, subnet, CNI configuration. */
     network: path.join(run, 'network.json'),
     /** host-local IPAM leases. */

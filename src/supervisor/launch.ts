@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { whenMissing } from '../state/read.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPackageFile } from '../package-file.js';
@@ -48,7 +49,7 @@ export const cliEntry = () => {
  */
 async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () => boolean } | undefined> {
   const spawned = withProjectLock(context.paths.lock, async () => {
-    if (!existsSync(context.paths.applied)) return undefined;
+    if (!existsSync(context.paths.applied) || (await startedSupervisorRuns(context))) return undefined;
     const log = await open(context.paths.supervisorLog, 'a', 0o600);
     let exited = false;
     try {
@@ -63,8 +64,11 @@ async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () =>
       });
       child.once('exit', () => (exited = true));
       child.unref();
-      // Out of this command's cgroup, which its unit's or session's end would kill (runtime/monitors.ts).
-      if (child.pid !== undefined) await placeMonitor({ project: context.project, pid: child.pid, monitor: { kind: 'supervisor' } });
+      if (child.pid !== undefined) {
+        await writeFile(context.paths.supervisorPid, `${child.pid}\n`, { mode: 0o600 });
+        // Out of this command's cgroup, which its unit's or session's end would kill (runtime/monitors.ts).
+        await placeMonitor({ project: context.project, pid: child.pid, monitor: { kind: 'supervisor' } });
+      }
     } finally {
       await log.close();
     }
@@ -75,6 +79,19 @@ async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () =>
     if (error.code === 'ENOENT' && error.path === context.paths.lock) return undefined;
     throw error;
   });
+}
+
+/**
+ * Whether the supervisor a command started for this project still runs, answering or not: under
+ * emulation or heavy load node takes longer to start than a command waits for it, and a `ps` right
+ * after the `up` would otherwise start a second one (which would only find the lock taken and exit).
+ * The pid is checked against the process's command line, as pids are reused.
+ */
+async function startedSupervisorRuns(context: RuntimeContext): Promise<boolean> {
+  const pid = Number.parseInt(await readFile(context.paths.supervisorPid, 'utf8').catch(whenMissing('')), 10);
+  if (!(pid > 0) || !isAlive(pid)) return false;
+  const words = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(whenMissing('', ['ESRCH']))).split('\0').filter(Boolean);
+  return words.includes('supervise') && words.at(-1) === context.project;
 }
 
 /**

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, hostAddress as ownAddress, inside, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
 
 // The project network with real traffic, only between the host and pods this suite made: pods reach
 // each other by name over the project's bridge, the host reaches published TCP and UDP ports, two
@@ -107,8 +107,7 @@ network('the host fetches a published TCP port and gets answers from a published
 });
 
 network('outbound traffic from a pod reaches a listener on the host\'s own address', async (context) => {
-  const hostAddress = String((await execa('sh', ['-c', "ip -o -4 route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'"])).stdout).trim();
-  assert.match(hostAddress, /^\d+\.\d+\.\d+\.\d+$/, `the host has an address on its default route: ${hostAddress}`);
+  const hostAddress = await ownAddress();
   const seen: string[] = [];
   const listener: Server = createServer((socket) => {
     seen.push(String(socket.remoteAddress));

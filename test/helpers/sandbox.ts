@@ -89,9 +89,17 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The host's own address on its default route (a route lookup: no packet is sent). */
+export async function hostAddress(): Promise<string> {
+  const route = await execa('ip', ['-o', '-4', 'route', 'get', '1.1.1.1']);
+  const address = / src (\d+\.\d+\.\d+\.\d+)/.exec(String(route.stdout))?.[1];
+  assert.ok(address, `the host has an address on its default route: ${route.stdout}`);
+  return address;
+}
+
 /** Runs a shell script inside a running container (`pod.container` of the project), bounded in time. */
-export function inside(sandbox: Sandbox, project: string, podAndContainer: string, script: string) {
-  return execa('runc', ['--root', path.join(sandbox.run, project, 'runc'), 'exec', `${project}.${podAndContainer}`, 'sh', '-c', script], { reject: false, timeout: 20_000 });
+export function inside(sandbox: Sandbox, project: string, podAndContainer: string, script: string, timeoutMs = 20_000) {
+  return execa('runc', ['--root', path.join(sandbox.run, project, 'runc'), 'exec', `${project}.${podAndContainer}`, 'sh', '-c', script], { reject: false, timeout: timeoutMs });
 }
 
 /** Polls `probe` until it returns a value or the deadline passes; bounded in count and time. */

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cliEntry, createSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { placeMonitor, projectSlice, stopMonitors } from '../../src/runtime/monitors.js';
-import { OBSERVATIONS_FILE, type LimitsRecord, type UnitStoppedRecord } from './observations.js';
+import { projectCgroup } from '../../src/state/paths.js';
+import { OBSERVATIONS_FILE, type LimitsRecord, type SecurityRecord, type UnitStoppedRecord } from './observations.js';
 import { cli, ps, recorder } from './recorder.js';
 
 // Runs INSIDE the test guest (systemd as PID 1, pure cgroup v2), started by cgroup-v2.test.ts through
@@ -158,6 +159,70 @@ async function upFromUnitThenStopIt(sandbox: Sandbox, project: string): Promise<
   };
 }
 
+/** The hard RLIMIT_NOFILE this program runs with (the unit's), which caps what a container gets. */
+async function hardNofileOfThisProcess(): Promise<number> {
+  const line = (await readFile('/proc/self/limits', 'utf8')).split('\n').find((entry) => entry.startsWith('Max open files'));
+  return Number(line?.split(/\s{2,}/)[2]);
+}
+
+async function isZombie(pid: number): Promise<boolean> {
+  return (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.startsWith('Z') ?? false;
+}
+
+/**
+ * A process that no container knows of, in a cgroup of its own below the project's (as a crash can
+ * leave one): `down` must kill it (cgroup.kill on v2) and remove the cgroup.
+ */
+async function placeStrayProcess(project: string): Promise<{ pid: number; cgroupDir: string }> {
+  const cgroupDir = path.join('/sys/fs/cgroup', projectCgroup(project), 'stray');
+  await mkdir(cgroupDir);
+  const sleeper = spawn('sleep', ['3600'], { detached: true, stdio: 'ignore' });
+  sleeper.unref();
+  await writeFile(path.join(cgroupDir, 'cgroup.procs'), `${sleeper.pid}\n`);
+  return { pid: sleeper.pid!, cgroupDir };
+}
+
+/** How many containers each cgroup driver of runc is timed over. */
+const DRIVER_SAMPLES = 5;
+
+/**
+ * runc's two ways of making a container's cgroup, timed on this host for the README's choice:
+ * cgroupfs (a directory Corral names, as Corral does today) and systemd (`--systemd-cgroup`: a
+ * transient scope in a slice, made over D-Bus, as podman does by default). Each sample runs a
+ * container detached and deletes it; the cgroup it got is recorded.
+ */
+async function measureCgroupDrivers(rootfs: string, work: string): Promise<Record<string, { runMs: number[]; deleteMs: number[]; cgroups: string[] }>> {
+  const root = path.join(work, 'runc-drivers');
+  const bundle = path.join(work, 'driver-bundle');
+  await mkdir(bundle, { recursive: true });
+  await execa('runc', ['spec', '--bundle', bundle]);
+  const spec = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = ['sleep', '60'];
+  spec.root = { path: rootfs, readonly: true };
+  const results: Record<string, { runMs: number[]; deleteMs: number[]; cgroups: string[] }> = {};
+  for (const driver of ['cgroupfs', 'systemd'] as const) {
+    const result = { runMs: [] as number[], deleteMs: [] as number[], cgroups: [] as string[] };
+    for (let sample = 0; sample < DRIVER_SAMPLES; sample++) {
+      const id = `driver-${driver}-${sample}`;
+      spec.linux.cgroupsPath = driver === 'systemd' ? `corral-bench.slice:corral:${id}` : `/corral-bench/${id}`;
+      await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
+      const global = ['--root', root, ...(driver === 'systemd' ? ['--systemd-cgroup'] : [])];
+      let started = Date.now();
+      await execa('runc', [...global, 'run', '-d', '--bundle', bundle, '--pid-file', path.join(bundle, 'pid'), id], { stdio: 'ignore' });
+      result.runMs.push(Date.now() - started);
+      result.cgroups.push(await cgroupOf(Number(await readFile(path.join(bundle, 'pid'), 'utf8'))));
+      started = Date.now();
+      await execa('runc', [...global, 'delete', '--force', id]);
+      result.deleteMs.push(Date.now() - started);
+    }
+    results[driver] = result;
+  }
+  await execa('rmdir', ['/sys/fs/cgroup/corral-bench'], { reject: false });
+  await execa('systemctl', ['stop', 'corral-bench.slice'], { reject: false });
+  return results;
+}
+
 async function main(): Promise<void> {
   if (!job) throw new Error('CORRAL_GUEST_JOB is not set: this program runs inside the test guest (see test/hosts/cgroup-v2.test.ts)');
   await step('host', hostFacts);
@@ -180,12 +245,29 @@ async function main(): Promise<void> {
     const podCgroup = path.dirname(cgroup);
     return { container: { cgroup, files: await readCgroupFiles(cgroup) }, pod: { cgroup: podCgroup, files: await readCgroupFiles(podCgroup) } };
   });
+  // Corral's cgroups sit outside any systemd unit (the cgroupfs way, README "Test hosts"): systemd
+  // re-realizes its own tree on a daemon-reload, which must leave Corral's limits and controllers be.
+  await step('limitsAfterDaemonReload', async (): Promise<LimitsRecord> => {
+    await execa('systemctl', ['daemon-reload']);
+    const row = rows?.find((entry) => entry.container === 'limited');
+    if (!row?.pid) throw new Error(`the limited container has no pid: ${JSON.stringify(rows)}`);
+    const cgroup = await cgroupOf(row.pid);
+    const podCgroup = path.dirname(cgroup);
+    return { container: { cgroup, files: await readCgroupFiles(cgroup) }, pod: { cgroup: podCgroup, files: await readCgroupFiles(podCgroup) } };
+  });
   await step('seenInside', async () => {
-    const seen = await inside(sandbox, project, 'box.limited', 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max');
+    const seen = await inside(sandbox, project, 'box.limited', 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max', CLI_TIMEOUT_MS);
     return { exitCode: seen.exitCode, stdout: String(seen.stdout), stderr: String(seen.stderr) };
   });
 
+  await step('security', async (): Promise<SecurityRecord> => {
+    const seen = await inside(sandbox, project, 'box.limited', "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/1/status; grep 'Max open files' /proc/1/limits; (echo 1 > /proc/sys/vm/drop_caches) 2>/dev/null && echo proc-sys-writable || echo proc-sys-read-only", CLI_TIMEOUT_MS);
+    return { exitCode: seen.exitCode ?? -1, stdout: String(seen.stdout), stderr: String(seen.stderr), hostNofileHard: await hardNofileOfThisProcess() };
+  });
+  const stray = await step('strayPlaced', () => placeStrayProcess(project));
+
   await step('down', () => cli(sandbox, ['-p', project, 'down']));
+  await step('strayGone', async () => ({ alive: stray ? existsSync(`/proc/${stray.pid}`) && !(await isZombie(stray.pid)) : true, cgroupLeft: stray ? existsSync(stray.cgroupDir) : true }));
   await step('pidsGone', async () => (rows ?? []).filter((row) => row.pid).map((row) => ({ pid: row.pid, alive: existsSync(`/proc/${row.pid}`) })));
 
   const usernsProject = sandbox.projectName('userns');
@@ -204,6 +286,7 @@ async function main(): Promise<void> {
   await step('unitStopped', () => upFromUnitThenStopIt(sandbox, unitProject));
   await step('unitDown', () => cli(sandbox, ['-p', unitProject, 'down']));
   await step('scopeCost', () => measureScopeCost(sandbox.projectName('cost')));
+  await step('cgroupDrivers', () => measureCgroupDrivers(sandbox.env.CORRAL_ROOTFS!, sandbox.work));
   await step('leaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project, usernsProject, unitProject] }));
   await sandbox.dispose();
 }

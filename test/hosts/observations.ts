@@ -68,3 +68,9 @@ export interface SupervisorRecord {
   pids: number[];
   cgroup?: string;
 }
+
+/** What the container's own process (pid 1 inside) runs under, and the cap on its nofile limit. */
+export interface SecurityRecord extends CliRecord {
+  /** The hard RLIMIT_NOFILE of the program in the guest that ran `up`: the container's can be no higher. */
+  hostNofileHard: number;
+}

@@ -64,6 +64,31 @@ const scenarios: { name: string; events: ContainerEvent[]; failOn?: string; call
     calls: ['start'], state: 'running',
   },
   {
+    name: 'paused and unchanged: stays paused (no start, no restart)',
+    events: [{ type: 'DESIRED', state: 'running', hash: 'h1' }, { type: 'OBSERVED', status: 'paused', hash: 'h1', pid: 7 }],
+    calls: [], state: 'paused',
+  },
+  {
+    name: 'running, then seen paused: paused, nothing called',
+    events: [{ type: 'DESIRED', state: 'running', hash: 'h1' }, { type: 'OBSERVED', status: 'running', hash: 'h1', pid: 7 }, { type: 'OBSERVED', status: 'paused', hash: 'h1', pid: 7 }],
+    calls: [], state: 'paused',
+  },
+  {
+    name: 'paused, then seen thawed: running again',
+    events: [{ type: 'DESIRED', state: 'running', hash: 'h1' }, { type: 'OBSERVED', status: 'paused', hash: 'h1', pid: 7 }, { type: 'OBSERVED', status: 'running', hash: 'h1', pid: 7 }],
+    calls: [], state: 'running',
+  },
+  {
+    name: 'paused and wanted removed: stop (which thaws), then remove',
+    events: [{ type: 'DESIRED', state: 'removed' }, { type: 'OBSERVED', status: 'paused', hash: 'h1', pid: 7 }],
+    calls: ['stop', 'remove'], state: 'removed',
+  },
+  {
+    name: 'paused with another hash: stop, remove, create, start',
+    events: [{ type: 'DESIRED', state: 'running', hash: 'h2' }, { type: 'OBSERVED', status: 'paused', hash: 'h1', pid: 7 }],
+    calls: ['stop', 'remove', 'create:h2', 'start'], state: 'running',
+  },
+  {
     name: 'exited and unchanged: stays exited',
     events: [{ type: 'DESIRED', state: 'running', hash: 'h1' }, { type: 'OBSERVED', status: 'exited', hash: 'h1', exitCode: 3 }],
     calls: [], state: 'exited',

@@ -1,0 +1,79 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as native from '../../src/native.js';
+import type { RuntimeContext } from '../../src/runtime/context.js';
+import { projectCgroup, projectPaths } from '../../src/state/paths.js';
+import { spawnSupervisor } from '../../src/supervisor/launch.js';
+import { eventually } from '../helpers/sandbox.js';
+
+// A supervisor that is still starting (node not up yet: no lock taken, no socket) counts as there:
+// in the cgroup v2 guest, under emulation, a `ps` right after `up -d` started a second supervisor
+// while the first was still loading. The stand-ins here are processes whose command line reads as
+// a supervisor's (`... supervise -p PROJECT`) and which never answer.
+
+interface Context { root: string; project: string; context: RuntimeContext; standIn?: ChildProcess; spawned?: number; env: Record<string, string | undefined> }
+
+const launch = suite<Context>('supervisor: one is started only when none runs, starting or not');
+
+launch.before.each(async (context) => {
+  context.root = await mkdtemp('/tmp/corral-test-launch-');
+  context.project = `launch${process.pid}`;
+  const dirs = { run: `${context.root}/run`, state: `${context.root}/state` };
+  const paths = projectPaths(dirs, context.project);
+  await mkdir(paths.run, { recursive: true });
+  await mkdir(paths.state, { recursive: true });
+  await writeFile(paths.applied, '{}');
+  context.context = { project: context.project, paths } as RuntimeContext;
+  // A supervisor that does start must use these dirs, never the host's.
+  context.env = { CORRAL_RUN_DIR: process.env.CORRAL_RUN_DIR, CORRAL_STATE_DIR: process.env.CORRAL_STATE_DIR };
+  process.env.CORRAL_RUN_DIR = dirs.run;
+  process.env.CORRAL_STATE_DIR = dirs.state;
+});
+
+launch.after.each(async (context) => {
+  for (const [name, value] of Object.entries(context.env)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  context.standIn?.kill('SIGKILL');
+  if (context.spawned) {
+    try {
+      process.kill(context.spawned, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+    const pid = context.spawned;
+    await eventually(async () => (existsSync(`/proc/${pid}`) ? undefined : true), `supervisor ${pid} gone`);
+  }
+  await native.killCgroup(projectCgroup(context.project));
+  await native.removeCgroup(projectCgroup(context.project));
+  await rm(context.root, { recursive: true, force: true });
+});
+
+/** A process that never answers, whose command line ends `supervise -p PROJECT`. */
+function standIn(project: string): ChildProcess {
+  return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'supervise', '-p', project], { stdio: 'ignore' });
+}
+
+launch('a supervisor still starting is not joined by a second one', async (context) => {
+  context.standIn = standIn(context.project);
+  await writeFile(context.context.paths.supervisorPid, `${context.standIn.pid}\n`);
+  await spawnSupervisor(context.context, 300);
+  assert.is((await readFile(context.context.paths.supervisorPid, 'utf8')).trim(), String(context.standIn.pid), 'no other supervisor was recorded');
+  assert.not.ok(existsSync(context.context.paths.supervisorLog), 'none was started (it would have opened its log)');
+});
+
+launch('a recorded pid that is another project\'s supervisor does not count: one is started', async (context) => {
+  context.standIn = standIn('another');
+  await writeFile(context.context.paths.supervisorPid, `${context.standIn.pid}\n`);
+  await spawnSupervisor(context.context, 300);
+  const recorded = Number((await readFile(context.context.paths.supervisorPid, 'utf8')).trim());
+  context.spawned = recorded;
+  assert.is.not(recorded, context.standIn.pid, 'a supervisor of its own was started and recorded');
+  assert.ok(existsSync(context.context.paths.supervisorLog), 'it logs to the project\'s supervisor log');
+});
+
+launch.run();
