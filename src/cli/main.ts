@@ -18,6 +18,8 @@ import { registerGitops } from './gitops.js';
 import { registerWatch } from './watch.js';
 import { registerPull } from './pull.js';
 import { registerImages } from './images.js';
+import { registerBoot } from './boot.js';
+import { registerService } from './service.js';
 import { registerPause } from './pause.js';
 import { registerKill } from './kill.js';
 import { registerTop } from './top.js';
@@ -67,6 +69,8 @@ registerImages(program);
 registerGitops(program);
 registerValidate(program);
 registerGenerate(program);
+registerBoot(program);
+registerService(program);
 registerSupervise(program);
 
 reportUnexplainedExits();

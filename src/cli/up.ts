@@ -20,14 +20,18 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
   const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
   const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
-  const [{ openRuntime }, { reconcileProject, podsInScope }, launch, { waitForProject }, { startForegroundSession, stopOnSignals }] = await Promise.all([
+  const [{ openRuntime }, { reconcileProject, podsInScope }, launch, { waitForProject }, { startForegroundSession, stopOnSignals }, { recordForBoot }, { ensureBootService }, { parseProfiles }] = await Promise.all([
     import('../runtime/context.js'), import('../converge/reconcile.js'), import('../supervisor/launch.js'), import('../converge/wait.js'), import('../converge/foreground.js'),
+    import('../converge/boot.js'), import('../converge/boot-service.js'), import('../project/profiles.js'),
   ]);
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;
   await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps });
   if (options.dryRun) return;
   if (options.detach || options.wait) {
+    // Left up: it comes back when the host boots (`corral boot`, run by the unit installed here once).
+    await recordForBoot(context, project, options.profile?.length ? options.profile : parseProfiles(process.env.CORRAL_PROFILES));
+    await ensureBootService(print);
     await launch.notifySupervisor(context);
     if (options.wait) await waitForProject(context, project, { onProgress: print, pods: podsInScope(project, pods, noDeps) });
     return;

@@ -35,7 +35,7 @@ const LOCK_WAIT_NOTICE_MS = 150;
  * anything (so that `--dry-run` shows it): running containers whose conmon died, and exited ones
  * whose root is no longer mounted.
  */
-async function observeForUp(context: RuntimeContext): Promise<ObservedProject> {
+export async function observeForUp(context: RuntimeContext): Promise<ObservedProject> {
   const observed = await observeProject(context);
   const [containers, mounted] = await Promise.all([markContainersWithoutMonitor(context, observed.containers), mountPointsUnder(context.paths.containersRun)]);
   const mountedRoots = new Set(mounted);

@@ -12,6 +12,7 @@ import { removeProjectNetwork } from '../network/project-network.js';
 import { releaseUserNamespaces } from '../runtime/userns.js';
 import { stopMonitors } from '../runtime/monitors.js';
 import { crashPoint } from '../crash-point.js';
+import { removeBootRecord } from '../state/boot-records.js';
 
 // `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
 // left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
@@ -26,6 +27,8 @@ function unlessMissing<T>(fallback: T): (error: NodeJS.ErrnoException) => T {
 }
 
 export async function tearDownProject(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean } = {}): Promise<void> {
+  // First: the project must not come back at the next boot, even if this down stops halfway.
+  await removeBootRecord(context.paths.bootRecord);
   const observed = await observeProject(context);
   await executePlan({ context, project: undefined, plan: computeTeardown(observed), observed, onProgress: options.onProgress });
   crashPoint('down: containers and pods removed');

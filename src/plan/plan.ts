@@ -38,7 +38,17 @@ export interface PlanOptions {
   readonly stopped?: ReadonlySet<string>;
   /** Containers to make anew although their configuration is the same (`pod/container` → why). */
   readonly recreate?: ReadonlyMap<string, string>;
+  /**
+   * Only these containers (`pod/container`) are created, started or taken out of the stopped set;
+   * the project's others are left as they are, neither made nor removed (`corral boot`).
+   */
+  readonly containers?: ReadonlySet<string>;
+  /** Why stopped containers come back, for their forget-stopped operations. */
+  readonly forgetStoppedCause?: string;
 }
+
+/** Why `up` takes containers out of the stopped set, as docker compose does. */
+const UP_FORGETS_STOPPED = 'up brings back what stop stopped';
 
 /** A one-shot container that finished well is done: `up` leaves it, as it leaves a running one, and `up --wait` counts it ready. */
 export function ranToCompletion(container: Container, exitCode: number | undefined): boolean {
@@ -65,6 +75,7 @@ export function computePlan(project: Project, observed: ObservedProject, options
   const operations: Operation[] = [];
   const upToDate: string[] = [];
   const inScope = (pod: string) => !options.only || options.only.has(pod);
+  const chosen = (resource: string) => !options.containers || options.containers.has(resource);
 
   // A container whose conmon died would never be seen to exit, so no restart policy would ever apply:
   // it is killed whatever the scope, and planned as the exited container it then is.
@@ -74,7 +85,7 @@ export function computePlan(project: Project, observed: ObservedProject, options
   const containers = observed.containers.map((container) => (container.monitorLost ? afterKill(container) : container));
   // `up` brings back what `stop` stopped, as in docker compose.
   for (const resource of [...(options.stopped ?? [])].sort()) {
-    if (inScope(resource.split('/')[0]!)) operations.push({ kind: 'forget-stopped', resource, cause: 'up brings back what stop stopped' });
+    if (inScope(resource.split('/')[0]!) && chosen(resource)) operations.push({ kind: 'forget-stopped', resource, cause: options.forgetStoppedCause ?? UP_FORGETS_STOPPED });
   }
 
   const observedById = new Map(containers.map((container) => [container.id, container]));
@@ -83,12 +94,14 @@ export function computePlan(project: Project, observed: ObservedProject, options
   const appliedPods = new Map((options.applied?.pods ?? []).map((pod) => [pod.name, pod]));
   for (const pod of project.pods) {
     if (!inScope(pod.name)) continue;
-    if (!observed.pods.includes(pod.name)) operations.push({ kind: 'create-pod', resource: pod.name, cause: 'new pod' });
+    const podChosen = pod.containers.some((container) => chosen(`${pod.name}/${container.name}`));
+    if (!observed.pods.includes(pod.name) && podChosen) operations.push({ kind: 'create-pod', resource: pod.name, cause: 'new pod' });
     for (const container of pod.containers) {
       const id = containerId(project.name, pod.name, container.name);
       const resource = `${pod.name}/${container.name}`;
-      const hash = configHash(container, pod);
       wantedIds.add(id);
+      if (!chosen(resource)) continue;
+      const hash = configHash(container, pod);
       const existing = observedById.get(id);
       const forced = options.recreate?.get(resource);
       if (!existing) operations.push({ kind: 'create', resource, id, hash, cause: 'new container' });

@@ -17,6 +17,9 @@ export function dirsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Dirs 
   };
 }
 
+/** The state dir's subdir of boot records: one file per project that `up -d` left up (state/boot-records.ts). */
+const BOOT_RECORDS = 'boot';
+
 /** The host-wide dir of subnet claims (see network/subnet.ts), shared by every run dir. */
 export function subnetClaimsDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.CORRAL_SUBNET_CLAIMS || '/run/corral-subnets');
@@ -27,8 +30,13 @@ export function subnetClaimsDir(env: NodeJS.ProcessEnv = process.env): string {
  * the subnet claims and what the state dir keeps (projects, images, user namespace claims).
  */
 export function corralOwnDirs(active: Dirs = dirsFromEnvironment()): string[] {
-  const ownOf = (dirs: Dirs) => [dirs.run, ...['projects', 'images', 'userns'].map((name) => path.join(dirs.state, name))];
+  const ownOf = (dirs: Dirs) => [dirs.run, ...['projects', 'images', 'userns', BOOT_RECORDS].map((name) => path.join(dirs.state, name))];
   return [...new Set([...ownOf(dirsFromEnvironment({})), ...ownOf(active), subnetClaimsDir({}), subnetClaimsDir()])];
+}
+
+/** Where the projects that come back at boot are recorded, one `<project>.json` each. */
+export function bootRecordsDir(dirs: Dirs): string {
+  return path.join(dirs.state, BOOT_RECORDS);
 }
 
 /** Every path of one project, so that no other module builds paths by hand. */
@@ -47,6 +55,12 @@ export function projectPaths(dirs: Dirs, project: string) {
     applied: path.join(state, 'applied.json'),
     /** Containers the user stopped (`corral stop`), which no restart policy brings back. */
     stopped: path.join(state, 'stopped.json'),
+    /**
+     * That `up -d` left the project up, and how to load it again (state/boot-records.ts): `corral boot`
+     * brings back the projects recorded so. Beside the other projects' records, not in the project's
+     * dir, so that boot finds them all with one readdir.
+     */
+    bootRecord: path.join(bootRecordsDir(dirs), `${project}.json`),
     /** The supervisor's machine snapshots (restarts, backoff, health), for `ps` and for the next supervisor. */
     machines: path.join(state, 'machines.json'),
     supervisorLog: path.join(state, 'supervisor.log'),

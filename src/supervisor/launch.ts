@@ -36,8 +36,8 @@ const RETRY_MS = 20;
  */
 const ANSWER_MS = 1000;
 
-/** The CLI the supervisor runs as: the bundle that `npm run build` makes, else the compiled sources. */
-const cliEntry = () => {
+/** The CLI the supervisor (and the boot unit) runs: the bundle that `npm run build` makes, else the compiled sources. */
+export const cliEntry = () => {
   const bundle = path.join(path.dirname(findPackageFile('package.json', 'reinstall Corral')), 'dist/bin/corral.js');
   return existsSync(bundle) ? bundle : fileURLToPath(new URL('../cli/main.js', import.meta.url));
 };

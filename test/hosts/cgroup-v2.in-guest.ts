@@ -3,11 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { cliEntry, corral, createSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
+import { cliEntry, createSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { placeMonitor, projectSlice, stopMonitors } from '../../src/runtime/monitors.js';
 import { projectCgroup } from '../../src/state/paths.js';
-import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow, type SecurityRecord, type UnitStoppedRecord } from './observations.js';
+import { OBSERVATIONS_FILE, type LimitsRecord, type SecurityRecord, type UnitStoppedRecord } from './observations.js';
+import { cli, ps, recorder } from './recorder.js';
 
 // Runs INSIDE the test guest (systemd as PID 1, pure cgroup v2), started by cgroup-v2.test.ts through
 // scripts/guest/run.sh with the built checkout at /checkout. It does what a user does with Corral
@@ -90,36 +91,8 @@ async function measureScopeCost(project: string): Promise<{ placeMs: number[]; s
 /** After the unit stopped, how long the containers must go on running to count as having outlived it. */
 const AFTER_UNIT_STOP_MS = 3000;
 
-const observations: Observations = {};
 const job = process.env.CORRAL_GUEST_JOB;
-
-// Records the step's value, or its error: any error, since reporting it to the host is the point.
-// The record is rewritten after every step, so a run cut short by its time limit still tells
-// how far it came; a line per step on stdout shows the progress live (stdout-1 in the job dir).
-async function step<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
-  const started = Date.now();
-  let value: T | undefined;
-  try {
-    value = await run();
-    observations[name] = { ok: true, ms: Date.now() - started, value };
-  } catch (error) {
-    observations[name] = { ok: false, ms: Date.now() - started, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
-  }
-  process.stdout.write(`${name}: ${observations[name]!.ok ? 'ok' : 'failed'} in ${observations[name]!.ms} ms\n`);
-  await writeFile(path.join(job!, OBSERVATIONS_FILE), `${JSON.stringify(observations, null, 2)}\n`);
-  return value;
-}
-
-async function cli(sandbox: Sandbox, args: readonly string[]): Promise<CliRecord> {
-  const result = await corral(sandbox, args, { timeoutMs: CLI_TIMEOUT_MS });
-  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function ps(sandbox: Sandbox, project: string): Promise<PsRow[]> {
-  const result = await cli(sandbox, ['-p', project, 'ps', '--format', 'json']);
-  if (result.exitCode !== 0) throw new Error(`corral ps exited ${result.exitCode}: ${result.stderr}`);
-  return JSON.parse(result.stdout) as PsRow[];
-}
+const { step } = recorder(job ?? '', OBSERVATIONS_FILE);
 
 /** The mount options of the mount at `point`, from this process's mountinfo. */
 async function mountOptionsAt(point: string): Promise<string | undefined> {

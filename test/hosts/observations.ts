@@ -1,5 +1,6 @@
-// What the program inside the test guest (cgroup-v2.in-guest.ts) records, step by step, for the
-// suite on the host (cgroup-v2.test.ts) to assert on: written as JSON into the job dir.
+// What the programs inside the test guest (cgroup-v2.in-guest.ts, reboot.in-guest.ts) record, step by
+// step, for the suites on the host (cgroup-v2.test.ts, reboot.test.ts) to assert on: written as JSON
+// into the job dir.
 
 export const OBSERVATIONS_FILE = 'observations.json';
 
@@ -15,7 +16,7 @@ export type Observations = Record<string, Step>;
 /** The output of a CLI call, kept whole for the host's assertion messages. */
 export interface CliRecord { exitCode: number; stdout: string; stderr: string }
 
-export interface PsRow { pod: string; container: string; state: string; pid: number | null }
+export interface PsRow { pod: string; container: string; state: string; pid: number | null; restarts?: number }
 
 /** What the pod of the limits project has in force, read where a user looks. */
 export interface LimitsRecord {
@@ -49,6 +50,23 @@ export interface UnitStoppedRecord {
   after: PsRow[];
   /** Whether each monitor still runs after the stop. */
   alive: { pid: number; alive: boolean }[];
+}
+
+/** The reboot suite's record of one phase, `reboot-N.json`. */
+export const rebootObservationsFile = (phase: number) => `reboot-${phase}.json`;
+
+/** corral-boot.service as systemd reports it at a phase's start, and what it logged this boot. */
+export interface BootUnitRecord {
+  activeState: string;
+  result: string;
+  /** `journalctl -b -u corral-boot.service`. */
+  journal: string;
+}
+
+/** The project's supervisor processes (`corral supervise -p NAME`) and where the first one sits. */
+export interface SupervisorRecord {
+  pids: number[];
+  cgroup?: string;
 }
 
 /** What the container's own process (pid 1 inside) runs under, and the cap on its nofile limit. */
