@@ -16,9 +16,6 @@ const guestScripts = path.join(repositoryRoot, 'scripts/guest');
  */
 export const guestEnabled = process.env.CORRAL_GUEST !== '0';
 
-/** Whether the guest suites that take many boots (the reboot suite) run: only when asked for, CORRAL_GUEST=1. */
-export const longGuestSuitesEnabled = process.env.CORRAL_GUEST === '1';
-
 /** run.sh's exit code when the guest itself failed (boot, time limit), not the command. */
 const GUEST_FAILED = 125;
 /** Beyond run.sh's own hard limit: the image build (minutes, once per recipe) and the checkout pack. */
