@@ -49,6 +49,8 @@ export interface ProbeOutcome {
   readonly output: string;
   /** The target process exited or was replaced while (or before) it was probed: the outcome is about no process this machine watches. */
   readonly processGone?: true;
+  /** The container was paused while (or before) it was probed: no verdict; the next probe comes after the usual wait. */
+  readonly paused?: true;
 }
 
 const inStartPeriod = (context: HealthContext) => context.elapsedMs < context.healthcheck.startPeriodMs && context.status === 'starting';
@@ -69,6 +71,7 @@ export const healthMachine = setup({
   },
   guards: {
     processGone: (_, outcome: ProbeOutcome) => outcome.processGone === true,
+    paused: (_, outcome: ProbeOutcome) => outcome.paused === true,
   },
   actions: {
     recordResult: assign(({ context }, outcome: ProbeOutcome) => {
@@ -103,6 +106,7 @@ export const healthMachine = setup({
         input: ({ context }) => ({ probe: context.healthcheck.probe, timeoutMs: context.healthcheck.timeoutMs, target: context.target }),
         onDone: [
           { guard: { type: 'processGone', params: ({ event }) => event.output }, target: 'processGone' },
+          { guard: { type: 'paused', params: ({ event }) => event.output }, target: 'waiting' },
           {
             target: 'waiting',
             actions: enqueueActions(({ context, event, enqueue }) => {

@@ -2,6 +2,8 @@
 // normalisation. Every later stage (plan, runtime, machines) reads only this, never the raw YAML.
 // All paths are absolute, all sizes are bytes, all defaults are filled in, and the objects are frozen.
 
+import type { ProjectOrigin } from '../state/boot-records.js';
+
 /** Namespaces a pod can share among its containers (net, ipc, uts pinned; pid held by a pause process). */
 export type SharedNamespace = 'net' | 'ipc' | 'uts' | 'pid';
 
@@ -37,21 +39,15 @@ export interface ProvidedFile {
   readonly content: string;
 }
 
-export interface Project {
+export interface Project extends ProjectOrigin {
   /** Project name: [a-z0-9][a-z0-9_-]*, from `name:`, `-p`, or the project directory's name. */
   readonly name: string;
-  /** Absolute path of the project file. */
-  readonly file: string;
-  /** Directory relative paths in the file are resolved against. */
-  readonly dir: string;
   /** Sorted by name. */
   readonly pods: readonly Pod[];
   /** Sorted by name. */
   readonly volumes: readonly Volume[];
   /** The project's own bridge network. */
   readonly network: ProjectNetwork;
-  /** Every file the project was read from (the file, .env, env_files): what `watch` watches. */
-  readonly sources: readonly string[];
 }
 
 export interface ProjectNetwork {

@@ -18,6 +18,8 @@ export interface ProbeResult {
   readonly output: string;
   /** The process `pid` exited or was replaced (a restart in place) before the probe ended: the result is not about it. */
   readonly processGone?: true;
+  /** The container was paused (frozen) when, or while, it was probed: the runtime refuses an exec into it, so the result says nothing of its health. */
+  readonly paused?: true;
 }
 
 const MAX_OUTPUT = 4096;
@@ -63,7 +65,8 @@ function stillRuns(pid: number, before: ProcStat): boolean {
 
 /**
  * Runs one probe against the container `id` whose init process is `pid`. Never throws: a failure is
- * unhealthy. A probe that overlaps the end of `pid` fails for that reason alone (the kernel kills a
+ * unhealthy. A paused container is not probed (`paused`): an exec into it is refused at once, and
+ * counted it would make `corral pause` restart a container with a healthcheck. A probe that overlaps the end of `pid` fails for that reason alone (the kernel kills a
  * `runc exec` in a pid namespace whose first process exits; a command probe after it would run in
  * the next process): when `pid` is exiting or gone by the end of the probe, the result says so
  * (`processGone`) instead of counting against either process.
@@ -72,8 +75,16 @@ export async function probeContainer(context: RuntimeContext, input: ProbeInput)
   const { pid } = input.target;
   const before = readProcStat(pid);
   if (!before || !isLive(before)) return { healthy: false, output: `process ${pid} is gone`, processGone: true };
+  if (await isPaused(context, input.target.id)) return { healthy: false, output: 'paused: not probed', paused: true };
   const result = await probeOnce(context, input);
-  return stillRuns(pid, before) ? result : { ...result, processGone: true };
+  if (!stillRuns(pid, before)) return { ...result, processGone: true };
+  // Paused while it was probed (`corral pause` between two looks of the supervisor): no verdict.
+  return !result.healthy && (await isPaused(context, input.target.id)) ? { ...result, paused: true } : result;
+}
+
+/** Whether the container is frozen (read from runc's state file, no runc process). */
+async function isPaused(context: RuntimeContext, id: string): Promise<boolean> {
+  return (await runc.containerStateQuickly(context.runc, id))?.status === 'paused';
 }
 
 async function probeOnce(context: RuntimeContext, { probe, timeoutMs, target: { id, pid } }: ProbeInput): Promise<ProbeResult> {

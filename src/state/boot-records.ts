@@ -8,14 +8,18 @@ import { isRecord, namesInDir, readStateJson } from './read.js';
 // it came from (file, dir, profiles), so that a user, or a later Corral, can load it again. Root-only,
 // like the rest of the state dir.
 
-export interface BootRecord {
-  readonly project: string;
-  /** The project file `up -d` loaded (absolute). */
+/** Where a project was read from: kept with its model, and with its boot record. */
+export interface ProjectOrigin {
+  /** Absolute path of the project file. */
   readonly file: string;
-  /** The directory its relative paths are resolved against. */
+  /** Directory relative paths in the file are resolved against. */
   readonly dir: string;
-  /** Every file it was read from (the file, .env, env_files). */
+  /** Every file the project was read from (the file, .env, env_files): what `watch` watches. */
   readonly sources: readonly string[];
+}
+
+export interface BootRecord extends ProjectOrigin {
+  readonly project: string;
   /** The profiles that were active (`--profile`, or CORRAL_PROFILES). */
   readonly profiles: readonly string[];
   /** When `up -d` recorded it (ISO 8601). */

@@ -50,6 +50,19 @@ alone('a status known for the same process is kept until a probe says otherwise'
   assert.is((await unhealthy.second()).context.status, 'unhealthy', 'stays unhealthy while probes fail');
 });
 
+// A probe of a paused container is refused by the runtime at once; counted, `corral pause` made a
+// container with a healthcheck (retries 1, restart: always) restart within a second (cli/pause-kill).
+alone('probes of a paused container count nothing, and probing goes on once it is thawed', async () => {
+  const { second } = healthOf({ runningForMs: 60_000, knownStatus: 'healthy', answer: (probe) => (probe < 3 ? { healthy: false, output: 'paused: not probed', paused: true } : failing()) });
+  for (let paused = 1; paused <= 3; paused++) {
+    const snapshot = await second();
+    assert.is(snapshot.context.status, 'healthy', `still healthy after paused probe ${paused}`);
+    assert.is(snapshot.context.failures, 0);
+  }
+  const thawed = await second();
+  assert.is(thawed.context.status, 'unhealthy', 'the first real probe after the thaw is judged as ever');
+});
+
 alone('a probe that finds its process gone counts nothing and ends the machine', async () => {
   const { second } = healthOf({ runningForMs: 60_000, knownStatus: 'healthy', answer: () => ({ healthy: false, output: 'process 7 is gone', processGone: true }) });
   const snapshot = await second();
