@@ -7,7 +7,7 @@ import { cliEntry, createSandbox, eventually, inside, type Sandbox } from '../he
 import { findLeaks } from '../helpers/leaks.js';
 import { placeMonitor, projectSlice, stopMonitors } from '../../src/runtime/monitors.js';
 import { projectCgroup } from '../../src/state/paths.js';
-import { OBSERVATIONS_FILE, type LimitsRecord, type SecurityRecord, type UnitStoppedRecord } from './observations.js';
+import { OBSERVATIONS_FILE, type LimitsRecord, type PauseRecord, type SecurityRecord, type UnitStoppedRecord } from './observations.js';
 import { cli, ps, recorder } from './recorder.js';
 
 // Runs INSIDE the test guest (systemd as PID 1, pure cgroup v2), started by cgroup-v2.test.ts through
@@ -263,6 +263,21 @@ async function main(): Promise<void> {
   await step('security', async (): Promise<SecurityRecord> => {
     const seen = await inside(sandbox, project, 'box.limited', "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/1/status; grep 'Max open files' /proc/1/limits; (echo 1 > /proc/sys/vm/drop_caches) 2>/dev/null && echo proc-sys-writable || echo proc-sys-read-only", CLI_TIMEOUT_MS);
     return { exitCode: seen.exitCode ?? -1, stdout: String(seen.stdout), stderr: String(seen.stderr), hostNofileHard: await hardNofileOfThisProcess() };
+  });
+  // pause on v2 is cgroup.freeze: the container's cgroup says 1 and cgroup.events `frozen 1`; ps says paused.
+  await step('paused', async (): Promise<PauseRecord> => {
+    const row = rows?.find((entry) => entry.container === 'limited');
+    if (!row?.pid) throw new Error(`the limited container has no pid: ${JSON.stringify(rows)}`);
+    const dir = path.join('/sys/fs/cgroup', await cgroupOf(row.pid));
+    const freezeFiles = async () => ({
+      freeze: (await readFile(path.join(dir, 'cgroup.freeze'), 'utf8')).trim(),
+      frozen: /^frozen (\d)$/m.exec(await readFile(path.join(dir, 'cgroup.events'), 'utf8'))?.[1] ?? '',
+    });
+    const pause = await cli(sandbox, ['-p', project, 'pause', 'box/limited']);
+    const whilePaused = { ...(await freezeFiles()), state: (await ps(sandbox, project)).find((entry) => entry.container === 'limited')?.state ?? '' };
+    const unpause = await cli(sandbox, ['-p', project, 'unpause', 'box/limited']);
+    const afterUnpause = { ...(await freezeFiles()), state: (await ps(sandbox, project)).find((entry) => entry.container === 'limited')?.state ?? '' };
+    return { pause, whilePaused, unpause, afterUnpause };
   });
   const stray = await step('strayPlaced', () => placeStrayProcess(project));
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { guestEnabled, runInGuest, type GuestRun } from '../helpers/guest.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
-import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PsRow, type SecurityRecord, type UnitStoppedRecord, type UsernsRecord } from './observations.js';
+import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PauseRecord, type PsRow, type SecurityRecord, type UnitStoppedRecord, type UsernsRecord } from './observations.js';
 
 // Corral on the hosts most users have: systemd as PID 1 and a pure cgroup v2 hierarchy, in a Debian 12
 // guest under QEMU (scripts/guest/). The guest boots once for the suite and runs
@@ -158,6 +158,15 @@ v2('the container runs with seccomp, no new privileges, fewer capabilities, /pro
   const expected = String(Math.min(1_048_576, record.hostNofileHard));
   assert.equal([nofile?.[1], nofile?.[2]], [expected, expected], `nofile soft and hard are ${expected} (at most the unit's hard limit ${record.hostNofileHard}): ${facts}`);
   assert.ok(record.stdout.includes('proc-sys-read-only'), `writing /proc/sys is refused: ${facts}`);
+});
+
+v2('pause freezes the container through cgroup.freeze (ps: paused) and unpause thaws it', (context) => {
+  const record = observed<PauseRecord>(context, 'paused');
+  const facts = JSON.stringify(record);
+  assert.is(record.pause.exitCode, 0, `pause exits 0: ${facts}`);
+  assert.equal(record.whilePaused, { freeze: '1', frozen: '1', state: 'paused' }, `frozen in the kernel and paused in ps: ${facts}`);
+  assert.is(record.unpause.exitCode, 0, `unpause exits 0: ${facts}`);
+  assert.equal(record.afterUnpause, { freeze: '0', frozen: '0', state: 'running' }, `thawed and running: ${facts}`);
 });
 
 // Linux 5.14+ kills a whole v2 subtree at once through cgroup.kill: nothing forked meanwhile escapes.

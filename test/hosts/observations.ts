@@ -74,3 +74,11 @@ export interface SecurityRecord extends CliRecord {
   /** The hard RLIMIT_NOFILE of the program in the guest that ran `up`: the container's can be no higher. */
   hostNofileHard: number;
 }
+
+/** `pause` and `unpause` of a container on v2: its cgroup.freeze, cgroup.events' frozen, and ps, after each. */
+export interface PauseRecord {
+  pause: CliRecord;
+  whilePaused: { freeze: string; frozen: string; state: string };
+  unpause: CliRecord;
+  afterUnpause: { freeze: string; frozen: string; state: string };
+}
