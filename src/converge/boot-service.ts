@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { systemdIsInit } from '../runtime/monitors.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { pathExists } from '../state/read.js';
+import { dirsFromEnvironment } from '../state/paths.js';
 import { cliEntry } from '../supervisor/launch.js';
 
 // What runs `corral boot` when the host starts. With systemd as init: a oneshot unit, installed once by
@@ -139,11 +140,26 @@ export async function uninstallBootService(): Promise<{ readonly removed: boolea
 }
 
 /**
- * The first `up -d` on a systemd host installs the unit; later ones, and hosts without systemd, do
- * nothing. A host where /etc cannot be written gets a warning, not a failed `up`.
+ * Whether `up -d` may install the unit by itself: only when it runs on Corral's default dirs. There is
+ * one unit per host, and it carries the dirs of the Corral that installed it: an `up -d` on other dirs
+ * (a test suite's sandbox on a developer's systemd machine, a second state dir) must not bind the host's
+ * boot to them. Those are brought back by an explicit `corral service install` with the same settings.
+ */
+export function installsOnUp(env: NodeJS.ProcessEnv = process.env): boolean {
+  const [own, defaults] = [dirsFromEnvironment(env), dirsFromEnvironment({})];
+  return own.run === defaults.run && own.state === defaults.state;
+}
+
+/**
+ * The first `up -d` on a systemd host, on the default dirs, installs the unit; later ones, and hosts
+ * without systemd, do nothing. A host where /etc cannot be written gets a warning, not a failed `up`.
  */
 export async function ensureBootService(say: (line: string) => void): Promise<void> {
   if (!systemdIsInit() || (await pathExists(unitFile()))) return;
+  if (!installsOnUp()) {
+    say(`note: ${BOOT_UNIT} is not installed and is installed by \`up -d\` only on Corral's default dirs; for the projects of ${dirsFromEnvironment().state} to come back at boot, run \`corral service install\` with the same settings`);
+    return;
+  }
   try {
     const outcome = await installBootService();
     if (!outcome.installed) return;

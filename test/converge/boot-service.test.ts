@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bootShellLine, bootUnitText, initSystemInstructions, type BootCommand } from '../../src/converge/boot-service.js';
+import { bootShellLine, bootUnitText, initSystemInstructions, installsOnUp, type BootCommand } from '../../src/converge/boot-service.js';
 
 // The unit that runs `corral boot`, and the line for other init systems, as text: pure. Installing it
 // under a real systemd is test/hosts/reboot.test.ts; not installing it without one, converge/boot.test.ts.
@@ -16,6 +16,13 @@ service('the unit is a oneshot that stays active, after the local file systems a
   }
   assert.match(unit, /^ExecStart="\/usr\/bin\/node" "\/opt\/corral\/dist\/bin\/corral\.js" boot$/m, 'it runs the installing Corral\'s node and CLI');
   assert.match(unit, /^Environment="CORRAL_STATE_DIR=\/srv\/corral state"$/m, 'with its state dir, quoted');
+});
+
+service('up -d installs the unit by itself only on the default dirs: a sandbox or a second state dir never binds the host\'s boot', () => {
+  assert.ok(installsOnUp({}), 'no settings: the default dirs');
+  assert.ok(installsOnUp({ CORRAL_RUN_DIR: '/run/corral', CORRAL_STATE_DIR: '/var/lib/corral/' }), 'the defaults, spelled out');
+  assert.not.ok(installsOnUp({ CORRAL_STATE_DIR: '/var/tmp/corral-test-x' }), 'a test sandbox\'s state dir');
+  assert.not.ok(installsOnUp({ CORRAL_RUN_DIR: '/run/corral-test-x' }), 'a test sandbox\'s run dir');
 });
 
 service('a % is not taken for a systemd specifier, a quote or backslash is escaped', () => {
