@@ -1,9 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildBusyboxImage } from '../helpers/oci-image.js';
-import { corral, createSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createSandbox, downAndAssertNothingLeaks, eventually, type Sandbox } from '../helpers/sandbox.js';
 import { mountPointsUnder } from '../../src/runtime/mounts.js';
 
 // Which project a command acts on, with real containers: a compose project found from a
@@ -98,6 +99,11 @@ selection('down of one project leaves another project\'s run dir, state dir, mou
   assert.is(up.exitCode, 0, `up of the other project fails: ${up.stderr}`);
   const otherRun = path.join(sandbox.run, context.otherProject);
   const otherState = path.join(sandbox.state, 'projects', context.otherProject);
+  // The files its supervisor makes as it starts (socket, lock, first snapshot) are part of the
+  // listing: on a loaded host it is still starting when `up -d` returns, so the listing is taken
+  // once it is there (in CI they appeared between the two listings).
+  await eventually(async () => (existsSync(path.join(otherRun, 'supervisor.sock')) && existsSync(path.join(otherRun, 'supervisor.lock')) && existsSync(path.join(otherState, 'machines.json')) ? true : undefined),
+    'the other project\'s supervisor up, with its first snapshot', 60_000);
   const before = { run: await listing(otherRun), state: await listing(otherState), mounts: await mountPointsUnder(otherRun), rows: await psRows(sandbox, context.otherProject) };
   assert.ok(before.rows[0]?.pid, 'the other project runs');
 
