@@ -24,6 +24,7 @@ import { registerPause } from './pause.js';
 import { registerKill } from './kill.js';
 import { registerTop } from './top.js';
 import { registerPort } from './port.js';
+import { registerLs } from './ls.js';
 import { corralVersion, registerVersion } from './version.js';
 import { withProjectOptions } from './target.js';
 
@@ -61,6 +62,7 @@ registerPause(program);
 registerKill(program);
 registerTop(program);
 registerPort(program);
+registerLs(program);
 registerVersion(program);
 registerExec(program);
 registerWatch(program);

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { parseProcess } from '../../src/runtime/processes.js';
+import { statusText } from '../../src/cli/ls.js';
 import { assertSetUp, type SetupState, visibleSetup } from '../helpers/visible-setup.js';
 import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, type ProjectSandbox } from '../helpers/sandbox.js';
 
@@ -19,6 +20,12 @@ parsing('stat, status and cmdline make one row; a name with spaces and parenthes
   assert.equal(row, { pid: 4242, ppid: 4241, uid: 1000, state: 'S', cpuSeconds: 3, command: 'sleep 3600' });
   assert.is(parseProcess(7, stat, 'Uid:\t0\t0\t0\t0\n', '')?.command, '[my (odd) name]', 'no command line: its name in brackets');
   assert.is(parseProcess(7, 'garbage', '', ''), undefined);
+});
+
+parsing('ls: compose\'s status text, states in a fixed order, down without containers', () => {
+  assert.is(statusText({ exited: 1, running: 2 }), 'running(2), exited(1)');
+  assert.is(statusText({ created: 1, paused: 3 }), 'paused(3), created(1)');
+  assert.is(statusText({}), 'down');
 });
 
 parsing.run();
@@ -90,6 +97,17 @@ listed('port prints the published address, a fixed one and one chosen at attach,
   const unpublished = await corral(context.sandbox, ['-p', context.project, 'port', 'web', '443']);
   assert.is(unpublished.exitCode, 1, 'an unpublished port is a usage error');
   assert.match(unpublished.stderr, /443\/tcp of pod web is not published/);
+});
+
+listed('ls lists the project with its containers\' states and the file it was applied from', async (context) => {
+  assertSetUp(context);
+  const result = await corral(context.sandbox, ['ls', '--format', 'json']);
+  assert.is(result.exitCode, 0, `ls: ${result.stderr}`);
+  const rows = JSON.parse(result.stdout) as { name: string; containers: Record<string, number>; status: string; configFiles: string[] }[];
+  assert.equal(rows.map((row) => [row.name, row.status]), [[context.project, 'running(1)']], result.stdout);
+  assert.ok(rows[0]!.configFiles.includes(context.file), `its project file: ${result.stdout}`);
+  const table = await corral(context.sandbox, ['ls']);
+  assert.match(table.stdout, new RegExp(`^${context.project}\\s+running\\(1\\)\\s+${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
 });
 
 listed.run();
