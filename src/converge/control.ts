@@ -72,12 +72,14 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
 export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void, options: ControlOptions = {}): Promise<void> {
   const failures: string[] = [];
   await withProjectLock(context.paths.lock, async () => {
-    if (action === 'stop' || action === 'start' || action === 'restart' || action === 'kill') {
+    // The user's wish changes with stop (and a SIGKILL), start and restart; pause, unpause and other signals leave it.
+    const stops = meansStopped(action, options);
+    if (stops || action === 'start' || action === 'restart') {
       const stopped = await readStoppedSet(context.paths.stopped);
       for (const container of containers) {
         const resource = `${container.pod}/${container.name}`;
-        if (meansStopped(action, options)) stopped.add(resource);
-        else if (action !== 'kill') stopped.delete(resource);
+        if (stops) stopped.add(resource);
+        else stopped.delete(resource);
       }
       await writeStoppedSet(context.paths.stopped, stopped);
     }

@@ -65,8 +65,8 @@ function stillRuns(pid: number, before: ProcStat): boolean {
 
 /**
  * Runs one probe against the container `id` whose init process is `pid`. Never throws: a failure is
- * unhealthy. A paused container is not probed (`paused`): an exec into it is refused at once, and
- * counted it would make `corral pause` restart a container with a healthcheck. A probe that overlaps the end of `pid` fails for that reason alone (the kernel kills a
+ * unhealthy, except where the container is paused (`paused`): an exec into it is refused at once,
+ * and counted, the failure would make `corral pause` restart a container with a healthcheck. A probe that overlaps the end of `pid` fails for that reason alone (the kernel kills a
  * `runc exec` in a pid namespace whose first process exits; a command probe after it would run in
  * the next process): when `pid` is exiting or gone by the end of the probe, the result says so
  * (`processGone`) instead of counting against either process.
@@ -75,10 +75,10 @@ export async function probeContainer(context: RuntimeContext, input: ProbeInput)
   const { pid } = input.target;
   const before = readProcStat(pid);
   if (!before || !isLive(before)) return { healthy: false, output: `process ${pid} is gone`, processGone: true };
-  if (await isPaused(context, input.target.id)) return { healthy: false, output: 'paused: not probed', paused: true };
   const result = await probeOnce(context, input);
   if (!stillRuns(pid, before)) return { ...result, processGone: true };
-  // Paused while it was probed (`corral pause` between two looks of the supervisor): no verdict.
+  // Paused before or while it was probed (`corral pause` between two looks of the supervisor): no
+  // verdict. Looked at only after a failure, so a passing probe costs no read of the runtime's state.
   return !result.healthy && (await isPaused(context, input.target.id)) ? { ...result, paused: true } : result;
 }
 

@@ -68,9 +68,12 @@ export async function resumeContainer(options: RuncOptions, id: string): Promise
   if (result.exitCode !== 0) throw runtimeFailure(args, result);
 }
 
+/** Whether runc's own state files can be read instead of asking it (runc-state-files.ts knows only runc's format). */
+const readsStateFiles = (options: RuncOptions) => path.basename(options.binary) === 'runc';
+
 /** The state of one container, read from runc's state file where it can be (no runc process), else from runc. */
 export async function containerStateQuickly(options: RuncOptions, id: string): Promise<RuncState | undefined> {
-  if (path.basename(options.binary) === 'runc') {
+  if (readsStateFiles(options)) {
     const state = readRuncStateFile(options.root, id);
     if (state !== undefined) return state ?? undefined;
   }
@@ -90,7 +93,7 @@ export async function containerState(options: RuncOptions, id: string): Promise<
  */
 export async function listContainers(options: RuncOptions): Promise<RuncState[]> {
   if (!existsSync(options.root)) return [];
-  if (path.basename(options.binary) === 'runc') {
+  if (readsStateFiles(options)) {
     const states = readRuncStateFiles(options.root);
     if (states) return states;
   }
