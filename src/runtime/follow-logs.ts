@@ -1,5 +1,6 @@
 import type { RuntimeContext } from './context.js';
 import { readLog } from './logs.js';
+import type { LogWindow } from './log-window.js';
 import { observeContainer, observeProject } from './observe.js';
 
 // Foreground `up` and `logs -f`: the output of containers as it comes, prefixed with who said it,
@@ -15,7 +16,14 @@ export interface FollowProjectOptions {
   readonly onLine: (line: string) => void;
   /** Prefix lines with `pod/container | ` (default when more than one container is shown). */
   readonly prefix?: boolean;
+  /** Which lines (times, the last N); default: all. */
+  readonly window?: LogWindow;
+  /** Start each line with the time conmon recorded it (RFC 3339, nanoseconds). */
+  readonly timestamps?: boolean;
 }
+
+/** conmon writes the zone as +00:00; docker prints Z. */
+const timestampOf = (time: string) => `${time.replace(/\+00:00$/, 'Z')} `;
 
 /** Whether a process exists (a zombie too, briefly, until conmon reaps it). */
 function isAlive(pid: number): boolean {
@@ -48,9 +56,10 @@ export async function followProjectLogs(context: RuntimeContext, options: Follow
       pid = now.pid;
       return now.status !== 'exited' || (options.willRestart?.(resource) ?? false);
     };
-    return readLog(log, (record) => options.onLine(label + record.text), {
+    return readLog(log, (record) => options.onLine(label + (options.timestamps ? timestampOf(record.time) : '') + record.text), {
       keepGoing: follow ? stillRunning : undefined,
       pollMs: 200,
+      window: options.window,
     });
   }));
 }
