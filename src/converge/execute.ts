@@ -34,6 +34,8 @@ export interface ExecutePlanOptions extends ExecutionReport {
   readonly plan: Plan;
   /** What the plan was computed from. */
   readonly observed: ObservedProject;
+  /** How long a container stopped by the plan gets after its stop signal (`-t`); default: its stop_grace_period. */
+  readonly stopGraceMs?: number;
 }
 
 export interface ContainerOutcome {
@@ -47,7 +49,7 @@ export interface ContainerOutcome {
 type ContainerSnapshot = SnapshotFrom<typeof containerMachine>;
 
 /** The machine with the real runtime behind its actors. */
-function runtimeBackedMachine(context: RuntimeContext, project: Project | undefined) {
+function runtimeBackedMachine(context: RuntimeContext, project: Project | undefined, stop: { graceMs?: number }) {
   const targets = new Map<string, runtime.ContainerTarget>();
   for (const pod of project?.pods ?? []) {
     for (const container of pod.containers) {
@@ -64,9 +66,9 @@ function runtimeBackedMachine(context: RuntimeContext, project: Project | undefi
         return runtime.createContainer(context, { ...target, hash: input.hash ?? '' });
       }),
       startContainer: fromPromise(({ input }) => runtime.startContainer(context, input.id, resourceOf(input.id))),
-      stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id)),
+      stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id, stop)),
       removeContainer: fromPromise(({ input }) => runtime.removeContainer(context, input.id, resourceOf(input.id))),
-      restartContainer: fromPromise(({ input }) => runtime.restartContainer(context, input.id, resourceOf(input.id))),
+      restartContainer: fromPromise(({ input }) => runtime.restartContainer(context, input.id, resourceOf(input.id), stop)),
       health: probingHealthMachine(context),
     },
   });
@@ -179,7 +181,7 @@ async function killContainers(context: RuntimeContext, operations: readonly Oper
 export async function executePlan(options: ExecutePlanOptions): Promise<ContainerOutcome[]> {
   const { context, project, plan } = options;
   const say = options.onProgress ?? (() => {});
-  const machine = runtimeBackedMachine(context, project);
+  const machine = runtimeBackedMachine(context, project, { graceMs: options.stopGraceMs });
   const byKind = (kind: Operation['kind']) => plan.operations.filter((operation) => operation.kind === kind);
   await forgetStopped(context, byKind('forget-stopped'));
   const observed = await killContainers(context, byKind('kill'), options.observed, say);

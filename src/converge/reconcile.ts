@@ -25,6 +25,10 @@ export interface ReconcileOptions {
   readonly noDeps?: boolean;
   /** Containers to make anew although their configuration is the same (`pod/container` → why). */
   readonly recreate?: ReadonlyMap<string, string>;
+  /** `--no-recreate`: containers whose configuration changed keep running as they are. */
+  readonly noRecreate?: boolean;
+  /** How long a container stopped to be recreated or removed gets after its stop signal (`-t`). */
+  readonly stopGraceMs?: number;
 }
 
 /** How long another command may hold the project lock before `up` says it waits for it. */
@@ -69,7 +73,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
   return withProjectLock(context.paths.lock, async () => {
     await ensureProjectDirs(context.paths);
     const [applied, observed, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeForUp(context), readStoppedSet(context.paths.stopped)]);
-    const plan = computePlan(project, observed, { applied, only: scope, stopped, recreate: options.recreate });
+    const plan = computePlan(project, observed, { applied, only: scope, stopped, recreate: options.recreate, noRecreate: options.noRecreate });
     log.debug(`plan for ${project.name}:\n${formatPlan(plan) || 'nothing to do'}`);
     if (options.dryRun) {
       say(formatPlan(plan) || 'nothing to do');
@@ -80,7 +84,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
     await checkWritable(context.paths.applied, record());
     await checkHostPorts(context, project);
     try {
-      await executePlan({ context, project, plan, observed, onProgress: say });
+      await executePlan({ context, project, plan, observed, onProgress: say, stopGraceMs: options.stopGraceMs });
     } finally {
       // Recorded even after a partial failure: the supervisor then follows what does run.
       await writeFileAtomic(context.paths.applied, record());

@@ -38,6 +38,8 @@ export interface PlanOptions {
   readonly stopped?: ReadonlySet<string>;
   /** Containers to make anew although their configuration is the same (`pod/container` → why). */
   readonly recreate?: ReadonlyMap<string, string>;
+  /** `up --no-recreate`: a container whose configuration changed keeps running as it is. */
+  readonly noRecreate?: boolean;
   /**
    * Only these containers (`pod/container`) are created, started or taken out of the stopped set;
    * the project's others are left as they are, neither made nor removed (`corral boot`).
@@ -105,6 +107,7 @@ export function computePlan(project: Project, observed: ObservedProject, options
       const existing = observedById.get(id);
       const forced = options.recreate?.get(resource);
       if (!existing) operations.push({ kind: 'create', resource, id, hash, cause: 'new container' });
+      else if (existing.hash !== hash && options.noRecreate) upToDate.push(resource);
       else if (existing.hash !== hash) {
         const beforePod = appliedPods.get(pod.name);
         const before = beforePod?.containers.find((candidate) => candidate.name === container.name);

@@ -135,6 +135,11 @@ const scenarios: { name: string; desired: Project; observed: ObservedProject; op
     desired: withApp({ env: { A: '2' }, workdir: '/srv' }), observed: observedFrom(applied), options: { applied },
     plan: 'recreate web/app: env, workdir changed\n1 container up to date',
   },
+  {
+    name: 'up --no-recreate: a changed container is left as it runs',
+    desired: withApp({ env: { A: '2' } }), observed: observedFrom(applied), options: { applied, noRecreate: true },
+    plan: '2 containers up to date',
+  },
 ];
 
 for (const scenario of scenarios) {
