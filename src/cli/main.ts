@@ -25,6 +25,7 @@ import { registerKill } from './kill.js';
 import { registerTop } from './top.js';
 import { registerPort } from './port.js';
 import { registerLs } from './ls.js';
+import { registerEvents } from './events.js';
 import { corralVersion, registerVersion } from './version.js';
 import { withProjectOptions } from './target.js';
 
@@ -63,6 +64,7 @@ registerKill(program);
 registerTop(program);
 registerPort(program);
 registerLs(program);
+registerEvents(program);
 registerVersion(program);
 registerExec(program);
 registerWatch(program);
