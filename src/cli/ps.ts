@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isRecord, readStateJson } from '../state/read.js';
-import path from 'node:path';
+import { readAppliedCommit } from '../gitops/applied-commit.js';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { ensureSupervisor } from '../supervisor/launch.js';
@@ -126,12 +125,6 @@ async function machineStates(paths: { supervisorSocket: string; machines: string
   return { supervised: live !== undefined, machines: live?.containers ?? (await readMachineSnapshots(paths.machines))?.containers };
 }
 
-/** The commit GitOps applied to this project (gitops.json), if GitOps made it; written again by each pass. */
-function readAppliedCommit(file: string) {
-  const fix = `remove it (rm -r ${file}); the next GitOps pass that applies this project writes it again`;
-  return readStateJson<{ repo: string; branch: string; commit: string; appliedAt: string }>(file, { fix, isValid: (value) => isRecord(value) && typeof value.commit === 'string', shape: 'the applied commit (repo, branch, commit)' });
-}
-
 async function runPs(resources: readonly string[], options: PsOptions): Promise<void> {
   const states = wantedStates(options);
   const context = await openRuntime(await targetProjectName(options, { command: 'ps', acceptTheOneRunning: true }), { readOnly: true });
@@ -147,7 +140,7 @@ async function runPs(resources: readonly string[], options: PsOptions): Promise<
     process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
   }
   if (options.format !== 'json' && !options.quiet && !options.services) {
-    const gitops = await readAppliedCommit(path.join(context.paths.state, 'gitops.json'));
+    const gitops = await readAppliedCommit(context.paths.gitopsCommit);
     if (gitops) process.stdout.write(`gitops: commit ${gitops.commit.slice(0, 12)} of ${gitops.repo} ${gitops.branch}, applied ${gitops.appliedAt}\n`);
   }
   // A supervisor that died (kill -9, OOM) is replaced by the next command, which rehydrates it.
