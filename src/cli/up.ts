@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Project } from '../project/model.js';
 import { dirsFromEnvironment } from '../state/paths.js';
 import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
@@ -17,9 +18,14 @@ interface UpOptions extends TargetOptions {
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
+/** The project file the options point at, with its images pulled or built (`up`, `create`, `run`). */
+export async function loadProjectWithImages(options: TargetOptions & Pick<UpOptions, 'tlsVerify' | 'build'>, edit: (project: Project) => Project = (project) => project): Promise<Project> {
   const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
-  const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
+  return resolveProjectImages(edit(await loadTargetProject(options)), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
+}
+
+export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
+  const project = await loadProjectWithImages(options);
   const [{ openRuntime }, { reconcileProject, podsInScope }, launch, { waitForProject }, { startForegroundSession, stopOnSignals }, { recordForBoot }, { ensureBootService }, { parseProfiles }] = await Promise.all([
     import('../runtime/context.js'), import('../converge/reconcile.js'), import('../supervisor/launch.js'), import('../converge/wait.js'), import('../converge/foreground.js'),
     import('../converge/boot.js'), import('../converge/boot-service.js'), import('../project/profiles.js'),
