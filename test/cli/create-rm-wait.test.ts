@@ -8,7 +8,8 @@ import { corral, createProjectSandbox, downAndAssertNothingLeaks, type ProjectSa
 
 // `create`, `rm` and `wait`, as docker compose's: create makes the containers and leaves them
 // `created` (no supervisor starts them) until `start`; rm refuses a running one unless -s, and takes
-// the pod's sandbox when its last container goes; wait prints the code of a container that exits 7.
+// the pod's sandbox when its last container goes; wait prints the code of a container that exits 7
+// (with --down-project, of the first to exit, and takes the project down).
 
 interface Row { pod: string; container: string; state: string; exitCode: number | null }
 type Context = ProjectSandbox & SetupState;
@@ -87,6 +88,16 @@ lifecycle('wait prints the exit code of a container that exits 7 and exits with 
   assert.is(rm.exitCode, 0, `rm: ${rm.stderr}`);
   assert.match(rm.stdout, /job\/job\s+removed/, 'rm with no names removes the stopped ones');
   assert.equal(await states(context), {}, 'nothing left');
+});
+
+lifecycle('wait --down-project: the first to exit gives the code, and the project goes', async (context) => {
+  assertSetUp(context);
+  const up = await cli(context, ['up', '-d']);
+  assert.is(up.exitCode, 0, `up -d: ${up.stderr}`);
+  const wait = await cli(context, ['wait', '--down-project', 'app', 'job']);
+  assert.is(wait.stdout, '7', 'the code of job, which exits first');
+  assert.is(wait.exitCode, 7);
+  assert.equal(await states(context), {}, 'the project is down');
 });
 
 lifecycle.run();
