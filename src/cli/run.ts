@@ -99,18 +99,21 @@ async function runOneOff(service: string, command: string[], options: RunOptions
   if (options.rm && options.detach) throw new UsageError('--rm and -d together: no one would be there to remove it when it exits', 'use one of them; remove a detached one later with corral rm');
   if (command[0] === '--') command = command.slice(1);
   let podName = '';
-  const project = await loadProjectWithImages(options, (loaded) => {
-    const { pod, container } = chooseContainer(loaded, service);
-    const oneOff = oneOffPod(pod, container, settingsOf(loaded, pod.name, command, options));
-    podName = oneOff.name;
-    return withOneOffPod(loaded, oneOff);
+  // Pull and build progress on stderr: stdout is the command's own output.
+  const project = await loadProjectWithImages(options, {
+    progressTo: process.stderr,
+    edit(loaded) {
+      const { pod, container } = chooseContainer(loaded, service);
+      const oneOff = oneOffPod(pod, container, settingsOf(loaded, pod.name, command, options));
+      podName = oneOff.name;
+      return withOneOffPod(loaded, oneOff);
+    },
   });
   const pod = project.pods.find((candidate) => candidate.name === podName)!;
   const [{ openRuntime }, { startOneOff, removeOneOff }, { waitForExitCode }, { readLog }, { stopContainer }] = await Promise.all([
     import('../runtime/context.js'), import('../converge/one-off.js'), import('../converge/exits.js'), import('../runtime/logs.js'), import('../runtime/container.js'),
   ]);
   const context = await openRuntime(project.name);
-  // Progress on stderr: stdout is the command's own output.
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const id = await startOneOff({ context, project, pod, dependencies: options.deps !== false, onProgress: say });
   if (options.detach) {

@@ -19,9 +19,11 @@ interface UpOptions extends TargetOptions {
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 /** The project file the options point at, with its images pulled or built (`up`, `create`, `run`). */
-export async function loadProjectWithImages(options: TargetOptions & Pick<UpOptions, 'tlsVerify' | 'build'>, edit: (project: Project) => Project = (project) => project): Promise<Project> {
+export async function loadProjectWithImages(options: TargetOptions & Pick<UpOptions, 'tlsVerify' | 'build'>, how: { edit?: (project: Project) => Project; progressTo?: NodeJS.WriteStream } = {}): Promise<Project> {
   const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
-  return resolveProjectImages(edit(await loadTargetProject(options)), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
+  const loaded = await loadTargetProject(options);
+  const reporter = await reporterFor(how.progressTo ?? process.stdout);
+  return resolveProjectImages(how.edit ? how.edit(loaded) : loaded, dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter });
 }
 
 export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {

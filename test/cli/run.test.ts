@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findLeaks } from '../helpers/leaks.js';
+import { openRuntime } from '../../src/runtime/context.js';
+import { followProjectLogs } from '../../src/runtime/follow-logs.js';
 import { assertSetUp, type SetupState, visibleSetup } from '../helpers/visible-setup.js';
 import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, type ProjectSandbox } from '../helpers/sandbox.js';
 
@@ -117,6 +119,24 @@ running('run -d prints the pod\'s name; ps shows it; the supervisor does not res
   assert.is(down.exitCode, 0, `down: ${down.stderr}`);
   assert.match(down.stdout, new RegExp(`${name}/web\\s+removed`), 'down removes the one-off too');
   assert.not.ok(existsSync(path.join(context.sandbox.run, context.project, 'pods', name)), 'its pod is gone');
+});
+
+running('a detached one-off is left out of what a foreground up follows, unless named', async (context) => {
+  assertSetUp(context);
+  const detached = await cli(context, ['run', '-d', '--no-deps', 'web', 'sh', '-c', 'echo from-the-one-off; sleep 1000']);
+  assert.is(detached.exitCode, 0, `run -d: ${detached.stderr}`);
+  const name = detached.stdout.trim();
+  const runtime = await openRuntime(context.project, { dirs: { run: context.sandbox.run, state: context.sandbox.state }, readOnly: true });
+  const lines = async (only?: string[]) => {
+    const said: string[] = [];
+    await followProjectLogs(runtime, { follow: false, prefix: true, onLine: (line) => said.push(line), ...(only ? { only } : {}) });
+    return said.join('\n');
+  };
+  await eventually(async () => ((await lines([`${name}/web`])).includes('from-the-one-off') ? true : undefined), 'the one-off\'s output, followed by name');
+  assert.not.match(await lines(), /from-the-one-off/, 'with none named, the one-off is not followed');
+  const removed = await cli(context, ['rm', '-s', name]);
+  assert.is(removed.exitCode, 0, `rm -s: ${removed.stderr}`);
+  assert.equal(await leftOfOneOffs(context), [], 'rm -s of a one-off leaves nothing of it');
 });
 
 running('run of an unknown pod, or --rm with -d, is refused with the fix', async (context) => {
