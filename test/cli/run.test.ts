@@ -121,11 +121,14 @@ running('run -d prints the pod\'s name; ps shows it; the supervisor does not res
   assert.not.ok(existsSync(path.join(context.sandbox.run, context.project, 'pods', name)), 'its pod is gone');
 });
 
-running('a detached one-off is left out of what a foreground up follows, unless named', async (context) => {
+running('a detached one-off: port shows its -p port; a foreground up does not follow it unless named', async (context) => {
   assertSetUp(context);
-  const detached = await cli(context, ['run', '-d', '--no-deps', 'web', 'sh', '-c', 'echo from-the-one-off; sleep 1000']);
+  const detached = await cli(context, ['run', '-d', '--no-deps', '-p', '8080', 'web', 'sh', '-c', 'echo from-the-one-off; sleep 1000']);
   assert.is(detached.exitCode, 0, `run -d: ${detached.stderr}`);
   const name = detached.stdout.trim();
+  const port = await cli(context, ['port', name, '8080']);
+  assert.is(port.exitCode, 0, `port: ${port.stderr}`);
+  assert.match(port.stdout, /^0\.0\.0\.0:[1-9]\d*$/, 'its -p port is published on a port chosen at attach time');
   const runtime = await openRuntime(context.project, { dirs: { run: context.sandbox.run, state: context.sandbox.state }, readOnly: true });
   const lines = async (only?: string[]) => {
     const said: string[] = [];
