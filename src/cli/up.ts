@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import type { Project } from '../project/model.js';
 import { dirsFromEnvironment } from '../state/paths.js';
 import type { PullPolicy } from '../images/pull.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -45,13 +46,24 @@ function checkUpFlags(options: UpOptions): void {
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
+/** The project file the options point at, with its images pulled or built (`up`, `create`, `run`). */
+export async function loadProjectWithImages(options: TargetOptions & Pick<UpOptions, 'tlsVerify' | 'build' | 'pull' | 'quietPull'>, how: { edit?: (project: Project) => Project; progressTo?: NodeJS.WriteStream } = {}): Promise<Project> {
+  const loaded = await loadTargetProject(options);
+  return resolveImagesOf(how.edit ? how.edit(loaded) : loaded, options, how.progressTo ?? process.stdout);
+}
+
+async function resolveImagesOf(project: Project, options: Pick<UpOptions, 'tlsVerify' | 'build' | 'pull' | 'quietPull'>, progressTo: NodeJS.WriteStream): Promise<Project> {
+  const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
+  const reporter = options.quietPull ? undefined : await reporterFor(progressTo);
+  return resolveProjectImages(project, dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter, pull: options.pull });
+}
+
 export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
   checkUpFlags(options);
-  const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
   const loaded = await loadTargetProject(options);
+  // Checked before any pull or change: a wrong name is an input error.
   const exitCodeFrom = options.exitCodeFrom === undefined ? undefined : exitCodeSource(loaded, options.exitCodeFrom);
-  const reporter = options.quietPull ? undefined : await reporterFor(process.stdout);
-  const project = await resolveProjectImages(loaded, dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter, pull: options.pull });
+  const project = await resolveImagesOf(loaded, options, process.stdout);
   const [{ openRuntime }, { reconcileProject, podsInScope }, launch, { waitForProject }, { startForegroundSession, stopOnSignals }, { recordForBoot }, { ensureBootService }, { parseProfiles }] = await Promise.all([
     import('../runtime/context.js'), import('../converge/reconcile.js'), import('../supervisor/launch.js'), import('../converge/wait.js'), import('../converge/foreground.js'),
     import('../converge/boot.js'), import('../converge/boot-service.js'), import('../project/profiles.js'),

@@ -38,7 +38,9 @@ function isAlive(pid: number): boolean {
 /** Streams the logs of the project's containers. Returns when all followed containers exited. */
 export async function followProjectLogs(context: RuntimeContext, options: FollowProjectOptions): Promise<void> {
   const observed = await observeProject(context);
-  const chosen = observed.containers.filter((container) => !options.only?.length || options.only.includes(`${container.pod}/${container.name}`));
+  // With none named, the project's containers: a one-off of `corral run` is followed only when named
+  // (as compose's `logs` and `up` leave one-offs out), so a foreground `up` never waits for one.
+  const chosen = observed.containers.filter((container) => (options.only?.length ? options.only.includes(`${container.pod}/${container.name}`) : !container.oneOff));
   const prefix = options.prefix ?? chosen.length > 1;
   const width = Math.max(0, ...chosen.map((container) => container.pod.length + container.name.length + 1));
   const follow = options.follow ?? true;
