@@ -89,24 +89,20 @@ function nowhereFound(found: ProjectFiles): string {
   return `no ${PROJECT_FILE_NAMES.join(', ')} in ${found.source} or a parent directory`;
 }
 
-/** The one file to load; several (an override file, -f twice, COMPOSE_FILE) would need compose's merge, which Corral does not do yet. */
-function singleFile(found: ProjectFiles): string {
-  const [file, ...more] = found.files;
+/** The files to load, the main one first; none found is an error that says where Corral looked. */
+function filesToLoad(found: ProjectFiles): { file: string; overrides: readonly string[] } {
+  const [file, ...overrides] = found.files;
   if (file === undefined) throw new UsageError(`no project file: ${nowhereFound(found)}`, 'name one with -f FILE, or run the command in the project\'s directory');
-  if (more.length > 0) {
-    throw new UsageError(`several project files (${found.files.join(', ')}; from ${found.source}): Corral does not merge files as compose does yet`,
-      'merge them into one, e.g. docker compose -f A -f B config > merged.yaml, and pass that with -f; or move the override file away');
-  }
-  return file;
+  return { file, overrides };
 }
 
 /**
- * Loads the project the options point at (its one file; several are refused). Warnings about the file
+ * Loads the project the options point at (several compose files merged, as compose merges them). Warnings about the file
  * are for the commands that act on it (`up`, `validate`, ...): one that only needs the name (`ps`,
  * `down`) passes `quiet`.
  */
 async function loadTarget(target: Target, options: TargetOptions, how: { quiet?: boolean } = {}): Promise<Project> {
-  const file = singleFile(target.found);
+  const { file, overrides } = filesToLoad(target.found);
   const warn = how.quiet ? () => {} : (warning: string) => process.stderr.write(`corral: warning: ${warning}\n`);
   for (const other of target.found.passedOver) warn(`${other} is also a project file; using ${file} (the first of ${PROJECT_FILE_NAMES.join(', ')})`);
   // Loaded on use: `ps`, `logs` and `down` with -p never pay for the YAML parser and the schema.
@@ -115,6 +111,7 @@ async function loadTarget(target: Target, options: TargetOptions, how: { quiet?:
   const profiles = options.profile?.length ? options.profile : parseProfiles(environment.CORRAL_PROFILES ?? environment.COMPOSE_PROFILES);
   return loadProject({
     file,
+    overrides,
     ...(target.givenName === undefined ? {} : { projectName: target.givenName }),
     ...(target.projectDirectory === undefined ? {} : { projectDirectory: target.projectDirectory }),
     lookupEnv: (name) => environment[name],

@@ -14,12 +14,19 @@ import { readProvidedContents } from '../project/provided-files.js';
 import { parseProfiles } from '../project/profiles.js';
 import { isValidProjectName, normaliseProjectName, PROJECT_NAME_RULE } from '../project/name.js';
 import { errorAt } from '../project/parse.js';
+import { mergeComposeLayers } from './merge.js';
 
 // The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
 // the file system and the environment come in as lookups so each stage can be tested alone.
 
 export interface LoadOptions {
   readonly file: string;
+  /**
+   * Compose files merged over `file`, in order, with compose's rules (-f given again, COMPOSE_FILE's
+   * list, the override file found beside compose.yaml). Relative paths in all of them are relative to
+   * the project directory, which is `file`'s by default.
+   */
+  readonly overrides?: readonly string[];
   /** `-p` or COMPOSE_PROJECT_NAME: overrides the file's `name:` and the directory name; must be valid as it is. */
   readonly projectName?: string;
   /** `--project-directory`: where relative paths and `.env` are found, and what names the project; default: the file's directory. */
@@ -59,10 +66,8 @@ function projectNameOf(parsed: ParsedFile, options: { given?: string; inFile?: u
   throw new ProjectError(`the project directory ${options.baseDir} gives no valid project name ("${name}")`, { file, line: 0, col: 0, path: '' }, `set name: in the file or pass -p NAME (${PROJECT_NAME_RULE})`);
 }
 
-/** Loads a project file into the frozen desired model, or throws one ProjectError saying where and how to fix. */
-export async function loadProject(options: LoadOptions): Promise<Project> {
-  const file = path.resolve(options.file);
-  const read = options.readFile ?? readWithinLimit;
+/** Reads one project file within the size limit, or throws a ProjectError naming it. */
+async function readSourceFile(file: string, read: (file: string) => Promise<string>): Promise<string> {
   let text: string;
   try {
     text = await read(file);
@@ -72,7 +77,35 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   }
   const bytes = Buffer.byteLength(text);
   if (bytes > LOADER_LIMITS.maxFileBytes) throw fileTooLarge(file, bytes);
-  const source = parseSourceText(text, file);
+  return text;
+}
+
+type Source = ReturnType<typeof parseSourceText>;
+
+/** Files merged over the first must be compose files, as must the first: Corral's own format and manifests have no merge rules. */
+function checkMergeable(sources: readonly Source[]): void {
+  if (sources.length < 2) return;
+  for (const [index, source] of sources.entries()) {
+    const data = source.parsed.data as Record<string, unknown> | null;
+    const corralOwn = source.format === 'kube' || (data !== null && typeof data === 'object' && 'pods' in data) || (index === 0 && source.format !== 'compose');
+    if (corralOwn) {
+      throw new ProjectError(`only compose files are merged, and this is ${source.format === 'kube' ? 'a Kubernetes manifest' : 'a Corral project file'} (one of ${sources.length} files given)`,
+        { file: source.parsed.file, line: 0, col: 0, path: '' }, 'pass it alone with -f, or give only compose files (services:) to merge');
+    }
+  }
+}
+
+/** Loads a project file (or compose files merged) into the frozen desired model, or throws one ProjectError saying where and how to fix. */
+export async function loadProject(options: LoadOptions): Promise<Project> {
+  const files = [options.file, ...(options.overrides ?? [])].map((file) => path.resolve(file));
+  const file = files[0]!;
+  const read = options.readFile ?? readWithinLimit;
+  const sources: Source[] = [];
+  for (const one of files) sources.push(parseSourceText(await readSourceFile(one, read), one));
+  checkMergeable(sources);
+  const source = sources[0]!;
+  const tagged = source.format === 'compose' ? undefined : source.tags[0];
+  if (tagged) throw errorAt(source.parsed, tagged.path, `${tagged.tag} is a tag of compose files, for merging several`, 'remove the tag: a Corral project file is one file, with plain values');
   const baseDir = path.resolve(options.projectDirectory ?? path.dirname(file));
   // The environment wins over .env, as in compose.
   const dotenv = await readDotenvFiles(options.dotenvFiles ?? [path.join(baseDir, '.env')], { optional: options.dotenvFiles === undefined, read });
@@ -84,7 +117,11 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   let parsed: ParsedFile = source.parsed;
   let data: unknown;
   if (source.format === 'kube') ({ parsed, data } = translateKube(source.parsed, warn));
-  else if (source.format === 'compose') ({ parsed, data } = translateCompose(source.parsed, interpolateProject(source.parsed, lookup) as Record<string, unknown>, warn));
+  else if (source.format === 'compose') {
+    // Each file is interpolated on its own, then merged over the ones before it, as compose does.
+    const merged = mergeComposeLayers(sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup), tags: one.tags })));
+    ({ parsed, data } = translateCompose(merged, merged.data as Record<string, unknown>, warn));
+  }
   else data = interpolateProject(parsed, lookup);
   validateProjectData(parsed, data);
   const raw = data as Record<string, unknown>;
@@ -93,5 +130,5 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   const provided = await readProvidedContents({ parsed, raw, baseDir, read, lookupEnv: lookup });
   // COMPOSE_PROFILES may come from .env, as in compose.
   const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES') ?? lookup('COMPOSE_PROFILES'));
-  return normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: provided.files, profiles });
+  return normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: [...files.slice(1), ...provided.files], profiles });
 }
