@@ -5,7 +5,7 @@ import { interpolateProject, processEnvironment, type LookupEnv } from '../proje
 import type { Project } from '../project/model.js';
 import { normaliseProject } from '../project/normalise.js';
 import type { ParsedFile } from '../project/parse.js';
-import { parseSourceText } from '../import/documents.js';
+import { parseSourceText, type SourceFormat } from '../import/documents.js';
 import { translateCompose } from '../import/compose.js';
 import { translateKube } from '../import/kube.js';
 import { validateProjectData } from '../project/validate.js';
@@ -95,8 +95,19 @@ function checkMergeable(sources: readonly Source[]): void {
   }
 }
 
+/** The project's document before Corral translates it: compose files merged, every file interpolated (what `corral config` prints). */
+export interface SourceDocument {
+  readonly format: SourceFormat;
+  readonly data: unknown;
+}
+
 /** Loads a project file (or compose files merged) into the frozen desired model, or throws one ProjectError saying where and how to fix. */
 export async function loadProject(options: LoadOptions): Promise<Project> {
+  return (await loadProjectAndSource(options)).project;
+}
+
+/** loadProject, and the document the project was made of. */
+export async function loadProjectAndSource(options: LoadOptions): Promise<{ project: Project; source: SourceDocument }> {
   const files = [options.file, ...(options.overrides ?? [])].map((file) => path.resolve(file));
   const file = files[0]!;
   const read = options.readFile ?? readWithinLimit;
@@ -116,13 +127,15 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   const warn = options.onWarning ?? warnOnStderr;
   let parsed: ParsedFile = source.parsed;
   let data: unknown;
+  let document: unknown = source.parsed.data;
   if (source.format === 'kube') ({ parsed, data } = translateKube(source.parsed, warn));
   else if (source.format === 'compose') {
     // Each file is interpolated on its own, then merged over the ones before it, as compose does.
     const merged = mergeComposeLayers(sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup), tags: one.tags })));
+    document = merged.data;
     ({ parsed, data } = translateCompose(merged, merged.data as Record<string, unknown>, warn));
   }
-  else data = interpolateProject(parsed, lookup);
+  else document = data = interpolateProject(parsed, lookup);
   validateProjectData(parsed, data);
   const raw = data as Record<string, unknown>;
   const name = projectNameOf(parsed, { given: options.projectName, inFile: raw.name, baseDir });
@@ -130,5 +143,6 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   const provided = await readProvidedContents({ parsed, raw, baseDir, read, lookupEnv: lookup });
   // COMPOSE_PROFILES may come from .env, as in compose.
   const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES') ?? lookup('COMPOSE_PROFILES'));
-  return normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: [...files.slice(1), ...provided.files], profiles });
+  const project = normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: [...files.slice(1), ...provided.files], profiles });
+  return { project, source: { format: source.format, data: document } };
 }
