@@ -26,14 +26,14 @@ export interface ComposeLayer {
 }
 
 /** Where a value of the merged project came from: a path in one file, and (for merged parts) where each child came from. */
-interface Origin {
+export interface Origin {
   readonly parsed: ParsedFile;
   readonly path: readonly PathSegment[];
   readonly children?: ReadonlyMap<string, Origin>;
 }
 
 /** A value with its origin. */
-interface Located {
+export interface Located {
   readonly value: unknown;
   readonly origin: Origin;
 }
@@ -43,9 +43,9 @@ type Merger = (base: Located, over: Located, at: readonly string[]) => Located;
 
 const isMapping = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const childOrigin = (origin: Origin, key: PathSegment): Origin => origin.children?.get(String(key)) ?? { parsed: origin.parsed, path: [...origin.path, key] };
+export const childOrigin = (origin: Origin, key: PathSegment): Origin => origin.children?.get(String(key)) ?? { parsed: origin.parsed, path: [...origin.path, key] };
 
-const childOf = (located: Located, key: PathSegment): Located => ({ value: (located.value as Record<string, unknown>)[key as string], origin: childOrigin(located.origin, key) });
+export const childOf = (located: Located, key: PathSegment): Located => ({ value: (located.value as Record<string, unknown>)[key as string], origin: childOrigin(located.origin, key) });
 
 /** A sequence built of located items; its own position is that of `at`. */
 function sequenceOf(items: readonly Located[], at: Origin): Located {
@@ -87,7 +87,7 @@ function mergeMappings(base: Located, over: Located, at: readonly string[]): Loc
 }
 
 /** compose's default: mappings merged, sequences appended, anything else replaced; null leaves the earlier value. */
-function mergeValues(base: Located, over: Located, at: readonly string[]): Located {
+export function mergeValues(base: Located, over: Located, at: readonly string[]): Located {
   const special = MERGE_SPECIALS.find(([where]) => matches(at, where));
   if (special) return special[1](base, over, at);
   if (over.value === null || over.value === undefined) return base;
@@ -263,7 +263,7 @@ const UNIQUE: readonly (readonly [readonly string[], Indexer])[] = ([
 ] as const).map(([where, indexer]) => [pattern(where), indexer] as const);
 
 /** Lists compose keeps unique: a later entry with the key of an earlier one takes its place. */
-function enforceUnicity(located: Located, at: readonly string[]): Located {
+export function enforceUnicity(located: Located, at: readonly string[]): Located {
   const { value } = located;
   if (isMapping(value)) {
     const out: Raw = {};
@@ -291,7 +291,7 @@ function enforceUnicity(located: Located, at: readonly string[]): Located {
 }
 
 /** The value without the mapping key at `path` (when there is one). */
-function without(located: Located, path: readonly string[]): Located {
+export function without(located: Located, path: readonly string[]): Located {
   const [key, ...rest] = path;
   if (key === undefined || !isMapping(located.value) || !Object.hasOwn(located.value, key)) return located;
   const children = new Map<string, Origin>(Object.keys(located.value).map((name) => [name, childOrigin(located.origin, name)]));
@@ -307,11 +307,31 @@ function without(located: Located, path: readonly string[]): Located {
   return { value, origin: { ...located.origin, children } };
 }
 
+/** What merging needs besides the files: how `extends` finds services in other files. */
+export interface MergeOptions {
+  /** Applies the `extends` of each service of a file (see extends.ts); default: none. */
+  readonly extend?: (file: Located, tags: readonly MergeTag[]) => { located: Located; extended: boolean };
+}
+
+/** A located value as a ParsedFile of `file`, whose positions are those of the files each part came from. */
+export function parsedFileOf(located: Located, file: string): ParsedFile {
+  return {
+    file,
+    data: located.value,
+    locate(path, options): Location {
+      const origin = path.reduce<Origin>((inner, segment) => childOrigin(inner, segment), located.origin);
+      const { line, col, file: at = origin.parsed.file } = origin.parsed.locate(origin.path, options);
+      return { line, col, file: at };
+    },
+  };
+}
+
 /** The project of several compose files merged, as one ParsedFile whose positions are those of the file each value came from. */
-export function mergeComposeLayers(layers: readonly ComposeLayer[]): ParsedFile {
+export function mergeComposeLayers(layers: readonly ComposeLayer[], options: MergeOptions = {}): ParsedFile {
   const [first] = layers;
   if (first === undefined) throw new RangeError('mergeComposeLayers needs at least one file');
   let merged: Located | undefined;
+  let extendedAny = false;
   for (const layer of layers) {
     let own: Located = { value: layer.data, origin: { parsed: layer.parsed, path: [] } };
     for (const { path, tag } of layer.tags) {
@@ -319,16 +339,13 @@ export function mergeComposeLayers(layers: readonly ComposeLayer[]): ParsedFile 
       if (merged) merged = without(merged, path);
       if (tag === '!reset') own = without(own, path);
     }
+    if (options.extend) {
+      const { located, extended } = options.extend(own, layer.tags);
+      own = located;
+      extendedAny ||= extended;
+    }
     merged = merged === undefined ? own : mergeValues(merged, own, []);
   }
-  const result = layers.length > 1 ? enforceUnicity(merged!, []) : merged!;
-  return {
-    file: first.parsed.file,
-    data: result.value,
-    locate(path, options): Location {
-      const origin = path.reduce<Origin>((inner, segment) => childOrigin(inner, segment), result.origin);
-      const { line, col, file = origin.parsed.file } = origin.parsed.locate(origin.path, options);
-      return { line, col, file };
-    },
-  };
+  // Appending (of several files, or of a service and the one it extends) may repeat what compose keeps unique.
+  return parsedFileOf(layers.length > 1 || extendedAny ? enforceUnicity(merged!, []) : merged!, first.parsed.file);
 }

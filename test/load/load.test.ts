@@ -1,0 +1,185 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadProjectAndSource } from '../../src/load/load.js';
+import { ProjectError } from '../../src/project/errors.js';
+import { readWithinLimit } from '../../src/project/limits.js';
+import { repositoryRoot } from '../helpers/sandbox.js';
+
+// The loader over several files on disk: compose-go's own test data for `extends` (copied under
+// test/fixtures/import/compose-go/), each case with what compose-go's loader/extends_test.go
+// expects of it; then the relative-path rule of several files and the refusal of include.
+
+const LOADER = path.join(repositoryRoot, 'test/fixtures/import/compose-go/loader');
+const TESTDATA = path.join(LOADER, 'testdata');
+
+type Raw = Record<string, any>;
+
+/**
+ * Loads `files` (the first may be given as text, as compose-go's tests give theirs inline, placed
+ * in compose-go's loader/ directory so that its relative paths reach testdata/).
+ */
+async function loadCompose(files: (string | { inline: string })[], env: Record<string, string> = {}, projectDirectory?: string) {
+  const inline = new Map<string, string>();
+  const paths = files.map((file, index) => {
+    if (typeof file === 'string') return file;
+    const name = path.join(LOADER, `inline-${index}.yaml`);
+    inline.set(name, file.inline);
+    return name;
+  });
+  const warnings: string[] = [];
+  const { project, source } = await loadProjectAndSource({
+    file: paths[0]!, overrides: paths.slice(1), projectName: 'test', ...(projectDirectory ? { projectDirectory } : {}), lookupEnv: (name) => env[name], dotenvFiles: [],
+    readFile: async (file) => inline.get(file) ?? readWithinLimit(file), onWarning: (warning) => warnings.push(warning),
+  });
+  return { project, services: (source.data as Raw).services as Raw, warnings };
+}
+
+const extendsCases = suite('extends, on compose-go\'s test data (loader/extends_test.go)');
+
+extendsCases('TestExtends: two services extend one of another file; a third extends one that extends', async () => {
+  const { services } = await loadCompose([{ inline: `name: test-extends
+services:
+  test1:
+    extends: { file: testdata/extends/base.yaml, service: base }
+    hostname: test1
+  test2:
+    extends: { file: testdata/extends/base.yaml, service: base }
+    hostname: test2
+  test3:
+    extends: { file: testdata/extends/base.yaml, service: another }
+    hostname: test3
+` }]);
+  assert.equal(services, { test1: { image: 'base', hostname: 'test1' }, test2: { image: 'base', hostname: 'test2' }, test3: { image: 'base', hostname: 'test3' } });
+});
+
+extendsCases('TestExtendsPort and TestExtendsUlimits: ports and ulimits of the extended service', async () => {
+  const { services } = await loadCompose([{ inline: `services:
+  test:
+    image: test
+    extends: { file: testdata/extends/base.yaml, service: with-port }
+  limited:
+    extends: { file: testdata/extends/base.yaml, service: withUlimits }
+` }]);
+  assert.equal(services.test.ports, ['8000:8000']);
+  assert.is(services.limited.ulimits.nproc, 65535);
+});
+
+extendsCases('TestExtendsRelativePath: a relative build context is the extended file\'s directory\'s', async () => {
+  const { services } = await loadCompose([{ inline: 'services:\n  test:\n    extends: { file: testdata/extends/base.yaml, service: with-build }\n' }]);
+  assert.is(services.test.build, path.join(TESTDATA, 'extends'));
+});
+
+extendsCases('TestExtendsPortOverride: a file extending a service of the file before it keeps one port, not two', async () => {
+  // compose-go's test names its working directory: the project directory, where extends.file is relative to.
+  const { services } = await loadCompose([path.join(TESTDATA, 'extends/ports.yaml'), { inline: 'services:\n  test:\n    extends: { file: testdata/extends/ports.yaml, service: test }\n' }], {}, LOADER);
+  assert.equal(services.test.ports, ['8080:8080']);
+});
+
+extendsCases('TestExtendsReset: !reset in the extending service of the extended file removes the command', async () => {
+  const { services } = await loadCompose([{ inline: 'services:\n  test:\n    extends: { file: testdata/extends/reset.yaml, service: base }\n' }]);
+  assert.equal(services.test, { image: 'alpine:latest' });
+});
+
+extendsCases('TestExtendsWithInterpolation: the extended file is interpolated', async () => {
+  const { services } = await loadCompose([{ inline: 'services:\n  test:\n    extends: { file: testdata/extends/interpolated.yaml, service: foo }\n' }]);
+  assert.equal(services.test.volumes, ['/dev/null:/tmp/foo:ro']);
+});
+
+extendsCases('withdir: extends across directories, each file relative to its own', async () => {
+  const { services } = await loadCompose([path.join(TESTDATA, 'extends/withdir/compose.yaml')]);
+  assert.equal(services.test, { image: 'hello-world' });
+});
+
+extendsCases('compose-test-extends.yaml: env_file relative to the extended file, not the extending one', async () => {
+  const { services, project } = await loadCompose([path.join(TESTDATA, 'compose-test-extends.yaml')], { SOURCE: 'fromenv' });
+  assert.equal(services.importer.env_file, [path.join(TESTDATA, 'subdir/extra.env')]);
+  assert.is(services.importer.container_name, 'fromenv', 'interpolated with the project\'s environment');
+  assert.is(project.pods[0]!.containers[0]!.env.SOURCE, 'extends', 'the env file read from the extended file\'s directory');
+});
+
+extendsCases('TestLoadExtendsSameFile: a service of another file that extends one of its own file', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-extends-'));
+  try {
+    await mkdir(path.join(dir, 'sub'));
+    await writeFile(path.join(dir, 'sub/compose.yaml'), 'services:\n  base:\n    build:\n      context: ..\n  service:\n    extends: base\n    build:\n      target: target\n');
+    await writeFile(path.join(dir, 'compose.yaml'), 'services:\n  out-base:\n    extends: { file: sub/compose.yaml, service: base }\n  out-service:\n    extends: { file: sub/compose.yaml, service: service }\n');
+    const { services } = await loadCompose([path.join(dir, 'compose.yaml')]);
+    assert.equal(services['out-base'].build, { context: dir });
+    assert.equal(services['out-service'].build, { context: dir, target: 'target' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const refusals = suite('extends and include refused at their line');
+
+async function refusal(files: (string | { inline: string })[]): Promise<ProjectError> {
+  try {
+    await loadCompose(files);
+  } catch (error) {
+    if (error instanceof ProjectError) return error;
+    throw error;
+  }
+  throw new Error('the project should have been refused');
+}
+
+refusals('a service that extends one that is not there', async () => {
+  const error = await refusal([{ inline: 'services:\n  web:\n    image: x\n  app:\n    extends: webb\n' }]);
+  assert.equal([path.basename(error.where.file), error.where.line, error.where.col], ['inline-0.yaml', 5, 14]);
+  assert.match(error.message, /cannot extend service app: there is no service webb/);
+});
+
+refusals('a cycle of extends', async () => {
+  const error = await refusal([{ inline: 'services:\n  a:\n    extends: b\n  b:\n    extends: a\n' }]);
+  assert.match(error.message, /leads back to it/);
+});
+
+refusals('an extends.file that is not there, at its line', async () => {
+  const error = await refusal([{ inline: 'services:\n  a:\n    extends: { file: missing.yaml, service: x }\n' }]);
+  assert.equal([path.basename(error.where.file), error.where.line], ['inline-0.yaml', 3]);
+  assert.match(error.message, /cannot read .*missing\.yaml: ENOENT/);
+});
+
+refusals('an error in a key taken from the extended file is reported in that file', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-extends-'));
+  try {
+    await writeFile(path.join(dir, 'base.yaml'), 'services:\n  base:\n    image: x\n    privileged: maybe\n');
+    await writeFile(path.join(dir, 'compose.yaml'), 'services:\n  web:\n    extends: { file: base.yaml, service: base }\n');
+    const error = await refusal([path.join(dir, 'compose.yaml')]);
+    assert.equal([error.where.file, error.where.line, error.where.col], [path.join(dir, 'base.yaml'), 4, 17]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+refusals('top-level include is refused at its line, with what to do instead', async () => {
+  const error = await refusal([{ inline: 'services:\n  web:\n    image: x\ninclude:\n  - other.yaml\n' }]);
+  assert.equal([error.where.line, error.where.col], [5, 3]);
+  assert.match(error.message, /include: is not supported by Corral yet/);
+  assert.match(error.hint, /-f/);
+});
+
+const relative = suite('several files: relative paths are the project directory\'s');
+
+relative('a bind of the second file, in another directory, is relative to the first file\'s directory', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-files-'));
+  try {
+    await mkdir(path.join(dir, 'app'));
+    await mkdir(path.join(dir, 'overrides'));
+    await writeFile(path.join(dir, 'app/compose.yaml'), 'services:\n  web:\n    image: busybox\n');
+    await writeFile(path.join(dir, 'overrides/dev.yaml'), 'services:\n  web:\n    volumes: ["./src:/src"]\n');
+    const { project } = await loadCompose([path.join(dir, 'app/compose.yaml'), path.join(dir, 'overrides/dev.yaml')]);
+    const mount = project.pods[0]!.containers[0]!.mounts.find((one) => one.target === '/src');
+    assert.is(mount?.source, path.join(dir, 'app/src'));
+    assert.ok(project.sources.includes(path.join(dir, 'overrides/dev.yaml')), 'the second file is a source of the project (watch reloads on it)');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+extendsCases.run();
+refusals.run();
+relative.run();
