@@ -50,7 +50,8 @@ export function parseSourceText(text: string, file: string): { parsed: ParsedFil
     if (data && typeof data === 'object' && 'apiVersion' in data && 'kind' in data) {
       return { parsed: { file, data: [data], locate: (path, options) => parsed.locate(path.slice(1), options) }, format: 'kube', tags: [] };
     }
-    const format = data && typeof data === 'object' && 'services' in data && !('pods' in data) ? 'compose' : 'corral';
+    // A compose file may be all `include:`.
+    const format = data && typeof data === 'object' && ('services' in data || 'include' in data) && !('pods' in data) ? 'compose' : 'corral';
     return { parsed, format, tags: only ? mergeTagsOf(only) : [] };
   }
   for (const document of list) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { errorAt, type ParsedFile, type PathSegment } from '../project/parse.js';
+import { withAbsolutePaths } from './paths.js';
 import { childOf, mergeValues, without, type ComposeLayer, type Located, type MergeTag } from './merge.js';
 
 // compose's `extends` (compose-go loader/extends.go): a service starts from another one, of the same
@@ -37,32 +38,6 @@ export function extendsFilesOf(layer: ComposeLayer, dir: string): ExtendedFile[]
 
 function refused(at: Located, what: string, hint: string): Error {
   return errorAt(at.origin.parsed, at.origin.path, what, hint);
-}
-
-const isRemote = (source: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(source) || source.startsWith('git@');
-
-/** A service of another file with its relative paths made absolute (build context, env_file, bind sources). */
-function rebased(service: Located, dir: string): Located {
-  if (!isMapping(service.value)) return service;
-  const value: Raw = { ...service.value };
-  const absolute = (source: string) => (path.isAbsolute(source) || isRemote(source) ? source : path.resolve(dir, source));
-  if (typeof value.build === 'string') value.build = absolute(value.build);
-  else if (isMapping(value.build)) value.build = { ...value.build, context: absolute(String(value.build.context ?? '.')) };
-  if (value.env_file !== undefined) {
-    const one = (entry: unknown) => (typeof entry === 'string' ? absolute(entry) : isMapping(entry) && typeof entry.path === 'string' ? { ...entry, path: absolute(entry.path) } : entry);
-    value.env_file = Array.isArray(value.env_file) ? value.env_file.map(one) : one(value.env_file);
-  }
-  if (Array.isArray(value.volumes)) {
-    value.volumes = value.volumes.map((volume) => {
-      if (typeof volume === 'string') {
-        const [source, ...rest] = volume.split(':');
-        return rest.length > 0 && source!.startsWith('.') ? [absolute(source!), ...rest].join(':') : volume;
-      }
-      if (isMapping(volume) && volume.type === 'bind' && typeof volume.source === 'string') return { ...volume, source: absolute(volume.source) };
-      return volume;
-    });
-  }
-  return { value, origin: service.origin };
 }
 
 interface Scope {
@@ -104,7 +79,7 @@ function extendService(name: string, scope: Scope, options: ExtendsOptions, chai
   const link = `${base.file}:${reference}`;
   if (chain.includes(link)) throw refused(at, `service ${name} extends ${reference}, which leads back to it (${[...chain, link].join(' -> ')})`, 'break the cycle of extends');
   let from = extendService(reference, base, options, [...chain, link]);
-  if (base !== scope) from = rebased(from, base.dir);
+  if (base !== scope) from = { value: withAbsolutePaths(from.value, base.dir), origin: from.origin };
   // !reset and !override in the extending service drop what the base says there.
   for (const tag of scope.tags) {
     const [top, service, ...rest] = tag.path;

@@ -14,8 +14,8 @@ import { readProvidedContents } from '../project/provided-files.js';
 import { parseProfiles } from '../project/profiles.js';
 import { isValidProjectName, normaliseProjectName, PROJECT_NAME_RULE } from '../project/name.js';
 import { errorAt } from '../project/parse.js';
-import { mergeComposeLayers, type ComposeLayer } from './merge.js';
-import { applyExtends, extendsFilesOf } from './extends.js';
+import { parsedFileOf } from './merge.js';
+import { composeModel } from './compose-model.js';
 
 // The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
 // the file system and the environment come in as lookups so each stage can be tested alone.
@@ -102,35 +102,6 @@ export interface SourceDocument {
   readonly data: unknown;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const layerOf = (source: Source, lookup: LookupEnv): ComposeLayer => ({ parsed: source.parsed, data: interpolateProject(source.parsed, lookup), tags: source.tags });
-
-/** At most this many files named by `extends.file`, one naming the next: a project needs a few. */
-const MAX_EXTENDED_FILES = 64;
-
-/** The files `extends.file` names, and those they name in turn, read, parsed and interpolated (as compose, with the project's environment). */
-async function readExtendedFiles(layers: readonly ComposeLayer[], options: { baseDir: string; read: (file: string) => Promise<string>; lookup: LookupEnv }): Promise<Map<string, ComposeLayer>> {
-  const files = new Map<string, ComposeLayer>();
-  const pending = layers.flatMap((layer) => extendsFilesOf(layer, options.baseDir));
-  for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
-    const { file, namedIn, at } = next;
-    if (files.has(file)) continue;
-    if (files.size >= MAX_EXTENDED_FILES) throw errorAt(namedIn, at, `extends names more than ${MAX_EXTENDED_FILES} files`, 'keep the chain of extends short');
-    let text: string;
-    try {
-      text = await options.read(file);
-    } catch (error) {
-      if (error instanceof ProjectError) throw error;
-      throw Object.assign(errorAt(namedIn, at, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'extends.file is relative to the project directory (in an extended file, to that file\'s directory)'), { cause: error });
-    }
-    const layer = layerOf(parseSourceText(text, file), options.lookup);
-    files.set(file, layer);
-    pending.push(...extendsFilesOf(layer, path.dirname(file)));
-  }
-  return files;
-}
-
 /** Loads a project file (or compose files merged) into the frozen desired model, or throws one ProjectError saying where and how to fix. */
 export async function loadProject(options: LoadOptions): Promise<Project> {
   return (await loadProjectAndSource(options)).project;
@@ -161,14 +132,10 @@ export async function loadProjectAndSource(options: LoadOptions): Promise<{ proj
   if (source.format === 'kube') ({ parsed, data } = translateKube(source.parsed, warn));
   else if (source.format === 'compose') {
     // Each file is interpolated on its own, then merged over the ones before it, as compose does.
-    const layers = sources.map((one) => layerOf(one, lookup));
-    const including = layers.find((layer) => isRecord(layer.data) && layer.data.include !== undefined);
-    if (including) {
-      throw errorAt(including.parsed, ['include'], 'include: is not supported by Corral yet', 'name the files with -f instead (corral -f included.yaml -f compose.yaml; paths are then relative to the first), or write the project out with docker compose config');
-    }
-    const extended = await readExtendedFiles(layers, { baseDir, read, lookup });
-    for (const other of extended.keys()) files.push(other);
-    const merged = mergeComposeLayers(layers, { extend: (own, tags) => applyExtends(own, tags, { files: extended, file: own.origin.parsed.file, dir: baseDir }) });
+    const layers = sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup), tags: one.tags }));
+    const otherFiles: string[] = [];
+    const merged = parsedFileOf(await composeModel(layers, { projectDirectory: baseDir, lookup, read, otherFiles }), file);
+    files.push(...new Set(otherFiles));
     document = merged.data;
     ({ parsed, data } = translateCompose(merged, merged.data as Record<string, unknown>, warn));
   }

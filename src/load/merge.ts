@@ -290,6 +290,14 @@ export function enforceUnicity(located: Located, at: readonly string[]): Located
   return sequenceOf(kept, located.origin);
 }
 
+/** A mapping with `key` set to `child` (its value and origin). */
+export function withChild(located: Located, key: string, child: Located): Located {
+  const value: Raw = { ...(isMapping(located.value) ? located.value : {}), [key]: child.value };
+  const children = new Map<string, Origin>(Object.keys(value).map((name) => [name, childOrigin(located.origin, name)]));
+  children.set(key, child.origin);
+  return { value, origin: { ...located.origin, children } };
+}
+
 /** The value without the mapping key at `path` (when there is one). */
 export function without(located: Located, path: readonly string[]): Located {
   const [key, ...rest] = path;
@@ -309,6 +317,8 @@ export function without(located: Located, path: readonly string[]): Located {
 
 /** What merging needs besides the files: how `extends` finds services in other files. */
 export interface MergeOptions {
+  /** Brings in what the file's `include` names (see include.ts), before extends; default: nothing. */
+  readonly include?: (file: Located, tags: readonly MergeTag[], index: number) => Located;
   /** Applies the `extends` of each service of a file (see extends.ts); default: none. */
   readonly extend?: (file: Located, tags: readonly MergeTag[]) => { located: Located; extended: boolean };
 }
@@ -330,22 +340,32 @@ export function parsedFileOf(located: Located, file: string): ParsedFile {
 export function mergeComposeLayers(layers: readonly ComposeLayer[], options: MergeOptions = {}): ParsedFile {
   const [first] = layers;
   if (first === undefined) throw new RangeError('mergeComposeLayers needs at least one file');
+  return parsedFileOf(mergeLayers(layers, options), first.parsed.file);
+}
+
+/** Several compose files merged, each value with its origin. */
+export function mergeLayers(layers: readonly ComposeLayer[], options: MergeOptions = {}): Located {
   let merged: Located | undefined;
-  let extendedAny = false;
-  for (const layer of layers) {
+  let appended = false;
+  for (const [index, layer] of layers.entries()) {
     let own: Located = { value: layer.data, origin: { parsed: layer.parsed, path: [] } };
     for (const { path, tag } of layer.tags) {
       // !reset and !override both drop what the earlier files said; !reset also what this one says.
       if (merged) merged = without(merged, path);
       if (tag === '!reset') own = without(own, path);
     }
+    if (options.include) {
+      const before = own;
+      own = options.include(own, layer.tags, index);
+      appended ||= own !== before;
+    }
     if (options.extend) {
       const { located, extended } = options.extend(own, layer.tags);
       own = located;
-      extendedAny ||= extended;
+      appended ||= extended;
     }
     merged = merged === undefined ? own : mergeValues(merged, own, []);
   }
-  // Appending (of several files, or of a service and the one it extends) may repeat what compose keeps unique.
-  return parsedFileOf(layers.length > 1 || extendedAny ? enforceUnicity(merged!, []) : merged!, first.parsed.file);
+  // Appending (of several files, of a service and the one it extends, of resources included twice) may repeat what compose keeps unique.
+  return layers.length > 1 || appended ? enforceUnicity(merged!, []) : merged!;
 }

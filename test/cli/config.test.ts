@@ -121,6 +121,17 @@ config('--services, --volumes, --profiles and --format json', async (context) =>
   assert.match(bad.stderr, /use one of yaml, json/);
 });
 
+config('include and extends: the included project\'s paths are its directory\'s, the extended service merged under the extending one', async (context) => {
+  await files(context.dir, {
+    'compose.yaml': 'include: [db/compose.yaml]\nservices:\n  web:\n    extends: { file: common.yaml, service: base }\n    environment: { B: "2" }\n',
+    'common.yaml': 'services:\n  base:\n    image: busybox\n    environment: { A: "1" }\n',
+    'db/compose.yaml': 'services:\n  db:\n    image: busybox\n    volumes: ["./data:/data"]\n',
+  });
+  const { services } = await configOf(context, []);
+  assert.equal(services.web, { image: 'busybox', environment: ['A=1', 'B=2'] });
+  assert.equal(services.db.volumes, [`${path.join(context.dir, 'db/data')}:/data`]);
+});
+
 config('a Corral project file is not merged with another', async (context) => {
   await files(context.dir, { 'corral.yaml': 'pods:\n  web:\n    containers:\n      app: { rootfs: /x, command: "true" }\n', 'more.yaml': OVERRIDE });
   const result = await corral(context.sandbox, ['-f', 'corral.yaml', '-f', 'more.yaml', 'config'], { cwd: context.dir });

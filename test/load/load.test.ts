@@ -9,8 +9,8 @@ import { readWithinLimit } from '../../src/project/limits.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
 
 // The loader over several files on disk: compose-go's own test data for `extends` (copied under
-// test/fixtures/import/compose-go/), each case with what compose-go's loader/extends_test.go
-// expects of it; then the relative-path rule of several files and the refusal of include.
+// test/fixtures/import/compose-go/), each case with what compose-go's loader/extends_test.go and
+// include_test.go expect of it; then the relative-path rule of several files.
 
 const LOADER = path.join(repositoryRoot, 'test/fixtures/import/compose-go/loader');
 const TESTDATA = path.join(LOADER, 'testdata');
@@ -155,11 +155,95 @@ refusals('an error in a key taken from the extended file is reported in that fil
   }
 });
 
-refusals('top-level include is refused at its line, with what to do instead', async () => {
-  const error = await refusal([{ inline: 'services:\n  web:\n    image: x\ninclude:\n  - other.yaml\n' }]);
-  assert.equal([error.where.line, error.where.col], [5, 3]);
-  assert.match(error.message, /include: is not supported by Corral yet/);
-  assert.match(error.hint, /-f/);
+refusals('an include that includes itself', async () => {
+  const error = await refusal([path.join(TESTDATA, 'compose-include-cycle.yaml')]);
+  assert.match(error.message, /include cycle/);
+  assert.equal([error.where.line, error.where.col], [2, 5]);
+});
+
+refusals('an include of a file that is not there, at its path', async () => {
+  const error = await refusal([{ inline: 'include:\n  - path: missing.yaml\nservices:\n  web:\n    image: x\n' }]);
+  assert.equal([error.where.line, error.where.col], [2, 11]);
+  assert.match(error.message, /cannot read .*missing\.yaml: ENOENT/);
+});
+
+const includeCases = suite('include, on compose-go\'s test data (loader/include_test.go)');
+
+includeCases('TestIncludeRelative: the included file\'s relative paths are its directory\'s', async () => {
+  const { services } = await loadCompose([path.join(TESTDATA, 'include/compose.yaml')]);
+  assert.equal(services.included, { build: path.join(TESTDATA, 'include'), volumes: [`${path.join(TESTDATA, 'include')}:/mnt`] });
+});
+
+includeCases('TestIncludeWithProjectDirectory: project_directory is where the included file\'s paths lead', async () => {
+  const { services } = await loadCompose([path.join(TESTDATA, 'include/project-directory.yaml')]);
+  const subdir = path.join(TESTDATA, 'subdir');
+  assert.is(services.service.build.context, subdir);
+  assert.is(services.service.volumes[0].source, path.join(subdir, 'compose-test-extends-imported.yaml'));
+  assert.equal(services.service.env_file, [path.join(subdir, 'extra.env')]);
+});
+
+includeCases('TestLoadWithMultipleInclude: one file included twice is no conflict; the env_file of an include, under the environment', async () => {
+  const { services } = await loadCompose([{ inline: `name: 'test-multi-include'
+include:
+  - path: ./testdata/subdir/compose-test-extends-imported.yaml
+    env_file: ./testdata/subdir/extra.env
+  - path: ./testdata/compose-include.yaml
+services:
+  foo:
+    image: busybox
+    depends_on:
+      - imported
+` }], { SOURCE: 'override' });
+  assert.is(services.imported.container_name, 'override');
+  assert.equal(services.bar, { image: 'bar', environment: ['FOO=BAR'] });
+});
+
+includeCases('TestLoadWithMultipleIncludeConflict: the including file\'s service is merged over the included one, !override honoured', async () => {
+  const { services } = await loadCompose([{ inline: `name: 'test-multi-include'
+include:
+  - path: ./testdata/subdir/compose-test-extends-imported.yaml
+    env_file: ./testdata/subdir/extra.env
+  - path: ./testdata/compose-include.yaml
+    env_file: ./testdata/subdir/extra.env
+services:
+  bar:
+    image: busybox
+    environment: !override
+      - ZOT=QIX
+` }], { SOURCE: 'override' });
+  assert.equal(services.bar, { image: 'busybox', environment: ['ZOT=QIX'] });
+});
+
+includeCases('TestLoadIncludeExtendsCombined: an included file extends a file beside it', async () => {
+  const { services } = await loadCompose([path.join(TESTDATA, 'combined/compose.yaml')]);
+  assert.equal(services.service, { build: path.join(TESTDATA, 'combined/dir') });
+});
+
+includeCases('TestLoadWithIncludeEnv: the include\'s env_file is the included project\'s alone', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-include-'));
+  try {
+    await mkdir(path.join(dir, 'module'));
+    await writeFile(path.join(dir, 'custom.env'), 'VAR_NAME=value');
+    await writeFile(path.join(dir, 'compose.yml'), 'include:\n  - path:\n    - ./module/compose.yml\n    env_file:\n      - ./custom.env\nservices:\n  a:\n    image: alpine\n    environment:\n      - VAR_NAME=${VAR_NAME:-unset}\n');
+    await writeFile(path.join(dir, 'module/compose.yml'), 'services:\n  b:\n    image: alpine\n    environment:\n      - VAR_NAME=${VAR_NAME:-unset}\n');
+    const { services } = await loadCompose([path.join(dir, 'compose.yml')]);
+    assert.equal(services.a.environment, ['VAR_NAME=unset'], 'not in the including project');
+    assert.equal(services.b.environment, ['VAR_NAME=value'], 'in the included one');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+includeCases('an error in an included file is reported in that file', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-include-'));
+  try {
+    await writeFile(path.join(dir, 'other.yaml'), 'services:\n  db:\n    image: x\n    privileged: maybe\n');
+    await writeFile(path.join(dir, 'compose.yaml'), 'include: [other.yaml]\nservices:\n  web:\n    image: x\n');
+    const error = await refusal([path.join(dir, 'compose.yaml')]);
+    assert.equal([error.where.file, error.where.line, error.where.col], [path.join(dir, 'other.yaml'), 4, 17]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 const relative = suite('several files: relative paths are the project directory\'s');
@@ -181,5 +265,6 @@ relative('a bind of the second file, in another directory, is relative to the fi
 });
 
 extendsCases.run();
+includeCases.run();
 refusals.run();
 relative.run();
