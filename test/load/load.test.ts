@@ -37,6 +37,16 @@ async function loadCompose(files: (string | { inline: string })[], env: Record<s
   return { project, services: (source.data as Raw).services as Raw, warnings };
 }
 
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+async function inTemporaryDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-load-'));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const extendsCases = suite('extends, on compose-go\'s test data (loader/extends_test.go)');
 
 extendsCases('TestExtends: two services extend one of another file; a third extends one that extends', async () => {
@@ -101,17 +111,14 @@ extendsCases('compose-test-extends.yaml: env_file relative to the extended file,
 });
 
 extendsCases('TestLoadExtendsSameFile: a service of another file that extends one of its own file', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-extends-'));
-  try {
+  await inTemporaryDir(async (dir) => {
     await mkdir(path.join(dir, 'sub'));
     await writeFile(path.join(dir, 'sub/compose.yaml'), 'services:\n  base:\n    build:\n      context: ..\n  service:\n    extends: base\n    build:\n      target: target\n');
     await writeFile(path.join(dir, 'compose.yaml'), 'services:\n  out-base:\n    extends: { file: sub/compose.yaml, service: base }\n  out-service:\n    extends: { file: sub/compose.yaml, service: service }\n');
     const { services } = await loadCompose([path.join(dir, 'compose.yaml')]);
     assert.equal(services['out-base'].build, { context: dir });
     assert.equal(services['out-service'].build, { context: dir, target: 'target' });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 const refusals = suite('extends and include refused at their line');
@@ -144,15 +151,12 @@ refusals('an extends.file that is not there, at its line', async () => {
 });
 
 refusals('an error in a key taken from the extended file is reported in that file', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-extends-'));
-  try {
+  await inTemporaryDir(async (dir) => {
     await writeFile(path.join(dir, 'base.yaml'), 'services:\n  base:\n    image: x\n    privileged: maybe\n');
     await writeFile(path.join(dir, 'compose.yaml'), 'services:\n  web:\n    extends: { file: base.yaml, service: base }\n');
     const error = await refusal([path.join(dir, 'compose.yaml')]);
     assert.equal([error.where.file, error.where.line, error.where.col], [path.join(dir, 'base.yaml'), 4, 17]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 refusals('an include that includes itself', async () => {
@@ -220,8 +224,7 @@ includeCases('TestLoadIncludeExtendsCombined: an included file extends a file be
 });
 
 includeCases('TestLoadWithIncludeEnv: the include\'s env_file is the included project\'s alone', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-include-'));
-  try {
+  await inTemporaryDir(async (dir) => {
     await mkdir(path.join(dir, 'module'));
     await writeFile(path.join(dir, 'custom.env'), 'VAR_NAME=value');
     await writeFile(path.join(dir, 'compose.yml'), 'include:\n  - path:\n    - ./module/compose.yml\n    env_file:\n      - ./custom.env\nservices:\n  a:\n    image: alpine\n    environment:\n      - VAR_NAME=${VAR_NAME:-unset}\n');
@@ -229,28 +232,22 @@ includeCases('TestLoadWithIncludeEnv: the include\'s env_file is the included pr
     const { services } = await loadCompose([path.join(dir, 'compose.yml')]);
     assert.equal(services.a.environment, ['VAR_NAME=unset'], 'not in the including project');
     assert.equal(services.b.environment, ['VAR_NAME=value'], 'in the included one');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 includeCases('an error in an included file is reported in that file', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-include-'));
-  try {
+  await inTemporaryDir(async (dir) => {
     await writeFile(path.join(dir, 'other.yaml'), 'services:\n  db:\n    image: x\n    privileged: maybe\n');
     await writeFile(path.join(dir, 'compose.yaml'), 'include: [other.yaml]\nservices:\n  web:\n    image: x\n');
     const error = await refusal([path.join(dir, 'compose.yaml')]);
     assert.equal([error.where.file, error.where.line, error.where.col], [path.join(dir, 'other.yaml'), 4, 17]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 const relative = suite('several files: relative paths are the project directory\'s');
 
 relative('a bind of the second file, in another directory, is relative to the first file\'s directory', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'corral-files-'));
-  try {
+  await inTemporaryDir(async (dir) => {
     await mkdir(path.join(dir, 'app'));
     await mkdir(path.join(dir, 'overrides'));
     await writeFile(path.join(dir, 'app/compose.yaml'), 'services:\n  web:\n    image: busybox\n');
@@ -259,9 +256,7 @@ relative('a bind of the second file, in another directory, is relative to the fi
     const mount = project.pods[0]!.containers[0]!.mounts.find((one) => one.target === '/src');
     assert.is(mount?.source, path.join(dir, 'app/src'));
     assert.ok(project.sources.includes(path.join(dir, 'overrides/dev.yaml')), 'the second file is a source of the project (watch reloads on it)');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 extendsCases.run();
