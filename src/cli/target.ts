@@ -97,11 +97,6 @@ function filesToLoad(found: ProjectFiles): { file: string; overrides: readonly s
   return { file, overrides };
 }
 
-/**
- * Loads the project the options point at (several compose files merged, as compose merges them). Warnings about the file
- * are for the commands that act on it (`up`, `validate`, ...): one that only needs the name (`ps`,
- * `down`) passes `quiet`.
- */
 /** A loaded project, the document it was made of, and the profiles that were active. */
 export interface LoadedTarget {
   readonly project: Project;
@@ -109,6 +104,11 @@ export interface LoadedTarget {
   readonly profiles: readonly string[];
 }
 
+/**
+ * Loads the project the options point at (several compose files merged, as compose merges them).
+ * Warnings about the files are for the commands that act on it (`up`, `validate`, ...): one that
+ * only needs the name (`ps`, `down`) passes `quiet`.
+ */
 async function loadTarget(target: Target, options: TargetOptions, how: { quiet?: boolean } = {}): Promise<LoadedTarget> {
   const { file, overrides } = filesToLoad(target.found);
   const warn = how.quiet ? () => {} : (warning: string) => process.stderr.write(`corral: warning: ${warning}\n`);

@@ -338,13 +338,12 @@ export function parsedFileOf(located: Located, file: string): ParsedFile {
 
 /** The project of several compose files merged, as one ParsedFile whose positions are those of the file each value came from. */
 export function mergeComposeLayers(layers: readonly ComposeLayer[], options: MergeOptions = {}): ParsedFile {
-  const [first] = layers;
-  if (first === undefined) throw new RangeError('mergeComposeLayers needs at least one file');
-  return parsedFileOf(mergeLayers(layers, options), first.parsed.file);
+  return parsedFileOf(mergeLayers(layers, options), layers[0]!.parsed.file);
 }
 
 /** Several compose files merged, each value with its origin. */
 export function mergeLayers(layers: readonly ComposeLayer[], options: MergeOptions = {}): Located {
+  if (layers.length === 0) throw new RangeError('merging needs at least one file');
   let merged: Located | undefined;
   let appended = false;
   for (const [index, layer] of layers.entries()) {
