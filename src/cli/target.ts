@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Project } from '../project/model.js';
+import type { SourceDocument } from '../load/load.js';
 import { isValidProjectName, PROJECT_NAME_RULE } from '../project/name.js';
 import { parseProfiles } from '../project/profiles.js';
 import { dirsFromEnvironment } from '../state/paths.js';
@@ -89,32 +90,36 @@ function nowhereFound(found: ProjectFiles): string {
   return `no ${PROJECT_FILE_NAMES.join(', ')} in ${found.source} or a parent directory`;
 }
 
-/** The one file to load; several (an override file, -f twice, COMPOSE_FILE) would need compose's merge, which Corral does not do yet. */
-function singleFile(found: ProjectFiles): string {
-  const [file, ...more] = found.files;
+/** The files to load, the main one first; none found is an error that says where Corral looked. */
+function filesToLoad(found: ProjectFiles): { file: string; overrides: readonly string[] } {
+  const [file, ...overrides] = found.files;
   if (file === undefined) throw new UsageError(`no project file: ${nowhereFound(found)}`, 'name one with -f FILE, or run the command in the project\'s directory');
-  if (more.length > 0) {
-    throw new UsageError(`several project files (${found.files.join(', ')}; from ${found.source}): Corral does not merge files as compose does yet`,
-      'merge them into one, e.g. docker compose -f A -f B config > merged.yaml, and pass that with -f; or move the override file away');
-  }
-  return file;
+  return { file, overrides };
+}
+
+/** A loaded project, the document it was made of, and the profiles that were active. */
+export interface LoadedTarget {
+  readonly project: Project;
+  readonly source: SourceDocument;
+  readonly profiles: readonly string[];
 }
 
 /**
- * Loads the project the options point at (its one file; several are refused). Warnings about the file
- * are for the commands that act on it (`up`, `validate`, ...): one that only needs the name (`ps`,
- * `down`) passes `quiet`.
+ * Loads the project the options point at (several compose files merged, as compose merges them).
+ * Warnings about the files are for the commands that act on it (`up`, `validate`, ...): one that
+ * only needs the name (`ps`, `down`) passes `quiet`.
  */
-async function loadTarget(target: Target, options: TargetOptions, how: { quiet?: boolean } = {}): Promise<Project> {
-  const file = singleFile(target.found);
+async function loadTarget(target: Target, options: TargetOptions, how: { quiet?: boolean } = {}): Promise<LoadedTarget> {
+  const { file, overrides } = filesToLoad(target.found);
   const warn = how.quiet ? () => {} : (warning: string) => process.stderr.write(`corral: warning: ${warning}\n`);
   for (const other of target.found.passedOver) warn(`${other} is also a project file; using ${file} (the first of ${PROJECT_FILE_NAMES.join(', ')})`);
   // Loaded on use: `ps`, `logs` and `down` with -p never pay for the YAML parser and the schema.
-  const { loadProject } = await import('../load/load.js');
+  const { loadProjectAndSource } = await import('../load/load.js');
   const { environment } = target;
   const profiles = options.profile?.length ? options.profile : parseProfiles(environment.CORRAL_PROFILES ?? environment.COMPOSE_PROFILES);
-  return loadProject({
+  const loaded = await loadProjectAndSource({
     file,
+    overrides,
     ...(target.givenName === undefined ? {} : { projectName: target.givenName }),
     ...(target.projectDirectory === undefined ? {} : { projectDirectory: target.projectDirectory }),
     lookupEnv: (name) => environment[name],
@@ -123,10 +128,16 @@ async function loadTarget(target: Target, options: TargetOptions, how: { quiet?:
     profiles,
     onWarning: warn,
   });
+  return { ...loaded, profiles };
 }
 
 /** Loads the project file the options point at. */
 export async function loadTargetProject(options: TargetOptions): Promise<Project> {
+  return (await loadTarget(await resolveTarget(options), options)).project;
+}
+
+/** Loads the project the options point at, with its document and active profiles (`corral config`). */
+export async function loadTargetWithSource(options: TargetOptions): Promise<LoadedTarget> {
   return loadTarget(await resolveTarget(options), options);
 }
 
@@ -149,7 +160,7 @@ export async function targetProjectName(options: TargetOptions, how: TargetNameO
   if (options.projectName !== undefined) return checkedGivenName(options.projectName, '-p');
   const target = await resolveTarget(options);
   if (target.givenName !== undefined) return target.givenName;
-  if (target.found.files.length > 0) return (await loadTarget(target, options, { quiet: true })).name;
+  if (target.found.files.length > 0) return (await loadTarget(target, options, { quiet: true })).project.name;
   const projects = await runningProjects();
   if (how.acceptTheOneRunning && projects.length === 1) return projects[0]!;
   const running = projects.length === 0 ? 'no project is running' : `running: ${projects.join(', ')}`;

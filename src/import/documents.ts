@@ -1,15 +1,40 @@
-import { isMap, LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { ProjectError } from '../project/errors.js';
 import { composeWithin, parsedFileOf, parseProjectText, syntaxError, type ParsedFile } from '../project/parse.js';
 import { checkDocument, checkValuesWrittenOut, toPlainData } from '../project/limits.js';
+import type { MergeTag } from '../load/merge.js';
 
 // Which format a file is in, from its shape: Kubernetes manifests have apiVersion and kind (and may
 // be several YAML documents), compose files have services:, everything else is Corral's own.
 
 export type SourceFormat = 'corral' | 'compose' | 'kube';
 
-/** Parses one document as a project file, or several as manifests (data: the documents, paths start with the index). */
-export function parseSourceText(text: string, file: string): { parsed: ParsedFile; format: SourceFormat } {
+/**
+ * The values of mapping keys tagged `!reset` or `!override` (compose's merge tags), by path; the
+ * YAML parser leaves such tags unresolved and the plain data does not keep them.
+ */
+function mergeTagsOf(document: Document): MergeTag[] {
+  const tags: MergeTag[] = [];
+  const visit = (node: unknown, path: string[]) => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair) || !isScalar(pair.key)) continue;
+        const at = [...path, String(pair.key.value)];
+        const tag = (pair.value as { tag?: string } | null)?.tag;
+        if (tag === '!reset' || tag === '!override') tags.push({ path: at, tag });
+        else visit(pair.value, at);
+      }
+    } else if (isSeq(node)) node.items.forEach((item, index) => visit(item, [...path, String(index)]));
+  };
+  visit(document.contents, []);
+  return tags;
+}
+
+/**
+ * Parses one document as a project file, or several as manifests (data: the documents, paths start
+ * with the index). `tags`: compose's merge tags of a single document.
+ */
+export function parseSourceText(text: string, file: string): { parsed: ParsedFile; format: SourceFormat; tags: readonly MergeTag[] } {
   checkValuesWrittenOut(text, file);
   const lineCounter = new LineCounter();
   const documents = composeWithin(text, file, () => parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
@@ -23,10 +48,11 @@ export function parseSourceText(text: string, file: string): { parsed: ParsedFil
     const parsed = only ? parsedFileOf(only, lineCounter, file, text) : parseProjectText(text, file);
     const data = parsed.data as Record<string, unknown> | null;
     if (data && typeof data === 'object' && 'apiVersion' in data && 'kind' in data) {
-      return { parsed: { file, data: [data], locate: (path, options) => parsed.locate(path.slice(1), options) }, format: 'kube' };
+      return { parsed: { file, data: [data], locate: (path, options) => parsed.locate(path.slice(1), options) }, format: 'kube', tags: [] };
     }
-    const format = data && typeof data === 'object' && 'services' in data && !('pods' in data) ? 'compose' : 'corral';
-    return { parsed, format };
+    // A compose file may be all `include:`.
+    const format = data && typeof data === 'object' && ('services' in data || 'include' in data) && !('pods' in data) ? 'compose' : 'corral';
+    return { parsed, format, tags: only ? mergeTagsOf(only) : [] };
   }
   for (const document of list) {
     checkDocument(document, lineCounter, file);
@@ -38,6 +64,7 @@ export function parseSourceText(text: string, file: string): { parsed: ParsedFil
   const data = list.map((document) => toPlainData(document, lineCounter, file));
   return {
     format: 'kube',
+    tags: [],
     parsed: {
       file,
       data,

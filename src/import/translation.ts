@@ -25,10 +25,10 @@ export class Translation {
 
   /** A source key that has no place in Corral. */
   unsupported(at: PathSegment[], why = 'not supported by Corral, ignored'): void {
-    const { line, col } = this.source.locate(at, { key: true });
+    const { line, col, file = this.source.file } = this.source.locate(at, { key: true });
     // Paths into a file of several manifests start with the document's index.
     const where = typeof at[0] === 'number' ? `document ${at[0] + 1}, ${formatPath(at.slice(1))}` : formatPath(at);
-    const warning = `${this.source.file}:${line}:${col}: ${where}: ${why}`;
+    const warning = `${file}:${line}:${col}: ${where}: ${why}`;
     if (this.warned.has(warning)) return;
     this.warned.add(warning);
     this.sink(warning);

@@ -5,7 +5,7 @@ import { interpolateProject, processEnvironment, type LookupEnv } from '../proje
 import type { Project } from '../project/model.js';
 import { normaliseProject } from '../project/normalise.js';
 import type { ParsedFile } from '../project/parse.js';
-import { parseSourceText } from '../import/documents.js';
+import { parseSourceText, type SourceFormat } from '../import/documents.js';
 import { translateCompose } from '../import/compose.js';
 import { translateKube } from '../import/kube.js';
 import { validateProjectData } from '../project/validate.js';
@@ -14,12 +14,20 @@ import { readProvidedContents } from '../project/provided-files.js';
 import { parseProfiles } from '../project/profiles.js';
 import { isValidProjectName, normaliseProjectName, PROJECT_NAME_RULE } from '../project/name.js';
 import { errorAt } from '../project/parse.js';
+import { parsedFileOf } from './merge.js';
+import { composeModel } from './compose-model.js';
 
 // The loader: read -> parse -> interpolate -> validate -> normalise, each a pure stage of its own;
 // the file system and the environment come in as lookups so each stage can be tested alone.
 
 export interface LoadOptions {
   readonly file: string;
+  /**
+   * Compose files merged over `file`, in order, with compose's rules (-f given again, COMPOSE_FILE's
+   * list, the override file found beside compose.yaml). Relative paths in all of them are relative to
+   * the project directory, which is `file`'s by default.
+   */
+  readonly overrides?: readonly string[];
   /** `-p` or COMPOSE_PROJECT_NAME: overrides the file's `name:` and the directory name; must be valid as it is. */
   readonly projectName?: string;
   /** `--project-directory`: where relative paths and `.env` are found, and what names the project; default: the file's directory. */
@@ -59,10 +67,8 @@ function projectNameOf(parsed: ParsedFile, options: { given?: string; inFile?: u
   throw new ProjectError(`the project directory ${options.baseDir} gives no valid project name ("${name}")`, { file, line: 0, col: 0, path: '' }, `set name: in the file or pass -p NAME (${PROJECT_NAME_RULE})`);
 }
 
-/** Loads a project file into the frozen desired model, or throws one ProjectError saying where and how to fix. */
-export async function loadProject(options: LoadOptions): Promise<Project> {
-  const file = path.resolve(options.file);
-  const read = options.readFile ?? readWithinLimit;
+/** Reads one project file within the size limit, or throws a ProjectError naming it. */
+async function readSourceFile(file: string, read: (file: string) => Promise<string>): Promise<string> {
   let text: string;
   try {
     text = await read(file);
@@ -72,7 +78,46 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   }
   const bytes = Buffer.byteLength(text);
   if (bytes > LOADER_LIMITS.maxFileBytes) throw fileTooLarge(file, bytes);
-  const source = parseSourceText(text, file);
+  return text;
+}
+
+type Source = ReturnType<typeof parseSourceText>;
+
+/** Files merged over the first must be compose files, as must the first: Corral's own format and manifests have no merge rules. */
+function checkMergeable(sources: readonly Source[]): void {
+  if (sources.length < 2) return;
+  for (const [index, source] of sources.entries()) {
+    const data = source.parsed.data as Record<string, unknown> | null;
+    const corralOwn = source.format === 'kube' || (data !== null && typeof data === 'object' && 'pods' in data) || (index === 0 && source.format !== 'compose');
+    if (corralOwn) {
+      throw new ProjectError(`only compose files are merged, and this is ${source.format === 'kube' ? 'a Kubernetes manifest' : 'a Corral project file'} (one of ${sources.length} files given)`,
+        { file: source.parsed.file, line: 0, col: 0, path: '' }, 'pass it alone with -f, or give only compose files (services:) to merge');
+    }
+  }
+}
+
+/** The project's document before Corral translates it: compose files merged, every file interpolated (what `corral config` prints). */
+export interface SourceDocument {
+  readonly format: SourceFormat;
+  readonly data: unknown;
+}
+
+/** Loads a project file (or compose files merged) into the frozen desired model, or throws one ProjectError saying where and how to fix. */
+export async function loadProject(options: LoadOptions): Promise<Project> {
+  return (await loadProjectAndSource(options)).project;
+}
+
+/** loadProject, and the document the project was made of. */
+export async function loadProjectAndSource(options: LoadOptions): Promise<{ project: Project; source: SourceDocument }> {
+  const files = [options.file, ...(options.overrides ?? [])].map((file) => path.resolve(file));
+  const file = files[0]!;
+  const read = options.readFile ?? readWithinLimit;
+  const sources: Source[] = [];
+  for (const one of files) sources.push(parseSourceText(await readSourceFile(one, read), one));
+  checkMergeable(sources);
+  const source = sources[0]!;
+  const tagged = source.format === 'compose' ? undefined : source.tags[0];
+  if (tagged) throw errorAt(source.parsed, tagged.path, `${tagged.tag} is a tag of compose files, for merging several`, 'remove the tag: a Corral project file is one file, with plain values');
   const baseDir = path.resolve(options.projectDirectory ?? path.dirname(file));
   // The environment wins over .env, as in compose.
   const dotenv = await readDotenvFiles(options.dotenvFiles ?? [path.join(baseDir, '.env')], { optional: options.dotenvFiles === undefined, read });
@@ -83,9 +128,18 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   const warn = options.onWarning ?? warnOnStderr;
   let parsed: ParsedFile = source.parsed;
   let data: unknown;
+  let document: unknown = source.parsed.data;
   if (source.format === 'kube') ({ parsed, data } = translateKube(source.parsed, warn));
-  else if (source.format === 'compose') ({ parsed, data } = translateCompose(source.parsed, interpolateProject(source.parsed, lookup) as Record<string, unknown>, warn));
-  else data = interpolateProject(parsed, lookup);
+  else if (source.format === 'compose') {
+    // Each file is interpolated on its own, then merged over the ones before it, as compose does.
+    const layers = sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup), tags: one.tags }));
+    const otherFiles: string[] = [];
+    const merged = parsedFileOf(await composeModel(layers, { projectDirectory: baseDir, lookup, read, otherFiles }), file);
+    files.push(...new Set(otherFiles));
+    document = merged.data;
+    ({ parsed, data } = translateCompose(merged, merged.data as Record<string, unknown>, warn));
+  }
+  else document = data = interpolateProject(parsed, lookup);
   validateProjectData(parsed, data);
   const raw = data as Record<string, unknown>;
   const name = projectNameOf(parsed, { given: options.projectName, inFile: raw.name, baseDir });
@@ -93,5 +147,6 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   const provided = await readProvidedContents({ parsed, raw, baseDir, read, lookupEnv: lookup });
   // COMPOSE_PROFILES may come from .env, as in compose.
   const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES') ?? lookup('COMPOSE_PROFILES'));
-  return normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: provided.files, profiles });
+  const project = normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: [...files.slice(1), ...provided.files], profiles });
+  return { project, source: { format: source.format, data: document } };
 }

@@ -71,10 +71,12 @@ const keyOf = (node: unknown) => (isScalar(node) ? `${typeof node.value}:${Strin
 /**
  * Walks the parsed document once, without expanding aliases: refuses nesting past the limit, a key
  * twice in one mapping (yaml's own check compares every pair, which a mapping of 100000 keys turns
- * into minutes) and tags that yaml cannot resolve (which it would keep as plain strings).
+ * into minutes) and tags that yaml cannot resolve (which it would keep as plain strings), except
+ * compose's !reset and !override.
  */
 export function checkDocument(document: Document, lineCounter: LineCounter, file: string): void {
-  const tagProblem = document.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED');
+  // compose's merge tags are for the loader to honour (see load/merge.ts).
+  const tagProblem = document.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED' && !/^Unresolved tag: !(reset|override)\b/.test(warning.message));
   if (tagProblem) {
     throw at(file, tagProblem.linePos?.[0] ?? { line: 1, col: 1 }, `YAML tag not supported: ${tagProblem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
       'remove the tag: Corral reads plain YAML values (strings, numbers, true/false, lists, mappings)');

@@ -7,11 +7,17 @@ import { checkDocument, checkValuesWrittenOut, deepestPointOf, toPlainData, tooD
 
 export type PathSegment = string | number;
 
+/** Where a value was written: line and column (1-based), and its file when it is another than the ParsedFile's own. */
+export interface Location { line: number; col: number; file?: string }
+
 export interface ParsedFile {
   readonly file: string;
   readonly data: unknown;
-  /** Line and column (1-based) of the value at `path`, or of its key with `{ key: true }`. */
-  locate(path: readonly PathSegment[], options?: { key?: boolean }): { line: number; col: number };
+  /**
+   * Line and column (1-based) of the value at `path`, or of its key with `{ key: true }`; and the
+   * file it is in when that is not `file` (a value merged in from a compose override file).
+   */
+  locate(path: readonly PathSegment[], options?: { key?: boolean }): Location;
 }
 
 /** Dotted path as users read it: `pods.web.containers.app.volumes[1]`. */
@@ -89,6 +95,6 @@ export function parsedFileOf(document: Document, lineCounter: LineCounter, file:
 
 /** A ProjectError at the value (or key) of `path` in a parsed file. */
 export function errorAt(parsed: ParsedFile, path: readonly PathSegment[], what: string, hint: string, options: { key?: boolean } = {}): ProjectError {
-  const { line, col } = parsed.locate(path, options);
-  return new ProjectError(what, { file: parsed.file, line, col, path: formatPath(path) }, hint);
+  const { line, col, file = parsed.file } = parsed.locate(path, options);
+  return new ProjectError(what, { file, line, col, path: formatPath(path) }, hint);
 }

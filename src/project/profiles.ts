@@ -13,7 +13,8 @@ function isActive(profiles: unknown, active: readonly string[]): boolean {
 
 type Raw = Record<string, unknown>;
 
-const activeOnly = (entries: unknown, active: readonly string[]) => Object.fromEntries(Object.entries((entries ?? {}) as Record<string, Raw>).filter(([, raw]) => isActive(raw.profiles, active)));
+/** The entries (services, pods, containers) as written, without those of inactive profiles. */
+export const activeOnly = (entries: unknown, active: readonly string[]): Record<string, Raw> => Object.fromEntries(Object.entries((entries ?? {}) as Record<string, Raw>).filter(([, raw]) => isActive(raw.profiles, active)));
 
 /** The pods as written, without the pods and containers of inactive profiles; a pod left without containers goes too. */
 export function withActiveProfiles(pods: Record<string, Raw>, active: readonly string[]): Record<string, Raw> {
