@@ -1,5 +1,4 @@
 import { appendFile } from 'node:fs/promises';
-import type { ContainerEvent } from '../supervisor/container-events.js';
 import { writeFileAtomic } from './atomic.js';
 import { StateWriteError } from './errors.js';
 import { isRecord, parseStateJson, readStateText } from './read.js';
@@ -8,6 +7,19 @@ import { isRecord, parseStateJson, readStateText } from './read.js';
 // events --since` replays and a successor supervisor continues from. A bounded ring: the supervisor,
 // its only writer, appends, and rewrites the file down to the newest EVENTS_KEPT once it holds twice
 // that many, so an append stays one small write and the file stays small.
+
+export type ContainerAction = 'create' | 'start' | 'die' | 'pause' | 'unpause' | 'health_status' | 'restart' | 'destroy';
+
+/** One event as kept (supervisor/container-events.ts says when each is told). */
+export interface ContainerEvent {
+  /** ISO 8601, ms. */
+  readonly time: string;
+  readonly action: ContainerAction;
+  /** `pod/container`. */
+  readonly resource: string;
+  /** Details: pid, exitCode, health, restartCount, backoffMs. */
+  readonly attributes: Readonly<Record<string, string | number>>;
+}
 
 /** How many events are kept for replay (--since) at least. */
 export const EVENTS_KEPT = 1000;

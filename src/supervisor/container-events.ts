@@ -4,17 +4,9 @@
 // created, one that crashed and one that a restart policy brought back are told the same way, and
 // a supervisor that takes over continues from the facts the events already told (factsAfter).
 
-export type ContainerAction = 'create' | 'start' | 'die' | 'pause' | 'unpause' | 'health_status' | 'restart' | 'destroy';
+import type { ContainerEvent } from '../state/events-log.js';
 
-export interface ContainerEvent {
-  /** ISO 8601, ms. */
-  readonly time: string;
-  readonly action: ContainerAction;
-  /** `pod/container`. */
-  readonly resource: string;
-  /** Details: pid, exitCode, health, restartCount, backoffMs. */
-  readonly attributes: Readonly<Record<string, string | number>>;
-}
+export type { ContainerAction, ContainerEvent } from '../state/events-log.js';
 
 /** What the events have said about one container so far. */
 export interface ContainerFacts {
