@@ -8,6 +8,7 @@
 #include "cgroups.h"
 #include "errors.h"
 #include "fd.h"
+#include "in-root.h"
 #include "locks.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -80,6 +81,32 @@ class IntegerWorker : public PromiseWorker {
 template <typename Job>
 Napi::Value QueueInteger(Napi::Env env, Job job) {
   return (new IntegerWorker<Job>(env, std::move(job)))->QueueForPromise();
+}
+
+// Runs a job that returns a string on the pool and resolves that string.
+template <typename Job>
+class StringWorker : public PromiseWorker {
+ public:
+  StringWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
+
+ protected:
+  void Run() override { result_ = job_(); }
+  Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, result_); }
+
+ private:
+  Job job_;
+  std::string result_;
+};
+
+template <typename Job>
+Napi::Value QueueString(Napi::Env env, Job job) {
+  return (new StringWorker<Job>(env, std::move(job)))->QueueForPromise();
+}
+
+// The i-th argument as a non-negative integer (a descriptor, a mode, an id); the TS wrapper checked it.
+unsigned UnsignedArg(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(index) + " must be a number");
+  return info[index].As<Napi::Number>().Uint32Value();
 }
 
 // Pins namespaces and resolves { type: path } for each pinned type.
@@ -220,6 +247,45 @@ Napi::Value MarkOpaqueBinding(const Napi::CallbackInfo& info) {
   return QueueVoid(info.Env(), [dir = StringArg(info, 0)] { MarkOpaque(dir); });
 }
 
+// openInRoot(rootFd, path, flags, mode): resolves the new descriptor.
+Napi::Value OpenInRootBinding(const Napi::CallbackInfo& info) {
+  InRootFlags flags{StringArrayArg(info, 2), UnsignedArg(info, 3)};
+  return QueueInteger(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), flags = std::move(flags)] {
+    return OpenInRoot(static_cast<int>(root), path, flags);
+  });
+}
+
+// makeDirectoryInRoot(rootFd, path, mode)
+Napi::Value MakeDirectoryInRootBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), mode = UnsignedArg(info, 2)] {
+    MakeDirectoryInRoot(static_cast<int>(root), path, mode);
+  });
+}
+
+// makeSymlinkInRoot(rootFd, path, target)
+Napi::Value MakeSymlinkInRootBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), target = StringArg(info, 2)] {
+    MakeSymlinkInRoot(static_cast<int>(root), path, target);
+  });
+}
+
+// removeInRoot(rootFd, path)
+Napi::Value RemoveInRootBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1)] { RemoveInRoot(static_cast<int>(root), path); });
+}
+
+// readLinkOf(fd): resolves the symlink's target.
+Napi::Value ReadLinkOfBinding(const Napi::CallbackInfo& info) {
+  return QueueString(info.Env(), [fd = UnsignedArg(info, 0)] { return ReadLinkOf(static_cast<int>(fd)); });
+}
+
+// changeOwnerOf(fd, uid, gid)
+Napi::Value ChangeOwnerOfBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [fd = UnsignedArg(info, 0), uid = UnsignedArg(info, 1), gid = UnsignedArg(info, 2)] {
+    ChangeOwnerOf(static_cast<int>(fd), uid, gid);
+  });
+}
+
 // Exports one JS function per operation, named as in src/native.ts.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
@@ -240,6 +306,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"markInheritedDescriptorsCloseOnExec", MarkInheritedDescriptorsCloseOnExecBinding},
       {"makeWhiteout", MakeWhiteoutBinding},
       {"markOpaque", MarkOpaqueBinding},
+      {"openInRoot", OpenInRootBinding},
+      {"makeDirectoryInRoot", MakeDirectoryInRootBinding},
+      {"makeSymlinkInRoot", MakeSymlinkInRootBinding},
+      {"removeInRoot", RemoveInRootBinding},
+      {"readLinkOf", ReadLinkOfBinding},
+      {"changeOwnerOf", ChangeOwnerOfBinding},
   };
   for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
   return exports;
