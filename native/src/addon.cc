@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -63,44 +64,28 @@ Napi::Value QueueVoid(Napi::Env env, Job job) {
   return (new VoidWorker<Job>(env, std::move(job)))->QueueForPromise();
 }
 
-// Runs a job that returns an int on the pool and resolves that number.
+// What a job's result becomes in JS.
+Napi::Value ToJs(Napi::Env env, int value) { return Napi::Number::New(env, value); }
+Napi::Value ToJs(Napi::Env env, const std::string& value) { return Napi::String::New(env, value); }
+
+// Runs a job that returns a value (an int, a string) on the pool and resolves that value.
 template <typename Job>
-class IntegerWorker : public PromiseWorker {
+class ValueWorker : public PromiseWorker {
  public:
-  IntegerWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
+  ValueWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
 
  protected:
   void Run() override { result_ = job_(); }
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, result_); }
+  Napi::Value Result(Napi::Env env) override { return ToJs(env, result_); }
 
  private:
   Job job_;
-  int result_ = 0;
+  std::invoke_result_t<Job&> result_{};
 };
 
 template <typename Job>
-Napi::Value QueueInteger(Napi::Env env, Job job) {
-  return (new IntegerWorker<Job>(env, std::move(job)))->QueueForPromise();
-}
-
-// Runs a job that returns a string on the pool and resolves that string.
-template <typename Job>
-class StringWorker : public PromiseWorker {
- public:
-  StringWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
-
- protected:
-  void Run() override { result_ = job_(); }
-  Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, result_); }
-
- private:
-  Job job_;
-  std::string result_;
-};
-
-template <typename Job>
-Napi::Value QueueString(Napi::Env env, Job job) {
-  return (new StringWorker<Job>(env, std::move(job)))->QueueForPromise();
+Napi::Value QueueValue(Napi::Env env, Job job) {
+  return (new ValueWorker<Job>(env, std::move(job)))->QueueForPromise();
 }
 
 // The i-th argument as a non-negative integer (a descriptor, a mode, an id); the TS wrapper checked it.
@@ -180,7 +165,7 @@ Napi::Value SetCgroupLimitsBinding(const Napi::CallbackInfo& info) {
 
 // killCgroup(relPath)
 Napi::Value KillCgroupBinding(const Napi::CallbackInfo& info) {
-  return QueueInteger(info.Env(), [rel_path = StringArg(info, 0)] { return KillCgroup(rel_path); });
+  return QueueValue(info.Env(), [rel_path = StringArg(info, 0)] { return KillCgroup(rel_path); });
 }
 
 // removeCgroup(relPath)
@@ -200,7 +185,7 @@ Napi::Value ReadCgroupFileBinding(const Napi::CallbackInfo& info) {
 // lockFile(path): resolves the descriptor that holds the lock.
 Napi::Value LockFileBinding(const Napi::CallbackInfo& info) {
   // flock(LOCK_EX) blocks while another process holds the lock, so it must not run on the main thread.
-  return QueueInteger(info.Env(), [path = StringArg(info, 0)] { return LockFileExclusive(path); });
+  return QueueValue(info.Env(), [path = StringArg(info, 0)] { return LockFileExclusive(path); });
 }
 
 // unlockFile(fd): synchronous, one close.
@@ -232,7 +217,7 @@ Napi::Value MarkInheritedDescriptorsCloseOnExecBinding(const Napi::CallbackInfo&
 // connectInNetworkNamespace(netnsPath, address, port, timeoutMs): resolves the connected descriptor.
 Napi::Value ConnectInNetworkNamespaceBinding(const Napi::CallbackInfo& info) {
   if (!info[2].IsNumber() || !info[3].IsNumber()) throw Napi::TypeError::New(info.Env(), "port and timeout must be numbers");
-  return QueueInteger(info.Env(), [netns = StringArg(info, 0), address = StringArg(info, 1), port = info[2].As<Napi::Number>().Int32Value(),
+  return QueueValue(info.Env(), [netns = StringArg(info, 0), address = StringArg(info, 1), port = info[2].As<Napi::Number>().Int32Value(),
                                    timeout = info[3].As<Napi::Number>().Int32Value()] {
     return ConnectInNetworkNamespace(netns, address, port, timeout);
   });
@@ -250,7 +235,7 @@ Napi::Value MarkOpaqueBinding(const Napi::CallbackInfo& info) {
 // openInRoot(rootFd, path, flags, mode): resolves the new descriptor.
 Napi::Value OpenInRootBinding(const Napi::CallbackInfo& info) {
   InRootFlags flags{StringArrayArg(info, 2), UnsignedArg(info, 3)};
-  return QueueInteger(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), flags = std::move(flags)] {
+  return QueueValue(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), flags = std::move(flags)] {
     return OpenInRoot(static_cast<int>(root), path, flags);
   });
 }
@@ -276,7 +261,7 @@ Napi::Value RemoveInRootBinding(const Napi::CallbackInfo& info) {
 
 // readLinkOf(fd): resolves the symlink's target.
 Napi::Value ReadLinkOfBinding(const Napi::CallbackInfo& info) {
-  return QueueString(info.Env(), [fd = UnsignedArg(info, 0)] { return ReadLinkOf(static_cast<int>(fd)); });
+  return QueueValue(info.Env(), [fd = UnsignedArg(info, 0)] { return ReadLinkOf(static_cast<int>(fd)); });
 }
 
 // changeOwnerOf(fd, uid, gid)
