@@ -3,6 +3,7 @@ import { Readable, type Writable } from 'node:stream';
 import { once } from 'node:events';
 import { Header, Pax, type HeaderData } from 'tar';
 import type { CopyEntry, EntryKind, OnSkipped } from './copy-entry.js';
+import { RuntimeError } from './errors.js';
 
 // `corral cp -` reads a tar archive from stdin and writes one to stdout, as `docker cp` does. Headers
 // are encoded and decoded by node-tar's Header and Pax (ustar, with PAX records for long names, large
@@ -10,6 +11,11 @@ import type { CopyEntry, EntryKind, OnSkipped } from './copy-entry.js';
 // out (into a container, through its root's descriptor) before the next one is read.
 
 const BLOCK = 512;
+
+/** What is wrong with the archive on stdin, said as the runtime layer says it. */
+function brokenArchive(message: string): RuntimeError {
+  return new RuntimeError({ resource: 'stdin', step: 'tar', message, hint: 'give a tar archive (e.g. from tar -c -C DIR .) whose paths stay below the directory it is unpacked into' });
+}
 
 /** A pull reader of exact byte counts over a stream's chunks. */
 class ByteReader {
@@ -35,7 +41,7 @@ class ByteReader {
   /** Exactly `count` bytes; a stream that ends first is a truncated archive. */
   async readExactly(count: number, what: string): Promise<Buffer> {
     const bytes = await this.read(count);
-    if (bytes.length < count) throw new Error(`the tar archive ends inside ${what} (${bytes.length} of ${count} bytes)`);
+    if (bytes.length < count) throw brokenArchive(`the tar archive ends inside ${what} (${bytes.length} of ${count} bytes)`);
     return bytes;
   }
 }
@@ -50,7 +56,7 @@ const KINDS: Partial<Record<string, EntryKind>> = { File: 'file', OldFile: 'file
  */
 export function archivePath(raw: string): string {
   const normal = path.posix.normalize(raw.replace(/^\/+/, '')).replace(/\/+$/, '');
-  if (normal === '..' || normal.startsWith('../')) throw new Error(`the tar archive names ${JSON.stringify(raw)}, which leaves the destination directory`);
+  if (normal === '..' || normal.startsWith('../')) throw brokenArchive(`the tar archive names ${JSON.stringify(raw)}, which leaves the destination directory`);
   return normal;
 }
 
@@ -62,10 +68,10 @@ export async function* entriesOfTar(stream: Readable, onSkipped: OnSkipped): Asy
   for (;;) {
     const block = await reader.read(BLOCK);
     if (block.length === 0) return;
-    if (block.length < BLOCK) throw new Error(`the tar archive ends inside a header (${block.length} of ${BLOCK} bytes)`);
+    if (block.length < BLOCK) throw brokenArchive(`the tar archive ends inside a header (${block.length} of ${BLOCK} bytes)`);
     const header = new Header(block, 0, extended, global);
     if (header.nullBlock) return;
-    if (!header.cksumValid) throw new Error('the tar archive has a header with a wrong checksum: it is damaged, or not a tar archive');
+    if (!header.cksumValid) throw brokenArchive('the tar archive has a header with a wrong checksum: it is damaged, or not a tar archive');
     const size = header.size ?? 0;
     const body = async () => (await reader.readExactly(size + padding(size), `the body of ${header.path}`)).subarray(0, size);
     if (header.type === 'ExtendedHeader' || header.type === 'GlobalExtendedHeader') {

@@ -13,8 +13,8 @@ import { containerIdOf, hostIdOf } from './userns.js';
 // openat2(RESOLVE_IN_ROOT) against the root's descriptor, and a walk goes on from each directory's
 // own descriptor, so neither "..", an absolute symlink, a symlink in a middle component nor one
 // swapped in while the copy runs can lead outside the root. The host is a root too (its "/"), so one
-// walk and one writer serve both ends of `corral cp`; on the host side this keeps what a container's
-// tree says (a link, then a name below it in an archive) inside the destination as well.
+// walk and one writer serve both ends of `corral cp`; the writer takes the destination directory as
+// the root of what it writes, so a tree's own links never lead its later entries out of it.
 
 const closeFd = promisify(close);
 const fstatFd = promisify(fstat);
@@ -163,18 +163,32 @@ async function writeEntry(root: TreeRoot, where: string, entry: CopyEntry, owner
   }, 0o600);
 }
 
-/** Writes the entries below the directory `into` of the root; resolves how many were written. */
+/**
+ * Writes the entries below the directory `into` of the root; resolves how many were written. The
+ * entries are resolved with that directory as their root, so whatever they name (a link, then a path
+ * below it, as a tar stream may) stays inside it, on the host as in a container.
+ */
 export async function writeTree(root: TreeRoot, into: string, entries: AsyncIterable<CopyEntry>, options: WriteTreeOptions): Promise<number> {
+  let intoFd: number;
+  try {
+    intoFd = await native.openInRoot(root.fd, into, { flags: ['path', 'directory'] });
+  } catch (error) {
+    throw failure(root, into, 'copy', error, 'the destination directory must exist');
+  }
+  const below: TreeRoot = { ...root, fd: intoFd, label: `${root.label}${into.endsWith('/') ? into : `${into}/`}` };
   let written = 0;
-  for await (const entry of entries) {
-    const where = path.posix.join(into, entry.path);
-    try {
-      await writeEntry(root, where, entry, hostOwner(root, entry, options));
-    } catch (error) {
-      if (error instanceof RuntimeError) throw error;
-      throw failure(root, where, 'copy', error, 'check the destination: its directory must exist and be writable');
+  try {
+    for await (const entry of entries) {
+      try {
+        await writeEntry(below, entry.path, entry, hostOwner(root, entry, options));
+      } catch (error) {
+        if (error instanceof RuntimeError) throw error;
+        throw failure(below, entry.path, 'copy', error, 'check the destination: its directory must exist and be writable');
+      }
+      written++;
     }
-    written++;
+  } finally {
+    await closeFd(intoFd);
   }
   return written;
 }

@@ -4,7 +4,9 @@ import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, stat, symlink,
 import path from 'node:path';
 import { execa } from 'execa';
 import { parseCopyArgument, planCopy, type CopyDestination, type CopySource } from '../../src/cli/copy-plan.js';
-import { archivePath } from '../../src/runtime/tar-entries.js';
+import { Readable, PassThrough } from 'node:stream';
+import { archivePath, writeTar } from '../../src/runtime/tar-entries.js';
+import type { CopyEntry } from '../../src/runtime/copy-entry.js';
 import { assertSetUp, type SetupState, visibleSetup } from '../helpers/visible-setup.js';
 import { cliEntry, corral, createProjectSandbox, downAndAssertNothingLeaks, inside, type ProjectSandbox } from '../helpers/sandbox.js';
 
@@ -82,6 +84,12 @@ pods:
         rootfs: ${context.rootfs}
         command: ["sh", "-c", "exec sleep 3600"]
         volumes: ["data:/vol"]
+  mapped:
+    containers:
+      app:
+        rootfs: ${context.rootfs}
+        command: ["sh", "-c", "echo made > /tmp/made && chown 7:8 /tmp/made && exec sleep 3600"]
+        userns: auto
 `);
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
   assert.is(up.exitCode, 0, `up -d: ${up.stderr}`);
@@ -127,6 +135,27 @@ copying('a file in and out keeps its mode; owners are root\'s without -a, kept w
   assert.equal([plain.mode & 0o7777, plain.uid, plain.gid], [0o4750, 0, 0], 'out: mode kept, owned by the caller');
   assert.equal([kept.mode & 0o7777, kept.uid, kept.gid], [0o4750, 4321, 8765], 'out with -a: owners kept');
   assert.is(await readFile(`${out}/made`, 'utf8'), 'made\n');
+});
+
+copying('a user-namespaced container: owners are its own ids, mapped to its range on the host', async (context) => {
+  assertSetUp(context);
+  const listed = await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json']);
+  const pid = (JSON.parse(listed.stdout) as { pod: string; pid: number }[]).find((one) => one.pod === 'mapped')?.pid;
+  assert.ok(pid, listed.stdout);
+  const rootOfRange = (await stat(`/proc/${pid}/root/`)).uid;
+  assert.ok(rootOfRange >= 2 ** 30, `container root is a high host id: ${rootOfRange}`);
+  const file = path.join(context.sandbox.work, 'owned');
+  await writeFile(file, 'owned');
+  await chown(file, 1234, 5678);
+  assert.is((await cp(context, file, 'mapped:/tmp/plain')).exitCode, 0);
+  assert.is((await cp(context, '-a', file, 'mapped:/tmp/kept')).exitCode, 0);
+  const [plain, kept] = await Promise.all([stat(`/proc/${pid}/root/tmp/plain`), stat(`/proc/${pid}/root/tmp/kept`)]);
+  assert.equal([plain.uid, plain.gid], [rootOfRange, rootOfRange], 'without -a: the container\'s root');
+  assert.equal([kept.uid, kept.gid], [rootOfRange + 1234, rootOfRange + 5678], 'with -a: its ids 1234:5678, as the host stores them');
+  const out = path.join(context.sandbox.work, 'made-mapped');
+  assert.is((await cp(context, '-a', 'mapped:/tmp/made', out)).exitCode, 0);
+  const made = await stat(out);
+  assert.equal([made.uid, made.gid], [7, 8], 'out with -a: the ids the container gave it');
 });
 
 copying('a directory goes recursively both ways, its symlinks as symlinks; into a volume it lands in the volume', async (context) => {
@@ -189,6 +218,34 @@ copying('hostile symlinks resolve in the container\'s root: reads get the contai
   }
   assert.is((await inApp(context, `cat ${context.sentinel} ${context.secretDir}/payload`)).stdout, 'payloadpayload', 'the writes landed in the container');
   await assertHostUntouched(context, 'the hostile links');
+});
+
+/** A tar archive of the given entries, made by cp's own writer. */
+async function archiveOf(entries: readonly CopyEntry[]): Promise<Buffer> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await writeTar((async function* () { yield* entries; })(), out);
+  return Buffer.concat(chunks);
+}
+
+copying('a tar stream that names a link, then a path below it, or climbs out with "..", writes nothing outside its directory', async (context) => {
+  assertSetUp(context);
+  const common = { mode: 0o644, uid: 0, gid: 0, mtime: new Date(), size: 0 };
+  const payload = Buffer.from('pwned');
+  const cpIn = (archive: Buffer, destination: string) => execa(process.execPath, [cliEntry, '-p', context.project, 'cp', '-', destination], { env: context.sandbox.env, input: archive, reject: false });
+  assert.is((await inApp(context, 'mkdir -p /tmp/untar')).exitCode, 0);
+  const throughLink = await cpIn(await archiveOf([
+    { ...common, path: 'evil', kind: 'symlink', linkTarget: context.secretDir },
+    { ...common, path: 'evil/pwned', kind: 'file', size: payload.length, content: () => Readable.from([payload]) },
+  ]), 'web:/tmp/untar');
+  assert.is.not(throughLink.exitCode, 0, 'the path below the link does not exist inside the destination');
+  assert.match(throughLink.stderr, 'web/app:/tmp/untar/evil/pwned');
+  const climbing = await cpIn(await archiveOf([{ ...common, path: '../../climbed', kind: 'file', size: payload.length, content: () => Readable.from([payload]) }]), 'web:/tmp/untar');
+  assert.is(climbing.exitCode, 2);
+  assert.match(climbing.stderr, 'leaves the destination directory');
+  assert.is((await inApp(context, `ls ${context.secretDir}; ls /climbed /tmp/climbed 2>&1`)).stdout.includes('pwned'), false, 'nothing landed in the container\'s copy of the secret dir');
+  await assertHostUntouched(context, 'the hostile tar stream');
 });
 
 copying('a symlink swapped for a directory while cp runs never leads outside the root', async (context) => {
