@@ -2,12 +2,11 @@ import { close, constants, open } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
-import type { RuntimeContext } from '../runtime/context.js';
 import type { CopyEntry, OnSkipped, Owner } from '../runtime/copy-entry.js';
 import type { TreeRoot } from '../runtime/tree-in-root.js';
 import { planCopy, parseCopyArgument, type CopyArgument } from './copy-plan.js';
 import { UsageError } from './errors.js';
-import { selectContainers } from './resources.js';
+import { selectOneContainer } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral cp [-a] [-L] SRC DST`, as `docker compose cp`: between the host and a container, either way,
@@ -39,12 +38,6 @@ function sides(source: CopyArgument, destination: CopyArgument): ContainerArgume
     both ? 'copy to the host first, then from there' : 'e.g. corral cp web/app:/etc/hosts ./hosts; a host path with a colon is written ./a:b');
 }
 
-async function theContainer(context: RuntimeContext, resource: string) {
-  const selected = await selectContainers(context, [resource]);
-  if (selected.length > 1) throw new UsageError(`cp needs one container, and pod ${resource} has ${selected.length}`, `name one: ${selected.map((one) => `${one.pod}/${one.name}:PATH`).join(', ')}`);
-  return selected[0]!;
-}
-
 const warnSkipped = (label: string): OnSkipped => (entryPath, why) => process.stderr.write(`corral: warning: ${label}${entryPath}: ${why}\n`);
 
 /** Everything a copy needs once both ends are open: the two roots and the paths in them. */
@@ -59,7 +52,9 @@ interface Ends {
 async function copyTree(ends: Ends, options: CpOptions & { owner?: Owner }): Promise<number> {
   const { kindInRoot, readTree, writeTree } = await import('../runtime/tree-in-root.js');
   const labels = { source: ends.source.label, destination: ends.destination.label };
-  const sourceKind = await kindInRoot(ends.source, ends.sourcePath, { followLink: options.followLink === true || ends.sourcePath.endsWith('/') });
+  // A source ending in "/" or "/." names the directory a link there points at, as in docker cp.
+  const followLink = options.followLink === true || /\/\.?$/.test(ends.sourcePath);
+  const sourceKind = await kindInRoot(ends.source, ends.sourcePath, { followLink });
   if (sourceKind === undefined || sourceKind === 'other') {
     throw new UsageError(`${labels.source}${ends.sourcePath}: ${sourceKind === undefined ? 'no such file or directory' : 'neither a file, a directory nor a symlink'}`, 'check the path; inside a container it is resolved in the container\'s root');
   }
@@ -68,7 +63,7 @@ async function copyTree(ends: Ends, options: CpOptions & { owner?: Owner }): Pro
     kindInRoot(ends.destination, path.posix.dirname(path.posix.normalize(ends.destinationPath)), { followLink: true }),
   ]);
   const plan = planCopy({ path: ends.sourcePath, kind: sourceKind }, { path: ends.destinationPath, kind, parentKind }, labels);
-  const entries = readTree(ends.source, ends.sourcePath, { name: plan.name, followLink: options.followLink === true, onSkipped: warnSkipped(labels.source) });
+  const entries = readTree(ends.source, ends.sourcePath, { name: plan.name, followLink, onSkipped: warnSkipped(labels.source) });
   return writeTree(ends.destination, plan.into, entries, { ...(options.archive ? {} : { owner: options.owner }) });
 }
 
@@ -110,7 +105,7 @@ async function runCp(sourceArgument: string, destinationArgument: string, option
   const target = sides(source, destination);
   const [{ openRuntime }, { openContainerRoot }] = await Promise.all([import('../runtime/context.js'), import('../runtime/container-root.js')]);
   const context = await openRuntime(await targetProjectName(options, { command: 'cp' }), { readOnly: true });
-  const container = await openContainerRoot(context, await theContainer(context, target.resource));
+  const container = await openContainerRoot(context, await selectOneContainer(context, target.resource, { command: 'cp', suffix: ':PATH' }));
   const host = await openHostRoot();
   try {
     let copied: number;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { setExplainedExitCode, UsageError } from './errors.js';
-import { selectContainers } from './resources.js';
+import { selectOneContainer } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral exec [-t] pod/container -- cmd args...`: a command inside a running container (runc exec),
@@ -14,14 +14,12 @@ interface ExecOptions extends TargetOptions {
 async function runExec(resource: string, argv: string[], options: ExecOptions): Promise<void> {
   const [{ openRuntime }, { execa }] = await Promise.all([import('../runtime/context.js'), import('execa')]);
   const context = await openRuntime(await targetProjectName(options, { command: 'exec' }), { readOnly: true });
-  const selected = await selectContainers(context, [resource]);
-  if (selected.length > 1) throw new UsageError(`exec needs one container, and pod ${resource} has ${selected.length}`, `name one: ${selected.map((one) => `${one.pod}/${one.name}`).join(', ')}`);
-  const [container] = selected;
-  if (container!.status !== 'running') throw new UsageError(`${resource} is ${container!.status}`, 'start it first: corral start ' + resource);
+  const container = await selectOneContainer(context, resource, { command: 'exec' });
+  if (container.status !== 'running') throw new UsageError(`${resource} is ${container.status}`, 'start it first: corral start ' + resource);
   if (argv[0] === '--') argv = argv.slice(1);
   if (argv.length === 0) throw new UsageError('no command given', `add it after --, e.g. corral exec ${resource} -- sh`);
   const tty = options.tty ?? (process.stdin.isTTY && process.stdout.isTTY);
-  const result = await execa(context.runc.binary, ['--root', context.runc.root, 'exec', ...(tty ? ['--tty'] : []), container!.id, ...argv], { stdio: 'inherit', reject: false });
+  const result = await execa(context.runc.binary, ['--root', context.runc.root, 'exec', ...(tty ? ['--tty'] : []), container.id, ...argv], { stdio: 'inherit', reject: false });
   setExplainedExitCode(result.exitCode ?? 1);
 }
 

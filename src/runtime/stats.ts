@@ -83,6 +83,19 @@ function lowerLimit(a: number | null, b: number | null): number | null {
   return b === null ? a : Math.min(a, b);
 }
 
+/**
+ * The block I/O counters, or none where the host has no such controller for the cgroup (a v1 host
+ * without blkio mounted, a v2 tree where io is not enabled): that is no I/O to show, not a gone container.
+ */
+function readBlockIo(cgroup: string, version: 1 | 2): string {
+  try {
+    return native.readCgroupFile(version === 1 ? 'blkio' : 'io', cgroup, version === 1 ? 'blkio.throttle.io_service_bytes' : 'io.stat');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
 /** One reading of the container's counters; undefined when its cgroup or process went away meanwhile. */
 export async function sampleContainer(context: RuntimeContext, container: ObservedContainer): Promise<StatsSample | undefined> {
   const cgroup = containerCgroup(context.project, container.pod, container.name);
@@ -103,7 +116,7 @@ export async function sampleContainer(context: RuntimeContext, container: Observ
       pids: Number(read('pids', 'pids.current')),
       pidsLimit: lowerLimit(parseLimit(read('pids', 'pids.max')), parseLimit(read('pids', 'pids.max', pod))),
       network: netDev === undefined ? { rxBytes: 0, txBytes: 0 } : parseNetDev(netDev),
-      blockIo: parseBlockIo(read(version === 1 ? 'blkio' : 'io', version === 1 ? 'blkio.throttle.io_service_bytes' : 'io.stat'), version),
+      blockIo: parseBlockIo(readBlockIo(cgroup, version), version),
     };
   } catch (error) {
     // The container stopped and its cgroup was removed between listing it and reading it.
