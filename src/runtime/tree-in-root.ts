@@ -1,6 +1,7 @@
 import { close, createReadStream, fchmod, fchown, fstat, futimes, write, type Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { IdMapping } from '../project/model.js';
 import * as native from '../native.js';
@@ -70,8 +71,9 @@ async function* entriesOf(root: TreeRoot, fd: number, entryPath: string, onSkipp
     const gid = root.idMaps ? containerIdOf(root.idMaps.gid, stats.gid) : stats.gid;
     const base = { path: entryPath, kind, mode: stats.mode & 0o7777, uid, gid, mtime: stats.mtime, size: 0 };
     if (kind === 'symlink') return yield { ...base, linkTarget: await native.readLinkOf(fd) };
-    // Opened by its descriptor, after fstat said "regular file": a device node is never opened.
-    if (kind === 'file') return yield { ...base, size: stats.size, content: () => createReadStream(reopened(fd)) };
+    // Opened by its descriptor, after fstat said "regular file": a device node is never opened. Read
+    // up to the size it had, so a file the container keeps growing cannot hold the copy forever.
+    if (kind === 'file') return yield { ...base, size: stats.size, content: () => (stats.size === 0 ? Readable.from([]) : createReadStream(reopened(fd), { end: stats.size - 1 })) };
     const names = (await readdir(reopened(fd))).sort();
     yield base;
     for (const name of names) {
