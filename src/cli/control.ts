@@ -11,11 +11,11 @@ export function controlCommand(program: Command, action: ControlAction, descript
     .command(action)
     .argument('[resources...]', 'pod or pod/container (default: all)')
     .description(description)))
-    .action(async (resources: string[], options: TargetOptions & ControlOptions, command: Command) => {
-      const merged = { ...command.optsWithGlobals(), ...options } as TargetOptions & ControlOptions;
+    .action(async (resources: string[], options: TargetOptions & ControlOptions & { timeout?: number }, command: Command) => {
+      const merged = { ...command.optsWithGlobals(), ...options } as TargetOptions & ControlOptions & { timeout?: number };
       const [{ openRuntime }, { controlContainers }] = await Promise.all([import('../runtime/context.js'), import('../converge/control.js')]);
       const context = await openRuntime(await targetProjectName(merged, { command: action }));
       const say = (line: string) => process.stdout.write(`${line}\n`);
-      await controlContainers(context, await selectContainers(context, resources), action, say, { ...(merged.signal ? { signal: merged.signal } : {}) });
+      await controlContainers(context, await selectContainers(context, resources), action, say, { signal: merged.signal, graceMs: merged.timeout });
     });
 }

@@ -4,6 +4,7 @@ import { dirsFromEnvironment } from '../state/paths.js';
 import { namesInDir } from '../state/read.js';
 import { isValidProjectName } from '../project/name.js';
 import { formatTable } from './table.js';
+import type { AppliedCommit } from '../gitops/applied-commit.js';
 import { runningProjects } from './target.js';
 
 // `corral ls [-a] [--format json]`: every project on the host, as `docker compose ls` lists them:
@@ -24,6 +25,8 @@ export interface LsRow {
   readonly status: string;
   /** The project files (and .env, env_files) it was last applied from; empty when unknown. */
   readonly configFiles: readonly string[];
+  /** The commit GitOps applied (repo, branch, commit, appliedAt); null when GitOps did not apply it. */
+  readonly gitops: AppliedCommit | null;
 }
 
 /** Compose's status text from counts per state, in a fixed order of states. */
@@ -34,14 +37,14 @@ export function statusText(counts: Readonly<Record<string, number>>): string {
 }
 
 async function describeProject(name: string): Promise<LsRow> {
-  const [{ openRuntime }, { observeProject }, { readAppliedProject }] = await Promise.all([
-    import('../runtime/context.js'), import('../runtime/observe.js'), import('../project/applied-project.js'),
+  const [{ openRuntime }, { observeProject }, { readAppliedProject }, { readAppliedCommit }] = await Promise.all([
+    import('../runtime/context.js'), import('../runtime/observe.js'), import('../project/applied-project.js'), import('../gitops/applied-commit.js'),
   ]);
   const context = await openRuntime(name, { readOnly: true });
-  const [observed, applied] = await Promise.all([observeProject(context), readAppliedProject(context.paths.applied)]);
+  const [observed, applied, gitops] = await Promise.all([observeProject(context), readAppliedProject(context.paths.applied), readAppliedCommit(context.paths.gitopsCommit)]);
   const containers: Record<string, number> = {};
   for (const container of observed.containers) containers[container.status] = (containers[container.status] ?? 0) + 1;
-  return { name, containers, status: statusText(containers), configFiles: applied?.sources ?? [] };
+  return { name, containers, status: statusText(containers), configFiles: applied?.sources ?? [], gitops: gitops ?? null };
 }
 
 async function runLs(options: LsOptions): Promise<void> {
@@ -55,7 +58,10 @@ async function runLs(options: LsOptions): Promise<void> {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
-  process.stdout.write(`${formatTable(['NAME', 'STATUS', 'CONFIG FILES'], rows.map((row) => [row.name, row.status, row.configFiles.join(',')]))}\n`);
+  // The commit column only when some project came from GitOps, as a short hash.
+  const withCommit = rows.some((row) => row.gitops);
+  const headers = ['NAME', 'STATUS', 'CONFIG FILES', ...(withCommit ? ['COMMIT'] : [])];
+  process.stdout.write(`${formatTable(headers, rows.map((row) => [row.name, row.status, row.configFiles.join(','), ...(withCommit ? [row.gitops?.commit.slice(0, 12) ?? '-'] : [])]))}\n`);
 }
 
 export function registerLs(program: Command): void {

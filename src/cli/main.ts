@@ -27,6 +27,11 @@ import { registerTop } from './top.js';
 import { registerStats } from './stats.js';
 import { registerPort } from './port.js';
 import { registerLs } from './ls.js';
+import { registerEvents } from './events.js';
+import { registerCreate } from './create.js';
+import { registerRm } from './rm.js';
+import { registerWait } from './wait.js';
+import { registerRun } from './run.js';
 import { corralVersion, registerVersion } from './version.js';
 import { withProjectOptions } from './target.js';
 
@@ -55,6 +60,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 registerUp(program);
 registerDown(program);
+registerCreate(program);
 registerPs(program);
 registerLogs(program);
 registerStop(program);
@@ -62,11 +68,15 @@ registerStart(program);
 registerRestart(program);
 registerPause(program);
 registerKill(program);
+registerRm(program);
+registerWait(program);
 registerTop(program);
 registerStats(program);
 registerPort(program);
 registerLs(program);
+registerEvents(program);
 registerVersion(program);
+registerRun(program);
 registerExec(program);
 registerCp(program);
 registerWatch(program);

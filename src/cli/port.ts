@@ -17,10 +17,12 @@ async function runPort(pod: string, privatePort: string, options: PortOptions): 
   const context = await openRuntime(await targetProjectName(options, { command: 'port', acceptTheOneRunning: true }), { readOnly: true });
   const project = await readAppliedProject(context.paths.applied);
   const applied = project?.pods.find((candidate) => candidate.name === pod);
-  if (!applied) throw new UsageError(`no pod ${pod} in project ${context.project}`, `choose from: ${project?.pods.map((candidate) => candidate.name).join(', ') || 'none is up'}`);
+  // A one-off pod of `corral run` is in no applied project, but attached with its -p ports.
+  const attachment = await readPodAttachment(context, pod);
+  if (!applied && !attachment) throw new UsageError(`no pod ${pod} in project ${context.project}`, `choose from: ${project?.pods.map((candidate) => candidate.name).join(', ') || 'none is up'}`);
   const [port, protocol] = privatePort.includes('/') ? privatePort.split('/') : [privatePort, options.protocol ?? 'tcp'];
   // The ports the attachment got (a chosen free port included), else those the file asks for.
-  const ports = (await readPodAttachment(context, pod))?.ports ?? applied.network.ports;
+  const ports = attachment?.ports ?? applied!.network.ports;
   const published = ports.filter((mapping) => mapping.containerPort === Number(port) && mapping.protocol === protocol);
   if (published.length === 0) throw new UsageError(`port ${port}/${protocol} of pod ${pod} is not published`, `published: ${ports.map((mapping) => `${mapping.containerPort}/${mapping.protocol}`).join(', ') || 'none'}; add it to the pod's ports`);
   process.stdout.write(published.map((mapping) => `${mapping.hostIp || '0.0.0.0'}:${mapping.hostPort}\n`).join(''));

@@ -1,20 +1,47 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isRecord, readStateJson } from '../state/read.js';
-import path from 'node:path';
+import { readAppliedCommit } from '../gitops/applied-commit.js';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { ensureSupervisor } from '../supervisor/launch.js';
 import { type ContainerSnapshot, readMachineSnapshots } from '../state/snapshots.js';
 import { askSupervisor } from '../supervisor/socket.js';
 import { formatTable } from './table.js';
+import { UsageError } from './errors.js';
+import { selectContainers } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral ps`: what runs, read from the runtime itself (not from what `up` believed it did).
 
 interface PsOptions extends TargetOptions {
   readonly format?: 'table' | 'json';
+  /** Only pod names, one per line (compose: service names). */
+  readonly services?: boolean;
+  /** Only runtime ids, one per line. */
+  readonly quiet?: boolean;
+  /** Only containers in these states (`--status`, repeatable, and `--filter status=S`). */
+  readonly status?: readonly string[];
+  readonly filter?: readonly string[];
+  readonly all?: boolean;
+}
+
+/** The states a container can be in, as `--status` takes them. */
+const STATES = ['created', 'running', 'paused', 'exited'] as const;
+
+const collect = (value: string, previous: readonly string[] = []) => [...previous, value];
+
+/** The states `--status` and `--filter status=...` ask for; none: every state. */
+export function wantedStates(options: Pick<PsOptions, 'status' | 'filter'>): Set<string> | undefined {
+  const fromFilters = (options.filter ?? []).map((filter) => {
+    const [key, value] = filter.split('=', 2);
+    if (key !== 'status' || !value) throw new UsageError(`--filter ${filter}: Corral filters only by status`, `write --filter status=STATE, with STATE one of ${STATES.join(', ')}`);
+    return value;
+  });
+  const wanted = [...(options.status ?? []), ...fromFilters];
+  const unknown = wanted.filter((state) => !(STATES as readonly string[]).includes(state));
+  if (unknown.length > 0) throw new UsageError(`no container state ${unknown.join(', ')}`, `choose from ${STATES.join(', ')}`);
+  return wanted.length > 0 ? new Set(wanted) : undefined;
 }
 
 export interface PsRow {
@@ -98,20 +125,22 @@ async function machineStates(paths: { supervisorSocket: string; machines: string
   return { supervised: live !== undefined, machines: live?.containers ?? (await readMachineSnapshots(paths.machines))?.containers };
 }
 
-/** The commit GitOps applied to this project (gitops.json), if GitOps made it; written again by each pass. */
-function readAppliedCommit(file: string) {
-  const fix = `remove it (rm -r ${file}); the next GitOps pass that applies this project writes it again`;
-  return readStateJson<{ repo: string; branch: string; commit: string; appliedAt: string }>(file, { fix, isValid: (value) => isRecord(value) && typeof value.commit === 'string', shape: 'the applied commit (repo, branch, commit)' });
-}
-
-async function runPs(options: PsOptions): Promise<void> {
+async function runPs(resources: readonly string[], options: PsOptions): Promise<void> {
+  const states = wantedStates(options);
   const context = await openRuntime(await targetProjectName(options, { command: 'ps', acceptTheOneRunning: true }), { readOnly: true });
   // The supervisor is asked first: it answers while the runtime state is read (synchronously).
   const [{ supervised, machines }, observed] = await Promise.all([machineStates(context.paths), observeProject(context)]);
-  const rows = observed.containers.map((container) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`]));
-  process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
-  if (options.format !== 'json') {
-    const gitops = await readAppliedCommit(path.join(context.paths.state, 'gitops.json'));
+  const named = resources.length > 0 ? new Set((await selectContainers(context, resources)).map((container) => container.id)) : undefined;
+  const shown = observed.containers.filter((container) => (!named || named.has(container.id)) && (!states || states.has(container.status)));
+  if (options.quiet || options.services) {
+    const lines = options.quiet ? shown.map((container) => container.id) : [...new Set(shown.map((container) => container.pod))];
+    process.stdout.write(lines.map((line) => `${line}\n`).join(''));
+  } else {
+    const rows = shown.map((container) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`]));
+    process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
+  }
+  if (options.format !== 'json' && !options.quiet && !options.services) {
+    const gitops = await readAppliedCommit(context.paths.gitopsCommit);
     if (gitops) process.stdout.write(`gitops: commit ${gitops.commit.slice(0, 12)} of ${gitops.repo} ${gitops.branch}, applied ${gitops.appliedAt}\n`);
   }
   // A supervisor that died (kill -9, OOM) is replaced by the next command, which rehydrates it.
@@ -121,7 +150,13 @@ async function runPs(options: PsOptions): Promise<void> {
 export function registerPs(program: Command): void {
   withTargetOptions(program
     .command('ps')
+    .argument('[resources...]', 'only these pods or pod/containers')
     .description('list the containers of the project with pod, state, health, restarts, pid and uptime'))
     .option('--format <format>', 'table or json', 'table')
-    .action(async (options: PsOptions, command: Command) => runPs({ ...command.optsWithGlobals(), ...options }));
+    .option('-a, --all', 'accepted for compose\'s sake: Corral lists stopped containers too, always')
+    .option('--services', 'print only the pods\' names (compose: services), one per line')
+    .option('-q, --quiet', 'print only the containers\' runtime ids')
+    .option('--status <state>', `only containers in this state (${STATES.join(', ')}); repeatable`, collect)
+    .option('--filter <key=value>', 'only containers matching: status=STATE; repeatable', collect)
+    .action(async (resources: string[], options: PsOptions, command: Command) => runPs(resources, { ...command.optsWithGlobals(), ...options }));
 }

@@ -161,10 +161,10 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 const collectProfiles = (value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)];
 
 /** -f/--file (repeatable, as in compose), -p, --project-directory and --env-file, where `command` takes them. */
-export function withProjectOptions(command: Command, options: { shortFile?: boolean } = {}): Command {
+export function withProjectOptions(command: Command, options: { shortFile?: boolean; shortProjectName?: boolean } = {}): Command {
   return command
     .option(options.shortFile === false ? '--file <file>' : '-f, --file <file>', 'project file, repeatable (default: corral.yaml or compose.yaml, here or in a parent directory; COMPOSE_FILE)', collect)
-    .option('-p, --project-name <name>', 'project name (default: COMPOSE_PROJECT_NAME, the file\'s name:, or its directory)')
+    .option(options.shortProjectName === false ? '--project-name <name>' : '-p, --project-name <name>', 'project name (default: COMPOSE_PROJECT_NAME, the file\'s name:, or its directory)')
     .option('--project-directory <dir>', 'where relative paths and .env are found (default: the project file\'s directory)')
     .option('--env-file <file>', 'read variables from this file instead of .env (repeatable; default: COMPOSE_ENV_FILES)', collect);
 }

@@ -1,5 +1,10 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { Project } from '../project/model.js';
 import { dirsFromEnvironment } from '../state/paths.js';
+import type { PullPolicy } from '../images/pull.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import { UsageError, setExplainedExitCode } from './errors.js';
+import { withStopTimeout } from './timeout-option.js';
 import { loadTargetProject, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral up [pods...]`: make the host match the project file. With -d it returns once the containers
@@ -13,20 +18,60 @@ interface UpOptions extends TargetOptions {
   readonly deps?: boolean;
   readonly tlsVerify?: string;
   readonly build?: boolean;
+  readonly forceRecreate?: boolean;
+  /** commander's name for --no-recreate. */
+  readonly recreate?: boolean;
+  /** -t in ms. */
+  readonly timeout?: number;
+  readonly pull?: PullPolicy;
+  readonly quietPull?: boolean;
+  readonly abortOnContainerExit?: boolean;
+  readonly exitCodeFrom?: string;
+  readonly removeOrphans?: boolean;
+}
+
+const PULL_POLICIES: readonly PullPolicy[] = ['always', 'missing', 'never'];
+
+function pullPolicy(value: string): PullPolicy {
+  if (!(PULL_POLICIES as readonly string[]).includes(value)) throw new InvalidArgumentError(`give ${PULL_POLICIES.join(', ')}`);
+  return value as PullPolicy;
+}
+
+/** The flags that do not go together, refused before anything changes. */
+function checkUpFlags(options: UpOptions): void {
+  if (options.forceRecreate && options.recreate === false) throw new UsageError('--force-recreate and --no-recreate do not go together', 'choose one');
+  const foregroundOnly = options.abortOnContainerExit ? '--abort-on-container-exit' : options.exitCodeFrom !== undefined ? '--exit-code-from' : undefined;
+  if (foregroundOnly && (options.detach || options.wait)) throw new UsageError(`${foregroundOnly} needs up in the foreground`, 'leave out -d and --wait');
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
+/** The project file the options point at, with its images pulled or built (`up`, `create`, `run`). */
+export async function loadProjectWithImages(options: TargetOptions & Pick<UpOptions, 'tlsVerify' | 'build' | 'pull' | 'quietPull'>, how: { edit?: (project: Project) => Project; progressTo?: NodeJS.WriteStream } = {}): Promise<Project> {
+  const loaded = await loadTargetProject(options);
+  return resolveImagesOf(how.edit ? how.edit(loaded) : loaded, options, how.progressTo ?? process.stdout);
+}
+
+async function resolveImagesOf(project: Project, options: Pick<UpOptions, 'tlsVerify' | 'build' | 'pull' | 'quietPull'>, progressTo: NodeJS.WriteStream): Promise<Project> {
   const [{ resolveProjectImages }, { reporterFor }] = await Promise.all([import('../images/resolve.js'), import('../images/progress.js')]);
-  const project = await resolveProjectImages(await loadTargetProject(options), dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter: await reporterFor(process.stdout) });
+  const reporter = options.quietPull ? undefined : await reporterFor(progressTo);
+  return resolveProjectImages(project, dirsFromEnvironment().state, { tlsVerify: options.tlsVerify !== 'false', rebuild: options.build, reporter, pull: options.pull });
+}
+
+export async function runUp(pods: readonly string[], options: UpOptions): Promise<void> {
+  checkUpFlags(options);
+  const loaded = await loadTargetProject(options);
+  // Checked before any pull or change: a wrong name is an input error.
+  const exitCodeFrom = options.exitCodeFrom === undefined ? undefined : exitCodeSource(loaded, options.exitCodeFrom);
+  const project = await resolveImagesOf(loaded, options, process.stdout);
   const [{ openRuntime }, { reconcileProject, podsInScope }, launch, { waitForProject }, { startForegroundSession, stopOnSignals }, { recordForBoot }, { ensureBootService }, { parseProfiles }] = await Promise.all([
     import('../runtime/context.js'), import('../converge/reconcile.js'), import('../supervisor/launch.js'), import('../converge/wait.js'), import('../converge/foreground.js'),
     import('../converge/boot.js'), import('../converge/boot-service.js'), import('../project/profiles.js'),
   ]);
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;
-  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps });
+  const recreate = options.forceRecreate ? new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, 'up --force-recreate'] as const))) : undefined;
+  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout });
   if (options.dryRun) return;
   if (options.detach || options.wait) {
     // Left up: it comes back when the host boots (`corral boot`, run by the unit installed here once).
@@ -39,21 +84,54 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
 
   const keepGoing = stopOnSignals();
   const session = await startForegroundSession(context, { onLine: print, keepGoing });
+  if (options.abortOnContainerExit || exitCodeFrom) {
+    // As compose: the first container to exit for good ends the session (and takes the project down).
+    const resources = project.pods.filter((pod) => !pods.length || pods.includes(pod.name)).flatMap((pod) => pod.containers.map((container) => `${pod.name}/${container.name}`));
+    const first = await Promise.race(resources.map((resource) => session.follow({ only: [resource], prefix: true }).then(() => resource)));
+    const code = await exitCodeOf(context, exitCodeFrom ?? first);
+    await session.end(keepGoing() ? `${first} exited; taking the project down` : 'stopping…');
+    if (code === undefined) print(`${exitCodeFrom} had not exited when ${first} did: it was stopped with the project; exit code 1`);
+    setExplainedExitCode(code ?? 1);
+    return;
+  }
   await session.follow();
   await session.end(keepGoing() ? 'all containers exited; taking the project down' : 'stopping…');
 }
 
+/** `--exit-code-from SERVICE`: the one container whose exit code `up` returns (a pod of one, or pod/container). */
+function exitCodeSource(project: { pods: readonly { name: string; containers: readonly { name: string }[] }[] }, named: string): string {
+  const [podName, containerName] = named.split('/');
+  const pod = project.pods.find((candidate) => candidate.name === podName);
+  const containers = pod?.containers.filter((container) => containerName === undefined || container.name === containerName) ?? [];
+  if (containers.length === 1) return `${podName}/${containers[0]!.name}`;
+  const choices = project.pods.flatMap((candidate) => candidate.containers.map((container) => `${candidate.name}/${container.name}`)).join(', ');
+  throw new UsageError(containers.length === 0 ? `--exit-code-from ${named}: no such container in the project` : `--exit-code-from ${named}: pod ${podName} has ${containers.length} containers`, `name one of: ${choices}`);
+}
+
+async function exitCodeOf(context: RuntimeContext, resource: string): Promise<number | undefined> {
+  const [{ readExitCode }, { containerId }] = await Promise.all([import('../runtime/conmon.js'), import('../state/paths.js')]);
+  const [pod, name] = resource.split('/') as [string, string];
+  return readExitCode(context.paths.exits, containerId(context.project, pod, name));
+}
+
 export function registerUp(program: Command): void {
-  withTargetOptions(program
+  withStopTimeout(withTargetOptions(program
     .command('up')
     .argument('[pods...]', 'only these pods (and the pods they depend on)')
-    .description('create and start the pods of the project file'))
+    .description('create and start the pods of the project file')))
     .option('-d, --detach', 'return once the containers run, leave them running')
     .option('--wait', 'detach and return once every container runs and is healthy (one-shot containers that exited 0 count as done)')
     .option('--no-deps', 'with pod names: leave the pods they depend on alone')
     .option('--dry-run', 'print the plan (create, recreate, remove, ... with causes) and change nothing')
     .option('--tls-verify <bool>', 'false: pull from registries over plain HTTP or unverified TLS', 'true')
     .option('--build', 'build the images of build: again, even if built before')
+    .option('--force-recreate', 'recreate every container, even those whose configuration did not change')
+    .option('--no-recreate', 'leave containers whose configuration changed as they run')
+    .option('--pull <policy>', 'always, missing or never: pull images so, whatever pull_policy says', pullPolicy)
+    .option('--quiet-pull', 'pull without printing progress')
+    .option('--abort-on-container-exit', 'in the foreground: take the project down when the first container exits')
+    .option('--exit-code-from <pod/container>', 'in the foreground: exit with this container\'s exit code (implies --abort-on-container-exit)')
+    .option('--remove-orphans', 'accepted for compose\'s sake: Corral always removes pods the file no longer has')
     .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options }));
   withTargetOptions(program
     .command('diff')

@@ -17,6 +17,8 @@ export type ControlAction = 'stop' | 'start' | 'restart' | 'pause' | 'unpause' |
 export interface ControlOptions {
   /** `kill`: the signal (default KILL). */
   readonly signal?: string;
+  /** `stop`, `restart`: how long after the stop signal before SIGKILL (`-t`); default: the container's stop_grace_period. */
+  readonly graceMs?: number;
 }
 
 const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted', pause: 'paused', unpause: 'unpaused', kill: 'killed' };
@@ -42,7 +44,7 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
   const live = container.status === 'running' || container.status === 'paused';
   switch (action) {
     case 'stop':
-      if (container.status !== 'exited') await runtime.stopContainer(context, container.id);
+      if (container.status !== 'exited') await runtime.stopContainer(context, container.id, { graceMs: options.graceMs });
       return;
     case 'start':
       if (container.status === 'paused') throw new Error('it is paused; unpause it instead: corral unpause ' + resource);
@@ -50,7 +52,7 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
       else if (container.status === 'created') await runtime.startContainer(context, container.id, resource);
       return;
     case 'restart':
-      await runtime.restartContainer(context, container.id, resource);
+      await runtime.restartContainer(context, container.id, resource, { graceMs: options.graceMs });
       return;
     case 'pause':
       if (container.status === 'paused') return;

@@ -34,6 +34,10 @@ export interface ExecutePlanOptions extends ExecutionReport {
   readonly plan: Plan;
   /** What the plan was computed from. */
   readonly observed: ObservedProject;
+  /** How long a container stopped by the plan gets after its stop signal (`-t`); default: its stop_grace_period. */
+  readonly stopGraceMs?: number;
+  /** `corral create`: containers are made and left created, not started (the plan has no start then). */
+  readonly createOnly?: boolean;
 }
 
 export interface ContainerOutcome {
@@ -46,8 +50,8 @@ export interface ContainerOutcome {
 
 type ContainerSnapshot = SnapshotFrom<typeof containerMachine>;
 
-/** The machine with the real runtime behind its actors. */
-function runtimeBackedMachine(context: RuntimeContext, project: Project | undefined) {
+/** What the runtime needs to create each container of the project, by runc id (the hash comes with each operation). */
+function containerTargets(project: Project | undefined): Map<string, runtime.ContainerTarget> {
   const targets = new Map<string, runtime.ContainerTarget>();
   for (const pod of project?.pods ?? []) {
     for (const container of pod.containers) {
@@ -55,6 +59,12 @@ function runtimeBackedMachine(context: RuntimeContext, project: Project | undefi
       targets.set(id, { project: project!, pod, container, id, hash: '' });
     }
   }
+  return targets;
+}
+
+/** The machine with the real runtime behind its actors. */
+function runtimeBackedMachine(context: RuntimeContext, project: Project | undefined, stop: { graceMs?: number }) {
+  const targets = containerTargets(project);
   const resourceOf = (id: string) => id.split('.').slice(1).join('/');
   return containerMachine.provide({
     actors: {
@@ -64,9 +74,9 @@ function runtimeBackedMachine(context: RuntimeContext, project: Project | undefi
         return runtime.createContainer(context, { ...target, hash: input.hash ?? '' });
       }),
       startContainer: fromPromise(({ input }) => runtime.startContainer(context, input.id, resourceOf(input.id))),
-      stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id)),
+      stopContainer: fromPromise(({ input }) => runtime.stopContainer(context, input.id, stop)),
       removeContainer: fromPromise(({ input }) => runtime.removeContainer(context, input.id, resourceOf(input.id))),
-      restartContainer: fromPromise(({ input }) => runtime.restartContainer(context, input.id, resourceOf(input.id))),
+      restartContainer: fromPromise(({ input }) => runtime.restartContainer(context, input.id, resourceOf(input.id), stop)),
       health: probingHealthMachine(context),
     },
   });
@@ -148,6 +158,27 @@ async function startInDependencyOrder(options: {
   }));
 }
 
+/**
+ * `corral create`: each container of a create or recreate operation is made (an outdated one removed
+ * first) and left created, as docker compose's `create` leaves it; `start` or `up` starts it. No
+ * machine: its wish is a running container, and nothing here waits for a dependency to be ready.
+ */
+async function createWithoutStarting(context: RuntimeContext, project: Project, operations: readonly Operation[], observed: ObservedProject, say: (line: string) => void): Promise<ContainerOutcome[]> {
+  const targets = containerTargets(project);
+  const exists = new Set(observed.containers.map((container) => container.id));
+  return runWithConcurrency(operations, CONTAINER_CONCURRENCY, async (operation) => {
+    try {
+      if (exists.has(operation.id!)) await runtime.removeContainer(context, operation.id!, operation.resource);
+      const { pid } = await runtime.createContainer(context, { ...targets.get(operation.id!)!, hash: operation.hash ?? '' });
+      say(`✔ ${operation.resource}  created`);
+      return { resource: operation.resource, state: 'created', pid };
+    } catch (error) {
+      say(`✘ ${operation.resource}  ${(error as Error).message}`);
+      return { resource: operation.resource, state: 'failed', error: (error as Error).message };
+    }
+  });
+}
+
 const DEPENDENCY_WORDS = { started: 'started', healthy: 'healthy', completed: 'completed successfully' } as const;
 
 /** `up` brings back what `stop` stopped: the stopped set forgets the containers of the plan's forget-stopped operations. */
@@ -179,7 +210,7 @@ async function killContainers(context: RuntimeContext, operations: readonly Oper
 export async function executePlan(options: ExecutePlanOptions): Promise<ContainerOutcome[]> {
   const { context, project, plan } = options;
   const say = options.onProgress ?? (() => {});
-  const machine = runtimeBackedMachine(context, project);
+  const machine = runtimeBackedMachine(context, project, { graceMs: options.stopGraceMs });
   const byKind = (kind: Operation['kind']) => plan.operations.filter((operation) => operation.kind === kind);
   await forgetStopped(context, byKind('forget-stopped'));
   const observed = await killContainers(context, byKind('kill'), options.observed, say);
@@ -205,7 +236,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Containe
   });
   // Names follow pods: every pod's /etc/hosts lists the pods that exist now, before anything starts.
   if (project && plan.operations.some((operation) => !['remove', 'kill', 'forget-stopped'].includes(operation.kind))) await refreshHostsFiles(context, project, await existingPodSandboxes(context));
-  if (project) outcomes.push(...(await startInDependencyOrder({ context, project, operations: startOperations, observed, run: containerOperation, say })));
+  if (project && options.createOnly) outcomes.push(...(await createWithoutStarting(context, project, startOperations, observed, say)));
+  else if (project) outcomes.push(...(await startInDependencyOrder({ context, project, operations: startOperations, observed, run: containerOperation, say })));
 
   const failed = outcomes.filter((outcome) => outcome.error);
   if (failed.length > 0) {

@@ -1,5 +1,5 @@
 import { reachableFrom } from '../project/graph.js';
-import { computePlan, formatPlan, type Plan } from '../plan/plan.js';
+import { computePlan, createOnlyPlan, formatPlan, type Plan } from '../plan/plan.js';
 import type { Project } from '../project/model.js';
 import { ensureProjectDirs, type RuntimeContext } from '../runtime/context.js';
 import { observeProject, type ObservedProject } from '../runtime/observe.js';
@@ -25,6 +25,12 @@ export interface ReconcileOptions {
   readonly noDeps?: boolean;
   /** Containers to make anew although their configuration is the same (`pod/container` → why). */
   readonly recreate?: ReadonlyMap<string, string>;
+  /** `--no-recreate`: containers whose configuration changed keep running as they are. */
+  readonly noRecreate?: boolean;
+  /** How long a container stopped to be recreated or removed gets after its stop signal (`-t`). */
+  readonly stopGraceMs?: number;
+  /** `corral create`: make what is missing or outdated and start nothing (see createOnlyPlan). */
+  readonly createOnly?: boolean;
 }
 
 /** How long another command may hold the project lock before `up` says it waits for it. */
@@ -69,7 +75,8 @@ export async function reconcileProject(project: Project, context: RuntimeContext
   return withProjectLock(context.paths.lock, async () => {
     await ensureProjectDirs(context.paths);
     const [applied, observed, stopped] = await Promise.all([readAppliedProject(context.paths.applied), observeForUp(context), readStoppedSet(context.paths.stopped)]);
-    const plan = computePlan(project, observed, { applied, only: scope, stopped, recreate: options.recreate });
+    const computed = computePlan(project, observed, { applied, only: scope, stopped, recreate: options.recreate, noRecreate: options.noRecreate });
+    const plan = options.createOnly ? createOnlyPlan(computed) : computed;
     log.debug(`plan for ${project.name}:\n${formatPlan(plan) || 'nothing to do'}`);
     if (options.dryRun) {
       say(formatPlan(plan) || 'nothing to do');
@@ -80,7 +87,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
     await checkWritable(context.paths.applied, record());
     await checkHostPorts(context, project);
     try {
-      await executePlan({ context, project, plan, observed, onProgress: say });
+      await executePlan({ context, project, plan, observed, onProgress: say, stopGraceMs: options.stopGraceMs, createOnly: options.createOnly });
     } finally {
       // Recorded even after a partial failure: the supervisor then follows what does run.
       await writeFileAtomic(context.paths.applied, record());

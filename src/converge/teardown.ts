@@ -26,11 +26,11 @@ function unlessMissing<T>(fallback: T): (error: NodeJS.ErrnoException) => T {
   };
 }
 
-export async function tearDownProject(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean } = {}): Promise<void> {
+export async function tearDownProject(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean; stopGraceMs?: number } = {}): Promise<void> {
   // First: the project must not come back at the next boot, even if this down stops halfway.
   await removeBootRecord(context.paths.bootRecord);
   const observed = await observeProject(context);
-  await executePlan({ context, project: undefined, plan: computeTeardown(observed), observed, onProgress: options.onProgress });
+  await executePlan({ context, project: undefined, plan: computeTeardown(observed), observed, onProgress: options.onProgress, stopGraceMs: options.stopGraceMs });
   crashPoint('down: containers and pods removed');
   for (const point of [...(await mountPointsUnder(context.paths.run)), ...(await mountPointsUnder(context.paths.state))]) {
     await native.unmount(point, { detach: true });
@@ -46,7 +46,7 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
   await rm(context.paths.containersState, { recursive: true, force: true });
   crashPoint('down: container state removed');
   // Recursive: a state file that something turned into a directory (the corrupt-state test does) goes too.
-  for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog]) await rm(file, { recursive: true, force: true });
+  for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog, context.paths.events]) await rm(file, { recursive: true, force: true });
   crashPoint('down: applied project removed');
   if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });
   // Leave no empty project dir behind, but never a volume the user keeps.
@@ -63,7 +63,7 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
  * everything else. An `up` that finished while this down waited for the lock may have started a new
  * supervisor meanwhile: it is stopped under the lock too, where no other can start.
  */
-export async function takeProjectDown(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean } = {}): Promise<void> {
+export async function takeProjectDown(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean; stopGraceMs?: number } = {}): Promise<void> {
   await stopSupervisor(context);
   await withProjectLock(context.paths.lock, async () => {
     await stopSupervisor(context);

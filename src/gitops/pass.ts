@@ -5,7 +5,7 @@ import { ProjectError } from '../project/errors.js';
 import { loadProject } from '../load/load.js';
 import type { Project } from '../project/model.js';
 import { openRuntime } from '../runtime/context.js';
-import { writeJsonAtomic } from '../state/atomic.js';
+import { writeAppliedCommit } from './applied-commit.js';
 import { notifySupervisor } from '../supervisor/launch.js';
 import { reconcileProject } from '../converge/reconcile.js';
 import { takeProjectDown } from '../converge/teardown.js';
@@ -69,7 +69,7 @@ async function applyCommit(source: GitopsSource, { commit, projects, before }: A
   for (const [file, project] of projects) {
     const context = await openRuntime(project.name);
     await reconcileProject(project, context, { onProgress: source.onLine });
-    await writeJsonAtomic(path.join(context.paths.state, 'gitops.json'), { repo: source.repo, branch: source.branch, path: file, commit, appliedAt: new Date().toISOString() });
+    await writeAppliedCommit(context.paths.gitopsCommit, { repo: source.repo, branch: source.branch, path: file, commit, appliedAt: new Date().toISOString() });
     await notifySupervisor(context);
   }
   const now = Object.fromEntries(projects.map(([file, project]) => [file, project.name]));

@@ -105,6 +105,25 @@ export async function removeImages(dirs: Dirs, refs: readonly string[]): Promise
 }
 
 /**
+ * `down --rmi`: removes those of `refs` that are in the store and that no container (of any project)
+ * uses; the others are kept and named with their users, not an error: the project is down either way.
+ */
+export async function removeImagesNoOneUses(dirs: Dirs, refs: readonly string[]): Promise<Removal & { readonly kept: readonly { ref: string; users: readonly string[] }[] }> {
+  const store = imageStore(dirs.state);
+  return withStoreLock(store, async () => {
+    const images = await listImages(store);
+    const users = await containersByImage(dirs.run);
+    const wanted = new Set(refs);
+    const present = images.filter((image) => wanted.has(image.ref));
+    const kept = present.filter((image) => (users.get(image.ref) ?? []).length > 0).map((image) => ({ ref: image.ref, users: users.get(image.ref)! }));
+    const doomed = present.filter((image) => !kept.some((one) => one.ref === image.ref));
+    for (const { ref } of doomed) await rm(store.refFile(ref), { force: true });
+    const garbage = await collectGarbage(store, images.filter((image) => !doomed.includes(image)));
+    return { images: doomed.map((image) => image.ref), layers: garbage.layers, reclaimedBytes: garbage.bytes, kept };
+  });
+}
+
+/**
  * Frees what nothing needs: blobs and layers no reference names (left by re-pulls and removals),
  * leftovers of interrupted pulls and of killed builds (also in buildah's storage); with `all`, also
  * every image no container uses.

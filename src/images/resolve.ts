@@ -1,7 +1,7 @@
 import type { ContainerImage, Project } from '../project/model.js';
 import { applyImageConfig } from './config.js';
 import { buildImage } from './build.js';
-import { ensureImage, type PullOptions } from './pull.js';
+import { ensureImage, type PullOptions, type PullPolicy } from './pull.js';
 import { imageStore, readImage } from './store.js';
 
 // Before planning, each container with an image gets what its image says, unless the file says
@@ -10,7 +10,7 @@ import { imageStore, readImage } from './store.js';
 // again only with `up --build` (or when gone from the store), as compose does.
 
 /** The project with every image resolved (pulled as the pull policies say). Different images are pulled in parallel. */
-export async function resolveProjectImages(project: Project, stateDir: string, options: PullOptions & { rebuild?: boolean } = {}): Promise<Project> {
+export async function resolveProjectImages(project: Project, stateDir: string, options: PullOptions & { rebuild?: boolean; pull?: PullPolicy } = {}): Promise<Project> {
   const containers = project.pods.flatMap((pod) => pod.containers).filter((container) => container.image);
   if (containers.length === 0) return project;
   const store = imageStore(stateDir);
@@ -20,7 +20,8 @@ export async function resolveProjectImages(project: Project, stateDir: string, o
   const say = options.reporter?.line ?? options.onProgress;
   const images = new Map(await Promise.all([...wanted].map(async ([ref, image]) => {
     if (image.build && (options.rebuild || !(await readImage(store, ref)))) return [ref, await buildImage(store, ref, image.build, say)] as const;
-    return [ref, await ensureImage(store, ref, image.build ? 'missing' : image.pullPolicy, options)] as const;
+    // `up --pull` overrides every pull_policy, as compose's does; an image built here is never pulled.
+    return [ref, await ensureImage(store, ref, image.build ? 'missing' : options.pull ?? image.pullPolicy, options)] as const;
   })));
   return {
     ...project,

@@ -38,6 +38,8 @@ export interface PlanOptions {
   readonly stopped?: ReadonlySet<string>;
   /** Containers to make anew although their configuration is the same (`pod/container` → why). */
   readonly recreate?: ReadonlyMap<string, string>;
+  /** `up --no-recreate`: a container whose configuration changed keeps running as it is. */
+  readonly noRecreate?: boolean;
   /**
    * Only these containers (`pod/container`) are created, started or taken out of the stopped set;
    * the project's others are left as they are, neither made nor removed (`corral boot`).
@@ -105,6 +107,7 @@ export function computePlan(project: Project, observed: ObservedProject, options
       const existing = observedById.get(id);
       const forced = options.recreate?.get(resource);
       if (!existing) operations.push({ kind: 'create', resource, id, hash, cause: 'new container' });
+      else if (existing.hash !== hash && options.noRecreate) upToDate.push(resource);
       else if (existing.hash !== hash) {
         const beforePod = appliedPods.get(pod.name);
         const before = beforePod?.containers.find((candidate) => candidate.name === container.name);
@@ -123,13 +126,15 @@ export function computePlan(project: Project, observed: ObservedProject, options
 
   recreateJoiners(project, operations, upToDate, inScope);
 
+  // One-off containers (`corral run`) and their pods are in no project file: `up` leaves them, as compose's does.
+  const oneOffPods = new Set(containers.filter((container) => container.oneOff).map((container) => container.pod));
   for (const container of containers) {
-    if (wantedIds.has(container.id) || !inScope(container.pod)) continue;
+    if (wantedIds.has(container.id) || !inScope(container.pod) || container.oneOff) continue;
     const why = wantedPods.has(container.pod) ? 'no longer in the pod' : 'pod no longer in the project file';
     operations.push({ kind: 'remove', resource: `${container.pod}/${container.name}`, id: container.id, cause: why });
   }
   for (const pod of observed.pods) {
-    if (!wantedPods.has(pod) && inScope(pod)) operations.push({ kind: 'remove-pod', resource: pod, cause: 'no longer in the project file' });
+    if (!wantedPods.has(pod) && inScope(pod) && !oneOffPods.has(pod)) operations.push({ kind: 'remove-pod', resource: pod, cause: 'no longer in the project file' });
   }
 
   return { operations: sortOperations(operations), upToDate: upToDate.sort() };
@@ -170,6 +175,12 @@ function recreateJoiners(project: Project, operations: Operation[], upToDate: st
       }
     }
   }
+}
+
+/** What `corral create` keeps of an `up`'s plan: repairs, pods and containers to make; nothing started, forgotten or removed. */
+export function createOnlyPlan(plan: Plan): Plan {
+  const kept: readonly OperationKind[] = ['kill', 'create-pod', 'create', 'recreate'];
+  return { ...plan, operations: plan.operations.filter((operation) => kept.includes(operation.kind)) };
 }
 
 /** The plan that takes everything of the project away, for `down`. */

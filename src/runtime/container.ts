@@ -334,9 +334,9 @@ export async function stopContainer(context: RuntimeContext, id: string, options
  * Restarts a container in place, as `docker restart` does: same bundle, same writable layer, same
  * log (appended to), a new process. Stops it first with its stop signal and grace period.
  */
-export async function restartContainer(context: RuntimeContext, id: string, resource: string): Promise<{ pid: number }> {
+export async function restartContainer(context: RuntimeContext, id: string, resource: string, options: { graceMs?: number } = {}): Promise<{ pid: number }> {
   try {
-    await stopContainer(context, id);
+    await stopContainer(context, id, options);
     crashPoint('restart: stopped');
     await runc.deleteContainer(context.runc, id);
     crashPoint('restart: deleted');

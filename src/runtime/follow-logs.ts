@@ -1,5 +1,6 @@
 import type { RuntimeContext } from './context.js';
 import { readLog } from './logs.js';
+import type { LogWindow } from './log-window.js';
 import { observeContainer, observeProject } from './observe.js';
 
 // Foreground `up` and `logs -f`: the output of containers as it comes, prefixed with who said it,
@@ -15,7 +16,14 @@ export interface FollowProjectOptions {
   readonly onLine: (line: string) => void;
   /** Prefix lines with `pod/container | ` (default when more than one container is shown). */
   readonly prefix?: boolean;
+  /** Which lines (times, the last N); default: all. */
+  readonly window?: LogWindow;
+  /** Start each line with the time conmon recorded it (RFC 3339, nanoseconds). */
+  readonly timestamps?: boolean;
 }
+
+/** conmon writes the zone as +00:00; docker prints Z. */
+const timestampOf = (time: string) => `${time.replace(/\+00:00$/, 'Z')} `;
 
 /** Whether a process exists (a zombie too, briefly, until conmon reaps it). */
 function isAlive(pid: number): boolean {
@@ -30,7 +38,9 @@ function isAlive(pid: number): boolean {
 /** Streams the logs of the project's containers. Returns when all followed containers exited. */
 export async function followProjectLogs(context: RuntimeContext, options: FollowProjectOptions): Promise<void> {
   const observed = await observeProject(context);
-  const chosen = observed.containers.filter((container) => !options.only?.length || options.only.includes(`${container.pod}/${container.name}`));
+  // With none named, the project's containers: a one-off of `corral run` is followed only when named
+  // (as compose's `logs` and `up` leave one-offs out), so a foreground `up` never waits for one.
+  const chosen = observed.containers.filter((container) => (options.only?.length ? options.only.includes(`${container.pod}/${container.name}`) : !container.oneOff));
   const prefix = options.prefix ?? chosen.length > 1;
   const width = Math.max(0, ...chosen.map((container) => container.pod.length + container.name.length + 1));
   const follow = options.follow ?? true;
@@ -48,9 +58,10 @@ export async function followProjectLogs(context: RuntimeContext, options: Follow
       pid = now.pid;
       return now.status !== 'exited' || (options.willRestart?.(resource) ?? false);
     };
-    return readLog(log, (record) => options.onLine(label + record.text), {
+    return readLog(log, (record) => options.onLine(label + (options.timestamps ? timestampOf(record.time) : '') + record.text), {
       keepGoing: follow ? stillRunning : undefined,
       pollMs: 200,
+      window: options.window,
     });
   }));
 }

@@ -1,5 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isInsideWindow, type LogWindow } from './log-window.js';
 
 // conmon writes container output in the k8s-file format, one record per line:
 // `2026-11-22T23:39:27.494652095+00:00 stdout F hello`, where F ends a line and P is a partial one.
@@ -38,16 +39,22 @@ export interface FollowOptions {
   /** Keep reading as the file grows until this says stop. Without it, read what is there and return. */
   readonly keepGoing?: () => boolean | Promise<boolean>;
   readonly pollMs?: number;
+  /** Only records inside these times, and of what is there at the start only the last `tail` lines. */
+  readonly window?: LogWindow;
 }
 
 /** Reads a container log from the start, calling `onLine` per whole line; follows it while `keepGoing`. */
 export async function readLog(file: string, onLine: (record: LogRecord) => void, options: FollowOptions = {}): Promise<void> {
   let offset = 0;
   let carry = '';
+  let first = true;
   const drain = async () => {
     const size = await stat(file).then((info) => info.size, () => 0);
     if (size < offset) offset = 0; // rotated or truncated by conmon
-    if (size === offset) return;
+    if (size === offset) {
+      first = false;
+      return;
+    }
     const handle = await open(file, 'r');
     try {
       const buffer = Buffer.alloc(size - offset);
@@ -56,7 +63,11 @@ export async function readLog(file: string, onLine: (record: LogRecord) => void,
       const text = carry + buffer.toString('utf8');
       const lines = text.split('\n');
       carry = lines.pop() ?? '';
-      for (const record of joinPartialRecords(lines.map(parseLogLine).filter((record): record is LogRecord => record !== undefined))) onLine(record);
+      const window = options.window ?? {};
+      let records = joinPartialRecords(lines.map(parseLogLine).filter((record): record is LogRecord => record !== undefined)).filter((record) => isInsideWindow(record, window));
+      if (first && window.tail !== undefined) records = window.tail === 0 ? [] : records.slice(-window.tail);
+      first = false;
+      for (const record of records) onLine(record);
     } finally {
       await handle.close();
     }

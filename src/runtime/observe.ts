@@ -6,6 +6,7 @@ import type { RuntimeContext } from './context.js';
 import { readExitCode } from './conmon.js';
 import * as runc from './runc.js';
 import { existingPodSandboxes } from './pod.js';
+import { ONE_OFF_LABEL } from '../project/one-off.js';
 
 // What exists, read from the runtime and the files conmon writes, never from memory: the same answer
 // whether the last Corral process finished cleanly or was killed halfway. One `runc list` for the
@@ -24,6 +25,8 @@ export interface ObservedContainer {
   readonly created?: string;
   /** Created with privileged: true (all capabilities, no confinement). */
   readonly privileged?: true;
+  /** Made by `corral run`, from no pod of the project file: `up` leaves it, `down` removes it. */
+  readonly oneOff?: true;
   /** Running, but the conmon that watched it is gone (see lost-monitor.ts); only `up` looks. */
   readonly monitorLost?: true;
   /** Exited, and its root file system is no longer mounted (a `down` killed halfway); only `up` looks. */
@@ -81,7 +84,11 @@ async function describe(context: RuntimeContext, id: string, state: runc.RuncSta
   const { pod, name } = splitId(id);
   // runc list carries the annotations; config.json (~20 kB with the seccomp profile) is read only without it.
   const [exitCode, annotations] = await Promise.all([readExitCode(context.paths.exits, id), state?.annotations ?? (state ? readAnnotations(context, id) : annotationsOfBundleOnly(context, id))]);
-  const recorded = { hash: annotations['corral.hash'], ...(annotations['corral.privileged'] === 'true' ? { privileged: true as const } : {}) };
+  const recorded = {
+    hash: annotations['corral.hash'],
+    ...(annotations['corral.privileged'] === 'true' ? { privileged: true as const } : {}),
+    ...(annotations[ONE_OFF_LABEL] === 'true' ? { oneOff: true as const } : {}),
+  };
   if (!state || state.status === 'stopped' || exitCode !== undefined) return { id, pod, name, status: 'exited', ...recorded, exitCode, created: state?.created };
   const status = state.status === 'created' || state.status === 'creating' ? 'created' : state.status === 'paused' ? 'paused' : 'running';
   return { id, pod, name, status, ...recorded, pid: state.pid, created: state.created };

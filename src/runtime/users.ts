@@ -13,6 +13,11 @@ export interface ResolvedUser {
   readonly home: string;
 }
 
+/** A user or group name the image does not know: a mistake in the input, not a fault of the host. */
+export class UnknownUserError extends Error {
+  override readonly name = 'UnknownUserError';
+}
+
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
@@ -50,7 +55,7 @@ export async function resolveUser(rootfs: string, user: string): Promise<Resolve
     ? passwd.find((candidate) => candidate.uid === Number(userPart))
     : passwd.find((candidate) => candidate.name === userPart);
   if (!entry && !isNumeric(userPart)) {
-    throw new Error(`user "${userPart}" is not in the rootfs' /etc/passwd; use a numeric uid or add the user to the image`);
+    throw new UnknownUserError(`user "${userPart}" is not in the rootfs' /etc/passwd; use a numeric uid or add the user to the image`);
   }
   const uid = entry?.uid ?? Number(userPart);
 
@@ -58,7 +63,7 @@ export async function resolveUser(rootfs: string, user: string): Promise<Resolve
   if (groupPart !== undefined) {
     const group = isNumeric(groupPart) ? undefined : groups.find((candidate) => candidate.name === groupPart);
     if (!isNumeric(groupPart) && !group) {
-      throw new Error(`group "${groupPart}" is not in the rootfs' /etc/group; use a numeric gid or add the group to the image`);
+      throw new UnknownUserError(`group "${groupPart}" is not in the rootfs' /etc/group; use a numeric gid or add the group to the image`);
     }
     gid = group?.gid ?? Number(groupPart);
   }

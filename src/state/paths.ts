@@ -64,6 +64,10 @@ export function projectPaths(dirs: Dirs, project: string) {
     /** The supervisor's machine snapshots (restarts, backoff, health), for `ps` and for the next supervisor. */
     machines: path.join(state, 'machines.json'),
     supervisorLog: path.join(state, 'supervisor.log'),
+    /** The commit GitOps last applied to the project (gitops/applied-commit.ts). */
+    gitopsCommit: path.join(state, 'gitops.json'),
+    /** The recent container events (`corral events`), written by the supervisor. */
+    events: path.join(state, 'events.jsonl'),
     supervisorSocket: path.join(run, 'supervisor.sock'),
     supervisorLock: path.join(run, 'supervisor.lock'),
     /** The pid of the supervisor a command last started: one still starting (no lock, no socket yet) counts as there. */

@@ -9,6 +9,7 @@ import { containerId } from '../state/paths.js';
 import { type ContainerSnapshot, type MachineSnapshots, readStoppedSet } from '../state/snapshots.js';
 import { SupervisorError } from './errors.js';
 import type { UnderLock } from './locked-steps.js';
+import { type ContainerEvent, type ContainerFacts, eventsOnMachine, eventsOnObservation, factAfter } from './container-events.js';
 import { backoffFromEnvironment, healthBefore, LEFT_TO_UP, ranForMs, runningForMs, supervisedMachine } from './supervised-machine.js';
 
 // The supervised containers: one machine per container of the applied project, matched to the
@@ -40,6 +41,10 @@ export interface SupervisedOptions {
   readonly onChange: () => void;
   /** A machine's step found the project taken down: the supervisor has nothing left to do. */
   readonly onProjectGone: () => void;
+  /** What the events told so far about each container (`pod/container`), from the kept events. */
+  readonly told: Map<string, ContainerFacts>;
+  /** Something happened to containers (`corral events`). */
+  readonly onEvents: (events: readonly ContainerEvent[]) => void;
 }
 
 type Entry = Actor<ReturnType<typeof supervisedMachine>>;
@@ -66,7 +71,20 @@ export function supervisedContainers(options: SupervisedOptions): SupervisedCont
     return { project, stopped, observed: new Map(containers.map((container) => [`${container.pod}/${container.name}`, container])) };
   });
 
+  /** Tells what changed for `resource` since the last events, and remembers it as told. */
+  const record = (resource: string, events: ReturnType<typeof eventsOnObservation>) => {
+    if (events.length === 0) return;
+    const time = new Date().toISOString();
+    let facts = options.told.get(resource);
+    for (const event of events) facts = factAfter(facts, event);
+    if (facts) options.told.set(resource, facts);
+    else options.told.delete(resource);
+    options.onEvents(events.map((event) => ({ time, resource, ...event })));
+  };
+
   const tell = async (actor: Entry, seen: ObservedContainer | undefined) => {
+    const { resource } = actor.getSnapshot().context;
+    record(resource, eventsOnObservation(options.told.get(resource), seen && { status: seen.status, pid: seen.pid, exitCode: seen.exitCode }));
     if (!seen) actor.send({ type: 'OBSERVED', status: 'absent' });
     else actor.send({ type: 'OBSERVED', status: seen.status, hash: seen.hash, pid: seen.pid, exitCode: seen.exitCode, ranForMs: await ranForMs(context, seen), runningForMs: runningForMs(seen) });
   };
@@ -83,6 +101,8 @@ export function supervisedContainers(options: SupervisedOptions): SupervisedCont
         if (state === 'failed' && error !== projectGone && error !== LEFT_TO_UP) say(`${resource} failed: ${error ?? 'unknown error'}`);
         last = state;
       }
+      const { health, restartCount, backoffMs } = snapshot.context;
+      record(resource, eventsOnMachine(options.told.get(resource), { health, inBackoff: state === 'backoff', restartCount, backoffMs }));
       options.onChange();
     });
   };
@@ -128,6 +148,10 @@ export function supervisedContainers(options: SupervisedOptions): SupervisedCont
       if (wanted.has(resource)) continue;
       actor.stop();
       actors.delete(resource);
+    }
+    // Containers no longer in the project: told once they are gone (or what they did meanwhile).
+    for (const resource of [...options.told.keys()]) {
+      if (!wanted.has(resource)) record(resource, eventsOnObservation(options.told.get(resource), observed.get(resource)));
     }
     options.onChange();
   };

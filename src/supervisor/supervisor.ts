@@ -4,6 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as native from '../native.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
+import { eventLog, readEvents } from '../state/events-log.js';
+import { StateWriteError } from '../state/errors.js';
+import { factsAfter } from './container-events.js';
 import { SupervisorError } from './errors.js';
 import { isApplied, lockedSteps } from './locked-steps.js';
 import { persistSnapshots } from './persist.js';
@@ -49,7 +52,15 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= stopAll());
+  const kept = await readEvents(paths.events);
+  const events = eventLog(paths.events, kept);
   const containers = supervisedContainers({
+    told: factsAfter(kept),
+    onEvents: (happened) => void events.append(happened).catch((error: unknown) => {
+      // A full disk costs the replay of these events, never the supervision.
+      if (!(error instanceof StateWriteError)) throw error;
+      say(error.toString());
+    }),
     context,
     underLock: lockedSteps(context),
     previous: await readMachineSnapshots(paths.machines),
@@ -79,6 +90,8 @@ export async function startSupervisor(context: RuntimeContext, options: { onLine
       if (error.code !== 'ENOENT') say(`cannot remove ${paths.supervisorSocket}: ${error.message}; the next supervisor replaces it`);
     });
     containers.stopAll();
+    // Before the lock goes: a `down` waiting for it removes events.jsonl, which a late append would make again.
+    await events.settled();
     await persister.close();
     native.unlockFile(lockFd);
     resolveStopped();

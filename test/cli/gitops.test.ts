@@ -71,6 +71,11 @@ gitops('--once applies the branch\'s commit, and ps shows it', async (context) =
   await eventually(async () => ((await logs(context)).includes('version-one') ? true : undefined), 'the app to run');
   const ps = await corral(context.sandbox, ['-p', context.project, 'ps']);
   assert.match(ps.stdout, `gitops: commit ${commit.slice(0, 12)}`);
+  const ls = await corral(context.sandbox, ['ls', '--format', 'json']);
+  const row = (JSON.parse(ls.stdout) as { name: string; gitops: { commit: string; branch: string } | null }[]).find((candidate) => candidate.name === context.project);
+  assert.is(row?.gitops?.commit, commit, 'ls names the commit GitOps applied');
+  assert.is(row?.gitops?.branch, 'main');
+  assert.match((await corral(context.sandbox, ['ls'])).stdout, new RegExp(`${context.project}\\s.*\\s${commit.slice(0, 12)}`));
 });
 
 gitops('a new commit applies; the same commit again changes nothing', async (context) => {

@@ -149,7 +149,12 @@ images('build: builds a Dockerfile with buildah and runs the result', async (con
   const again = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
   assert.not.match(again.stdout, /built \(/, 'not built again without --build');
   assert.match(again.stdout, /1 container up to date/);
-  await corral(context.sandbox, ['-p', project, 'down']);
+  const built = [...(await imageRows(context)).values()].find((row) => row.containers.some((user) => user.startsWith(`${project}/`)));
+  assert.ok(built, 'the built image is in the store, used by the project');
+  const down = await corral(context.sandbox, ['-p', project, 'down', '--rmi', 'local']);
+  assert.is(down.exitCode, 0, down.stderr);
+  assert.match(down.stdout, `✔ image ${built.ref}  removed`);
+  assert.not.ok([...(await imageRows(context)).values()].some((row) => row.ref === built.ref), 'down --rmi local removed the image it built');
 });
 
 /** A build context holding the busybox rootfs, and a Dockerfile that copies it in, then runs `steps`. */

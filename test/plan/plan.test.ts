@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { computePlan, computeTeardown, formatPlan, type PlanOptions } from '../../src/plan/plan.js';
+import { computePlan, computeTeardown, createOnlyPlan, formatPlan, type PlanOptions } from '../../src/plan/plan.js';
 import { createHash } from 'node:crypto';
 import { canonicalJson, configHash } from '../../src/plan/hash.js';
 import type { ObservedContainer, ObservedProject } from '../../src/runtime/observe.js';
@@ -135,6 +135,22 @@ const scenarios: { name: string; desired: Project; observed: ObservedProject; op
     desired: withApp({ env: { A: '2' }, workdir: '/srv' }), observed: observedFrom(applied), options: { applied },
     plan: 'recreate web/app: env, workdir changed\n1 container up to date',
   },
+  {
+    name: 'up --no-recreate: a changed container is left as it runs',
+    desired: withApp({ env: { A: '2' } }), observed: observedFrom(applied), options: { applied, noRecreate: true },
+    plan: '2 containers up to date',
+  },
+  {
+    name: 'a one-off container of `run` and its pod are in no file: up leaves them, and removes a leftover that is no one-off',
+    desired: applied,
+    observed: {
+      containers: [...observedFrom(applied).containers,
+        { id: `${applied.name}.web-run-0123456789ab.app`, pod: 'web-run-0123456789ab', name: 'app', status: 'running', hash: 'h', pid: 200, oneOff: true },
+        { id: `${applied.name}.old.app`, pod: 'old', name: 'app', status: 'exited', hash: 'h', exitCode: 0 }],
+      pods: ['old', 'web', 'web-run-0123456789ab'],
+    },
+    plan: 'remove old/app: pod no longer in the project file\nremove-pod old: no longer in the project file\n2 containers up to date',
+  },
 ];
 
 for (const scenario of scenarios) {
@@ -142,6 +158,19 @@ for (const scenario of scenarios) {
     assert.is(formatPlan(computePlan(scenario.desired, scenario.observed, scenario.options)), scenario.plan, 'the plan as text');
   });
 }
+
+planning('create: what up would make is made, nothing started, forgotten or removed', () => {
+  const observed: ObservedProject = {
+    containers: [
+      { id: `${applied.name}.web.app`, pod: 'web', name: 'app', status: 'exited', hash: configHash(applied.pods[0]!.containers[0]!, applied.pods[0]!), exitCode: 1 },
+      { id: `${applied.name}.old.app`, pod: 'old', name: 'app', status: 'exited', hash: 'h', exitCode: 0 },
+    ],
+    pods: ['old', 'web'],
+  };
+  const plan = computePlan(applied, observed, { stopped: new Set(['web/app']) });
+  assert.match(formatPlan(plan), /start web\/app/, 'up would start the exited one');
+  assert.is(formatPlan(createOnlyPlan(plan)), 'create web/sidecar: new container', 'create only makes the missing one');
+});
 
 // What must never force a recreate (compose's hash leaves out build, pull_policy, scale): each case
 // changes one such field only; the hash and the plan stay. The model has no profiles nor replicas.
