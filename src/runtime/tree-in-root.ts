@@ -52,7 +52,9 @@ function otherKindName(stats: Stats): string {
 
 /** What is at `where` in the root (a final symlink followed in the root, or not), or undefined when nothing is. */
 export async function kindInRoot(root: TreeRoot, where: string, options: { followLink: boolean }): Promise<EntryKind | 'other' | undefined> {
-  const fd = await native.openInRoot(root.fd, where, { flags: options.followLink ? ['path'] : ['path', 'nofollow'] }).catch(whenMissing(undefined, ['ENOTDIR']));
+  const fd = await native.openInRoot(root.fd, where, { flags: options.followLink ? ['path'] : ['path', 'nofollow'] }).catch(whenMissing(undefined, ['ENOTDIR'])).catch((error: unknown) => {
+    throw failure(root, where, 'copy', error, 'paths are resolved inside the root; links into /proc/PID (fd, root, cwd) are refused');
+  });
   if (fd === undefined) return undefined;
   try {
     return kindOf(await fstatFd(fd)) ?? 'other';

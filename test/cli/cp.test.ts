@@ -206,6 +206,10 @@ copying('hostile symlinks resolve in the container\'s root: reads get the contai
     assert.is(read.exitCode, 0, `${source}: ${read.stderr}`);
     assert.is(await readFile(`${out}/${name}`, 'utf8'), 'container\n', `${source} reads the container's file`);
   }
+  assert.is((await inApp(context, 'ln -s /proc/1/root/etc/hostname /magic')).exitCode, 0);
+  const magic = await cp(context, '-L', 'web:/magic', `${out}/magic`);
+  assert.is(magic.exitCode, 2, 'a link through /proc/PID/root is refused');
+  assert.match(magic.stderr, 'web/app:/magic: copy failed: openat2 /magic: Too many levels of symbolic links');
   const mid = await cp(context, 'web:/mid', `${out}/mid`);
   assert.is(mid.exitCode, 0, mid.stderr);
   assert.ok((await lstat(`${out}/mid/dirlink`)).isSymbolicLink(), 'a link in a copied tree is copied as a link, not followed');
