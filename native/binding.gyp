@@ -7,6 +7,7 @@
         "src/cgroups.cc",
         "src/errors.cc",
         "src/fd.cc",
+        "src/in-root.cc",
         "src/locks.cc",
         "src/mounts.cc",
         "src/namespaces.cc",

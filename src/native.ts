@@ -46,7 +46,19 @@ interface Binding {
   markInheritedDescriptorsCloseOnExec(): void;
   makeWhiteout(path: string): Promise<void>;
   markOpaque(dir: string): Promise<void>;
+  openInRoot(rootFd: number, path: string, flags: readonly string[], mode: number): Promise<number>;
+  makeDirectoryInRoot(rootFd: number, path: string, mode: number): Promise<void>;
+  makeSymlinkInRoot(rootFd: number, path: string, target: string): Promise<void>;
+  removeInRoot(rootFd: number, path: string): Promise<void>;
+  readLinkOf(fd: number): Promise<string>;
+  changeOwnerOf(fd: number, uid: number, gid: number): Promise<void>;
 }
+
+/** open(2) flags openInRoot takes by name. */
+export type InRootOpenFlag = 'read' | 'write' | 'create' | 'exclusive' | 'truncate' | 'directory' | 'nofollow' | 'path';
+const IN_ROOT_OPEN_FLAGS: readonly InRootOpenFlag[] = ['read', 'write', 'create', 'exclusive', 'truncate', 'directory', 'nofollow', 'path'];
+/** The largest uid or gid a user namespace can map (2^32 - 2; -1 means "unchanged" to chown). */
+const MAX_ID = 0xfffffffe;
 
 const ADDON_PATH = 'native/build/Release/corral_native.node';
 const NAMESPACE_TYPES: readonly NamespaceType[] = ['net', 'ipc', 'uts'];
@@ -92,6 +104,30 @@ function requireFileName(name: string, value: unknown): string {
     throw new TypeError(`${name} must be a plain file name, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function requireDescriptor(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new TypeError(`${name} must be a file descriptor, got ${String(value)}`);
+  return value;
+}
+
+function requireInteger(name: string, value: unknown, maximum: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > maximum) throw new TypeError(`${name} must be an integer in 0..${maximum}, got ${String(value)}`);
+  return value;
+}
+
+// A path inside a root: any string without NUL (".." and absolute ones are resolved in the root).
+function requireRootPath(value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) throw new TypeError(`path must be a non-empty string without NUL, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+// A path whose last component is made or removed: that component must be a name, not "", "." or "..".
+function requireRootPathToName(value: unknown): string {
+  const checked = requireRootPath(value);
+  const last = checked.slice(checked.lastIndexOf('/') + 1);
+  if (last === '' || last === '.' || last === '..') throw new TypeError(`path must end in a name (not "/", "." or ".."), got ${JSON.stringify(value)}`);
+  return checked;
 }
 
 // Limits are integers; -1 means "no limit" (written as "max" where the kernel wants that).
@@ -279,4 +315,43 @@ export function makeWhiteout(whiteoutPath: string): Promise<void> {
 /** Marks `dir` opaque for overlayfs: nothing of the lower layers shows through it. */
 export function markOpaque(dir: string): Promise<void> {
   return addon().markOpaque(requireAbsolutePath('directory', dir));
+}
+
+/**
+ * openat2(2) of `path` relative to the directory `rootFd` with RESOLVE_IN_ROOT: "..", absolute paths
+ * and symlinks (absolute or relative, in any component) are resolved as if `rootFd` were "/", so the
+ * result is always inside it; magic links (/proc/PID/fd/N) are refused (ELOOP). Resolves the new
+ * descriptor (close-on-exec), which the caller closes. With 'nofollow' a final symlink is not followed
+ * (with 'path': the symlink itself is opened; otherwise ELOOP).
+ */
+export function openInRoot(rootFd: number, openPath: string, options: { flags: readonly InRootOpenFlag[]; mode?: number }): Promise<number> {
+  if (!Array.isArray(options.flags) || !options.flags.every((flag) => IN_ROOT_OPEN_FLAGS.includes(flag))) {
+    throw new TypeError(`flags must be among ${IN_ROOT_OPEN_FLAGS.join(', ')}, got ${JSON.stringify(options.flags)}`);
+  }
+  return addon().openInRoot(requireDescriptor('rootFd', rootFd), requireRootPath(openPath), [...options.flags], requireInteger('mode', options.mode ?? 0, 0o7777));
+}
+
+/** mkdirat(2) of the last component of `path` in its parent, resolved in the root; the last component is never followed (EEXIST). */
+export function makeDirectoryInRoot(rootFd: number, dirPath: string, mode: number): Promise<void> {
+  return addon().makeDirectoryInRoot(requireDescriptor('rootFd', rootFd), requireRootPathToName(dirPath), requireInteger('mode', mode, 0o7777));
+}
+
+/** symlinkat(2): the last component of `path`, in its parent resolved in the root, becomes a symlink to `target` (which is not resolved). */
+export function makeSymlinkInRoot(rootFd: number, linkPath: string, target: string): Promise<void> {
+  return addon().makeSymlinkInRoot(requireDescriptor('rootFd', rootFd), requireRootPathToName(linkPath), requireRootPath(target));
+}
+
+/** unlinkat(2) of the last component of `path` (not a directory) in its parent, resolved in the root. */
+export function removeInRoot(rootFd: number, removedPath: string): Promise<void> {
+  return addon().removeInRoot(requireDescriptor('rootFd', rootFd), requireRootPathToName(removedPath));
+}
+
+/** The target of the symlink that `fd` is open on (openInRoot with 'path' and 'nofollow'). */
+export function readLinkOf(fd: number): Promise<string> {
+  return addon().readLinkOf(requireDescriptor('fd', fd));
+}
+
+/** Sets the owners of whatever `fd` is open on, a symlink included (fchownat with AT_EMPTY_PATH). */
+export function changeOwnerOf(fd: number, owner: { uid: number; gid: number }): Promise<void> {
+  return addon().changeOwnerOf(requireDescriptor('fd', fd), requireInteger('uid', owner.uid, MAX_ID), requireInteger('gid', owner.gid, MAX_ID));
 }

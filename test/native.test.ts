@@ -1,8 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { close, constants as fsConstants, existsSync, fstat, open as fsOpen, read, statSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { execa } from 'execa';
 import * as native from '../src/native.js';
@@ -306,6 +307,92 @@ test('an inherited descriptor above 16, which Node leaves open across exec, is m
   const result = await execa('bash', ['-c', 'exec "$@" 100>>"$0"', given, process.execPath, '--input-type=module', '-e', script, nativeModule], { reject: false });
   assert.is(result.exitCode, 0, result.stderr);
   assert.equal(JSON.parse(result.stdout), { before: given, after: 'nothing' }, 'a child saw the caller\'s file before, and nothing after');
+});
+
+// A root with hostile symlinks, as a container could plant them, and a host file beside it that
+// nothing resolved in the root may reach.
+// The root has its own file at the sentinel's path: what a link to the sentinel must reach instead.
+async function hostileRoot(dir: string, name: string): Promise<{ root: string; sentinel: string; rootFd: number }> {
+  const root = `${dir}/${name}/root`;
+  const sentinel = `${dir}/${name}/sentinel`;
+  await mkdir(`${root}/etc`, { recursive: true });
+  await mkdir(`${root}/data`);
+  await mkdir(`${root}${path.dirname(sentinel)}`, { recursive: true });
+  await writeFile(sentinel, 'host');
+  await writeFile(`${root}/sentinel`, 'container');
+  await writeFile(`${root}${sentinel}`, 'container, at the host path');
+  await writeFile(`${root}/etc/passwd`, 'container passwd');
+  await symlink(sentinel, `${root}/absolute`);
+  await symlink('../../../../../sentinel', `${root}/data/dotdot`);
+  await symlink(path.dirname(sentinel), `${root}/dirlink`);
+  // As in a container: its /proc shows magic links (/proc/self/root) to anywhere on the host.
+  await mkdir(`${root}/proc`);
+  await native.mount({ source: '/proc', target: `${root}/proc`, flags: ['rbind'] });
+  await symlink('/proc/self/root/etc/passwd', `${root}/magic`);
+  const rootFd = await promisify(fsOpen)(root, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+  return { root, sentinel, rootFd };
+}
+
+async function readAll(fd: number): Promise<string> {
+  const buffer = Buffer.alloc(256);
+  const { bytesRead } = await promisify(read)(fd, { buffer, position: 0 });
+  return buffer.subarray(0, bytesRead).toString();
+}
+
+async function readInRoot(rootFd: number, file: string): Promise<string> {
+  const fd = await native.openInRoot(rootFd, file, { flags: ['read'] });
+  try {
+    return await readAll(fd);
+  } finally {
+    await promisify(close)(fd);
+  }
+}
+
+test('openInRoot resolves "..", absolute paths and symlinks inside the root, never to the host', async (context) => {
+  const { root, sentinel, rootFd } = await hostileRoot(context.dir, 'read-in-root');
+  try {
+    assert.is(await readInRoot(rootFd, '/etc/passwd'), 'container passwd', 'an absolute path starts at the root');
+    assert.is(await readInRoot(rootFd, '../../../etc/passwd'), 'container passwd', '".." stops at the root');
+    assert.is(await readInRoot(rootFd, 'absolute'), 'container, at the host path', 'an absolute link to the host\'s sentinel reads the root\'s file at that path');
+    assert.is(await readInRoot(rootFd, 'data/dotdot'), 'container', 'a "../.." link stops at the root');
+    assert.is(await readInRoot(rootFd, 'dirlink/sentinel'), 'container, at the host path', 'a link in an intermediate dir resolves in the root');
+    assert.is((await rejection(native.openInRoot(rootFd, 'magic', { flags: ['read'] }))).code, 'ELOOP', 'a magic link is refused');
+    const linkFd = await native.openInRoot(rootFd, 'absolute', { flags: ['path', 'nofollow'] });
+    assert.ok((await promisify(fstat)(linkFd)).isSymbolicLink(), 'path + nofollow opens the link itself');
+    assert.is(await native.readLinkOf(linkFd), sentinel, 'readLinkOf gives its target');
+    await native.changeOwnerOf(linkFd, { uid: 1234, gid: 5678 });
+    await promisify(close)(linkFd);
+    const linkStat = await lstat(`${root}/absolute`);
+    assert.equal([linkStat.uid, linkStat.gid], [1234, 5678], 'changeOwnerOf changes the link, not what it points at');
+    assert.is((await stat(sentinel)).uid, 0, 'the host sentinel keeps its owner');
+    assert.is(await readFile(sentinel, 'utf8'), 'host', 'the host sentinel is unchanged');
+  } finally {
+    await promisify(close)(rootFd);
+    await native.unmount(`${root}/proc`, { detach: true });
+  }
+});
+
+test('creating through hostile links lands inside the root', async (context) => {
+  const { root, sentinel, rootFd } = await hostileRoot(context.dir, 'create-in-root');
+  try {
+    const fd = await native.openInRoot(rootFd, 'absolute', { flags: ['write', 'create', 'truncate'], mode: 0o640 });
+    await promisify(close)(fd);
+    assert.is(await readFile(`${root}${sentinel}`, 'utf8'), '', 'writing through the absolute link truncated the root\'s file at the host path');
+    await native.makeDirectoryInRoot(rootFd, 'dirlink/made', 0o700);
+    assert.ok((await stat(`${root}${path.dirname(sentinel)}/made`)).isDirectory(), 'mkdir through a link in an intermediate dir lands in the root');
+    await native.makeSymlinkInRoot(rootFd, 'data/../../../new-link', '/etc/shadow');
+    assert.is((await lstat(`${root}/new-link`)).isSymbolicLink(), true, 'the new link is in the root');
+    assert.is((await rejection(native.makeDirectoryInRoot(rootFd, 'absolute', 0o700))).code, 'EEXIST', 'mkdir never follows the last component');
+    await native.removeInRoot(rootFd, 'absolute');
+    assert.not.ok(existsSync(`${root}/absolute`), 'removeInRoot removed the link');
+    assert.is(await readFile(sentinel, 'utf8'), 'host', 'the host sentinel is unchanged');
+    assert.equal((await readdir(path.dirname(sentinel))).sort(), ['root', 'sentinel'], 'nothing was made beside the root');
+    assert.throws(() => native.makeDirectoryInRoot(rootFd, 'a/..', 0o700), isTypeError);
+    assert.throws(() => native.openInRoot(rootFd, 'x', { flags: ['append' as native.InRootOpenFlag] }), isTypeError);
+  } finally {
+    await promisify(close)(rootFd);
+    await native.unmount(`${root}/proc`, { detach: true });
+  }
 });
 
 test('leaves no mount under its dir and no cgroup behind', async (context) => {

@@ -2,12 +2,14 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "cgroups.h"
 #include "errors.h"
 #include "fd.h"
+#include "in-root.h"
 #include "locks.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -62,24 +64,34 @@ Napi::Value QueueVoid(Napi::Env env, Job job) {
   return (new VoidWorker<Job>(env, std::move(job)))->QueueForPromise();
 }
 
-// Runs a job that returns an int on the pool and resolves that number.
+// What a job's result becomes in JS.
+Napi::Value ToJs(Napi::Env env, int value) { return Napi::Number::New(env, value); }
+Napi::Value ToJs(Napi::Env env, const std::string& value) { return Napi::String::New(env, value); }
+
+// Runs a job that returns a value (an int, a string) on the pool and resolves that value.
 template <typename Job>
-class IntegerWorker : public PromiseWorker {
+class ValueWorker : public PromiseWorker {
  public:
-  IntegerWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
+  ValueWorker(Napi::Env env, Job job) : PromiseWorker(env, "corral:native"), job_(std::move(job)) {}
 
  protected:
   void Run() override { result_ = job_(); }
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, result_); }
+  Napi::Value Result(Napi::Env env) override { return ToJs(env, result_); }
 
  private:
   Job job_;
-  int result_ = 0;
+  std::invoke_result_t<Job&> result_{};
 };
 
 template <typename Job>
-Napi::Value QueueInteger(Napi::Env env, Job job) {
-  return (new IntegerWorker<Job>(env, std::move(job)))->QueueForPromise();
+Napi::Value QueueValue(Napi::Env env, Job job) {
+  return (new ValueWorker<Job>(env, std::move(job)))->QueueForPromise();
+}
+
+// The i-th argument as a non-negative integer (a descriptor, a mode, an id); the TS wrapper checked it.
+unsigned UnsignedArg(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(index) + " must be a number");
+  return info[index].As<Napi::Number>().Uint32Value();
 }
 
 // Pins namespaces and resolves { type: path } for each pinned type.
@@ -153,7 +165,7 @@ Napi::Value SetCgroupLimitsBinding(const Napi::CallbackInfo& info) {
 
 // killCgroup(relPath)
 Napi::Value KillCgroupBinding(const Napi::CallbackInfo& info) {
-  return QueueInteger(info.Env(), [rel_path = StringArg(info, 0)] { return KillCgroup(rel_path); });
+  return QueueValue(info.Env(), [rel_path = StringArg(info, 0)] { return KillCgroup(rel_path); });
 }
 
 // removeCgroup(relPath)
@@ -173,7 +185,7 @@ Napi::Value ReadCgroupFileBinding(const Napi::CallbackInfo& info) {
 // lockFile(path): resolves the descriptor that holds the lock.
 Napi::Value LockFileBinding(const Napi::CallbackInfo& info) {
   // flock(LOCK_EX) blocks while another process holds the lock, so it must not run on the main thread.
-  return QueueInteger(info.Env(), [path = StringArg(info, 0)] { return LockFileExclusive(path); });
+  return QueueValue(info.Env(), [path = StringArg(info, 0)] { return LockFileExclusive(path); });
 }
 
 // unlockFile(fd): synchronous, one close.
@@ -205,7 +217,7 @@ Napi::Value MarkInheritedDescriptorsCloseOnExecBinding(const Napi::CallbackInfo&
 // connectInNetworkNamespace(netnsPath, address, port, timeoutMs): resolves the connected descriptor.
 Napi::Value ConnectInNetworkNamespaceBinding(const Napi::CallbackInfo& info) {
   if (!info[2].IsNumber() || !info[3].IsNumber()) throw Napi::TypeError::New(info.Env(), "port and timeout must be numbers");
-  return QueueInteger(info.Env(), [netns = StringArg(info, 0), address = StringArg(info, 1), port = info[2].As<Napi::Number>().Int32Value(),
+  return QueueValue(info.Env(), [netns = StringArg(info, 0), address = StringArg(info, 1), port = info[2].As<Napi::Number>().Int32Value(),
                                    timeout = info[3].As<Napi::Number>().Int32Value()] {
     return ConnectInNetworkNamespace(netns, address, port, timeout);
   });
@@ -218,6 +230,45 @@ Napi::Value MakeWhiteoutBinding(const Napi::CallbackInfo& info) {
 
 Napi::Value MarkOpaqueBinding(const Napi::CallbackInfo& info) {
   return QueueVoid(info.Env(), [dir = StringArg(info, 0)] { MarkOpaque(dir); });
+}
+
+// openInRoot(rootFd, path, flags, mode): resolves the new descriptor.
+Napi::Value OpenInRootBinding(const Napi::CallbackInfo& info) {
+  InRootFlags flags{StringArrayArg(info, 2), UnsignedArg(info, 3)};
+  return QueueValue(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), flags = std::move(flags)] {
+    return OpenInRoot(static_cast<int>(root), path, flags);
+  });
+}
+
+// makeDirectoryInRoot(rootFd, path, mode)
+Napi::Value MakeDirectoryInRootBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), mode = UnsignedArg(info, 2)] {
+    MakeDirectoryInRoot(static_cast<int>(root), path, mode);
+  });
+}
+
+// makeSymlinkInRoot(rootFd, path, target)
+Napi::Value MakeSymlinkInRootBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1), target = StringArg(info, 2)] {
+    MakeSymlinkInRoot(static_cast<int>(root), path, target);
+  });
+}
+
+// removeInRoot(rootFd, path)
+Napi::Value RemoveInRootBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [root = UnsignedArg(info, 0), path = StringArg(info, 1)] { RemoveInRoot(static_cast<int>(root), path); });
+}
+
+// readLinkOf(fd): resolves the symlink's target.
+Napi::Value ReadLinkOfBinding(const Napi::CallbackInfo& info) {
+  return QueueValue(info.Env(), [fd = UnsignedArg(info, 0)] { return ReadLinkOf(static_cast<int>(fd)); });
+}
+
+// changeOwnerOf(fd, uid, gid)
+Napi::Value ChangeOwnerOfBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [fd = UnsignedArg(info, 0), uid = UnsignedArg(info, 1), gid = UnsignedArg(info, 2)] {
+    ChangeOwnerOf(static_cast<int>(fd), uid, gid);
+  });
 }
 
 // Exports one JS function per operation, named as in src/native.ts.
@@ -240,6 +291,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"markInheritedDescriptorsCloseOnExec", MarkInheritedDescriptorsCloseOnExecBinding},
       {"makeWhiteout", MakeWhiteoutBinding},
       {"markOpaque", MarkOpaqueBinding},
+      {"openInRoot", OpenInRootBinding},
+      {"makeDirectoryInRoot", MakeDirectoryInRootBinding},
+      {"makeSymlinkInRoot", MakeSymlinkInRootBinding},
+      {"removeInRoot", RemoveInRootBinding},
+      {"readLinkOf", ReadLinkOfBinding},
+      {"changeOwnerOf", ChangeOwnerOfBinding},
   };
   for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
   return exports;

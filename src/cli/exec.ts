@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { setExplainedExitCode, UsageError } from './errors.js';
-import { selectContainers } from './resources.js';
+import { selectOneContainer } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral exec [-t|-T] [-u USER] [-e K=V] [-w DIR] [-d] [--privileged] pod/container -- cmd args...`:
@@ -45,18 +45,16 @@ async function runcExecFlags(options: ExecOptions & { tty: boolean; rootfs: stri
 async function runExec(resource: string, argv: string[], options: ExecOptions): Promise<void> {
   const [{ openRuntime }, { execa }] = await Promise.all([import('../runtime/context.js'), import('execa')]);
   const context = await openRuntime(await targetProjectName(options, { command: 'exec' }), { readOnly: true });
-  const selected = await selectContainers(context, [resource]);
-  if (selected.length > 1) throw new UsageError(`exec needs one container, and pod ${resource} has ${selected.length}`, `name one: ${selected.map((one) => `${one.pod}/${one.name}`).join(', ')}`);
-  const [container] = selected;
-  if (container!.status !== 'running') throw new UsageError(`${resource} is ${container!.status}`, 'start it first: corral start ' + resource);
+  const container = await selectOneContainer(context, resource, { command: 'exec' });
+  if (container.status !== 'running') throw new UsageError(`${resource} is ${container.status}`, 'start it first: corral start ' + resource);
   if (argv[0] === '--') argv = argv.slice(1);
   if (argv.length === 0) throw new UsageError('no command given', `add it after --, e.g. corral exec ${resource} -- sh`);
   // runc would say only `open /dev/tty: no such device or address` and exit 255.
   if (options.tty === true && !process.stdin.isTTY) throw new UsageError('exec -t needs a terminal, and stdin is not one', 'run it from a terminal, or leave out -t (or pass -T) to run without one');
   if (options.tty === true && options.detach) throw new UsageError('exec -t and -d do not go together', 'a detached command has no terminal: leave out -t');
   const tty = options.tty ?? (!options.detach && Boolean(process.stdin.isTTY && process.stdout.isTTY));
-  const flags = await runcExecFlags({ ...options, tty, rootfs: context.paths.container(container!.id).rootfs, boundingCapabilities: context.boundingCapabilities });
-  const runcArgs = ['exec', ...flags, container!.id, ...argv];
+  const flags = await runcExecFlags({ ...options, tty, rootfs: context.paths.container(container.id).rootfs, boundingCapabilities: context.boundingCapabilities });
+  const runcArgs = ['exec', ...flags, container.id, ...argv];
   if (options.detach) return execDetached(context.runc, runcArgs);
   const result = await execa(context.runc.binary, ['--root', context.runc.root, ...runcArgs], { stdio: 'inherit', reject: false });
   setExplainedExitCode(result.exitCode ?? 1);

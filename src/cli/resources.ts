@@ -25,3 +25,12 @@ export async function selectContainers(context: RuntimeContext, resources: reado
   }
   return [...new Set(wanted)].map((resource) => byResource.get(resource)!);
 }
+
+/** The one container `resource` names, for commands that act on one (`exec`, `cp`): a pod of one container may be named alone. */
+export async function selectOneContainer(context: RuntimeContext, resource: string, how: { command: string; suffix?: string }): Promise<ObservedContainer> {
+  const selected = await selectContainers(context, [resource]);
+  if (selected.length > 1) {
+    throw new UsageError(`${how.command} needs one container, and pod ${resource} has ${selected.length}`, `name one: ${selected.map((one) => `${one.pod}/${one.name}${how.suffix ?? ''}`).join(', ')}`);
+  }
+  return selected[0]!;
+}

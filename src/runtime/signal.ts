@@ -19,7 +19,7 @@ function signalNumber(signal: string): number | undefined {
 }
 
 /** Whether `pid` is a process in the cgroup `corral/<project>/<pod>/<container>` of container `id`. */
-async function belongsToContainer(context: RuntimeContext, id: string, pid: number): Promise<boolean> {
+export async function belongsToContainer(context: RuntimeContext, id: string, pid: number): Promise<boolean> {
   const names = id.slice(context.project.length + 1).split('.');
   if (!id.startsWith(`${context.project}.`) || names.length !== 2) return false;
   const cgroup = `/${containerCgroup(context.project, names[0]!, names[1]!)}`;

@@ -53,11 +53,26 @@ export async function releaseUserNamespaces(claimsDir: string, owned: (id: strin
   }
 }
 
+/** The id the kernel shows for one a user namespace does not map. */
+const OVERFLOW_ID = 65534;
+
+type IdSide = 'containerId' | 'hostId';
+
+/** An id through the maps from one side to the other; one not mapped is the overflow id. */
+function mapId(mappings: readonly IdMapping[] | undefined, id: number, from: IdSide, to: IdSide): number {
+  if (!mappings) return id;
+  const mapping = mappings.find((candidate) => id >= candidate[from] && id < candidate[from] + candidate.size);
+  return mapping ? mapping[to] + (id - mapping[from]) : OVERFLOW_ID;
+}
+
 /** The host id a container id is mapped to (the overflow id 65534 when it is not mapped). */
 export function hostIdOf(mappings: readonly IdMapping[] | undefined, containerId: number): number {
-  if (!mappings) return containerId;
-  const mapping = mappings.find((candidate) => containerId >= candidate.containerId && containerId < candidate.containerId + candidate.size);
-  return mapping ? mapping.hostId + (containerId - mapping.containerId) : 65534;
+  return mapId(mappings, containerId, 'containerId', 'hostId');
+}
+
+/** The container id a host id stands for: what `corral cp` reports of a user-namespaced container's files. */
+export function containerIdOf(mappings: readonly IdMapping[] | undefined, hostId: number): number {
+  return mapId(mappings, hostId, 'hostId', 'containerId');
 }
 
 /**
