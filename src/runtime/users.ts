@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { whenMissing } from '../state/read.js';
-import path from 'node:path';
+import { readFileInRoot } from './read-in-root.js';
 
 // `user: www-data` in a project file means what it means in the image: the uid, primary gid and
 // supplementary groups written in the rootfs' /etc/passwd and /etc/group, not the host's.
@@ -35,9 +33,12 @@ function parseGroup(text: string): GroupEntry[] {
   }).filter((entry) => Number.isInteger(entry.gid));
 }
 
-/** An image without /etc/passwd (or /etc/group) has no names to resolve; one that cannot be read is an error. */
-async function readOptional(file: string): Promise<string> {
-  return readFile(file, 'utf8').catch(whenMissing(''));
+/**
+ * An image without /etc/passwd (or /etc/group) has no names to resolve; one that cannot be read is an
+ * error. Read inside the root: an image's link must not hand Corral a file of the host.
+ */
+async function readOptional(rootfs: string, file: string): Promise<string> {
+  return (await readFileInRoot(rootfs, file)) ?? '';
 }
 
 const isNumeric = (text: string) => /^\d+$/.test(text);
@@ -47,8 +48,8 @@ const isNumeric = (text: string) => /^\d+$/.test(text);
  * /etc/passwd is allowed (gid defaults to 0, as docker does); a name that is not there is an error.
  */
 export async function resolveUser(rootfs: string, user: string): Promise<ResolvedUser> {
-  const passwd = parsePasswd(await readOptional(path.join(rootfs, 'etc/passwd')));
-  const groups = parseGroup(await readOptional(path.join(rootfs, 'etc/group')));
+  const passwd = parsePasswd(await readOptional(rootfs, '/etc/passwd'));
+  const groups = parseGroup(await readOptional(rootfs, '/etc/group'));
   const [userPart = '0', groupPart] = user.split(':');
 
   const entry = isNumeric(userPart)

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CAPABILITIES, generateSpec, type SpecInput } from '../../src/runtime/spec.js';
@@ -165,6 +165,35 @@ users('an unknown user name is an error that says how to fix it', async () => {
     assert.unreachable('should fail');
   } catch (error) {
     assert.match((error as Error).message, /"nosuch" is not in the rootfs' \/etc\/passwd/, 'names the user and the file');
+  }
+});
+
+async function refusesRoot(rootfs: string): Promise<void> {
+  try {
+    await resolveUser(rootfs, 'root');
+    assert.unreachable('root was found: the host\'s /etc/passwd was read');
+  } catch (error) {
+    assert.match((error as Error).message, /"root" is not in the rootfs' \/etc\/passwd/);
+  }
+}
+
+users('an image whose /etc is a link out of its root: its names come from inside the root, never the host\'s /etc', async () => {
+  const hostile = await mkdtemp(path.join(os.tmpdir(), 'corral-users-hostile-'));
+  try {
+    // The host's /etc/passwd has root; the image's /etc points at the host's /etc (absolute, and by ..).
+    await symlink('/etc', path.join(hostile, 'etc'));
+    await refusesRoot(hostile);
+    await rm(path.join(hostile, 'etc'));
+    await symlink('../../../../../../../../etc', path.join(hostile, 'etc'));
+    await refusesRoot(hostile);
+    // A link that stays inside the root is followed, as the container would.
+    await rm(path.join(hostile, 'etc'));
+    await mkdir(path.join(hostile, 'real-etc'));
+    await writeFile(path.join(hostile, 'real-etc/passwd'), 'svc:x:4321:4321::/srv:/bin/sh\n');
+    await symlink('/real-etc', path.join(hostile, 'etc'));
+    assert.is((await resolveUser(hostile, 'svc')).uid, 4321);
+  } finally {
+    await rm(hostile, { recursive: true, force: true });
   }
 });
 
