@@ -36,6 +36,8 @@ export interface PodAttachment {
   readonly netns: string;
   /** In the order attached. */
   readonly networks: readonly NetworkAttachment[];
+  /** The pod's address on its first network (eth0). */
+  readonly ip: string;
   /** The networks as asked for (name and fixed address), to notice a change. */
   readonly joined: readonly { readonly name: string; readonly ipv4Address?: string }[];
   /** The ports as asked for (0 = any), to notice a change. */
@@ -58,7 +60,7 @@ interface SingleNetworkRecord {
 function fromSingleNetwork(record: PodAttachment | SingleNetworkRecord): PodAttachment {
   if ('networks' in record) return record;
   const { config, result, ip, ...rest } = record;
-  return { ...rest, joined: [{ name: DEFAULT_NETWORK }], networks: [{ network: DEFAULT_NETWORK, ifName: 'eth0', config, result, ip, capabilityArgs: { portMappings: portMappingsArg(record.ports) } }] };
+  return { ...rest, ip, joined: [{ name: DEFAULT_NETWORK }], networks: [{ network: DEFAULT_NETWORK, ifName: 'eth0', config, result, ip, capabilityArgs: { portMappings: portMappingsArg(record.ports) } }] };
 }
 
 export class PortInUseError extends Error {}
@@ -217,7 +219,7 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
     attachments.push({ network: membership.name, ifName: target.ifName, config, capabilityArgs, result, ip: addressIn(result) });
   }
   crashPoint('attach: CNI ADD done');
-  const attachment: PodAttachment = { containerId, netns, networks: attachments, joined, requested: pod.network.ports, ports };
+  const attachment: PodAttachment = { containerId, netns, networks: attachments, ip: attachments[0]?.ip ?? '', joined, requested: pod.network.ports, ports };
   await writeJsonAtomic(context.paths.pod(pod.name).network, attachment);
   return attachment;
 }
