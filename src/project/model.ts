@@ -82,7 +82,7 @@ export interface PortMapping {
 }
 
 export interface PodNetwork {
-  /** bridge: the project network; host: the host's; none: loopback only. */
+  /** bridge: the project's networks (networks); host: the host's; none: loopback only. */
   readonly mode: 'bridge' | 'host' | 'none';
   /** The pod's and its containers' ports, sorted. */
   readonly ports: readonly PortMapping[];

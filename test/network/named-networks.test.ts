@@ -1,11 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildBusyboxImage } from '../helpers/oci-image.js';
 import { findLeaks } from '../helpers/leaks.js';
-import { corral, createProjectSandbox, eventually, freePort, hostAddress, inside, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, eventually, freePort, inside, listenOnHostAddress, type Sandbox } from '../helpers/sandbox.js';
 
 // Named networks with real pods and real traffic, only between pods this suite made and a listener
 // on the host's own address: a proxy on front and back reaches the database on back by name and
@@ -14,7 +13,7 @@ import { corral, createProjectSandbox, eventually, freePort, hostAddress, inside
 // answers, a compose file's networks and aliases come up, and `down` leaves no bridge, rule or lease
 // of any network. Every request is bounded by timeout(1); the polls by eventually().
 
-interface Context { sandbox: Sandbox; project: string; compose: string; file: string; port: number }
+interface Context { sandbox: Sandbox; project: string; compose: string; file: string; port: number; backPrefix: string }
 const named = suite<Context>('named networks: isolation, internal, names and aliases per network');
 
 const LOOP = "trap 'exit 0' TERM; while true; do sleep 0.2; done";
@@ -25,7 +24,7 @@ function projectFile(context: Context): string {
   return `
 networks:
   front: {}
-  back: { internal: true }
+  back: { internal: true, subnet: ${context.backPrefix}.0/24 }
 pods:
   proxy:
     networks: [front, back]
@@ -37,7 +36,7 @@ pods:
         stop_signal: SIGKILL
   db:
     networks:
-      back: { aliases: [database] }
+      back: { aliases: [database], ipv4_address: ${context.backPrefix}.10 }
     containers:
       server:
         rootfs: ${rootfs}
@@ -74,6 +73,8 @@ named.before(async (context) => {
   Object.assign(context, await createProjectSandbox('named-networks', 'nets'));
   context.compose = context.sandbox.projectName('compose');
   context.port = await freePort();
+  // A subnet of its own for back, for the fixed address; another run at the same time has another pid.
+  context.backPrefix = `10.89.${100 + (process.pid % 100)}`;
   await writeFile(context.file, projectFile(context));
 });
 
@@ -84,7 +85,7 @@ named.after(async (context) => {
   assert.equal(leaks, [], `down leaves nothing of any network, but left: ${leaks.join('; ')}`);
 });
 
-named('a pod on two networks has one interface in each; the proxy reaches the database by name and alias', async (context) => {
+named('a pod on two networks has one interface in each; the proxy reaches the database (at its fixed address) by name and alias', async (context) => {
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
   assert.is(up.exitCode, 0, `up fails: ${up.stdout}\n${up.stderr}`);
   const links = await inside(context.sandbox, context.project, 'proxy.web', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort");
@@ -92,6 +93,7 @@ named('a pod on two networks has one interface in each; the proxy reaches the da
   const proxy = await addressesOf(context, context.project, 'proxy');
   assert.equal(Object.keys(proxy), ['front', 'back'], 'attached in the order written');
   assert.is.not(proxy.front!.split('.').slice(0, 3).join('.'), proxy.back!.split('.').slice(0, 3).join('.'), 'each network its own subnet');
+  assert.equal(await addressesOf(context, context.project, 'db'), { back: `${context.backPrefix}.10` }, 'db on back alone, at its ipv4_address');
   const page = await eventually(async () => (await fetchInside(context, 'proxy.web', 'http://db/index.html')) || undefined, 'the proxy to reach db by name');
   assert.is(page, 'hello-from-db');
   assert.is(await fetchInside(context, 'proxy.web', 'http://database/index.html'), 'hello-from-db', 'and by its alias on back');
@@ -129,28 +131,20 @@ named('two networks with a way out do not meet either: web on front and lone on 
 });
 
 named('the internal network has no way out to the host\'s address; front has, and the published port answers', async (context) => {
-  const address = await hostAddress();
-  const seen: string[] = [];
-  const listener: Server = createServer((socket) => {
-    seen.push(String(socket.remoteAddress));
-    socket.end('hello-from-host\n');
-  });
-  await new Promise<void>((resolve) => listener.listen(0, address, resolve));
-  const { port } = listener.address() as { port: number };
+  const listener = await listenOnHostAddress();
+  const ask = (pod: string) => inside(context.sandbox, context.project, pod, `timeout 3 nc ${listener.address} ${listener.port} </dev/null`);
   try {
-    const fromDb = await inside(context.sandbox, context.project, 'db.server', `timeout 3 nc ${address} ${port} </dev/null`);
+    const fromDb = await ask('db.server');
     assert.is(String(fromDb.stdout).trim(), '', `db, on back alone (internal), gets no answer: ${fromDb.stderr}`);
     const routes = await inside(context.sandbox, context.project, 'db.server', 'cat /proc/net/route');
     assert.not.match(String(routes.stdout), /\n\w+\t00000000\t/, `db has no default route:\n${routes.stdout}`);
-    const fromWeb = await inside(context.sandbox, context.project, 'web.client', `timeout 3 nc ${address} ${port} </dev/null`);
+    const fromWeb = await ask('web.client');
     assert.is(String(fromWeb.stdout).trim(), 'hello-from-host', `web, on front, gets the host's answer: ${fromWeb.stderr}`);
-    const fromProxy = await inside(context.sandbox, context.project, 'proxy.web', `timeout 3 nc ${address} ${port} </dev/null`);
-    assert.is(String(fromProxy.stdout).trim(), 'hello-from-host', 'the proxy, on front and back, goes out through front');
-      const fromLone = await inside(context.sandbox, context.project, 'lone.server', `timeout 3 nc ${address} ${port} </dev/null`);
-    assert.is(String(fromLone.stdout).trim(), 'hello-from-host', 'lone, on default, too');
-    assert.is(seen.length, 3, `three connections reached the host, from web, the proxy and lone: ${seen.join(', ')}`);
+    assert.is(String((await ask('proxy.web')).stdout).trim(), 'hello-from-host', 'the proxy, on front and back, goes out through front');
+    assert.is(String((await ask('lone.server')).stdout).trim(), 'hello-from-host', 'lone, on default, too');
+    assert.is(listener.seen.length, 3, `three connections reached the host, from web, the proxy and lone: ${listener.seen.join(', ')}`);
   } finally {
-    await new Promise((resolve) => listener.close(resolve));
+    await listener.close();
   }
   const page = await eventually(async () => {
     const response = await fetch(`http://127.0.0.1:${context.port}/index.html`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
