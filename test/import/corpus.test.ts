@@ -60,8 +60,8 @@ corpus('front and back networks (compose): networks, per-service lists and mappi
     proxy: [{ name: 'frontnet', aliases: [] }],
   }, 'each service on its networks, in the order written');
   assert.equal(warnings, [
+    '29:5: networks.shared.external: external networks are not supported yet; the network is made for this project alone',
     '19:9: services.db.networks.backnet.priority: not supported by Corral, ignored',
-    '31:5: networks.shared.external: external networks are not supported yet; the network is made for this project alone',
   ], 'what has no place yet is named');
 });
 
