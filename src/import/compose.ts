@@ -12,7 +12,7 @@ import { normaliseProjectName } from '../project/name.js';
 // (a method of ComposeTranslation); a key named nowhere is warned about, never dropped silently.
 
 /** Concerns of a service, in the order they run (warnings come out in this order). */
-const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'dependsOn',
+const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'serviceNetworks', 'dependsOn',
   'securityOptions', 'pullPolicy', 'develop', 'ignored'] as const;
 type ServiceConcern = typeof SERVICE_CONCERNS[number];
 
@@ -34,7 +34,8 @@ const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
   security_opt: 'securityOptions',
   pull_policy: 'pullPolicy',
   develop: 'develop',
-  userns_mode: 'ignored', networks: 'ignored', expose: 'ignored', container_name: 'ignored',
+  networks: 'serviceNetworks',
+  userns_mode: 'ignored', expose: 'ignored', container_name: 'ignored',
 };
 
 /** Top-level keys besides services: the concern that takes each (services is translated on its own). */
@@ -175,20 +176,36 @@ class ComposeTranslation {
     }
   }
 
-  /** Top-level networks: only the default network's subnet has a place (one network per project). */
+  /**
+   * Top-level networks: each a network of the project, with its subnet (the first ipam config's) and
+   * `internal`. Names become Corral names; the bridge driver is the only one.
+   */
   private networks(key: string, value: unknown): void {
     const { t } = this;
-    const networks = t.mapping(value, [key], '{ default: { ipam: { config: [{ subnet: 10.89.7.0/24 }] } } }');
+    const networks = t.mapping(value, [key], '{ back: { internal: true } }');
+    const out: Raw = {};
     for (const [name, inner] of Object.entries(networks)) {
-      const ipam = t.mapping(t.mapping(inner, ['networks', name], '{ ipam: { config: [{ subnet: 10.89.7.0/24 }] } }').ipam, ['networks', name, 'ipam'], '{ config: [{ subnet: 10.89.7.0/24 }] }');
-      const config = t.mappings(ipam.config, ['networks', name, 'ipam', 'config'], '{ subnet: 10.89.7.0/24 }')[0];
-      if (name === 'default' && config?.subnet) {
-        this.out.networks = { default: { subnet: config.subnet } };
-        t.from(['networks', 'default', 'subnet'], ['networks', name, 'ipam', 'config', 0, 'subnet']);
-      } else {
-        t.unsupported(['networks', name], 'Corral has one network per project; only the default network\'s subnet is taken, ignored');
+      const at = ['networks', name];
+      const definition = t.mapping(inner, at, '{ internal: true, ipam: { config: [{ subnet: 10.89.7.0/24 }] } }');
+      const ipam = t.mapping(definition.ipam, [...at, 'ipam'], '{ config: [{ subnet: 10.89.7.0/24 }] }');
+      const config = t.mappings(ipam.config, [...at, 'ipam', 'config'], '{ subnet: 10.89.7.0/24 }')[0];
+      const network: Raw = {};
+      const to = ['networks', corralName(name)];
+      if (config?.subnet !== undefined) {
+        network.subnet = config.subnet;
+        t.from([...to, 'subnet'], [...at, 'ipam', 'config', 0, 'subnet']);
       }
+      if (definition.internal !== undefined) {
+        network.internal = definition.internal;
+        t.from([...to, 'internal'], [...at, 'internal']);
+      }
+      if (definition.external !== undefined && definition.external !== false) t.unsupported([...at, 'external'], 'external networks are not supported yet; the network is made for this project alone');
+      if (definition.driver !== undefined && definition.driver !== 'bridge') t.unsupported([...at, 'driver'], `driver ${String(definition.driver)} is not supported; a bridge is made`);
+      t.unsupportedKeys(definition, ['ipam', 'internal', 'external', 'driver', 'labels'], at);
+      out[corralName(name)] = network;
+      t.from(to, at);
     }
+    this.out.networks = out;
   }
 
   // Services.
@@ -398,6 +415,38 @@ class ComposeTranslation {
     }
   }
 
+  /**
+   * networks: the networks of the service's pod, a list of names or a mapping with aliases and
+   * ipv4_address. A service in another's pod (network_mode: service:x) is on that pod's networks.
+   */
+  private serviceNetworks({ raw, at, pod, podName, ownPod }: Service): void {
+    const { t } = this;
+    if (raw.networks === undefined) return;
+    if (!ownPod) {
+      t.unsupported([...at, 'networks'], `the service shares the network of pod ${podName}, which decides its networks; ignored`);
+      return;
+    }
+    const entries: [string, Raw | null, PathSegment][] = Array.isArray(raw.networks)
+      ? raw.networks.map((name, index) => [String(name), null, index])
+      : Object.entries(t.mapping(raw.networks, [...at, 'networks'], '{ back: { aliases: [db] } }')).map(([name, options]) => [name, options === null ? null : t.mapping(options, [...at, 'networks', name], '{ aliases: [db] }'), name]);
+    const networks: Raw = {};
+    for (const [name, options, key] of entries) {
+      const from = [...at, 'networks', key];
+      const to = ['pods', podName, 'networks', corralName(name)];
+      const membership: Raw = {};
+      for (const option of ['aliases', 'ipv4_address'] as const) {
+        if (options?.[option] === undefined) continue;
+        membership[option] = options[option];
+        t.from([...to, option], [...from, option]);
+      }
+      if (options) t.unsupportedKeys(options, ['aliases', 'ipv4_address'], from);
+      networks[corralName(name)] = membership;
+      t.from(to, from);
+    }
+    pod.networks = networks;
+    t.from(['pods', podName, 'networks'], [...at, 'networks']);
+  }
+
   /** depends_on: a list or a mapping of conditions, naming containers where the services were placed. */
   private dependsOn({ raw, at, to, container }: Service): void {
     const { t } = this;
@@ -451,7 +500,6 @@ class ComposeTranslation {
   private ignored({ raw, at, podName, containerName }: Service): void {
     const { t } = this;
     if (raw.userns_mode !== undefined && raw.userns_mode !== 'host') t.unsupported([...at, 'userns_mode'], `userns_mode ${String(raw.userns_mode)} is not supported (Corral has userns: auto), ignored`);
-    if (raw.networks !== undefined) t.unsupported([...at, 'networks'], 'Corral has one network per project, which every pod joins; ignored');
     if (raw.expose !== undefined) t.unsupported([...at, 'expose'], 'every port is reachable inside the project network anyway; ignored');
     if (raw.container_name !== undefined) t.unsupported([...at, 'container_name'], `the container is ${podName}/${containerName}; ignored`);
   }

@@ -172,6 +172,9 @@ class KubeExport {
     if (Object.keys(sysctls).length) spec.securityContext = { sysctls: Object.entries(sysctls).map(([name, value]) => ({ name, value })) };
     if (volumes.size) spec.volumes = [...volumes.values()];
     if (pod.network.mode === 'none') this.warn(`${pod.name}: network: none has no field in a Pod, left out`);
+    // `?? []`: an applied project of an older Corral has no networks.
+    const named = (pod.network.networks ?? []).filter((membership) => membership.name !== 'default' || membership.aliases.length > 0 || membership.ipv4Address !== undefined);
+    if (named.length > 0) this.warn(`${pod.name}: networks (${named.map((membership) => membership.name).join(', ')}) and their aliases and addresses have no equivalent in a cluster, where every Pod reaches every Service; left out (a NetworkPolicy can isolate)`);
     if (Object.keys(pod.resources).length) this.warn(`${pod.name}: pod-level resources have no field in a Pod, left out`);
     const name = kubeName(pod.name);
     if (restartPolicy === 'Always') {

@@ -1,32 +1,66 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { rename, rm } from 'node:fs/promises';
-import type { Pod, PortMapping, Project } from '../project/model.js';
+import { DEFAULT_NETWORK, type Pod, type PortMapping, type Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { canonicalJson } from '../canonical-json.js';
 import { StateReadError } from '../state/errors.js';
 import { isRecord, readStateJson } from '../state/read.js';
 import { addNetwork, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
-import { ensureProjectNetwork } from './project-network.js';
+import { ensureProjectNetwork, podConfig } from './project-network.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
 
-// A pod's place on the project network: its pinned network namespace attached once (CNI ADD, eth0),
-// whatever number of containers share it, with its published ports; detached (CNI DEL) before the
-// namespace goes. What was attached is recorded beside the pod, so DEL gets exactly what ADD got.
+// A pod's place on the project's networks: its pinned network namespace attached once to each network
+// it is on (one CNI ADD per network: eth0, eth1, ... in the order written), whatever number of
+// containers share it, with its published ports on its first network that has a way out; detached
+// (CNI DEL, in reverse) before the namespace goes. What was attached is recorded beside the pod, so
+// DEL gets exactly what ADD got.
+
+/** The pod on one network. */
+export interface NetworkAttachment {
+  /** The network's name in the project file. */
+  readonly network: string;
+  readonly ifName: string;
+  /** The list as the pod was attached with (podConfig). */
+  readonly config: NetworkConfigList;
+  readonly capabilityArgs: Record<string, unknown>;
+  readonly result: CniResult;
+  /** The pod's address on this network. */
+  readonly ip: string;
+}
 
 export interface PodAttachment {
   readonly containerId: string;
   readonly netns: string;
-  readonly config: NetworkConfigList;
-  readonly result: CniResult;
-  /** The pod's address on the project network. */
+  /** In the order attached. */
+  readonly networks: readonly NetworkAttachment[];
+  /** The pod's address on its first network (eth0). */
   readonly ip: string;
+  /** The networks as asked for (name and fixed address), to notice a change. */
+  readonly joined: readonly { readonly name: string; readonly ipv4Address?: string }[];
   /** The ports as asked for (0 = any), to notice a change. */
   readonly requested: readonly PortMapping[];
   /** The ports as published (host ports chosen). */
   readonly ports: readonly PortMapping[];
+}
+
+/** What a Corral before named networks recorded: one attachment to the project network, eth0. */
+interface SingleNetworkRecord {
+  readonly containerId: string;
+  readonly netns: string;
+  readonly config: NetworkConfigList;
+  readonly result: CniResult;
+  readonly ip: string;
+  readonly requested: readonly PortMapping[];
+  readonly ports: readonly PortMapping[];
+}
+
+function fromSingleNetwork(record: PodAttachment | SingleNetworkRecord): PodAttachment {
+  if ('networks' in record) return record;
+  const { config, result, ip, ...rest } = record;
+  return { ...rest, ip, joined: [{ name: DEFAULT_NETWORK }], networks: [{ network: DEFAULT_NETWORK, ifName: 'eth0', config, result, ip, capabilityArgs: { portMappings: portMappingsArg(record.ports) } }] };
 }
 
 export class PortInUseError extends Error {}
@@ -38,12 +72,19 @@ export class PortInUseError extends Error {}
  */
 const attachmentFix = (podName: string) => `run \`corral down\` (it removes pod ${podName} and sweeps its network rules without this record), then \`corral up\``;
 
-const isAttachment = (value: unknown) => isRecord(value) && typeof value.containerId === 'string' && typeof value.netns === 'string' && isRecord(value.config)
+const isAttachment = (value: unknown) => isRecord(value) && typeof value.containerId === 'string' && typeof value.netns === 'string'
+  && (Array.isArray(value.networks) ? Array.isArray(value.joined) && value.networks.every((one) => isRecord(one) && isRecord(one.config) && typeof one.ifName === 'string') : isRecord(value.config))
   && Array.isArray(value.requested) && Array.isArray(value.ports);
+
+/** Reads a record of either shape, as the current one. */
+async function readAttachmentFile(file: string, podName: string): Promise<PodAttachment | undefined> {
+  const record = await readStateJson<PodAttachment | SingleNetworkRecord>(file, { fix: attachmentFix(podName), isValid: isAttachment, shape: 'a pod network attachment' });
+  return record && fromSingleNetwork(record);
+}
 
 /** The pod's attachment as recorded, or undefined when it has none. */
 export async function readPodAttachment(context: RuntimeContext, podName: string): Promise<PodAttachment | undefined> {
-  return readStateJson<PodAttachment>(context.paths.pod(podName).network, { fix: attachmentFix(podName), isValid: isAttachment, shape: 'a pod network attachment' });
+  return readAttachmentFile(context.paths.pod(podName).network, podName);
 }
 
 /** Binds the port for a moment: the way to know that no program on the host holds it. */
@@ -91,7 +132,7 @@ export async function checkHostPorts(context: RuntimeContext, project: Project):
   }
 }
 
-function firstAddress(result: CniResult): string {
+function addressIn(result: CniResult): string {
   return (result.ips?.[0]?.address ?? '').split('/')[0] ?? '';
 }
 
@@ -112,7 +153,7 @@ export async function detachPod(context: RuntimeContext, podName: string): Promi
   });
   let attached: PodAttachment | undefined;
   try {
-    attached = await readStateJson<PodAttachment>(detaching, { fix: attachmentFix(podName), isValid: isAttachment, shape: 'a pod network attachment' });
+    attached = await readAttachmentFile(detaching, podName);
   } catch (error) {
     if (!(error instanceof StateReadError)) throw error;
     // Without it DEL cannot run; its veth goes with the namespace, and down sweeps the rules that name the network.
@@ -121,7 +162,14 @@ export async function detachPod(context: RuntimeContext, podName: string): Promi
     return;
   }
   if (!attached) return;
-  await deleteNetwork(attached.config, { containerId: attached.containerId, netns: attached.netns, ifName: 'eth0', capabilityArgs: { portMappings: portMappingsArg(attached.ports) } }, attached.result);
+  // Every network's DEL runs even if one fails; the first failure is thrown, the record kept aside for the next try.
+  let failure: unknown;
+  for (const one of [...attached.networks].reverse()) {
+    await deleteNetwork(one.config, { containerId: attached.containerId, netns: attached.netns, ifName: one.ifName, capabilityArgs: one.capabilityArgs }, one.result).catch((error: unknown) => {
+      failure ??= error;
+    });
+  }
+  if (failure) throw failure;
   crashPoint('detach: CNI DEL done');
   await rm(detaching, { force: true });
 }
@@ -130,32 +178,48 @@ function portMappingsArg(ports: readonly PortMapping[]) {
   return ports.map((port) => ({ hostPort: port.hostPort, containerPort: port.containerPort, protocol: port.protocol, ...(port.hostIp ? { hostIP: port.hostIp } : {}) }));
 }
 
+const joinedOf = (pod: Pod) => pod.network.networks.map(({ name, ipv4Address }) => ({ name, ...(ipv4Address !== undefined ? { ipv4Address } : {}) }));
+
 /**
- * Attaches the pod's network namespace to the project network (once; again only when its ports
- * changed). Pods with network: host or none, or without a pinned network namespace, get no attachment.
+ * Attaches the pod's network namespace to each of its networks (once; again only when its ports or
+ * networks changed). Pods with network: host or none, or without a pinned network namespace, get no
+ * attachment.
  */
 export async function attachPod(context: RuntimeContext, project: Project, pod: Pod, netns: string | undefined): Promise<PodAttachment | undefined> {
   if (pod.network.mode !== 'bridge' || !netns) return undefined;
   const attached = await readPodAttachment(context, pod.name);
-  if (attached && attached.netns === netns && samePorts(attached.requested, pod.network.ports)) return attached;
+  const joined = joinedOf(pod);
+  if (attached && attached.netns === netns && samePorts(attached.requested, pod.network.ports) && canonicalJson(attached.joined) === canonicalJson(joined)) return attached;
   // What is attached differs, or a detach was interrupted: gone first.
   await detachPod(context, pod.name);
-  const network = await ensureProjectNetwork(context, project);
+  const networks = await Promise.all(pod.network.networks.map((membership) => ensureProjectNetwork(context, project, membership.name)));
   const ports: PortMapping[] = [];
   for (const mapping of pod.network.ports) ports.push(mapping.hostPort === 0 ? { ...mapping, hostPort: await tryBind(mapping) } : mapping);
+  // The first network with a way out gives the default route and publishes the ports; with none, the first publishes them.
+  const outward = Math.max(0, networks.findIndex((network) => !network.internal));
   const containerId = `${context.project}.${pod.name}`;
-  const target = { containerId, netns, ifName: 'eth0', capabilityArgs: { portMappings: portMappingsArg(ports) } };
-  let result: CniResult;
-  try {
-    result = await addNetwork(network.config, target);
-  } catch (error) {
-    // An attachment that a crash left unrecorded (eth0 exists, a lease taken): remove it, then again.
-    // DEL failing too says nothing new: the second ADD's error is the one that tells.
-    await deleteNetwork(network.config, target).catch(() => {});
-    result = await addNetwork(network.config, target);
+  const attachments: NetworkAttachment[] = [];
+  for (const [index, network] of networks.entries()) {
+    const membership = pod.network.networks[index]!;
+    const config = podConfig(network.config, { defaultRoute: index === outward && !network.internal });
+    const capabilityArgs = {
+      ...(index === outward ? { portMappings: portMappingsArg(ports) } : {}),
+      ...(membership.ipv4Address !== undefined ? { ips: [`${membership.ipv4Address}/${network.subnet.cidr.split('/')[1]}`] } : {}),
+    };
+    const target = { containerId, netns, ifName: `eth${index}`, capabilityArgs };
+    let result: CniResult;
+    try {
+      result = await addNetwork(config, target);
+    } catch (error) {
+      // An attachment that a crash left unrecorded (the interface exists, a lease taken): remove it, then again.
+      // DEL failing too says nothing new: the second ADD's error is the one that tells.
+      await deleteNetwork(config, target).catch(() => {});
+      result = await addNetwork(config, target);
+    }
+    attachments.push({ network: membership.name, ifName: target.ifName, config, capabilityArgs, result, ip: addressIn(result) });
   }
   crashPoint('attach: CNI ADD done');
-  const attachment: PodAttachment = { containerId, netns, config: network.config, result, ip: firstAddress(result), requested: pod.network.ports, ports };
+  const attachment: PodAttachment = { containerId, netns, networks: attachments, ip: attachments[0]?.ip ?? '', joined, requested: pod.network.ports, ports };
   await writeJsonAtomic(context.paths.pod(pod.name).network, attachment);
   return attachment;
 }

@@ -1,48 +1,74 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
-import type { Project } from '../project/model.js';
+import { DEFAULT_NETWORK, type Project, type ProjectNetwork } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { NetworkConfigList } from './cni.js';
 import { sweepNetworkRules } from './iptables-sweep.js';
-import { acceptPublishedPorts } from './forward-chain.js';
-import { claimSubnet, releaseSubnets, subnetsClaimedBy, type Subnet } from './subnet.js';
-import { isRecord, readStateJson } from '../state/read.js';
+import { addNetworkRules } from './forward-chain.js';
+import { claimSubnet, releaseSubnets, subnetsClaimedBy, subnetOwnersUnder, type Subnet } from './subnet.js';
+import { isRecord, namesInDir, readStateJson } from '../state/read.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
 
-// A project's network: its own Linux bridge and subnet, described as one CNI configuration list
-// (bridge with host-local IPAM and outbound NAT, portmap for published ports, firewall so that
-// forwarding is allowed whatever the host's FORWARD policy), and a rule in Corral's own forward chain
-// for connections from elsewhere to published ports (forward-chain.ts). Recorded in the run dir, so `down`
-// finds it without the project file.
+// A project's networks: each its own Linux bridge and subnet, described as one CNI configuration list
+// (bridge with host-local IPAM, and outbound NAT unless internal; portmap for published ports;
+// firewall so that forwarding is allowed whatever the host's FORWARD policy), a rule in Corral's own
+// forward chain for connections from elsewhere to published ports, and the rules that keep it apart
+// from every other Corral network (forward-chain.ts). Recorded in the run dir (`default` in
+// network.json as before named networks, the others in networks/NAME.json), so `down` finds them
+// without the project file.
 
 export interface ProjectNetworkState {
+  /** The network's name in the project file; absent in a record of an older Corral: default. */
+  readonly name?: string;
   readonly bridge: string;
   readonly subnet: Subnet;
+  readonly internal?: boolean;
   readonly config: NetworkConfigList;
 }
 
-/** The bridge of the project whose run dir is `projectRunDir`: at most 15 characters (IFNAMSIZ). */
-export function bridgeNameFor(projectRunDir: string): string {
-  return `cr-${createHash('sha256').update(projectRunDir).digest('hex').slice(0, 10)}`;
+/**
+ * The bridge of one network of the project whose run dir is `projectRunDir`: at most 15 characters
+ * (IFNAMSIZ). `default` keeps the name it had before named networks.
+ */
+export function bridgeNameFor(projectRunDir: string, network: string = DEFAULT_NETWORK): string {
+  const key = network === DEFAULT_NETWORK ? projectRunDir : path.join(projectRunDir, 'networks', network);
+  return `cr-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
 }
 
-const bridgeName = (context: RuntimeContext) => bridgeNameFor(context.paths.run);
+/**
+ * CNI network name: it appears in iptables comments and names the IPAM dir. A project name has no
+ * '.', so `corral-a.b` (project a, network b) never meets `corral-a-b`'s default network. `default`
+ * keeps the name (cut at 60) it had before named networks; the others are never cut, so that two
+ * networks of a long project name stay apart.
+ */
+export const cniNetworkName = (project: string, network: string = DEFAULT_NETWORK) =>
+  (network === DEFAULT_NETWORK ? `corral-${project}`.slice(0, 60) : `corral-${project}.${network}`);
 
-/** CNI network name: it appears in iptables comments and the IPAM dir. */
-export const networkName = (context: RuntimeContext) => `corral-${context.project}`.slice(0, 60);
+/** Who claims the network's subnet: the run dir for `default` (as before), below it for the others. */
+const subnetOwner = (context: RuntimeContext, network: string) => (network === DEFAULT_NETWORK ? context.paths.run : path.join(context.paths.run, 'networks', network));
 
-function configList(context: RuntimeContext, bridge: string, subnet: Subnet): NetworkConfigList {
+const networksDir = (context: RuntimeContext) => path.join(context.paths.run, 'networks');
+
+const recordOf = (context: RuntimeContext, network: string) => (network === DEFAULT_NETWORK ? context.paths.network : path.join(networksDir(context), `${network}.json`));
+
+function configList(context: RuntimeContext, network: ProjectNetwork, bridge: string, subnet: Subnet): NetworkConfigList {
   return {
     cniVersion: '1.0.0',
-    name: networkName(context),
+    name: cniNetworkName(context.project, network.name),
     plugins: [
       {
-        type: 'bridge', bridge, isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: context.paths.cniData },
+        // ips: a pod's ipv4_address, given to host-local through runtimeConfig.
+        type: 'bridge', bridge, isGateway: true, ipMasq: !network.internal, hairpinMode: true, capabilities: { ips: true },
+        ipam: {
+          type: 'host-local', ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]], dataDir: context.paths.cniData,
+          // An internal network has no way out; a pod gets its default route from one network only (podConfig).
+          routes: network.internal ? [] : [{ dst: '0.0.0.0/0' }],
+        },
       },
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
       { type: 'firewall', backend: 'iptables' },
@@ -50,60 +76,88 @@ function configList(context: RuntimeContext, bridge: string, subnet: Subnet): Ne
   };
 }
 
+/**
+ * The list one pod is attached with: without the default route on all but the pod's first network
+ * that has one (a second default route would fail the ADD), else as the network's.
+ */
+export function podConfig(list: NetworkConfigList, options: { defaultRoute: boolean }): NetworkConfigList {
+  if (options.defaultRoute) return list;
+  return { ...list, plugins: list.plugins.map((plugin) => (plugin.type === 'bridge' ? { ...plugin, ipam: { ...(plugin.ipam as Record<string, unknown>), routes: [] } } : plugin)) };
+}
+
 /** `down` removes the network from the bridge name and the subnet claim, without this record. */
-const networkFix = 'run `corral down` (it removes the project network without this record), then `corral up`';
+const networkFix = 'run `corral down` (it removes the project networks without their records), then `corral up`';
 
 const isNetworkState = (value: unknown) => isRecord(value) && typeof value.bridge === 'string' && isRecord(value.subnet) && typeof value.subnet.cidr === 'string' && isRecord(value.config);
 
-/** The project network as recorded, or undefined before the first pod attached. */
-export async function readProjectNetwork(context: RuntimeContext): Promise<ProjectNetworkState | undefined> {
-  return readStateJson<ProjectNetworkState>(context.paths.network, { fix: networkFix, isValid: isNetworkState, shape: 'a project network (bridge, subnet, config)' });
+/** One network of the project as recorded, or undefined before its first pod attached. */
+export async function readProjectNetwork(context: RuntimeContext, network: string = DEFAULT_NETWORK): Promise<ProjectNetworkState | undefined> {
+  return readStateJson<ProjectNetworkState>(recordOf(context, network), { fix: networkFix, isValid: isNetworkState, shape: 'a project network (bridge, subnet, config)' });
 }
 
-const pending = new WeakMap<RuntimeContext, Promise<ProjectNetworkState>>();
+const pending = new WeakMap<RuntimeContext, Map<string, Promise<ProjectNetworkState>>>();
 
 /**
- * The project network, made on first use (subnet claimed, config recorded); the bridge itself
- * appears with the first pod. Pods attached in parallel share one call.
+ * One network of the project, made on first use (subnet claimed, rules added, config recorded); the
+ * bridge itself appears with the first pod. Pods attached in parallel share one call.
  */
-export function ensureProjectNetwork(context: RuntimeContext, project: Project): Promise<ProjectNetworkState> {
-  let state = pending.get(context);
+export function ensureProjectNetwork(context: RuntimeContext, project: Project, name: string = DEFAULT_NETWORK): Promise<ProjectNetworkState> {
+  const ofContext = pending.get(context) ?? new Map<string, Promise<ProjectNetworkState>>();
+  pending.set(context, ofContext);
+  let state = ofContext.get(name);
   if (!state) {
-    state = makeProjectNetwork(context, project);
-    pending.set(context, state);
+    const network = project.networks.find((candidate) => candidate.name === name);
+    // The loader refuses a pod on a network the file does not define.
+    if (!network) throw new Error(`project ${project.name} has no network ${name}; define it under networks: in ${project.file}`);
+    state = makeProjectNetwork(context, network);
+    ofContext.set(name, state);
     // Forgotten when it failed, so the next call tries again; callers still get the error.
-    state.catch(() => pending.delete(context));
+    state.catch(() => ofContext.delete(name));
   }
   return state;
 }
 
-async function makeProjectNetwork(context: RuntimeContext, project: Project): Promise<ProjectNetworkState> {
-  const existing = await readProjectNetwork(context);
-  if (existing && (!project.network.subnet || existing.subnet.cidr === project.network.subnet)) return existing;
-  const bridge = bridgeName(context);
-  const subnet = await claimSubnet(context.paths.run, project.network.subnet);
-  const state = { bridge, subnet, config: configList(context, bridge, subnet) };
-  // Before the record, so that a recorded network always has it; `down` sweeps it by its comment.
-  await acceptPublishedPorts(bridge, networkName(context));
-  await writeJsonAtomic(context.paths.network, state);
+async function makeProjectNetwork(context: RuntimeContext, network: ProjectNetwork): Promise<ProjectNetworkState> {
+  const existing = await readProjectNetwork(context, network.name);
+  if (existing && (!network.subnet || existing.subnet.cidr === network.subnet) && (existing.internal ?? false) === network.internal) return existing;
+  const bridge = bridgeNameFor(context.paths.run, network.name);
+  const subnet = await claimSubnet(subnetOwner(context, network.name), network.subnet, `networks.${network.name}.subnet`);
+  const state: ProjectNetworkState = { name: network.name, bridge, subnet, internal: network.internal, config: configList(context, network, bridge, subnet) };
+  // Before the record, so that a recorded network always has them; `down` sweeps them by their comment.
+  await addNetworkRules({ bridge, networkName: state.config.name, internal: network.internal });
+  await writeJsonAtomic(recordOf(context, network.name), state);
   return state;
 }
 
-/** Removes the bridge, the IPAM leases and the subnet claim, once no pod is attached any more. */
-export async function removeProjectNetwork(context: RuntimeContext): Promise<void> {
-  const state = await readProjectNetwork(context).catch((error: unknown) => {
+/** The networks the project has or may have had: recorded, or holding a subnet claim (a record lost). */
+async function networksOfProject(context: RuntimeContext): Promise<string[]> {
+  const recorded = (await namesInDir(networksDir(context))).filter((file) => file.endsWith('.json')).map((file) => file.slice(0, -'.json'.length));
+  const claimed = (await subnetOwnersUnder(networksDir(context))).map((owner) => path.basename(owner));
+  return [...new Set([DEFAULT_NETWORK, ...recorded, ...claimed])].sort();
+}
+
+/** Removes one network's bridge, rules, subnet claim and record. */
+async function removeOneNetwork(context: RuntimeContext, name: string): Promise<void> {
+  const state = await readProjectNetwork(context, name).catch((error: unknown) => {
     if (!(error instanceof StateReadError)) throw error;
     // The record is what `down` would repair with: the bridge name and subnet are known without it.
-    log.warn(`${error.message}; removing the project network by its bridge name and subnet claim`);
+    log.warn(`${error.message}; removing network ${name} by its bridge name and subnet claim`);
     return undefined;
   });
-  const bridge = state?.bridge ?? bridgeName(context);
-  const subnet = state?.subnet.cidr ?? (await subnetsClaimedBy(context.paths.run))[0];
+  const owner = subnetOwner(context, name);
+  const bridge = state?.bridge ?? bridgeNameFor(context.paths.run, name);
+  const subnet = state?.subnet.cidr ?? (await subnetsClaimedBy(owner))[0];
   // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
   if (existsSync(`/sys/class/net/${bridge}`)) await execa('ip', ['link', 'del', bridge], { reject: false });
-  await sweepNetworkRules(networkName(context), subnet);
+  await sweepNetworkRules(cniNetworkName(context.project, name), subnet);
+  await releaseSubnets(owner);
+  await rm(recordOf(context, name), { recursive: true, force: true });
+}
+
+/** Removes every network's bridge, rules, subnet claim, and the IPAM leases, once no pod is attached any more. */
+export async function removeProjectNetwork(context: RuntimeContext): Promise<void> {
+  for (const name of await networksOfProject(context)) await removeOneNetwork(context, name);
   await rm(context.paths.cniData, { recursive: true, force: true });
-  await releaseSubnets(context.paths.run);
-  await rm(context.paths.network, { recursive: true, force: true });
+  await rm(networksDir(context), { recursive: true, force: true });
   pending.delete(context);
 }

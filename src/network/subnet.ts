@@ -77,7 +77,7 @@ async function claim(cidr: string, owner: string, hostUsed: readonly string[]): 
  * The subnet of a project: the one asked for, or a free /24 of 10.89.0.0/16, starting from one
  * derived from the owner so that projects keep theirs across runs. `owner` names the project host-wide.
  */
-export async function claimSubnet(owner: string, wanted?: string): Promise<Subnet> {
+export async function claimSubnet(owner: string, wanted?: string, key = 'networks.default.subnet'): Promise<Subnet> {
   await mkdir(CLAIMS_DIR, { recursive: true, mode: 0o700 });
   const hostUsed = await hostNetworks();
   if (wanted) {
@@ -85,25 +85,35 @@ export async function claimSubnet(owner: string, wanted?: string): Promise<Subne
     if (await claim(subnet.cidr, owner, hostUsed)) return subnet;
     // No claim file: what holds it is on the host itself.
     const holder = await readFile(claimFile(subnet.cidr), 'utf8').catch(whenMissing('a host interface or route'));
-    throw new Error(`subnet ${subnet.cidr} is already used by ${holder.trim()}; choose another networks.default.subnet`);
+    throw new Error(`subnet ${subnet.cidr} is already used by ${holder.trim()}; choose another ${key}`);
   }
   const first = createHash('sha256').update(owner).digest().readUInt8(0);
   for (let offset = 0; offset < 256; offset++) {
     const cidr = `10.89.${(first + offset) % 256}.0/24`;
     if (await claim(cidr, owner, hostUsed)) return subnetOf(cidr);
   }
-  throw new Error('no free /24 left in 10.89.0.0/16; set networks.default.subnet in the project file');
+  throw new Error(`no free /24 left in 10.89.0.0/16; set ${key} in the project file`);
+}
+
+/** Every claim with its owner. */
+async function claims(): Promise<{ cidr: string; owner: string }[]> {
+  const all: { cidr: string; owner: string }[] = [];
+  for (const claim of await namesInDir(CLAIMS_DIR)) {
+    // A claim released by its project meanwhile is simply not held.
+    const holder = await readFile(`${CLAIMS_DIR}/${claim}`, 'utf8').catch(whenMissing(''));
+    if (holder) all.push({ cidr: claim.replace('_', '/'), owner: holder.trim() });
+  }
+  return all;
 }
 
 /** The subnets `owner` holds, by their claims (which outlive a lost or damaged network.json). */
 export async function subnetsClaimedBy(owner: string): Promise<string[]> {
-  const held: string[] = [];
-  for (const claim of await namesInDir(CLAIMS_DIR)) {
-    // A claim released by its project meanwhile is simply not held.
-    const holder = await readFile(`${CLAIMS_DIR}/${claim}`, 'utf8').catch(whenMissing(''));
-    if (holder.trim() === owner) held.push(claim.replace('_', '/'));
-  }
-  return held;
+  return (await claims()).filter((claim) => claim.owner === owner).map((claim) => claim.cidr);
+}
+
+/** The owners of claims below `dir` (a project's named networks), also of networks whose record is lost. */
+export async function subnetOwnersUnder(dir: string): Promise<string[]> {
+  return [...new Set((await claims()).filter((claim) => claim.owner.startsWith(`${dir}/`)).map((claim) => claim.owner))];
 }
 
 /** Releases every subnet `owner` holds (also one whose record a crash lost). */

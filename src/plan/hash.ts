@@ -29,7 +29,20 @@ export function hashedView(container: Container, pod: Pod): { container: Record<
   };
   // In the model's key order, so that a cause lists what changed in the order of the file.
   const view = Object.fromEntries(Object.entries(container).filter(([key]) => key !== 'watch').map(([key, value]) => [key, key in hashed ? hashed[key as keyof Container] : value]));
-  return { container: view, pod: Object.fromEntries(HASHED_POD_SETTINGS.map((key) => [key, pod[key]])) };
+  return { container: view, pod: Object.fromEntries(HASHED_POD_SETTINGS.map((key) => [key, key === 'network' ? hashedNetwork(pod.network) : pod[key]])) };
+}
+
+/**
+ * The pod's network, without its networks when it is only on `default` with no alias nor address:
+ * a pod made before named networks (the implicit default then) keeps its hash across the upgrade.
+ */
+function hashedNetwork(network: Pod['network']): unknown {
+  // An applied project of an older Corral has no networks at all.
+  if (!network?.networks) return network;
+  const { networks, ...rest } = network;
+  const onlyDefault = networks.length === 1 && networks[0]!.name === 'default' && networks[0]!.aliases.length === 0 && networks[0]!.ipv4Address === undefined;
+  // No networks (host, none) is hashed as before too.
+  return networks.length === 0 || onlyDefault ? rest : network;
 }
 
 /** sha256 over the container's configuration and its pod's shared settings. */

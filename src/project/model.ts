@@ -46,13 +46,29 @@ export interface Project extends ProjectOrigin {
   readonly pods: readonly Pod[];
   /** Sorted by name. */
   readonly volumes: readonly Volume[];
-  /** The project's own bridge network. */
-  readonly network: ProjectNetwork;
+  /** The project's networks, each a bridge of its own; always holds `default`. Sorted by name. */
+  readonly networks: readonly ProjectNetwork[];
 }
 
+/** The network pods join when they name none. */
+export const DEFAULT_NETWORK = 'default';
+
 export interface ProjectNetwork {
-  /** CIDR from the file; undefined: a free /24 is chosen at the first `up`. */
+  readonly name: string;
+  /** CIDR from the file; undefined: a free /24 is chosen when the first pod joins. */
   readonly subnet?: string;
+  /** No route out of the network (no default route, no masquerade), as compose's `internal: true`. */
+  readonly internal: boolean;
+}
+
+/** A pod's place on one network of the project. */
+export interface NetworkMembership {
+  /** A network of the project (`Project.networks`). */
+  readonly name: string;
+  /** More names the pod is found by, on this network only. */
+  readonly aliases: readonly string[];
+  /** A fixed address in the network's subnet; undefined: the next free one. */
+  readonly ipv4Address?: string;
 }
 
 /** A port published on the host. */
@@ -66,13 +82,18 @@ export interface PortMapping {
 }
 
 export interface PodNetwork {
-  /** bridge: the project network; host: the host's; none: loopback only. */
+  /** bridge: the project's networks (networks); host: the host's; none: loopback only. */
   readonly mode: 'bridge' | 'host' | 'none';
   /** The pod's and its containers' ports, sorted. */
   readonly ports: readonly PortMapping[];
   readonly dns: readonly string[];
   readonly dnsSearch: readonly string[];
   readonly extraHosts: readonly { readonly host: string; readonly ip: string }[];
+  /**
+   * The networks the pod is on (bridge only; empty otherwise), in the order written: the first gets
+   * eth0, and the first that is not internal the default route and the published ports.
+   */
+  readonly networks: readonly NetworkMembership[];
 }
 
 export interface Pod {

@@ -1,8 +1,9 @@
-import type { PodNetwork, PortMapping, Project } from './model.js';
+import { DEFAULT_NETWORK, type NetworkMembership, type PodNetwork, type PortMapping, type Project, type ProjectNetwork } from './model.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
 
-// ports, dns, dns_search, extra_hosts and network: how a pod meets the project network and the host.
+// ports, dns, dns_search, extra_hosts, network and networks: how a pod meets the project's networks
+// and the host; and the project's networks themselves.
 
 type Raw = Record<string, unknown>;
 
@@ -50,8 +51,10 @@ export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFi
   const extraHosts = Array.isArray(rawHosts)
     ? rawHosts.map((entry) => String(entry).split(/[:=]/)).map(([host, ip]) => ({ host: host!, ip: ip! }))
     : Object.entries((rawHosts ?? {}) as Record<string, string>).map(([host, ip]) => ({ host, ip: String(ip) }));
+  if (mode !== 'bridge' && podRaw.networks !== undefined) throw errorAt(parsed, [...podAt, 'networks'], `a pod with network: ${mode} is on no project network`, 'remove networks, or use network: bridge');
   return {
     mode,
+    networks: mode === 'bridge' ? membershipsOf(podRaw.networks) : [],
     ports: ports.map(({ mapping }) => mapping).sort(byPort),
     dns: ((podRaw.dns as string[] | undefined) ?? []).map(String),
     dnsSearch: ((podRaw.dns_search as string[] | undefined) ?? []).map(String),
@@ -70,4 +73,53 @@ export function checkPortsAcrossPods(pods: Project['pods'], parsed: ParsedFile):
       owners.set(`${mapping.hostPort}/${mapping.protocol}`, pod.name);
     }
   }
+}
+
+/** `networks:` of a pod as a list of names or a mapping to aliases and an address; none written: default. */
+function membershipsOf(raw: unknown): NetworkMembership[] {
+  if (raw === undefined) return [{ name: DEFAULT_NETWORK, aliases: [] }];
+  if (Array.isArray(raw)) return raw.map((name) => ({ name: String(name), aliases: [] }));
+  return Object.entries(raw as Record<string, Raw | null>).map(([name, options]) => ({
+    name,
+    aliases: ((options?.aliases as unknown[] | undefined) ?? []).map(String),
+    ...(options?.ipv4_address !== undefined ? { ipv4Address: String(options.ipv4_address) } : {}),
+  }));
+}
+
+/** The top-level `networks:`, with `default` always there (compose makes it too), sorted by name. */
+export function projectNetworksOf(raw: unknown): ProjectNetwork[] {
+  const written = Object.entries((raw ?? {}) as Record<string, Raw | null>).map(([name, options]) => ({
+    name,
+    ...(options?.subnet !== undefined ? { subnet: String(options.subnet) } : {}),
+    internal: options?.internal === true,
+  }));
+  const all = written.some((network) => network.name === DEFAULT_NETWORK) ? written : [...written, { name: DEFAULT_NETWORK, internal: false }];
+  return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Each network a pod names is one of the project's, and a fixed address lies in a subnet the file gives. */
+export function checkPodNetworks(pods: Project['pods'], networks: readonly ProjectNetwork[], parsed: ParsedFile): void {
+  const byName = new Map(networks.map((network) => [network.name, network]));
+  for (const pod of pods) {
+    const written = ((parsed.data as Raw).pods as Record<string, Raw>)[pod.name]?.networks;
+    pod.network.networks.forEach((membership, index) => {
+      const network = byName.get(membership.name);
+      // A list names the network by its item, a mapping by its key.
+      const at: PathSegment[] = ['pods', pod.name, 'networks', Array.isArray(written) ? index : membership.name];
+      if (!network) throw errorAt(parsed, at, `pod ${pod.name} is on network ${membership.name}, which the project does not define`, `define it under networks: at the top (defined: ${[...byName.keys()].join(', ')}), or correct the name`, { key: !Array.isArray(written) });
+      if (membership.ipv4Address === undefined) return;
+      if (network.subnet === undefined) throw errorAt(parsed, [...at, 'ipv4_address'], `ipv4_address ${membership.ipv4Address} of pod ${pod.name} needs a subnet on network ${membership.name}`, `set networks.${membership.name}.subnet to a subnet that holds it`);
+      if (!inSubnet(network.subnet, membership.ipv4Address)) throw errorAt(parsed, [...at, 'ipv4_address'], `ipv4_address ${membership.ipv4Address} of pod ${pod.name} is not in network ${membership.name}'s subnet ${network.subnet}`, 'choose an address in the subnet, or change the subnet');
+    });
+  }
+}
+
+/** Whether the IPv4 address lies in the CIDR (the loader stands below network/, so it has its own few lines). */
+function inSubnet(cidr: string, address: string): boolean {
+  const toNumber = (ip: string) => ip.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
+  const [base, bits] = cidr.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(toNumber(base) / size) * size;
+  const value = toNumber(address);
+  return value >= start && value < start + size;
 }

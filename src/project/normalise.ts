@@ -4,7 +4,7 @@ import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
 import { Problems } from './errors.js';
-import { checkPortsAcrossPods, podNetworkOf } from './network.js';
+import { checkPodNetworks, checkPortsAcrossPods, podNetworkOf, projectNetworksOf } from './network.js';
 import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
 import { namespaceDependencies, namespacesOf, usernsOf } from './namespaces.js';
 import { type ProvidedContents, providedFilesOf } from './provided-files.js';
@@ -397,8 +397,9 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
   }
   if (fromNamespaces) problems.check(() => linkDependencies(pods, dependencyRequests, parsed));
   problems.check(() => checkPortsAcrossPods(pods, parsed));
+  const networks = projectNetworksOf(data.networks);
+  problems.check(() => checkPodNetworks(pods, networks, parsed));
   problems.throwIfAny();
-  const subnet = ((data.networks as Raw | undefined)?.default as Raw | undefined)?.subnet as string | undefined;
-  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), network: { subnet },
+  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), networks,
     sources: [options.file, path.join(baseDir, '.env'), ...(options.envFiles?.keys() ?? []), ...(options.otherSources ?? [])] });
 }

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, hostAddress as ownAddress, inside, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
+import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, freePort, inside, listenOnHostAddress, repositoryRoot, type Sandbox } from '../helpers/sandbox.js';
 
 // The project network with real traffic, only between the host and pods this suite made: pods reach
 // each other by name over the project's bridge, the host reaches published TCP and UDP ports, two
@@ -107,20 +107,13 @@ network('the host fetches a published TCP port and gets answers from a published
 });
 
 network('outbound traffic from a pod reaches a listener on the host\'s own address', async (context) => {
-  const hostAddress = await ownAddress();
-  const seen: string[] = [];
-  const listener: Server = createServer((socket) => {
-    seen.push(String(socket.remoteAddress));
-    socket.end('hello-from-host\n');
-  });
-  await new Promise<void>((resolve) => listener.listen(0, hostAddress, resolve));
-  const { port } = listener.address() as { port: number };
+  const listener = await listenOnHostAddress();
   try {
-    const reply = await inside(context.sandbox, context.project, 'b.client', `timeout 3 nc ${hostAddress} ${port} </dev/null`);
+    const reply = await inside(context.sandbox, context.project, 'b.client', `timeout 3 nc ${listener.address} ${listener.port} </dev/null`);
     assert.is(reply.stdout.trim(), 'hello-from-host', `the pod got the host's answer: ${reply.stderr}`);
-    assert.is(seen.length, 1, 'one connection, from the pod');
+    assert.is(listener.seen.length, 1, 'one connection, from the pod');
   } finally {
-    await new Promise((resolve) => listener.close(resolve));
+    await listener.close();
   }
 });
 

@@ -16,11 +16,11 @@ export function baselineContainer(overrides: Partial<Container> = {}): Container
 export function baselinePod(overrides: Partial<Pod> = {}): Pod {
   return {
     name: 'web', share: ['net', 'ipc', 'uts'], shmSize: 64 * 1024 * 1024, hostname: 'web', resources: {},
-    network: { mode: 'bridge', ports: [], dns: [], dnsSearch: [], extraHosts: [] }, labels: {},
+    network: { mode: 'bridge', ports: [], dns: [], dnsSearch: [], extraHosts: [], networks: [{ name: 'default', aliases: [] }] }, labels: {},
     containers: [baselineContainer(), baselineContainer({ name: 'sidecar' })], ...overrides,
   };
 }
 
 export function baselineProject(overrides: Partial<Project> = {}): Project {
-  return { name: 'demo', file: '/demo/corral.yaml', dir: '/demo', pods: [baselinePod()], volumes: [], network: {}, sources: ['/demo/corral.yaml'], ...overrides };
+  return { name: 'demo', file: '/demo/corral.yaml', dir: '/demo', pods: [baselinePod()], volumes: [], networks: [{ name: 'default', internal: false }], sources: ['/demo/corral.yaml'], ...overrides };
 }

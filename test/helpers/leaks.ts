@@ -10,7 +10,8 @@ import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
 // cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own (nor,
 // with systemd as init, a slice or scope of theirs),
-// no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces),
+// no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces;
+// a bridge of Corral's pool whose subnet nobody claims counts, whoever left it),
 // no buildah working container of its builds (buildah's storage is the host's: containers of other
 // programs and of other suites running at the same time are told apart by the build's work dir,
 // which Corral marks them with and which lies under the suite's state dir).
@@ -18,6 +19,8 @@ import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 export interface LeakScope {
   readonly dirs: readonly string[];
   readonly projects: readonly string[];
+  /** Named networks of the projects, whose bridges are looked for by name too (default always is). */
+  readonly networks?: readonly string[];
   /** The runc roots the suite used (run dir + project + /runc). */
   readonly runcRoots?: readonly string[];
 }
@@ -44,14 +47,19 @@ async function conmonsUnder(dirs: readonly string[]): Promise<string[]> {
   return String(result.stdout).split('\n').filter((line) => line && dirs.some((dir) => line.includes(dir)));
 }
 
-/** The project networks: bridges, iptables rules that name the projects, subnet claims. */
-async function networkLeftovers(dirs: readonly string[], projects: readonly string[]): Promise<string[]> {
+/**
+ * The project networks: bridges (the default network's by name, the named networks' as bridges
+ * whose subnet nobody claims), iptables rules that name the projects, subnet claims.
+ */
+async function networkLeftovers(dirs: readonly string[], projects: readonly string[], networks: readonly string[]): Promise<string[]> {
   const left: string[] = [];
   const links = String((await execa('ip', ['-o', 'link', 'show'], { reject: false })).stdout);
   for (const dir of dirs) {
     for (const project of projects) {
-      const bridge = bridgeNameFor(path.join(dir, project));
-      if (links.includes(` ${bridge}:`)) left.push(`bridge ${bridge} of ${project}`);
+      for (const network of ['default', ...networks]) {
+        const bridge = bridgeNameFor(path.join(dir, project), network);
+        if (links.includes(` ${bridge}:`)) left.push(`bridge ${bridge} of ${project}'s network ${network}`);
+      }
       const leases = path.join(dir, project, 'cni');
       if (existsSync(leases)) left.push(`IPAM leases ${leases}`);
     }
@@ -70,6 +78,11 @@ async function networkLeftovers(dirs: readonly string[], projects: readonly stri
     const owner = await readFile(path.join(CLAIMS_DIR, claim), 'utf8').catch(() => '');
     if (dirs.some((dir) => owner.startsWith(`${dir}/`))) left.push(`subnet claim ${claim} by ${owner.trim()}`);
   }
+  // A Corral bridge whose gateway lies in no claimed subnet was left behind by somebody (the claim
+  // goes after the bridge, and comes before it).
+  const bridges = String((await execa('ip', ['-o', '-4', 'addr', 'show'], { reject: false })).stdout).split('\n')
+    .map((line) => /^\d+: (cr-\w+)\s+inet (10\.89\.\d+\.\d+)\//.exec(line)).filter((match) => match !== null);
+  left.push(...bridges.filter((match) => !claimed.some((cidr) => subnetContains(cidr, match[2]!))).map((match) => `bridge ${match[1]} (${match[2]}) of no claimed subnet`));
   return left;
 }
 
@@ -110,7 +123,7 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await conmonsUnder(scope.dirs)).map((line) => `conmon ${line}`),
     ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
     ...(await systemdUnitsOf(scope.projects)).map((unit) => `systemd unit ${unit}`),
-    ...(await networkLeftovers(scope.dirs, scope.projects)),
+    ...(await networkLeftovers(scope.dirs, scope.projects, scope.networks ?? [])),
     ...(await buildahContainersUnder(scope.dirs)).map((line) => `buildah container ${line}`),
     ...(await runcStates([...(scope.runcRoots ?? []), ...scope.dirs.flatMap((dir) => scope.projects.map((project) => `${dir}/${project}/runc`))])).map((dir) => `runc state ${dir}`),
   ];

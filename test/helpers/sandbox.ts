@@ -97,6 +97,28 @@ export async function hostAddress(): Promise<string> {
   return address;
 }
 
+/** A TCP listener on the host's own address that answers `hello-from-host` and counts who came. */
+export interface HostListener {
+  readonly address: string;
+  readonly port: number;
+  /** The remote address of each connection, in order. */
+  readonly seen: readonly string[];
+  close(): Promise<void>;
+}
+
+/** The "outside" of a pod's traffic in tests: the host itself, never another machine. */
+export async function listenOnHostAddress(): Promise<HostListener> {
+  const address = await hostAddress();
+  const seen: string[] = [];
+  const listener: Server = createServer((socket) => {
+    seen.push(String(socket.remoteAddress));
+    socket.end('hello-from-host\n');
+  });
+  await new Promise<void>((resolve) => listener.listen(0, address, resolve));
+  const { port } = listener.address() as { port: number };
+  return { address, port, seen, close: () => new Promise((resolve) => listener.close(() => resolve())) };
+}
+
 /** Runs a shell script inside a running container (`pod.container` of the project), bounded in time. */
 export function inside(sandbox: Sandbox, project: string, podAndContainer: string, script: string, timeoutMs = 20_000) {
   return execa('runc', ['--root', path.join(sandbox.run, project, 'runc'), 'exec', `${project}.${podAndContainer}`, 'sh', '-c', script], { reject: false, timeout: timeoutMs });

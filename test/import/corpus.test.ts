@@ -46,6 +46,25 @@ function describe(project: Project) {
   };
 }
 
+corpus('front and back networks (compose): networks, per-service lists and mappings, aliases, a fixed address', async () => {
+  const { project, warnings } = await loadFixture('front-back-networks.compose.yml');
+  assert.equal(project.networks, [
+    { name: 'backnet', subnet: '172.28.5.0/24', internal: true },
+    { name: 'default', internal: false },
+    { name: 'frontnet', internal: false },
+    { name: 'shared', internal: false },
+  ], 'the networks, default among them');
+  assert.equal(Object.fromEntries(project.pods.map((pod) => [pod.name, pod.network.networks])), {
+    backend: [{ name: 'frontnet', aliases: [] }, { name: 'backnet', aliases: [] }],
+    db: [{ name: 'backnet', aliases: ['mysql', 'database'], ipv4Address: '172.28.5.10' }],
+    proxy: [{ name: 'frontnet', aliases: [] }],
+  }, 'each service on its networks, in the order written');
+  assert.equal(warnings, [
+    '29:5: networks.shared.external: external networks are not supported yet; the network is made for this project alone',
+    '19:9: services.db.networks.backnet.priority: not supported by Corral, ignored',
+  ], 'what has no place yet is named');
+});
+
 corpus('wordpress + mysql (compose): two pods, named volumes, published port, depends_on', async () => {
   const { project, warnings } = await loadFixture('wordpress-mysql.compose.yml');
   assert.equal(describe(project), {

@@ -95,6 +95,21 @@ exporting('every manifest passes the Kubernetes schema of its kind', async () =>
   assert.equal(warnings.filter((warning) => warning.includes('runs the directory')).length, 2, 'rootfs containers are named as needing an image');
 });
 
+exporting('networks are named as left out, and a pod on default alone is not', async () => {
+  const warnings: string[] = [];
+  const project = await loadText(`
+networks: { back: {} }
+pods:
+  db:
+    networks: { back: { aliases: [database] } }
+    containers: { app: { image: registry.example/db:1 } }
+  web:
+    containers: { app: { image: registry.example/web:1 } }
+`, '/shop/corral.yaml');
+  generateKubeManifests(project, (warning) => warnings.push(warning));
+  assert.equal(warnings.filter((warning) => warning.includes('networks')), ['db: networks (back) and their aliases and addresses have no equivalent in a cluster, where every Pod reaches every Service; left out (a NetworkPolicy can isolate)'], 'db\'s networks, not web\'s');
+});
+
 exporting('a broken manifest fails the schema (the check can fail)', () => {
   assert.not.ok(validatePod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'a', ports: [{ containerPort: 'eighty' }] }] } }), 'a string port is refused');
   assert.not.ok(validateDeployment({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: {} } }), 'a Deployment without selector is refused');

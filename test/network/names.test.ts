@@ -44,7 +44,7 @@ const hostsCases: { name: string; pod: Pod; addresses: [string, string][]; expec
 
 for (const { name, pod, addresses, expected } of hostsCases) {
   hosts(name, () => {
-    assert.is(hostsFileFor(pod, project, new Map(addresses)), expected, 'the hosts file, line for line');
+    assert.is(hostsFileFor(pod, project, new Map(addresses.map(([name, ip]) => [name, new Map([['default', ip]])]))), expected, 'the hosts file, line for line');
   });
 }
 

@@ -4,7 +4,7 @@ import { computePlan, computeTeardown, createOnlyPlan, formatPlan, type PlanOpti
 import { createHash } from 'node:crypto';
 import { canonicalJson, configHash } from '../../src/plan/hash.js';
 import type { ObservedContainer, ObservedProject } from '../../src/runtime/observe.js';
-import type { Container, Project } from '../../src/project/model.js';
+import type { Container, Pod, Project } from '../../src/project/model.js';
 import { baselineContainer, baselinePod, baselineProject } from '../helpers/fixtures.js';
 
 // computePlan is pure: a baseline project, an observed state built from it, and a table of small
@@ -210,9 +210,19 @@ planning('a container made before pull policies were left out keeps its hash: th
   const { watch: _rules, ...rest } = container;
   const { dependsOn: _order, ...lifecycle } = container.lifecycle;
   const pod = baselinePod();
-  const podSettings = { share: pod.share, shmSize: pod.shmSize, hostname: pod.hostname, resources: pod.resources, network: pod.network, labels: pod.labels };
+  // Made before named networks too: a pod on the default network alone hashes without its networks.
+  const { networks: _onlyDefault, ...network } = pod.network;
+  const podSettings = { share: pod.share, shmSize: pod.shmSize, hostname: pod.hostname, resources: pod.resources, network, labels: pod.labels };
   const before = createHash('sha256').update(canonicalJson({ container: { ...rest, lifecycle }, pod: podSettings })).digest('hex');
   assert.is(configHash(container, pod), before, 'the hash of the previous rule');
+});
+
+planning('a pod put on other networks, or given an alias, recreates its containers', () => {
+  const container = baselineContainer();
+  const pod = baselinePod();
+  const onNetworks = (networks: Pod['network']['networks']) => baselinePod({ network: { ...pod.network, networks } });
+  assert.is.not(configHash(container, onNetworks([{ name: 'front', aliases: [] }])), configHash(container, pod), 'another network');
+  assert.is.not(configHash(container, onNetworks([{ name: 'default', aliases: ['www'] }])), configHash(container, pod), 'an alias');
 });
 
 planning('teardown removes every container, then every pod', () => {
