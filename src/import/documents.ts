@@ -1,6 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { ProjectError } from '../project/errors.js';
-import { composeWithin, parsedFileOf, parseProjectText, syntaxError, type ParsedFile } from '../project/parse.js';
+import { composeWithin, parsedFileOf, parseProjectText, syntaxError, withLegacyOctal, type ParsedFile } from '../project/parse.js';
 import { checkDocument, checkValuesWrittenOut, toPlainData } from '../project/limits.js';
 import type { MergeTag } from '../load/merge.js';
 
@@ -37,7 +37,7 @@ function mergeTagsOf(document: Document): MergeTag[] {
 export function parseSourceText(text: string, file: string): { parsed: ParsedFile; format: SourceFormat; tags: readonly MergeTag[] } {
   checkValuesWrittenOut(text, file);
   const lineCounter = new LineCounter();
-  const documents = composeWithin(text, file, () => parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
+  const documents = composeWithin(text, file, () => parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true, customTags: withLegacyOctal }));
   const all = Array.isArray(documents) ? documents : [];
   const broken = all.find((document) => document.errors.length > 0);
   if (broken) throw syntaxError(broken.errors[0]!, file, text);

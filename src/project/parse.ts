@@ -1,4 +1,21 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type ScalarTag, type Tags, type YAMLError } from 'yaml';
+
+/**
+ * `mode: 0440` is octal 0440 (288) to compose-go and Kubernetes, whose YAML readers take a leading 0
+ * as octal; YAML 1.2 reads it as decimal 440, which gave secrets and configs the wrong permissions
+ * (a security bug). Every project file reads it as they do; `0o440` and a quoted "0440" are as before.
+ */
+const LEGACY_OCTAL_INT: ScalarTag = {
+  identify: (value) => typeof value === 'number' && Number.isInteger(value),
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  format: 'OCT',
+  test: /^0[0-7]+$/,
+  resolve: (text) => Number.parseInt(text, 8),
+};
+
+/** The schema's tags with LEGACY_OCTAL_INT first (the core schema would take 0440 as decimal before it). */
+export const withLegacyOctal = (tags: Tags): Tags => [LEGACY_OCTAL_INT, ...tags];
 import { ProjectError } from './errors.js';
 import { checkDocument, checkValuesWrittenOut, deepestPointOf, toPlainData, tooDeep } from './limits.js';
 
@@ -72,7 +89,7 @@ export function parseProjectText(text: string, file: string): ParsedFile {
   checkValuesWrittenOut(text, file);
   const lineCounter = new LineCounter();
   // uniqueKeys is checked by checkDocument, in linear time.
-  const document = composeWithin(text, file, () => parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true }));
+  const document = composeWithin(text, file, () => parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true, customTags: withLegacyOctal }));
   return parsedFileOf(document, lineCounter, file, text);
 }
 

@@ -43,7 +43,7 @@ pods:
         user: "1000:1000"
         labels: { com.example.role: main }
         secrets: [token]
-        configs: [{ source: conf, target: /etc/app.conf }]
+        configs: [{ source: conf, target: /etc/app.conf }, { source: conf, target: /etc/octal.conf, mode: 0440 }]
         volumes:
           - { source: data, target: /sub, subpath: inner/dir }
           - { type: bind, source: ./made, target: /made, create_host_path: true }
@@ -90,6 +90,8 @@ keys('secrets: read-only at /run/secrets, 0400, readable by the container user; 
   assert.is(secret.out, 't0ps3cret\n400 1000', `content, mode and owner: ${secret.err}`);
   assert.is.not((await inside(context, 'box/main', 'echo x > /run/secrets/token')).code, 0, 'not writable');
   assert.is((await inside(context, 'box/main', 'cat /etc/app.conf; echo; stat -c %a /etc/app.conf')).out, 'key=value\n444', 'config');
+  // An unquoted 0440 is octal, as compose-go and Kubernetes read it (YAML 1.2 alone would make it 440 decimal: 0670).
+  assert.is((await inside(context, 'box/main', 'stat -c %a /etc/octal.conf')).out, '440', 'mode: 0440 is octal');
 });
 
 keys('subpath: the container writes into the directory inside the volume; create_host_path made the bind source', async (context) => {
