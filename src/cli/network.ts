@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { UsageError } from './errors.js';
 import { formatTable } from './table.js';
-import { runningProjects, targetProjectName, type TargetOptions, withProjectOptions } from './target.js';
+import { printInspected, registerLsAndInspect } from './listing.js';
+import { runningProjects, targetProjectName, type TargetOptions } from './target.js';
 
 // `corral network ls|inspect`: every project's networks as Corral recorded them when a pod first
 // joined (network/project-network.ts), and the pods attached to each. Read only: networks come and go
@@ -53,21 +53,18 @@ async function runLs(options: NetworkOptions): Promise<void> {
   else print(formatTable(['PROJECT', 'NAME', 'BRIDGE', 'SUBNET', 'INTERNAL', 'PODS'], rows.map((row) => [row.project, row.name, row.bridge, row.subnet, String(row.internal), row.pods.map((one) => one.pod).join(',') || '-'])));
 }
 
-/** As docker: JSON whatever the format; a name no project has is an error after the others are printed. */
 async function runInspect(names: readonly string[], options: NetworkOptions): Promise<void> {
-  const found = (await everyNetwork(options)).filter((row) => names.includes(row.name));
-  print(JSON.stringify(found, null, 2));
-  const missing = names.filter((name) => !found.some((row) => row.name === name));
-  if (missing.length > 0) throw new UsageError(`no network ${missing.join(', ')} in ${options.projectName === undefined ? 'any running project' : `project ${options.projectName}`}`, 'see them with: corral network ls (a network is recorded once a pod joined it)');
+  printInspected(names, await everyNetwork(options), {
+    what: 'network', where: options.projectName === undefined ? 'any running project' : `project ${options.projectName}`,
+    hint: 'see them with: corral network ls (a network is recorded once a pod joined it)',
+  });
 }
 
 export function registerNetwork(program: Command): void {
-  const network = program.command('network').description('list the networks of the projects on this host');
-  const merged = (options: NetworkOptions, command: Command): NetworkOptions => ({ ...command.optsWithGlobals(), ...options });
-  withProjectOptions(network.command('ls').description('list every project\'s networks: bridge, subnet, pods attached (-p: one project\'s)'))
-    .option('--format <format>', 'table or json', 'table')
-    .action(async (options: NetworkOptions, command: Command) => runLs(merged(options, command)));
-  withProjectOptions(network.command('inspect').argument('<names...>', 'network names').description('show networks as JSON: bridge, subnet, gateway, pods with their addresses'))
-    .option('--format <format>', 'json (the only one; accepted as docker takes it)', 'json')
-    .action(async (names: string[], options: NetworkOptions, command: Command) => runInspect(names, merged(options, command)));
+  registerLsAndInspect<NetworkOptions>(program.command('network').description('list the networks of the projects on this host'), {
+    lsDescription: 'list every project\'s networks: bridge, subnet, pods attached (-p: one project\'s)',
+    inspectDescription: 'show networks as JSON: bridge, subnet, gateway, pods with their addresses',
+    ls: runLs,
+    inspect: runInspect,
+  });
 }

@@ -7,6 +7,7 @@ import { isRecord, namesInDir, pathExists, readStateJson } from '../state/read.j
 import { isValidProjectName } from '../project/name.js';
 import { UsageError } from './errors.js';
 import { formatTable } from './table.js';
+import { printInspected, registerLsAndInspect } from './listing.js';
 import { targetProjectName, type TargetOptions, withProjectOptions } from './target.js';
 
 // `corral volume ls|inspect|create|rm`, as docker compose and podman users know them. A named volume
@@ -117,13 +118,8 @@ async function runLs(options: VolumeOptions): Promise<void> {
   else print(formatTable(['PROJECT', 'NAME', 'MOUNTPOINT', 'USED BY'], rows.map((row) => [row.project, row.name, row.mountpoint, row.usedBy.join(',') || '-'])));
 }
 
-/** As docker: JSON whatever the format; a name no project has is an error after the others are printed. */
 async function runInspect(names: readonly string[], options: VolumeOptions): Promise<void> {
-  const rows = await everyVolume(options);
-  const found = rows.filter((row) => names.includes(row.name));
-  print(JSON.stringify(found, null, 2));
-  const missing = names.filter((name) => !found.some((row) => row.name === name));
-  if (missing.length > 0) throw new UsageError(`no volume ${missing.join(', ')} in ${options.projectName === undefined ? 'any project' : `project ${options.projectName}`}`, `see them with: corral volume ls`);
+  printInspected(names, await everyVolume(options), { what: 'volume', where: options.projectName === undefined ? 'any project' : `project ${options.projectName}`, hint: 'see them with: corral volume ls' });
 }
 
 async function runCreate(name: string, options: VolumeOptions): Promise<void> {
@@ -159,13 +155,13 @@ async function runRm(names: readonly string[], options: VolumeOptions): Promise<
 
 export function registerVolume(program: Command): void {
   const volume = program.command('volume').description('manage the named volumes of the projects on this host');
+  registerLsAndInspect<VolumeOptions>(volume, {
+    lsDescription: 'list every project\'s named volumes (-p: one project\'s)',
+    inspectDescription: 'show volumes as JSON: project, mountpoint, created, containers using them',
+    ls: runLs,
+    inspect: runInspect,
+  });
   const merged = (options: VolumeOptions, command: Command): VolumeOptions => ({ ...command.optsWithGlobals(), ...options });
-  withProjectOptions(volume.command('ls').description('list every project\'s named volumes (-p: one project\'s)'))
-    .option('--format <format>', 'table or json', 'table')
-    .action(async (options: VolumeOptions, command: Command) => runLs(merged(options, command)));
-  withProjectOptions(volume.command('inspect').argument('<names...>', 'volume names').description('show volumes as JSON: project, mountpoint, created, containers using them'))
-    .option('--format <format>', 'json (the only one; accepted as docker takes it)', 'json')
-    .action(async (names: string[], options: VolumeOptions, command: Command) => runInspect(names, merged(options, command)));
   withProjectOptions(volume.command('create').argument('<name>', 'volume name').description('create a named volume of the project, as `up` would'))
     .action(async (name: string, options: VolumeOptions, command: Command) => runCreate(name, merged(options, command)));
   withProjectOptions(volume.command('rm').argument('<names...>', 'volume names').description('remove named volumes of the project that no container uses'), { shortFile: false })
