@@ -33,6 +33,8 @@ import { registerCreate } from './create.js';
 import { registerRm } from './rm.js';
 import { registerWait } from './wait.js';
 import { registerRun } from './run.js';
+import { registerVolume } from './volume.js';
+import { registerNetwork } from './network.js';
 import { corralVersion, registerVersion } from './version.js';
 import { withProjectOptions } from './target.js';
 
@@ -83,6 +85,8 @@ registerCp(program);
 registerWatch(program);
 registerPull(program);
 registerImages(program);
+registerVolume(program);
+registerNetwork(program);
 registerGitops(program);
 registerValidate(program);
 registerConfig(program);

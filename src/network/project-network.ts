@@ -136,6 +136,13 @@ async function networksOfProject(context: RuntimeContext): Promise<string[]> {
   return [...new Set([DEFAULT_NETWORK, ...recorded, ...claimed])].sort();
 }
 
+/** Every network of the project as recorded (`corral network ls`): those a pod was attached to, sorted by name. */
+export async function readRecordedNetworks(context: RuntimeContext): Promise<(ProjectNetworkState & { readonly name: string })[]> {
+  const names = await networksOfProject(context);
+  const states = await Promise.all(names.map(async (name) => ({ name, state: await readProjectNetwork(context, name) })));
+  return states.flatMap(({ name, state }) => (state ? [{ ...state, name }] : []));
+}
+
 /** Removes one network's bridge, rules, subnet claim and record. */
 async function removeOneNetwork(context: RuntimeContext, name: string): Promise<void> {
   const state = await readProjectNetwork(context, name).catch((error: unknown) => {
