@@ -147,6 +147,6 @@ export async function loadProjectAndSource(options: LoadOptions): Promise<{ proj
   const provided = await readProvidedContents({ parsed, raw, baseDir, read, lookupEnv: lookup });
   // COMPOSE_PROFILES may come from .env, as in compose.
   const profiles = options.profiles ?? parseProfiles(environment('CORRAL_PROFILES') ?? lookup('COMPOSE_PROFILES'));
-  const project = normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: [...files.slice(1), ...provided.files], profiles });
+  const project = normaliseProject(parsed, raw, { name, file, baseDir, envFiles, provided: provided.contents, otherSources: [...files.slice(1), ...provided.files], profiles, lookupEnv: lookup });
   return { project, source: { format: source.format, data: document } };
 }

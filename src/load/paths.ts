@@ -14,7 +14,9 @@ const isRemote = (source: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(source) || 
 export function withAbsolutePaths(service: unknown, dir: string): unknown {
   if (!isMapping(service)) return service;
   const value: Raw = { ...service };
-  const absolute = (source: string) => (path.isAbsolute(source) || isRemote(source) ? source : path.resolve(dir, source));
+  // `~/...` is the home directory wherever the file is: left for normalise to expand.
+  const fromHome = (source: string) => source === '~' || source.startsWith('~/');
+  const absolute = (source: string) => (path.isAbsolute(source) || isRemote(source) || fromHome(source) ? source : path.resolve(dir, source));
   if (typeof value.build === 'string') value.build = absolute(value.build);
   else if (isMapping(value.build)) value.build = { ...value.build, context: absolute(String(value.build.context ?? '.')) };
   for (const key of ['env_file', 'label_file']) {

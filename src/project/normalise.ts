@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { Container, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
@@ -65,18 +66,25 @@ function argvOf(value: unknown): string[] {
 }
 
 /** A mapping, or a list of NAME=value; a bare NAME in a list takes `missing(NAME)`. */
-function keyValuesOf(value: unknown, missing: (key: string) => string): Record<string, string> {
+function keyValuesOf(value: unknown, missing: (key: string) => string | undefined): Record<string, string> {
   if (Array.isArray(value)) {
     return Object.fromEntries(value.map((entry: string) => {
       const equals = entry.indexOf('=');
       return equals < 0 ? [entry, missing(entry)] : [entry.slice(0, equals), entry.slice(equals + 1)];
-    }));
+    }).filter(([, entryValue]) => entryValue !== undefined));
   }
   return Object.fromEntries(Object.entries((value ?? {}) as Raw).map(([key, inner]) => [key, inner === null ? '' : String(inner)]));
 }
 
-// A bare NAME in an env list passes the variable through from the environment, as in compose.
-const envOf = (value: unknown) => keyValuesOf(value, (key) => process.env[key] ?? '');
+// A bare NAME in an env list passes the variable through from the project's environment (the
+// process's, then .env), and is left out when that has none, as in compose.
+const envOf = (value: unknown, lookupEnv: (name: string) => string | undefined) => keyValuesOf(value, lookupEnv);
+
+/** A host path of the file: `~` and `~/...` are the home directory, as compose reads them; others from baseDir. */
+export function hostPathOf(baseDir: string, source: string): string {
+  if (source === '~' || source.startsWith('~/')) return path.join(os.homedir(), source.slice(1));
+  return path.resolve(baseDir, source);
+}
 /** Labels become annotations of the OCI spec, where corral.* are Corral's own. */
 function labelsOf(value: unknown, at: PathSegment[], parsed: ParsedFile): Record<string, string> {
   const labels = keyValuesOf(value, () => '');
@@ -107,6 +115,7 @@ interface MountContext {
   readonly ownDirs: readonly string[];
   /** CPUs of this host, which a cpus: limit may not exceed; default: the ones this process may use. */
   readonly hostCpus?: number;
+  readonly lookupEnv: (name: string) => string | undefined;
 }
 
 function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount {
@@ -146,7 +155,7 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
   }
   if (!source) throw errorAt(context.parsed, at, `mount of ${target} has no source`, 'name a volume or a host path as source');
   if (kind === 'bind' || isHostPath(source)) {
-    return { type: 'bind', source: path.resolve(context.baseDir, source), target, readOnly, createHostPath, ...extra };
+    return { type: 'bind', source: hostPathOf(context.baseDir, source), target, readOnly, createHostPath, ...extra };
   }
   const volume = context.volumes.get(source);
   if (!volume) {
@@ -280,7 +289,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     rootfs: raw.rootfs === undefined ? '' : path.resolve(context.baseDir, String(raw.rootfs)),
     argv,
     // env_file entries in order, then env: later ones win, as in compose.
-    env: Object.assign({}, ...[raw.env_file ?? []].flat().map((file) => context.envFiles.get(path.resolve(context.baseDir, String(file))) ?? {}), envOf(raw.env)),
+    env: Object.assign({}, ...[raw.env_file ?? []].flat().map((file) => context.envFiles.get(path.resolve(context.baseDir, String(file))) ?? {}), envOf(raw.env, context.lookupEnv)),
     // With an image, what the file leaves out comes from the image's config (see images/resolve.ts).
     workdir: (raw.working_dir as string | undefined) ?? (raw.rootfs === undefined ? '' : '/'),
     user: raw.user === undefined ? (raw.rootfs === undefined ? '' : '0:0') : String(raw.user),
@@ -333,6 +342,8 @@ export interface NormaliseOptions {
   /** Corral's own dirs where they really lead; default: the defaults and those of the environment. */
   readonly ownDirs?: readonly string[];
   readonly hostCpus?: number;
+  /** The project's environment, for env entries without a value; default: the process's. */
+  readonly lookupEnv?: (name: string) => string | undefined;
 }
 
 const NO_PROVIDED: ProvidedContents = { secrets: new Map(), configs: new Map() };
@@ -345,7 +356,7 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
   const volumes = Object.entries((data.volumes ?? {}) as Record<string, Raw | null>).flatMap(([name, raw]) => problems.check(() => normaliseVolume(name, raw, baseDir, parsed)) ?? []);
   // A container naming a volume that had a problem would only add "volume is not defined".
   problems.throwIfAny();
-  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED, ownDirs: options.ownDirs ?? realOwnDirs(), hostCpus: options.hostCpus };
+  const context: MountContext = { parsed, volumes: new Map(volumes.map((volume) => [volume.name, volume])), baseDir, envFiles: options.envFiles ?? new Map(), projectName: options.name, provided: options.provided ?? NO_PROVIDED, ownDirs: options.ownDirs ?? realOwnDirs(), hostCpus: options.hostCpus, lookupEnv: options.lookupEnv ?? ((name) => process.env[name]) };
   const dependencyRequests = new Map<Container, DependencyRequest[]>();
   const containerAt = new Map<Container, PathSegment[]>();
   const pods: Pod[] = Object.entries(withActiveProfiles(data.pods as Record<string, Raw>, options.profiles ?? [])).flatMap(([name, raw]) => {

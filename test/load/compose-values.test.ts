@@ -1,5 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import os from 'node:os';
+import path from 'node:path';
 import { loadProject } from '../../src/load/load.js';
 
 // An unquoted leading-zero number is octal, as compose-go and Kubernetes' YAML readers take it:
@@ -47,3 +49,27 @@ pods:
 });
 
 octal.run();
+
+const values = suite('environment without a value, ~ in a bind source: as compose');
+
+values('`- VAR` takes the project environment\'s value (the process, then .env) and is left out when unset; `~/x` is under the home directory', async () => {
+  const environment: Record<string, string> = { FROM_SHELL: 'hello' };
+  const project = await loadProject({
+    file: '/p/compose.yaml',
+    readFile: async (file) => (file.endsWith('.env') ? 'FROM_DOTENV=dotenv\n' : `
+services:
+  app:
+    image: busybox
+    volumes: ["~/data:/data", { type: bind, source: ~/long, target: /long }]
+    environment: [FROM_SHELL, FROM_DOTENV, UNSET_ONE, PLAIN=1, "EMPTY="]
+`),
+    lookupEnv: (name) => environment[name],
+    onWarning: () => {},
+  });
+  const container = project.pods[0]!.containers[0]!;
+  assert.equal(container.env, { FROM_SHELL: 'hello', FROM_DOTENV: 'dotenv', PLAIN: '1', EMPTY: '' });
+  const sources = container.mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source);
+  assert.equal(sources, [path.join(os.homedir(), 'data'), path.join(os.homedir(), 'long')]);
+});
+
+values.run();
