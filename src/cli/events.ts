@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerEvent } from '../supervisor/container-events.js';
-import { LOG_TIME_FORMS, parseLogTime } from '../runtime/log-window.js';
-import { UsageError } from './errors.js';
+import { LOG_TIME_FORMS } from '../runtime/log-window.js';
+import { timeFlag } from './logs.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral events [--json] [--since T] [--until T] [pod | pod/container ...]`: what happens to the
@@ -32,17 +32,10 @@ export function eventJson(event: ContainerEvent, project: string) {
   return { time: event.time, type: 'container', action: event.action, project, pod, container, id: `${project}.${pod}.${container}`, attributes: event.attributes };
 }
 
-function timeOption(flag: string, text: string | undefined, nowMs: number): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = parseLogTime(text, nowMs);
-  if (ms === undefined) throw new UsageError(`${flag} ${text}: not a time`, `give ${LOG_TIME_FORMS}`);
-  return ms;
-}
-
 async function runEvents(resources: readonly string[], options: EventsOptions): Promise<void> {
   const startedMs = Date.now();
-  const sinceMs = timeOption('--since', options.since, startedMs) ?? startedMs;
-  const untilMs = timeOption('--until', options.until, startedMs);
+  const sinceMs = timeFlag('--since', options.since, startedMs) ?? startedMs;
+  const untilMs = timeFlag('--until', options.until, startedMs);
   const [{ openRuntime }, { readEvents }] = await Promise.all([import('../runtime/context.js'), import('../state/events-log.js')]);
   const context = await openRuntime(await targetProjectName(options, { command: 'events', acceptTheOneRunning: true }), { readOnly: true });
   const wanted = (event: ContainerEvent) => resources.length === 0 || resources.some((resource) => event.resource === resource || event.resource.startsWith(`${resource}/`));

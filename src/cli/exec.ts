@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { repeatable } from './repeatable.js';
 import { setExplainedExitCode, UsageError } from './errors.js';
 import { selectOneContainer } from './resources.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
@@ -17,7 +18,6 @@ interface ExecOptions extends TargetOptions {
   readonly privileged?: boolean;
 }
 
-const collect = (value: string, previous: readonly string[] = []) => [...previous, value];
 
 /** runc exec's flags for the options; a user name is looked up in the container's own /etc/passwd. */
 async function runcExecFlags(options: ExecOptions & { tty: boolean; rootfs: string; boundingCapabilities: readonly string[] }): Promise<string[]> {
@@ -100,7 +100,7 @@ export function registerExec(program: Command): void {
     .option('-t, --tty', 'allocate a terminal (default: when stdin and stdout are terminals)')
     .option('-T, --no-tty', 'no terminal')
     .option('-u, --user <user>', 'run as this user (name or uid, [:group or gid]) of the container\'s image')
-    .option('-e, --env <NAME=VALUE>', 'set a variable (repeatable)', collect)
+    .option('-e, --env <NAME=VALUE>', 'set a variable (repeatable)', repeatable)
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-d, --detach', 'start the command and return at once')
     .option('--privileged', 'give the command every capability (the container\'s seccomp filter stays)')

@@ -19,14 +19,17 @@ interface LogsOptions extends TargetOptions {
   readonly logPrefix?: boolean;
 }
 
+/** A `--since`/`--until` flag's value as ms since the epoch (undefined when not given); a UsageError when it is no time. */
+export function timeFlag(flag: string, text: string | undefined, nowMs: number): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseLogTime(text, nowMs);
+  if (ms === undefined) throw new UsageError(`${flag} ${text}: not a time`, `give ${LOG_TIME_FORMS}`);
+  return ms;
+}
+
 /** The flags as a window, checked before anything is read; `--tail all` (compose's default) is no limit. */
 export function logWindowOf(options: Pick<LogsOptions, 'tail' | 'since' | 'until'>, nowMs: number): LogWindow {
-  const time = (flag: string, text: string | undefined) => {
-    if (text === undefined) return undefined;
-    const ms = parseLogTime(text, nowMs);
-    if (ms === undefined) throw new UsageError(`${flag} ${text}: not a time`, `give ${LOG_TIME_FORMS}`);
-    return ms;
-  };
+  const time = (flag: string, text: string | undefined) => timeFlag(flag, text, nowMs);
   const tail = options.tail === undefined || options.tail === 'all' ? undefined : Number(options.tail);
   if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new UsageError(`--tail ${options.tail}: not a number of lines`, 'give a whole number (0 or more) or all');
   return { tail, sinceMs: time('--since', options.since), untilMs: time('--until', options.until) };

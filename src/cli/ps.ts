@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { repeatable } from './repeatable.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readAppliedCommit } from '../gitops/applied-commit.js';
@@ -29,7 +30,6 @@ interface PsOptions extends TargetOptions {
 /** The states a container can be in, as `--status` takes them. */
 const STATES = ['created', 'running', 'paused', 'exited'] as const;
 
-const collect = (value: string, previous: readonly string[] = []) => [...previous, value];
 
 /** The states `--status` and `--filter status=...` ask for; none: every state. */
 export function wantedStates(options: Pick<PsOptions, 'status' | 'filter'>): Set<string> | undefined {
@@ -156,7 +156,7 @@ export function registerPs(program: Command): void {
     .option('-a, --all', 'accepted for compose\'s sake: Corral lists stopped containers too, always')
     .option('--services', 'print only the pods\' names (compose: services), one per line')
     .option('-q, --quiet', 'print only the containers\' runtime ids')
-    .option('--status <state>', `only containers in this state (${STATES.join(', ')}); repeatable`, collect)
-    .option('--filter <key=value>', 'only containers matching: status=STATE; repeatable', collect)
+    .option('--status <state>', `only containers in this state (${STATES.join(', ')}); repeatable`, repeatable)
+    .option('--filter <key=value>', 'only containers matching: status=STATE; repeatable', repeatable)
     .action(async (resources: string[], options: PsOptions, command: Command) => runPs(resources, { ...command.optsWithGlobals(), ...options }));
 }

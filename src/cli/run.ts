@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { repeatable } from './repeatable.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Mount, PortMapping, Project } from '../project/model.js';
@@ -134,7 +135,6 @@ async function runOneOff(service: string, command: string[], options: RunOptions
   setExplainedExitCode(code);
 }
 
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerRun(program: Command): void {
   // The project options of the subcommand, without -p (here: --publish, as in compose) and without -f
@@ -146,15 +146,15 @@ export function registerRun(program: Command): void {
     .description('run a one-off command in a new container of a pod\'s definition, in a pod of its own'), { shortFile: false, shortProjectName: false })
     .option('--rm', 'remove the container and its pod when it exits')
     .option('-d, --detach', 'leave it running in the background and print its pod\'s name')
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect)
-    .option('-v, --volume <SRC:DST[:ro]>', 'bind a host path or mount a named volume (repeatable)', collect)
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', repeatable)
+    .option('-v, --volume <SRC:DST[:ro]>', 'bind a host path or mount a named volume (repeatable)', repeatable)
     .option('-u, --user <user>', 'run as this user (name or uid[:gid])')
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--entrypoint <command>', 'replace the entrypoint (and the image\'s command)')
     .option('--no-deps', 'do not start the pods it depends on')
     .option('-T, --no-tty', 'no terminal (the only way Corral runs it for now)')
     .option('--name <name>', 'name of its pod (default: <pod>-run-<12 hex digits>)')
-    .option('-p, --publish <port>', 'publish a port: [IP:][HOST:]CONTAINER[/PROTOCOL] (repeatable)', collect)
+    .option('-p, --publish <port>', 'publish a port: [IP:][HOST:]CONTAINER[/PROTOCOL] (repeatable)', repeatable)
     .option('--profile <name>', 'activate a profile (repeatable)', (value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)], [])
     .option('--tls-verify <bool>', 'false: pull from registries over plain HTTP or unverified TLS', 'true')
     .option('--build', 'build the image again, even if built before')

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { repeatable } from './repeatable.js';
 import type { Command } from 'commander';
 import type { Project } from '../project/model.js';
 import type { SourceDocument } from '../load/load.js';
@@ -168,16 +169,15 @@ export async function targetProjectName(options: TargetOptions, how: TargetNameO
     `name one: corral -p NAME ${how.command}; or run it in the project's directory, or with -f FILE`);
 }
 
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const collectProfiles = (value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)];
 
 /** -f/--file (repeatable, as in compose), -p, --project-directory and --env-file, where `command` takes them. */
 export function withProjectOptions(command: Command, options: { shortFile?: boolean; shortProjectName?: boolean } = {}): Command {
   return command
-    .option(options.shortFile === false ? '--file <file>' : '-f, --file <file>', 'project file, repeatable (default: corral.yaml or compose.yaml, here or in a parent directory; COMPOSE_FILE)', collect)
+    .option(options.shortFile === false ? '--file <file>' : '-f, --file <file>', 'project file, repeatable (default: corral.yaml or compose.yaml, here or in a parent directory; COMPOSE_FILE)', repeatable)
     .option(options.shortProjectName === false ? '--project-name <name>' : '-p, --project-name <name>', 'project name (default: COMPOSE_PROJECT_NAME, the file\'s name:, or its directory)')
     .option('--project-directory <dir>', 'where relative paths and .env are found (default: the project file\'s directory)')
-    .option('--env-file <file>', 'read variables from this file instead of .env (repeatable; default: COMPOSE_ENV_FILES)', collect);
+    .option('--env-file <file>', 'read variables from this file instead of .env (repeatable; default: COMPOSE_ENV_FILES)', repeatable);
 }
 
 /**
