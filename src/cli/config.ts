@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Project } from '../project/model.js';
 import { stringify } from 'yaml';
 import { activeOnly } from '../project/profiles.js';
 import { UsageError } from './errors.js';
@@ -14,6 +15,20 @@ interface ConfigOptions extends TargetOptions {
   readonly volumes?: boolean;
   readonly profiles?: boolean;
   readonly format?: string;
+  /** `--hash "*"` or `--hash web,db`: each container's configuration hash, what decides a recreate. */
+  readonly hash?: string;
+}
+
+/**
+ * `--hash`: `pod/container hash` lines (compose prints `service hash`) for the pods named, or all
+ * with `*`; the hash `up` compares with the running container's to decide a recreate.
+ */
+async function hashLines(project: Project, which: string): Promise<string[]> {
+  const { configHash } = await import('../plan/hash.js');
+  const wanted = which === '*' ? undefined : new Set(which.split(',').map((name) => name.trim()).filter(Boolean));
+  const unknown = [...(wanted ?? [])].filter((name) => !project.pods.some((pod) => pod.name === name));
+  if (unknown.length > 0) throw new UsageError(`config --hash: no pod (service) ${unknown.join(', ')}`, `choose from ${project.pods.map((pod) => pod.name).join(', ')}, or "*" for all`);
+  return project.pods.filter((pod) => !wanted || wanted.has(pod.name)).flatMap((pod) => pod.containers.map((container) => `${pod.name}/${container.name} ${configHash(container, pod)}`));
 }
 
 type Raw = Record<string, unknown>;
@@ -47,6 +62,10 @@ async function runConfig(options: ConfigOptions): Promise<void> {
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`config --format ${format} is not a format Corral prints`, `use one of ${FORMATS.join(', ')}`);
   if ([options.services, options.volumes, options.profiles].filter(Boolean).length > 1) throw new UsageError('config takes one of --services, --volumes and --profiles', 'ask for one list at a time');
   const loaded = await loadTargetWithSource(options);
+  if (options.hash !== undefined) {
+    process.stdout.write((await hashLines(loaded.project, options.hash)).map((line) => `${line}\n`).join(''));
+    return;
+  }
   if (loaded.source.format === 'kube') throw new UsageError(`${loaded.project.file} is a set of Kubernetes manifests; config prints compose and Corral project files`, 'use corral validate to check it');
   const document = documentOf(loaded);
   const names = namesOf(document, loaded, options);
@@ -61,6 +80,7 @@ export function registerConfig(program: Command): void {
     .option('--services', 'print the names of the services (pods of a Corral file), one a line')
     .option('--volumes', 'print the names of the volumes, one a line')
     .option('--profiles', 'print the profiles the services name, one a line')
+    .option('--hash <pods>', 'print each container\'s configuration hash (what decides a recreate) for these pods, comma-separated, or "*"')
     .option('--format <format>', `yaml or json (default: yaml)`))
     .action(async (_options: unknown, command: Command) => runConfig(command.optsWithGlobals()));
 }

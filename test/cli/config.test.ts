@@ -70,6 +70,23 @@ config('two -f: the second merged over the first (command replaced, environment 
   assert.is(document.name, 'shop', 'the name of the file');
 });
 
+config('--hash: each container\'s configuration hash, the same for one pod or "*", changed by an override', async (context) => {
+  await files(context.dir, { 'base.yaml': BASE, 'more/override.yaml': OVERRIDE });
+  const hashes = async (args: string[]) => {
+    const result = await corral(context.sandbox, [...args, 'config', '--hash', '*'], { cwd: context.dir });
+    assert.is(result.exitCode, 0, result.stderr);
+    return result.stdout;
+  };
+  const base = await hashes(['-f', 'base.yaml']);
+  assert.match(base, /^web\/web [0-9a-f]{16,}$/, `one line per container of an active pod: ${base}`);
+  const one = await corral(context.sandbox, ['-f', 'base.yaml', 'config', '--hash', 'web'], { cwd: context.dir });
+  assert.is(one.stdout, base);
+  assert.is.not(await hashes(['-f', 'base.yaml', '-f', 'more/override.yaml']), base, 'the override changes the command: another hash');
+  const unknown = await corral(context.sandbox, ['-f', 'base.yaml', 'config', '--hash', 'nosuch'], { cwd: context.dir });
+  assert.is(unknown.exitCode, 1);
+  assert.match(unknown.stderr, /config --hash: no pod \(service\) nosuch/);
+});
+
 config('compose.override.yaml beside compose.yaml is merged without -f', async (context) => {
   await files(context.dir, { 'compose.yaml': BASE, 'compose.override.yaml': OVERRIDE });
   assert.equal((await configOf(context, [])).services.web, MERGED_WEB);
