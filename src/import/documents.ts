@@ -2,7 +2,6 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Do
 import { ProjectError } from '../project/errors.js';
 import { composeWithin, parsedFileOf, parseProjectText, syntaxError, withLegacyOctal, type ParsedFile } from '../project/parse.js';
 import { checkDocument, checkValuesWrittenOut, toPlainData } from '../project/limits.js';
-import type { MergeTag } from '../load/merge.js';
 
 // Which format a file is in, from its shape: Kubernetes manifests have apiVersion and kind (and may
 // be several YAML documents), compose files have services:, everything else is Corral's own.
@@ -13,6 +12,12 @@ export type SourceFormat = 'corral' | 'compose' | 'kube';
  * The values of mapping keys tagged `!reset` or `!override` (compose's merge tags), by path; the
  * YAML parser leaves such tags unresolved and the plain data does not keep them.
  */
+/** A value tagged `!reset` or `!override` in a file, at its path (mapping keys only, as in compose); load/merge.ts applies them. */
+export interface MergeTag {
+  readonly path: readonly string[];
+  readonly tag: '!reset' | '!override';
+}
+
 function mergeTagsOf(document: Document): MergeTag[] {
   const tags: MergeTag[] = [];
   const visit = (node: unknown, path: string[]) => {

@@ -1,3 +1,4 @@
+import type { MergeTag } from '../import/documents.js';
 import type { Location, ParsedFile, PathSegment } from '../project/parse.js';
 import { errorAt, formatPath } from '../project/parse.js';
 
@@ -12,11 +13,7 @@ import { errorAt, formatPath } from '../project/parse.js';
 // Every merged value remembers the file and path it came from, so an error found later (in the
 // translation, the schema, normalising) still names the file, line and column the user wrote it at.
 
-/** A value tagged `!reset` or `!override` in a file, at its path (mapping keys only, as in compose). */
-export interface MergeTag {
-  readonly path: readonly string[];
-  readonly tag: '!reset' | '!override';
-}
+export type { MergeTag } from '../import/documents.js';
 
 /** One compose file on its way into the project: parsed, its data interpolated, its merge tags. */
 export interface ComposeLayer {

@@ -11,8 +11,9 @@ export async function readFileInRoot(root: string, file: string): Promise<string
   const rootHandle = await open(root, 'r');
   try {
     const fd = await native.openInRoot(rootHandle.fd, file, { flags: ['read'] }).catch((error: NodeJS.ErrnoException) => {
-      // Not there, or a path through something that is not a directory: the image has no such file.
-      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      // Not there, a path through something that is not a directory, or a loop of links (an /etc
+      // linked to /etc, which is itself in the root): the container could not read it either.
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR' || error.code === 'ELOOP') return undefined;
       throw error;
     });
     if (fd === undefined) return undefined;
