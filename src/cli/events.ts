@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerEvent } from '../supervisor/container-events.js';
 import { LOG_TIME_FORMS } from '../runtime/log-window.js';
 import { timeFlag } from './logs.js';
+import { containerId } from '../state/paths.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral events [--json] [--since T] [--until T] [pod | pod/container ...]`: what happens to the
@@ -19,17 +20,17 @@ interface EventsOptions extends TargetOptions {
 /** How often the events file is looked at for new lines. */
 const FOLLOW_POLL_MS = 200;
 
-/** One event as docker compose prints it: time, type, action, the container, then its attributes. */
-export function eventLine(event: ContainerEvent, project: string): string {
-  const [pod, container] = event.resource.split('/') as [string, string];
-  const attributes = Object.entries({ project, pod, container, ...event.attributes }).map(([key, value]) => `${key}=${value}`).join(', ');
-  return `${event.time} container ${event.action} ${project}.${pod}.${container} (${attributes})`;
-}
-
 /** The stable JSON shape of one event (documented in the README). */
 export function eventJson(event: ContainerEvent, project: string) {
   const [pod, container] = event.resource.split('/') as [string, string];
-  return { time: event.time, type: 'container', action: event.action, project, pod, container, id: `${project}.${pod}.${container}`, attributes: event.attributes };
+  return { time: event.time, type: 'container', action: event.action, project, pod, container, id: containerId(project, pod, container), attributes: event.attributes };
+}
+
+/** One event as docker compose prints it: time, type, action, the container, then its attributes. */
+export function eventLine(event: ContainerEvent, project: string): string {
+  const { pod, container, id } = eventJson(event, project);
+  const attributes = Object.entries({ project, pod, container, ...event.attributes }).map(([key, value]) => `${key}=${value}`).join(', ');
+  return `${event.time} container ${event.action} ${id} (${attributes})`;
 }
 
 async function runEvents(resources: readonly string[], options: EventsOptions): Promise<void> {
