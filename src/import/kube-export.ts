@@ -131,6 +131,8 @@ class KubeExport {
       ...(command?.length ? { command: [...command] } : {}),
       ...(args?.length ? { args: [...args] } : {}),
       ...(container.workdir ? { workingDir: container.workdir } : {}),
+      ...(container.tty ? { tty: true } : {}),
+      ...(container.stdinOpen ? { stdin: true } : {}),
       ...(env.length ? { env } : {}),
       ...(ports && pod.network.ports.length ? {
         ports: pod.network.ports.map((port) => ({

@@ -171,6 +171,10 @@ export interface Container {
   readonly userns?: UserNamespace;
   /** Secrets (at /run/secrets/NAME) and configs, sorted by target. */
   readonly files: readonly ProvidedFile[];
+  /** A terminal for its process (compose's `tty`): conmon holds the pty's other end, `attach` reaches it. */
+  readonly tty?: true;
+  /** Its stdin kept open for `attach` (compose's `stdin_open`); otherwise it reads end of file at once. */
+  readonly stdinOpen?: true;
 }
 
 export interface WatchRule {

@@ -14,7 +14,7 @@ import { endOrphanedConmon, isLiveConmon } from './lost-monitor.js';
 import { placeMonitor } from './monitors.js';
 import { thawIfPaused } from './pause.js';
 import { signalContainer } from './signal.js';
-import { readAnnotations } from './observe.js';
+import { readAnnotations, readStdioOfSpec } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
 import { generateSpec, type ResolvedMount } from './spec.js';
@@ -159,6 +159,8 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
   const [pod, container] = resource.split('/') as [string, string];
   await rm(context.paths.exitFile(id), { force: true });
   await rm(files.conmonReported, { force: true });
+  // What the spec asks of its stdio, read from the spec itself: a relaunch has no model at hand.
+  const stdio = await readStdioOfSpec(context, id);
   const pid = await createWithConmon({
     conmon: context.conmon,
     runtime: context.runc.binary,
@@ -171,6 +173,8 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
     logPath: files.log,
     exitDir: context.paths.exits,
     socketDir: context.paths.sockets,
+    terminal: stdio.terminal,
+    stdin: stdio.stdinOpen,
     place: (conmonPid) => placeMonitor({ project: context.project, pid: conmonPid, monitor: { kind: 'conmon', pod, container } }),
   });
   await writeFile(files.conmonReported, '', { mode: 0o600 });

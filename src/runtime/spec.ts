@@ -18,6 +18,9 @@ export const MASKED_PATHS = Object.freeze([
 /** Kernel paths a container may read but not write. */
 export const READONLY_PATHS = Object.freeze(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
 
+/** The annotation of a container whose stdin conmon keeps open (`stdin_open`). */
+export const STDIN_OPEN_ANNOTATION = 'corral.stdin-open';
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Open files per process unless the host allows fewer: asking above the hard limit makes runc fail. */
@@ -190,7 +193,7 @@ export function generateSpec(input: SpecInput) {
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: container.tty === true,
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [...input.user.additionalGids] },
       args: [...container.argv],
       env: environmentFor(input),
@@ -219,6 +222,8 @@ export function generateSpec(input: SpecInput) {
       'corral.stop-signal': container.lifecycle.stopSignal,
       'corral.stop-grace-ms': String(container.lifecycle.stopGraceMs),
       ...(security.privileged ? { 'corral.privileged': 'true' } : {}),
+      // conmon keeps a pipe to its stdin open (-i) for `attach`; a relaunch reads it from here.
+      ...(container.stdinOpen ? { [STDIN_OPEN_ANNOTATION]: 'true' } : {}),
       // `corral image rm` refuses to remove an image a container was created from.
       ...(container.image ? { 'corral.image': container.image.ref } : {}),
     },
