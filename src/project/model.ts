@@ -214,7 +214,9 @@ export interface RestartPolicy {
 export type Probe =
   | { readonly kind: 'exec'; readonly argv: readonly string[] }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string };
+  | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string }
+  /** sd_notify: healthy once the container's process sent READY=1 to $NOTIFY_SOCKET. */
+  | { readonly kind: 'notify' };
 
 export interface Healthcheck {
   readonly probe: Probe;
