@@ -16,7 +16,9 @@ import { QUIET_MS } from '../src/coalesce.js';
 // against the floor of the same run: conmon + runc for up and down, a bare Node start for the
 // read-only commands, an idle bare Node process's RSS for the supervisor. Writes a table to stdout,
 // bench/results/latest.json and bench/results/up-down.svg. BENCH_PARTS (default all: updown,bridge,
-// apply,ps,watch,supervisor) runs some of the parts only.
+// apply,ps,watch,supervisor) runs some of the parts only; BENCH_PROJECT_PODS (default 50) and
+// BENCH_PROJECTS (default 10) size the running projects that apply, ps and supervisor measure, so
+// that those parts can be tried at a small size.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'dist/bin/corral.js');
@@ -25,6 +27,8 @@ const sizes = (process.env.BENCH_SIZES ?? '1,10,50').split(',').map(Number);
 const rootfs = process.env.CORRAL_ROOTFS ?? '/var/lib/corral/rootfs/busybox';
 const podmanImage = 'localhost/corral-bench-busybox:latest';
 const PARTS = ['updown', 'bridge', 'apply', 'ps', 'watch', 'supervisor'] as const;
+const projectPods = Number(process.env.BENCH_PROJECT_PODS ?? 50);
+const projectCount = Number(process.env.BENCH_PROJECTS ?? 10);
 const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
 for (const part of parts) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`BENCH_PARTS: no part ${part} (parts: ${PARTS.join(', ')})`);
 
@@ -208,15 +212,15 @@ async function main(): Promise<void> {
     results.bridgeDown50 = summarise(bridgeRuns.map((run) => run.down));
   }
 
-  // No-op apply and one change, on a running 50-pod project.
+  // No-op apply and one change, on a running project of 50 pods (BENCH_PROJECT_PODS).
   if (parts.has('apply')) {
     const sandbox = await corralSandbox();
-    const file = await writeProject(sandbox, { pods: 50 });
+    const file = await writeProject(sandbox, { pods: projectPods });
     await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
     await settle();
     results.noopApply50 = await pairedWithNodeStart(runs, () => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
     results.oneChange50 = await sample(runs, async (run) => {
-      await writeFile(file, corralProject({ pods: 50, changed: `run-${run}` }, rootfs));
+      await writeFile(file, corralProject({ pods: projectPods, changed: `run-${run}` }, rootfs));
       return seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
     });
     results.cliPeakRssMb = await peakRss(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
@@ -227,7 +231,7 @@ async function main(): Promise<void> {
   // ps with 100 containers (50 pods of two), ls, and logs of one container once it is stopped.
   if (parts.has('ps')) {
     const sandbox = await corralSandbox();
-    const file = await writeProject(sandbox, { pods: 50, containersPerPod: 2 });
+    const file = await writeProject(sandbox, { pods: projectPods, containersPerPod: 2 });
     await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
     await settle();
     results.ps100 = await pairedWithNodeStart(runs, () => corral(sandbox, ['-p', 'bench', 'ps']));
@@ -249,11 +253,11 @@ async function main(): Promise<void> {
   // Each supervisor beside an idle bare Node process measured right after it, after as long a wait.
   if (parts.has('supervisor')) {
     results.supervisorRss = [];
-    for (const pods of [1, 50]) {
+    for (const pods of [1, projectPods]) {
       const [supervisorMb] = await supervisorsRss(1, pods);
       results.supervisorRss.push({ pods, supervisorMb: supervisorMb!, idleNodeMb: await idleNodeRss() });
     }
-    results.supervisorRss10x5Mb = (await supervisorsRss(10, 5)).reduce((total, rss) => total + rss, 0);
+    results.supervisorRss10x5Mb = (await supervisorsRss(projectCount, 5)).reduce((total, rss) => total + rss, 0);
   }
 
   results.onePodUp = results.upDown.find((row) => row.pods === 1)?.corralUp;
@@ -286,21 +290,21 @@ async function report(results: Results): Promise<void> {
   lines.push(`| podman kube play against corral up, slowest of ${podmanRows.map((row) => row.pods).join(', ') || 'no'} pods | ${times(slowestPodman)} | > 1x at every size${targetMet(slowestPodman === undefined ? undefined : slowestPodman > 1)} |`);
   lines.push(`| up of 50 pods against the floor | ${times(ratio(fifty?.corralUp, fifty?.floorUp))} | ≤ 1.0x${targetMet(fifty && ratio(fifty.corralUp, fifty.floorUp)! <= 1)} |`);
   lines.push(`| down of 50 pods against the floor | ${times(ratio(fifty?.corralDown, fifty?.floorDown))} | ≤ 1.2x${targetMet(fifty && ratio(fifty.corralDown, fifty.floorDown)! <= 1.2)} |`);
-  lines.push(nodeStartRow('no-op apply, 50 pods', results.noopApply50));
-  lines.push(nodeStartRow('ps, 100 containers', results.ps100));
+  lines.push(nodeStartRow(`no-op apply, ${projectPods} pods`, results.noopApply50));
+  lines.push(nodeStartRow(`ps, ${2 * projectPods} containers`, results.ps100));
   lines.push(nodeStartRow('ls', results.ls));
   lines.push(nodeStartRow('logs of a stopped container', results.logsStopped));
   const onePod = results.onePodUp?.median;
-  lines.push(`| one changed container, 50 pods | ${formatSeconds(results.oneChange50)} | < 2x one pod's up${onePod ? ` (${(2 * onePod).toFixed(3)} s)` : ''}${targetMet(results.oneChange50 && onePod ? results.oneChange50.median < 2 * onePod : undefined)} |`);
+  lines.push(`| one changed container, ${projectPods} pods | ${formatSeconds(results.oneChange50)} | < 2x one pod's up${onePod ? ` (${(2 * onePod).toFixed(3)} s)` : ''}${targetMet(results.oneChange50 && onePod ? results.oneChange50.median < 2 * onePod : undefined)} |`);
   const watchBound = onePod === undefined ? undefined : QUIET_MS / 1000 + 1.5 * onePod;
   lines.push(`| watch: save to changed container running, 1 pod | ${formatSeconds(results.watchLatency1)} | ≤ quiet period + 1.5x one pod's up${watchBound ? ` (${watchBound.toFixed(3)} s)` : ''}${targetMet(results.watchLatency1 && watchBound ? results.watchLatency1.median <= watchBound : undefined)} |`);
   lines.push(`| watch: save to changed container running, 50 pods | ${formatSeconds(results.watchLatency50)} | |`);
-  lines.push(`| CLI peak RSS, up of 50 pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} | |`);
+  lines.push(`| CLI peak RSS, up of ${projectPods} pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} | |`);
   for (const row of results.supervisorRss ?? []) {
     const rss = row.supervisorMb / row.idleNodeMb;
     lines.push(`| supervisor peak RSS, ${row.pods} pod${row.pods === 1 ? '' : 's'} | ${times(rss)} (${row.supervisorMb.toFixed(1)} MB; idle node ${row.idleNodeMb.toFixed(1)} MB) | ≤ 1.3x an idle bare Node process${targetMet(rss <= 1.3)} |`);
   }
-  lines.push(`| supervisors' peak RSS, 10 projects of 5 pods | ${results.supervisorRss10x5Mb ? `${results.supervisorRss10x5Mb.toFixed(1)} MB` : 'n/a'} | |`);
+  lines.push(`| supervisors' peak RSS, ${projectCount} projects of 5 pods | ${results.supervisorRss10x5Mb ? `${results.supervisorRss10x5Mb.toFixed(1)} MB` : 'n/a'} | |`);
   lines.push(`| up / down of 50 pods on the project bridge | ${formatSeconds(results.bridgeUp50)} / ${formatSeconds(results.bridgeDown50)} | |`);
   const outDir = path.join(root, 'bench/results');
   await mkdir(outDir, { recursive: true });
