@@ -20,6 +20,12 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra"],
       "ldflags": ["-pthread"]
+    },
+    {
+      "target_name": "corral-notify-keeper",
+      "type": "executable",
+      "sources": ["src/notify-keeper.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

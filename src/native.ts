@@ -44,6 +44,8 @@ interface Binding {
   isLockHeld(path: string): boolean;
   connectInNetworkNamespace(netnsPath: string, address: string, port: number, timeoutMs: number): Promise<number>;
   markInheritedDescriptorsCloseOnExec(): void;
+  connectSequencedPacket(dir: string, name: string): Promise<number>;
+  shutdownSocket(fd: number, how: string): void;
   makeWhiteout(path: string): Promise<void>;
   markOpaque(dir: string): Promise<void>;
   openInRoot(rootFd: number, path: string, flags: readonly string[], mode: number): Promise<number>;
@@ -305,6 +307,21 @@ export function connectInNetworkNamespace(netnsPath: string, address: string, po
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`port must be 1-65535, got ${port}`);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw new TypeError(`timeoutMs must be a non-negative integer, got ${timeoutMs}`);
   return addon().connectInNetworkNamespace(requireAbsolutePath('netns path', netnsPath), address, port, timeoutMs);
+}
+
+/**
+ * A SOCK_SEQPACKET connection to the unix socket `name` in `dir` (conmon's attach socket), whatever
+ * the length of `dir`. Resolves a blocking, close-on-exec descriptor: read it with fs.read (one
+ * packet per read), write it with fs.write, close it with fs.close.
+ */
+export function connectSequencedPacket(dir: string, name: string): Promise<number> {
+  return addon().connectSequencedPacket(requireAbsolutePath('socket dir', dir), requireFileName('socket name', name));
+}
+
+/** Ends one direction of a connected socket (write: the peer reads end of file). */
+export function shutdownSocket(fd: number, how: 'read' | 'write' | 'both'): void {
+  if (!['read', 'write', 'both'].includes(how)) throw new TypeError(`how must be read, write or both, got ${String(how)}`);
+  addon().shutdownSocket(requireDescriptor('fd', fd), how);
 }
 
 /** overlayfs' whiteout (a 0/0 character device) at `path`: the file of a lower layer is deleted. */

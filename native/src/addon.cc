@@ -223,6 +223,21 @@ Napi::Value ConnectInNetworkNamespaceBinding(const Napi::CallbackInfo& info) {
   });
 }
 
+// connectSequencedPacket(dir, name): resolves the connected descriptor (blocking, close-on-exec).
+Napi::Value ConnectSequencedPacketBinding(const Napi::CallbackInfo& info) {
+  return QueueValue(info.Env(), [dir = StringArg(info, 0), name = StringArg(info, 1)] { return ConnectSequencedPacket(dir, name); });
+}
+
+// shutdownSocket(fd, how): synchronous, one syscall that does not block.
+Napi::Value ShutdownSocketBinding(const Napi::CallbackInfo& info) {
+  try {
+    ShutdownSocket(static_cast<int>(UnsignedArg(info, 0)), StringArg(info, 1));
+  } catch (const SystemFailure& failure) {
+    throw MakeSystemError(info.Env(), failure.info());
+  }
+  return info.Env().Undefined();
+}
+
 // makeWhiteout(path) and markOpaque(dir): image layers in overlayfs' format.
 Napi::Value MakeWhiteoutBinding(const Napi::CallbackInfo& info) {
   return QueueVoid(info.Env(), [path = StringArg(info, 0)] { MakeWhiteout(path); });
@@ -288,6 +303,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"unlockFile", UnlockFileBinding},
       {"isLockHeld", IsLockHeldBinding},
       {"connectInNetworkNamespace", ConnectInNetworkNamespaceBinding},
+      {"connectSequencedPacket", ConnectSequencedPacketBinding},
+      {"shutdownSocket", ShutdownSocketBinding},
       {"markInheritedDescriptorsCloseOnExec", MarkInheritedDescriptorsCloseOnExecBinding},
       {"makeWhiteout", MakeWhiteoutBinding},
       {"markOpaque", MarkOpaqueBinding},

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,6 +64,25 @@ int ConnectInNetworkNamespace(const std::string& netns_path, const std::string& 
   prober.join();
   if (failure) std::rethrow_exception(failure);
   return connected.Release();
+}
+
+int ConnectSequencedPacket(const std::string& dir, const std::string& name) {
+  UniqueFd parent = OpenOrThrow(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct sockaddr_un target;
+  std::memset(&target, 0, sizeof target);
+  target.sun_family = AF_UNIX;
+  const std::string path = "/proc/self/fd/" + std::to_string(parent.Get()) + "/" + name;
+  if (path.size() >= sizeof target.sun_path) ThrowErrnoValue(ENAMETOOLONG, "connect", dir + "/" + name);
+  std::memcpy(target.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd sock(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (sock.Get() < 0) ThrowErrno("socket", dir + "/" + name);
+  if (connect(sock.Get(), reinterpret_cast<struct sockaddr*>(&target), sizeof target) < 0) ThrowErrno("connect", dir + "/" + name);
+  return sock.Release();
+}
+
+void ShutdownSocket(int fd, const std::string& how) {
+  const int direction = how == "read" ? SHUT_RD : how == "write" ? SHUT_WR : SHUT_RDWR;
+  if (shutdown(fd, direction) < 0) ThrowErrno("shutdown", "fd " + std::to_string(fd));
 }
 
 }  // namespace corral

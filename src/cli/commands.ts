@@ -34,6 +34,7 @@ export const COMMAND_FILES: readonly CommandFile[] = [
   { names: ['version'], load: async () => (await import('./version.js')).registerVersion },
   { names: ['run'], load: async () => (await import('./run.js')).registerRun },
   { names: ['exec'], load: async () => (await import('./exec.js')).registerExec },
+  { names: ['attach'], load: async () => (await import('./attach.js')).registerAttach },
   { names: ['cp'], load: async () => (await import('./cp.js')).registerCp },
   { names: ['watch'], load: async () => (await import('./watch.js')).registerWatch },
   { names: ['pull'], load: async () => (await import('./pull.js')).registerPull },

@@ -9,12 +9,14 @@ import { oneOffPod, type OneOffSettings, withOneOffPod } from '../project/one-of
 import { setExplainedExitCode, UsageError } from './errors.js';
 import { type TargetOptions, withProjectOptions } from './target.js';
 import { loadProjectWithImages } from './up.js';
+import type { Attachment } from '../runtime/attach.js';
 
 // `corral run [options] SERVICE [COMMAND...]`, as docker compose's: a one-off container from a pod's
 // container definition, in a pod of its own (`<pod>-run-<12 hex>`, or --name) on the project's
 // network, what it depends on started first (unless --no-deps). In the foreground it streams the
 // container's output and exits with its exit code; -d prints the pod's name and leaves it running.
-// No terminal is given to it and stdin is not passed (-T is accepted, and is how it always runs).
+// In the foreground our stdin is passed on (as compose's -i, the default), and when stdin and stdout
+// are terminals the container gets one too (unless -T), joined to ours through its conmon.
 
 interface RunOptions extends TargetOptions {
   readonly rm?: boolean;
@@ -93,6 +95,7 @@ function settingsOf(project: Project, podName: string, command: readonly string[
     ports: (options.publish ?? []).map(parsePublish),
     ...(options.user === undefined ? {} : { user: options.user }),
     ...(options.workdir === undefined ? {} : { workdir: options.workdir }),
+    ...(options.detach ? {} : { stdio: { tty: options.tty !== false && Boolean(process.stdin.isTTY && process.stdout.isTTY), stdinOpen: true } }),
   };
 }
 
@@ -111,12 +114,20 @@ async function runOneOff(service: string, command: string[], options: RunOptions
     },
   });
   const pod = project.pods.find((candidate) => candidate.name === podName)!;
-  const [{ openRuntime }, { startOneOff, removeOneOff }, { waitForExitCode }, { readLog }, { stopContainer }] = await Promise.all([
-    import('../runtime/context.js'), import('../converge/one-off.js'), import('../converge/exits.js'), import('../runtime/logs.js'), import('../runtime/container.js'),
+  const [{ openRuntime }, { startOneOff, removeOneOff }, { waitForExitCode }, { attachToContainer }, { joinStdio }, { stopContainer }] = await Promise.all([
+    import('../runtime/context.js'), import('../converge/one-off.js'), import('../converge/exits.js'), import('../runtime/attach.js'), import('./stdio-session.js'),
+    import('../runtime/container.js'),
   ]);
   const context = await openRuntime(project.name);
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  const id = await startOneOff({ context, project, pod, dependencies: options.deps !== false, onProgress: say });
+  let attachment: Attachment | undefined;
+  const id = await startOneOff({
+    context, project, pod, dependencies: options.deps !== false, onProgress: say,
+    // Joined before it starts, so that its first words are not missed.
+    beforeStart: options.detach ? undefined : async (created) => {
+      attachment = await attachToContainer(context, created, { stdout: process.stdout, stderr: process.stderr });
+    },
+  });
   if (options.detach) {
     process.stdout.write(`${pod.name}\n`);
     return;
@@ -125,12 +136,8 @@ async function runOneOff(service: string, command: string[], options: RunOptions
   const stop = () => void stopContainer(context, id).catch((error: Error) => say(`corral: stopping ${pod.name}: ${error.message}`));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  let exited = false;
-  const exitCode = waitForExitCode(context, { id, pod: pod.name, name: pod.containers[0]!.name }).finally(() => {
-    exited = true;
-  });
-  await readLog(context.paths.container(id).log, (record) => (record.stream === 'stderr' ? process.stderr : process.stdout).write(`${record.text}\n`), { keepGoing: () => !exited });
-  const code = await exitCode;
+  await joinStdio(attachment!, { tty: pod.containers[0]!.tty === true, stdin: true });
+  const code = await waitForExitCode(context, { id, pod: pod.name, name: pod.containers[0]!.name });
   if (options.rm) await removeOneOff(context, id);
   setExplainedExitCode(code);
 }
@@ -152,7 +159,8 @@ export function registerRun(program: Command): void {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--entrypoint <command>', 'replace the entrypoint (and the image\'s command)')
     .option('--no-deps', 'do not start the pods it depends on')
-    .option('-T, --no-tty', 'no terminal (the only way Corral runs it for now)')
+    .option('-T, --no-tty', 'no terminal, even when stdin and stdout are terminals')
+    .option('-i, --interactive', 'pass stdin on (the default in the foreground, as in compose)')
     .option('--name <name>', 'name of its pod (default: <pod>-run-<12 hex digits>)')
     .option('-p, --publish <port>', 'publish a port: [IP:][HOST:]CONTAINER[/PROTOCOL] (repeatable)', repeatable)
     .option('--profile <name>', 'activate a profile (repeatable)', (value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)], [])

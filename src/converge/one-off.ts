@@ -24,6 +24,8 @@ export interface OneOffStart {
   /** Start what its container depends on first (not with --no-deps). */
   readonly dependencies: boolean;
   readonly onProgress: (line: string) => void;
+  /** Between create and start (attach here: nothing the container writes is missed). */
+  readonly beforeStart?: (id: string) => Promise<void>;
 }
 
 /** Brings up the pods the container depends on and waits until each dependency holds (started, healthy, completed). */
@@ -55,6 +57,7 @@ export async function startOneOff(options: OneOffStart): Promise<string> {
       // Its /etc/hosts names every pod of the project, as theirs do.
       await refreshHostsFiles(context, project, [pod.name]);
       await runtime.createContainer(context, { project, pod, container, id, hash: configHash(container, pod) });
+      await options.beforeStart?.(id);
       await runtime.startContainer(context, id, resource);
     } catch (error) {
       await removeOneOffUnlocked(context, pod.name, id);

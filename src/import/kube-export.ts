@@ -26,6 +26,8 @@ function probeOf(container: Container): Manifest | undefined {
   const health = container.lifecycle.healthcheck;
   if (!health) return undefined;
   const { probe } = health;
+  // A Pod has no sd_notify probe (warned about where the container is written).
+  if (probe.kind === 'notify') return undefined;
   const action = probe.kind === 'exec' ? { exec: { command: [...probe.argv] } }
     : probe.kind === 'tcp' ? { tcpSocket: { port: probe.port } }
     : { httpGet: { path: probe.path, port: probe.port } };
@@ -94,6 +96,7 @@ class KubeExport {
     if (container.user && !(numeric(uid) && (gid === undefined || numeric(gid)))) this.warn(`${where}: user ${container.user} is a name; Kubernetes needs runAsUser as a number, left out`);
     if (resources.pidsLimit !== undefined) this.warn(`${where}: a pids limit has no field in a Pod, left out`);
     if (Object.keys(security.ulimits).length > 0) this.warn(`${where}: ulimits have no field in a Pod, left out`);
+    if (container.lifecycle.healthcheck?.probe.kind === 'notify') this.warn(`${where}: a Pod has no probe for sd_notify readiness (healthcheck notify: true), left out; give it a readinessProbe`);
     if (container.userns) this.warn(`${where}: userns has no field in a Pod (hostUsers: false is the nearest), left out`);
     if (Object.keys(container.labels).length > 0) this.warn(`${where}: container labels have no place in a Pod, left out`);
     for (const key of ['network', 'ipc', 'pid'] as const) {
@@ -131,6 +134,8 @@ class KubeExport {
       ...(command?.length ? { command: [...command] } : {}),
       ...(args?.length ? { args: [...args] } : {}),
       ...(container.workdir ? { workingDir: container.workdir } : {}),
+      ...(container.tty ? { tty: true } : {}),
+      ...(container.stdinOpen ? { stdin: true } : {}),
       ...(env.length ? { env } : {}),
       ...(ports && pod.network.ports.length ? {
         ports: pod.network.ports.map((port) => ({

@@ -10,7 +10,7 @@ import { corralName, type Raw, Translation, type WarningSink } from './translati
 const POD_SPEC_KEYS = ['containers', 'initContainers', 'volumes', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'hostname', 'dnsConfig',
   'hostAliases', 'restartPolicy', 'terminationGracePeriodSeconds', 'securityContext'];
 const CONTAINER_KEYS = ['name', 'image', 'command', 'args', 'workingDir', 'env', 'envFrom', 'ports', 'resources', 'securityContext', 'volumeMounts',
-  'livenessProbe', 'readinessProbe', 'startupProbe', 'imagePullPolicy'];
+  'livenessProbe', 'readinessProbe', 'startupProbe', 'imagePullPolicy', 'tty', 'stdin'];
 const RESTART: Record<string, string> = { Always: 'always', OnFailure: 'on-failure', Never: 'no' };
 const PULL: Record<string, string> = { Always: 'always', IfNotPresent: 'missing', Never: 'never' };
 const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
@@ -97,6 +97,8 @@ class KubeTranslation {
     if (raw.command !== undefined) container.entrypoint = raw.command;
     if (raw.args !== undefined) container.command = raw.args;
     if (raw.workingDir !== undefined) container.working_dir = raw.workingDir;
+    if (raw.tty !== undefined) container.tty = raw.tty;
+    if (raw.stdin !== undefined) container.stdin_open = raw.stdin;
     if (raw.imagePullPolicy !== undefined) container.pull_policy = PULL[String(raw.imagePullPolicy)];
     if (pod.spec.hostPID === true) container.pid = 'host';
     if (pod.spec.hostIPC === true) container.ipc = 'host';

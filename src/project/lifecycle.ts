@@ -24,6 +24,7 @@ function restartOf(value: unknown): RestartPolicy {
 }
 
 function probeOf(raw: Raw): Probe | undefined {
+  if (raw.notify === true) return { kind: 'notify' };
   if (raw.tcp) {
     const tcp = raw.tcp as Raw;
     return { kind: 'tcp', host: String(tcp.host ?? '127.0.0.1'), port: Number(tcp.port) };
@@ -39,21 +40,31 @@ function probeOf(raw: Raw): Probe | undefined {
   return { kind: 'exec', argv: test.slice(1) };
 }
 
+/** compose's defaults for a probe. */
+const PROBE_DEFAULTS = { intervalMs: 30_000, startPeriodMs: 0, startIntervalMs: 5000 };
+/**
+ * sd_notify: starting until READY=1 however long that takes (a start_period bounds it), seen within
+ * 100 ms; then looked at every second (only a restart, a new process, undoes READY=1).
+ */
+const NOTIFY_DEFAULTS = { intervalMs: 1000, startPeriodMs: 365 * 24 * 3_600_000, startIntervalMs: 100 };
+
 function healthcheckOf(raw: Raw | undefined, at: PathSegment[], parsed: ParsedFile): Healthcheck | undefined {
   if (!raw || raw.disable === true) return undefined;
   const probe = probeOf(raw);
   if (!probe) {
     if (raw.test !== undefined) return undefined;
-    throw errorAt(parsed, at, 'healthcheck has no probe', 'add test: (a command), tcp: {port} or http: {port, path}, or disable: true', { key: true });
+    throw errorAt(parsed, at, 'healthcheck has no probe', 'add test: (a command), tcp: {port}, http: {port, path} or notify: true, or disable: true', { key: true });
   }
   if (probe.kind === 'exec' && probe.argv.length === 0) throw errorAt(parsed, [...at, 'test'], 'healthcheck test has no command', 'write the command after CMD, e.g. ["CMD", "wget", "-q", "-O-", "http://127.0.0.1/"]');
+  // A notify probe is a file read: looked at often, and not ready (rather than failing) until READY=1.
+  const defaults = probe.kind === 'notify' ? NOTIFY_DEFAULTS : PROBE_DEFAULTS;
   return {
     probe,
-    intervalMs: raw.interval === undefined ? 30_000 : parseDuration(raw.interval),
+    intervalMs: raw.interval === undefined ? defaults.intervalMs : parseDuration(raw.interval),
     timeoutMs: raw.timeout === undefined ? 30_000 : parseDuration(raw.timeout),
     retries: (raw.retries as number | undefined) ?? 3,
-    startPeriodMs: raw.start_period === undefined ? 0 : parseDuration(raw.start_period),
-    startIntervalMs: raw.start_interval === undefined ? 5000 : parseDuration(raw.start_interval),
+    startPeriodMs: raw.start_period === undefined ? defaults.startPeriodMs : parseDuration(raw.start_period),
+    startIntervalMs: raw.start_interval === undefined ? defaults.startIntervalMs : parseDuration(raw.start_interval),
   };
 }
 

@@ -171,6 +171,10 @@ export interface Container {
   readonly userns?: UserNamespace;
   /** Secrets (at /run/secrets/NAME) and configs, sorted by target. */
   readonly files: readonly ProvidedFile[];
+  /** A terminal for its process (compose's `tty`): conmon holds the pty's other end, `attach` reaches it. */
+  readonly tty?: true;
+  /** Its stdin kept open for `attach` (compose's `stdin_open`); otherwise it reads end of file at once. */
+  readonly stdinOpen?: true;
 }
 
 export interface WatchRule {
@@ -210,7 +214,9 @@ export interface RestartPolicy {
 export type Probe =
   | { readonly kind: 'exec'; readonly argv: readonly string[] }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string };
+  | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string }
+  /** sd_notify: healthy once the container's process sent READY=1 to $NOTIFY_SOCKET. */
+  | { readonly kind: 'notify' };
 
 export interface Healthcheck {
   readonly probe: Probe;

@@ -303,6 +303,8 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     namespaces,
     ...(userns ? { userns } : {}),
     files: files.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)),
+    ...(raw.tty === true ? { tty: true } : {}),
+    ...(raw.stdin_open === true ? { stdinOpen: true } : {}),
     ...(raw.rootfs !== undefined ? {} : {
       image: {
         ref: raw.image === undefined ? `corral-build/${context.projectName}/${pod}/${name}` : String(raw.image),

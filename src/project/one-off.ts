@@ -24,6 +24,8 @@ export interface OneOffSettings {
   readonly workdir?: string;
   /** Published ports (`-p`); the pod's own are not, as compose publishes a service's only with --service-ports. */
   readonly ports: readonly PortMapping[];
+  /** Its stdio, when the command line decides it (in the foreground); otherwise the container's own. */
+  readonly stdio?: { readonly tty: boolean; readonly stdinOpen: boolean };
 }
 
 /**
@@ -44,7 +46,8 @@ function withProcess(container: Container, settings: OneOffSettings): Container 
 export function oneOffPod(pod: Pod, container: Container, settings: OneOffSettings): Pod {
   const targets = new Set(settings.mounts.map((mount) => mount.target));
   // Never restarted, watched or an init container; what it depends on stays, to be started first.
-  const { init: _init, watch: _watch, ...rest } = withProcess(container, settings);
+  const { init: _init, watch: _watch, tty: _tty, stdinOpen: _stdinOpen, ...rest } = withProcess(container, settings);
+  const stdio = settings.stdio ?? { tty: container.tty === true, stdinOpen: container.stdinOpen === true };
   const oneOff: Container = {
     ...rest,
     pod: settings.name,
@@ -54,6 +57,8 @@ export function oneOffPod(pod: Pod, container: Container, settings: OneOffSettin
     workdir: settings.workdir ?? container.workdir,
     labels: { ...container.labels, [ONE_OFF_LABEL]: 'true' },
     lifecycle: { ...container.lifecycle, restart: { name: 'no' } },
+    ...(stdio.tty ? { tty: true } : {}),
+    ...(stdio.stdinOpen ? { stdinOpen: true } : {}),
   };
   return {
     ...pod,

@@ -22,6 +22,10 @@ export interface ConmonLaunch {
   readonly logSizeMax?: number;
   readonly exitDir: string;
   readonly socketDir: string;
+  /** The container has a terminal (its spec's process.terminal): conmon takes the pty from the runtime. */
+  readonly terminal?: boolean;
+  /** conmon keeps a pipe to the container's stdin, written through the attach socket. */
+  readonly stdin?: boolean;
   /** Moves conmon (its first process, which waits on its start pipe until then) where it is to live. */
   readonly place: (pid: number) => Promise<void>;
 }
@@ -37,6 +41,8 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
     '--log-size-max', String(launch.logSizeMax ?? 16 * 1024 * 1024),
     '--exit-dir', launch.exitDir, '--socket-dir-path', launch.socketDir,
     '--runtime-arg', `--root=${launch.runtimeRoot}`,
+    ...(launch.terminal ? ['--terminal'] : []),
+    ...(launch.stdin ? ['--stdin'] : []),
   ];
   // conmon lives as long as the container: it gets its stdio and the sync pipe, nothing this process inherited.
   native.markInheritedDescriptorsCloseOnExec();

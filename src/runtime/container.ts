@@ -13,10 +13,11 @@ import { endOrphanedConmon, isLiveConmon } from './lost-monitor.js';
 import { placeMonitor } from './monitors.js';
 import { thawIfPaused } from './pause.js';
 import { signalContainer } from './signal.js';
-import { readAnnotations } from './observe.js';
+import { readAnnotations, readStdioOfSpec } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
-import { generateSpec, type ResolvedMount } from './spec.js';
+import { generateSpec, type ResolvedMount, wantsNotify } from './spec.js';
+import { ensureNotifyKeeper } from './notify-keeper.js';
 import { type ResolvedUser, resolveUser } from './users.js';
 import { resolveInside } from './subpath.js';
 import { type JudgedSource, judgedSource, prepareBindSource, readJudgedMounts, verifyMountedSources } from './bind-source.js';
@@ -159,6 +160,8 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
   const [pod, container] = resource.split('/') as [string, string];
   await rm(context.paths.exitFile(id), { force: true });
   await rm(files.conmonReported, { force: true });
+  // What the spec asks of its stdio, read from the spec itself: a relaunch has no model at hand.
+  const stdio = await readStdioOfSpec(context, id);
   const pid = await createWithConmon({
     conmon: context.conmon,
     runtime: context.runc.binary,
@@ -171,6 +174,8 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
     logPath: files.log,
     exitDir: context.paths.exits,
     socketDir: context.paths.sockets,
+    terminal: stdio.terminal,
+    stdin: stdio.stdinOpen,
     place: (conmonPid) => placeMonitor({ project: context.project, pid: conmonPid, monitor: { kind: 'conmon', pod, container } }),
   });
   await writeFile(files.conmonReported, '', { mode: 0o600 });
@@ -194,6 +199,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     // The machine removes whatever was observed before it creates, so no runtime state is in the way;
     // an overlay left mounted by a crash is replaced (unmounting a non-mount is a cheap no-op).
     for (const dir of [files.bundle, files.persistent]) await ensureDirectory(dir, 0o700);
+    // The container's /run/notify: any of its users may reach the socket in it (the keeper binds it 0777).
+    if (wantsNotify(container)) await ensureDirectory(files.notifyDir, 0o755);
     for (const dir of [files.upper, files.work, files.rootfs]) await ensureDirectory(dir);
     await native.unmount(files.rootfs, { detach: true });
     // overlayfs wants the top layer first; an image's layers are recorded bottom first.
@@ -225,6 +232,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       ...(userns ? { userns } : {}),
       podLabels: pod.labels,
       podFiles: hostFiles,
+      notifyDir: files.notifyDir,
       mounts,
       cgroupsPath: `/${containerCgroup(context.project, pod.name, container.name)}`,
       cgroupVersion: native.cgroupVersion(),
@@ -271,6 +279,7 @@ export async function startContainer(context: RuntimeContext, id: string, resour
       if (pid > 0) await verifyMounts(context, id, pid);
     }
     crashPoint('start: checked');
+    await ensureNotifyKeeper(context, id, resource);
     await runc.startContainer(context.runc, id);
     crashPoint('start: started');
   } catch (error) {
@@ -342,6 +351,7 @@ export async function restartContainer(context: RuntimeContext, id: string, reso
     crashPoint('restart: deleted');
     const created = await launchWithConmon(context, id, resource);
     await verifyMounts(context, id, created.pid);
+    await ensureNotifyKeeper(context, id, resource);
     await runc.startContainer(context.runc, id);
     return created;
   } catch (error) {

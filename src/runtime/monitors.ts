@@ -37,7 +37,7 @@ const SCOPE_LOOK_MS = 20;
 const BUSCTL_TIMEOUT_MS = 10_000;
 
 export type Monitor =
-  | { readonly kind: 'conmon'; readonly pod: string; readonly container: string }
+  | { readonly kind: 'conmon' | 'notify'; readonly pod: string; readonly container: string }
   | { readonly kind: 'supervisor' };
 
 /** Whether systemd is the init of this host, so monitors get scopes rather than a cgroup of Corral's. */
@@ -61,7 +61,7 @@ export function projectSlice(project: string): string {
  * replaces, which systemd may not have collected yet (a recreated container, a restarted supervisor).
  */
 export function monitorScope(project: string, monitor: Monitor, pid: number): string {
-  const what = monitor.kind === 'conmon' ? `${monitor.pod}-${monitor.container}-conmon` : 'supervisor';
+  const what = monitor.kind === 'supervisor' ? 'supervisor' : `${monitor.pod}-${monitor.container}-${monitor.kind}`;
   return `corral-${project}-${what}-${pid}.scope`;
 }
 
@@ -112,7 +112,7 @@ async function startScope(options: { unit: string; slice: string; pid: number; d
 async function placeInScope(options: { project: string; pid: number; monitor: Monitor }): Promise<void> {
   const { project, pid, monitor } = options;
   const unit = monitorScope(project, monitor, pid);
-  const what = monitor.kind === 'conmon' ? `conmon of ${monitor.pod}/${monitor.container}` : 'supervisor';
+  const what = monitor.kind === 'supervisor' ? 'supervisor' : `${monitor.kind === 'conmon' ? 'conmon' : 'sd_notify keeper'} of ${monitor.pod}/${monitor.container}`;
   await startScope({ unit, slice: projectSlice(project), pid, description: `Corral ${project}: ${what}` });
   for (let look = 0; look < SCOPE_LOOKS; look++) {
     if (isGone(pid) || (await isIn(pid, unit))) return;

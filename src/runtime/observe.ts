@@ -7,6 +7,7 @@ import { readExitCode } from './conmon.js';
 import * as runc from './runc.js';
 import { existingPodSandboxes } from './pod.js';
 import { ONE_OFF_LABEL } from '../project/one-off.js';
+import { STDIN_OPEN_ANNOTATION } from './spec.js';
 
 // What exists, read from the runtime and the files conmon writes, never from memory: the same answer
 // whether the last Corral process finished cleanly or was killed halfway. One `runc list` for the
@@ -73,10 +74,22 @@ async function annotationsOfBundleOnly(context: RuntimeContext, id: string): Pro
 
 /** Corral's annotations in the container's config.json (hash, stop signal, ...); empty when there is no config.json (a create cut short). */
 export async function readAnnotations(context: RuntimeContext, id: string): Promise<Record<string, string>> {
+  return (await readSpec(context, id))?.annotations ?? {};
+}
+
+/** What of a container's spec conmon must know: whether it has a terminal, and whether its stdin stays open. */
+export async function readStdioOfSpec(context: RuntimeContext, id: string): Promise<{ terminal: boolean; stdinOpen: boolean }> {
+  const spec = await readSpec(context, id);
+  return { terminal: spec?.process?.terminal === true, stdinOpen: spec?.annotations?.[STDIN_OPEN_ANNOTATION] === 'true' };
+}
+
+interface SpecParts { readonly annotations?: Record<string, string>; readonly process?: { readonly terminal?: boolean } }
+
+async function readSpec(context: RuntimeContext, id: string): Promise<SpecParts | undefined> {
   const file = context.paths.container(id).config;
   const text = await readStateText(file, bundleFix(id));
-  if (text === undefined) return {};
-  return parseStateJson<{ annotations?: Record<string, string> }>(file, text, { fix: bundleFix(id), isValid: isRecord, shape: 'an OCI runtime spec' }).annotations ?? {};
+  if (text === undefined) return undefined;
+  return parseStateJson<SpecParts>(file, text, { fix: bundleFix(id), isValid: isRecord, shape: 'an OCI runtime spec' });
 }
 
 /** One container from its runtime state (or none: a crash during create) and conmon's exit file. */

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import { whenMissing } from '../state/read.js';
 import net from 'node:net';
 import { fromPromise } from 'xstate';
 import { healthMachine, type ProbeInput } from '../../machines/health.js';
@@ -54,6 +56,12 @@ async function probeByHttp(pid: number, probe: Extract<Probe, { kind: 'http' }>,
   });
 }
 
+/** Healthy once this process (not one before it) said READY=1, as the container's notify keeper recorded it. */
+async function notifiedReady(context: RuntimeContext, id: string, pid: number): Promise<ProbeResult> {
+  const said = await readFile(context.paths.container(id).notifyReady, 'utf8').catch(whenMissing(''));
+  return said.trim() === String(pid) ? { healthy: true, output: 'READY=1 received' } : { healthy: false, output: 'no READY=1 yet on $NOTIFY_SOCKET' };
+}
+
 /** Neither exiting nor exited (a zombie, or dead). */
 const isLive = (stat: ProcStat) => !stat.exiting && stat.state !== 'Z' && stat.state !== 'X';
 
@@ -91,6 +99,7 @@ async function probeOnce(context: RuntimeContext, { probe, timeoutMs, target: { 
   try {
     if (probe.kind === 'exec') return await probeByCommand(context, id, probe.argv, timeoutMs);
     if (probe.kind === 'http') return await probeByHttp(pid, probe, timeoutMs);
+    if (probe.kind === 'notify') return await notifiedReady(context, id, pid);
     (await connectFromInside(pid, probe.host, probe.port, timeoutMs)).destroy();
     return { healthy: true, output: `connected to ${probe.host}:${probe.port}` };
   } catch (error) {

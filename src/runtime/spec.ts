@@ -18,6 +18,14 @@ export const MASKED_PATHS = Object.freeze([
 /** Kernel paths a container may read but not write. */
 export const READONLY_PATHS = Object.freeze(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
 
+/** Where a container that says it is ready through sd_notify finds its socket (as podman's --sdnotify=container). */
+export const NOTIFY_MOUNT = '/run/notify';
+
+/** The annotation of a container whose stdin conmon keeps open (`stdin_open`). */
+export const STDIN_OPEN_ANNOTATION = 'corral.stdin-open';
+/** The annotation of a container with an sd_notify socket (its keeper must run before it starts). */
+export const NOTIFY_ANNOTATION = 'corral.notify';
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Open files per process unless the host allows fewer: asking above the hard limit makes runc fail. */
@@ -55,6 +63,8 @@ export interface SpecInput {
   readonly podLabels?: Readonly<Record<string, string>>;
   /** Host files the pod shares among its containers (hostname: the container's own when it has one). */
   readonly podFiles: { readonly hosts: string; readonly hostname: string; readonly resolvConf: string; readonly shm: string };
+  /** The dir of its sd_notify socket (healthcheck notify: true), mounted at /run/notify. */
+  readonly notifyDir?: string;
   readonly mounts: readonly ResolvedMount[];
   /** cgroup path relative to the hierarchy roots, e.g. /corral/hello/web/server. */
   readonly cgroupsPath: string;
@@ -134,8 +144,14 @@ function kernelFilesystemMounts(input: SpecInput, foreign: ForeignNamespaces) {
 function podFileMounts(input: SpecInput) {
   const files = input.podFiles;
   const bind = (source: string, destination: string) => ({ destination, type: 'bind', source, options: bindOptions(['rbind', 'rprivate', 'ro'], input.bindSourceFlags?.[source]) });
-  return [bind(files.hosts, '/etc/hosts'), bind(files.hostname, '/etc/hostname'), bind(files.resolvConf, '/etc/resolv.conf')];
+  const notify = input.notifyDir && wantsNotify(input.container)
+    ? [{ destination: NOTIFY_MOUNT, type: 'bind', source: input.notifyDir, options: ['rbind', 'rprivate', 'rw', 'nosuid', 'nodev', 'noexec'] }]
+    : [];
+  return [bind(files.hosts, '/etc/hosts'), bind(files.hostname, '/etc/hostname'), bind(files.resolvConf, '/etc/resolv.conf'), ...notify];
 }
+
+/** Whether the container says it is ready through sd_notify (healthcheck notify: true). */
+export const wantsNotify = (container: Container) => container.lifecycle.healthcheck?.probe.kind === 'notify';
 
 function volumeMount(mount: ResolvedMount, sourceFlags: SpecInput['bindSourceFlags']) {
   if (mount.type === 'tmpfs') {
@@ -149,7 +165,10 @@ function volumeMount(mount: ResolvedMount, sourceFlags: SpecInput['bindSourceFla
 }
 
 function environmentFor(input: SpecInput): string[] {
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: input.hostname, HOME: input.user.home, ...input.container.env };
+  const env: Record<string, string> = {
+    PATH: DEFAULT_PATH, HOSTNAME: input.hostname, HOME: input.user.home, ...input.container.env,
+    ...(input.notifyDir && wantsNotify(input.container) ? { NOTIFY_SOCKET: `${NOTIFY_MOUNT}/notify.sock` } : {}),
+  };
   return Object.keys(env).sort().map((key) => `${key}=${env[key]}`);
 }
 
@@ -190,7 +209,7 @@ export function generateSpec(input: SpecInput) {
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: container.tty === true,
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [...input.user.additionalGids] },
       args: [...container.argv],
       env: environmentFor(input),
@@ -219,6 +238,10 @@ export function generateSpec(input: SpecInput) {
       'corral.stop-signal': container.lifecycle.stopSignal,
       'corral.stop-grace-ms': String(container.lifecycle.stopGraceMs),
       ...(security.privileged ? { 'corral.privileged': 'true' } : {}),
+      // conmon keeps a pipe to its stdin open (-i) for `attach`; a relaunch reads it from here.
+      ...(container.stdinOpen ? { [STDIN_OPEN_ANNOTATION]: 'true' } : {}),
+      // A relaunch starts a notify keeper again for the new process.
+      ...(input.notifyDir && wantsNotify(container) ? { [NOTIFY_ANNOTATION]: 'true' } : {}),
       // `corral image rm` refuses to remove an image a container was created from.
       ...(container.image ? { 'corral.image': container.image.ref } : {}),
     },

@@ -124,6 +124,12 @@ function containerPaths(run: string, state: string, id: string) {
     providedFiles: path.join(bundle, 'files'),
     /** /etc/hostname of a container with a hostname of its own. */
     hostname: path.join(bundle, 'hostname'),
+    /** `healthcheck: { notify: true }`: the dir with its sd_notify socket (the container's /run/notify). */
+    notifyDir: path.join(bundle, 'notify'),
+    /** Outside notifyDir (the container can write there): the pid that said READY=1. */
+    notifyReady: path.join(bundle, 'notify-ready'),
+    /** Pid of the notify keeper that holds the socket. */
+    notifyKeeperPid: path.join(bundle, 'notify-keeper.pid'),
     persistent,
     upper: path.join(persistent, 'upper'),
     /** The private copy of its image that is its root where overlayfs cannot be used. */

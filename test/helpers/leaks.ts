@@ -42,8 +42,9 @@ async function cgroupsOf(projects: readonly string[]): Promise<string[]> {
   return left;
 }
 
-async function conmonsUnder(dirs: readonly string[]): Promise<string[]> {
-  const result = await execa('pgrep', ['-a', 'conmon'], { reject: false });
+/** Monitor processes (conmon, sd_notify keepers) whose command line names one of the dirs. */
+async function monitorsUnder(name: string, dirs: readonly string[]): Promise<string[]> {
+  const result = await execa('pgrep', ['-a', name], { reject: false });
   return String(result.stdout).split('\n').filter((line) => line && dirs.some((dir) => line.includes(dir)));
 }
 
@@ -120,7 +121,8 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
   return [
     ...(await mountsUnder(scope.dirs)).map((point) => `mount ${point}`),
     ...(await cgroupsOf(scope.projects)).map((dir) => `cgroup ${dir}`),
-    ...(await conmonsUnder(scope.dirs)).map((line) => `conmon ${line}`),
+    ...(await monitorsUnder('conmon', scope.dirs)).map((line) => `conmon ${line}`),
+    ...(await monitorsUnder('corral-notify-k', scope.dirs)).map((line) => `sd_notify keeper ${line}`),
     ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
     ...(await systemdUnitsOf(scope.projects)).map((unit) => `systemd unit ${unit}`),
     ...(await networkLeftovers(scope.dirs, scope.projects, scope.networks ?? [])),

@@ -69,12 +69,13 @@ export interface CliResult {
 }
 
 /** Runs the built `corral` CLI with the sandbox's dirs (and `env` on top); never throws on a non-zero exit. */
-export async function corral(sandbox: Sandbox, args: readonly string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function corral(sandbox: Sandbox, args: readonly string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
   const result = await execa(process.execPath, [cliEntry, ...args], {
     cwd: options.cwd ?? sandbox.work,
     env: { ...sandbox.env, ...options.env },
     reject: false,
-    stdin: 'ignore',
+    // No stdin (end of file at once), unless the test types something.
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     timeout: options.timeoutMs ?? 120_000,
   });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
