@@ -8,11 +8,17 @@ import { corralProject, kubernetesManifest, type Workload } from './projects.js'
 import { formatSeconds, summarise, type Figure } from './stats.js';
 import { renderChart } from './chart.js';
 import { measureWatchLatency } from './watch.js';
+import { idleNodeRss, pairedWithNodeStart, peakRssOf, SETTLE_BEFORE_RSS_MS, type PairedFigure } from './node-floor.js';
+import { QUIET_MS } from '../src/coalesce.js';
 
 // `npm run bench`: Corral against the raw conmon + runc floor and against podman, in one run on one
 // machine. Every figure is the median of BENCH_RUNS runs (default 5) with min and max; ratios are
-// against the floor of the same run. Writes a table to stdout, bench/results/latest.json and
-// bench/results/up-down.svg.
+// against the floor of the same run: conmon + runc for up and down, a bare Node start for the
+// read-only commands, an idle bare Node process's RSS for the supervisor. Writes a table to stdout,
+// bench/results/latest.json and bench/results/up-down.svg. BENCH_PARTS (default all: updown,bridge,
+// apply,ps,watch,supervisor) runs some of the parts only; BENCH_PROJECT_PODS (default 50) and
+// BENCH_PROJECTS (default 10) size the running projects that apply, ps and supervisor measure, so
+// that those parts can be tried at a small size.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'dist/bin/corral.js');
@@ -20,6 +26,11 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const sizes = (process.env.BENCH_SIZES ?? '1,10,50').split(',').map(Number);
 const rootfs = process.env.CORRAL_ROOTFS ?? '/var/lib/corral/rootfs/busybox';
 const podmanImage = 'localhost/corral-bench-busybox:latest';
+const PARTS = ['updown', 'bridge', 'apply', 'ps', 'watch', 'supervisor'] as const;
+const projectPods = Number(process.env.BENCH_PROJECT_PODS ?? 50);
+const projectCount = Number(process.env.BENCH_PROJECTS ?? 10);
+const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
+for (const part of parts) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`BENCH_PARTS: no part ${part} (parts: ${PARTS.join(', ')})`);
 
 async function seconds(work: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -123,28 +134,49 @@ interface Results {
   /** loadBefore / loadAfter: the 1-minute load average, to tell a quiet run from a busy one. */
   machine: { cores: number; kernel: string; date: string; runs: number; loadBefore: number; loadAfter?: number };
   upDown: { pods: number; floorUp: Figure; floorDown: Figure; corralUp: Figure; corralDown: Figure; podmanUp?: Figure; podmanDown?: Figure }[];
-  noopApply50?: Figure;
+  /** Against a bare Node start, pair by pair, as the read-only commands below. */
+  noopApply50?: PairedFigure;
   oneChange50?: Figure;
   onePodUp?: Figure;
-  ps100?: Figure;
+  ps100?: PairedFigure;
+  ls?: PairedFigure;
+  /** `logs` of a stopped container. */
+  logsStopped?: PairedFigure;
   cliPeakRssMb?: number;
   /** Save of the project file to the changed container running, under `corral watch`. */
   watchLatency1?: Figure;
   watchLatency50?: Figure;
-  supervisorRssMb?: number;
+  /** The supervisor's peak RSS for 1 pod and for 50, an idle bare Node process's beside each. */
+  supervisorRss?: { pods: number; supervisorMb: number; idleNodeMb: number }[];
+  /** The supervisors of 10 projects of 5 pods each, their peak RSS added up. */
+  supervisorRss10x5Mb?: number;
   /** 50 pods on the project bridge (CNI bridge, host-local, portmap, firewall per pod). */
   bridgeUp50?: Figure;
   bridgeDown50?: Figure;
 }
 
 /** The supervisor's peak RSS (VmHWM) with the project up, from the pid it records. */
-async function supervisorPeakRss(sandbox: Sandbox, project: string): Promise<number | undefined> {
+async function supervisorPeakRss(sandbox: Sandbox, project: string): Promise<number> {
+  const { pid } = JSON.parse(await readFile(path.join(sandbox.env.CORRAL_STATE_DIR!, 'projects', project, 'machines.json'), 'utf8')) as { pid: number };
+  const rss = await peakRssOf(pid);
+  if (rss === undefined) throw new Error(`the supervisor of ${project} (pid ${pid}) is not running`);
+  return rss;
+}
+
+const settleBeforeRss = () => new Promise((resolve) => setTimeout(resolve, SETTLE_BEFORE_RSS_MS));
+
+/** Up -d of `projects` projects of `pods` pods each; their supervisors' peak RSS, after they settled; down. */
+async function supervisorsRss(projects: number, pods: number): Promise<number[]> {
+  const sandbox = await corralSandbox();
+  const names = Array.from({ length: projects }, (_, index) => `bench${index + 1}`);
   try {
-    const { pid } = JSON.parse(await readFile(path.join(sandbox.env.CORRAL_STATE_DIR!, 'projects', project, 'machines.json'), 'utf8')) as { pid: number };
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024;
-  } catch {
-    return undefined;
+    await writeProject(sandbox, { pods });
+    for (const name of names) await corral(sandbox, ['-f', path.join(sandbox.dir, 'corral.yaml'), '-p', name, 'up', '-d']);
+    await settleBeforeRss();
+    return await Promise.all(names.map((name) => supervisorPeakRss(sandbox, name)));
+  } finally {
+    for (const name of names) await corral(sandbox, ['-p', name, 'down']);
+    await removeSandbox(sandbox);
   }
 }
 
@@ -153,9 +185,9 @@ async function main(): Promise<void> {
     machine: { cores: os.cpus().length, kernel: (await execa('uname', ['-r'])).stdout, date: new Date().toISOString(), runs, loadBefore: os.loadavg()[0]! },
     upDown: [],
   };
-  const podmanEnv = process.env.BENCH_PODMAN === '0' ? undefined : await podmanReady();
+  const podmanEnv = process.env.BENCH_PODMAN === '0' || !parts.has('updown') ? undefined : await podmanReady();
 
-  for (const pods of sizes) {
+  for (const pods of parts.has('updown') ? sizes : []) {
     const floorRuns: { up: number; down: number }[] = [];
     const corralRuns: { up: number; down: number }[] = [];
     const podmanRuns: { up: number; down: number }[] = [];
@@ -173,36 +205,44 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${pods} pods done\n`);
   }
 
-  const bridgeRuns: { up: number; down: number }[] = [];
-  for (let run = 0; run < runs; run++) bridgeRuns.push(await corralUpDown(50, 'bridge'));
-  results.bridgeUp50 = summarise(bridgeRuns.map((run) => run.up));
-  results.bridgeDown50 = summarise(bridgeRuns.map((run) => run.down));
+  if (parts.has('bridge')) {
+    const bridgeRuns: { up: number; down: number }[] = [];
+    for (let run = 0; run < runs; run++) bridgeRuns.push(await corralUpDown(50, 'bridge'));
+    results.bridgeUp50 = summarise(bridgeRuns.map((run) => run.up));
+    results.bridgeDown50 = summarise(bridgeRuns.map((run) => run.down));
+  }
 
-  // No-op apply and one change, on a running 50-pod project.
-  const sandbox = await corralSandbox();
-  const file = await writeProject(sandbox, { pods: 50 });
-  await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
-  await settle();
-  results.noopApply50 = await sample(runs, () => seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d'])));
-  results.oneChange50 = await sample(runs, async (run) => {
-    await writeFile(file, corralProject({ pods: 50, changed: `run-${run}` }, rootfs));
-    return seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
-  });
-  results.cliPeakRssMb = await peakRss(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
-  // Let the supervisor run a few observation passes over the 50 pods before reading its peak.
-  await new Promise((resolve) => setTimeout(resolve, 5000));
-  results.supervisorRssMb = await supervisorPeakRss(sandbox, 'bench');
-  await corral(sandbox, ['-p', 'bench', 'down']);
+  // No-op apply and one change, on a running project of 50 pods (BENCH_PROJECT_PODS).
+  if (parts.has('apply')) {
+    const sandbox = await corralSandbox();
+    const file = await writeProject(sandbox, { pods: projectPods });
+    await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+    await settle();
+    results.noopApply50 = await pairedWithNodeStart(runs, () => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
+    results.oneChange50 = await sample(runs, async (run) => {
+      await writeFile(file, corralProject({ pods: projectPods, changed: `run-${run}` }, rootfs));
+      return seconds(() => corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']));
+    });
+    results.cliPeakRssMb = await peakRss(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+    await corral(sandbox, ['-p', 'bench', 'down']);
+    await removeSandbox(sandbox);
+  }
 
-  // ps with 100 containers (50 pods of two).
-  await writeFile(file, corralProject({ pods: 50, containersPerPod: 2 }, rootfs));
-  await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
-  await settle();
-  results.ps100 = await sample(runs, () => seconds(() => corral(sandbox, ['-p', 'bench', 'ps'])));
-  await corral(sandbox, ['-p', 'bench', 'down']);
-  await removeSandbox(sandbox);
+  // ps with 100 containers (50 pods of two), ls, and logs of one container once it is stopped.
+  if (parts.has('ps')) {
+    const sandbox = await corralSandbox();
+    const file = await writeProject(sandbox, { pods: projectPods, containersPerPod: 2 });
+    await corral(sandbox, ['-f', file, '-p', 'bench', 'up', '-d']);
+    await settle();
+    results.ps100 = await pairedWithNodeStart(runs, () => corral(sandbox, ['-p', 'bench', 'ps']));
+    results.ls = await pairedWithNodeStart(runs, () => corral(sandbox, ['ls']));
+    await corral(sandbox, ['-p', 'bench', 'stop', 'p1']);
+    results.logsStopped = await pairedWithNodeStart(runs, () => corral(sandbox, ['-p', 'bench', 'logs', 'p1/c1']));
+    await corral(sandbox, ['-p', 'bench', 'down']);
+    await removeSandbox(sandbox);
+  }
 
-  for (const pods of [1, 50] as const) {
+  for (const pods of parts.has('watch') ? [1, 50] as const : []) {
     const watchSandbox = await corralSandbox();
     const latency = await measureWatchLatency({ cli, env: watchSandbox.env, dir: watchSandbox.dir, rootfs, pods, runs });
     if (pods === 1) results.watchLatency1 = latency;
@@ -210,36 +250,66 @@ async function main(): Promise<void> {
     await removeSandbox(watchSandbox);
   }
 
+  // Each supervisor beside an idle bare Node process measured right after it, after as long a wait.
+  if (parts.has('supervisor')) {
+    results.supervisorRss = [];
+    for (const pods of [1, projectPods]) {
+      const [supervisorMb] = await supervisorsRss(1, pods);
+      results.supervisorRss.push({ pods, supervisorMb: supervisorMb!, idleNodeMb: await idleNodeRss() });
+    }
+    results.supervisorRss10x5Mb = (await supervisorsRss(projectCount, 5)).reduce((total, rss) => total + rss, 0);
+  }
+
   results.onePodUp = results.upDown.find((row) => row.pods === 1)?.corralUp;
   results.machine.loadAfter = os.loadavg()[0]!;
   await report(results);
 }
 
+const targetMet = (met: boolean | undefined) => (met === undefined ? '' : met ? ' (met)' : ' (missed)');
+const times = (ratio: number | undefined) => (ratio === undefined ? 'n/a' : `${ratio.toFixed(2)}x`);
+
+/** A read-only command's row: its time, the bare Node start's, and the median of their ratios pair by pair. */
+function nodeStartRow(name: string, figure: PairedFigure | undefined): string {
+  if (!figure) return `| ${name} | n/a | ≤ 1.5x a bare Node start |`;
+  return `| ${name} | ${times(figure.ratio.median)} (${formatSeconds(figure.command)}; node -e 0 ${formatSeconds(figure.nodeStart)}) | ≤ 1.5x a bare Node start${targetMet(figure.ratio.median <= 1.5)} |`;
+}
+
 async function report(results: Results): Promise<void> {
   const lines = ['| pods | floor up | corral up | podman up | corral/floor | podman/corral | floor down | corral down | podman down | corral/floor |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const ratio = (a?: Figure, b?: Figure) => (a && b ? a.median / b.median : undefined);
   for (const row of results.upDown) {
-    const ratio = (a?: Figure, b?: Figure) => (a && b ? `${(a.median / b.median).toFixed(2)}x` : 'n/a');
-    lines.push(`| ${row.pods} | ${formatSeconds(row.floorUp)} | ${formatSeconds(row.corralUp)} | ${formatSeconds(row.podmanUp)} | ${ratio(row.corralUp, row.floorUp)} | ${ratio(row.podmanUp, row.corralUp)} | ${formatSeconds(row.floorDown)} | ${formatSeconds(row.corralDown)} | ${formatSeconds(row.podmanDown)} | ${ratio(row.corralDown, row.floorDown)} |`);
+    lines.push(`| ${row.pods} | ${formatSeconds(row.floorUp)} | ${formatSeconds(row.corralUp)} | ${formatSeconds(row.podmanUp)} | ${times(ratio(row.corralUp, row.floorUp))} | ${times(ratio(row.podmanUp, row.corralUp))} | ${formatSeconds(row.floorDown)} | ${formatSeconds(row.corralDown)} | ${formatSeconds(row.podmanDown)} | ${times(ratio(row.corralDown, row.floorDown))} |`);
   }
+  const one = results.upDown.find((row) => row.pods === 1);
   const fifty = results.upDown.find((row) => row.pods === 50);
-  const targetMet = (met: boolean | undefined) => (met === undefined ? '' : met ? ' (met)' : ' (missed)');
+  const podmanRows = results.upDown.filter((row) => row.podmanUp);
+  const slowestPodman = podmanRows.length > 0 ? Math.min(...podmanRows.map((row) => ratio(row.podmanUp, row.corralUp)!)) : undefined;
   lines.push('', '| measure | value | target |', '|---|---|---|');
-  lines.push(`| up of 50 pods against the floor | ${fifty ? `${(fifty.corralUp.median / fifty.floorUp.median).toFixed(2)}x` : 'n/a'} | ≤ 1.0x${targetMet(fifty && fifty.corralUp.median <= fifty.floorUp.median)} |`);
-  lines.push(`| podman kube play against corral up, 50 pods | ${fifty?.podmanUp ? `${(fifty.podmanUp.median / fifty.corralUp.median).toFixed(2)}x` : 'n/a'} | ≥ 3x${targetMet(fifty?.podmanUp && fifty.podmanUp.median >= 3 * fifty.corralUp.median)} |`);
-  lines.push(`| down of 50 pods against the floor | ${fifty ? `${(fifty.corralDown.median / fifty.floorDown.median).toFixed(2)}x` : 'n/a'} | ≤ 1.2x${targetMet(fifty && fifty.corralDown.median <= 1.2 * fifty.floorDown.median)} |`);
-  lines.push(`| no-op apply, 50 pods | ${formatSeconds(results.noopApply50)} | < 0.3 s${targetMet(results.noopApply50 && results.noopApply50.median < 0.3)} |`);
+  lines.push(`| up of 1 pod against the floor | ${times(ratio(one?.corralUp, one?.floorUp))} | ≤ 2.5x${targetMet(one && ratio(one.corralUp, one.floorUp)! <= 2.5)} |`);
+  lines.push(`| down of 1 pod against the floor | ${times(ratio(one?.corralDown, one?.floorDown))} | ≤ 2x${targetMet(one && ratio(one.corralDown, one.floorDown)! <= 2)} |`);
+  lines.push(`| podman kube play against corral up, slowest of ${podmanRows.map((row) => row.pods).join(', ') || 'no'} pods | ${times(slowestPodman)} | > 1x at every size${targetMet(slowestPodman === undefined ? undefined : slowestPodman > 1)} |`);
+  lines.push(`| up of 50 pods against the floor | ${times(ratio(fifty?.corralUp, fifty?.floorUp))} | ≤ 1.0x${targetMet(fifty && ratio(fifty.corralUp, fifty.floorUp)! <= 1)} |`);
+  lines.push(`| down of 50 pods against the floor | ${times(ratio(fifty?.corralDown, fifty?.floorDown))} | ≤ 1.2x${targetMet(fifty && ratio(fifty.corralDown, fifty.floorDown)! <= 1.2)} |`);
+  lines.push(nodeStartRow(`no-op apply, ${projectPods} pods`, results.noopApply50));
+  lines.push(nodeStartRow(`ps, ${2 * projectPods} containers`, results.ps100));
+  lines.push(nodeStartRow('ls', results.ls));
+  lines.push(nodeStartRow('logs of a stopped container', results.logsStopped));
   const onePod = results.onePodUp?.median;
-  lines.push(`| one changed container, 50 pods | ${formatSeconds(results.oneChange50)} | < 2x one pod's up${onePod ? ` (${(2 * onePod).toFixed(3)} s)` : ''}${targetMet(results.oneChange50 && onePod ? results.oneChange50.median < 2 * onePod : undefined)} |`);
-  lines.push(`| ps, 100 containers | ${formatSeconds(results.ps100)} | < 0.15 s${targetMet(results.ps100 && results.ps100.median < 0.15)} |`);
-  lines.push(`| watch: save to changed container running, 1 pod | ${formatSeconds(results.watchLatency1)} | |`);
+  lines.push(`| one changed container, ${projectPods} pods | ${formatSeconds(results.oneChange50)} | < 2x one pod's up${onePod ? ` (${(2 * onePod).toFixed(3)} s)` : ''}${targetMet(results.oneChange50 && onePod ? results.oneChange50.median < 2 * onePod : undefined)} |`);
+  const watchBound = onePod === undefined ? undefined : QUIET_MS / 1000 + 1.5 * onePod;
+  lines.push(`| watch: save to changed container running, 1 pod | ${formatSeconds(results.watchLatency1)} | ≤ quiet period + 1.5x one pod's up${watchBound ? ` (${watchBound.toFixed(3)} s)` : ''}${targetMet(results.watchLatency1 && watchBound ? results.watchLatency1.median <= watchBound : undefined)} |`);
   lines.push(`| watch: save to changed container running, 50 pods | ${formatSeconds(results.watchLatency50)} | |`);
-  lines.push(`| CLI peak RSS, up of 50 pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} | |`);
-  lines.push(`| supervisor peak RSS, 50 pods | ${results.supervisorRssMb ? `${results.supervisorRssMb.toFixed(1)} MB` : 'n/a'} | < 80 MB${targetMet(results.supervisorRssMb === undefined ? undefined : results.supervisorRssMb < 80)} |`);
+  lines.push(`| CLI peak RSS, up of ${projectPods} pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} | |`);
+  for (const row of results.supervisorRss ?? []) {
+    const rss = row.supervisorMb / row.idleNodeMb;
+    lines.push(`| supervisor peak RSS, ${row.pods} pod${row.pods === 1 ? '' : 's'} | ${times(rss)} (${row.supervisorMb.toFixed(1)} MB; idle node ${row.idleNodeMb.toFixed(1)} MB) | ≤ 1.3x an idle bare Node process${targetMet(rss <= 1.3)} |`);
+  }
+  lines.push(`| supervisors' peak RSS, ${projectCount} projects of 5 pods | ${results.supervisorRss10x5Mb ? `${results.supervisorRss10x5Mb.toFixed(1)} MB` : 'n/a'} | |`);
   lines.push(`| up / down of 50 pods on the project bridge | ${formatSeconds(results.bridgeUp50)} / ${formatSeconds(results.bridgeDown50)} | |`);
   const outDir = path.join(root, 'bench/results');
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(path.join(outDir, 'up-down.svg'), renderChart(results.upDown));
+  if (results.upDown.length > 0) await writeFile(path.join(outDir, 'up-down.svg'), renderChart(results.upDown));
   process.stdout.write(`${lines.join('\n')}\n\nload average (1 min) before ${results.machine.loadBefore.toFixed(2)}, after ${results.machine.loadAfter?.toFixed(2)}\n`);
 }
 

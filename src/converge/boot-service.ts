@@ -1,6 +1,5 @@
 import { lstat, mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { systemdIsInit } from '../runtime/monitors.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { pathExists } from '../state/read.js';
@@ -101,6 +100,7 @@ const unitFile = () => path.join(UNIT_DIR, BOOT_UNIT);
 const wantsLink = () => path.join(UNIT_DIR, `${WANTED_BY}.wants`, BOOT_UNIT);
 
 async function systemctl(args: readonly string[]): Promise<{ exitCode: number; output: string }> {
+  const { execa } = await import('execa');
   const result = await execa('systemctl', args, { reject: false, stdin: 'ignore', timeout: SYSTEMCTL_TIMEOUT_MS });
   return { exitCode: result.exitCode ?? -1, output: `${String(result.stdout)}${String(result.stderr)}`.trim() };
 }

@@ -1,6 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ImageError } from './errors.js';
 
 // What a build can leave in buildah's storage, which every user of buildah on the host shares:
@@ -50,6 +49,7 @@ const pidOfWorkDir = (work: string) => Number(/^build-(\d+)-/.exec(path.basename
 
 /** buildah's output, or undefined when buildah is not installed (then no build left anything). */
 async function askBuildah(args: readonly string[]): Promise<string | undefined> {
+  const { execa } = await import('execa');
   const result = await execa('buildah', args, { reject: false });
   if (result.code === 'ENOENT') return undefined;
   if (result.exitCode !== 0) throw new ImageError(`\`buildah ${args.join(' ')}\` failed: ${String(result.stderr).trim()} (is buildah's storage, /var/lib/containers/storage, healthy? \`buildah containers\` tells)`);
@@ -85,6 +85,7 @@ export async function listBuildContainers(): Promise<BuildContainer[]> {
 
 /** Removes working containers; one already gone (its buildah got there first) is fine. */
 export async function removeBuildContainers(containers: readonly BuildContainer[]): Promise<string[]> {
+  const { execa } = await import('execa');
   const removed: string[] = [];
   for (const { id, name, build } of containers) {
     const result = await execa('buildah', ['rm', id], { reject: false });
@@ -102,6 +103,7 @@ export async function removeBuildContainers(containers: readonly BuildContainer[
  * garbage in any). Returns them as `buildah container NAME (ID)` and `buildah image TAG`.
  */
 export async function removeDeadBuildLeftovers(storeRoot: string): Promise<string[]> {
+  const { execa } = await import('execa');
   const ofThisStore = (await listBuildContainers()).filter(({ build }) => path.dirname(build) === storeRoot);
   const dead: BuildContainer[] = [];
   for (const container of ofThisStore) if (await isBuildOver(pidOfWorkDir(container.build))) dead.push(container);

@@ -1,6 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { buildTag, listBuildContainers, markingArguments, removeBuildContainers, removeDeadBuildLeftovers } from './build-leftovers.js';
 import { removeDeadPulls } from './pull.js';
 import { ImageError, importLayout, type ImageStore, type StoredImage } from './store.js';
@@ -37,6 +36,7 @@ export function describeBuildFailure({ ref, dockerfile, output, signal, timedOut
 }
 
 export async function buildImage(store: ImageStore, ref: string, build: { context: string; dockerfile: string }, onProgress?: (line: string) => void): Promise<StoredImage> {
+  const { execa } = await import('execa');
   await mkdir(store.root, { recursive: true, mode: 0o700 });
   // What killed builds and pulls of this store left, as a pull does before it starts.
   await removeDeadBuildLeftovers(store.root);
@@ -75,6 +75,7 @@ export async function buildImage(store: ImageStore, ref: string, build: { contex
 // On every way out: its working containers (buildah's own cleanup is skipped when buildah is
 // killed, as on the timeout's SIGKILL), its tag in buildah's storage and its work dir.
 async function removeWhatTheBuildLeft(work: string, tag: string): Promise<void> {
+  const { execa } = await import('execa');
   await removeBuildContainers((await listBuildContainers()).filter((container) => container.build === work));
   await execa('buildah', ['rmi', '--force', tag], { reject: false });
   await rm(work, { recursive: true, force: true });

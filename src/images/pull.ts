@@ -1,7 +1,6 @@
 import { link, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { namesInDir, pathExists } from '../state/read.js';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ImageError } from './errors.js';
 import { plainReporter, type PullReporter } from './progress.js';
 import { importLayout, readImage, type ImageStore, type OciManifest, type StoredImage } from './store.js';
@@ -34,6 +33,7 @@ function skopeoFailure(stderr: string): string {
 
 /** Layer digests and sizes of the image for this machine, when the source tells them cheaply. */
 async function layersOf(source: string, flags: readonly string[]): Promise<{ digest: string; size?: number }[]> {
+  const { execa } = await import('execa');
   const raw = await execa('skopeo', ['inspect', '--raw', ...flags, source], { reject: false, timeout: 120_000 });
   if (raw.exitCode === 0) {
     const manifest = JSON.parse(String(raw.stdout)) as OciManifest;
@@ -59,6 +59,7 @@ export async function removeDeadPulls(store: ImageStore): Promise<string[]> {
 }
 
 export async function pullImage(store: ImageStore, ref: string, options: PullOptions = {}): Promise<StoredImage> {
+  const { execa } = await import('execa');
   const reporter = options.reporter ?? plainReporter(options.onProgress ?? (() => {}));
   await mkdir(store.root, { recursive: true, mode: 0o700 });
   await removeDeadPulls(store);

@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { isRecord, namesInDir, pathExists, readStateJson } from '../state/read.js';
 import path from 'node:path';
-import { execa } from 'execa';
 import * as native from '../native.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
@@ -140,6 +139,7 @@ async function unpackLayer(store: ImageStore, digest: string): Promise<void> {
   try {
     await mkdir(temporary, { recursive: true, mode: 0o755 });
     // GNU tar recognises gzip and zstd by itself; owners and modes as in the layer.
+    const { execa } = await import('execa');
     const untar = await execa('tar', ['-xf', store.blob(digest), '-C', temporary, '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir'], { reject: false });
     if (untar.exitCode !== 0) throw new ImageError(`layer ${digest} does not unpack: ${String(untar.stderr).trim()}`);
     const opaqueDirs = await convertWhiteouts(temporary);
@@ -223,6 +223,7 @@ export async function listImages(store: ImageStore): Promise<StoredImage[]> {
 export async function layerSize(store: ImageStore, digest: string): Promise<number> {
   const recorded = (await readLayerInfo(store.layer(digest)))?.size;
   if (recorded !== undefined) return recorded;
+  const { execa } = await import('execa');
   const du = await execa('du', ['-sb', store.layer(digest)], { reject: false });
   return Number.parseInt(String(du.stdout), 10) || 0;
 }

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { log } from '../log.js';
 
 // The CNI specification's runtime side, for one network configuration list: each plugin is executed
@@ -62,6 +61,7 @@ export function pluginConfig({ list, plugin, attachment, prevResult }: PluginCon
 async function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', config: Record<string, unknown>, attachment: Attachment): Promise<CniResult | undefined> {
   const type = String(config.type);
   const started = performance.now();
+  const { execa } = await import('execa');
   const result = await execa(`${CNI_PATH}/${type}`, [], {
     input: JSON.stringify(config),
     env: { CNI_COMMAND: command, CNI_CONTAINERID: attachment.containerId, CNI_NETNS: attachment.netns, CNI_IFNAME: attachment.ifName, CNI_PATH, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },

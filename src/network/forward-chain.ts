@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { withProjectLock } from '../state/lock.js';
 
 // Corral's own chain in the filter table's FORWARD, for what the CNI plugins leave to the FORWARD
@@ -25,6 +24,7 @@ export function publishedPortsRule(bridge: string, networkName: string): string[
 }
 
 async function iptables(args: readonly string[]) {
+  const { execa } = await import('execa');
   return execa('iptables', ['-w', ...args], { reject: false });
 }
 

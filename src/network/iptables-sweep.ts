@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { subnetContains } from './subnet.js';
 
 // The CNI plugins remove their iptables rules on DEL, but DEL needs what ADD recorded. When that
@@ -35,6 +34,7 @@ function leftoversIn(saved: string, networkName: string, subnet: string | undefi
 
 /** Removes the leftovers of one table in one atomic iptables-restore that touches nothing else. */
 async function sweepTable(table: 'filter' | 'nat', networkName: string, subnet: string | undefined): Promise<number> {
+  const { execa } = await import('execa');
   const saved = await execa('iptables-save', ['-t', table], { reject: false });
   if (saved.exitCode !== 0) return 0;
   const { rules, chains } = leftoversIn(String(saved.stdout), networkName, subnet);

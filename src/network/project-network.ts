@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { DEFAULT_NETWORK, type Project, type ProjectNetwork } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
@@ -155,6 +154,7 @@ async function removeOneNetwork(context: RuntimeContext, name: string): Promise<
   const bridge = state?.bridge ?? bridgeNameFor(context.paths.run, name);
   const subnet = state?.subnet.cidr ?? (await subnetsClaimedBy(owner))[0];
   // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
+  const { execa } = await import('execa');
   if (existsSync(`/sys/class/net/${bridge}`)) await execa('ip', ['link', 'del', bridge], { reject: false });
   await sweepNetworkRules(cniNetworkName(context.project, name), subnet);
   await releaseSubnets(owner);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import { subnetClaimsDir } from '../state/paths.js';
 import { namesInDir, whenMissing } from '../state/read.js';
 
@@ -52,6 +51,7 @@ export function subnetOf(cidr: string): Subnet {
 
 /** Networks the host already uses: interface addresses and routes (not the default route). */
 async function hostNetworks(): Promise<string[]> {
+  const { execa } = await import('execa');
   const [addresses, routes] = await Promise.all([execa('ip', ['-o', '-4', 'addr', 'show']), execa('ip', ['-4', 'route', 'show'])]);
   const fromAddresses = String(addresses.stdout).split('\n').map((line) => line.split(/\s+/)[3]).filter((cidr): cidr is string => !!cidr && cidr.includes('/'));
   const fromRoutes = String(routes.stdout).split('\n').map((line) => line.split(' ')[0]!).filter((cidr) => cidr.includes('/'));

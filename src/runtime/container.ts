@@ -1,7 +1,6 @@
 import { chown, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { pathExists, whenMissing } from '../state/read.js';
 import path from 'node:path';
-import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, Pod, Project, SharedNamespace } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
@@ -64,6 +63,7 @@ async function seedAnonymousVolume(source: string, rootfs: string, target: strin
   // Not in the image, or not resolvable in it (a file on the way, a symlink loop): nothing to seed from.
   const real = await realpath(path.join(rootfs, target)).catch(whenMissing('', ['ENOTDIR', 'ELOOP']));
   const inside = real.startsWith(`${await realpath(rootfs)}/`);
+  const { execa } = await import('execa');
   if (inside && (await stat(real)).isDirectory()) await execa('cp', ['-a', `${real}/.`, seeding]);
   await rename(seeding, source);
 }

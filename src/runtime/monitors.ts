@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import * as native from '../native.js';
 import { log } from '../log.js';
 import { projectCgroup } from '../state/paths.js';
@@ -98,6 +97,8 @@ async function startScope(options: { unit: string; slice: string; pid: number; d
     // As podman's conmon scopes: what the monitor makes below its cgroup is its own, not systemd's.
     ['Delegate', 'b', 'true'],
   ];
+  // Loaded here, not at the top: `ps` loads this file (to start a missing supervisor) and seldom calls it.
+  const { execa } = await import('execa');
   const result = await execa('busctl', [
     'call', '--timeout', `${BUSCTL_TIMEOUT_MS / 1000}s`, 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager',
     'StartTransientUnit', 'ssa(sv)a(sa(sv))', options.unit, 'fail', String(properties.length), ...properties.flat(), '0',
@@ -155,6 +156,7 @@ export async function placeMonitor(options: { project: string; pid: number; moni
 export async function stopMonitors(project: string): Promise<void> {
   if (!systemdIsInit()) return;
   const slice = projectSlice(project);
+  const { execa } = await import('execa');
   const result = await execa('systemctl', ['stop', slice], { reject: false, stdin: 'ignore' });
   // Never made (no container was ever created) or already collected: nothing to stop.
   if (result.exitCode === 0 || /not loaded|not found/i.test(String(result.stderr))) return;

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { log } from '../log.js';
 import { readRuncStateFile, readRuncStateFiles, type RuncState } from './runc-state-files.js';
 
@@ -17,8 +16,10 @@ export interface RuncOptions {
 }
 
 // Interleaved output is asked for only where it is shown (exec probes): merging the streams costs
-// every one of the hundreds of runtime calls of a 50-pod up or down.
+// every one of the hundreds of runtime calls of a 50-pod up or down. execa (~120 files) is loaded on
+// the first call: `ps`, `ls` and `logs` read runc's state files and never start the runtime.
 async function runc(options: RuncOptions, args: readonly string[], timeoutMs?: number, interleaved = false) {
+  const { execa } = await import('execa');
   const started = performance.now();
   const result = await execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore', timeout: timeoutMs, all: interleaved });
   log.debug(`${options.binary} ${args.join(' ')}: exit ${result.exitCode} in ${(performance.now() - started).toFixed(1)} ms${result.stderr ? `: ${String(result.stderr).trim()}` : ''}`);

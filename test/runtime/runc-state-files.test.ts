@@ -76,4 +76,20 @@ states('a root that does not exist holds no container; a state file of another f
   assert.is(readRuncStateFiles(odd), undefined);
 });
 
+states('a state file reads the same with a seccomp profile, and with its config keys in another order', async (context) => {
+  const expected = readRuncStateFiles(context.root)!.find((state) => state.id === 'running');
+  const original = JSON.parse(await readFile(path.join(context.root, 'running', 'state.json'), 'utf8'));
+  // A profile as Corral's containers carry one: the part of the file that is cut out before parsing.
+  const profile = { default_action: 2, syscalls: Array.from({ length: 300 }, (_, index) => ({ name: `call_${index}`, action: 4, args: null })) };
+  const { seccomp: _seccomp, ...rest } = original.config;
+  const inOrder = { ...original, config: Object.fromEntries(Object.entries(original.config).map(([key, value]) => [key, key === 'seccomp' ? profile : value])) };
+  const reordered = { ...original, config: { ...rest, seccomp: profile } };
+  for (const [name, state] of [['in runc\'s order', inOrder], ['seccomp after no_new_privileges', reordered]] as const) {
+    const root = path.join(context.dir, `root-${name.replace(/\W+/g, '-')}`);
+    await execa('mkdir', ['-p', path.join(root, 'running')]);
+    await writeFile(path.join(root, 'running', 'state.json'), JSON.stringify(state));
+    assert.equal(readRuncStateFiles(root), [expected], name);
+  }
+});
+
 states.run();
