@@ -109,6 +109,7 @@ export async function createHostNetwork(dirs: Dirs, request: HostNetworkRequest)
 export async function readyHostNetwork(dirs: Dirs, name: string): Promise<HostNetworkState | undefined> {
   const state = await readHostNetwork(dirs, name);
   if (!state) return undefined;
+  await makeDirDespiteRemoval(path.dirname(hostNetworkPaths(dirs).leases), 0o700);
   await claimSubnet(hostNetworkPaths(dirs).subnetOwner(name), state.subnet.cidr, `the subnet of network ${name}`);
   await addNetworkRules({ bridge: state.bridge, networkName: state.config.name, internal: state.internal ?? false });
   return state;
