@@ -11,6 +11,7 @@ import { readAppliedProject } from '../project/applied-project.js';
 import { readStoppedSet } from '../state/snapshots.js';
 import { executePlan } from './execute.js';
 import { checkHostPorts } from '../network/pod-network.js';
+import { checkExternalNetworks } from '../network/project-network.js';
 import { log } from '../log.js';
 
 // One reconciliation of a project, the heart of `up`: under the project lock, observe what exists,
@@ -86,6 +87,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
     // A full or read-only state dir fails the up here, before anything changes, not halfway.
     await checkWritable(context.paths.applied, record());
     await checkHostPorts(context, project);
+    await checkExternalNetworks(context, project);
     try {
       await executePlan({ context, project, plan, observed, onProgress: say, stopGraceMs: options.stopGraceMs, createOnly: options.createOnly });
     } finally {

@@ -9,6 +9,8 @@ import { executePlan, type ExecutionReport } from './execute.js';
 import { stopSupervisor } from '../supervisor/launch.js';
 import { removeLockAndItsDir, withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
+import { releaseHostLeases } from '../network/host-network.js';
+import { refreshSharedNames } from '../network/names.js';
 import { releaseUserNamespaces } from '../runtime/userns.js';
 import { stopMonitors } from '../runtime/monitors.js';
 import { crashPoint } from '../crash-point.js';
@@ -37,6 +39,9 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
   }
   crashPoint('down: leftover mounts unmounted');
   await removeProjectNetwork(context);
+  // Host networks stay; what the project's pods held of them goes, and the other projects' pods forget them.
+  await releaseHostLeases(context.dirs, context.project);
+  await refreshSharedNames(context.dirs);
   crashPoint('down: network removed');
   await stopMonitors(context.project);
   await native.killCgroup(projectCgroup(context.project));

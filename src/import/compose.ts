@@ -34,9 +34,9 @@ const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
   security_opt: 'securityOptions',
   pull_policy: 'pullPolicy',
   develop: 'develop',
-  networks: 'serviceNetworks',
+  networks: 'serviceNetworks', container_name: 'serviceNetworks', links: 'serviceNetworks', mac_address: 'serviceNetworks',
   tty: 'copy', stdin_open: 'copy',
-  userns_mode: 'ignored', expose: 'ignored', container_name: 'ignored',
+  userns_mode: 'ignored', expose: 'ignored',
 };
 
 /** Top-level keys besides services: the concern that takes each (services is translated on its own). */
@@ -200,9 +200,17 @@ class ComposeTranslation {
         network.internal = definition.internal;
         t.from([...to, 'internal'], [...at, 'internal']);
       }
-      if (definition.external !== undefined && definition.external !== false) t.unsupported([...at, 'external'], 'external networks are not supported yet; the network is made for this project alone');
+      if (definition.external === true) {
+        // A host network (corral network create): compose names it by `name:`, else by its key as written.
+        const hostName = corralName(String(definition.name ?? name));
+        out[corralName(name)] = { external: true, ...(hostName !== corralName(name) ? { name: hostName } : {}) };
+        t.from([...to, 'external'], [...at, 'external']);
+        t.from(to, at);
+        t.unsupportedKeys(definition, ['external', 'name', 'labels'], at);
+        continue;
+      }
       if (definition.driver !== undefined && definition.driver !== 'bridge') t.unsupported([...at, 'driver'], `driver ${String(definition.driver)} is not supported; a bridge is made`);
-      t.unsupportedKeys(definition, ['ipam', 'internal', 'external', 'driver', 'labels'], at);
+      t.unsupportedKeys(definition, ['ipam', 'internal', 'external', 'driver', 'labels', 'name'], at);
       out[corralName(name)] = network;
       t.from(to, at);
     }
@@ -417,35 +425,67 @@ class ComposeTranslation {
   }
 
   /**
-   * networks: the networks of the service's pod, a list of names or a mapping with aliases and
-   * ipv4_address. A service in another's pod (network_mode: service:x) is on that pod's networks.
+   * networks: the networks of the service's pod, a list of names or a mapping with aliases,
+   * ipv4_address (ipv6_address, which Corral refuses at its line), mac_address and interface_name,
+   * in the order of their priority (highest first, as compose attaches them), else as written. The
+   * service's own mac_address is its first network's; container_name is one more alias on each of
+   * its networks; links name other services' pods under names of its own. A service in another's
+   * pod (network_mode: service:x) is on that pod's networks.
    */
   private serviceNetworks({ raw, at, pod, podName, ownPod }: Service): void {
     const { t } = this;
-    if (raw.networks === undefined) return;
+    if (raw.networks === undefined && raw.container_name === undefined && raw.mac_address === undefined && raw.links === undefined) return;
     if (!ownPod) {
-      t.unsupported([...at, 'networks'], `the service shares the network of pod ${podName}, which decides its networks; ignored`);
+      for (const key of ['networks', 'container_name', 'mac_address', 'links']) {
+        if (raw[key] !== undefined) t.unsupported([...at, key], `the service shares the network of pod ${podName}, which decides its ${key === 'links' ? 'links' : 'networks and names'}; ignored`);
+      }
       return;
     }
-    const entries: [string, Raw | null, PathSegment][] = Array.isArray(raw.networks)
-      ? raw.networks.map((name, index) => [String(name), null, index])
-      : Object.entries(t.mapping(raw.networks, [...at, 'networks'], '{ back: { aliases: [db] } }')).map(([name, options]) => [name, options === null ? null : t.mapping(options, [...at, 'networks', name], '{ aliases: [db] }'), name]);
+    if ((pod.network === 'host' || pod.network === 'none') && raw.networks === undefined) {
+      for (const key of ['container_name', 'mac_address', 'links']) {
+        if (raw[key] !== undefined) t.unsupported([...at, key], `the service is on ${String(pod.network)}'s network, on no project network; ignored`);
+      }
+      return;
+    }
+    const written: [string, Raw | null, PathSegment][] = raw.networks === undefined
+      ? [['default', null, 'default']]
+      : Array.isArray(raw.networks)
+        ? raw.networks.map((name, index) => [String(name), null, index])
+        : Object.entries(t.mapping(raw.networks, [...at, 'networks'], '{ back: { aliases: [db] } }')).map(([name, options]) => [name, options === null ? null : t.mapping(options, [...at, 'networks', name], '{ aliases: [db] }'), name]);
+    const priority = (options: Raw | null) => Number(options?.priority ?? 0);
+    const entries = written.map((entry, order) => ({ entry, order })).sort((a, b) => priority(b.entry[1]) - priority(a.entry[1]) || a.order - b.order).map(({ entry }) => entry);
     const networks: Raw = {};
-    for (const [name, options, key] of entries) {
+    for (const [index, [name, options, key]] of entries.entries()) {
       const from = [...at, 'networks', key];
       const to = ['pods', podName, 'networks', corralName(name)];
       const membership: Raw = {};
-      for (const option of ['aliases', 'ipv4_address'] as const) {
+      for (const option of ['aliases', 'ipv4_address', 'ipv6_address', 'mac_address', 'interface_name'] as const) {
         if (options?.[option] === undefined) continue;
         membership[option] = options[option];
         t.from([...to, option], [...from, option]);
       }
-      if (options) t.unsupportedKeys(options, ['aliases', 'ipv4_address'], from);
+      if (raw.container_name !== undefined) {
+        membership.aliases = [...new Set([...((membership.aliases as unknown[] | undefined) ?? []), raw.container_name])];
+        if (options?.aliases === undefined) t.from([...to, 'aliases'], [...at, 'container_name']);
+      }
+      if (index === 0 && raw.mac_address !== undefined && membership.mac_address === undefined) {
+        membership.mac_address = raw.mac_address;
+        t.from([...to, 'mac_address'], [...at, 'mac_address']);
+      }
+      if (options) t.unsupportedKeys(options, ['aliases', 'ipv4_address', 'ipv6_address', 'mac_address', 'interface_name', 'priority'], from);
       networks[corralName(name)] = membership;
-      t.from(to, from);
+      if (raw.networks !== undefined) t.from(to, from);
     }
     pod.networks = networks;
-    t.from(['pods', podName, 'networks'], [...at, 'networks']);
+    t.from(['pods', podName, 'networks'], [...at, raw.networks !== undefined ? 'networks' : raw.container_name !== undefined ? 'container_name' : 'mac_address']);
+    if (raw.links !== undefined) {
+      pod.links = t.list(raw.links, [...at, 'links'], '[db, "db:database"]').map((link, index) => {
+        const [service, alias = service] = String(link).split(':') as [string, string?];
+        t.from(['pods', podName, 'links', index], [...at, 'links', index]);
+        return `${this.placements.get(service)?.pod ?? corralName(service)}:${alias}`;
+      });
+      t.from(['pods', podName, 'links'], [...at, 'links']);
+    }
   }
 
   /** depends_on: a list or a mapping of conditions, naming containers where the services were placed. */
@@ -498,11 +538,10 @@ class ComposeTranslation {
   }
 
   /** Keys compose users write often that have no place in Corral: each ignored with why. */
-  private ignored({ raw, at, podName, containerName }: Service): void {
+  private ignored({ raw, at }: Service): void {
     const { t } = this;
     if (raw.userns_mode !== undefined && raw.userns_mode !== 'host') t.unsupported([...at, 'userns_mode'], `userns_mode ${String(raw.userns_mode)} is not supported (Corral has userns: auto), ignored`);
     if (raw.expose !== undefined) t.unsupported([...at, 'expose'], 'every port is reachable inside the project network anyway; ignored');
-    if (raw.container_name !== undefined) t.unsupported([...at, 'container_name'], `the container is ${podName}/${containerName}; ignored`);
   }
 }
 

@@ -1,8 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import type { Pod, Project } from '../project/model.js';
+import { isValidProjectName } from '../project/name.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import { readPodAttachment, type PodAttachment } from './pod-network.js';
-import { whenMissing } from '../state/read.js';
+import { readAttachmentFile, readPodAttachment, type PodAttachment } from './pod-network.js';
+import { hostNetworkOfCniName, withHostNetworks } from './host-network.js';
+import { hostNetworkPaths, projectPaths, type Dirs } from '../state/paths.js';
+import { StateReadError } from '../state/errors.js';
+import { namesInDir, whenMissing } from '../state/read.js';
+import { log } from '../log.js';
 
 // Pods find each other by name: every pod's /etc/hosts lists the pods it shares a network with, as
 // `<pod>`, `<pod>.<project>` and their aliases on that network, rewritten when pods come and go. The
@@ -43,6 +48,12 @@ export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses
       if (ip) list(ip, [name, `${name}.${project.name}`, ...aliasesOf(name, membership.name)]);
     }
   }
+  // compose's links: another pod under a name of this pod's own, at its address on the first network they share.
+  for (const link of pod.network.links ?? []) {
+    const theirs = addresses.get(link.pod);
+    const ip = pod.network.networks.map((membership) => theirs?.get(membership.name)).find((address) => address !== undefined);
+    if (ip) list(ip, [link.alias]);
+  }
   for (const extra of pod.network.extraHosts) lines.push(`${extra.ip}\t${extra.host}`);
   return `${lines.join('\n')}\n`;
 }
@@ -74,9 +85,121 @@ export async function podAddresses(context: RuntimeContext, project: Project): P
   return addresses;
 }
 
-/** Rewrites /etc/hosts of every pod of the project that has a sandbox. */
+/**
+ * Rewrites /etc/hosts of every pod of the project that has a sandbox; with host networks, their
+ * shared sections too, and those of the other projects' pods on them.
+ */
 export async function refreshHostsFiles(context: RuntimeContext, project: Project, existing: readonly string[]): Promise<void> {
   const addresses = await podAddresses(context, project);
-  await Promise.all(project.pods.filter((pod) => existing.includes(pod.name)).map((pod) =>
-    writeFile(context.paths.pod(pod.name).hosts, hostsFileFor(pod, project, addresses), { mode: 0o644 })));
+  const write = (members: readonly HostNetworkMember[]) => Promise.all(project.pods.filter((pod) => existing.includes(pod.name)).map((pod) => {
+    const own = hostsFileFor(pod, project, addresses);
+    const member = members.find((one) => one.project === project.name && one.pod === pod.name);
+    return writeFile(context.paths.pod(pod.name).hosts, `${own}${sharedSection(member, members, own)}`, { mode: 0o644 });
+  }));
+  if (!(await anyHostNetwork(context.dirs))) {
+    await write([]);
+    return;
+  }
+  await withHostNetworks(context.dirs, 'rewrite the names on host networks', async () => {
+    const members = await hostNetworkMembers(context.dirs);
+    await write(members);
+    await rewriteSharedSections(context.dirs, members, project.name);
+  });
+}
+
+// Names across projects. A pod on a host network (external: true) finds the pods of other projects
+// on it by `<pod>.<project>`, by `<pod>` and by their aliases where its own project gives those names
+// to nobody. They are the last section of its /etc/hosts, after SHARED_MARK: every project that joins
+// or leaves a host network rewrites that section of every pod on it (under the host networks' lock,
+// reading the other projects' attachment records, never their project files), and the rest of each
+// file stays its own project's.
+
+const SHARED_MARK = '# pods of other projects on shared networks';
+
+/** A pod on a host network, as its attachment record says. */
+export interface HostNetworkMember {
+  readonly project: string;
+  readonly pod: string;
+  /** Its attachments to host networks: CNI name, address, aliases. */
+  readonly networks: readonly { readonly cniName: string; readonly ip: string; readonly aliases: readonly string[] }[];
+}
+
+/** Every pod of the run dir's projects that is on a host network. */
+export async function hostNetworkMembers(dirs: Dirs): Promise<HostNetworkMember[]> {
+  const members: HostNetworkMember[] = [];
+  for (const project of (await namesInDir(dirs.run)).filter(isValidProjectName).sort()) {
+    const paths = projectPaths(dirs, project);
+    for (const pod of (await namesInDir(paths.podsRun)).sort()) {
+      const attachment = await readAttachmentFile(paths.pod(pod).network, pod).catch((error: unknown) => {
+        // Another project's damaged record is its own `down`'s to repair; its pod is left out meanwhile.
+        if (!(error instanceof StateReadError)) throw error;
+        log.warn(`${error.message}; pod ${pod} of project ${project} is left out of the names on host networks`);
+        return undefined;
+      });
+      const networks = (attachment?.networks ?? []).filter((one) => one.ip && hostNetworkOfCniName(one.config.name) !== undefined)
+        .map((one) => ({ cniName: one.config.name, ip: one.ip, aliases: one.aliases ?? [] }));
+      if (networks.length > 0) members.push({ project, pod, networks });
+    }
+  }
+  return members;
+}
+
+/** The names a hosts file already gives (every field after the address). */
+function namesListedIn(text: string): Set<string> {
+  return new Set(text.split('\n').filter((line) => line && !line.startsWith('#')).flatMap((line) => line.split(/\s+/).slice(1)));
+}
+
+/** The section of one pod's hosts file: the other projects' pods on its host networks, names not already given. */
+function sharedSection(member: HostNetworkMember | undefined, members: readonly HostNetworkMember[], own: string): string {
+  if (!member) return '';
+  const listed = namesListedIn(own);
+  const lines: string[] = [];
+  for (const network of member.networks) {
+    for (const peer of members.filter((other) => other.project !== member.project)) {
+      const on = peer.networks.find((one) => one.cniName === network.cniName);
+      if (!on) continue;
+      const fresh = [`${peer.pod}.${peer.project}`, peer.pod, ...on.aliases].filter((name) => !listed.has(name));
+      for (const name of fresh) listed.add(name);
+      if (fresh.length > 0) lines.push(`${on.ip}\t${fresh.join(' ')}`);
+    }
+  }
+  return lines.length > 0 ? `${SHARED_MARK}\n${lines.join('\n')}\n` : '';
+}
+
+/** A hosts file's own part: all before the shared section. */
+const ownPartOf = (text: string) => text.split(`${SHARED_MARK}\n`)[0]!;
+
+/**
+ * Rewrites the file in place (same inode, seen through the containers' bind mounts) when its text
+ * changes; a pod whose file is gone (its project going down) is left alone.
+ */
+async function rewriteInPlace(file: string, text: (current: string) => string): Promise<void> {
+  const handle = await open(file, 'r+').catch(whenMissing(undefined));
+  if (!handle) return;
+  try {
+    const current = await handle.readFile('utf8');
+    const next = text(current);
+    if (next === current) return;
+    await handle.truncate(0);
+    await handle.write(next, 0, 'utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether the host has a host network at all: without, no pod has names of other projects. */
+async function anyHostNetwork(dirs: Dirs): Promise<boolean> {
+  return (await namesInDir(hostNetworkPaths(dirs).records)).some((file) => file.endsWith('.json'));
+}
+
+/** Rewrites the shared section of every pod on a host network but those of `except` (rewritten whole by their project). */
+async function rewriteSharedSections(dirs: Dirs, members: readonly HostNetworkMember[], except?: string): Promise<void> {
+  await Promise.all(members.filter((member) => member.project !== except).map((member) =>
+    rewriteInPlace(projectPaths(dirs, member.project).pod(member.pod).hosts, (current) => `${ownPartOf(current)}${sharedSection(member, members, ownPartOf(current))}`)));
+}
+
+/** After pods left host networks (`down`): the other projects' pods no longer list them. */
+export async function refreshSharedNames(dirs: Dirs): Promise<void> {
+  if (!(await anyHostNetwork(dirs))) return;
+  await withHostNetworks(dirs, 'rewrite the names on host networks', async () => rewriteSharedSections(dirs, await hostNetworkMembers(dirs)));
 }

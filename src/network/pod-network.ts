@@ -1,14 +1,16 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { rename, rm } from 'node:fs/promises';
-import { DEFAULT_NETWORK, type Pod, type PortMapping, type Project } from '../project/model.js';
+import { DEFAULT_NETWORK, type NetworkMembership, type Pod, type PortMapping, type Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { canonicalJson } from '../canonical-json.js';
 import { StateReadError } from '../state/errors.js';
 import { isRecord, readStateJson } from '../state/read.js';
-import { addNetwork, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
-import { ensureProjectNetwork, podConfig } from './project-network.js';
+import { addNetwork, type Attachment, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
+import { readHostNetwork, withHostNetworks } from './host-network.js';
+import { ensureProjectNetwork, missingHostNetwork } from './project-network.js';
+import { podConfig } from './config-list.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
 
@@ -29,6 +31,11 @@ export interface NetworkAttachment {
   readonly result: CniResult;
   /** The pod's address on this network. */
   readonly ip: string;
+  /**
+   * Its aliases on this network (absent: none), recorded for the pods of other projects on a host
+   * network, which find it by them without its project file.
+   */
+  readonly aliases?: readonly string[];
 }
 
 export interface PodAttachment {
@@ -38,8 +45,8 @@ export interface PodAttachment {
   readonly networks: readonly NetworkAttachment[];
   /** The pod's address on its first network (eth0). */
   readonly ip: string;
-  /** The networks as asked for (name and fixed address), to notice a change. */
-  readonly joined: readonly { readonly name: string; readonly ipv4Address?: string }[];
+  /** The networks as asked for (name, fixed address, MAC address, interface name), to notice a change. */
+  readonly joined: readonly { readonly name: string; readonly ipv4Address?: string; readonly macAddress?: string; readonly interfaceName?: string }[];
   /** The ports as asked for (0 = any), to notice a change. */
   readonly requested: readonly PortMapping[];
   /** The ports as published (host ports chosen). */
@@ -77,7 +84,7 @@ const isAttachment = (value: unknown) => isRecord(value) && typeof value.contain
   && Array.isArray(value.requested) && Array.isArray(value.ports);
 
 /** Reads a record of either shape, as the current one. */
-async function readAttachmentFile(file: string, podName: string): Promise<PodAttachment | undefined> {
+export async function readAttachmentFile(file: string, podName: string): Promise<PodAttachment | undefined> {
   const record = await readStateJson<PodAttachment | SingleNetworkRecord>(file, { fix: attachmentFix(podName), isValid: isAttachment, shape: 'a pod network attachment' });
   return record && fromSingleNetwork(record);
 }
@@ -178,7 +185,37 @@ function portMappingsArg(ports: readonly PortMapping[]) {
   return ports.map((port) => ({ hostPort: port.hostPort, containerPort: port.containerPort, protocol: port.protocol, ...(port.hostIp ? { hostIP: port.hostIp } : {}) }));
 }
 
-const joinedOf = (pod: Pod) => pod.network.networks.map(({ name, ipv4Address }) => ({ name, ...(ipv4Address !== undefined ? { ipv4Address } : {}) }));
+const joinedOf = (pod: Pod) => pod.network.networks.map(({ name, ipv4Address, macAddress, interfaceName }) => ({
+  name, ...(ipv4Address !== undefined ? { ipv4Address } : {}), ...(macAddress !== undefined ? { macAddress } : {}), ...(interfaceName !== undefined ? { interfaceName } : {}),
+}));
+
+/**
+ * CNI ADD, and when a crash left the attachment unrecorded (the interface exists, a lease taken), DEL
+ * and ADD again. DEL failing too says nothing new: the second ADD's error is the one that tells.
+ */
+async function addOrReplace(config: NetworkConfigList, target: Attachment): Promise<CniResult> {
+  try {
+    return await addNetwork(config, target);
+  } catch {
+    await deleteNetwork(config, target).catch(() => {});
+    return addNetwork(config, target);
+  }
+}
+
+/**
+ * ADD to a host network under the host networks' lock, as it is then: `network rm` cannot take it
+ * away meanwhile, and finds the pod's veth on its bridge from then on.
+ */
+async function addToHostNetwork(context: RuntimeContext, project: Project, membership: NetworkMembership, options: { defaultRoute: boolean; mac: boolean }, target: Attachment): Promise<{ config: NetworkConfigList; result: CniResult }> {
+  const network = project.networks.find((one) => one.name === membership.name)!;
+  const external = network.external!;
+  return withHostNetworks(context.dirs, `attach pod ${target.containerId} to network ${external.name}`, async () => {
+    const state = await readHostNetwork(context.dirs, external.name);
+    if (!state) throw missingHostNetwork(network, external);
+    const config = podConfig(state.config, options);
+    return { config, result: await addOrReplace(config, target) };
+  });
+}
 
 /**
  * Attaches the pod's network namespace to each of its networks (once; again only when its ports or
@@ -201,22 +238,18 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
   const attachments: NetworkAttachment[] = [];
   for (const [index, network] of networks.entries()) {
     const membership = pod.network.networks[index]!;
-    const config = podConfig(network.config, { defaultRoute: index === outward && !network.internal });
+    const options = { defaultRoute: index === outward && !network.internal, mac: membership.macAddress !== undefined };
     const capabilityArgs = {
       ...(index === outward ? { portMappings: portMappingsArg(ports) } : {}),
       ...(membership.ipv4Address !== undefined ? { ips: [`${membership.ipv4Address}/${network.subnet.cidr.split('/')[1]}`] } : {}),
+      ...(membership.macAddress !== undefined ? { mac: membership.macAddress } : {}),
     };
-    const target = { containerId, netns, ifName: `eth${index}`, capabilityArgs };
-    let result: CniResult;
-    try {
-      result = await addNetwork(config, target);
-    } catch (error) {
-      // An attachment that a crash left unrecorded (the interface exists, a lease taken): remove it, then again.
-      // DEL failing too says nothing new: the second ADD's error is the one that tells.
-      await deleteNetwork(config, target).catch(() => {});
-      result = await addNetwork(config, target);
-    }
-    attachments.push({ network: membership.name, ifName: target.ifName, config, capabilityArgs, result, ip: addressIn(result) });
+    const target = { containerId, netns, ifName: membership.interfaceName ?? `eth${index}`, capabilityArgs };
+    const isExternal = project.networks.some((one) => one.name === membership.name && one.external);
+    const { config, result } = isExternal
+      ? await addToHostNetwork(context, project, membership, options, target)
+      : await (async () => { const config = podConfig(network.config, options); return { config, result: await addOrReplace(config, target) }; })();
+    attachments.push({ network: membership.name, ifName: target.ifName, config, capabilityArgs, result, ip: addressIn(result), ...(membership.aliases.length > 0 ? { aliases: membership.aliases } : {}) });
   }
   crashPoint('attach: CNI ADD done');
   const attachment: PodAttachment = { containerId, netns, networks: attachments, ip: attachments[0]?.ip ?? '', joined, requested: pod.network.ports, ports };

@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_NETWORK, type Project, type ProjectNetwork } from '../project/model.js';
+import { DEFAULT_NETWORK, type ExternalNetwork, type Project, type ProjectNetwork } from '../project/model.js';
+import { ProjectError } from '../project/errors.js';
+import { readHostNetwork, readyHostNetwork, withHostNetworks } from './host-network.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { NetworkConfigList } from './cni.js';
+import { bridgeOf, configList } from './config-list.js';
 import { sweepNetworkRules } from './iptables-sweep.js';
 import { addNetworkRules } from './forward-chain.js';
 import { claimSubnet, releaseSubnets, subnetsClaimedBy, subnetOwnersUnder, type Subnet } from './subnet.js';
@@ -35,9 +37,9 @@ export interface ProjectNetworkState {
  * (IFNAMSIZ). `default` keeps the name it had before named networks.
  */
 export function bridgeNameFor(projectRunDir: string, network: string = DEFAULT_NETWORK): string {
-  const key = network === DEFAULT_NETWORK ? projectRunDir : path.join(projectRunDir, 'networks', network);
-  return `cr-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+  return bridgeOf(network === DEFAULT_NETWORK ? projectRunDir : path.join(projectRunDir, 'networks', network));
 }
+
 
 /**
  * CNI network name: it appears in iptables comments and names the IPAM dir. A project name has no
@@ -55,34 +57,7 @@ const networksDir = (context: RuntimeContext) => path.join(context.paths.run, 'n
 
 const recordOf = (context: RuntimeContext, network: string) => (network === DEFAULT_NETWORK ? context.paths.network : path.join(networksDir(context), `${network}.json`));
 
-function configList(context: RuntimeContext, network: ProjectNetwork, bridge: string, subnet: Subnet): NetworkConfigList {
-  return {
-    cniVersion: '1.0.0',
-    name: cniNetworkName(context.project, network.name),
-    plugins: [
-      {
-        // ips: a pod's ipv4_address, given to host-local through runtimeConfig.
-        type: 'bridge', bridge, isGateway: true, ipMasq: !network.internal, hairpinMode: true, capabilities: { ips: true },
-        ipam: {
-          type: 'host-local', ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]], dataDir: context.paths.cniData,
-          // An internal network has no way out; a pod gets its default route from one network only (podConfig).
-          routes: network.internal ? [] : [{ dst: '0.0.0.0/0' }],
-        },
-      },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-      { type: 'firewall', backend: 'iptables' },
-    ],
-  };
-}
 
-/**
- * The list one pod is attached with: without the default route on all but the pod's first network
- * that has one (a second default route would fail the ADD), else as the network's.
- */
-export function podConfig(list: NetworkConfigList, options: { defaultRoute: boolean }): NetworkConfigList {
-  if (options.defaultRoute) return list;
-  return { ...list, plugins: list.plugins.map((plugin) => (plugin.type === 'bridge' ? { ...plugin, ipam: { ...(plugin.ipam as Record<string, unknown>), routes: [] } } : plugin)) };
-}
 
 /** `down` removes the network from the bridge name and the subnet claim, without this record. */
 const networkFix = 'run `corral down` (it removes the project networks without their records), then `corral up`';
@@ -108,7 +83,7 @@ export function ensureProjectNetwork(context: RuntimeContext, project: Project, 
     const network = project.networks.find((candidate) => candidate.name === name);
     // The loader refuses a pod on a network the file does not define.
     if (!network) throw new Error(`project ${project.name} has no network ${name}; define it under networks: in ${project.file}`);
-    state = makeProjectNetwork(context, network);
+    state = network.external ? joinHostNetwork(context, network, network.external) : makeProjectNetwork(context, network);
     ofContext.set(name, state);
     // Forgotten when it failed, so the next call tries again; callers still get the error.
     state.catch(() => ofContext.delete(name));
@@ -116,12 +91,34 @@ export function ensureProjectNetwork(context: RuntimeContext, project: Project, 
   return state;
 }
 
+/** The error of a project that declares an external network the host does not have: at its line, with how to make it. */
+export function missingHostNetwork(network: ProjectNetwork, external: ExternalNetwork): ProjectError {
+  return new ProjectError(`network ${network.name} is external, and this host has no network ${external.name}`, external.where, `make it first: corral network create ${external.name} (--subnet CIDR, --internal), or remove external: true to have the project make its own`);
+}
+
+/** A host network the project declares external, ready for its pods (their ADD still takes the lock). */
+async function joinHostNetwork(context: RuntimeContext, network: ProjectNetwork, external: ExternalNetwork): Promise<ProjectNetworkState> {
+  const state = await withHostNetworks(context.dirs, `join network ${external.name}`, () => readyHostNetwork(context.dirs, external.name));
+  if (!state) throw missingHostNetwork(network, external);
+  return { ...state, name: network.name };
+}
+
+/** Refuses, before anything starts, an external network that the host does not have. */
+export async function checkExternalNetworks(context: RuntimeContext, project: Project): Promise<void> {
+  const missing: ProjectError[] = [];
+  for (const network of project.networks) {
+    if (network.external && !(await readHostNetwork(context.dirs, network.external.name))) missing.push(missingHostNetwork(network, network.external));
+  }
+  if (missing.length > 0) throw ProjectError.inFileOrder(missing);
+}
+
 async function makeProjectNetwork(context: RuntimeContext, network: ProjectNetwork): Promise<ProjectNetworkState> {
   const existing = await readProjectNetwork(context, network.name);
   if (existing && (!network.subnet || existing.subnet.cidr === network.subnet) && (existing.internal ?? false) === network.internal) return existing;
   const bridge = bridgeNameFor(context.paths.run, network.name);
   const subnet = await claimSubnet(subnetOwner(context, network.name), network.subnet, `networks.${network.name}.subnet`);
-  const state: ProjectNetworkState = { name: network.name, bridge, subnet, internal: network.internal, config: configList(context, network, bridge, subnet) };
+  const config = configList({ name: cniNetworkName(context.project, network.name), bridge, subnet, internal: network.internal, leases: context.paths.cniData });
+  const state: ProjectNetworkState = { name: network.name, bridge, subnet, internal: network.internal, config };
   // Before the record, so that a recorded network always has them; `down` sweeps them by their comment.
   await addNetworkRules({ bridge, networkName: state.config.name, internal: network.internal });
   await writeJsonAtomic(recordOf(context, network.name), state);

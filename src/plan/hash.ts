@@ -40,7 +40,8 @@ function hashedNetwork(network: Pod['network']): unknown {
   // An applied project of an older Corral has no networks at all.
   if (!network?.networks) return network;
   const { networks, ...rest } = network;
-  const onlyDefault = networks.length === 1 && networks[0]!.name === 'default' && networks[0]!.aliases.length === 0 && networks[0]!.ipv4Address === undefined;
+  const only = networks[0];
+  const onlyDefault = networks.length === 1 && only!.name === 'default' && only!.aliases.length === 0 && only!.ipv4Address === undefined && only!.macAddress === undefined && only!.interfaceName === undefined;
   // No networks (host, none) is hashed as before too.
   return networks.length === 0 || onlyDefault ? rest : network;
 }

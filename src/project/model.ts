@@ -59,6 +59,19 @@ export interface ProjectNetwork {
   readonly subnet?: string;
   /** No route out of the network (no default route, no masquerade), as compose's `internal: true`. */
   readonly internal: boolean;
+  /**
+   * A host-wide network that this project uses but does not own (`external: true`): made by
+   * `corral network create`, shared with other projects, left by `down`. Absent for the project's own.
+   */
+  readonly external?: ExternalNetwork;
+}
+
+/** Where an external network comes from: its host-wide name, and where the file names it (for the error when it is missing). */
+export interface ExternalNetwork {
+  /** Its name on the host (`corral network ls`): `name:` of the definition, else its key. */
+  readonly name: string;
+  /** The definition in the project file, `file:line:col`, for the error when the host has no such network. */
+  readonly where: { readonly file: string; readonly line: number; readonly col: number; readonly path: string };
 }
 
 /** A pod's place on one network of the project. */
@@ -69,6 +82,18 @@ export interface NetworkMembership {
   readonly aliases: readonly string[];
   /** A fixed address in the network's subnet; undefined: the next free one. */
   readonly ipv4Address?: string;
+  /** The interface's MAC address (aa:bb:cc:dd:ee:ff); undefined: the kernel's random one. */
+  readonly macAddress?: string;
+  /** The interface's name in the pod; undefined: eth0, eth1, ... in order. */
+  readonly interfaceName?: string;
+}
+
+/** A name another pod is known by in this pod alone (compose's `links: [db:database]`). */
+export interface PodLink {
+  /** The pod linked to. */
+  readonly pod: string;
+  /** The name it is found by, in the linking pod's /etc/hosts. */
+  readonly alias: string;
 }
 
 /** A port published on the host. */
@@ -94,6 +119,8 @@ export interface PodNetwork {
    * eth0, and the first that is not internal the default route and the published ports.
    */
   readonly networks: readonly NetworkMembership[];
+  /** Other pods under names of this pod's own (compose's links); absent when none. */
+  readonly links?: readonly PodLink[];
 }
 
 export interface Pod {

@@ -1,6 +1,6 @@
-import { DEFAULT_NETWORK, type NetworkMembership, type PodNetwork, type PortMapping, type Project, type ProjectNetwork } from './model.js';
+import { DEFAULT_NETWORK, type NetworkMembership, type PodLink, type PodNetwork, type PortMapping, type Project, type ProjectNetwork } from './model.js';
 import type { ParsedFile, PathSegment } from './parse.js';
-import { errorAt } from './parse.js';
+import { errorAt, formatPath } from './parse.js';
 
 // ports, dns, dns_search, extra_hosts, network and networks: how a pod meets the project's networks
 // and the host; and the project's networks themselves.
@@ -52,6 +52,8 @@ export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFi
     ? rawHosts.map((entry) => String(entry).split(/[:=]/)).map(([host, ip]) => ({ host: host!, ip: ip! }))
     : Object.entries((rawHosts ?? {}) as Record<string, string>).map(([host, ip]) => ({ host, ip: String(ip) }));
   if (mode !== 'bridge' && podRaw.networks !== undefined) throw errorAt(parsed, [...podAt, 'networks'], `a pod with network: ${mode} is on no project network`, 'remove networks, or use network: bridge');
+  if (mode !== 'bridge' && podRaw.links !== undefined) throw errorAt(parsed, [...podAt, 'links'], `a pod with network: ${mode} is on no project network, where links would name pods`, 'remove links, or use network: bridge');
+  const links = linksOf(podRaw.links);
   return {
     mode,
     networks: mode === 'bridge' ? membershipsOf(podRaw.networks) : [],
@@ -59,7 +61,17 @@ export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFi
     dns: ((podRaw.dns as string[] | undefined) ?? []).map(String),
     dnsSearch: ((podRaw.dns_search as string[] | undefined) ?? []).map(String),
     extraHosts,
+    // Only when written, so that a pod without links hashes as before.
+    ...(links.length > 0 ? { links } : {}),
   };
+}
+
+/** `links: [db, "db:database"]`: pod db under its own name or another, as compose writes them. */
+function linksOf(raw: unknown): PodLink[] {
+  return ((raw as unknown[] | undefined) ?? []).map((entry) => {
+    const [pod, alias = pod] = String(entry).split(':') as [string, string?];
+    return { pod, alias };
+  });
 }
 
 /** A host port published by two pods of the project is refused at the second. */
@@ -83,16 +95,29 @@ function membershipsOf(raw: unknown): NetworkMembership[] {
     name,
     aliases: ((options?.aliases as unknown[] | undefined) ?? []).map(String),
     ...(options?.ipv4_address !== undefined ? { ipv4Address: String(options.ipv4_address) } : {}),
+    ...(options?.mac_address !== undefined ? { macAddress: String(options.mac_address).toLowerCase() } : {}),
+    ...(options?.interface_name !== undefined ? { interfaceName: String(options.interface_name) } : {}),
   }));
 }
 
-/** The top-level `networks:`, with `default` always there (compose makes it too), sorted by name. */
-export function projectNetworksOf(raw: unknown): ProjectNetwork[] {
-  const written = Object.entries((raw ?? {}) as Record<string, Raw | null>).map(([name, options]) => ({
-    name,
-    ...(options?.subnet !== undefined ? { subnet: String(options.subnet) } : {}),
-    internal: options?.internal === true,
-  }));
+/**
+ * The top-level `networks:`, with `default` always there (compose makes it too), sorted by name. An
+ * external one is the host's (`corral network create`): its subnet and `internal` are the host
+ * network's, so writing them here is refused.
+ */
+export function projectNetworksOf(raw: unknown, parsed: ParsedFile): ProjectNetwork[] {
+  const written = Object.entries((raw ?? {}) as Record<string, Raw | null>).map(([name, options]): ProjectNetwork => {
+    if (options?.external !== true) {
+      if (options?.name !== undefined) throw errorAt(parsed, ['networks', name, 'name'], `network ${name} has a name of its own, which only an external network has`, 'remove name, or add external: true to use the host network of that name');
+      return { name, ...(options?.subnet !== undefined ? { subnet: String(options.subnet) } : {}), internal: options?.internal === true };
+    }
+    for (const key of ['subnet', 'internal'] as const) {
+      if (options[key] !== undefined) throw errorAt(parsed, ['networks', name, key], `${key} of external network ${name} belongs to the host network, not to this file`, `remove ${key}; set it when you make the network (corral network create ${key === 'subnet' ? '--subnet CIDR' : '--internal'} NAME)`, { key: true });
+    }
+    const at = ['networks', name];
+    const { line, col, file = parsed.file } = parsed.locate(at, { key: true });
+    return { name, internal: false, external: { name: String(options.name ?? name), where: { file, line, col, path: formatPath(at) } } };
+  });
   const all = written.some((network) => network.name === DEFAULT_NETWORK) ? written : [...written, { name: DEFAULT_NETWORK, internal: false }];
   return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -107,9 +132,33 @@ export function checkPodNetworks(pods: Project['pods'], networks: readonly Proje
       // A list names the network by its item, a mapping by its key.
       const at: PathSegment[] = ['pods', pod.name, 'networks', Array.isArray(written) ? index : membership.name];
       if (!network) throw errorAt(parsed, at, `pod ${pod.name} is on network ${membership.name}, which the project does not define`, `define it under networks: at the top (defined: ${[...byName.keys()].join(', ')}), or correct the name`, { key: !Array.isArray(written) });
+      if (membership.interfaceName !== undefined && !INTERFACE_NAME.test(membership.interfaceName)) throw errorAt(parsed, [...at, 'interface_name'], `interface_name ${membership.interfaceName} of pod ${pod.name} is not an interface name`, 'use at most 15 letters, digits, -, _ and ., e.g. eth1 or backend0');
+      const names = pod.network.networks.map((one, order) => one.interfaceName ?? `eth${order}`);
+      if (names.indexOf(names[index]!) !== index) throw errorAt(parsed, [...at, 'interface_name'], `pod ${pod.name} would have two interfaces named ${names[index]}`, 'give each network of the pod its own interface_name');
+      const rawMembership = Array.isArray(written) ? undefined : (written as Record<string, Raw | null> | undefined)?.[membership.name];
+      if (rawMembership?.ipv6_address !== undefined) throw errorAt(parsed, [...at, 'ipv6_address'], `ipv6_address of pod ${pod.name}: network ${membership.name} has no IPv6 (Corral's networks are IPv4 only)`, 'remove ipv6_address, or use ipv4_address');
       if (membership.ipv4Address === undefined) return;
+      // The host network's subnet is known when the pod joins it; CNI refuses an address outside it then.
+      if (network.external) return;
       if (network.subnet === undefined) throw errorAt(parsed, [...at, 'ipv4_address'], `ipv4_address ${membership.ipv4Address} of pod ${pod.name} needs a subnet on network ${membership.name}`, `set networks.${membership.name}.subnet to a subnet that holds it`);
       if (!inSubnet(network.subnet, membership.ipv4Address)) throw errorAt(parsed, [...at, 'ipv4_address'], `ipv4_address ${membership.ipv4Address} of pod ${pod.name} is not in network ${membership.name}'s subnet ${network.subnet}`, 'choose an address in the subnet, or change the subnet');
+    });
+  }
+}
+
+/** What the kernel takes as an interface name (IFNAMSIZ: 15 characters). */
+const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** Each pod a link names is a pod of the project that shares a network with the linking pod. */
+export function checkPodLinks(pods: Project['pods'], parsed: ParsedFile): void {
+  const byName = new Map(pods.map((pod) => [pod.name, pod]));
+  for (const pod of pods) {
+    (pod.network.links ?? []).forEach((link, index) => {
+      const at: PathSegment[] = ['pods', pod.name, 'links', index];
+      const target = byName.get(link.pod);
+      if (!target) throw errorAt(parsed, at, `pod ${pod.name} links to ${link.pod}, which is no pod of the project`, `name a pod (pods: ${[...byName.keys()].join(', ')})`);
+      const shared = target.network.networks.some((theirs) => pod.network.networks.some((ours) => ours.name === theirs.name));
+      if (!shared) throw errorAt(parsed, at, `pod ${pod.name} links to ${link.pod}, with which it shares no network`, `put both on one network (networks:), or remove the link`);
     });
   }
 }

@@ -5,7 +5,7 @@ import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
 import { Problems } from './errors.js';
-import { checkPodNetworks, checkPortsAcrossPods, podNetworkOf, projectNetworksOf } from './network.js';
+import { checkPodLinks, checkPodNetworks, checkPortsAcrossPods, podNetworkOf, projectNetworksOf } from './network.js';
 import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
 import { namespaceDependencies, namespacesOf, usernsOf } from './namespaces.js';
 import { type ProvidedContents, providedFilesOf } from './provided-files.js';
@@ -410,9 +410,10 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
   }
   if (fromNamespaces) problems.check(() => linkDependencies(pods, dependencyRequests, parsed));
   problems.check(() => checkPortsAcrossPods(pods, parsed));
-  const networks = projectNetworksOf(data.networks);
-  problems.check(() => checkPodNetworks(pods, networks, parsed));
+  const networks = problems.check(() => projectNetworksOf(data.networks, parsed));
+  if (networks) problems.check(() => checkPodNetworks(pods, networks, parsed));
+  problems.check(() => checkPodLinks(pods, parsed));
   problems.throwIfAny();
-  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), networks,
+  return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), networks: networks!,
     sources: [options.file, path.join(baseDir, '.env'), ...(options.envFiles?.keys() ?? []), ...(options.otherSources ?? [])] });
 }

@@ -20,6 +20,25 @@ export function dirsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Dirs 
 /** The state dir's subdir of boot records: one file per project that `up -d` left up (state/boot-records.ts). */
 const BOOT_RECORDS = 'boot';
 
+/**
+ * Host networks (`corral network create`, `external: true`), shared by the projects of these dirs:
+ * each one's record in the state dir (it outlives a reboot, as a docker network does; the bridge and
+ * the subnet claim are made again on first use), the lock that orders every command touching them,
+ * and the IPAM leases of their pods in the run dir (lost at reboot with the pods). `.networks` is no
+ * project name, so no command takes it for a project.
+ */
+export function hostNetworkPaths(dirs: Dirs) {
+  const records = path.join(dirs.state, 'networks');
+  return {
+    records,
+    record: (name: string) => path.join(records, `${name}.json`),
+    /** Who claims the network's subnet (network/subnet.ts): the record's path without .json. */
+    subnetOwner: (name: string) => path.join(records, name),
+    lock: path.join(records, '.lock'),
+    leases: path.join(dirs.run, '.networks', 'ipam'),
+  };
+}
+
 /** The host-wide dir of subnet claims (see network/subnet.ts), shared by every run dir. */
 export function subnetClaimsDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.CORRAL_SUBNET_CLAIMS || '/run/corral-subnets');
@@ -30,7 +49,7 @@ export function subnetClaimsDir(env: NodeJS.ProcessEnv = process.env): string {
  * the subnet claims and what the state dir keeps (projects, images, user namespace claims).
  */
 export function corralOwnDirs(active: Dirs = dirsFromEnvironment()): string[] {
-  const ownOf = (dirs: Dirs) => [dirs.run, ...['projects', 'images', 'userns', BOOT_RECORDS].map((name) => path.join(dirs.state, name))];
+  const ownOf = (dirs: Dirs) => [dirs.run, ...['projects', 'images', 'userns', 'networks', BOOT_RECORDS].map((name) => path.join(dirs.state, name))];
   return [...new Set([...ownOf(dirsFromEnvironment({})), ...ownOf(active), subnetClaimsDir({}), subnetClaimsDir()])];
 }
 

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { listBuildContainers } from '../../src/images/build-leftovers.js';
 import { bridgeNameFor } from '../../src/network/project-network.js';
+import { bridgeOf } from '../../src/network/config-list.js';
+import { hostCniName } from '../../src/network/host-network.js';
+import { hostNetworkPaths } from '../../src/state/paths.js';
 import { projectSlice, systemdIsInit } from '../../src/runtime/monitors.js';
 import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 
@@ -21,6 +24,8 @@ export interface LeakScope {
   readonly projects: readonly string[];
   /** Named networks of the projects, whose bridges are looked for by name too (default always is). */
   readonly networks?: readonly string[];
+  /** Host networks the suite made (`corral network create`): their bridges and rules are looked for by name too. */
+  readonly hostNetworks?: readonly string[];
   /** The runc roots the suite used (run dir + project + /runc). */
   readonly runcRoots?: readonly string[];
 }
@@ -52,9 +57,21 @@ async function monitorsUnder(name: string, dirs: readonly string[]): Promise<str
  * The project networks: bridges (the default network's by name, the named networks' as bridges
  * whose subnet nobody claims), iptables rules that name the projects, subnet claims.
  */
-async function networkLeftovers(dirs: readonly string[], projects: readonly string[], networks: readonly string[]): Promise<string[]> {
+async function networkLeftovers(dirs: readonly string[], projects: readonly string[], networks: readonly string[], hostNetworks: readonly string[]): Promise<string[]> {
   const left: string[] = [];
   const links = String((await execa('ip', ['-o', 'link', 'show'], { reject: false })).stdout);
+  // A host network outlives every project's down: a suite that makes one removes it (corral network rm).
+  for (const dir of dirs) {
+    const paths = hostNetworkPaths({ run: dir, state: dir });
+    const records = (await readdir(paths.records).catch(() => [] as string[])).filter((file) => file.endsWith('.json'));
+    left.push(...records.map((file) => `host network ${file.slice(0, -'.json'.length)} (${paths.records}/${file}), never removed with corral network rm`));
+    for (const name of hostNetworks) {
+      const bridge = bridgeOf(paths.subnetOwner(name));
+      if (links.includes(` ${bridge}:`)) left.push(`bridge ${bridge} of host network ${name}`);
+      const leases = path.join(paths.leases, hostCniName(name));
+      if (existsSync(leases)) left.push(`IPAM leases ${leases} of host network ${name}`);
+    }
+  }
   for (const dir of dirs) {
     for (const project of projects) {
       for (const network of ['default', ...networks]) {
@@ -66,7 +83,7 @@ async function networkLeftovers(dirs: readonly string[], projects: readonly stri
     }
   }
   const rules = String((await execa('iptables-save', [], { reject: false })).stdout).split('\n');
-  left.push(...rules.filter((rule) => projects.some((project) => rule.includes(`corral-${project}`) || rule.includes(`"${project}.`))).map((rule) => `iptables ${rule}`));
+  left.push(...rules.filter((rule) => projects.some((project) => rule.includes(`corral-${project}`) || rule.includes(`"${project}.`)) || hostNetworks.some((name) => rule.includes(`"${hostCniName(name)}\\"`) || rule.includes(`"${hostCniName(name)}"`))).map((rule) => `iptables ${rule}`));
   const claims = await readdir(CLAIMS_DIR).catch(() => [] as string[]);
   // The firewall plugin's rules name no network, only a pod's address: one in Corral's pool whose
   // subnet nobody claims any more was left behind by somebody.
@@ -125,7 +142,7 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await monitorsUnder('corral-notify-k', scope.dirs)).map((line) => `sd_notify keeper ${line}`),
     ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
     ...(await systemdUnitsOf(scope.projects)).map((unit) => `systemd unit ${unit}`),
-    ...(await networkLeftovers(scope.dirs, scope.projects, scope.networks ?? [])),
+    ...(await networkLeftovers(scope.dirs, scope.projects, scope.networks ?? [], scope.hostNetworks ?? [])),
     ...(await buildahContainersUnder(scope.dirs)).map((line) => `buildah container ${line}`),
     ...(await runcStates([...(scope.runcRoots ?? []), ...scope.dirs.flatMap((dir) => scope.projects.map((project) => `${dir}/${project}/runc`))])).map((dir) => `runc state ${dir}`),
   ];

@@ -52,17 +52,14 @@ corpus('front and back networks (compose): networks, per-service lists and mappi
     { name: 'backnet', subnet: '172.28.5.0/24', internal: true },
     { name: 'default', internal: false },
     { name: 'frontnet', internal: false },
-    { name: 'shared', internal: false },
-  ], 'the networks, default among them');
+    { name: 'shared', internal: false, external: { name: 'shared', where: { file: fixture('front-back-networks.compose.yml'), line: 28, col: 3, path: 'networks.shared' } } },
+  ], 'the networks, default among them; shared is the host\'s, named where the file declares it');
   assert.equal(Object.fromEntries(project.pods.map((pod) => [pod.name, pod.network.networks])), {
     backend: [{ name: 'frontnet', aliases: [] }, { name: 'backnet', aliases: [] }],
     db: [{ name: 'backnet', aliases: ['mysql', 'database'], ipv4Address: '172.28.5.10' }],
     proxy: [{ name: 'frontnet', aliases: [] }],
   }, 'each service on its networks, in the order written');
-  assert.equal(warnings, [
-    '29:5: networks.shared.external: external networks are not supported yet; the network is made for this project alone',
-    '19:9: services.db.networks.backnet.priority: not supported by Corral, ignored',
-  ], 'what has no place yet is named');
+  assert.equal(warnings, [], 'external and priority are carried over, so nothing is warned about');
 });
 
 corpus('wordpress + mysql (compose): two pods, named volumes, published port, depends_on', async () => {

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import type { NetworkConfigList } from './cni.js';
+import type { Subnet } from './subnet.js';
+
+// A Corral network's CNI configuration list (bridge with host-local IPAM, and outbound NAT unless
+// internal; portmap for published ports; firewall so that forwarding is allowed whatever the host's
+// FORWARD policy), as a project's networks and the host networks have it, and as one pod is attached
+// with it.
+
+/** A Corral bridge's name (`cr-` and a hash of what names the network host-wide): isolation and the leak checker know the prefix. */
+export const bridgeOf = (key: string) => `cr-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+
+/** What a network's CNI configuration list is made of. */
+export interface ConfigListOptions {
+  /** The CNI network name (cniNetworkName, or a host network's). */
+  readonly name: string;
+  readonly bridge: string;
+  readonly subnet: Subnet;
+  readonly internal: boolean;
+  /** host-local's dir of leases: the project's, or the host networks' (shared by every project on them). */
+  readonly leases: string;
+}
+
+/** The network's CNI configuration list, as every pod on it is attached with (podConfig narrows it). */
+export function configList({ name, bridge, subnet, internal, leases }: ConfigListOptions): NetworkConfigList {
+  return {
+    cniVersion: '1.0.0',
+    name,
+    plugins: [
+      {
+        // ips: a pod's ipv4_address, given to host-local through runtimeConfig.
+        type: 'bridge', bridge, isGateway: true, ipMasq: !internal, hairpinMode: true, capabilities: { ips: true },
+        ipam: {
+          type: 'host-local', ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]], dataDir: leases,
+          // An internal network has no way out; a pod gets its default route from one network only (podConfig).
+          routes: internal ? [] : [{ dst: '0.0.0.0/0' }],
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      { type: 'firewall', backend: 'iptables' },
+    ],
+  };
+}
+
+/**
+ * The list one pod is attached with: without the default route on all but the pod's first network
+ * that has one (a second default route would fail the ADD), else as the network's.
+ */
+export function podConfig(list: NetworkConfigList, options: { defaultRoute: boolean; mac?: boolean }): NetworkConfigList {
+  const plugins = options.defaultRoute ? list.plugins : list.plugins.map((plugin) => (plugin.type === 'bridge' ? { ...plugin, ipam: { ...(plugin.ipam as Record<string, unknown>), routes: [] } } : plugin));
+  // The bridge plugin of CNI plugins 1.1.1 sets no MAC address; tuning (right after it) sets the pod's
+  // interface's from runtimeConfig.mac. Only for a pod that asks: one process more per ADD and DEL.
+  const withMac = options.mac ? plugins.flatMap((plugin) => (plugin.type === 'bridge' ? [plugin, MAC_PLUGIN] : [plugin])) : plugins;
+  return withMac === list.plugins ? list : { ...list, plugins: withMac };
+}
+
+const MAC_PLUGIN = { type: 'tuning', capabilities: { mac: true } };
