@@ -7,6 +7,7 @@ import { normaliseProject } from '../project/normalise.js';
 import type { ParsedFile } from '../project/parse.js';
 import { parseSourceText, type SourceFormat } from '../import/documents.js';
 import { translateCompose } from '../import/compose.js';
+import { composeValueType } from '../import/compose-types.js';
 import { translateKube } from '../import/kube.js';
 import { validateProjectData } from '../project/validate.js';
 import { readDotenvFiles, readEnvFiles } from '../project/dotenv.js';
@@ -132,7 +133,7 @@ export async function loadProjectAndSource(options: LoadOptions): Promise<{ proj
   if (source.format === 'kube') ({ parsed, data } = translateKube(source.parsed, warn));
   else if (source.format === 'compose') {
     // Each file is interpolated on its own, then merged over the ones before it, as compose does.
-    const layers = sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup), tags: one.tags }));
+    const layers = sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup, { typeAt: composeValueType }), tags: one.tags }));
     const otherFiles: string[] = [];
     const merged = parsedFileOf(await composeModel(layers, { projectDirectory: baseDir, lookup, read, otherFiles }), file);
     files.push(...new Set(otherFiles));

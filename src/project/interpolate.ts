@@ -115,12 +115,43 @@ export function interpolateString(text: string, lookup: LookupEnv): string {
   return result + text.slice(copied);
 }
 
-/** Returns a copy of the parsed data with every string value interpolated. */
-export function interpolateProject(parsed: ParsedFile, lookup: LookupEnv = processEnvironment): unknown {
+/** What a string value becomes after interpolation where the file's schema types it. */
+export type ValueType = 'boolean' | 'integer' | 'number';
+
+export interface InterpolateOptions {
+  /** The type of the value at a path, when it has one (compose: compose-types.ts); strings there are converted. */
+  readonly typeAt?: (path: readonly PathSegment[]) => ValueType | undefined;
+}
+
+/** YAML 1.1's words for booleans, as compose-go's toBoolean takes them. */
+const BOOLEANS: Readonly<Record<string, boolean>> = { true: true, false: false, y: true, yes: true, on: true, n: false, no: false, off: false };
+/** Go's strconv.Atoi and ParseFloat, which compose-go converts with. */
+const INTEGER = /^[+-]?\d+$/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+const TYPE_WORDS: Readonly<Record<ValueType, { name: string; example: string }>> = {
+  boolean: { name: 'a boolean', example: 'true or false' },
+  integer: { name: 'an integer', example: 'a whole number such as 3' },
+  number: { name: 'a number', example: 'a number such as 0.5' },
+};
+
+/** A string where a boolean or number is wanted, converted as compose-go converts it, or a failure saying what is wanted. */
+function convert(text: string, type: ValueType): unknown {
+  const value = type === 'boolean' ? BOOLEANS[text.toLowerCase()]
+    : type === 'integer' ? (INTEGER.test(text) ? Number(text) : undefined)
+      : (NUMBER.test(text) ? Number(text) : undefined);
+  if (value === undefined) throw new InterpolationFailure(`"${text}" is not ${TYPE_WORDS[type].name}`, `write ${TYPE_WORDS[type].example} here (after interpolation)`);
+  return value;
+}
+
+/** Returns a copy of the parsed data with every string value interpolated, and converted where a type is wanted. */
+export function interpolateProject(parsed: ParsedFile, lookup: LookupEnv = processEnvironment, options: InterpolateOptions = {}): unknown {
   const visit = (value: unknown, path: PathSegment[]): unknown => {
     if (typeof value === 'string') {
       try {
-        return interpolateString(value, lookup);
+        const text = interpolateString(value, lookup);
+        const type = options.typeAt?.(path);
+        return type === undefined ? text : convert(text, type);
       } catch (error) {
         if (error instanceof InterpolationFailure) throw errorAt(parsed, path, error.message, error.hint);
         throw error;
