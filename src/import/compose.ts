@@ -51,6 +51,9 @@ const POD_KEYS = ['shm_size', 'dns', 'dns_search', 'extra_hosts'] as const;
 /** Service keys that set limits: without deploy:, the first of them written is where an error in resources points. */
 const RESOURCE_KEYS = ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'];
 
+/** Short-form mount options that only mean something on Docker Desktop for macOS. */
+const MACOS_MOUNT_OPTIONS = ['cached', 'delegated', 'consistent'];
+
 const isHostPath = (source: string) => /^[./~]/.test(source);
 
 interface Placement { pod: string; container: string }
@@ -349,8 +352,13 @@ class ComposeTranslation {
           return;
         }
         const flags = (options ?? '').split(',').filter(Boolean);
-        const unknown = flags.filter((flag) => !['ro', 'rw'].includes(flag));
-        if (unknown.length > 0) t.unsupported(from, `mount options ${unknown.join(',')} are not supported, ignored`);
+        // nocopy is what Corral does anyway; cached, delegated and consistent are macOS settings.
+        const macOs = flags.filter((flag) => MACOS_MOUNT_OPTIONS.includes(flag));
+        if (macOs.length > 0) t.unsupported(from, `mount options ${macOs.join(',')} are macOS settings with no effect on Linux; ignored`);
+        const unknown = flags.filter((flag) => !['ro', 'rw', 'nocopy', ...MACOS_MOUNT_OPTIONS].includes(flag));
+        if (unknown.length > 0) {
+          throw errorAt(t.source, from, `mount options ${unknown.join(',')} are not supported: the mount would be made without them`, 'keep ro or rw; relabel for SELinux yourself (chcon) instead of z or Z');
+        }
         mounts.push(`${isHostPath(source!) ? source : corralName(source!)}:${target}${flags.includes('ro') ? ':ro' : ''}`);
         return;
       }
@@ -501,7 +509,7 @@ class ComposeTranslation {
         'use sync+restart (or sync) and rebuild with corral up --build, or remove the rule');
     });
     if (watch) {
-      container.watch = watch.map((rule) => ({ ...rule, action: rule.action === 'rebuild' ? 'recreate' : rule.action }));
+      container.watch = watch;
       t.from([...to, 'watch'], [...at, 'develop', 'watch']);
     }
   }

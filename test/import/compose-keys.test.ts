@@ -136,6 +136,7 @@ const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = 
   { name: 'a tmpfs option that changes the mount', lines: service('tmpfs: ["/t:noexec"]'), at: '4:13', says: /noexec/ },
   { name: 'a key compose does not know', lines: service('imagee: x'), at: '4:5', says: /imagee is not a key of the compose specification/ },
   { name: 'a misplaced key inside deploy', lines: service('deploy: { resources: { limits: { memroy: 1g } } }'), at: '4:38', says: /memroy is not a key/ },
+  { name: 'an SELinux relabel in the short volume form', lines: service('volumes: ["./d:/d:z"]'), at: '4:15', says: /mount options z are not supported/ },
   { name: 'replicas: 3', lines: service('deploy: { replicas: 3 }'), at: '4:15', says: /one container would run/ },
 ];
 for (const refusal of REFUSALS) {
@@ -154,6 +155,12 @@ fates('warned at its line, and the project loads: ports[].mode, version, expose,
   assert.equal(warnings.map((warning) => warning.replace(/: [^:]*$/, '')), [
     '/p/compose.yaml:1:1: version', '/p/compose.yaml:7:5: services.web.expose', '/p/compose.yaml:8:44: services.web.ports[0].mode', '/p/compose.yaml:8:56: services.web.ports[0].app_protocol',
   ], 'each named at its line, x- keys not');
+});
+
+fates('short volume options of macOS are warned, nocopy is what Corral does', async () => {
+  const { project, warnings } = await loadCompose(service('volumes: ["./a:/a:cached", "./b:/b:ro,nocopy"]'));
+  assert.equal(project!.pods[0]!.containers[0]!.mounts.map((mount) => `${mount.target}${mount.readOnly ? ':ro' : ''}`), ['/a', '/b:ro'], 'both mounted');
+  assert.equal(warnings, ['/p/compose.yaml:4:15: services.web.volumes[0]: mount options cached are macOS settings with no effect on Linux; ignored'], 'cached named');
 });
 
 fates('values that are what Corral does anyway are carried: init: false, scale: 1, nocopy: true, required: true, platform of this host', async () => {
