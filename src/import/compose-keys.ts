@@ -342,6 +342,8 @@ export function checkComposeKeys(t: Translation, data: Raw): void {
     }
     if (!isMapping(value)) return;
     const named = Object.keys(COMPOSE_KEYS).some((key) => key.startsWith(`${join(pattern, '*')}.`));
+    // A mapping where the schema wants a list (volumes: { a: b }) is the concern's to refuse, with its type.
+    if (pattern && !Object.keys(COMPOSE_KEYS).some((key) => key.startsWith(`${pattern}.`))) return;
     for (const [key, inner] of Object.entries(value)) {
       const path = [...at, key];
       if (named) {
