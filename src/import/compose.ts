@@ -2,14 +2,17 @@ import type { ParsedFile, PathSegment } from '../project/parse.js';
 import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
 import { normaliseProjectName } from '../project/name.js';
+import { checkComposeKeys } from './compose-keys.js';
 
 // docker-compose -> Corral: each service becomes a pod of one container of the same name, except
 // that `network_mode: service:x` puts the service into x's pod (sharing its network, IPC and UTS
 // namespaces, as compose does). Keys with the same meaning are copied; the others are translated
 // or reported as warnings with their line and column.
 //
-// To take a new compose key: name it in TOP_KEYS or SERVICE_KEYS with the concern that handles it
-// (a method of ComposeTranslation); a key named nowhere is warned about, never dropped silently.
+// Which compose keys are carried, refused or warned is decided in compose-keys.ts, before any concern
+// runs. To carry a new key: make it `carried` there, and name it in TOP_KEYS or SERVICE_KEYS with the
+// concern that handles it (a method of ComposeTranslation); test/import/compose-keys.test.ts fails on
+// a carried service key that no concern takes.
 
 /** Concerns of a service, in the order they run (warnings come out in this order). */
 const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'serviceNetworks', 'dependsOn',
@@ -21,7 +24,7 @@ type ServiceConcern = typeof SERVICE_CONCERNS[number];
  * check or reshape it: secrets, configs, build, env_file, ports); otherwise the concern that
  * translates it, or warns that it is ignored.
  */
-const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
+export const SERVICE_KEYS: Readonly<Record<string, 'copy' | ServiceConcern>> = {
   image: 'copy', build: 'copy', command: 'copy', entrypoint: 'copy', working_dir: 'copy', user: 'copy', hostname: 'copy', labels: 'copy',
   cap_add: 'copy', cap_drop: 'copy', privileged: 'copy', read_only: 'copy', sysctls: 'copy', ulimits: 'copy', env_file: 'copy', restart: 'copy',
   stop_signal: 'copy', stop_grace_period: 'copy', healthcheck: 'copy', ports: 'copy', profiles: 'copy', secrets: 'copy', configs: 'copy',
@@ -36,16 +39,21 @@ const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
   develop: 'develop',
   networks: 'serviceNetworks', container_name: 'serviceNetworks', links: 'serviceNetworks', mac_address: 'serviceNetworks',
   tty: 'copy', stdin_open: 'copy',
-  userns_mode: 'ignored', expose: 'ignored',
+  userns_mode: 'ignored',
+  // Taken (and merged) by the loader before the translation: src/load/extends.ts.
+  extends: 'ignored',
 };
 
 /** Top-level keys besides services: the concern that takes each (services is translated on its own). */
-const TOP_KEYS = { name: 'name', volumes: 'volumeDefinitions', secrets: 'definitions', configs: 'definitions', networks: 'networks', version: 'obsolete' } as const;
+const TOP_KEYS = { name: 'name', volumes: 'volumeDefinitions', secrets: 'definitions', configs: 'definitions', networks: 'networks' } as const;
 
 /** Service keys that are settings of the pod the service lands in. */
 const POD_KEYS = ['shm_size', 'dns', 'dns_search', 'extra_hosts'] as const;
 /** Service keys that set limits: without deploy:, the first of them written is where an error in resources points. */
 const RESOURCE_KEYS = ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'];
+
+/** Short-form mount options that only mean something on Docker Desktop for macOS. */
+const MACOS_MOUNT_OPTIONS = ['cached', 'delegated', 'consistent'];
 
 const isHostPath = (source: string) => /^[./~]/.test(source);
 
@@ -99,6 +107,17 @@ function expandRange(port: unknown): unknown[] {
   return Array.from({ length: count + 1 }, (_, offset) => `${prefix}${Number(hostFirst) + offset}:${Number(first) + offset}${protocol}`);
 }
 
+/** The options of a short tmpfs entry (`/tmp:size=64m,mode=1777`): size and mode; `rw` is the default. */
+function tmpfsOptions(options: string, refuse: (option: string) => never): Raw {
+  const settings: Raw = {};
+  for (const option of options.split(',').filter(Boolean)) {
+    const [name, value] = option.split('=', 2) as [string, string | undefined];
+    if ((name === 'size' || name === 'mode') && value) settings[name] = value;
+    else if (option !== 'rw') refuse(option);
+  }
+  return settings;
+}
+
 /** An anonymous volume becomes a named one of the service's own: `app` and /var/lib/x give app-var-lib-x. */
 const anonymousVolumeName = (service: string, target: string) => corralName(`${service}-${target.split('/').filter(Boolean).join('-')}`);
 
@@ -121,11 +140,12 @@ class ComposeTranslation {
       if (service === null) throw errorAt(t.source, ['services', name], `service ${name} is empty`, 'give it image: or build:, e.g. image: nginx', { key: true });
       t.mapping(service, ['services', name], '{ image: nginx }');
     }
+    checkComposeKeys(t, data);
     this.placements = placeServices(services);
     for (const key of Object.keys(data)) {
       if (key === 'services' || key.startsWith('x-')) continue;
+      // The other keys were refused or warned about by checkComposeKeys.
       if (Object.hasOwn(TOP_KEYS, key)) this[TOP_KEYS[key as keyof typeof TOP_KEYS]](key, data[key]);
-      else t.unsupported([key]);
     }
     for (const [name, raw] of Object.entries(services)) this.service(name, raw);
     if (Object.keys(this.namedVolumes).length > 0) this.out.volumes = this.namedVolumes;
@@ -139,10 +159,6 @@ class ComposeTranslation {
     this.out.name = typeof value === 'string' ? normaliseProjectName(value) : value;
   }
 
-  private obsolete(key: string): void {
-    this.t.unsupported([key], 'obsolete, ignored');
-  }
-
   /** Top-level secrets: and configs: with their content in this file (file, environment or content). */
   private definitions(key: string, value: unknown): void {
     const { t } = this;
@@ -151,10 +167,8 @@ class ComposeTranslation {
       t.from([key, corralName(name)], [key, name]);
       const kept = Object.fromEntries(Object.entries(definition).filter(([field]) => ['file', 'environment', 'content'].includes(field)));
       if (Object.keys(kept).length === 0) {
-        t.unsupported([key, name], 'has no file, environment or content (external ones are for swarm), ignored with its uses');
-        return [];
+        throw errorAt(t.source, [key, name], `${key}.${name} has no file, environment or content: the services that use it would run without it`, 'give it file: ./FILE, environment: VAR or content: TEXT', { key: true });
       }
-      t.unsupportedKeys(definition, ['file', 'environment', 'content'], [key, name]);
       return [[corralName(name), kept]];
     }));
   }
@@ -171,8 +185,10 @@ class ComposeTranslation {
       if (options.type === 'none' && String(options.o ?? '').split(',').includes('bind') && options.device) {
         this.namedVolumes[corralName(name)] = { type: 'bind', source: options.device };
       } else {
+        if (definition?.driver_opts !== undefined) {
+          throw errorAt(t.source, [...at, 'driver_opts'], `volumes.${name}.driver_opts: only a bind (type: none, o: bind, device: DIR) is supported; another would be an empty volume`, 'write { type: none, o: bind, device: /srv/data }, or remove driver_opts', { key: true });
+        }
         this.namedVolumes[corralName(name)] = {};
-        if (definition) t.unsupportedKeys(definition, ['name', 'labels'], at);
       }
     }
   }
@@ -206,11 +222,9 @@ class ComposeTranslation {
         out[corralName(name)] = { external: true, ...(hostName !== corralName(name) ? { name: hostName } : {}) };
         t.from([...to, 'external'], [...at, 'external']);
         t.from(to, at);
-        t.unsupportedKeys(definition, ['external', 'name', 'labels'], at);
         continue;
       }
       if (definition.driver !== undefined && definition.driver !== 'bridge') t.unsupported([...at, 'driver'], `driver ${String(definition.driver)} is not supported; a bridge is made`);
-      t.unsupportedKeys(definition, ['ipam', 'internal', 'external', 'driver', 'labels', 'name'], at);
       out[corralName(name)] = network;
       t.from(to, at);
     }
@@ -238,8 +252,8 @@ class ComposeTranslation {
     for (const key of Object.keys(raw)) {
       if (key.startsWith('x-')) continue;
       const handled = Object.hasOwn(SERVICE_KEYS, key) ? SERVICE_KEYS[key] : undefined;
+      // Keys that are not Corral's were refused or warned about by checkComposeKeys already.
       if (handled === 'copy') container[key] = raw[key];
-      else if (handled === undefined) t.unsupported([...at, key]);
     }
     const service: Service = { name, raw, at, to, container, pod, podName, containerName, ownPod };
     for (const concern of SERVICE_CONCERNS) this[concern](service);
@@ -275,7 +289,6 @@ class ComposeTranslation {
   private build({ at, container }: Service): void {
     if (typeof container.build !== 'object' || container.build === null) return;
     const build = container.build as Raw;
-    this.t.unsupportedKeys(build, ['context', 'dockerfile'], [...at, 'build']);
     container.build = { context: build.context ?? '.', ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}) };
   }
 
@@ -306,7 +319,6 @@ class ComposeTranslation {
       container.resources = resources;
       t.from([...to, 'resources'], [...at, ...(raw.deploy ? ['deploy', 'resources', 'limits'] : [Object.keys(raw).find((key) => RESOURCE_KEYS.includes(key))!])]);
     }
-    if (raw.deploy) t.unsupportedKeys(t.mapping(raw.deploy, [...at, 'deploy'], '{ resources: {} }'), ['resources'], [...at, 'deploy']);
   }
 
   /** ports: short forms as they are, long forms written short, ranges one port each. */
@@ -326,7 +338,6 @@ class ComposeTranslation {
   private port(port: unknown, at: PathSegment[]): unknown {
     if (typeof port !== 'object' || port === null) return port;
     const long = this.t.mapping(port, at, '{ target: 80, published: 8080 }');
-    this.t.unsupportedKeys(long, ['target', 'published', 'host_ip', 'protocol', 'mode', 'name', 'app_protocol'], at);
     const published = long.published === undefined ? '' : `${String(long.published)}:`;
     const hostIp = long.host_ip === undefined ? '' : `${String(long.host_ip)}:`;
     return `${hostIp}${published}${String(long.target)}${long.protocol ? `/${String(long.protocol)}` : ''}`;
@@ -349,23 +360,23 @@ class ComposeTranslation {
           return;
         }
         const flags = (options ?? '').split(',').filter(Boolean);
-        const unknown = flags.filter((flag) => !['ro', 'rw'].includes(flag));
-        if (unknown.length > 0) t.unsupported(from, `mount options ${unknown.join(',')} are not supported, ignored`);
+        // nocopy is what Corral does anyway; cached, delegated and consistent are macOS settings.
+        const macOs = flags.filter((flag) => MACOS_MOUNT_OPTIONS.includes(flag));
+        if (macOs.length > 0) t.unsupported(from, `mount options ${macOs.join(',')} are macOS settings with no effect on Linux; ignored`);
+        const unknown = flags.filter((flag) => !['ro', 'rw', 'nocopy', ...MACOS_MOUNT_OPTIONS].includes(flag));
+        if (unknown.length > 0) {
+          throw errorAt(t.source, from, `mount options ${unknown.join(',')} are not supported: the mount would be made without them`, 'keep ro or rw; relabel for SELinux yourself (chcon) instead of z or Z');
+        }
         mounts.push(`${isHostPath(source!) ? source : corralName(source!)}:${target}${flags.includes('ro') ? ':ro' : ''}`);
         return;
       }
       const long = t.mapping(entry, from, '{ type: bind, source: ./data, target: /data }');
-      t.unsupportedKeys(long, ['type', 'source', 'target', 'read_only', 'bind', 'volume', 'tmpfs', 'consistency'], from);
       const type = String(long.type ?? 'volume');
       if (!['volume', 'bind', 'tmpfs'].includes(type)) {
-        t.unsupported(from, `a mount of type ${type} is not supported, ignored`);
-        mounts.pop();
-        return;
+        throw errorAt(t.source, [...from, 'type'], `a mount of type ${type} is not supported: the service would run without it`, 'use a volume, a bind mount or a tmpfs');
       }
       const bind = t.mapping(long.bind, [...from, 'bind'], '{ create_host_path: true }');
       const volume = t.mapping(long.volume, [...from, 'volume'], '{ subpath: site }');
-      t.unsupportedKeys(bind, ['create_host_path'], [...from, 'bind']);
-      t.unsupportedKeys(volume, ['subpath', 'nocopy'], [...from, 'volume']);
       if (type === 'volume' && long.source === undefined) {
         const name = anonymousVolumeName(String(at[1]), String(long.target));
         this.namedVolumes[name] = {};
@@ -384,9 +395,12 @@ class ComposeTranslation {
     const tmpfs = raw.tmpfs === undefined ? [] : [raw.tmpfs].flat().map(String);
     tmpfs.forEach((entry, index) => {
       const [target, options = ''] = entry.split(':');
-      const size = /size=([^,]+)/.exec(options)?.[1];
-      t.from([...to, 'volumes', mounts.length], [...at, 'tmpfs', ...(Array.isArray(raw.tmpfs) ? [index] : [])]);
-      mounts.push({ type: 'tmpfs', target, ...(size ? { tmpfs: { size } } : {}) });
+      const from = [...at, 'tmpfs', ...(Array.isArray(raw.tmpfs) ? [index] : [])];
+      const settings = tmpfsOptions(options, (option) => {
+        throw errorAt(t.source, from, `tmpfs option ${option} is not supported: the mount would be made without it`, 'keep size= and mode= only, e.g. /tmp:size=64m,mode=1777');
+      });
+      t.from([...to, 'volumes', mounts.length], from);
+      mounts.push({ type: 'tmpfs', target, ...(Object.keys(settings).length > 0 ? { tmpfs: settings } : {}) });
     });
     if (mounts.length > 0) container.volumes = mounts;
   }
@@ -472,7 +486,6 @@ class ComposeTranslation {
         membership.mac_address = raw.mac_address;
         t.from([...to, 'mac_address'], [...at, 'mac_address']);
       }
-      if (options) t.unsupportedKeys(options, ['aliases', 'ipv4_address', 'ipv6_address', 'mac_address', 'interface_name', 'priority'], from);
       networks[corralName(name)] = membership;
       if (raw.networks !== undefined) t.from(to, from);
     }
@@ -525,14 +538,18 @@ class ComposeTranslation {
     else this.t.unsupported([...at, 'pull_policy'], `pull_policy ${String(raw.pull_policy)} is not supported, ignored`);
   }
 
-  /** develop.watch: the rules of `corral watch` (rebuild is recreate). */
+  /** develop.watch: the rules of `corral watch` (rebuild is refused: the image would not be rebuilt). */
   private develop({ raw, at, to, container }: Service): void {
     const { t } = this;
     const develop = t.mapping(raw.develop, [...at, 'develop'], '{ watch: [{ path: ./src, action: sync, target: /app }] }');
     const watch = develop.watch === undefined ? undefined : t.mappings(develop.watch, [...at, 'develop', 'watch'], '{ path: ./src, action: sync, target: /app }');
-    if (raw.develop !== undefined) t.unsupportedKeys(develop, ['watch'], [...at, 'develop']);
+    watch?.forEach((rule, index) => {
+      if (rule.action !== 'rebuild') return;
+      throw errorAt(t.source, [...at, 'develop', 'watch', index, 'action'], 'action: rebuild is not carried over yet: corral watch would recreate the container from the image it has, without rebuilding it',
+        'use sync+restart (or sync) and rebuild with corral up --build, or remove the rule');
+    });
     if (watch) {
-      container.watch = watch.map((rule) => ({ ...rule, action: rule.action === 'rebuild' ? 'recreate' : rule.action }));
+      container.watch = watch;
       t.from([...to, 'watch'], [...at, 'develop', 'watch']);
     }
   }
@@ -541,7 +558,6 @@ class ComposeTranslation {
   private ignored({ raw, at }: Service): void {
     const { t } = this;
     if (raw.userns_mode !== undefined && raw.userns_mode !== 'host') t.unsupported([...at, 'userns_mode'], `userns_mode ${String(raw.userns_mode)} is not supported (Corral has userns: auto), ignored`);
-    if (raw.expose !== undefined) t.unsupported([...at, 'expose'], 'every port is reachable inside the project network anyway; ignored');
   }
 }
 

@@ -3,6 +3,7 @@ import { parseSourceText } from '../import/documents.js';
 import { readDotenvFiles } from '../project/dotenv.js';
 import { ProjectError } from '../project/errors.js';
 import { interpolateProject, type LookupEnv } from '../project/interpolate.js';
+import { composeValueType } from '../import/compose-types.js';
 import { errorAt, type ParsedFile, type PathSegment } from '../project/parse.js';
 import { applyExtends, extendsFilesOf } from './extends.js';
 import { importIncluded, includeEntriesOf } from './include.js';
@@ -33,7 +34,7 @@ export interface ComposeModelOptions {
 /** A file parsed and interpolated. */
 export function layerOf(text: string, file: string, lookup: LookupEnv): ComposeLayer {
   const source = parseSourceText(text, file);
-  return { parsed: source.parsed, data: interpolateProject(source.parsed, lookup), tags: source.tags };
+  return { parsed: source.parsed, data: interpolateProject(source.parsed, lookup, { typeAt: composeValueType }), tags: source.tags };
 }
 
 /** Reads a file that another names (extends.file, include), or says where it is named. */

@@ -7,6 +7,7 @@ import { normaliseProject } from '../project/normalise.js';
 import type { ParsedFile } from '../project/parse.js';
 import { parseSourceText, type SourceFormat } from '../import/documents.js';
 import { translateCompose } from '../import/compose.js';
+import { composeValueType } from '../import/compose-types.js';
 import { translateKube } from '../import/kube.js';
 import { validateProjectData } from '../project/validate.js';
 import { readDotenvFiles, readEnvFiles } from '../project/dotenv.js';
@@ -107,22 +108,46 @@ export async function loadProject(options: LoadOptions): Promise<Project> {
   return (await loadProjectAndSource(options)).project;
 }
 
-/** loadProject, and the document the project was made of. */
-export async function loadProjectAndSource(options: LoadOptions): Promise<{ project: Project; source: SourceDocument }> {
+/** The files of a project read and parsed, and the environment its variables come from. */
+async function readProjectSources(options: LoadOptions) {
   const files = [options.file, ...(options.overrides ?? [])].map((file) => path.resolve(file));
-  const file = files[0]!;
   const read = options.readFile ?? readWithinLimit;
   const sources: Source[] = [];
   for (const one of files) sources.push(parseSourceText(await readSourceFile(one, read), one));
   checkMergeable(sources);
-  const source = sources[0]!;
-  const tagged = source.format === 'compose' ? undefined : source.tags[0];
-  if (tagged) throw errorAt(source.parsed, tagged.path, `${tagged.tag} is a tag of compose files, for merging several`, 'remove the tag: a Corral project file is one file, with plain values');
-  const baseDir = path.resolve(options.projectDirectory ?? path.dirname(file));
+  const baseDir = path.resolve(options.projectDirectory ?? path.dirname(files[0]!));
   // The environment wins over .env, as in compose.
   const dotenv = await readDotenvFiles(options.dotenvFiles ?? [path.join(baseDir, '.env')], { optional: options.dotenvFiles === undefined, read });
   const environment = options.lookupEnv ?? processEnvironment;
   const lookup = (name: string) => environment(name) ?? dotenv[name];
+  return { files, sources, read, baseDir, environment, lookup };
+}
+
+type ProjectSources = Awaited<ReturnType<typeof readProjectSources>>;
+
+/** Compose files interpolated (values typed) one by one, then merged with their extends and include: the document compose itself would have. */
+async function mergeComposeSources({ files, sources, read, baseDir, lookup }: ProjectSources): Promise<ParsedFile> {
+  // Each file is interpolated on its own, then merged over the ones before it, as compose does.
+  const layers = sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup, { typeAt: composeValueType }), tags: one.tags }));
+  const otherFiles: string[] = [];
+  const merged = parsedFileOf(await composeModel(layers, { projectDirectory: baseDir, lookup, read, otherFiles }), files[0]!);
+  files.push(...new Set(otherFiles));
+  return merged;
+}
+
+/** The compose document of a project's files, merged and interpolated, before Corral translates (and checks) it: compose's model, for tests of the merge. */
+export async function loadComposeDocument(options: LoadOptions): Promise<unknown> {
+  return (await mergeComposeSources(await readProjectSources(options))).data;
+}
+
+/** loadProject, and the document the project was made of. */
+export async function loadProjectAndSource(options: LoadOptions): Promise<{ project: Project; source: SourceDocument }> {
+  const loaded = await readProjectSources(options);
+  const { files, sources, baseDir, environment, lookup, read } = loaded;
+  const file = files[0]!;
+  const source = sources[0]!;
+  const tagged = source.format === 'compose' ? undefined : source.tags[0];
+  if (tagged) throw errorAt(source.parsed, tagged.path, `${tagged.tag} is a tag of compose files, for merging several`, 'remove the tag: a Corral project file is one file, with plain values');
   // A compose file is interpolated as compose does, then translated; Kubernetes manifests have no
   // such variables. Either way the Corral document keeps the positions of the user's file.
   const warn = options.onWarning ?? warnOnStderr;
@@ -131,11 +156,7 @@ export async function loadProjectAndSource(options: LoadOptions): Promise<{ proj
   let document: unknown = source.parsed.data;
   if (source.format === 'kube') ({ parsed, data } = translateKube(source.parsed, warn));
   else if (source.format === 'compose') {
-    // Each file is interpolated on its own, then merged over the ones before it, as compose does.
-    const layers = sources.map((one) => ({ parsed: one.parsed, data: interpolateProject(one.parsed, lookup), tags: one.tags }));
-    const otherFiles: string[] = [];
-    const merged = parsedFileOf(await composeModel(layers, { projectDirectory: baseDir, lookup, read, otherFiles }), file);
-    files.push(...new Set(otherFiles));
+    const merged = await mergeComposeSources(loaded);
     document = merged.data;
     ({ parsed, data } = translateCompose(merged, merged.data as Record<string, unknown>, warn));
   }

@@ -59,7 +59,7 @@ importing('a compose file: services as pods, network_mode: service:, ports, envi
 `);
   const up = await corral(context.sandbox, ['-f', file, '-p', context.compose, 'up', '-d']);
   assert.is(up.exitCode, 0, `up: ${up.stdout}\n${up.stderr}`);
-  assert.match(up.stderr, /docker-compose\.yml:11:5: services\.side\.logging: not supported by Corral, ignored/, 'the unsupported key is named with its line');
+  assert.match(up.stderr, /docker-compose\.yml:11:5: services\.side\.logging: Corral keeps each container's output itself \(corral logs\); the logging driver and its options are not used; ignored/, 'the unsupported key is named with its line');
   const ps = await corral(context.sandbox, ['-p', context.compose, 'ps', '--format', 'json']);
   const rows = JSON.parse(ps.stdout) as { pod: string; container: string; state: string }[];
   assert.equal(rows.map((row) => `${row.pod}/${row.container}:${row.state}`).sort(), ['web/side:running', 'web/web:running'], 'side runs in web\'s pod');

@@ -97,8 +97,8 @@ corpus('node + redis (compose): build, healthcheck condition, long port and volu
   }, 'web');
   assert.equal(described.pods.web!.ports, ['127.0.0.1:3000:3000/tcp'], 'the long port form');
   assert.equal(web.image?.build, { context: fixture('.').replace(/\/\.$/, ''), dockerfile: 'Dockerfile' }, 'build context and Dockerfile');
-  assert.equal(web.watch?.map((rule) => rule.action), ['sync', 'recreate'], 'develop.watch, rebuild as recreate');
-  assert.equal(warnings, ['20:7: services.web.build.args: not supported by Corral, ignored'], 'build args named');
+  assert.equal(web.watch?.map((rule) => rule.action), ['sync', 'sync+restart'], 'develop.watch');
+  assert.equal(warnings, [], 'every key carried');
   const monitoring = await loadFixture('node-redis.compose.yml', ['monitoring']);
   const webPod = monitoring.project.pods.find((pod) => pod.name === 'web')!;
   assert.equal(webPod.containers.map((container) => container.name), ['metrics', 'web'], 'network_mode: service:web puts metrics into web\'s pod');
@@ -157,15 +157,20 @@ corpus('errors in a translated file point at the user\'s own line and column', a
   }
 });
 
-corpus('compose secrets without content (external) are named and left out with their uses', async () => {
-  const text = ['services:', '  app:', '    image: x', '    secrets: [db, { source: local, target: l }]', 'secrets:', '  db: { external: true }', '  local: { content: "here" }', ''].join('\n');
-  const warnings: string[] = [];
-  const project = await loadProject({ file: '/p/compose.yml', readFile: async () => text, lookupEnv: () => undefined, onWarning: (warning) => warnings.push(warning) });
-  assert.equal(project.pods[0]!.containers[0]!.files.map((file) => `${file.name}->${file.target}`), ['local->/run/secrets/l'], 'the secret with content');
-  assert.equal(warnings, [
-    '/p/compose.yml:6:3: secrets.db: has no file, environment or content (external ones are for swarm), ignored with its uses',
-    '/p/compose.yml:4:15: services.app.secrets[0]: secret db has no content in this file, ignored',
-  ], 'both named with their lines');
+corpus('compose secrets without content (external, or nothing at all) are refused at their line: the service would run without them', async () => {
+  const lines = ['services:', '  app:', '    image: x', '    secrets: [db, { source: local, target: l }]', 'secrets:', '  db: { external: true }', '  local: { content: "here" }', ''];
+  const refusal = async (text: string): Promise<string> => {
+    try {
+      await loadProject({ file: '/p/compose.yml', readFile: async () => text, lookupEnv: () => undefined, onWarning: () => {} });
+    } catch (error) {
+      return String(error);
+    }
+    throw new Error('should have been refused');
+  };
+  assert.match(await refusal(lines.join('\n')), /^\/p\/compose\.yml:6:9: external secrets live in a swarm/, 'external: true at its line');
+  assert.match(await refusal(lines.join('\n').replace('{ external: true }', '{ labels: { a: b } }')), /^\/p\/compose\.yml:6:3: secrets\.db has no file, environment or content/, 'no content at all');
+  const project = await loadProject({ file: '/p/compose.yml', readFile: async () => lines.join('\n').replace('{ external: true }', '{ environment: DB }'), lookupEnv: (name) => (name === 'DB' ? 'pw' : undefined), onWarning: () => {} });
+  assert.equal(project.pods[0]!.containers[0]!.files.map((file) => `${file.name}->${file.target}`), ['db->/run/secrets/db', 'local->/run/secrets/l'], 'both once they have content');
 });
 
 corpus('compose keys translated one by one', async () => {

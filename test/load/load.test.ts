@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadProjectAndSource } from '../../src/load/load.js';
+import { loadComposeDocument, loadProjectAndSource } from '../../src/load/load.js';
 import { ProjectError } from '../../src/project/errors.js';
 import { readWithinLimit } from '../../src/project/limits.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
@@ -35,6 +35,15 @@ async function loadCompose(files: (string | { inline: string })[], env: Record<s
     readFile: async (file) => inline.get(file) ?? readWithinLimit(file), onWarning: (warning) => warnings.push(warning),
   });
   return { project, services: (source.data as Raw).services as Raw, warnings };
+}
+
+/**
+ * compose's model of `files` (merged, extended, included), before Corral translates it: for cases whose
+ * services use keys Corral refuses (build.target, dockerfile_inline) to check compose's merge alone.
+ */
+async function composeServices(files: string[], env: Record<string, string> = {}): Promise<Raw> {
+  const data = await loadComposeDocument({ file: files[0]!, overrides: files.slice(1), projectName: 'test', lookupEnv: (name) => env[name], dotenvFiles: [] }) as Raw;
+  return data.services as Raw;
 }
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */
@@ -115,7 +124,7 @@ extendsCases('TestLoadExtendsSameFile: a service of another file that extends on
     await mkdir(path.join(dir, 'sub'));
     await writeFile(path.join(dir, 'sub/compose.yaml'), 'services:\n  base:\n    build:\n      context: ..\n  service:\n    extends: base\n    build:\n      target: target\n');
     await writeFile(path.join(dir, 'compose.yaml'), 'services:\n  out-base:\n    extends: { file: sub/compose.yaml, service: base }\n  out-service:\n    extends: { file: sub/compose.yaml, service: service }\n');
-    const { services } = await loadCompose([path.join(dir, 'compose.yaml')]);
+    const services = await composeServices([path.join(dir, 'compose.yaml')]);
     assert.equal(services['out-base'].build, { context: dir });
     assert.equal(services['out-service'].build, { context: dir, target: 'target' });
   });
@@ -179,7 +188,7 @@ includeCases('TestIncludeRelative: the included file\'s relative paths are its d
 });
 
 includeCases('TestIncludeWithProjectDirectory: project_directory is where the included file\'s paths lead', async () => {
-  const { services } = await loadCompose([path.join(TESTDATA, 'include/project-directory.yaml')]);
+  const services = await composeServices([path.join(TESTDATA, 'include/project-directory.yaml')]);
   const subdir = path.join(TESTDATA, 'subdir');
   assert.is(services.service.build.context, subdir);
   assert.is(services.service.volumes[0].source, path.join(subdir, 'compose-test-extends-imported.yaml'));

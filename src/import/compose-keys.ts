@@ -1,0 +1,370 @@
+import type { PathSegment } from '../project/parse.js';
+import { errorAt } from '../project/parse.js';
+import type { Raw, Translation } from './translation.js';
+
+// Every key of the compose specification, and what Corral does with it: carried over (a concern of
+// compose.ts takes it, and may still check its values), refused (ignoring it would make the project
+// run differently: an error at its line, with how to rewrite it), or warned (ignoring it changes
+// nothing in how the project runs: a warning at its line). The issue's rule: a compose project runs
+// the same way, or is refused at the exact line with a reason; nothing in between.
+//
+// Paths are written as the compose schema nests them: `services.*.ports[].mode` is the `mode` of any
+// item of the `ports` list of any service. test/import/compose-keys.test.ts walks the compose-spec
+// schema and fails on a key that is in none of the three lists; README.md's compose section is
+// written from this table (scripts/readme-compose-keys.mjs).
+
+export type KeyFate =
+  | { readonly fate: 'carried'; readonly how?: string }
+  /** `unless`: the values that are what Corral does anyway (`init: false`), taken as carried. */
+  | { readonly fate: 'refused'; readonly reason: string; readonly fix: string; readonly unless?: (value: unknown) => boolean }
+  | { readonly fate: 'warned'; readonly reason: string; readonly unless?: (value: unknown) => boolean };
+
+const carried = (how?: string): KeyFate => ({ fate: 'carried', ...(how ? { how } : {}) });
+const refused = (reason: string, fix: string, unless?: (value: unknown) => boolean): KeyFate => ({ fate: 'refused', reason, fix, ...(unless ? { unless } : {}) });
+const warned = (reason: string, unless?: (value: unknown) => boolean): KeyFate => ({ fate: 'warned', reason, ...(unless ? { unless } : {}) });
+
+/** Values that are Corral's own behaviour, so writing them changes nothing. */
+const isFalse = (value: unknown) => value === false;
+const isTrue = (value: unknown) => value === true;
+const isOne = (value: unknown) => value === 1;
+const isAmong = (...values: unknown[]) => (value: unknown) => values.includes(value);
+/** The platform of this host as compose writes it (linux/amd64, linux/arm64). */
+export const HOST_PLATFORM = `linux/${{ x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' }[process.arch as string] ?? process.arch}`;
+
+const NOT_YET = 'not carried over by Corral yet';
+const GPU = 'Corral gives containers no GPU (it has no NVIDIA or CDI device hook): the service would run without one';
+const SWARM = 'a swarm setting; docker compose ignores it too when it runs containers on one host';
+const WINDOWS = 'a Windows-only setting; Docker ignores it on Linux too';
+const NETWORKING = 'not supported by Corral';
+
+/** Keys a service of a hook (post_start, pre_stop) has: refused with the hook itself. */
+const HOOK = refused(`lifecycle hooks are ${NOT_YET}`, 'run the command from the entrypoint or the command instead, and remove the hook');
+
+export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
+  // Top level.
+  version: warned('obsolete (compose ignores it too)'),
+  name: carried('the project name, normalised as compose does'),
+  include: carried('each included project is loaded and merged (src/load/include.ts)'),
+  'include[].path': carried(),
+  'include[].env_file': carried(),
+  'include[].project_directory': carried(),
+  services: carried(),
+  models: refused('AI models (Docker Model Runner) have no equivalent in Corral', 'remove models: and the services\' models:, and run the model server as a service'),
+
+  // A service.
+  'services.*.annotations': warned('OCI annotations are metadata for runtimes and tools; Corral does not set them'),
+  'services.*.attach': warned('corral up does not attach to the containers\' output; corral logs shows it'),
+  'services.*.blkio_config': refused('Corral sets no block-IO weights or limits', 'remove blkio_config, or run this service with docker compose'),
+  'services.*.build': carried('built with buildah before up'),
+  'services.*.build.context': carried(),
+  'services.*.build.dockerfile': carried(),
+  'services.*.build.dockerfile_inline': refused(`an inline Dockerfile is ${NOT_YET}`, 'write it to a Dockerfile in the context and name it with dockerfile:'),
+  'services.*.build.entitlements': refused('build entitlements are not granted by Corral\'s builds', 'remove entitlements and what needs them from the Dockerfile'),
+  'services.*.build.args': refused(`build arguments are ${NOT_YET}; the Dockerfile\'s defaults would be built instead`, 'write the values as ARG defaults in the Dockerfile'),
+  'services.*.build.ssh': refused('SSH agent forwarding into builds is not supported', 'fetch what needs SSH before the build, into the context'),
+  'services.*.build.labels': warned('image labels are metadata; the built image does not get them'),
+  'services.*.build.cache_from': warned('a build cache only makes builds faster; buildah\'s own layer cache is used'),
+  'services.*.build.cache_to': warned('a build cache only makes builds faster; nothing is exported'),
+  'services.*.build.no_cache': warned('the image is built from the same Dockerfile; buildah reuses its layers'),
+  'services.*.build.additional_contexts': refused(`additional build contexts are ${NOT_YET}`, 'copy what they hold into the build context'),
+  'services.*.build.network': refused(`the build's network mode is ${NOT_YET}`, 'remove network: if the build needs no special network'),
+  'services.*.build.provenance': warned('provenance attestations are metadata; none is made'),
+  'services.*.build.sbom': warned('SBOM attestations are metadata; none is made'),
+  'services.*.build.pull': warned('buildah uses the base image it has or pulls it when missing; run corral pull for a newer one'),
+  'services.*.build.target': refused(`a build target stage is ${NOT_YET}; the last stage would be built instead`, 'make the stage you want the last one of the Dockerfile, or a Dockerfile of its own'),
+  'services.*.build.shm_size': refused(`the build's /dev/shm size is ${NOT_YET}`, 'remove shm_size from build: if the build does not need it'),
+  'services.*.build.extra_hosts': refused(`extra hosts during the build are ${NOT_YET}`, 'use addresses instead of names in the Dockerfile, or remove extra_hosts from build:'),
+  'services.*.build.isolation': warned(WINDOWS),
+  'services.*.build.privileged': refused(`privileged builds are ${NOT_YET}`, 'remove privileged from build: and what needs it from the Dockerfile'),
+  'services.*.build.secrets': refused(`build secrets are ${NOT_YET}`, 'remove the secret mounts from the Dockerfile and build: secrets'),
+  'services.*.build.tags': warned('extra tags name the same image; Corral names it after the service (or image:)'),
+  'services.*.build.ulimits': refused(`the build's ulimits are ${NOT_YET}`, 'remove ulimits from build:'),
+  'services.*.build.platforms': refused('multi-platform builds are not supported; Corral builds for this host', 'remove platforms'),
+  'services.*.cap_add': carried(),
+  'services.*.cap_drop': carried(),
+  'services.*.cgroup': refused('Corral does not choose the container\'s cgroup namespace', 'remove cgroup:'),
+  'services.*.cgroup_parent': refused('Corral places every container in its own cgroup tree', 'remove cgroup_parent'),
+  'services.*.command': carried(),
+  'services.*.configs': carried('files with the configs\' content, mounted read-only'),
+  'services.*.configs[].source': carried(),
+  'services.*.configs[].target': carried(),
+  'services.*.configs[].uid': carried(),
+  'services.*.configs[].gid': carried(),
+  'services.*.configs[].mode': carried(),
+  'services.*.container_name': carried('a name of the service on each of its networks (the container itself is POD/CONTAINER)'),
+  'services.*.cpu_count': warned(WINDOWS),
+  'services.*.cpu_percent': warned(WINDOWS),
+  'services.*.cpu_shares': refused('Corral sets no CPU weight', 'remove cpu_shares, or use cpus: for a limit'),
+  'services.*.cpu_quota': refused('Corral sets CPU limits as a number of CPUs', 'write cpus: (quota / period, e.g. 0.5) instead'),
+  'services.*.cpu_period': refused('Corral sets CPU limits as a number of CPUs', 'write cpus: (quota / period, e.g. 0.5) instead'),
+  'services.*.cpu_rt_period': refused('Corral gives containers no real-time CPU time', 'remove cpu_rt_period'),
+  'services.*.cpu_rt_runtime': refused('Corral gives containers no real-time CPU time', 'remove cpu_rt_runtime'),
+  'services.*.cpus': carried(),
+  'services.*.cpuset': refused('Corral does not pin containers to CPUs', 'remove cpuset, or use cpus: for a limit'),
+  'services.*.credential_spec': warned(WINDOWS),
+  'services.*.depends_on': carried(),
+  'services.*.depends_on.*.condition': carried(),
+  'services.*.depends_on.*.required': carried(),
+  'services.*.depends_on.*.restart': warned('Corral never restarts a dependent because its dependency was recreated; the project runs the same', isFalse),
+  'services.*.develop': carried('the rules of corral watch'),
+  'services.*.develop.watch': carried(),
+  'services.*.develop.watch[].path': carried(),
+  'services.*.develop.watch[].action': carried('sync, sync+restart, sync+exec and restart as they are; rebuild is refused'),
+  'services.*.develop.watch[].target': carried(),
+  'services.*.develop.watch[].ignore': carried(),
+  'services.*.develop.watch[].include': refused(`include patterns of a watch rule are ${NOT_YET}; every file under path would be watched`, 'watch narrower paths, one rule each, or ignore what should not count'),
+  'services.*.develop.watch[].exec': carried(),
+  'services.*.develop.watch[].exec.command': carried(),
+  'services.*.develop.watch[].exec.user': refused(`the user of a watch command is ${NOT_YET}; it runs as the container's user`, 'remove user, or switch user in the command'),
+  'services.*.develop.watch[].exec.privileged': refused(`privileged watch commands are ${NOT_YET}`, 'remove privileged'),
+  'services.*.develop.watch[].exec.working_dir': refused(`the working directory of a watch command is ${NOT_YET}`, 'write cd DIR && ... in the command'),
+  'services.*.develop.watch[].exec.environment': refused(`the environment of a watch command is ${NOT_YET}`, 'write VAR=value ... in the command'),
+  'services.*.develop.watch[].initial_sync': carried(),
+  'services.*.deploy': carried(),
+  'services.*.deploy.mode': warned('Corral runs on one host, where a global service is one container, as a replicated one is'),
+  'services.*.deploy.endpoint_mode': warned(SWARM),
+  'services.*.deploy.replicas': refused(`replicas are ${NOT_YET}: one container would run`, 'write one service per replica, or remove replicas', isOne),
+  'services.*.deploy.labels': warned('labels of the swarm service, not of its containers; docker compose does not put them on containers either'),
+  'services.*.deploy.rollback_config': warned(SWARM),
+  'services.*.deploy.update_config': warned(SWARM),
+  'services.*.deploy.resources': carried(),
+  'services.*.deploy.resources.limits': carried(),
+  'services.*.deploy.resources.limits.cpus': carried(),
+  'services.*.deploy.resources.limits.memory': carried(),
+  'services.*.deploy.resources.limits.pids': carried(),
+  'services.*.deploy.resources.reservations': carried(),
+  'services.*.deploy.resources.reservations.cpus': refused(`CPU reservations are ${NOT_YET}`, 'remove reservations.cpus, or set limits.cpus'),
+  'services.*.deploy.resources.reservations.memory': carried('the soft memory limit'),
+  'services.*.deploy.resources.reservations.generic_resources': refused('generic resources are swarm node resources; Corral has none to give', 'remove generic_resources'),
+  'services.*.deploy.resources.reservations.devices': refused(GPU, 'remove the device reservation, or run this service with docker compose on a host with a GPU'),
+  'services.*.deploy.restart_policy': refused(`deploy.restart_policy is ${NOT_YET}`, 'write restart: at the service instead (no, always, on-failure, unless-stopped)'),
+  'services.*.deploy.placement': warned(SWARM),
+  'services.*.device_cgroup_rules': refused('Corral adds no device cgroup rules', 'remove device_cgroup_rules'),
+  'services.*.devices': refused(`host devices are ${NOT_YET}`, 'remove devices, or run this service with docker compose'),
+  'services.*.dns': carried(),
+  'services.*.dns_opt': refused('Corral writes resolv.conf with nameservers and search domains only', 'remove dns_opt'),
+  'services.*.dns_search': carried(),
+  'services.*.domainname': refused('Corral sets no domain name in the container', 'remove domainname, or write a full hostname'),
+  'services.*.entrypoint': carried(),
+  'services.*.env_file': carried(),
+  'services.*.env_file[].path': carried(),
+  'services.*.env_file[].format': refused('env files are read as dotenv files; another format is not supported', 'remove format', isAmong('dotenv')),
+  'services.*.env_file[].required': refused(`required: false is ${NOT_YET}: Corral reads every env_file and fails when one is missing`, 'remove required: false, or the entry', isTrue),
+  'services.*.label_file': refused(`label files are ${NOT_YET}`, 'write the labels under labels:'),
+  'services.*.environment': carried(),
+  'services.*.expose': warned('every port is reachable inside the project network anyway'),
+  'services.*.extends': carried('merged as compose does (src/load/extends.ts)'),
+  'services.*.extends.service': carried(),
+  'services.*.extends.file': carried(),
+  'services.*.provider': refused('services run by an external provider are not supported', 'run what the provider makes as a service of its own'),
+  'services.*.external_links': refused('containers outside the project cannot be linked', 'put the other containers in this project, or reach them by address'),
+  'services.*.extra_hosts': carried(),
+  'services.*.gpus': refused(GPU, 'remove gpus, or run this service with docker compose on a host with a GPU'),
+  'services.*.group_add': refused(`supplementary groups are ${NOT_YET}`, 'add the user to the group in the image'),
+  'services.*.healthcheck': carried(),
+  'services.*.healthcheck.disable': carried(),
+  'services.*.healthcheck.interval': carried(),
+  'services.*.healthcheck.retries': carried(),
+  'services.*.healthcheck.test': carried(),
+  'services.*.healthcheck.timeout': carried(),
+  'services.*.healthcheck.start_period': carried(),
+  'services.*.healthcheck.start_interval': carried(),
+  'services.*.hostname': carried(),
+  'services.*.image': carried(),
+  'services.*.init': refused(`an init process is ${NOT_YET}: zombies would not be reaped`, 'remove init, or start the program under tini in the image', isFalse),
+  'services.*.ipc': carried('host, private, shareable and service:NAME'),
+  'services.*.isolation': warned(WINDOWS),
+  'services.*.labels': carried(),
+  'services.*.links': carried('SERVICE:ALIAS names SERVICE as ALIAS in the linking service\'s view'),
+  'services.*.logging': warned('Corral keeps each container\'s output itself (corral logs); the logging driver and its options are not used'),
+  'services.*.mac_address': carried('the MAC address of its first network\'s interface'),
+  'services.*.mem_limit': carried(),
+  'services.*.mem_reservation': carried(),
+  'services.*.mem_swappiness': refused('Corral does not set swappiness', 'remove mem_swappiness'),
+  'services.*.memswap_limit': refused('Corral does not set a swap limit', 'remove memswap_limit'),
+  'services.*.network_mode': carried('host, none, bridge and service:NAME'),
+  'services.*.models': refused('AI models (Docker Model Runner) have no equivalent in Corral', 'remove models: and pass the model server\'s address in environment:'),
+  'services.*.networks': carried(),
+  'services.*.networks.*.aliases': carried(),
+  'services.*.networks.*.ipv4_address': carried(),
+  'services.*.networks.*.ipv6_address': refused('Corral\'s networks have no IPv6', 'remove ipv6_address'),
+  'services.*.networks.*.interface_name': carried(),
+  'services.*.networks.*.link_local_ips': warned(NETWORKING),
+  'services.*.networks.*.mac_address': carried(),
+  'services.*.networks.*.driver_opts': warned(NETWORKING),
+  'services.*.networks.*.priority': carried('the order of the interfaces'),
+  'services.*.networks.*.gw_priority': warned(NETWORKING),
+  'services.*.oom_kill_disable': refused('Corral does not disable the OOM killer', 'remove oom_kill_disable', isFalse),
+  'services.*.oom_score_adj': refused('Corral does not adjust OOM scores', 'remove oom_score_adj'),
+  'services.*.pid': carried('host and service:NAME'),
+  'services.*.pids_limit': carried(),
+  'services.*.platform': refused(`Corral runs images of this host's platform (${HOST_PLATFORM}) only`, `remove platform, or write ${HOST_PLATFORM}`, isAmong(HOST_PLATFORM)),
+  'services.*.ports': carried(),
+  'services.*.ports[].name': warned('a port\'s name is a label for tools'),
+  'services.*.ports[].mode': warned('on one host, host and ingress publish the port the same way'),
+  'services.*.ports[].host_ip': carried(),
+  'services.*.ports[].target': carried(),
+  'services.*.ports[].published': carried(),
+  'services.*.ports[].protocol': carried(),
+  'services.*.ports[].app_protocol': warned('a port\'s application protocol is a label for tools'),
+  'services.*.post_start': HOOK,
+  'services.*.pre_stop': HOOK,
+  'services.*.privileged': carried(),
+  'services.*.profiles': carried(),
+  'services.*.pull_policy': carried('always, never, missing, if_not_present'),
+  'services.*.pull_refresh_after': warned('refresh policies are not supported; the pull_policy decides'),
+  'services.*.read_only': carried(),
+  'services.*.restart': carried(),
+  'services.*.runtime': refused('Corral runs every container with runc', 'remove runtime', isAmong('runc')),
+  'services.*.scale': refused(`scale is ${NOT_YET}: one container would run`, 'write one service per replica, or remove scale', isOne),
+  'services.*.security_opt': carried('no-new-privileges and seccomp'),
+  'services.*.shm_size': carried(),
+  'services.*.secrets': carried('files with the secrets\' content, mounted read-only'),
+  'services.*.secrets[].source': carried(),
+  'services.*.secrets[].target': carried(),
+  'services.*.secrets[].uid': carried(),
+  'services.*.secrets[].gid': carried(),
+  'services.*.secrets[].mode': carried(),
+  'services.*.sysctls': carried(),
+  'services.*.stdin_open': carried('conmon keeps its stdin open for corral attach'),
+  'services.*.stop_grace_period': carried(),
+  'services.*.stop_signal': carried(),
+  'services.*.storage_opt': refused('Corral does not limit the size of a container\'s writable layer', 'remove storage_opt'),
+  'services.*.tmpfs': carried('size and mode options'),
+  'services.*.tty': carried('a terminal held by conmon, reached by corral attach'),
+  'services.*.ulimits': carried(),
+  'services.*.ulimits.*.hard': carried(),
+  'services.*.ulimits.*.soft': carried(),
+  'services.*.use_api_socket': refused('Corral has no Docker API socket to give', 'remove use_api_socket', isFalse),
+  'services.*.user': carried(),
+  'services.*.uts': refused('every pod has its own UTS namespace in Corral', 'remove uts'),
+  'services.*.userns_mode': carried('host; other modes are warned (Corral has userns: auto)'),
+  'services.*.volumes': carried(),
+  'services.*.volumes[].type': carried('volume, bind and tmpfs'),
+  'services.*.volumes[].source': carried(),
+  'services.*.volumes[].target': carried(),
+  'services.*.volumes[].read_only': carried(),
+  'services.*.volumes[].consistency': warned('a macOS setting; no effect on Linux'),
+  'services.*.volumes[].bind': carried(),
+  'services.*.volumes[].bind.propagation': refused('Corral mounts binds with private propagation', 'remove propagation', isAmong('private', 'rprivate')),
+  'services.*.volumes[].bind.create_host_path': carried(),
+  'services.*.volumes[].bind.recursive': refused('Corral bind mounts are recursive, as compose\'s default', 'remove recursive', isAmong('enabled')),
+  'services.*.volumes[].bind.selinux': refused('Corral does not relabel bind mounts for SELinux', 'relabel the directory yourself (chcon -t container_file_t) and remove selinux'),
+  'services.*.volumes[].volume': carried(),
+  'services.*.volumes[].volume.labels': warned('volume labels are metadata; Corral does not keep them'),
+  'services.*.volumes[].volume.nocopy': refused('Corral never copies the image\'s files into a new volume, as nocopy: true says', 'write nocopy: true, or copy the files in at start', isTrue),
+  'services.*.volumes[].volume.subpath': carried(),
+  'services.*.volumes[].tmpfs': carried(),
+  'services.*.volumes[].tmpfs.size': carried(),
+  'services.*.volumes[].tmpfs.mode': carried(),
+  'services.*.volumes[].image': refused('image mounts are not supported', 'copy the files into a volume, or build them into the image'),
+  'services.*.volumes_from': refused('Corral does not mount another container\'s volumes', 'name the same volumes in both services'),
+  'services.*.working_dir': carried(),
+
+  // Top-level networks.
+  networks: carried(),
+  'networks.*.name': warned(NETWORKING),
+  'networks.*.driver': carried('bridge; another driver is warned and a bridge made'),
+  'networks.*.driver_opts': warned(NETWORKING),
+  'networks.*.ipam': carried(),
+  'networks.*.ipam.driver': warned(NETWORKING),
+  'networks.*.ipam.config': carried('the first subnet'),
+  'networks.*.ipam.config[].subnet': carried(),
+  'networks.*.ipam.config[].ip_range': warned(NETWORKING),
+  'networks.*.ipam.config[].gateway': warned(NETWORKING),
+  'networks.*.ipam.config[].aux_addresses': warned(NETWORKING),
+  'networks.*.ipam.options': warned(NETWORKING),
+  'networks.*.external': carried('a host network made by corral network create, shared between projects'),
+  'networks.*.external.name': carried(),
+  'networks.*.internal': carried(),
+  'networks.*.enable_ipv4': warned(NETWORKING),
+  'networks.*.enable_ipv6': warned(NETWORKING),
+  'networks.*.attachable': warned(NETWORKING),
+  'networks.*.labels': warned('network labels are metadata; Corral does not keep them'),
+
+  // Top-level volumes.
+  volumes: carried(),
+  'volumes.*.name': refused(`a volume named outside the project (shared with other projects) is ${NOT_YET}`, 'remove name: (the volume becomes this project\'s own), or use a bind mount of a host directory'),
+  'volumes.*.driver': refused('Corral keeps volumes as directories on this host (the local driver)', 'remove driver', isAmong('local')),
+  'volumes.*.driver_opts': carried('type: none, o: bind, device: DIR as a bind volume; other options are refused'),
+  'volumes.*.external': refused(`external volumes are ${NOT_YET}: a new empty volume would be made`, 'remove external and name the volume of this project, or use a bind mount', isFalse),
+  'volumes.*.external.name': refused(`external volumes are ${NOT_YET}`, 'remove external'),
+  'volumes.*.labels': warned('volume labels are metadata; Corral does not keep them'),
+
+  // Top-level secrets and configs.
+  secrets: carried(),
+  'secrets.*.name': warned('the name a secret has in a swarm; Corral names it after its key'),
+  'secrets.*.environment': carried(),
+  'secrets.*.file': carried(),
+  'secrets.*.content': carried('beyond the specification (which has content for configs only), as Corral took it before'),
+  'secrets.*.external': refused('external secrets live in a swarm, which Corral does not use', 'give the secret a file: or environment:', isFalse),
+  'secrets.*.external.name': refused('external secrets live in a swarm, which Corral does not use', 'give the secret a file: or environment:'),
+  'secrets.*.labels': warned('secret labels are metadata; Corral does not keep them'),
+  'secrets.*.driver': refused('secret drivers are swarm plugins; Corral reads secrets from files and the environment', 'give the secret a file: or environment:'),
+  'secrets.*.driver_opts': refused('secret drivers are swarm plugins; Corral reads secrets from files and the environment', 'give the secret a file: or environment:'),
+  'secrets.*.template_driver': refused('templated secrets are not supported', 'write the secret\'s final content to its file'),
+  configs: carried(),
+  'configs.*.name': warned('the name a config has in a swarm; Corral names it after its key'),
+  'configs.*.content': carried(),
+  'configs.*.environment': carried(),
+  'configs.*.file': carried(),
+  'configs.*.external': refused('external configs live in a swarm, which Corral does not use', 'give the config a file:, environment: or content:', isFalse),
+  'configs.*.external.name': refused('external configs live in a swarm, which Corral does not use', 'give the config a file:, environment: or content:'),
+  'configs.*.labels': warned('config labels are metadata; Corral does not keep them'),
+  'configs.*.template_driver': refused('templated configs are not supported', 'write the config\'s final content, or use content:'),
+};
+
+/** Keys Corral takes that the compose specification does not have. */
+export const BEYOND_THE_SPEC: readonly string[] = ['secrets.*.content'];
+
+/** The patterns under `pattern` (its keys, `pattern.*` names or `pattern[]` items), computed once. */
+const PARENTS = new Set(Object.keys(COMPOSE_KEYS).flatMap((key) => {
+  const parents: string[] = [];
+  for (let index = 0; index < key.length; index++) {
+    if (key[index] === '.' || key[index] === '[') parents.push(key.slice(0, index));
+  }
+  return parents;
+}));
+
+const join = (pattern: string, key: string) => (pattern ? `${pattern}.${key}` : key);
+const isMapping = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Walks a compose document (merged, interpolated) and applies the table: a refused key throws at its
+ * line, a warned key is reported once, a key the specification does not have is refused (compose
+ * refuses it too). Extension keys (`x-`) pass.
+ */
+export function checkComposeKeys(t: Translation, data: Raw): void {
+  const visit = (value: unknown, pattern: string, at: PathSegment[]) => {
+    if (Array.isArray(value)) {
+      if (PARENTS.has(`${pattern}[]`)) value.forEach((item, index) => visit(item, `${pattern}[]`, [...at, index]));
+      return;
+    }
+    if (!isMapping(value)) return;
+    const named = Object.keys(COMPOSE_KEYS).some((key) => key.startsWith(`${join(pattern, '*')}.`));
+    // A mapping where the schema wants a list (volumes: { a: b }) is the concern's to refuse, with its type.
+    if (pattern && !Object.keys(COMPOSE_KEYS).some((key) => key.startsWith(`${pattern}.`))) return;
+    for (const [key, inner] of Object.entries(value)) {
+      const path = [...at, key];
+      if (named) {
+        visit(inner, join(pattern, '*'), path);
+        continue;
+      }
+      if (key.startsWith('x-')) continue;
+      const keyPattern = join(pattern, key);
+      const fate = COMPOSE_KEYS[keyPattern];
+      if (fate === undefined) {
+        throw errorAt(t.source, path, `${String(key)} is not a key of the compose specification`, 'check its spelling and its indentation, as compose would refuse it too; extensions start with x-', { key: true });
+      }
+      if (fate.fate === 'refused' && !fate.unless?.(inner)) {
+        throw errorAt(t.source, path, fate.reason, fate.fix, { key: true });
+      }
+      if (fate.fate === 'warned' && !fate.unless?.(inner)) {
+        t.unsupported(path, `${fate.reason}; ignored`);
+        continue;
+      }
+      if (PARENTS.has(keyPattern)) visit(inner, keyPattern, path);
+    }
+  };
+  visit(data, '', []);
+}
