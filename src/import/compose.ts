@@ -35,6 +35,7 @@ const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
   pull_policy: 'pullPolicy',
   develop: 'develop',
   networks: 'serviceNetworks',
+  init: 'copy',
   userns_mode: 'ignored', expose: 'ignored', container_name: 'ignored',
 };
 

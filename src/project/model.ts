@@ -159,6 +159,8 @@ export interface Container {
   readonly lifecycle: Lifecycle;
   /** An init container: runs to completion (exit 0) before the pod's other containers start. */
   readonly init?: true;
+  /** catatonit runs as PID 1 before argv, reaping orphans and passing signals on (the file's `init: true`). */
+  readonly initProcess?: true;
   /** `corral watch` rules (not part of what the container is: a change recreates nothing). */
   readonly watch?: readonly WatchRule[];
   /** The image the root comes from (instead of rootfs), with what the file overrides of its config. */

@@ -299,6 +299,8 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
     ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
     ...(raw.hostname === undefined ? {} : { hostname: String(raw.hostname) }),
+    // Only when asked, so that the config hash of every other container stays what it was.
+    ...(raw.init === true ? { initProcess: true as const } : {}),
     labels: labelsOf(raw.labels, [...at, 'labels'], context.parsed),
     namespaces,
     ...(userns ? { userns } : {}),

@@ -28,6 +28,7 @@ import { RuntimeError } from './errors.js';
 import { loadSeccompProfile } from './seccomp.js';
 import { mountContainerRoot } from './root.js';
 import { lockedFlagsOfSources } from './locked-flags.js';
+import { findBinary } from './host.js';
 import { crashPoint } from '../crash-point.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
@@ -212,7 +213,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     const volumes = await resolveMounts(context, container, files.rootfs, userns);
     const mounts = [...volumes.mounts, ...await provideFiles(files.providedFiles, container, user, userns)];
     const hostFiles = { hosts: podFiles.hosts, hostname: container.hostname === undefined ? podFiles.hostname : files.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm };
-    const bindSources = [...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source)];
+    const initBinary = container.initProcess ? findBinary('catatonit') : undefined;
+    const bindSources = [...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source), ...(initBinary ? [initBinary] : [])];
     if (userns) await allowTraversal([files.rootfs, ...bindSources]);
     const spec = generateSpec({
       container,
@@ -232,6 +234,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       nofileHardLimit: context.nofileHardLimit,
       boundingCapabilities: context.boundingCapabilities,
       seccompProfile: await seccompProfileOf(context, container.security.seccomp),
+      ...(initBinary ? { initBinary } : {}),
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);

@@ -26,6 +26,9 @@ const WANTED_NOFILE = 1048576;
 /** The CFS period `cpus` is expressed against: 100 ms, as docker and the kubelet use. */
 export const CPU_PERIOD_US = 100_000;
 
+/** Where the host's init binary is mounted in a container that asks for one (podman uses /run/podman-init). */
+export const INIT_PATH = '/run/corral-init';
+
 /** A mount as the runtime wants it, after volumes were resolved to host paths. */
 export interface ResolvedMount {
   readonly type: 'bind' | 'tmpfs';
@@ -71,6 +74,8 @@ export interface SpecInput {
   readonly boundingCapabilities?: readonly string[];
   /** The seccomp profile to filter syscalls with; none where the host has no profile. */
   readonly seccompProfile?: DockerSeccompProfile;
+  /** Host path of catatonit, for a container with `initProcess`. */
+  readonly initBinary?: string;
 }
 
 const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts', pid: 'pid' };
@@ -148,6 +153,20 @@ function volumeMount(mount: ResolvedMount, sourceFlags: SpecInput['bindSourceFla
   return { destination: mount.target, type: 'bind', source: mount.source, options: bindOptions(['rbind', 'rprivate', mount.readOnly ? 'ro' : 'rw'], sourceFlags?.[mount.source]) };
 }
 
+/**
+ * A container with an init runs the host's catatonit (static, mounted read-only) as PID 1, which
+ * starts the command, passes signals on to it and reaps orphans, as podman's and docker's --init do.
+ */
+function initOf(input: SpecInput): { args: string[]; mounts: { destination: string; type: string; source: string; options: string[] }[] } {
+  const { container } = input;
+  if (!container.initProcess) return { args: [...container.argv], mounts: [] };
+  if (!input.initBinary) throw new Error('init: true needs catatonit on the host (apt-get install catatonit)');
+  return {
+    args: [INIT_PATH, '--', ...container.argv],
+    mounts: [{ destination: INIT_PATH, type: 'bind', source: input.initBinary, options: bindOptions(['bind', 'nosuid', 'nodev', 'ro'], input.bindSourceFlags?.[input.initBinary]) }],
+  };
+}
+
 function environmentFor(input: SpecInput): string[] {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: input.hostname, HOME: input.user.home, ...input.container.env };
   return Object.keys(env).sort().map((key) => `${key}=${env[key]}`);
@@ -187,12 +206,13 @@ export function generateSpec(input: SpecInput) {
   const { security } = container;
   const capabilities = effectiveCapabilities(security).filter((cap) => !input.boundingCapabilities || input.boundingCapabilities.includes(cap));
   const confined = !security.privileged;
+  const init = initOf(input);
   return {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [...input.user.additionalGids] },
-      args: [...container.argv],
+      args: init.args,
       env: environmentFor(input),
       cwd: container.workdir,
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },
@@ -206,6 +226,7 @@ export function generateSpec(input: SpecInput) {
       ...kernelFilesystemMounts(input, foreignNamespaces(input)),
       ...podFileMounts(input),
       ...input.mounts.map((mount) => volumeMount(mount, input.bindSourceFlags)),
+      ...init.mounts,
     ],
     // Labels first, so that none can pass for Corral's own annotations (the loader refuses corral.* too).
     annotations: {

@@ -1,0 +1,67 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildBusyboxImage, type BuiltImage } from '../helpers/oci-image.js';
+import { corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
+
+// Compose keys that change how a container runs, carried over and run for real: init reaps
+// zombies and passes signals on.
+
+interface Context { sandbox: Sandbox; image: BuiltImage; init: string }
+const carried = suite<Context>('compose keys carried over, run for real');
+
+/** Zombies among the container's processes, as its own /proc shows them. */
+const COUNT_ZOMBIES = "n=0; for f in /proc/[0-9]*/stat; do case \"$(cat $f 2>/dev/null)\" in *') Z '*) n=$((n+1));; esac; done; echo $n";
+
+/** An orphan (the subshell's sleep) that PID 1 must reap, then a PID 1 candidate that never waits. */
+const MAKE_ZOMBIE = '(sleep 0.1 &); exec sleep 1000';
+
+async function composeUp(context: Context, project: string, name: string, services: string) {
+  const file = path.join(context.sandbox.work, name);
+  await writeFile(file, `services:\n${services}`);
+  const up = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
+  assert.is(up.exitCode, 0, `up: ${up.stdout}\n${up.stderr}`);
+  return { file, up };
+}
+
+carried.before(async (context) => {
+  context.sandbox = await createSandbox('carried');
+  context.init = context.sandbox.projectName('init');
+  context.image = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, context.sandbox.work, { Cmd: ['sleep', '1000'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] });
+});
+
+carried.after((context) => downAndAssertNothingLeaks(context.sandbox, context.init));
+
+carried('init: true: catatonit is PID 1, reaps the orphans a command leaves, and passes the stop signal on', async (context) => {
+  const image = `oci:${context.image.layout}:${context.image.tag}`;
+  const { up } = await composeUp(context, context.init, 'init.yaml', `  plain:
+    image: "${image}"
+    command: ["sh", "-c", "${MAKE_ZOMBIE}"]
+  reaped:
+    image: "${image}"
+    init: true
+    command: ["sh", "-c", "${MAKE_ZOMBIE}"]
+  forwarded:
+    image: "${image}"
+    init: true
+    stop_grace_period: 60s
+    command: ["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo waiting; while true; do sleep 0.2; done"]
+`);
+  assert.not.match(up.stderr, /init/, 'init is carried over, not warned about');
+  const zombies = async (service: string) => (await inside(context.sandbox, context.init, `${service}.${service}`, COUNT_ZOMBIES)).stdout.trim();
+  assert.is(await eventually(async () => ((await zombies('plain')) === '1' ? '1' : undefined), 'the zombie left under a PID 1 that never waits'), '1', 'without init the orphan stays a zombie: the check can fail');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.is(await zombies('reaped'), '0', 'with init the orphan is reaped');
+  const pid1 = await inside(context.sandbox, context.init, 'reaped.reaped', 'tr "\\0" " " < /proc/1/cmdline');
+  assert.match(pid1.stdout, /^\/run\/corral-init -- sh -c/, 'PID 1 is catatonit, running the command');
+  await eventually(async () => ((await corral(context.sandbox, ['-p', context.init, 'logs', 'forwarded'])).stdout.includes('waiting') ? true : undefined), 'the trap set');
+  const started = Date.now();
+  const stop = await corral(context.sandbox, ['-p', context.init, 'stop', 'forwarded']);
+  assert.is(stop.exitCode, 0, `stop: ${stop.stderr}`);
+  assert.ok(Date.now() - started < 30_000, 'the command got SIGTERM from catatonit and ended long before the 60 s grace period');
+  const logs = await corral(context.sandbox, ['-p', context.init, 'logs', 'forwarded']);
+  assert.match(logs.stdout, /got-term/, 'the command\'s TERM trap ran');
+});
+
+carried.run();
