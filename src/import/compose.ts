@@ -2,6 +2,7 @@ import type { ParsedFile, PathSegment } from '../project/parse.js';
 import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
 import { normaliseProjectName } from '../project/name.js';
+import { composeReplicasOf, replicaPods } from './replicas.js';
 
 // docker-compose -> Corral: each service becomes a pod of one container of the same name, except
 // that `network_mode: service:x` puts the service into x's pod (sharing its network, IPC and UTS
@@ -13,7 +14,7 @@ import { normaliseProjectName } from '../project/name.js';
 
 /** Concerns of a service, in the order they run (warnings come out in this order). */
 const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'serviceNetworks', 'dependsOn',
-  'securityOptions', 'pullPolicy', 'develop', 'ignored'] as const;
+  'securityOptions', 'pullPolicy', 'develop', 'replicas', 'ignored'] as const;
 type ServiceConcern = typeof SERVICE_CONCERNS[number];
 
 /**
@@ -35,7 +36,7 @@ const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
   pull_policy: 'pullPolicy',
   develop: 'develop',
   networks: 'serviceNetworks',
-  init: 'copy',
+  init: 'copy', scale: 'replicas',
   userns_mode: 'ignored', expose: 'ignored', container_name: 'ignored',
 };
 
@@ -49,7 +50,12 @@ const RESOURCE_KEYS = ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'];
 
 const isHostPath = (source: string) => /^[./~]/.test(source);
 
-interface Placement { pod: string; container: string }
+interface Placement {
+  pod: string;
+  container: string;
+  /** The pods its replicas run in: [pod] for one (the default), pod-1..pod-N for more, none for scale: 0. */
+  pods: string[];
+}
 
 /** One service on its way: where it is in the compose file, and what it becomes. */
 interface Service {
@@ -65,10 +71,16 @@ interface Service {
   readonly containerName: string;
   /** Whether the pod is the service's own (not another's through network_mode: service:x). */
   readonly ownPod: boolean;
+  /** What the service's own things (anonymous volumes) are named after: the service, or its replica's pod. */
+  readonly replica: string;
 }
 
-/** Which pod each service lands in: its own, or (network_mode: service:x) the pod of x, followed through chains. */
-function placeServices(services: Record<string, Raw>): Map<string, Placement> {
+/**
+ * Which pod each service lands in: its own, or (network_mode: service:x) the pod of x, followed
+ * through chains; a service of several replicas in one pod each. Sharing the namespaces of a service
+ * of several replicas, or being several replicas in another's pod, is refused: which one is meant?
+ */
+function placeServices(t: Translation, services: Record<string, Raw>): Map<string, Placement> {
   const placements = new Map<string, Placement>();
   const podOf = (name: string, seen: Set<string>): string => {
     const mode = String(services[name]?.network_mode ?? '');
@@ -76,7 +88,25 @@ function placeServices(services: Record<string, Raw>): Map<string, Placement> {
     if (!target || !services[target] || seen.has(target)) return corralName(name);
     return podOf(target, new Set([...seen, name]));
   };
-  for (const name of Object.keys(services)) placements.set(name, { pod: podOf(name, new Set([name])), container: corralName(name) });
+  const replicas = new Map(Object.entries(services).map(([name, raw]) => [name, composeReplicasOf(t, raw, ['services', name])]));
+  for (const name of Object.keys(services)) {
+    const pod = podOf(name, new Set([name]));
+    const ownPod = pod === corralName(name);
+    const count = replicas.get(name)!;
+    if (!ownPod && count !== 1) {
+      throw errorAt(t.source, ['services', name, ...(services[name]!.scale !== undefined ? ['scale'] : ['deploy', 'replicas'])], `service ${name} asks for ${count} replicas but shares the network of another service (network_mode), whose pod has room for one`, 'give it a network of its own to run replicas, or remove scale / deploy.replicas');
+    }
+    placements.set(name, { pod, container: corralName(name), pods: ownPod ? replicaPods(pod, count) : [pod] });
+  }
+  for (const [name, raw] of Object.entries(services)) {
+    for (const key of ['network_mode', 'ipc', 'pid']) {
+      const target = String(raw[key] ?? '').startsWith('service:') ? String(raw[key]).slice('service:'.length) : undefined;
+      const count = target === undefined ? 1 : replicas.get(target);
+      if (count !== undefined && count !== 1) {
+        throw errorAt(t.source, ['services', name, key], `${key}: service:${target} names a service of ${count} replicas: there is no one pod to share`, `run ${target} as one replica, or give ${name} a ${key === 'network_mode' ? 'network' : key} of its own`);
+      }
+    }
+  }
   return placements;
 }
 
@@ -121,13 +151,15 @@ class ComposeTranslation {
       if (service === null) throw errorAt(t.source, ['services', name], `service ${name} is empty`, 'give it image: or build:, e.g. image: nginx', { key: true });
       t.mapping(service, ['services', name], '{ image: nginx }');
     }
-    this.placements = placeServices(services);
+    this.placements = placeServices(t, services);
     for (const key of Object.keys(data)) {
       if (key === 'services' || key.startsWith('x-')) continue;
       if (Object.hasOwn(TOP_KEYS, key)) this[TOP_KEYS[key as keyof typeof TOP_KEYS]](key, data[key]);
       else t.unsupported([key]);
     }
-    for (const [name, raw] of Object.entries(services)) this.service(name, raw);
+    for (const [name, raw] of Object.entries(services)) {
+      for (const podName of this.placements.get(name)!.pods) this.service(name, raw, podName);
+    }
     if (Object.keys(this.namedVolumes).length > 0) this.out.volumes = this.namedVolumes;
     return this.out;
   }
@@ -211,13 +243,13 @@ class ComposeTranslation {
 
   // Services.
 
-  /** Places the service's container in its pod, copies the keys of the same meaning, then runs each concern. */
-  private service(name: string, raw: Raw): void {
+  /** Places the service's container in its pod (one replica's), copies the keys of the same meaning, then runs each concern. */
+  private service(name: string, raw: Raw, podName: string): void {
     const { t } = this;
     const at = ['services', name];
-    const { pod: podName, container: containerName } = this.placements.get(name)!;
+    const { pod: servicePod, container: containerName, pods } = this.placements.get(name)!;
     const pod = (this.pods[podName] ??= { containers: {} }) as Raw;
-    const ownPod = podName === corralName(name);
+    const ownPod = servicePod === corralName(name);
     if (ownPod) t.from(['pods', podName], at);
     const container: Raw = {};
     if ((pod.containers as Raw)[containerName]) {
@@ -233,7 +265,7 @@ class ComposeTranslation {
       if (handled === 'copy') container[key] = raw[key];
       else if (handled === undefined) t.unsupported([...at, key]);
     }
-    const service: Service = { name, raw, at, to, container, pod, podName, containerName, ownPod };
+    const service: Service = { name, raw, at, to, container, pod, podName, containerName, ownPod, replica: pods.length === 1 ? name : podName };
     for (const concern of SERVICE_CONCERNS) this[concern](service);
   }
 
@@ -298,7 +330,7 @@ class ComposeTranslation {
       container.resources = resources;
       t.from([...to, 'resources'], [...at, ...(raw.deploy ? ['deploy', 'resources', 'limits'] : [Object.keys(raw).find((key) => RESOURCE_KEYS.includes(key))!])]);
     }
-    if (raw.deploy) t.unsupportedKeys(t.mapping(raw.deploy, [...at, 'deploy'], '{ resources: {} }'), ['resources'], [...at, 'deploy']);
+    if (raw.deploy) t.unsupportedKeys(t.mapping(raw.deploy, [...at, 'deploy'], '{ resources: {} }'), ['resources', 'replicas'], [...at, 'deploy']);
   }
 
   /** ports: short forms as they are, long forms written short, ranges one port each. */
@@ -325,7 +357,7 @@ class ComposeTranslation {
   }
 
   /** volumes: (short and long forms; anonymous volumes become named ones) and tmpfs:. */
-  private volumes({ raw, at, to, container }: Service): void {
+  private volumes({ raw, at, to, container, replica }: Service): void {
     const { t } = this;
     const mounts: unknown[] = [];
     t.list(raw.volumes, [...at, 'volumes'], '["data:/var/lib/data", "./conf:/etc/app:ro"]').forEach((entry, index) => {
@@ -335,7 +367,7 @@ class ComposeTranslation {
         const [source, target, options] = entry.split(':');
         if (target === undefined) {
           // An anonymous volume: a named volume of this service's own.
-          const name = anonymousVolumeName(String(at[1]), source!);
+          const name = anonymousVolumeName(replica, source!);
           this.namedVolumes[name] = {};
           mounts.push(`${name}:${source}`);
           return;
@@ -359,7 +391,7 @@ class ComposeTranslation {
       t.unsupportedKeys(bind, ['create_host_path'], [...from, 'bind']);
       t.unsupportedKeys(volume, ['subpath', 'nocopy'], [...from, 'volume']);
       if (type === 'volume' && long.source === undefined) {
-        const name = anonymousVolumeName(String(at[1]), String(long.target));
+        const name = anonymousVolumeName(replica, String(long.target));
         this.namedVolumes[name] = {};
         long.source = name;
       }
@@ -448,22 +480,40 @@ class ComposeTranslation {
     t.from(['pods', podName, 'networks'], [...at, 'networks']);
   }
 
-  /** depends_on: a list or a mapping of conditions, naming containers where the services were placed. */
+  /**
+   * depends_on: a list or a mapping of conditions, naming containers where the services were placed;
+   * a service of several replicas is waited for in each of them, one of scale: 0 in none.
+   */
   private dependsOn({ raw, at, to, container }: Service): void {
     const { t } = this;
     if (raw.depends_on === undefined) return;
-    const placed = (dependency: string) => {
+    const placed = (dependency: string, from: PathSegment[]): string[] => {
       const target = this.placements.get(dependency);
-      return target ? `${target.pod}/${target.container}` : corralName(dependency);
+      if (!target) return [corralName(dependency)];
+      if (target.pods.length === 0) t.unsupported(from, `service ${dependency} has scale 0: nothing runs to wait for, ignored`);
+      return target.pods.map((pod) => `${pod}/${target.container}`);
     };
     if (typeof raw.depends_on !== 'object' || raw.depends_on === null) {
       throw errorAt(t.source, [...at, 'depends_on'], `depends_on must be a list or a mapping, not ${typeof raw.depends_on === 'string' ? 'a string' : String(raw.depends_on)}`, 'write [db] or { db: { condition: service_healthy } }');
     }
-    container.depends_on = Array.isArray(raw.depends_on)
-      ? raw.depends_on.map((dependency) => placed(String(dependency)))
-      : Object.fromEntries(Object.entries(t.mapping(raw.depends_on, [...at, 'depends_on'], '{ db: { condition: service_healthy } }')).map(([dependency, options]) => [placed(dependency), options]));
     t.from([...to, 'depends_on'], [...at, 'depends_on']);
+    if (Array.isArray(raw.depends_on)) {
+      container.depends_on = raw.depends_on.flatMap((dependency, index) => placed(String(dependency), [...at, 'depends_on', index]).map((resource) => ({ resource, index })))
+        .map(({ resource, index }, entry) => {
+          t.from([...to, 'depends_on', entry], [...at, 'depends_on', index]);
+          return resource;
+        });
+      return;
+    }
+    const conditions = t.mapping(raw.depends_on, [...at, 'depends_on'], '{ db: { condition: service_healthy } }');
+    container.depends_on = Object.fromEntries(Object.entries(conditions).flatMap(([dependency, options]) => placed(dependency, [...at, 'depends_on', dependency]).map((resource) => {
+      t.from([...to, 'depends_on', resource], [...at, 'depends_on', dependency]);
+      return [resource, options];
+    })));
   }
+
+  /** scale and deploy.replicas are read when services are placed (placeServices); nothing is left to carry. */
+  private replicas(): void {}
 
   /** security_opt: no-new-privileges and seccomp; the rest is ignored with a warning. */
   private securityOptions({ raw, at, container }: Service): void {

@@ -6,9 +6,9 @@ import { buildBusyboxImage, type BuiltImage } from '../helpers/oci-image.js';
 import { corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 
 // Compose keys that change how a container runs, carried over and run for real: init reaps
-// zombies and passes signals on.
+// zombies and passes signals on; replicas run as pods of their own.
 
-interface Context { sandbox: Sandbox; image: BuiltImage; init: string }
+interface Context { sandbox: Sandbox; image: BuiltImage; init: string; replicas: string }
 const carried = suite<Context>('compose keys carried over, run for real');
 
 /** Zombies among the container's processes, as its own /proc shows them. */
@@ -28,10 +28,11 @@ async function composeUp(context: Context, project: string, name: string, servic
 carried.before(async (context) => {
   context.sandbox = await createSandbox('carried');
   context.init = context.sandbox.projectName('init');
+  context.replicas = context.sandbox.projectName('replicas');
   context.image = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, context.sandbox.work, { Cmd: ['sleep', '1000'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] });
 });
 
-carried.after((context) => downAndAssertNothingLeaks(context.sandbox, context.init));
+carried.after((context) => downAndAssertNothingLeaks(context.sandbox, context.init, context.replicas));
 
 carried('init: true: catatonit is PID 1, reaps the orphans a command leaves, and passes the stop signal on', async (context) => {
   const image = `oci:${context.image.layout}:${context.image.tag}`;
@@ -62,6 +63,33 @@ carried('init: true: catatonit is PID 1, reaps the orphans a command leaves, and
   assert.ok(Date.now() - started < 30_000, 'the command got SIGTERM from catatonit and ended long before the 60 s grace period');
   const logs = await corral(context.sandbox, ['-p', context.init, 'logs', 'forwarded']);
   assert.match(logs.stdout, /got-term/, 'the command\'s TERM trap ran');
+});
+
+/** `pod/container:state` of each container `ps` lists, sorted. */
+async function listed(context: Context, project: string): Promise<string[]> {
+  const ps = await corral(context.sandbox, ['-p', project, 'ps', '--format', 'json']);
+  assert.is(ps.exitCode, 0, `ps: ${ps.stderr}`);
+  return (JSON.parse(ps.stdout) as { pod: string; container: string; state: string }[]).map((row) => `${row.pod}/${row.container}:${row.state}`).sort();
+}
+
+carried('deploy.replicas and scale: N running pods beside what depends on them, none for scale: 0, down removes every one', async (context) => {
+  const image = `oci:${context.image.layout}:${context.image.tag}`;
+  const { file } = await composeUp(context, context.replicas, 'replicas.yaml', `  web:
+    image: "${image}"
+    stop_signal: SIGKILL
+    deploy: { replicas: 3 }
+  idle:
+    image: "${image}"
+    scale: 0
+  client:
+    image: "${image}"
+    stop_signal: SIGKILL
+    depends_on: [web]
+`);
+  assert.equal(await listed(context, context.replicas), ['client/client:running', 'web-1/web:running', 'web-2/web:running', 'web-3/web:running'], 'three replicas of web, none of idle');
+  const down = await corral(context.sandbox, ['-f', file, '-p', context.replicas, 'down']);
+  assert.is(down.exitCode, 0, `down: ${down.stderr}`);
+  assert.equal(await listed(context, context.replicas), [], 'down removed every replica');
 });
 
 carried.run();
