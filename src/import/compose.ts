@@ -3,6 +3,7 @@ import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
 import { normaliseProjectName } from '../project/name.js';
 import { composeReplicasOf, replicaPods } from './replicas.js';
+import { hostGpuNodes, refuseGpus } from './gpus.js';
 
 // docker-compose -> Corral: each service becomes a pod of one container of the same name, except
 // that `network_mode: service:x` puts the service into x's pod (sharing its network, IPC and UTS
@@ -14,7 +15,7 @@ import { composeReplicasOf, replicaPods } from './replicas.js';
 
 /** Concerns of a service, in the order they run (warnings come out in this order). */
 const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'serviceNetworks', 'dependsOn',
-  'securityOptions', 'pullPolicy', 'develop', 'replicas', 'ignored'] as const;
+  'securityOptions', 'pullPolicy', 'develop', 'replicas', 'devices', 'gpus', 'ignored'] as const;
 type ServiceConcern = typeof SERVICE_CONCERNS[number];
 
 /**
@@ -36,7 +37,7 @@ const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
   pull_policy: 'pullPolicy',
   develop: 'develop',
   networks: 'serviceNetworks',
-  init: 'copy', scale: 'replicas',
+  init: 'copy', scale: 'replicas', devices: 'devices', gpus: 'gpus',
   userns_mode: 'ignored', expose: 'ignored', container_name: 'ignored',
 };
 
@@ -142,7 +143,7 @@ class ComposeTranslation {
   private readonly placedAs = new Map<string, string>();
   private placements = new Map<string, Placement>();
 
-  constructor(readonly t: Translation) {}
+  constructor(readonly t: Translation, private readonly hostGpuNodes: () => readonly string[]) {}
 
   translate(data: Raw): Raw {
     const { t } = this;
@@ -512,6 +513,28 @@ class ComposeTranslation {
     })));
   }
 
+  /**
+   * devices: host device nodes, short (`/dev/x:/dev/y:rwm`) or long ({ source, target, permissions });
+   * a CDI name (`vendor.com/class=name`) is refused: it needs a CDI spec Corral does not read.
+   */
+  private devices({ raw, at, to, container }: Service): void {
+    const { t } = this;
+    if (raw.devices === undefined) return;
+    container.devices = t.list(raw.devices, [...at, 'devices'], '["/dev/ttyUSB0:/dev/ttyUSB0:rwm"]').map((entry, index) => {
+      const source = typeof entry === 'string' ? entry.split(':')[0]! : t.mapping(entry, [...at, 'devices', index], '{ source: /dev/ttyUSB0 }').source;
+      if (typeof source === 'string' && !source.startsWith('/') && source.includes('=')) {
+        throw errorAt(t.source, [...at, 'devices', index], `${source} is a CDI device name, which needs a CDI spec Corral does not read`, 'give the host device node instead, e.g. /dev/dri/renderD128');
+      }
+      return entry;
+    });
+    t.from([...to, 'devices'], [...at, 'devices']);
+  }
+
+  /** gpus and GPU device reservations: refused (gpus.ts says why, for this host). */
+  private gpus(service: Service): void {
+    refuseGpus(this.t, service.raw, service.at, this.hostGpuNodes);
+  }
+
   /** scale and deploy.replicas are read when services are placed (placeServices); nothing is left to carry. */
   private replicas(): void {}
 
@@ -556,8 +579,13 @@ class ComposeTranslation {
   }
 }
 
-export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSink): { parsed: ParsedFile; data: Raw } {
+/** What the translation asks of the host: its GPUs' device nodes (default: found in /dev). */
+export interface ComposeHost {
+  readonly gpuNodes?: () => readonly string[];
+}
+
+export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSink, host: ComposeHost = {}): { parsed: ParsedFile; data: Raw } {
   const t = new Translation(source, sink);
-  const out = new ComposeTranslation(t).translate(data);
+  const out = new ComposeTranslation(t, host.gpuNodes ?? (() => hostGpuNodes())).translate(data);
   return { parsed: t.parsed(out), data: out };
 }

@@ -159,6 +159,8 @@ export interface Container {
   readonly lifecycle: Lifecycle;
   /** An init container: runs to completion (exit 0) before the pod's other containers start. */
   readonly init?: true;
+  /** Host device nodes made in the container and allowed by its device cgroup; absent: none. */
+  readonly devices?: readonly DeviceMapping[];
   /** catatonit runs as PID 1 before argv, reaping orphans and passing signals on (the file's `init: true`). */
   readonly initProcess?: true;
   /** `corral watch` rules (not part of what the container is: a change recreates nothing). */
@@ -173,6 +175,16 @@ export interface Container {
   readonly userns?: UserNamespace;
   /** Secrets (at /run/secrets/NAME) and configs, sorted by target. */
   readonly files: readonly ProvidedFile[];
+}
+
+/** A host device node given to a container. */
+export interface DeviceMapping {
+  /** Absolute path of the node on the host. */
+  readonly hostPath: string;
+  /** Absolute path in the container. */
+  readonly containerPath: string;
+  /** What the cgroup lets the container do with it: r, w, m (mknod), in that order. */
+  readonly permissions: string;
 }
 
 export interface WatchRule {

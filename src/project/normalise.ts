@@ -13,6 +13,7 @@ import { withActiveProfiles } from './profiles.js';
 import { checkBindMounts, realOwnDirs } from './bind-policy.js';
 import { parseSize, resourcesOf, sizeAt } from './resources.js';
 import { closestName } from './validate.js';
+import { devicesOf } from './devices.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -283,6 +284,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     mountTargets.add(file.target);
   });
   const userns = usernsOf(raw, at, context.parsed);
+  const devices = devicesOf(raw.devices, [...at, 'devices'], context.parsed);
   return {
     name,
     pod,
@@ -301,6 +303,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     ...(raw.hostname === undefined ? {} : { hostname: String(raw.hostname) }),
     // Only when asked, so that the config hash of every other container stays what it was.
     ...(raw.init === true ? { initProcess: true as const } : {}),
+    ...(devices.length > 0 ? { devices } : {}),
     labels: labelsOf(raw.labels, [...at, 'labels'], context.parsed),
     namespaces,
     ...(userns ? { userns } : {}),

@@ -29,6 +29,7 @@ import { loadSeccompProfile } from './seccomp.js';
 import { mountContainerRoot } from './root.js';
 import { lockedFlagsOfSources } from './locked-flags.js';
 import { findBinary } from './host.js';
+import { resolveDevices } from './devices.js';
 import { crashPoint } from '../crash-point.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
@@ -235,6 +236,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       boundingCapabilities: context.boundingCapabilities,
       seccompProfile: await seccompProfileOf(context, container.security.seccomp),
       ...(initBinary ? { initBinary } : {}),
+      ...(container.devices ? { devices: await resolveDevices(container.devices) } : {}),
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);

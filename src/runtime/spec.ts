@@ -2,6 +2,7 @@ import type { Container, IdMapping, Resources, SharedNamespace } from '../projec
 import { effectiveCapabilities } from '../project/capabilities.js';
 import type { ResolvedUser } from './users.js';
 import { seccompForContainer, type DockerSeccompProfile } from './seccomp.js';
+import type { ResolvedDevice } from './devices.js';
 
 // The OCI runtime spec (config.json) for one container. Pure: everything it needs comes in as input,
 // so tests can read the spec a container would get without starting anything.
@@ -76,6 +77,8 @@ export interface SpecInput {
   readonly seccompProfile?: DockerSeccompProfile;
   /** Host path of catatonit, for a container with `initProcess`. */
   readonly initBinary?: string;
+  /** The container's `devices`, as found on the host. */
+  readonly devices?: readonly ResolvedDevice[];
 }
 
 const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts', pid: 'pid' };
@@ -188,6 +191,18 @@ export function resourcesSection(resources: Resources) {
   };
 }
 
+/**
+ * The device cgroup: a privileged container may use every device; any other only runc's defaults
+ * (null, zero, full, random, urandom, tty, ptmx, which runc adds itself) and the nodes it was given.
+ */
+function deviceRules(input: SpecInput, confined: boolean) {
+  const given = (input.devices ?? []).map((device) => ({ allow: true, type: device.type, major: device.major, minor: device.minor, access: device.access }));
+  return [{ allow: !confined, access: 'rwm' }, ...(confined ? given : [])];
+}
+
+/** The device nodes of `devices:`, made in the container by runc. */
+const deviceNodes = (input: SpecInput) => (input.devices ?? []).map(({ path, type, major, minor, fileMode, uid, gid }) => ({ path, type, major, minor, fileMode, uid, gid }));
+
 /** rlimits: nofile by default, then the container's ulimits; none above what the host allows. */
 function rlimitsFor(input: SpecInput) {
   const limits: Record<string, { soft: number; hard: number }> = {
@@ -247,7 +262,8 @@ export function generateSpec(input: SpecInput) {
       cgroupsPath: input.cgroupsPath,
       namespaces: namespacesFor(input),
       ...(input.userns ? { uidMappings: ociMappings(input.userns.uidMappings), gidMappings: ociMappings(input.userns.gidMappings) } : {}),
-      resources: { devices: [{ allow: !confined, access: 'rwm' }], ...resourcesSection(container.resources) },
+      ...(input.devices?.length ? { devices: deviceNodes(input) } : {}),
+      resources: { devices: deviceRules(input, confined), ...resourcesSection(container.resources) },
       ...(Object.keys(security.sysctls).length > 0 ? { sysctl: { ...security.sysctls } } : {}),
       maskedPaths: confined ? [...MASKED_PATHS] : [],
       readonlyPaths: confined ? [...READONLY_PATHS] : [],

@@ -6,9 +6,10 @@ import { buildBusyboxImage, type BuiltImage } from '../helpers/oci-image.js';
 import { corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 
 // Compose keys that change how a container runs, carried over and run for real: init reaps
-// zombies and passes signals on; replicas run as pods of their own.
+// zombies and passes signals on; replicas run as pods of their own; devices are there, as far as
+// the device cgroup lets them be used, and no further.
 
-interface Context { sandbox: Sandbox; image: BuiltImage; init: string; replicas: string }
+interface Context { sandbox: Sandbox; image: BuiltImage; init: string; replicas: string; devices: string }
 const carried = suite<Context>('compose keys carried over, run for real');
 
 /** Zombies among the container's processes, as its own /proc shows them. */
@@ -29,10 +30,11 @@ carried.before(async (context) => {
   context.sandbox = await createSandbox('carried');
   context.init = context.sandbox.projectName('init');
   context.replicas = context.sandbox.projectName('replicas');
+  context.devices = context.sandbox.projectName('devices');
   context.image = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, context.sandbox.work, { Cmd: ['sleep', '1000'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] });
 });
 
-carried.after((context) => downAndAssertNothingLeaks(context.sandbox, context.init, context.replicas));
+carried.after((context) => downAndAssertNothingLeaks(context.sandbox, context.init, context.replicas, context.devices));
 
 carried('init: true: catatonit is PID 1, reaps the orphans a command leaves, and passes the stop signal on', async (context) => {
   const image = `oci:${context.image.layout}:${context.image.tag}`;
@@ -90,6 +92,24 @@ carried('deploy.replicas and scale: N running pods beside what depends on them, 
   const down = await corral(context.sandbox, ['-f', file, '-p', context.replicas, 'down']);
   assert.is(down.exitCode, 0, `down: ${down.stderr}`);
   assert.equal(await listed(context, context.replicas), [], 'down removed every replica');
+});
+
+carried('devices: a mapped node reads as the host\'s, its permissions hold, a node not listed cannot be opened', async (context) => {
+  const image = `oci:${context.image.layout}:${context.image.tag}`;
+  await composeUp(context, context.devices, 'devices.yaml', `  app:
+    image: "${image}"
+    stop_signal: SIGKILL
+    devices: ["/dev/zero:/dev/myzero", "/dev/kmsg:/dev/mykmsg:r"]
+`);
+  const run = async (script: string) => {
+    const result = await inside(context.sandbox, context.devices, 'app.app', script);
+    return `${String(result.stdout).trim()}${String(result.stderr).trim()}`;
+  };
+  assert.is(await run('stat -c %t:%T /dev/myzero'), '1:5', '/dev/myzero is the host\'s /dev/zero');
+  assert.is(await run('head -c 4 /dev/myzero | od -An -tx1 | tr -d " "'), '00000000', 'reading it gives zeros');
+  // Not /dev/full and the like: runc allows its default nodes (null, zero, full, random, urandom, tty, ptmx) rwm whatever is asked.
+  assert.match(await run('echo corral-devices-test > /dev/mykmsg && echo written'), /Operation not permitted/, 'mapped read-only (r): opening it to write is denied by the cgroup');
+  assert.match(await run('mknod /tmp/mem c 1 1 && head -c 1 /tmp/mem >/dev/null && echo opened'), /Operation not permitted/, 'a node not listed (/dev/mem, made with mknod) cannot be opened');
 });
 
 carried.run();

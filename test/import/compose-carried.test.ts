@@ -1,9 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadProject } from '../../src/load/load.js';
 import type { Container, Project } from '../../src/project/model.js';
 import { ProjectError } from '../../src/project/errors.js';
+import { parseProjectText } from '../../src/project/parse.js';
+import { translateCompose } from '../../src/import/compose.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
 
 // Compose keys carried over (not warned about): each fixture of test/fixtures/compose/ loaded to the
@@ -51,6 +54,37 @@ carried('replicas refused at their line: two counts that disagree, no count, a r
   assert.match(await refusal('replicas-disagree.compose.yml'), /^6:17: deploy\.replicas: 3 and scale: 2 disagree/, 'two counts');
   assert.match(await refusal('replicas-not-a-count.compose.yml'), /^4:12: scale: -1 is not a number of replicas from 0 to 1000/, 'a negative count');
   assert.match(await refusal('replicas-shared-network.compose.yml'), /^7:19: network_mode: service:web names a service of 2 replicas/, 'no one pod to share');
+});
+
+carried('devices: short and long forms become the host node, its path in the container and the cgroup permissions', async () => {
+  const { project, warnings } = await loadFixture('devices.compose.yml');
+  assert.equal(project.pods[0]!.containers[0]!.devices, [
+    { hostPath: '/dev/null', containerPath: '/dev/null', permissions: 'rwm' },
+    { hostPath: '/dev/zero', containerPath: '/dev/myzero', permissions: 'rwm' },
+    { hostPath: '/dev/full', containerPath: '/dev/myfull', permissions: 'r' },
+    { hostPath: '/dev/urandom', containerPath: '/dev/myrandom', permissions: 'rw' },
+  ], 'each device, rwm unless written');
+  assert.equal(warnings, [], 'devices are carried, not warned about');
+  assert.match(await refusal('devices-cdi.compose.yml'), /^5:9: nvidia\.com\/gpu=all is a CDI device name/, 'a CDI name is refused at its line');
+});
+
+/** The compose fixture translated as on a host whose GPU nodes are `gpuNodes`. */
+async function translatedOn(name: string, gpuNodes: string[]): Promise<string> {
+  const source = parseProjectText(await readFile(fixture(name), 'utf8'), fixture(name));
+  try {
+    translateCompose(source, source.data as Record<string, unknown>, () => {}, { gpuNodes: () => gpuNodes });
+  } catch (error) {
+    if (!(error instanceof ProjectError)) throw error;
+    return `${error.where.line}:${error.where.col}: ${error.message} (${error.hint})`;
+  }
+  throw new Error(`${name} was translated, but should have been refused`);
+}
+
+carried('gpus and GPU reservations are refused at their line, saying whether the host has a GPU', async () => {
+  assert.match(await translatedOn('gpus.compose.yml', []), /^4:5: gpus: asks for a GPU, but this host has none/, 'gpus: on a host without a GPU');
+  assert.match(await translatedOn('gpu-reservation.compose.yml', []), /^8:15: a device reservation with capabilities \[gpu\] asks for a GPU, but this host has none/, 'a reservation on a host without a GPU');
+  const withGpu = await translatedOn('gpus.compose.yml', ['/dev/dri/renderD128']);
+  assert.match(withGpu, /container toolkit \(CDI\); Corral does not.*devices: \["\/dev\/dri\/renderD128"\]/, 'on a host with a GPU: why not, and the device node to map instead');
 });
 
 carried.run();

@@ -207,6 +207,16 @@ spec('init: catatonit, mounted read-only from the host, runs first and starts th
   assert.throws(() => generateSpec(input({ container })), /catatonit/, 'init without catatonit on the host is refused, naming it');
 });
 
+spec('devices: each node made with the host numbers, and the device cgroup allows it with its permissions', () => {
+  const devices = [{ path: '/dev/myzero', type: 'c' as const, major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0, access: 'r' }];
+  const generated = generateSpec(input({ devices })) as ReturnType<typeof generateSpec> & { linux: { devices?: unknown } };
+  assert.equal(generated.linux.devices, [{ path: '/dev/myzero', type: 'c', major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 }], 'the node');
+  assert.equal(generated.linux.resources.devices, [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'r' }], 'all denied but the given node (runc adds its defaults)');
+  assert.not.ok('devices' in generateSpec(input()).linux, 'no devices: no nodes');
+  const privileged = generateSpec(input({ devices, container: baselineContainer({ security: { ...baselineContainer().security, privileged: true } }) }));
+  assert.equal(privileged.linux.resources.devices, [{ allow: true, access: 'rwm' }], 'privileged: every device already');
+});
+
 spec.run();
 users.run();
 
