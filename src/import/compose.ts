@@ -37,7 +37,7 @@ const SERVICE_KEYS: Record<string, 'copy' | ServiceConcern> = {
   pull_policy: 'pullPolicy',
   develop: 'develop',
   networks: 'serviceNetworks',
-  init: 'copy', scale: 'replicas', devices: 'devices', gpus: 'gpus',
+  init: 'copy', post_start: 'copy', pre_stop: 'copy', scale: 'replicas', devices: 'devices', gpus: 'gpus',
   userns_mode: 'ignored', expose: 'ignored', container_name: 'ignored',
 };
 

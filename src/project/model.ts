@@ -255,6 +255,20 @@ export interface Lifecycle {
   readonly healthcheck?: Healthcheck;
   /** Sorted by resource; every resource names a container of the project. */
   readonly dependsOn: readonly Dependency[];
+  /** Run in the container after it starts (compose's post_start); absent: none. */
+  readonly postStart?: readonly Hook[];
+  /** Run in the container before the stop signal (compose's pre_stop); absent: none. */
+  readonly preStop?: readonly Hook[];
+}
+
+/** A command run in a running container at a point of its life, as `exec` runs one. */
+export interface Hook {
+  readonly argv: readonly string[];
+  /** As written (name, uid, name:group, uid:gid); undefined: the container's. */
+  readonly user?: string;
+  readonly privileged: boolean;
+  readonly workdir?: string;
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** A mount of a volume (named, bind or tmpfs) into a container. */

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Container, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
+import type { Container, Hook, Lifecycle, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
@@ -243,6 +243,21 @@ function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext): W
   });
 }
 
+/** post_start and pre_stop: each hook's command, user, privileges, directory and environment; absent keys stay absent (the config hash of a container without hooks stays what it was). */
+function hooksOf(raw: Raw, lookupEnv: (name: string) => string | undefined): Pick<Lifecycle, 'postStart' | 'preStop'> {
+  const hooks = (value: unknown): Hook[] => (value as Raw[]).map((hook) => ({
+    argv: argvOf(hook.command),
+    ...(hook.user === undefined ? {} : { user: String(hook.user) }),
+    privileged: hook.privileged === true,
+    ...(hook.working_dir === undefined ? {} : { workdir: String(hook.working_dir) }),
+    env: envOf(hook.environment, lookupEnv),
+  }));
+  return {
+    ...(raw.post_start === undefined ? {} : { postStart: hooks(raw.post_start) }),
+    ...(raw.pre_stop === undefined ? {} : { preStop: hooks(raw.pre_stop) }),
+  };
+}
+
 function buildOf(value: unknown, baseDir: string): { context: string; dockerfile: string } {
   const spec = typeof value === 'string' ? { context: value } : (value as { context: string; dockerfile?: string });
   return { context: path.resolve(baseDir, spec.context), dockerfile: spec.dockerfile ?? 'Dockerfile' };
@@ -298,7 +313,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     mounts,
     resources: resourcesOf(raw.resources as Raw | undefined, [...at, 'resources'], context),
     security,
-    lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
+    lifecycle: { ...lifecycleOf(raw, podRaw, at, context.parsed), ...hooksOf(raw, context.lookupEnv) },
     ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
     ...(raw.hostname === undefined ? {} : { hostname: String(raw.hostname) }),
     // Only when asked, so that the config hash of every other container stays what it was.

@@ -30,6 +30,7 @@ import { mountContainerRoot } from './root.js';
 import { lockedFlagsOfSources } from './locked-flags.js';
 import { findBinary } from './host.js';
 import { resolveDevices } from './devices.js';
+import { POST_START_TIMEOUT_MS, runHooks } from './hooks.js';
 import { crashPoint } from '../crash-point.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
@@ -278,6 +279,7 @@ export async function startContainer(context: RuntimeContext, id: string, resour
     crashPoint('start: checked');
     await runc.startContainer(context.runc, id);
     crashPoint('start: started');
+    await runHooks(context, { id, resource, annotations: await readAnnotations(context, id), point: 'postStart', timeoutMs: POST_START_TIMEOUT_MS });
   } catch (error) {
     throw new RuntimeError({ resource, step: 'start', message: (error as Error).message, cause: error, hint: 'check that the command exists in the rootfs' });
   }
@@ -326,9 +328,12 @@ export async function stopContainer(context: RuntimeContext, id: string, options
   const annotations = options.graceMs === 0 ? {} : await stopAnnotations(context, id);
   const graceMs = options.graceMs ?? Number(annotations['corral.stop-grace-ms'] ?? 10_000);
   if (graceMs > 0) {
+    // pre_stop hooks take their time out of the grace period, as compose's do.
+    const started = Date.now();
+    await runHooks(context, { id, resource: id, annotations, point: 'preStop', timeoutMs: graceMs });
     await signalContainer(context, id, options.signal ?? annotations['corral.stop-signal'] ?? 'TERM');
     crashPoint('stop: signalled');
-    const code = await waitForExit(context, id, graceMs);
+    const code = await waitForExit(context, id, Math.max(0, graceMs - (Date.now() - started)));
     if (code !== undefined) return { exitCode: code };
   }
   await runc.killContainer(context.runc, id, 'KILL', true);
@@ -348,6 +353,7 @@ export async function restartContainer(context: RuntimeContext, id: string, reso
     const created = await launchWithConmon(context, id, resource);
     await verifyMounts(context, id, created.pid);
     await runc.startContainer(context.runc, id);
+    await runHooks(context, { id, resource, annotations: await readAnnotations(context, id), point: 'postStart', timeoutMs: POST_START_TIMEOUT_MS });
     return created;
   } catch (error) {
     throw new RuntimeError({ resource, step: 'restart', message: (error as Error).message, cause: error, hint: 'run `corral up` again; `corral down` cleans up' });

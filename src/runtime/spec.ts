@@ -30,6 +30,9 @@ export const CPU_PERIOD_US = 100_000;
 /** Where the host's init binary is mounted in a container that asks for one (podman uses /run/podman-init). */
 export const INIT_PATH = '/run/corral-init';
 
+/** The annotation that carries a container's post_start and pre_stop hooks (hooks.ts reads it). */
+export const HOOKS_ANNOTATION = 'corral.hooks';
+
 /** A mount as the runtime wants it, after volumes were resolved to host paths. */
 export interface ResolvedMount {
   readonly type: 'bind' | 'tmpfs';
@@ -254,6 +257,8 @@ export function generateSpec(input: SpecInput) {
       // `down` and `stop` work without the project file, so the container carries how it wants to be stopped.
       'corral.stop-signal': container.lifecycle.stopSignal,
       'corral.stop-grace-ms': String(container.lifecycle.stopGraceMs),
+      // And the hooks it runs after start and before stop, which `stop` and `down` run without the file.
+      ...(container.lifecycle.postStart || container.lifecycle.preStop ? { [HOOKS_ANNOTATION]: JSON.stringify({ postStart: container.lifecycle.postStart ?? [], preStop: container.lifecycle.preStop ?? [] }) } : {}),
       ...(security.privileged ? { 'corral.privileged': 'true' } : {}),
       // `corral image rm` refuses to remove an image a container was created from.
       ...(container.image ? { 'corral.image': container.image.ref } : {}),

@@ -1,15 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildBusyboxImage, type BuiltImage } from '../helpers/oci-image.js';
 import { corral, createSandbox, downAndAssertNothingLeaks, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 
 // Compose keys that change how a container runs, carried over and run for real: init reaps
 // zombies and passes signals on; replicas run as pods of their own; devices are there, as far as
-// the device cgroup lets them be used, and no further.
+// the device cgroup lets them be used, and no further; post_start and pre_stop hooks run in the
+// container.
 
-interface Context { sandbox: Sandbox; image: BuiltImage; init: string; replicas: string; devices: string }
+interface Context { sandbox: Sandbox; image: BuiltImage; init: string; replicas: string; devices: string; hooks: string }
 const carried = suite<Context>('compose keys carried over, run for real');
 
 /** Zombies among the container's processes, as its own /proc shows them. */
@@ -31,10 +32,11 @@ carried.before(async (context) => {
   context.init = context.sandbox.projectName('init');
   context.replicas = context.sandbox.projectName('replicas');
   context.devices = context.sandbox.projectName('devices');
+  context.hooks = context.sandbox.projectName('hooks');
   context.image = await buildBusyboxImage(context.sandbox.env.CORRAL_ROOTFS!, context.sandbox.work, { Cmd: ['sleep', '1000'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] });
 });
 
-carried.after((context) => downAndAssertNothingLeaks(context.sandbox, context.init, context.replicas, context.devices));
+carried.after((context) => downAndAssertNothingLeaks(context.sandbox, context.init, context.replicas, context.devices, context.hooks));
 
 carried('init: true: catatonit is PID 1, reaps the orphans a command leaves, and passes the stop signal on', async (context) => {
   const image = `oci:${context.image.layout}:${context.image.tag}`;
@@ -110,6 +112,32 @@ carried('devices: a mapped node reads as the host\'s, its permissions hold, a no
   // Not /dev/full and the like: runc allows its default nodes (null, zero, full, random, urandom, tty, ptmx) rwm whatever is asked.
   assert.match(await run('echo corral-devices-test > /dev/mykmsg && echo written'), /Operation not permitted/, 'mapped read-only (r): opening it to write is denied by the cgroup');
   assert.match(await run('mknod /tmp/mem c 1 1 && head -c 1 /tmp/mem >/dev/null && echo opened'), /Operation not permitted/, 'a node not listed (/dev/mem, made with mknod) cannot be opened');
+});
+
+carried('post_start runs after start with its user, directory and environment; pre_stop runs before the stop signal', async (context) => {
+  const image = `oci:${context.image.layout}:${context.image.tag}`;
+  const out = path.join(context.sandbox.work, 'hooks-out');
+  await mkdir(out);
+  // The post_start hook runs as app (uid 1000): the umask would keep it from writing here.
+  await chmod(out, 0o777);
+  await composeUp(context, context.hooks, 'hooks.yaml', `  hooked:
+    image: "${image}"
+    stop_grace_period: 30s
+    volumes: ["${out}:/out"]
+    command: ["sh", "-c", "trap 'echo got-term >> /out/order; exit 0' TERM; while true; do sleep 0.2; done"]
+    post_start:
+      - command: ["sh", "-c", "echo \\"$$(id -u) $$(pwd) $$GREETING\\" > /out/post-start"]
+        user: app
+        working_dir: /tmp
+        environment: { GREETING: hello }
+    pre_stop:
+      - command: sh -c 'echo pre-stop >> /out/order'
+`);
+  const postStart = await eventually(async () => (await readFile(path.join(out, 'post-start'), 'utf8').catch(() => undefined))?.trim(), 'the post_start hook\'s file');
+  assert.is(postStart, '1000 /tmp hello', 'post_start ran as app (uid 1000), in /tmp, with its environment');
+  const stop = await corral(context.sandbox, ['-p', context.hooks, 'stop', 'hooked']);
+  assert.is(stop.exitCode, 0, `stop: ${stop.stderr}`);
+  assert.is((await readFile(path.join(out, 'order'), 'utf8')).trim(), 'pre-stop\ngot-term', 'pre_stop ran first, then the stop signal came');
 });
 
 carried.run();

@@ -87,4 +87,12 @@ carried('gpus and GPU reservations are refused at their line, saying whether the
   assert.match(withGpu, /container toolkit \(CDI\); Corral does not.*devices: \["\/dev\/dri\/renderD128"\]/, 'on a host with a GPU: why not, and the device node to map instead');
 });
 
+carried('post_start and pre_stop: each hook with its command, user, privileges, directory and environment', async () => {
+  const { project, warnings } = await loadFixture('hooks.compose.yml');
+  const { lifecycle } = project.pods[0]!.containers[0]!;
+  assert.equal(lifecycle.postStart, [{ argv: ['touch', '/tmp/started'], user: 'app', privileged: true, workdir: '/tmp', env: { GREETING: 'hello' } }], 'post_start');
+  assert.equal(lifecycle.preStop, [{ argv: ['echo', 'bye'], privileged: false, env: {} }], 'pre_stop, a command as a string');
+  assert.equal(warnings, [], 'hooks are carried, not warned about');
+});
+
 carried.run();
