@@ -37,8 +37,6 @@ const SWARM = 'a swarm setting; docker compose ignores it too when it runs conta
 const WINDOWS = 'a Windows-only setting; Docker ignores it on Linux too';
 const NETWORKING = 'not supported by Corral';
 
-/** Keys a service of a hook (post_start, pre_stop) has: refused with the hook itself. */
-const HOOK = refused(`lifecycle hooks are ${NOT_YET}`, 'run the command from the entrypoint or the command instead, and remove the hook');
 
 export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   // Top level.
@@ -123,7 +121,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.deploy': carried(),
   'services.*.deploy.mode': warned('Corral runs on one host, where a global service is one container, as a replicated one is'),
   'services.*.deploy.endpoint_mode': warned(SWARM),
-  'services.*.deploy.replicas': refused(`replicas are ${NOT_YET}: one container would run`, 'write one service per replica, or remove replicas', isOne),
+  'services.*.deploy.replicas': carried('a pod per replica, NAME-1..NAME-N'),
   'services.*.deploy.labels': warned('labels of the swarm service, not of its containers; docker compose does not put them on containers either'),
   'services.*.deploy.rollback_config': warned(SWARM),
   'services.*.deploy.update_config': warned(SWARM),
@@ -140,7 +138,10 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.deploy.restart_policy': refused(`deploy.restart_policy is ${NOT_YET}`, 'write restart: at the service instead (no, always, on-failure, unless-stopped)'),
   'services.*.deploy.placement': warned(SWARM),
   'services.*.device_cgroup_rules': refused('Corral adds no device cgroup rules', 'remove device_cgroup_rules'),
-  'services.*.devices': refused(`host devices are ${NOT_YET}`, 'remove devices, or run this service with docker compose'),
+  'services.*.devices': carried('host device nodes, allowed by the device cgroup'),
+  'services.*.devices[].source': carried(),
+  'services.*.devices[].target': carried(),
+  'services.*.devices[].permissions': carried(),
   'services.*.dns': carried(),
   'services.*.dns_opt': refused('Corral writes resolv.conf with nameservers and search domains only', 'remove dns_opt'),
   'services.*.dns_search': carried(),
@@ -171,7 +172,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.healthcheck.start_interval': carried(),
   'services.*.hostname': carried(),
   'services.*.image': carried(),
-  'services.*.init': refused(`an init process is ${NOT_YET}: zombies would not be reaped`, 'remove init, or start the program under tini in the image', isFalse),
+  'services.*.init': carried('the host\'s catatonit as PID 1'),
   'services.*.ipc': carried('host, private, shareable and service:NAME'),
   'services.*.isolation': warned(WINDOWS),
   'services.*.labels': carried(),
@@ -207,8 +208,18 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.ports[].published': carried(),
   'services.*.ports[].protocol': carried(),
   'services.*.ports[].app_protocol': warned('a port\'s application protocol is a label for tools'),
-  'services.*.post_start': HOOK,
-  'services.*.pre_stop': HOOK,
+  'services.*.post_start': carried('run in the container after each start'),
+  'services.*.post_start[].command': carried(),
+  'services.*.post_start[].user': carried(),
+  'services.*.post_start[].privileged': carried(),
+  'services.*.post_start[].working_dir': carried(),
+  'services.*.post_start[].environment': carried(),
+  'services.*.pre_stop': carried('run in the container before the stop signal'),
+  'services.*.pre_stop[].command': carried(),
+  'services.*.pre_stop[].user': carried(),
+  'services.*.pre_stop[].privileged': carried(),
+  'services.*.pre_stop[].working_dir': carried(),
+  'services.*.pre_stop[].environment': carried(),
   'services.*.privileged': carried(),
   'services.*.profiles': carried(),
   'services.*.pull_policy': carried('always, never, missing, if_not_present'),
@@ -216,7 +227,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.read_only': carried(),
   'services.*.restart': carried(),
   'services.*.runtime': refused('Corral runs every container with runc', 'remove runtime', isAmong('runc')),
-  'services.*.scale': refused(`scale is ${NOT_YET}: one container would run`, 'write one service per replica, or remove scale', isOne),
+  'services.*.scale': carried('a pod per replica, NAME-1..NAME-N'),
   'services.*.security_opt': carried('no-new-privileges and seccomp'),
   'services.*.shm_size': carried(),
   'services.*.secrets': carried('files with the secrets\' content, mounted read-only'),

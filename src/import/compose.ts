@@ -3,6 +3,8 @@ import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
 import { normaliseProjectName } from '../project/name.js';
 import { checkComposeKeys } from './compose-keys.js';
+import { composeReplicasOf, replicaPods } from './replicas.js';
+import { hostGpuNodes, refuseGpus } from './gpus.js';
 
 // docker-compose -> Corral: each service becomes a pod of one container of the same name, except
 // that `network_mode: service:x` puts the service into x's pod (sharing its network, IPC and UTS
@@ -16,7 +18,7 @@ import { checkComposeKeys } from './compose-keys.js';
 
 /** Concerns of a service, in the order they run (warnings come out in this order). */
 const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'serviceNetworks', 'dependsOn',
-  'securityOptions', 'pullPolicy', 'develop', 'ignored'] as const;
+  'securityOptions', 'pullPolicy', 'develop', 'replicas', 'devices', 'gpus', 'ignored'] as const;
 type ServiceConcern = typeof SERVICE_CONCERNS[number];
 
 /**
@@ -39,6 +41,7 @@ export const SERVICE_KEYS: Readonly<Record<string, 'copy' | ServiceConcern>> = {
   develop: 'develop',
   networks: 'serviceNetworks', container_name: 'serviceNetworks', links: 'serviceNetworks', mac_address: 'serviceNetworks',
   tty: 'copy', stdin_open: 'copy',
+  init: 'copy', post_start: 'copy', pre_stop: 'copy', scale: 'replicas', devices: 'devices', gpus: 'gpus',
   userns_mode: 'ignored',
   // Taken (and merged) by the loader before the translation: src/load/extends.ts.
   extends: 'ignored',
@@ -57,7 +60,12 @@ const MACOS_MOUNT_OPTIONS = ['cached', 'delegated', 'consistent'];
 
 const isHostPath = (source: string) => /^[./~]/.test(source);
 
-interface Placement { pod: string; container: string }
+interface Placement {
+  pod: string;
+  container: string;
+  /** The pods its replicas run in: [pod] for one (the default), pod-1..pod-N for more, none for scale: 0. */
+  pods: string[];
+}
 
 /** One service on its way: where it is in the compose file, and what it becomes. */
 interface Service {
@@ -73,10 +81,16 @@ interface Service {
   readonly containerName: string;
   /** Whether the pod is the service's own (not another's through network_mode: service:x). */
   readonly ownPod: boolean;
+  /** What the service's own things (anonymous volumes) are named after: the service, or its replica's pod. */
+  readonly replica: string;
 }
 
-/** Which pod each service lands in: its own, or (network_mode: service:x) the pod of x, followed through chains. */
-function placeServices(services: Record<string, Raw>): Map<string, Placement> {
+/**
+ * Which pod each service lands in: its own, or (network_mode: service:x) the pod of x, followed
+ * through chains; a service of several replicas in one pod each. Sharing the namespaces of a service
+ * of several replicas, or being several replicas in another's pod, is refused: which one is meant?
+ */
+function placeServices(t: Translation, services: Record<string, Raw>): Map<string, Placement> {
   const placements = new Map<string, Placement>();
   const podOf = (name: string, seen: Set<string>): string => {
     const mode = String(services[name]?.network_mode ?? '');
@@ -84,7 +98,25 @@ function placeServices(services: Record<string, Raw>): Map<string, Placement> {
     if (!target || !services[target] || seen.has(target)) return corralName(name);
     return podOf(target, new Set([...seen, name]));
   };
-  for (const name of Object.keys(services)) placements.set(name, { pod: podOf(name, new Set([name])), container: corralName(name) });
+  const replicas = new Map(Object.entries(services).map(([name, raw]) => [name, composeReplicasOf(t, raw, ['services', name])]));
+  for (const name of Object.keys(services)) {
+    const pod = podOf(name, new Set([name]));
+    const ownPod = pod === corralName(name);
+    const count = replicas.get(name)!;
+    if (!ownPod && count !== 1) {
+      throw errorAt(t.source, ['services', name, ...(services[name]!.scale !== undefined ? ['scale'] : ['deploy', 'replicas'])], `service ${name} asks for ${count} replicas but shares the network of another service (network_mode), whose pod has room for one`, 'give it a network of its own to run replicas, or remove scale / deploy.replicas');
+    }
+    placements.set(name, { pod, container: corralName(name), pods: ownPod ? replicaPods(pod, count) : [pod] });
+  }
+  for (const [name, raw] of Object.entries(services)) {
+    for (const key of ['network_mode', 'ipc', 'pid']) {
+      const target = String(raw[key] ?? '').startsWith('service:') ? String(raw[key]).slice('service:'.length) : undefined;
+      const count = target === undefined ? 1 : replicas.get(target);
+      if (count !== undefined && count !== 1) {
+        throw errorAt(t.source, ['services', name, key], `${key}: service:${target} names a service of ${count} replicas: there is no one pod to share`, `run ${target} as one replica, or give ${name} a ${key === 'network_mode' ? 'network' : key} of its own`);
+      }
+    }
+  }
   return placements;
 }
 
@@ -131,7 +163,7 @@ class ComposeTranslation {
   private readonly placedAs = new Map<string, string>();
   private placements = new Map<string, Placement>();
 
-  constructor(readonly t: Translation) {}
+  constructor(readonly t: Translation, private readonly hostGpuNodes: () => readonly string[]) {}
 
   translate(data: Raw): Raw {
     const { t } = this;
@@ -141,13 +173,15 @@ class ComposeTranslation {
       t.mapping(service, ['services', name], '{ image: nginx }');
     }
     checkComposeKeys(t, data);
-    this.placements = placeServices(services);
+    this.placements = placeServices(t, services);
     for (const key of Object.keys(data)) {
       if (key === 'services' || key.startsWith('x-')) continue;
       // The other keys were refused or warned about by checkComposeKeys.
       if (Object.hasOwn(TOP_KEYS, key)) this[TOP_KEYS[key as keyof typeof TOP_KEYS]](key, data[key]);
     }
-    for (const [name, raw] of Object.entries(services)) this.service(name, raw);
+    for (const [name, raw] of Object.entries(services)) {
+      for (const podName of this.placements.get(name)!.pods) this.service(name, raw, podName);
+    }
     if (Object.keys(this.namedVolumes).length > 0) this.out.volumes = this.namedVolumes;
     return this.out;
   }
@@ -233,13 +267,13 @@ class ComposeTranslation {
 
   // Services.
 
-  /** Places the service's container in its pod, copies the keys of the same meaning, then runs each concern. */
-  private service(name: string, raw: Raw): void {
+  /** Places the service's container in its pod (one replica's), copies the keys of the same meaning, then runs each concern. */
+  private service(name: string, raw: Raw, podName: string): void {
     const { t } = this;
     const at = ['services', name];
-    const { pod: podName, container: containerName } = this.placements.get(name)!;
+    const { pod: servicePod, container: containerName, pods } = this.placements.get(name)!;
     const pod = (this.pods[podName] ??= { containers: {} }) as Raw;
-    const ownPod = podName === corralName(name);
+    const ownPod = servicePod === corralName(name);
     if (ownPod) t.from(['pods', podName], at);
     const container: Raw = {};
     if ((pod.containers as Raw)[containerName]) {
@@ -255,7 +289,7 @@ class ComposeTranslation {
       // Keys that are not Corral's were refused or warned about by checkComposeKeys already.
       if (handled === 'copy') container[key] = raw[key];
     }
-    const service: Service = { name, raw, at, to, container, pod, podName, containerName, ownPod };
+    const service: Service = { name, raw, at, to, container, pod, podName, containerName, ownPod, replica: pods.length === 1 ? name : podName };
     for (const concern of SERVICE_CONCERNS) this[concern](service);
   }
 
@@ -344,7 +378,7 @@ class ComposeTranslation {
   }
 
   /** volumes: (short and long forms; anonymous volumes become named ones) and tmpfs:. */
-  private volumes({ raw, at, to, container }: Service): void {
+  private volumes({ raw, at, to, container, replica }: Service): void {
     const { t } = this;
     const mounts: unknown[] = [];
     t.list(raw.volumes, [...at, 'volumes'], '["data:/var/lib/data", "./conf:/etc/app:ro"]').forEach((entry, index) => {
@@ -354,7 +388,7 @@ class ComposeTranslation {
         const [source, target, options] = entry.split(':');
         if (target === undefined) {
           // An anonymous volume: a named volume of this service's own.
-          const name = anonymousVolumeName(String(at[1]), source!);
+          const name = anonymousVolumeName(replica, source!);
           this.namedVolumes[name] = {};
           mounts.push(`${name}:${source}`);
           return;
@@ -378,7 +412,7 @@ class ComposeTranslation {
       const bind = t.mapping(long.bind, [...from, 'bind'], '{ create_host_path: true }');
       const volume = t.mapping(long.volume, [...from, 'volume'], '{ subpath: site }');
       if (type === 'volume' && long.source === undefined) {
-        const name = anonymousVolumeName(String(at[1]), String(long.target));
+        const name = anonymousVolumeName(replica, String(long.target));
         this.namedVolumes[name] = {};
         long.source = name;
       }
@@ -501,22 +535,62 @@ class ComposeTranslation {
     }
   }
 
-  /** depends_on: a list or a mapping of conditions, naming containers where the services were placed. */
+  /**
+   * depends_on: a list or a mapping of conditions, naming containers where the services were placed;
+   * a service of several replicas is waited for in each of them, one of scale: 0 in none.
+   */
   private dependsOn({ raw, at, to, container }: Service): void {
     const { t } = this;
     if (raw.depends_on === undefined) return;
-    const placed = (dependency: string) => {
+    const placed = (dependency: string, from: PathSegment[]): string[] => {
       const target = this.placements.get(dependency);
-      return target ? `${target.pod}/${target.container}` : corralName(dependency);
+      if (!target) return [corralName(dependency)];
+      if (target.pods.length === 0) t.unsupported(from, `service ${dependency} has scale 0: nothing runs to wait for, ignored`);
+      return target.pods.map((pod) => `${pod}/${target.container}`);
     };
     if (typeof raw.depends_on !== 'object' || raw.depends_on === null) {
       throw errorAt(t.source, [...at, 'depends_on'], `depends_on must be a list or a mapping, not ${typeof raw.depends_on === 'string' ? 'a string' : String(raw.depends_on)}`, 'write [db] or { db: { condition: service_healthy } }');
     }
-    container.depends_on = Array.isArray(raw.depends_on)
-      ? raw.depends_on.map((dependency) => placed(String(dependency)))
-      : Object.fromEntries(Object.entries(t.mapping(raw.depends_on, [...at, 'depends_on'], '{ db: { condition: service_healthy } }')).map(([dependency, options]) => [placed(dependency), options]));
     t.from([...to, 'depends_on'], [...at, 'depends_on']);
+    if (Array.isArray(raw.depends_on)) {
+      container.depends_on = raw.depends_on.flatMap((dependency, index) => placed(String(dependency), [...at, 'depends_on', index]).map((resource) => ({ resource, index })))
+        .map(({ resource, index }, entry) => {
+          t.from([...to, 'depends_on', entry], [...at, 'depends_on', index]);
+          return resource;
+        });
+      return;
+    }
+    const conditions = t.mapping(raw.depends_on, [...at, 'depends_on'], '{ db: { condition: service_healthy } }');
+    container.depends_on = Object.fromEntries(Object.entries(conditions).flatMap(([dependency, options]) => placed(dependency, [...at, 'depends_on', dependency]).map((resource) => {
+      t.from([...to, 'depends_on', resource], [...at, 'depends_on', dependency]);
+      return [resource, options];
+    })));
   }
+
+  /**
+   * devices: host device nodes, short (`/dev/x:/dev/y:rwm`) or long ({ source, target, permissions });
+   * a CDI name (`vendor.com/class=name`) is refused: it needs a CDI spec Corral does not read.
+   */
+  private devices({ raw, at, to, container }: Service): void {
+    const { t } = this;
+    if (raw.devices === undefined) return;
+    container.devices = t.list(raw.devices, [...at, 'devices'], '["/dev/ttyUSB0:/dev/ttyUSB0:rwm"]').map((entry, index) => {
+      const source = typeof entry === 'string' ? entry.split(':')[0]! : t.mapping(entry, [...at, 'devices', index], '{ source: /dev/ttyUSB0 }').source;
+      if (typeof source === 'string' && !source.startsWith('/') && source.includes('=')) {
+        throw errorAt(t.source, [...at, 'devices', index], `${source} is a CDI device name, which needs a CDI spec Corral does not read`, 'give the host device node instead, e.g. /dev/dri/renderD128');
+      }
+      return entry;
+    });
+    t.from([...to, 'devices'], [...at, 'devices']);
+  }
+
+  /** gpus and GPU device reservations: refused (gpus.ts says why, for this host). */
+  private gpus(service: Service): void {
+    refuseGpus(this.t, service.raw, service.at, this.hostGpuNodes);
+  }
+
+  /** scale and deploy.replicas are read when services are placed (placeServices); nothing is left to carry. */
+  private replicas(): void {}
 
   /** security_opt: no-new-privileges and seccomp; the rest is ignored with a warning. */
   private securityOptions({ raw, at, container }: Service): void {
@@ -561,8 +635,13 @@ class ComposeTranslation {
   }
 }
 
-export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSink): { parsed: ParsedFile; data: Raw } {
+/** What the translation asks of the host: its GPUs' device nodes (default: found in /dev). */
+export interface ComposeHost {
+  readonly gpuNodes?: () => readonly string[];
+}
+
+export function translateCompose(source: ParsedFile, data: Raw, sink: WarningSink, host: ComposeHost = {}): { parsed: ParsedFile; data: Raw } {
   const t = new Translation(source, sink);
-  const out = new ComposeTranslation(t).translate(data);
+  const out = new ComposeTranslation(t, host.gpuNodes ?? (() => hostGpuNodes())).translate(data);
   return { parsed: t.parsed(out), data: out };
 }

@@ -98,6 +98,9 @@ class KubeExport {
     if (Object.keys(security.ulimits).length > 0) this.warn(`${where}: ulimits have no field in a Pod, left out`);
     if (container.lifecycle.healthcheck?.probe.kind === 'notify') this.warn(`${where}: a Pod has no probe for sd_notify readiness (healthcheck notify: true), left out; give it a readinessProbe`);
     if (container.userns) this.warn(`${where}: userns has no field in a Pod (hostUsers: false is the nearest), left out`);
+    if (container.initProcess) this.warn(`${where}: init: true has no field in a Pod (shareProcessNamespace gives the pod a pause process as PID 1), left out`);
+    if (container.devices) this.warn(`${where}: devices have no field in a Pod (a device plugin gives them in a cluster), left out`);
+    if (container.lifecycle.postStart || container.lifecycle.preStop) this.warn(`${where}: post_start and pre_stop hooks are left out (a Pod's lifecycle handlers take one command each, without user or environment)`);
     if (Object.keys(container.labels).length > 0) this.warn(`${where}: container labels have no place in a Pod, left out`);
     for (const key of ['network', 'ipc', 'pid'] as const) {
       const mode = container.namespaces[key];

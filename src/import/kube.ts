@@ -1,6 +1,7 @@
 import type { ParsedFile, PathSegment } from '../project/parse.js';
 import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
+import { MOST_REPLICAS, replicaPods } from './replicas.js';
 
 // Kubernetes manifests -> Corral, like `podman kube play`: each Pod becomes a pod, each Deployment
 // `replicas` pods from its template; ConfigMaps and Secrets of the same file feed env, envFrom and
@@ -26,9 +27,6 @@ export function memoryOf(quantity: unknown): number | unknown {
   const match = /^([0-9.]+)([kKMGT]i?)?$/.exec(String(quantity));
   return match ? Math.round(Number(match[1]) * (MEMORY_UNITS[match[2] ?? ''] ?? 1)) : quantity;
 }
-
-/** Each replica is a pod with its own namespaces on this one host. */
-const MOST_REPLICAS = 1000;
 
 const seconds = (value: unknown) => `${Number(value)}s`;
 
@@ -289,8 +287,8 @@ export function translateKube(source: ParsedFile, sink: WarningSink): { parsed: 
         throw errorAt(source, [index, 'spec', 'replicas'], `replicas: ${String(spec.replicas)} is not a number of pods from 0 to ${MOST_REPLICAS}`, `write a whole number from 0 to ${MOST_REPLICAS}: each replica is a pod on this host`);
       }
       t.unsupportedKeys(spec, ['replicas', 'selector', 'template', 'strategy'], [index, 'spec']);
-      for (let replica = 1; replica <= replicas; replica++) {
-        translation.pod(replicas === 1 ? name : `${name}-${replica}`, { ...templateMetadata, name }, templateSpec, [index, 'spec', 'template', 'spec'], [index, 'spec', 'template', 'metadata']);
+      for (const pod of replicaPods(name, replicas)) {
+        translation.pod(pod, { ...templateMetadata, name }, templateSpec, [index, 'spec', 'template', 'spec'], [index, 'spec', 'template', 'metadata']);
       }
     } else if (document.kind === 'PersistentVolumeClaim') {
       translation.volumes[corralName(name)] ??= {};

@@ -186,6 +186,10 @@ export interface Container {
   readonly lifecycle: Lifecycle;
   /** An init container: runs to completion (exit 0) before the pod's other containers start. */
   readonly init?: true;
+  /** Host device nodes made in the container and allowed by its device cgroup; absent: none. */
+  readonly devices?: readonly DeviceMapping[];
+  /** catatonit runs as PID 1 before argv, reaping orphans and passing signals on (the file's `init: true`). */
+  readonly initProcess?: true;
   /** `corral watch` rules (not part of what the container is: a change recreates nothing). */
   readonly watch?: readonly WatchRule[];
   /** The image the root comes from (instead of rootfs), with what the file overrides of its config. */
@@ -202,6 +206,16 @@ export interface Container {
   readonly tty?: true;
   /** Its stdin kept open for `attach` (compose's `stdin_open`); otherwise it reads end of file at once. */
   readonly stdinOpen?: true;
+}
+
+/** A host device node given to a container. */
+export interface DeviceMapping {
+  /** Absolute path of the node on the host. */
+  readonly hostPath: string;
+  /** Absolute path in the container. */
+  readonly containerPath: string;
+  /** What the cgroup lets the container do with it: r, w, m (mknod), in that order. */
+  readonly permissions: string;
 }
 
 export interface WatchRule {
@@ -274,6 +288,20 @@ export interface Lifecycle {
   readonly healthcheck?: Healthcheck;
   /** Sorted by resource; every resource names a container of the project. */
   readonly dependsOn: readonly Dependency[];
+  /** Run in the container after it starts (compose's post_start); absent: none. */
+  readonly postStart?: readonly Hook[];
+  /** Run in the container before the stop signal (compose's pre_stop); absent: none. */
+  readonly preStop?: readonly Hook[];
+}
+
+/** A command run in a running container at a point of its life, as `exec` runs one. */
+export interface Hook {
+  readonly argv: readonly string[];
+  /** As written (name, uid, name:group, uid:gid); undefined: the container's. */
+  readonly user?: string;
+  readonly privileged: boolean;
+  readonly workdir?: string;
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** A mount of a volume (named, bind or tmpfs) into a container. */

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Container, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
+import type { Container, Hook, Lifecycle, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
@@ -13,6 +13,7 @@ import { withActiveProfiles } from './profiles.js';
 import { checkBindMounts, realOwnDirs } from './bind-policy.js';
 import { parseSize, resourcesOf, sizeAt } from './resources.js';
 import { closestName } from './validate.js';
+import { devicesOf } from './devices.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -242,6 +243,21 @@ function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext): W
   });
 }
 
+/** post_start and pre_stop: each hook's command, user, privileges, directory and environment; absent keys stay absent (the config hash of a container without hooks stays what it was). */
+function hooksOf(raw: Raw, lookupEnv: (name: string) => string | undefined): Pick<Lifecycle, 'postStart' | 'preStop'> {
+  const hooks = (value: unknown): Hook[] => (value as Raw[]).map((hook) => ({
+    argv: argvOf(hook.command),
+    ...(hook.user === undefined ? {} : { user: String(hook.user) }),
+    privileged: hook.privileged === true,
+    ...(hook.working_dir === undefined ? {} : { workdir: String(hook.working_dir) }),
+    env: envOf(hook.environment, lookupEnv),
+  }));
+  return {
+    ...(raw.post_start === undefined ? {} : { postStart: hooks(raw.post_start) }),
+    ...(raw.pre_stop === undefined ? {} : { preStop: hooks(raw.pre_stop) }),
+  };
+}
+
 function buildOf(value: unknown, baseDir: string): { context: string; dockerfile: string } {
   const spec = typeof value === 'string' ? { context: value } : (value as { context: string; dockerfile?: string });
   return { context: path.resolve(baseDir, spec.context), dockerfile: spec.dockerfile ?? 'Dockerfile' };
@@ -283,6 +299,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     mountTargets.add(file.target);
   });
   const userns = usernsOf(raw, at, context.parsed);
+  const devices = devicesOf(raw.devices, [...at, 'devices'], context.parsed);
   return {
     name,
     pod,
@@ -296,9 +313,12 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     mounts,
     resources: resourcesOf(raw.resources as Raw | undefined, [...at, 'resources'], context),
     security,
-    lifecycle: lifecycleOf(raw, podRaw, at, context.parsed),
+    lifecycle: { ...lifecycleOf(raw, podRaw, at, context.parsed), ...hooksOf(raw, context.lookupEnv) },
     ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
     ...(raw.hostname === undefined ? {} : { hostname: String(raw.hostname) }),
+    // Only when asked, so that the config hash of every other container stays what it was.
+    ...(raw.init === true ? { initProcess: true as const } : {}),
+    ...(devices.length > 0 ? { devices } : {}),
     labels: labelsOf(raw.labels, [...at, 'labels'], context.parsed),
     namespaces,
     ...(userns ? { userns } : {}),

@@ -28,6 +28,9 @@ import { RuntimeError } from './errors.js';
 import { loadSeccompProfile } from './seccomp.js';
 import { mountContainerRoot } from './root.js';
 import { lockedFlagsOfSources } from './locked-flags.js';
+import { findBinary } from './host.js';
+import { resolveDevices } from './devices.js';
+import { POST_START_TIMEOUT_MS, runHooks } from './hooks.js';
 import { crashPoint } from '../crash-point.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
@@ -219,7 +222,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     const volumes = await resolveMounts(context, container, files.rootfs, userns);
     const mounts = [...volumes.mounts, ...await provideFiles(files.providedFiles, container, user, userns)];
     const hostFiles = { hosts: podFiles.hosts, hostname: container.hostname === undefined ? podFiles.hostname : files.hostname, resolvConf: podFiles.resolvConf, shm: podFiles.shm };
-    const bindSources = [...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source)];
+    const initBinary = container.initProcess ? findBinary('catatonit') : undefined;
+    const bindSources = [...Object.values(hostFiles), ...mounts.filter((mount) => mount.type === 'bind').map((mount) => mount.source), ...(initBinary ? [initBinary] : [])];
     if (userns) await allowTraversal([files.rootfs, ...bindSources]);
     const spec = generateSpec({
       container,
@@ -240,6 +244,8 @@ export async function createContainer(context: RuntimeContext, target: Container
       nofileHardLimit: context.nofileHardLimit,
       boundingCapabilities: context.boundingCapabilities,
       seccompProfile: await seccompProfileOf(context, container.security.seccomp),
+      ...(initBinary ? { initBinary } : {}),
+      ...(container.devices ? { devices: await resolveDevices(container.devices) } : {}),
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);
@@ -282,6 +288,7 @@ export async function startContainer(context: RuntimeContext, id: string, resour
     await ensureNotifyKeeper(context, id, resource);
     await runc.startContainer(context.runc, id);
     crashPoint('start: started');
+    await runHooks(context, { id, resource, annotations: await readAnnotations(context, id), point: 'postStart', timeoutMs: POST_START_TIMEOUT_MS });
   } catch (error) {
     throw new RuntimeError({ resource, step: 'start', message: (error as Error).message, cause: error, hint: 'check that the command exists in the rootfs' });
   }
@@ -330,9 +337,12 @@ export async function stopContainer(context: RuntimeContext, id: string, options
   const annotations = options.graceMs === 0 ? {} : await stopAnnotations(context, id);
   const graceMs = options.graceMs ?? Number(annotations['corral.stop-grace-ms'] ?? 10_000);
   if (graceMs > 0) {
+    // pre_stop hooks take their time out of the grace period, as compose's do.
+    const started = Date.now();
+    await runHooks(context, { id, resource: id, annotations, point: 'preStop', timeoutMs: graceMs });
     await signalContainer(context, id, options.signal ?? annotations['corral.stop-signal'] ?? 'TERM');
     crashPoint('stop: signalled');
-    const code = await waitForExit(context, id, graceMs);
+    const code = await waitForExit(context, id, Math.max(0, graceMs - (Date.now() - started)));
     if (code !== undefined) return { exitCode: code };
   }
   await runc.killContainer(context.runc, id, 'KILL', true);
@@ -353,6 +363,7 @@ export async function restartContainer(context: RuntimeContext, id: string, reso
     await verifyMounts(context, id, created.pid);
     await ensureNotifyKeeper(context, id, resource);
     await runc.startContainer(context.runc, id);
+    await runHooks(context, { id, resource, annotations: await readAnnotations(context, id), point: 'postStart', timeoutMs: POST_START_TIMEOUT_MS });
     return created;
   } catch (error) {
     throw new RuntimeError({ resource, step: 'restart', message: (error as Error).message, cause: error, hint: 'run `corral up` again; `corral down` cleans up' });

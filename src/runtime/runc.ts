@@ -114,5 +114,10 @@ export async function listWithRuntime(options: RuncOptions): Promise<RuncState[]
 
 /** Runs a command inside a running container and returns its output (`all`: stdout and stderr interleaved). */
 export async function execInContainer(options: RuncOptions, id: string, argv: readonly string[], timeoutMs?: number) {
-  return runc(options, ['exec', id, ...argv], timeoutMs, true);
+  return execWithFlags(options, id, [], argv, timeoutMs);
+}
+
+/** execInContainer with runc exec's own flags (--user, --cwd, --env, --cap) before the id. */
+export async function execWithFlags(options: RuncOptions, id: string, flags: readonly string[], argv: readonly string[], timeoutMs?: number) {
+  return runc(options, ['exec', ...flags, id, ...argv], timeoutMs, true);
 }

@@ -2,6 +2,7 @@ import type { Container, IdMapping, Resources, SharedNamespace } from '../projec
 import { effectiveCapabilities } from '../project/capabilities.js';
 import type { ResolvedUser } from './users.js';
 import { seccompForContainer, type DockerSeccompProfile } from './seccomp.js';
+import type { ResolvedDevice } from './devices.js';
 
 // The OCI runtime spec (config.json) for one container. Pure: everything it needs comes in as input,
 // so tests can read the spec a container would get without starting anything.
@@ -33,6 +34,12 @@ const WANTED_NOFILE = 1048576;
 
 /** The CFS period `cpus` is expressed against: 100 ms, as docker and the kubelet use. */
 export const CPU_PERIOD_US = 100_000;
+
+/** Where the host's init binary is mounted in a container that asks for one (podman uses /run/podman-init). */
+export const INIT_PATH = '/run/corral-init';
+
+/** The annotation that carries a container's post_start and pre_stop hooks (hooks.ts reads it). */
+export const HOOKS_ANNOTATION = 'corral.hooks';
 
 /** A mount as the runtime wants it, after volumes were resolved to host paths. */
 export interface ResolvedMount {
@@ -81,6 +88,10 @@ export interface SpecInput {
   readonly boundingCapabilities?: readonly string[];
   /** The seccomp profile to filter syscalls with; none where the host has no profile. */
   readonly seccompProfile?: DockerSeccompProfile;
+  /** Host path of catatonit, for a container with `initProcess`. */
+  readonly initBinary?: string;
+  /** The container's `devices`, as found on the host. */
+  readonly devices?: readonly ResolvedDevice[];
 }
 
 const OCI_NAMESPACE_TYPE: Record<SharedNamespace, string> = { net: 'network', ipc: 'ipc', uts: 'uts', pid: 'pid' };
@@ -164,6 +175,20 @@ function volumeMount(mount: ResolvedMount, sourceFlags: SpecInput['bindSourceFla
   return { destination: mount.target, type: 'bind', source: mount.source, options: bindOptions(['rbind', 'rprivate', mount.readOnly ? 'ro' : 'rw'], sourceFlags?.[mount.source]) };
 }
 
+/**
+ * A container with an init runs the host's catatonit (static, mounted read-only) as PID 1, which
+ * starts the command, passes signals on to it and reaps orphans, as podman's and docker's --init do.
+ */
+function initOf(input: SpecInput): { args: string[]; mounts: { destination: string; type: string; source: string; options: string[] }[] } {
+  const { container } = input;
+  if (!container.initProcess) return { args: [...container.argv], mounts: [] };
+  if (!input.initBinary) throw new Error('init: true needs catatonit on the host (apt-get install catatonit)');
+  return {
+    args: [INIT_PATH, '--', ...container.argv],
+    mounts: [{ destination: INIT_PATH, type: 'bind', source: input.initBinary, options: bindOptions(['bind', 'nosuid', 'nodev', 'ro'], input.bindSourceFlags?.[input.initBinary]) }],
+  };
+}
+
 function environmentFor(input: SpecInput): string[] {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH, HOSTNAME: input.hostname, HOME: input.user.home, ...input.container.env,
@@ -188,6 +213,18 @@ export function resourcesSection(resources: Resources) {
   };
 }
 
+/**
+ * The device cgroup: a privileged container may use every device; any other only runc's defaults
+ * (null, zero, full, random, urandom, tty, ptmx, which runc adds itself) and the nodes it was given.
+ */
+function deviceRules(input: SpecInput, confined: boolean) {
+  const given = (input.devices ?? []).map((device) => ({ allow: true, type: device.type, major: device.major, minor: device.minor, access: device.access }));
+  return [{ allow: !confined, access: 'rwm' }, ...(confined ? given : [])];
+}
+
+/** The device nodes of `devices:`, made in the container by runc. */
+const deviceNodes = (input: SpecInput) => (input.devices ?? []).map(({ path, type, major, minor, fileMode, uid, gid }) => ({ path, type, major, minor, fileMode, uid, gid }));
+
 /** rlimits: nofile by default, then the container's ulimits; none above what the host allows. */
 function rlimitsFor(input: SpecInput) {
   const limits: Record<string, { soft: number; hard: number }> = {
@@ -206,12 +243,13 @@ export function generateSpec(input: SpecInput) {
   const { security } = container;
   const capabilities = effectiveCapabilities(security).filter((cap) => !input.boundingCapabilities || input.boundingCapabilities.includes(cap));
   const confined = !security.privileged;
+  const init = initOf(input);
   return {
     ociVersion: '1.0.2',
     process: {
       terminal: container.tty === true,
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: [...input.user.additionalGids] },
-      args: [...container.argv],
+      args: init.args,
       env: environmentFor(input),
       cwd: container.workdir,
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },
@@ -225,6 +263,7 @@ export function generateSpec(input: SpecInput) {
       ...kernelFilesystemMounts(input, foreignNamespaces(input)),
       ...podFileMounts(input),
       ...input.mounts.map((mount) => volumeMount(mount, input.bindSourceFlags)),
+      ...init.mounts,
     ],
     // Labels first, so that none can pass for Corral's own annotations (the loader refuses corral.* too).
     annotations: {
@@ -237,6 +276,8 @@ export function generateSpec(input: SpecInput) {
       // `down` and `stop` work without the project file, so the container carries how it wants to be stopped.
       'corral.stop-signal': container.lifecycle.stopSignal,
       'corral.stop-grace-ms': String(container.lifecycle.stopGraceMs),
+      // And the hooks it runs after start and before stop, which `stop` and `down` run without the file.
+      ...(container.lifecycle.postStart || container.lifecycle.preStop ? { [HOOKS_ANNOTATION]: JSON.stringify({ postStart: container.lifecycle.postStart ?? [], preStop: container.lifecycle.preStop ?? [] }) } : {}),
       ...(security.privileged ? { 'corral.privileged': 'true' } : {}),
       // conmon keeps a pipe to its stdin open (-i) for `attach`; a relaunch reads it from here.
       ...(container.stdinOpen ? { [STDIN_OPEN_ANNOTATION]: 'true' } : {}),
@@ -249,7 +290,8 @@ export function generateSpec(input: SpecInput) {
       cgroupsPath: input.cgroupsPath,
       namespaces: namespacesFor(input),
       ...(input.userns ? { uidMappings: ociMappings(input.userns.uidMappings), gidMappings: ociMappings(input.userns.gidMappings) } : {}),
-      resources: { devices: [{ allow: !confined, access: 'rwm' }], ...resourcesSection(container.resources) },
+      ...(input.devices?.length ? { devices: deviceNodes(input) } : {}),
+      resources: { devices: deviceRules(input, confined), ...resourcesSection(container.resources) },
       ...(Object.keys(security.sysctls).length > 0 ? { sysctl: { ...security.sysctls } } : {}),
       maskedPaths: confined ? [...MASKED_PATHS] : [],
       readonlyPaths: confined ? [...READONLY_PATHS] : [],

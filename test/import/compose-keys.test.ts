@@ -124,7 +124,6 @@ const fates = suite('what each fate does to a compose file');
 const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = [
   { name: 'gpus', lines: service('gpus: all'), at: '4:5', says: /no GPU/ },
   { name: 'a GPU device reservation', lines: service('deploy:', '  resources:', '    reservations:', '      devices: [{ capabilities: [gpu] }]'), at: '7:11', says: /no GPU/ },
-  { name: 'init: true', lines: service('init: true'), at: '4:5', says: /zombies would not be reaped/ },
   { name: 'a volume shared by name', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { name: shared-data }'], at: '6:11', says: /named outside the project/ },
   { name: 'volume nocopy: false', lines: service('volumes: [{ type: volume, source: d, target: /d, volume: { nocopy: false } }]'), at: '4:64', says: /never copies/ },
   { name: 'env_file required: false', lines: service('env_file: [{ path: ./a.env, required: false }]'), at: '4:33', says: /required: false/ },
@@ -137,7 +136,6 @@ const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = 
   { name: 'a key compose does not know', lines: service('imagee: x'), at: '4:5', says: /imagee is not a key of the compose specification/ },
   { name: 'a misplaced key inside deploy', lines: service('deploy: { resources: { limits: { memroy: 1g } } }'), at: '4:38', says: /memroy is not a key/ },
   { name: 'an SELinux relabel in the short volume form', lines: service('volumes: ["./d:/d:z"]'), at: '4:15', says: /mount options z are not supported/ },
-  { name: 'replicas: 3', lines: service('deploy: { replicas: 3 }'), at: '4:15', says: /one container would run/ },
 ];
 for (const refusal of REFUSALS) {
   fates(`refused at its line: ${refusal.name}`, async () => {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, mkdir, writeFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_CAPABILITIES, generateSpec, type SpecInput } from '../../src/runtime/spec.js';
+import { DEFAULT_CAPABILITIES, generateSpec, INIT_PATH, type SpecInput } from '../../src/runtime/spec.js';
 import { resolveUser } from '../../src/runtime/users.js';
 import { seccompForContainer } from '../../src/runtime/seccomp.js';
 import { baselineContainer } from '../helpers/fixtures.js';
@@ -195,6 +195,26 @@ users('an image whose /etc is a link out of its root: its names come from inside
   } finally {
     await rm(hostile, { recursive: true, force: true });
   }
+});
+
+spec('init: catatonit, mounted read-only from the host, runs first and starts the command', () => {
+  const container = baselineContainer({ initProcess: true });
+  const generated = generateSpec(input({ container, initBinary: '/usr/bin/catatonit' }));
+  assert.equal(generated.process.args, [INIT_PATH, '--', 'sleep', '3600'], 'catatonit is PID 1 and runs argv after --');
+  const mount = generated.mounts.find((entry) => entry.destination === INIT_PATH);
+  assert.equal(mount && { source: mount.source, readOnly: mount.options.includes('ro') }, { source: '/usr/bin/catatonit', readOnly: true }, 'the host binary, read-only');
+  assert.equal(generateSpec(input()).process.args, ['sleep', '3600'], 'without init: the command as it is');
+  assert.throws(() => generateSpec(input({ container })), /catatonit/, 'init without catatonit on the host is refused, naming it');
+});
+
+spec('devices: each node made with the host numbers, and the device cgroup allows it with its permissions', () => {
+  const devices = [{ path: '/dev/myzero', type: 'c' as const, major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0, access: 'r' }];
+  const generated = generateSpec(input({ devices })) as ReturnType<typeof generateSpec> & { linux: { devices?: unknown } };
+  assert.equal(generated.linux.devices, [{ path: '/dev/myzero', type: 'c', major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 }], 'the node');
+  assert.equal(generated.linux.resources.devices, [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'r' }], 'all denied but the given node (runc adds its defaults)');
+  assert.not.ok('devices' in generateSpec(input()).linux, 'no devices: no nodes');
+  const privileged = generateSpec(input({ devices, container: baselineContainer({ security: { ...baselineContainer().security, privileged: true } }) }));
+  assert.equal(privileged.linux.resources.devices, [{ allow: true, access: 'rwm' }], 'privileged: every device already');
 });
 
 spec.run();
