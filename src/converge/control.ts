@@ -93,13 +93,22 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
   }
 }
 
+/**
+ * A failed checkpoint leaves the container running as it was (CRIU lets the dumped processes go on),
+ * and a failed restore leaves it stopped: for those, the wish recorded first goes back as it was.
+ */
+const undoesWishOnFailure = (action: ControlAction) => action === 'checkpoint' || action === 'restore';
+
 export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void, options: ControlOptions = {}): Promise<void> {
   const failures: string[] = [];
+  const failed: string[] = [];
   await withProjectLock(context.paths.lock, async () => {
     // The user's wish changes with stop (and a SIGKILL), start and restart; pause, unpause and other signals leave it.
     const stops = meansStopped(action, options);
-    if (stops || meansStarted(action)) {
-      const stopped = await readStoppedSet(context.paths.stopped);
+    const changesWish = stops || meansStarted(action);
+    const stoppedBefore = changesWish ? await readStoppedSet(context.paths.stopped) : new Set<string>();
+    if (changesWish) {
+      const stopped = new Set(stoppedBefore);
       for (const container of containers) {
         const resource = `${container.pod}/${container.name}`;
         if (stops) stopped.add(resource);
@@ -113,10 +122,19 @@ export async function controlContainers(context: RuntimeContext, containers: rea
         await act(context, container, action, options);
         say(`✔ ${resource}  ${DONE_WORDS[action]}`);
       } catch (error) {
+        failed.push(resource);
         failures.push(`${resource}: ${(error as Error).message}`);
         say(`✘ ${resource}  ${(error as Error).message}`);
       }
     });
+    if (changesWish && undoesWishOnFailure(action) && failed.length > 0) {
+      const stopped = await readStoppedSet(context.paths.stopped);
+      for (const resource of failed) {
+        if (stoppedBefore.has(resource)) stopped.add(resource);
+        else stopped.delete(resource);
+      }
+      await writeStoppedSet(context.paths.stopped, stopped);
+    }
   });
   await notifySupervisor(context);
   if (failures.length > 0) throw new Error(`${action} failed for ${failures.join('; ')}`);
