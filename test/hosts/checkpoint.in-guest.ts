@@ -26,7 +26,7 @@ const projectFile = (rootfs: string, greeting: string) => [
   '    containers:',
   '      app:',
   `        rootfs: ${rootfs}`,
-  `        environment: { GREETING: ${greeting} }`,
+  `        env: { GREETING: ${greeting} }`,
   '        command: [sh, -c, "i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
   '',
 ].join('\n');
