@@ -23,6 +23,7 @@ export const COMMAND_FILES: readonly CommandFile[] = [
   { names: ['start'], load: async () => (await import('./start.js')).registerStart },
   { names: ['restart'], load: async () => (await import('./restart.js')).registerRestart },
   { names: ['pause', 'unpause'], load: async () => (await import('./pause.js')).registerPause },
+  { names: ['checkpoint', 'restore'], load: async () => (await import('./checkpoint.js')).registerCheckpoint },
   { names: ['kill'], load: async () => (await import('./kill.js')).registerKill },
   { names: ['rm'], load: async () => (await import('./rm.js')).registerRm },
   { names: ['wait'], load: async () => (await import('./wait.js')).registerWait },

@@ -6,5 +6,5 @@ import { controlCommand } from './control.js';
 
 export function registerKill(program: Command): void {
   controlCommand(program, 'kill', 'send a signal to the first process of containers (all, a pod, or pod/container)',
-    (command) => command.option('-s, --signal <signal>', 'signal to send (name or number)', 'KILL'));
+    { addOptions: (command) => command.option('-s, --signal <signal>', 'signal to send (name or number)', 'KILL') });
 }

@@ -5,5 +5,5 @@ import { withStopTimeout } from './timeout-option.js';
 // `corral restart [pod | pod/container ...]`.
 
 export function registerRestart(program: Command): void {
-  controlCommand(program, 'restart', 'restart containers in place (all, a pod, or pod/container)', withStopTimeout);
+  controlCommand(program, 'restart', 'restart containers in place (all, a pod, or pod/container)', { addOptions: withStopTimeout });
 }

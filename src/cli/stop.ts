@@ -5,5 +5,5 @@ import { withStopTimeout } from './timeout-option.js';
 // `corral stop [pod | pod/container ...]`.
 
 export function registerStop(program: Command): void {
-  controlCommand(program, 'stop', 'stop containers (all, a pod, or pod/container); no restart policy brings them back until start or up', withStopTimeout);
+  controlCommand(program, 'stop', 'stop containers (all, a pod, or pod/container); no restart policy brings them back until start or up', { addOptions: withStopTimeout });
 }

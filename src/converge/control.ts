@@ -2,26 +2,35 @@ import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
 import { pauseContainer, thawIfPaused, unpauseContainer } from '../runtime/pause.js';
 import { signalContainer } from '../runtime/signal.js';
+import { checkpointContainer, restoreContainer } from '../runtime/checkpoint.js';
 import type { ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
 import { notifySupervisor } from '../supervisor/launch.js';
 
-// `stop`, `start`, `restart`, `pause`, `unpause` and `kill` of containers that exist: under the
+// `stop`, `start`, `restart`, `pause`, `unpause`, `kill`, `checkpoint` and `restore` of containers that exist: under the
 // project lock, with the user's wish recorded first (a stopped container is one no restart policy
 // brings back), then the supervisor told to follow.
 
-export type ControlAction = 'stop' | 'start' | 'restart' | 'pause' | 'unpause' | 'kill';
+export type ControlAction = 'stop' | 'start' | 'restart' | 'pause' | 'unpause' | 'kill' | 'checkpoint' | 'restore';
 
 export interface ControlOptions {
   /** `kill`: the signal (default KILL). */
   readonly signal?: string;
   /** `stop`, `restart`: how long after the stop signal before SIGKILL (`-t`); default: the container's stop_grace_period. */
   readonly graceMs?: number;
+  /** `checkpoint`: dump it and let it run on. */
+  readonly leaveRunning?: boolean;
+  /** `checkpoint`: the archive to export the checkpoint to. */
+  readonly exportFile?: string;
+  /** `restore`: the archive of an exported checkpoint to restore from. */
+  readonly importFile?: string;
+  /** `restore`: each container's config hash as the project file describes it now, by pod/container. */
+  readonly desiredHashes?: ReadonlyMap<string, string>;
 }
 
-const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted', pause: 'paused', unpause: 'unpaused', kill: 'killed' };
+const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted', pause: 'paused', unpause: 'unpaused', kill: 'killed', checkpoint: 'checkpointed', restore: 'restored' };
 
 /** A signal named as `kill -s` takes it (KILL, SIGKILL, kill, 9) in one spelling. */
 function normalSignal(signal: string): string {
@@ -32,11 +41,15 @@ function normalSignal(signal: string): string {
 /**
  * Whether the action is the user's wish that the container stay down: `stop`, and a `kill` with
  * SIGKILL, which ends any process (docker, too, takes a kill for a stop the restart policy respects).
- * Other signals (HUP to reload, USR1...) leave the wish as it was.
+ * Other signals (HUP to reload, USR1...) leave the wish as it was. A checkpoint that stops the
+ * container is a stop: no restart policy starts it afresh, a restore brings it back.
  */
 function meansStopped(action: ControlAction, options: ControlOptions): boolean {
-  return action === 'stop' || (action === 'kill' && normalSignal(options.signal ?? 'KILL') === 'KILL');
+  return action === 'stop' || (action === 'kill' && normalSignal(options.signal ?? 'KILL') === 'KILL') || (action === 'checkpoint' && !options.leaveRunning);
 }
+
+/** Whether the action is the user's wish that the container run again. */
+const meansStarted = (action: ControlAction) => action === 'start' || action === 'restart' || action === 'restore';
 
 /** What the action does to one container; a container it does not apply to is named in the error. */
 async function act(context: RuntimeContext, container: ObservedContainer, action: ControlAction, options: ControlOptions): Promise<void> {
@@ -68,16 +81,34 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
       await signalContainer(context, container.id, normalSignal(options.signal ?? 'KILL'));
       // As docker: the signal is delivered once the container is thawed.
       await thawIfPaused(context, container.id);
+      return;
+    case 'checkpoint':
+      await checkpointContainer(context, container, { leaveRunning: options.leaveRunning, exportFile: options.exportFile });
+      return;
+    case 'restore': {
+      const desiredHash = options.desiredHashes?.get(resource);
+      if (desiredHash === undefined) throw new Error('the project file has no such container any more, so there is no configuration to restore it into');
+      await restoreContainer(context, container, { desiredHash, importFile: options.importFile });
+    }
   }
 }
 
+/**
+ * A failed checkpoint leaves the container running as it was (CRIU lets the dumped processes go on),
+ * and a failed restore leaves it stopped: for those, the wish recorded first goes back as it was.
+ */
+const undoesWishOnFailure = (action: ControlAction) => action === 'checkpoint' || action === 'restore';
+
 export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void, options: ControlOptions = {}): Promise<void> {
   const failures: string[] = [];
+  const failed: string[] = [];
   await withProjectLock(context.paths.lock, async () => {
     // The user's wish changes with stop (and a SIGKILL), start and restart; pause, unpause and other signals leave it.
     const stops = meansStopped(action, options);
-    if (stops || action === 'start' || action === 'restart') {
-      const stopped = await readStoppedSet(context.paths.stopped);
+    const changesWish = stops || meansStarted(action);
+    const stoppedBefore = changesWish ? await readStoppedSet(context.paths.stopped) : new Set<string>();
+    if (changesWish) {
+      const stopped = new Set(stoppedBefore);
       for (const container of containers) {
         const resource = `${container.pod}/${container.name}`;
         if (stops) stopped.add(resource);
@@ -91,10 +122,19 @@ export async function controlContainers(context: RuntimeContext, containers: rea
         await act(context, container, action, options);
         say(`✔ ${resource}  ${DONE_WORDS[action]}`);
       } catch (error) {
+        failed.push(resource);
         failures.push(`${resource}: ${(error as Error).message}`);
         say(`✘ ${resource}  ${(error as Error).message}`);
       }
     });
+    if (changesWish && undoesWishOnFailure(action) && failed.length > 0) {
+      const stopped = await readStoppedSet(context.paths.stopped);
+      for (const resource of failed) {
+        if (stoppedBefore.has(resource)) stopped.add(resource);
+        else stopped.delete(resource);
+      }
+      await writeStoppedSet(context.paths.stopped, stopped);
+    }
   });
   await notifySupervisor(context);
   if (failures.length > 0) throw new Error(`${action} failed for ${failures.join('; ')}`);

@@ -28,9 +28,14 @@ export interface ConmonLaunch {
   readonly stdin?: boolean;
   /** Moves conmon (its first process, which waits on its start pipe until then) where it is to live. */
   readonly place: (pid: number) => Promise<void>;
+  /**
+   * A checkpoint's CRIU images: conmon runs `runc restore --detach --image-path DIR --work-path BUNDLE`
+   * instead of `runc create`, and the restored container is running when its pid is reported.
+   */
+  readonly restoreFrom?: string;
 }
 
-/** Launches conmon, which creates the container, and resolves with the container's pid once it exists. */
+/** Launches conmon, which creates (or restores) the container, and resolves with the container's pid once it exists. */
 export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
   const args = [
     '--api-version', '1',
@@ -43,6 +48,7 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
     '--runtime-arg', `--root=${launch.runtimeRoot}`,
     ...(launch.terminal ? ['--terminal'] : []),
     ...(launch.stdin ? ['--stdin'] : []),
+    ...(launch.restoreFrom === undefined ? [] : ['--restore', launch.restoreFrom]),
   ];
   // conmon lives as long as the container: it gets its stdio and the sync pipe, nothing this process inherited.
   native.markInheritedDescriptorsCloseOnExec();

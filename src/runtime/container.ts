@@ -158,7 +158,7 @@ async function namespacesOfContainer(context: RuntimeContext, pod: Pod, containe
  * Runs `runc create` for the bundle under a new conmon, which appends to the container's log; conmon
  * lives in its own scope or the project's monitors cgroup (monitors.ts), not in this process's.
  */
-async function launchWithConmon(context: RuntimeContext, id: string, resource: string): Promise<{ pid: number }> {
+async function launchWithConmon(context: RuntimeContext, id: string, resource: string, how: { restoreFrom?: string } = {}): Promise<{ pid: number }> {
   const files = context.paths.container(id);
   const [pod, container] = resource.split('/') as [string, string];
   await rm(context.paths.exitFile(id), { force: true });
@@ -180,6 +180,7 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
     terminal: stdio.terminal,
     stdin: stdio.stdinOpen,
     place: (conmonPid) => placeMonitor({ project: context.project, pid: conmonPid, monitor: { kind: 'conmon', pod, container } }),
+    ...how,
   });
   await writeFile(files.conmonReported, '', { mode: 0o600 });
   return { pid };
@@ -368,6 +369,17 @@ export async function restartContainer(context: RuntimeContext, id: string, reso
   } catch (error) {
     throw new RuntimeError({ resource, step: 'restart', message: (error as Error).message, cause: error, hint: 'run `corral up` again; `corral down` cleans up' });
   }
+}
+
+/**
+ * Brings a checkpointed container back from CRIU's images under a new conmon, which runs `runc restore`
+ * in the same bundle (root still mounted, the same config.json): running once its pid is reported.
+ */
+export async function restoreFromImages(context: RuntimeContext, id: string, resource: string, images: string): Promise<{ pid: number }> {
+  await runc.deleteContainer(context.runc, id);
+  const restored = await launchWithConmon(context, id, resource, { restoreFrom: images });
+  await verifyMounts(context, id, restored.pid);
+  return restored;
 }
 
 /** Removes a container and everything Corral made for it (runtime state, overlay, bundle, upper dir). */

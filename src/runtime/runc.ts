@@ -69,6 +69,22 @@ export async function resumeContainer(options: RuncOptions, id: string): Promise
   if (result.exitCode !== 0) throw runtimeFailure(args, result);
 }
 
+export interface CheckpointRun {
+  /** Where CRIU writes its images (and, as its work dir, dump.log). */
+  readonly imagePath: string;
+  /** Dump and let the container run on; without it runc stops it once dumped. */
+  readonly leaveRunning: boolean;
+  readonly timeoutMs: number;
+}
+
+/** Dumps the container's processes with CRIU (`runc checkpoint`); CRIU's log stays in the image dir. */
+export async function checkpointContainer(options: RuncOptions, id: string, run: CheckpointRun): Promise<void> {
+  const args = ['checkpoint', '--image-path', run.imagePath, '--work-path', run.imagePath, ...(run.leaveRunning ? ['--leave-running'] : []), id];
+  const result = await runc(options, args, run.timeoutMs);
+  if (result.timedOut) throw new Error(`${args.join(' ')}: no answer in ${run.timeoutMs / 1000} s (CRIU's log: ${run.imagePath}/dump.log)`);
+  if (result.exitCode !== 0) throw runtimeFailure(args, result);
+}
+
 /** Whether runc's own state files can be read instead of asking it (runc-state-files.ts knows only runc's format). */
 const readsStateFiles = (options: RuncOptions) => path.basename(options.binary) === 'runc';
 

@@ -155,6 +155,10 @@ function containerPaths(run: string, state: string, id: string) {
     copy: path.join(persistent, 'root'),
     work: path.join(persistent, 'work'),
     log: path.join(persistent, 'ctr.log'),
+    /** The last checkpoint's CRIU images (runtime/checkpoint.ts); CRIU's dump.log with them. */
+    checkpointImages: path.join(persistent, 'checkpoint'),
+    /** What the checkpoint was taken of: the config hash, when, where (runtime/checkpoint.ts). */
+    checkpointRecord: path.join(persistent, 'checkpoint.json'),
   };
 }
 

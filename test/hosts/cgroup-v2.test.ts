@@ -1,9 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { guestEnabled, runInGuest, type GuestRun } from '../helpers/guest.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
+import { readGuestRecord, recordedStep } from './guest-record.js';
 import { OBSERVATIONS_FILE, type CliRecord, type LimitsRecord, type Observations, type PauseRecord, type PsRow, type SecurityRecord, type UnitStoppedRecord, type UsernsRecord } from './observations.js';
 
 // Corral on the hosts most users have: systemd as PID 1 and a pure cgroup v2 hierarchy, in a Debian 12
@@ -30,16 +29,7 @@ v2.before(visibleSetup(async (context) => {
   const run = await runInGuest({ commands: [GUEST_COMMAND], phaseTimeoutS: PHASE_TIMEOUT_S });
   context.run = run;
   process.stderr.write(`\nguest timings:\n${run.timings}`);
-  const [phase] = run.phases;
-  const text = await readFile(path.join(run.job, OBSERVATIONS_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-    throw new Error([
-      `the program in the guest recorded nothing (run.sh exit ${run.exitCode}, the command's exit ${phase?.exitCode ?? 'none'})`,
-      `run.sh: ${run.stderr.trim()}`, `stdout: ${phase?.stdout.trim()}`, `stderr: ${phase?.stderr.trim()}`,
-      `console:\n${run.consoleTail()}`,
-    ].join('\n'), { cause: error });
-  });
-  context.observations = JSON.parse(text) as Observations;
+  context.observations = await readGuestRecord(run, OBSERVATIONS_FILE);
 }));
 
 v2.after(async (context) => {
@@ -49,11 +39,7 @@ v2.after(async (context) => {
 /** The value a step in the guest recorded; fails naming the step's error when it threw. */
 function observed<T>(context: Context, name: string): T {
   assertSetUp(context);
-  const step = context.observations?.[name];
-  const phase = context.run?.phases[0];
-  assert.ok(step, `the guest recorded no step ${name}: the program stopped before it (exit ${phase?.exitCode}, 124 is its time limit); its stderr: ${phase?.stderr.trim().slice(-2000)}`);
-  assert.ok(step.ok, `the step ${name} failed in the guest: ${step.error}`);
-  return step.value as T;
+  return recordedStep<T>(context.run, context.observations, name);
 }
 
 function cliSucceeded(context: Context, name: string): CliRecord {

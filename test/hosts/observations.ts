@@ -82,3 +82,15 @@ export interface PauseRecord {
   unpause: CliRecord;
   afterUnpause: { freeze: string; frozen: string; state: string };
 }
+
+/** The checkpoint suite's record (checkpoint.in-guest.ts). */
+export const CHECKPOINT_OBSERVATIONS_FILE = 'checkpoint.json';
+
+/** A count read twice, some seconds apart, and the container's state then. */
+export interface CountRecord {
+  before: number[];
+  after: number[];
+  state: string;
+  pid: number | null;
+  restarts: number;
+}

@@ -1,0 +1,140 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { createSandbox, eventually, type Sandbox } from '../helpers/sandbox.js';
+import { findLeaks } from '../helpers/leaks.js';
+import { CHECKPOINT_OBSERVATIONS_FILE, type CountRecord } from './observations.js';
+import { cli, ps, recorder } from './recorder.js';
+
+// Runs INSIDE the test guest (Debian 12's kernel and CRIU), started by checkpoint.test.ts through
+// scripts/guest/run.sh with the built checkout at /checkout. A container that counts in memory is
+// checkpointed and restored as a user does it (checkpoint, restore, --leave-running, --export and
+// restore --import into fresh state dirs standing in for another host, a restore refused after the
+// project file changed); each step's outcome goes into $CORRAL_GUEST_JOB/checkpoint.json for the
+// suite on the host to assert on (observations.ts).
+
+/** How long a count gets to show a new number under emulation on a loaded host. */
+const COUNT_TIMEOUT_MS = 180_000;
+/** A stopped count must stay where it is this long: a restart policy would have started it again by then. */
+const STILL_MS = 4000;
+
+/** One pod, one container counting once a second in a shell variable; `always` would restart it. */
+const projectFile = (rootfs: string, greeting: string) => [
+  'pods:',
+  '  counter:',
+  '    restart: always',
+  '    containers:',
+  '      app:',
+  `        rootfs: ${rootfs}`,
+  `        env: { GREETING: ${greeting} }`,
+  '        command: [sh, -c, "i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  '',
+].join('\n');
+
+const job = process.env.CORRAL_GUEST_JOB;
+const { step } = recorder(job ?? '', CHECKPOINT_OBSERVATIONS_FILE);
+
+/** The numbers the container printed, in order, from `corral logs` (each line `prefix | N`). */
+async function counts(sandbox: Sandbox, project: string): Promise<number[]> {
+  const logs = await cli(sandbox, ['-p', project, 'logs', 'counter/app']);
+  if (logs.exitCode !== 0) throw new Error(`corral logs exited ${logs.exitCode}: ${logs.stderr}`);
+  return logs.stdout.split('\n').map((line) => line.replace(/^.*?\|\s?/, '').trim()).filter((text) => /^\d+$/.test(text)).map(Number);
+}
+
+/** Waits until the count passes `above`, and returns all numbers so far. */
+async function countPast(sandbox: Sandbox, project: string, above: number): Promise<number[]> {
+  return eventually(async () => {
+    const seen = await counts(sandbox, project);
+    return (seen.at(-1) ?? 0) > above ? seen : undefined;
+  }, `the count of counter/app past ${above}`, COUNT_TIMEOUT_MS);
+}
+
+async function state(sandbox: Sandbox, project: string) {
+  const row = (await ps(sandbox, project))[0];
+  return { state: row?.state ?? 'absent', pid: row?.pid ?? null, restarts: row?.restarts ?? 0 };
+}
+
+/** What `checkpoint` left in the container's state dir: the record and the CRIU images' names. */
+async function checkpointFiles(sandbox: Sandbox, project: string) {
+  const dir = path.join(sandbox.state, 'projects', project, 'containers', `${project}.counter.app`);
+  const record = JSON.parse(await readFile(path.join(dir, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
+  return { record, images: (await readdir(path.join(dir, 'checkpoint'))).sort() };
+}
+
+/** The count after a checkpoint stopped the container: where it stood, and that it stays there. */
+async function stoppedCount(sandbox: Sandbox, project: string): Promise<CountRecord> {
+  const before = await counts(sandbox, project);
+  await new Promise((resolve) => setTimeout(resolve, STILL_MS));
+  return { before, after: await counts(sandbox, project), ...(await state(sandbox, project)) };
+}
+
+async function main(): Promise<void> {
+  if (!job) throw new Error('CORRAL_GUEST_JOB is not set: this program runs inside the test guest (see test/hosts/checkpoint.test.ts)');
+  await step('host', async () => ({
+    kernel: String((await execa('uname', ['-r'])).stdout).trim(),
+    criu: String((await execa('criu', ['--version'], { reject: false })).stdout).trim(),
+  }));
+  const sandbox = await createSandbox('checkpoint');
+  const project = sandbox.projectName('count');
+  const file = path.join(sandbox.work, 'corral.yaml');
+  const changed = path.join(sandbox.work, 'changed.yaml');
+  const rootfs = sandbox.env.CORRAL_ROOTFS!;
+  await writeFile(file, projectFile(rootfs, 'hello'));
+  await writeFile(changed, projectFile(rootfs, 'changed'));
+  const run = (args: string[], from = file) => cli(sandbox, ['-f', from, '-p', project, ...args]);
+
+  await step('up', () => run(['up', '-d']));
+  await step('counting', () => countPast(sandbox, project, 3));
+  await step('checkpoint', () => run(['checkpoint', 'counter/app']));
+  await step('criuCheck', async () => JSON.parse(await readFile(path.join(sandbox.state, 'criu-check.json'), 'utf8')) as unknown);
+  await step('checkpointFiles', () => checkpointFiles(sandbox, project));
+  const stopped = await step('afterCheckpoint', () => stoppedCount(sandbox, project));
+  await step('restoreChanged', () => run(['restore', 'counter/app'], changed));
+  await step('restore', () => run(['restore', 'counter/app']));
+  await step('afterRestore', async () => ({ counts: await countPast(sandbox, project, (stopped?.after.at(-1) ?? 0) + 2), ...(await state(sandbox, project)) }));
+
+  // The restored container is the supervisor's like any other: killed, its restart policy brings it back.
+  await step('takenOver', async () => {
+    const before = await state(sandbox, project);
+    if (!before.pid) throw new Error(`the restored container has no pid: ${JSON.stringify(before)}`);
+    process.kill(before.pid, 'SIGKILL');
+    const after = await eventually(async () => {
+      const now = await state(sandbox, project);
+      return now.state === 'running' && now.pid !== before.pid ? now : undefined;
+    }, 'the restart of the killed, restored container', COUNT_TIMEOUT_MS);
+    return { before, after };
+  });
+
+  await step('leaveRunning', async () => {
+    const before = await state(sandbox, project);
+    const seen = await countPast(sandbox, project, 2);
+    const result = await run(['checkpoint', '--leave-running', 'counter/app']);
+    const after = await state(sandbox, project);
+    return { result, before, after, counts: await countPast(sandbox, project, (seen.at(-1) ?? 0) + 2) };
+  });
+
+  // Another host: the exported archive restored into fresh state and run dirs, the container made by `create`.
+  const archive = path.join(sandbox.work, 'counter.tar.gz');
+  await step('export', () => run(['checkpoint', '--export', archive, 'counter/app']));
+  const exported = await step('exportedCount', () => stoppedCount(sandbox, project));
+  await step('down', () => run(['down']));
+  await step('imagesGone', async () => readdir(path.join(sandbox.state, 'projects', project, 'containers')).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  }));
+  const elsewhere = await createSandbox('checkpoint-elsewhere');
+  await mkdir(elsewhere.work, { recursive: true });
+  const there = (args: string[]) => cli(elsewhere, ['-f', file, '-p', project, ...args]);
+  await step('createElsewhere', () => there(['create']));
+  await step('importElsewhere', () => there(['restore', '--import', archive, 'counter/app']));
+  await step('afterImport', async () => ({ counts: await countPast(elsewhere, project, (exported?.after.at(-1) ?? 0) + 2), ...(await state(elsewhere, project)) }));
+  await step('downElsewhere', () => there(['down']));
+  await step('leaks', async () => [
+    ...await findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] }),
+    ...await findLeaks({ dirs: [elsewhere.run, elsewhere.state], projects: [project] }),
+  ]);
+  await elsewhere.dispose();
+  await sandbox.dispose();
+}
+
+await main();

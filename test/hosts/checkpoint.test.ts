@@ -1,0 +1,138 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { guestEnabled, runInGuest, type GuestRun } from '../helpers/guest.js';
+import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
+import { readGuestRecord, recordedStep } from './guest-record.js';
+import { CHECKPOINT_OBSERVATIONS_FILE, type CliRecord, type CountRecord, type Observations } from './observations.js';
+
+// Checkpoint and restore with CRIU (issue 23), where CRIU works: in the Debian 12 guest, Debian's
+// kernel and CRIU (on the project's own hosts CRIU does not match the kernel, and test/cli/checkpoint
+// tests the refusal). The guest boots once and runs checkpoint.in-guest.js, which checkpoints and
+// restores a counting container as a user does and records what it sees; the tests assert on that
+// record. CORRAL_GUEST=0 leaves it out of a quick local run, and says so.
+
+interface Context extends SetupState {
+  run?: GuestRun;
+  observations?: Observations;
+}
+
+const GUEST_COMMAND = 'set -e\nexec node dist/test/hosts/checkpoint.in-guest.js\n';
+// Under emulation on a loaded 2-core host (load 27-29) a CLI call took up to 2 min and the program
+// passed 1485 s just before its last two steps; on a quiet host it takes a few minutes.
+const PHASE_TIMEOUT_S = 2400;
+// The boot alone took 450 s once, with other suites loading the host (48 s when it is quiet).
+const BOOT_TIMEOUT_S = 900;
+
+interface Row { state: string; pid: number | null; restarts: number }
+interface Counted extends Row { counts: number[] }
+
+const checkpoint = suite<Context>('checkpoint and restore with CRIU (QEMU guest; CORRAL_GUEST=0 leaves it out)');
+
+checkpoint.before(visibleSetup(async (context) => {
+  if (!guestEnabled) return;
+  const run = await runInGuest({ commands: [GUEST_COMMAND], phaseTimeoutS: PHASE_TIMEOUT_S, bootTimeoutS: BOOT_TIMEOUT_S });
+  context.run = run;
+  process.stderr.write(`\nguest timings:\n${run.timings}`);
+  context.observations = await readGuestRecord(run, CHECKPOINT_OBSERVATIONS_FILE);
+  const steps = Object.entries(context.observations).map(([name, step]) => `${name} ${step.ms}`).join(', ');
+  process.stderr.write(`\ncheckpoint steps in the guest (ms): ${steps}\n`);
+}));
+
+checkpoint.after(async (context) => {
+  await context.run?.dispose();
+});
+
+/** The value a step in the guest recorded; fails naming the step's error when it threw. */
+function observed<T>(context: Context, name: string): T {
+  assertSetUp(context);
+  return recordedStep<T>(context.run, context.observations, name);
+}
+
+function succeeded(context: Context, name: string): CliRecord {
+  const result = observed<CliRecord>(context, name);
+  assert.is(result.exitCode, 0, `${name} exits ${result.exitCode}: ${result.stdout}${result.stderr}`);
+  return result;
+}
+
+/** Whether the count goes on from `from`: the number after it is the next one (not 1 again). */
+function goesOnFrom(counts: readonly number[], from: number): boolean {
+  const at = counts.lastIndexOf(from);
+  return at >= 0 && counts[at + 1] === from + 1;
+}
+
+checkpoint('criu check passes in the guest, and the answer is cached for its kernel', (context) => {
+  const host = observed<{ kernel: string; criu: string }>(context, 'host');
+  const answer = observed<{ ok: boolean; kernel: string; reason?: string }>(context, 'criuCheck');
+  process.stderr.write(`\nguest: kernel ${host.kernel}, ${host.criu.split('\n')[0]}\n`);
+  assert.is(answer.ok, true, `criu check passes on ${host.kernel}: ${answer.reason}`);
+  assert.is(answer.kernel, host.kernel, 'the answer is for the guest\'s kernel');
+});
+
+checkpoint('checkpoint dumps the counting container and stops it; no restart policy starts it again', (context) => {
+  const result = succeeded(context, 'checkpoint');
+  assert.match(result.stdout, /counter\/app\s+checkpointed/, `progress names it: ${result.stdout}`);
+  const files = observed<{ record: { hash: string; resource: string; dumpMs: number }; images: string[] }>(context, 'checkpointFiles');
+  assert.is(files.record.resource, 'counter/app', `the record names the container: ${JSON.stringify(files.record)}`);
+  assert.match(files.record.hash, /^[0-9a-f]{8,}$/, `the record keeps the config hash: ${JSON.stringify(files.record)}`);
+  assert.ok(files.images.some((name) => name.startsWith('pages-')), `CRIU's images are in the container's state dir: ${files.images.join(' ')}`);
+  const stopped = observed<CountRecord>(context, 'afterCheckpoint');
+  assert.is(stopped.state, 'exited', `ps says exited after the checkpoint: ${JSON.stringify(stopped)}`);
+  assert.equal(stopped.after, stopped.before, `the count stands still, and restart: always did not start it: ${JSON.stringify(stopped)}`);
+  assert.ok(stopped.before.length >= 3, `it had counted: ${stopped.before.join(' ')}`);
+});
+
+checkpoint('restore is refused once the project file changed, naming the change', (context) => {
+  const result = observed<CliRecord>(context, 'restoreChanged');
+  assert.is(result.exitCode, 2, `refused as a runtime failure: ${result.stdout}${result.stderr}`);
+  assert.match(result.stderr, 'the project file changed since the checkpoint', `the refusal says why: ${result.stderr}`);
+});
+
+checkpoint('restore brings it back running, and the count goes on from where it was, not from 1', (context) => {
+  const stopped = observed<CountRecord>(context, 'afterCheckpoint');
+  succeeded(context, 'restore');
+  const restored = observed<Counted>(context, 'afterRestore');
+  const last = stopped.after.at(-1)!;
+  assert.is(restored.state, 'running', `ps says running: ${JSON.stringify(restored)}`);
+  assert.ok(goesOnFrom(restored.counts, last), `after ${last} comes ${last + 1}: ${restored.counts.join(' ')}`);
+  assert.is(restored.counts.filter((count) => count === 1).length, 1, `it never counted from 1 again: ${restored.counts.join(' ')}`);
+});
+
+checkpoint('the supervisor takes the restored container over: killed, its restart policy brings it back', (context) => {
+  const { before, after } = observed<{ before: Row; after: Row }>(context, 'takenOver');
+  assert.is(after.state, 'running', `running again: ${JSON.stringify(after)}`);
+  assert.ok(after.restarts > before.restarts, `restarted by the supervisor (restarts ${before.restarts} -> ${after.restarts})`);
+});
+
+checkpoint('checkpoint --leave-running dumps it and lets it run on', (context) => {
+  const { result, before, after, counts } = observed<{ result: CliRecord; before: Row; after: Row; counts: number[] }>(context, 'leaveRunning');
+  assert.is(result.exitCode, 0, `checkpoint --leave-running exits 0: ${result.stdout}${result.stderr}`);
+  assert.is(after.state, 'running', `still running: ${JSON.stringify(after)}`);
+  assert.is(after.pid, before.pid, 'the same process');
+  for (let index = 1; index < counts.length; index++) {
+    if (counts[index] === 1) continue;
+    assert.is(counts[index], counts[index - 1]! + 1, `the count has no gap nor repeat: ${counts.join(' ')}`);
+  }
+});
+
+checkpoint('an exported checkpoint is restored after down into fresh state dirs (another host), and counts on', (context) => {
+  succeeded(context, 'export');
+  const exported = observed<CountRecord>(context, 'exportedCount');
+  succeeded(context, 'down');
+  assert.equal(observed<string[]>(context, 'imagesGone'), [], 'down removes the container\'s state dir, checkpoint images and all');
+  succeeded(context, 'createElsewhere');
+  succeeded(context, 'importElsewhere');
+  const imported = observed<Counted>(context, 'afterImport');
+  const last = exported.after.at(-1)!;
+  assert.is(imported.state, 'running', `running there: ${JSON.stringify(imported)}`);
+  assert.is(imported.counts[0], last + 1, `its first number there is ${last + 1}, the one after the export's last: ${imported.counts.join(' ')}`);
+  succeeded(context, 'downElsewhere');
+});
+
+checkpoint('nothing is left behind', (context) => {
+  const leaks = observed<string[]>(context, 'leaks');
+  assert.equal(leaks, [], `no mount, cgroup, conmon or runc state is left: ${leaks.join('; ')}`);
+});
+
+// Not asked for: no test is registered, so the closing line of the run stays `N passed, N failed`.
+if (guestEnabled) checkpoint.run();
+else process.stdout.write('\n  checkpoint guest suite left out (CORRAL_GUEST=0; scripts/guest/)\n');
