@@ -122,8 +122,8 @@ const service = (...lines: string[]) => ['services:', '  web:', '    image: ngin
 const fates = suite('what each fate does to a compose file');
 
 const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = [
-  { name: 'gpus', lines: service('gpus: all'), at: '4:5', says: /no GPU/ },
-  { name: 'a GPU device reservation', lines: service('deploy:', '  resources:', '    reservations:', '      devices: [{ capabilities: [gpu] }]'), at: '7:11', says: /no GPU/ },
+  { name: 'gpus', lines: service('gpus: all'), at: '4:5', says: /asks for a GPU, but this host has none/ },
+  { name: 'a GPU device reservation', lines: service('deploy:', '  resources:', '    reservations:', '      devices: [{ capabilities: [gpu] }]'), at: '7:21', says: /asks for a GPU, but this host has none/ },
   { name: 'a volume shared by name', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { name: shared-data }'], at: '6:11', says: /named outside the project/ },
   { name: 'volume nocopy: false', lines: service('volumes: [{ type: volume, source: d, target: /d, volume: { nocopy: false } }]'), at: '4:64', says: /never copies/ },
   { name: 'env_file required: false', lines: service('env_file: [{ path: ./a.env, required: false }]'), at: '4:33', says: /required: false/ },
