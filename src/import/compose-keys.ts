@@ -32,7 +32,6 @@ const isAmong = (...values: unknown[]) => (value: unknown) => values.includes(va
 export const HOST_PLATFORM = `linux/${{ x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' }[process.arch as string] ?? process.arch}`;
 
 const NOT_YET = 'not carried over by Corral yet';
-const GPU = 'Corral gives containers no GPU (it has no NVIDIA or CDI device hook): the service would run without one';
 const SWARM = 'a swarm setting; docker compose ignores it too when it runs containers on one host';
 const WINDOWS = 'a Windows-only setting; Docker ignores it on Linux too';
 const NETWORKING = 'not supported by Corral';
