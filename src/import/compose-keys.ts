@@ -283,7 +283,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
 
   // Top-level networks.
   networks: carried(),
-  'networks.*.name': warned(NETWORKING),
+  'networks.*.name': carried('for an external network, the host network it means; a project\'s own network is named after the project and its key (no container sees the name)'),
   'networks.*.driver': carried('bridge; another driver is warned and a bridge made'),
   'networks.*.driver_opts': warned(NETWORKING),
   'networks.*.ipam': carried(),

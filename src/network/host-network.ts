@@ -8,7 +8,7 @@ import { writeJsonAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
 import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.js';
 import { addNetworkRules } from './forward-chain.js';
-import { sweepNetworkRules } from './iptables-sweep.js';
+import { sweepAddressRules, sweepNetworkRules } from './iptables-sweep.js';
 import type { ProjectNetworkState } from './project-network.js';
 import { bridgeOf, configList } from './config-list.js';
 import { claimSubnet, releaseSubnets } from './subnet.js';
@@ -144,11 +144,16 @@ export async function removeHostNetwork(dirs: Dirs, state: HostNetworkState): Pr
  */
 export async function releaseHostLeases(dirs: Dirs, project: string): Promise<void> {
   const leases = hostNetworkPaths(dirs).leases;
+  const held: string[] = [];
   for (const network of await namesInDir(leases)) {
     for (const file of await namesInDir(`${leases}/${network}`)) {
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(file)) continue;
       const holder = await readFile(`${leases}/${network}/${file}`, 'utf8').catch(whenMissing(''));
-      if (holder.startsWith(`${project}.`)) await rm(`${leases}/${network}/${file}`, { force: true });
+      if (holder.startsWith(`${project}.`)) held.push(`${leases}/${network}/${file}`);
     }
   }
+  // The firewall plugin's rules for such an address stayed with the lease (no DEL ran): they go
+  // first, while the address is still the project's, before another pod can be given it.
+  await sweepAddressRules(held.map((file) => path.basename(file)));
+  for (const file of held) await rm(file, { force: true });
 }

@@ -15,15 +15,32 @@ interface Leftovers {
   readonly chains: Set<string>;
 }
 
-function leftoversIn(saved: string, networkName: string, subnet: string | undefined): Leftovers {
+/** Which saved rules (`-A CHAIN ...` lines of iptables-save) are leftovers to remove. */
+type RuleMatch = (line: string) => boolean;
+
+/** The address a firewall-plugin rule is about (`-s ADDR/32` or `-d ADDR/32`). */
+const addressOf = (line: string) => / -[sd] (\d+\.\d+\.\d+\.\d+)(?:\/32)? /.exec(line)?.[1];
+
+/** Rules whose comment names the network, and the firewall plugin's rules for addresses of its subnet. */
+function ofNetwork(networkName: string, subnet: string | undefined): RuleMatch {
+  return (line) => {
+    const named = line.includes(`name: \\"${networkName}\\"`) || line.includes(`name: "${networkName}"`);
+    const address = addressOf(line);
+    return named || (subnet !== undefined && line.startsWith('-A CNI-FORWARD ') && address !== undefined && subnetContains(subnet, address));
+  };
+}
+
+/** The firewall plugin's rules for these addresses only (a shared network: other projects' pods keep theirs). */
+function ofAddresses(addresses: ReadonlySet<string>): RuleMatch {
+  return (line) => line.startsWith('-A CNI-FORWARD ') && addresses.has(addressOf(line) ?? '');
+}
+
+function leftoversIn(saved: string, matches: RuleMatch): Leftovers {
   const rules: string[] = [];
   const chains = new Set<string>();
   const lines = saved.split('\n').filter((line) => line.startsWith('-A '));
   for (const line of lines) {
-    const named = line.includes(`name: \\"${networkName}\\"`) || line.includes(`name: "${networkName}"`);
-    const address = / -[sd] (\d+\.\d+\.\d+\.\d+)(?:\/32)? /.exec(line)?.[1];
-    const inSubnet = subnet !== undefined && line.startsWith('-A CNI-FORWARD ') && address !== undefined && subnetContains(subnet, address);
-    if (!named && !inSubnet) continue;
+    if (!matches(line)) continue;
     rules.push(line);
     const target = / -j (CNI-[\w-]+)/.exec(line)?.[1];
     if (target && !SHARED_CHAINS.has(target)) chains.add(target);
@@ -33,21 +50,31 @@ function leftoversIn(saved: string, networkName: string, subnet: string | undefi
 }
 
 /** Removes the leftovers of one table in one atomic iptables-restore that touches nothing else. */
-async function sweepTable(table: 'filter' | 'nat', networkName: string, subnet: string | undefined): Promise<number> {
+async function sweepTable(table: 'filter' | 'nat', what: string, matches: RuleMatch): Promise<number> {
   const { execa } = await import('execa');
   const saved = await execa('iptables-save', ['-t', table], { reject: false });
   if (saved.exitCode !== 0) return 0;
-  const { rules, chains } = leftoversIn(String(saved.stdout), networkName, subnet);
+  const { rules, chains } = leftoversIn(String(saved.stdout), matches);
   if (rules.length === 0 && chains.size === 0) return 0;
   const script = [`*${table}`, ...rules.map((rule) => rule.replace(/^-A /, '-D ')), ...[...chains].map((chain) => `-F ${chain}`), ...[...chains].map((chain) => `-X ${chain}`), 'COMMIT', ''].join('\n');
   const restored = await execa('iptables-restore', ['--noflush', '--wait'], { input: script, reject: false });
-  if (restored.exitCode !== 0) throw new Error(`could not remove the iptables rules left by network ${networkName}: ${restored.stderr}; remove them by hand (iptables-save | grep ${networkName})`);
+  if (restored.exitCode !== 0) throw new Error(`could not remove the iptables rules left by ${what}: ${restored.stderr}; remove them by hand (iptables-save | grep '${what.replace(/^\S+ /, '')}')`);
   return rules.length + chains.size;
+}
+
+/**
+ * The firewall plugin's rules left for addresses whose DEL could not run (a crash lost the pod's
+ * attachment record) on a network other projects share: only those addresses' rules go.
+ */
+export async function sweepAddressRules(addresses: readonly string[]): Promise<number> {
+  if (addresses.length === 0) return 0;
+  return sweepTable('filter', `addresses ${addresses.join(' ')}`, ofAddresses(new Set(addresses)));
 }
 
 /** Removes whatever iptables rules the network still has; returns how many rules and chains went. */
 export async function sweepNetworkRules(networkName: string, subnet: string | undefined): Promise<number> {
   // The tables are independent (iptables-restore --wait takes the xtables lock for each).
-  const [nat, filter] = await Promise.all([sweepTable('nat', networkName, subnet), sweepTable('filter', networkName, subnet)]);
+  const matches = ofNetwork(networkName, subnet);
+  const [nat, filter] = await Promise.all([sweepTable('nat', `network ${networkName}`, matches), sweepTable('filter', `network ${networkName}`, matches)]);
   return nat + filter;
 }

@@ -1,16 +1,18 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { DEFAULT_NETWORK, type NetworkMembership, type Pod, type PortMapping, type Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { canonicalJson } from '../canonical-json.js';
 import { StateReadError } from '../state/errors.js';
-import { isRecord, readStateJson } from '../state/read.js';
+import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.js';
 import { addNetwork, type Attachment, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
 import { readHostNetwork, withHostNetworks } from './host-network.js';
 import { ensureProjectNetwork, missingHostNetwork } from './project-network.js';
 import { podConfig } from './config-list.js';
+import { sweepAddressRules } from './iptables-sweep.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
 
@@ -197,9 +199,28 @@ async function addOrReplace(config: NetworkConfigList, target: Attachment): Prom
   try {
     return await addNetwork(config, target);
   } catch {
+    // A DEL without the ADD's result frees the lease but leaves the firewall plugin's rules for its
+    // address (the plugin learns addresses from that result). On a network other projects share,
+    // no sweep by subnet may take them later: they go now, by the addresses the leases named.
+    const leased = await addressesLeasedTo(config, target);
     await deleteNetwork(config, target).catch(() => {});
+    await sweepAddressRules(leased);
     return addNetwork(config, target);
   }
+}
+
+/** The addresses host-local has leased to this container's interface (a file per address: the id, then the interface). */
+async function addressesLeasedTo(config: NetworkConfigList, target: Attachment): Promise<string[]> {
+  const ipam = config.plugins.find((plugin) => plugin.type === 'bridge')?.ipam as { dataDir?: string } | undefined;
+  if (!ipam?.dataDir) return [];
+  const dir = path.join(ipam.dataDir, config.name);
+  const leased: string[] = [];
+  for (const file of await namesInDir(dir)) {
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(file)) continue;
+    const [id, ifName] = (await readFile(path.join(dir, file), 'utf8').catch(whenMissing(''))).split(/\r?\n/);
+    if (id === target.containerId && ifName === target.ifName) leased.push(file);
+  }
+  return leased;
 }
 
 /**

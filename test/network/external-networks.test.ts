@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildBusyboxImage } from '../helpers/oci-image.js';
@@ -150,6 +150,28 @@ shared('network rm refuses while pods are on it, naming them, and removes nothin
   assert.match(removed.stderr, `nothing removed: ${context.network} is used by ${context.project}/front, ${context.other}/api`, removed.stderr);
   assert.ok(existsSync(hostNetworkPaths({ run: context.sandbox.run, state: context.sandbox.state }).record(context.network)), 'the record stays');
   assert.is(await fetchInside(context, context.project, 'front.web', 'http://api/index.html'), 'hello-from-api', 'and the pods still meet');
+});
+
+/** The firewall plugin's rules on the host (CNI-FORWARD) for one address. */
+async function forwardRulesOf(address: string): Promise<string[]> {
+  const { execa } = await import('execa');
+  return String((await execa('iptables-save', ['-t', 'filter'])).stdout).split('\n').filter((rule) => rule.startsWith('-A CNI-FORWARD ') && rule.includes(` ${address}/32 `));
+}
+
+shared('a pod whose attachment record a crash lost is attached anew; the rules of its old address go, the other project\'s stay', async (context) => {
+  const before = (await addressesOf(context, context.project, 'front')).edge!;
+  const api = (await addressesOf(context, context.other, 'api')).proxy!;
+  assert.ok((await forwardRulesOf(before)).length > 0, 'front\'s address has its firewall rules');
+  // As a kill between CNI ADD and the record leaves it: attached, and nothing says so.
+  await rm(path.join(context.sandbox.run, context.project, 'pods', 'front', 'network.json'));
+  const again = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d', '--force-recreate', 'front']);
+  assert.is(again.exitCode, 0, again.stderr);
+  const after = (await addressesOf(context, context.project, 'front')).edge!;
+  assert.is.not(after, before, 'host-local gave the new attachment the next address');
+  assert.equal(await forwardRulesOf(before), [], 'no firewall rule is left for the old address (the DEL without a result cannot remove them)');
+  assert.ok((await forwardRulesOf(after)).length > 0, 'the new address has its rules');
+  assert.ok((await forwardRulesOf(api)).length > 0, 'the other project\'s pod keeps its rules');
+  assert.is(await fetchInside(context, context.other, 'api.api', 'http://front/index.html'), 'hello-from-front', 'and reaches front at its new address by name');
 });
 
 shared('down of one project leaves the network and the other project working; its pods leave the other\'s names', async (context) => {
