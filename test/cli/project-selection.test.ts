@@ -59,7 +59,7 @@ selection.before(async (context) => {
   context.elsewhere = path.join(work, 'elsewhere');
   for (const dir of [path.join(context.composeDir, 'src/deep'), context.otherDir, context.elsewhere]) await mkdir(dir, { recursive: true });
   const image = await buildBusyboxImage(env.CORRAL_ROOTFS!, work, { Cmd: ['sh', '-c', LOOP], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] });
-  await writeFile(path.join(context.composeDir, 'compose.yaml'), `services:\n  web:\n    image: "oci:${image.layout}:${image.tag}"\n    stop_signal: SIGKILL\n    container_name: shop\n`);
+  await writeFile(path.join(context.composeDir, 'compose.yaml'), `services:\n  web:\n    image: "oci:${image.layout}:${image.tag}"\n    stop_signal: SIGKILL\n    expose: ["80"]\n`);
   await writeFile(path.join(context.otherDir, 'corral.yaml'), `name: ${context.otherProject}\npods:\n  web:\n    containers:\n      app:\n        rootfs: ${env.CORRAL_ROOTFS}\n        command: ["sh", "-c", "${LOOP}"]\n        stop_signal: SIGKILL\n`);
 });
 
@@ -68,7 +68,7 @@ selection.after((context) => downAndAssertNothingLeaks(context.sandbox, context.
 selection('up from a subdirectory finds compose.yaml above it, and names the project after its directory as compose does', async (context) => {
   const up = await corral(context.sandbox, ['up', '-d'], { cwd: path.join(context.composeDir, 'src/deep') });
   assert.is(up.exitCode, 0, `up fails: ${up.stdout}\n${up.stderr}`);
-  assert.match(up.stderr, /warning: .*compose\.yaml:\d+:\d+: services\.web\.container_name/, 'up, which acts on the file, names what it leaves out');
+  assert.match(up.stderr, /warning: .*compose\.yaml:\d+:\d+: services\.web\.expose/, 'up, which acts on the file, names what it leaves out');
   const rows = await psRows(context.sandbox, context.composeProject);
   assert.equal(rows.map((row) => [`${row.pod}/${row.container}`, row.state]), [['web/web', 'running']], `project ${context.composeProject}, named after ${path.basename(context.composeDir)}`);
 });
