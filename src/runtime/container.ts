@@ -158,13 +158,13 @@ async function namespacesOfContainer(context: RuntimeContext, pod: Pod, containe
  * Runs `runc create` for the bundle under a new conmon, which appends to the container's log; conmon
  * lives in its own scope or the project's monitors cgroup (monitors.ts), not in this process's.
  */
-async function launchWithConmon(context: RuntimeContext, id: string, resource: string, how: { restoreFrom?: string } = {}): Promise<{ pid: number }> {
+async function launchWithConmon(context: RuntimeContext, id: string, resource: string, how: { restoreFrom?: string; stdio?: { terminal: boolean; stdinOpen: boolean } } = {}): Promise<{ pid: number }> {
   const files = context.paths.container(id);
   const [pod, container] = resource.split('/') as [string, string];
   await rm(context.paths.exitFile(id), { force: true });
   await rm(files.conmonReported, { force: true });
   // What the spec asks of its stdio, read from the spec itself: a relaunch has no model at hand.
-  const stdio = await readStdioOfSpec(context, id);
+  const stdio = how.stdio ?? await readStdioOfSpec(context, id);
   const pid = await createWithConmon({
     conmon: context.conmon,
     runtime: context.runc.binary,
@@ -180,7 +180,7 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
     terminal: stdio.terminal,
     stdin: stdio.stdinOpen,
     place: (conmonPid) => placeMonitor({ project: context.project, pid: conmonPid, monitor: { kind: 'conmon', pod, container } }),
-    ...how,
+    ...(how.restoreFrom === undefined ? {} : { restoreFrom: how.restoreFrom }),
   });
   await writeFile(files.conmonReported, '', { mode: 0o600 });
   return { pid };
@@ -251,7 +251,8 @@ export async function createContainer(context: RuntimeContext, target: Container
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
     await writeJsonAtomic(files.config, spec);
     await writeJsonAtomic(files.judgedMounts, { judged: volumes.judged, targets: mounts.map((mount) => mount.target) });
-    const created = await launchWithConmon(context, target.id, resourceOf(target));
+    // The model says what the spec just written says: no need to read it back (a relaunch does).
+    const created = await launchWithConmon(context, target.id, resourceOf(target), { stdio: { terminal: container.tty === true, stdinOpen: container.stdinOpen === true } });
     crashPoint('create: runc created');
     await verifyMounts(context, target.id, created.pid);
     return created;
