@@ -2,13 +2,29 @@ import type { Command } from 'commander';
 import type { Removal } from '../images/remove.js';
 import { dirsFromEnvironment } from '../state/paths.js';
 import { formatTable } from './table.js';
+import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
-// `corral images`, `corral image rm REF...` and `corral image prune [--all]`: the local store,
-// shared by all projects.
+// `corral images`: the images of one project's containers, as `docker compose images`. `corral image
+// ls`, `image rm REF...` and `image prune [--all]`: the local store, shared by all projects.
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-async function runImages(options: { format?: string }): Promise<void> {
+interface ProjectImagesOptions extends TargetOptions {
+  readonly format?: string;
+}
+
+async function runProjectImages(pods: readonly string[], options: ProjectImagesOptions): Promise<void> {
+  const project = await targetProjectName(options, { command: 'images', acceptTheOneRunning: true });
+  const [{ summariseImages, imagesOfProject }, { default: prettyBytes }] = await Promise.all([import('../images/list.js'), import('pretty-bytes')]);
+  const rows = imagesOfProject(await summariseImages(dirsFromEnvironment()), project).filter((row) => pods.length === 0 || pods.includes(row.container.split('/')[0]!));
+  if (options.format === 'json') {
+    print(JSON.stringify(rows, null, 2));
+    return;
+  }
+  print(formatTable(['CONTAINER', 'REPOSITORY', 'TAG', 'IMAGE ID', 'SIZE'], rows.map((row) => [row.container, row.repository, row.tag, row.id.slice(7, 19), prettyBytes(row.size)])));
+}
+
+async function runStoreImages(options: { format?: string }): Promise<void> {
   const [{ summariseImages }, { default: prettyBytes }] = await Promise.all([import('../images/list.js'), import('pretty-bytes')]);
   const images = await summariseImages(dirsFromEnvironment());
   if (options.format === 'json') {
@@ -35,12 +51,18 @@ async function describeRemoval(removal: Removal): Promise<void> {
 }
 
 export function registerImages(program: Command): void {
-  program
+  withTargetOptions(program
     .command('images')
+    .argument('[pods...]', 'only these pods')
+    .description('list the images the project\'s containers were created from (the local store: corral image ls)'))
+    .option('--format <format>', 'table or json', 'table')
+    .action(async (pods: string[], options: ProjectImagesOptions, command: Command) => runProjectImages(pods, { ...command.optsWithGlobals(), ...options }));
+  const image = program.command('image').description('manage the local image store');
+  image
+    .command('ls')
     .description('list the images of the local store: size, size shared with other images, containers using them')
     .option('--format <format>', 'table or json', 'table')
-    .action(async (options: { format?: string }) => runImages(options));
-  const image = program.command('image').description('manage the local image store');
+    .action(async (options: { format?: string }) => runStoreImages(options));
   image
     .command('rm')
     .argument('<refs...>', 'images by the name they were pulled as, or by id (a prefix will do)')

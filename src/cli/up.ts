@@ -28,6 +28,8 @@ interface UpOptions extends TargetOptions {
   readonly abortOnContainerExit?: boolean;
   readonly exitCodeFrom?: string;
   readonly removeOrphans?: boolean;
+  /** commander's name for --no-start. */
+  readonly start?: boolean;
 }
 
 const PULL_POLICIES: readonly PullPolicy[] = ['always', 'missing', 'never'];
@@ -42,6 +44,8 @@ function checkUpFlags(options: UpOptions): void {
   if (options.forceRecreate && options.recreate === false) throw new UsageError('--force-recreate and --no-recreate do not go together', 'choose one');
   const foregroundOnly = options.abortOnContainerExit ? '--abort-on-container-exit' : options.exitCodeFrom !== undefined ? '--exit-code-from' : undefined;
   if (foregroundOnly && (options.detach || options.wait)) throw new UsageError(`${foregroundOnly} needs up in the foreground`, 'leave out -d and --wait');
+  const needsStart = options.wait ? '--wait' : foregroundOnly;
+  if (options.start === false && needsStart) throw new UsageError(`--no-start and ${needsStart} do not go together: nothing would start`, `leave out one of them`);
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -71,8 +75,9 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;
   const recreate = options.forceRecreate ? new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, 'up --force-recreate'] as const))) : undefined;
-  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout });
-  if (options.dryRun) return;
+  // --no-start: what `corral create` does, with up's choices of what to recreate.
+  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout, createOnly: options.start === false });
+  if (options.dryRun || options.start === false) return;
   if (options.detach || options.wait) {
     // Left up: it comes back when the host boots (`corral boot`, run by the unit installed here once).
     await recordForBoot(context, project, options.profile?.length ? options.profile : parseProfiles(process.env.CORRAL_PROFILES));
@@ -131,6 +136,7 @@ export function registerUp(program: Command): void {
     .option('--quiet-pull', 'pull without printing progress')
     .option('--abort-on-container-exit', 'in the foreground: take the project down when the first container exits')
     .option('--exit-code-from <pod/container>', 'in the foreground: exit with this container\'s exit code (implies --abort-on-container-exit)')
+    .option('--no-start', 'create what is missing or changed, start nothing (as `corral create`)')
     .option('--remove-orphans', 'accepted for compose\'s sake: Corral always removes pods the file no longer has')
     .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options }));
   withTargetOptions(program

@@ -37,3 +37,31 @@ export async function summariseImages(dirs: Dirs): Promise<ImageSummary[]> {
     };
   });
 }
+
+/** One container of a project and the image it was created from: a row of `corral images` (compose's). */
+export interface ProjectImageRow {
+  /** `pod/container`. */
+  readonly container: string;
+  readonly ref: string;
+  readonly repository: string;
+  /** The tag of the reference; `-` when it has none (an archive, a digest). */
+  readonly tag: string;
+  readonly id: string;
+  readonly size: number;
+}
+
+/** The repository and tag of a reference: the tag is after the last `:` that no `/` follows. */
+export function splitReference(ref: string): { repository: string; tag: string } {
+  const withoutDigest = ref.split('@')[0]!;
+  const colon = withoutDigest.lastIndexOf(':');
+  if (colon < 0 || withoutDigest.slice(colon + 1).includes('/')) return { repository: withoutDigest, tag: '-' };
+  return { repository: withoutDigest.slice(0, colon), tag: withoutDigest.slice(colon + 1) };
+}
+
+/** The images the containers of `project` were created from, one row per container, sorted by container. */
+export function imagesOfProject(images: readonly ImageSummary[], project: string): ProjectImageRow[] {
+  const prefix = `${project}/`;
+  return images.flatMap((image) => image.containers.filter((name) => name.startsWith(prefix)).map((name) => ({
+    container: name.slice(prefix.length), ref: image.ref, ...splitReference(image.ref), id: image.id, size: image.size,
+  }))).sort((a, b) => a.container.localeCompare(b.container));
+}

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import * as native from '../native.js';
-import { whenMissing } from '../state/read.js';
+import { pathExists, whenMissing } from '../state/read.js';
 
 // conmon is the per-container monitor: it runs `runc create`, keeps the container's stdio, writes its
 // log in the k8s-file format and its exit code to the exit dir, and outlives every Corral process.
@@ -35,6 +36,14 @@ export interface ConmonLaunch {
   readonly restoreFrom?: string;
 }
 
+/** The file conmon creates in its working directory when the OOM killer strikes in the container's cgroup. */
+const OOM_RECORD = 'oom';
+
+/** Whether conmon recorded an OOM kill for the container's current (or last) process. */
+export async function oomRecorded(bundle: string): Promise<boolean> {
+  return pathExists(path.join(bundle, OOM_RECORD));
+}
+
 /** Launches conmon, which creates (or restores) the container, and resolves with the container's pid once it exists. */
 export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
   const args = [
@@ -50,9 +59,14 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
     ...(launch.stdin ? ['--stdin'] : []),
     ...(launch.restoreFrom === undefined ? [] : ['--restore', launch.restoreFrom]),
   ];
+  // conmon writes its OOM record (`oom`) into its working directory: the bundle, not the user's
+  // directory (which conmon would also keep busy for the container's life). A record there is of
+  // the process before this one.
+  await rm(path.join(launch.bundle, OOM_RECORD), { force: true });
   // conmon lives as long as the container: it gets its stdio and the sync pipe, nothing this process inherited.
   native.markInheritedDescriptorsCloseOnExec();
   const child = spawn(launch.conmon, args, {
+    cwd: launch.bundle,
     stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
     detached: true,

@@ -8,7 +8,7 @@ import { isRecord, parseStateJson, readStateText } from './read.js';
 // its only writer, appends, and rewrites the file down to the newest EVENTS_KEPT once it holds twice
 // that many, so an append stays one small write and the file stays small.
 
-export type ContainerAction = 'create' | 'start' | 'die' | 'pause' | 'unpause' | 'health_status' | 'restart' | 'destroy';
+export type ContainerAction = 'create' | 'start' | 'oom' | 'die' | 'pause' | 'unpause' | 'health_status' | 'restart' | 'destroy';
 
 /** One event as kept (supervisor/container-events.ts says when each is told). */
 export interface ContainerEvent {

@@ -15,16 +15,19 @@ export interface ContainerFacts {
   readonly health?: string;
   /** Restarts the supervisor has scheduled (its machine's count when it went into backoff). */
   readonly restartCount?: number;
+  /** The kernel's OOM killer struck in this process's cgroup (told once per process). */
+  readonly oom?: true;
 }
 
-type Observed = Pick<ContainerFacts, 'status' | 'pid'> & { readonly exitCode?: number };
+type Observed = Pick<ContainerFacts, 'status' | 'pid' | 'oom'> & { readonly exitCode?: number };
 
 /** The facts after one event: what a successor supervisor starts from. */
 export function factAfter(facts: ContainerFacts | undefined, event: Pick<ContainerEvent, 'action' | 'attributes'>): ContainerFacts | undefined {
   const pid = typeof event.attributes.pid === 'number' ? event.attributes.pid : undefined;
   switch (event.action) {
     case 'create': return { status: 'created' };
-    case 'start': return { ...facts, status: 'running', pid, health: undefined };
+    case 'start': return { ...withoutOom(facts), status: 'running', pid, health: undefined };
+    case 'oom': return { ...facts, oom: true };
     case 'die': return { ...facts, status: 'exited', pid: undefined, health: undefined };
     case 'pause': return { ...facts, status: 'paused' };
     case 'unpause': return { ...facts, status: 'running' };
@@ -32,6 +35,12 @@ export function factAfter(facts: ContainerFacts | undefined, event: Pick<Contain
     case 'restart': return { ...facts, restartCount: Number(event.attributes.restartCount) };
     case 'destroy': return undefined;
   }
+}
+
+/** A new process has had no OOM kill yet. */
+function withoutOom(facts: ContainerFacts | undefined): ContainerFacts {
+  const { oom: _told, ...rest } = facts ?? {};
+  return rest;
 }
 
 /** Every container's facts after the events, in order: `pod/container` -> facts. */
@@ -78,7 +87,21 @@ export function eventsOnObservation(before: ContainerFacts | undefined, now: Obs
   }
   if (now.status === 'paused' && status === 'running') told.push({ action: 'pause', attributes: {} });
   if (now.status === 'running' && status === 'paused') told.push({ action: 'unpause', attributes: {} });
-  return told;
+  return withOom(told, before, now);
+}
+
+/**
+ * conmon's record of an OOM kill belongs to the process that runs now, or that ended last (each
+ * launch removes the one before): told once, before that process's die as docker tells it, or last
+ * when that process still runs (the killer may have taken a child only).
+ */
+function withOom(told: Told[], before: ContainerFacts | undefined, now: Observed): Told[] {
+  const toldForThisProcess = before?.oom && !told.some((event) => event.action === 'start');
+  if (!now.oom || toldForThisProcess) return told;
+  const lastDie = told.map((event) => event.action).lastIndexOf('die');
+  const diedLast = lastDie >= 0 && !told.slice(lastDie).some((event) => event.action === 'start');
+  const oom = { action: 'oom' as const, attributes: {} };
+  return diedLast ? [...told.slice(0, lastDie), oom, ...told.slice(lastDie)] : [...told, oom];
 }
 
 /** The events a machine's change tells: a new health verdict, a restart scheduled. */

@@ -2,6 +2,7 @@ import { type Actor, createActor } from 'xstate';
 import { topState } from '../../machines/container.js';
 import { configHash } from '../plan/hash.js';
 import type { RuntimeContext } from '../runtime/context.js';
+import { oomRecorded } from '../runtime/conmon.js';
 import { endContainersWithoutMonitor, KILLED_EXIT_CODE } from '../runtime/lost-monitor.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { readAppliedProject } from '../project/applied-project.js';
@@ -84,7 +85,8 @@ export function supervisedContainers(options: SupervisedOptions): SupervisedCont
 
   const tell = async (actor: Entry, seen: ObservedContainer | undefined) => {
     const { resource } = actor.getSnapshot().context;
-    record(resource, eventsOnObservation(options.told.get(resource), seen && { status: seen.status, pid: seen.pid, exitCode: seen.exitCode }));
+    const oom = seen && (await oomRecorded(context.paths.container(seen.id).bundle)) ? { oom: true as const } : {};
+    record(resource, eventsOnObservation(options.told.get(resource), seen && { status: seen.status, pid: seen.pid, exitCode: seen.exitCode, ...oom }));
     if (!seen) actor.send({ type: 'OBSERVED', status: 'absent' });
     else actor.send({ type: 'OBSERVED', status: seen.status, hash: seen.hash, pid: seen.pid, exitCode: seen.exitCode, ranForMs: await ranForMs(context, seen), runningForMs: runningForMs(seen) });
   };

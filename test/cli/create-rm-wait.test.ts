@@ -100,4 +100,24 @@ lifecycle('wait --down-project: the first to exit gives the code, and the projec
   assert.equal(await states(context), {}, 'the project is down');
 });
 
+lifecycle('up --no-start creates and starts nothing, and recreates what changed; with --wait it is refused before anything changes', async (context) => {
+  assertSetUp(context);
+  const refused = await cli(context, ['up', '--no-start', '--wait']);
+  assert.is(refused.exitCode, 1, refused.stdout);
+  assert.match(refused.stderr, /--no-start and --wait do not go together/);
+  assert.equal(await states(context), {}, 'nothing made');
+  const created = await cli(context, ['up', '--no-start']);
+  assert.is(created.exitCode, 0, `up --no-start: ${created.stderr}`);
+  assert.equal(await states(context), { 'app/app': 'created', 'job/job': 'created' });
+  await writeFile(context.file, projectFile(context.rootfs).replace('"1000"', '"1001"'));
+  const changed = await cli(context, ['up', '--no-start']);
+  assert.is(changed.exitCode, 0, `up --no-start after a change: ${changed.stderr}`);
+  assert.match(changed.stdout, /app\/app\s+created/, 'the changed container is made again');
+  assert.not.match(changed.stdout, /job\/job/, 'the other is left as it is');
+  assert.equal(await states(context), { 'app/app': 'created', 'job/job': 'created' }, 'still nothing started');
+  const up = await cli(context, ['up', '-d', 'app']);
+  assert.is(up.exitCode, 0, `up -d: ${up.stderr}`);
+  assert.is((await states(context))['app/app'], 'running');
+});
+
 lifecycle.run();

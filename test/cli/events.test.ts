@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { assertSetUp, type SetupState, visibleSetup } from '../helpers/visible-setup.js';
 import { corral, createProjectSandbox, downAndAssertNothingLeaks, eventually, type ProjectSandbox } from '../helpers/sandbox.js';
 
@@ -29,6 +31,19 @@ pods:
         command: ["sleep", "3600"]
         stop_signal: SIGKILL
         healthcheck: { test: ["CMD", "true"], interval: 200ms, start_period: 10s, start_interval: 200ms }
+  hog:
+    containers:
+      main:
+        rootfs: ${rootfs}
+        command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]
+        resources: { memory: 16m }
+  nibbler:
+    containers:
+      main:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1; exec sleep 3600"]
+        resources: { memory: 16m }
+        stop_signal: SIGKILL
 ${withExtra ? `  extra:
     containers:
       main:
@@ -88,6 +103,20 @@ events('health, pause and unpause of web, in order; a pod named narrows the stre
   assert.ok(web.every((event) => event.pod === 'web'), 'only web');
   assert.equal(of(web, 'web').filter((action) => action !== 'health_status'), ['create', 'start', 'pause', 'unpause']);
   assert.is(web.find((event) => event.action === 'health_status')!.attributes.health, 'healthy');
+});
+
+events('an OOM kill: oom, then die 137 for the process it killed; oom alone when it took a child; no file left in the user\'s directory', async (context) => {
+  assertSetUp(context);
+  const told = await eventually(async () => {
+    const all = await replay(context);
+    return of(all, 'hog').includes('die:137') && of(all, 'nibbler').includes('oom') ? all : undefined;
+  }, 'both OOM kills told', 30_000);
+  assert.equal(of(told, 'hog'), ['create', 'start', 'oom', 'die:137']);
+  assert.equal(of(told, 'nibbler'), ['create', 'start', 'oom'], 'sh runs on after its child was killed');
+  // conmon writes its record into its working directory: the container's bundle, never where the user typed `up`.
+  assert.not.ok(existsSync(path.join(context.sandbox.work, 'oom')), 'no oom file in the directory up ran in');
+  const text = await corral(context.sandbox, ['-p', context.project, 'events', '--since', '1h', '--until', new Date().toISOString(), 'hog']);
+  assert.match(text.stdout, new RegExp(`container oom ${context.project}\\.hog\\.main \\(project=${context.project}, pod=hog, container=main\\)\n.*container die ${context.project}\\.hog\\.main .*exitCode=137`));
 });
 
 events('a pod taken out of the file is destroyed; text lines name the container and its attributes', async (context) => {

@@ -215,7 +215,7 @@ images('an up killed with its buildah during a build: the leak check sees the wo
 });
 
 images('images lists the store with shared sizes; image rm refuses a used image; prune frees the rest', async (context) => {
-  const listed = JSON.parse((await corral(context.sandbox, ['images', '--format', 'json'])).stdout) as { ref: string; size: number; sharedSize: number }[];
+  const listed = JSON.parse((await corral(context.sandbox, ['image', 'ls', '--format', 'json'])).stdout) as { ref: string; size: number; sharedSize: number }[];
   const ref = `127.0.0.1:${context.port}/test/busy:v1`;
   assert.ok(listed.some((row) => row.ref === ref && row.size > 0), 'the pulled image is listed with its size');
   assert.ok(listed.some((row) => row.ref.startsWith('oci-archive:') && row.sharedSize > 0), 'the archives share layers');
@@ -229,14 +229,14 @@ images('images lists the store with shared sizes; image rm refuses a used image;
   const pruned = await corral(context.sandbox, ['image', 'prune', '--all']);
   assert.is(pruned.exitCode, 0, pruned.stderr);
   assert.match(pruned.stdout, /layer sha256-/, 'unused layers are removed');
-  const left = JSON.parse((await corral(context.sandbox, ['images', '--format', 'json'])).stdout) as unknown[];
+  const left = JSON.parse((await corral(context.sandbox, ['image', 'ls', '--format', 'json'])).stdout) as unknown[];
   assert.equal(left, [], 'nothing is used any more, so nothing is kept');
 });
 
 interface ImageRow { ref: string; id: string; size: number; sharedSize: number; containers: string[] }
 
 async function imageRows(context: Context): Promise<Map<string, ImageRow>> {
-  const result = await corral(context.sandbox, ['images', '--format', 'json']);
+  const result = await corral(context.sandbox, ['image', 'ls', '--format', 'json']);
   assert.is(result.exitCode, 0, result.stderr);
   return new Map((JSON.parse(result.stdout) as ImageRow[]).map((row) => [row.ref.replace(context.sandbox.work, 'WORK'), row]));
 }
@@ -310,7 +310,19 @@ images('images names the containers using each image; rm refuses a used or unkno
   const before = await imageRows(context);
   assert.equal([...before.keys()].sort(), [registryRef, 'docker-archive:WORK/busy-docker.tar', rich].sort());
   assert.equal(before.get(rich)!.containers, [`${context.project}/rich/app`, `${context.project}/rich/plain`], 'the containers created from it');
-  assert.match((await corral(context.sandbox, ['images'])).stdout, /^IMAGE\s+ID\s+SIZE\s+SHARED SIZE\s+CONTAINERS$/m);
+  assert.match((await corral(context.sandbox, ['image', 'ls'])).stdout, /^IMAGE\s+ID\s+SIZE\s+SHARED SIZE\s+CONTAINERS$/m);
+  // `corral images` (compose's): the project's containers, each with the image it was created from.
+  const ofProject = await corral(context.sandbox, ['-p', context.project, 'images', '--format', 'json']);
+  assert.is(ofProject.exitCode, 0, ofProject.stderr);
+  const projectRows = (JSON.parse(ofProject.stdout) as { container: string; repository: string; tag: string; id: string; size: number }[]).filter((row) => row.container.startsWith('rich/'));
+  assert.equal(projectRows.map((row) => [row.container, row.repository.replace(context.sandbox.work, 'WORK'), row.tag, row.id, row.size]),
+    [['rich/app', 'oci:WORK/rich/layout', 'v1', before.get(rich)!.id, before.get(rich)!.size], ['rich/plain', 'oci:WORK/rich/layout', 'v1', before.get(rich)!.id, before.get(rich)!.size]]);
+  const table = await corral(context.sandbox, ['-p', context.project, 'images', 'rich']);
+  assert.match(table.stdout, /^CONTAINER\s+REPOSITORY\s+TAG\s+IMAGE ID\s+SIZE\n/);
+  assert.match(table.stdout, new RegExp(`^rich/app\\s+oci:\\S+/rich/layout\\s+v1\\s+${before.get(rich)!.id.slice(7, 19)}\\s`, 'm'));
+  assert.is(table.stdout.trim().split('\n').length, 3, 'the pod named only');
+  const elsewhere = await corral(context.sandbox, ['-p', context.sandbox.projectName('nothing-here'), 'images', '--format', 'json']);
+  assert.equal(JSON.parse(elsewhere.stdout), [], 'another project\'s containers are not listed');
   const refused = await corral(context.sandbox, ['image', 'rm', before.get(rich)!.ref]);
   assert.is(refused.exitCode, 2, refused.stdout);
   assert.match(refused.stderr, `is used by ${context.project}/rich/app, ${context.project}/rich/plain (remove those containers first`);

@@ -28,6 +28,21 @@ derived('died with a code; a new process missed in between is a die then a start
   assert.equal(actions(eventsOnObservation({ status: 'exited' }, { status: 'running', pid: 44 })), ['start']);
 });
 
+derived('an OOM kill: told before the die of the process it killed, once; last while that process still runs', () => {
+  const running = { status: 'running' as const, pid: 42 };
+  assert.equal(actions(eventsOnObservation(running, { status: 'exited', exitCode: 137, oom: true })), ['oom', 'die']);
+  assert.equal(actions(eventsOnObservation(undefined, { status: 'exited', exitCode: 137, oom: true })), ['create', 'start', 'oom', 'die'], 'first seen after it ended');
+  // The killer took a child only: the container runs on, and the oom is told once for this process.
+  const afterChild = eventsOnObservation(running, { status: 'running', pid: 42, oom: true });
+  assert.equal(actions(afterChild), ['oom']);
+  const facts = afterChild.reduce<ReturnType<typeof factAfter>>((before, event) => factAfter(before, event), running);
+  assert.equal(eventsOnObservation(facts, { status: 'running', pid: 42, oom: true }), [], 'not told twice');
+  assert.equal(actions(eventsOnObservation(facts, { status: 'exited', exitCode: 137, oom: true })), ['die'], 'its later death is a die only');
+  // A restart missed in between: each launch removes the record, so one seen now is the new process's.
+  assert.equal(actions(eventsOnObservation(facts, { status: 'running', pid: 43, oom: true })), ['die', 'start', 'oom']);
+  assert.equal(actions(eventsOnObservation({ status: 'exited', oom: true }, { status: 'running', pid: 44 })), ['start']);
+});
+
 derived('pause and unpause; destroy when it is gone; nothing for what was never told and is not there', () => {
   assert.equal(actions(eventsOnObservation({ status: 'running', pid: 1 }, { status: 'paused', pid: 1 })), ['pause']);
   assert.equal(actions(eventsOnObservation({ status: 'paused', pid: 1 }, { status: 'running', pid: 1 })), ['unpause']);
