@@ -8,6 +8,7 @@ import { corralProject, kubernetesManifest, type Workload } from './projects.js'
 import { formatSeconds, summarise, type Figure } from './stats.js';
 import { renderChart } from './chart.js';
 import { measureWatchLatency } from './watch.js';
+import { measureWaitLatency, type WaitFigures } from './wait.js';
 import { idleNodeRss, pairedWithNodeStart, peakRssOf, SETTLE_BEFORE_RSS_MS, type PairedFigure } from './node-floor.js';
 import { QUIET_MS } from '../src/coalesce.js';
 
@@ -16,7 +17,7 @@ import { QUIET_MS } from '../src/coalesce.js';
 // against the floor of the same run: conmon + runc for up and down, a bare Node start for the
 // read-only commands, an idle bare Node process's RSS for the supervisor. Writes a table to stdout,
 // bench/results/latest.json and bench/results/up-down.svg. BENCH_PARTS (default all: updown,bridge,
-// apply,ps,watch,supervisor) runs some of the parts only; BENCH_PROJECT_PODS (default 50) and
+// apply,ps,watch,wait,supervisor) runs some of the parts only; BENCH_PROJECT_PODS (default 50) and
 // BENCH_PROJECTS (default 10) size the running projects that apply, ps and supervisor measure, so
 // that those parts can be tried at a small size.
 
@@ -26,7 +27,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const sizes = (process.env.BENCH_SIZES ?? '1,10,50').split(',').map(Number);
 const rootfs = process.env.CORRAL_ROOTFS ?? '/var/lib/corral/rootfs/busybox';
 const podmanImage = 'localhost/corral-bench-busybox:latest';
-const PARTS = ['updown', 'bridge', 'apply', 'ps', 'watch', 'supervisor'] as const;
+const PARTS = ['updown', 'bridge', 'apply', 'ps', 'watch', 'wait', 'supervisor'] as const;
 const projectPods = Number(process.env.BENCH_PROJECT_PODS ?? 50);
 const projectCount = Number(process.env.BENCH_PROJECTS ?? 10);
 const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
@@ -146,6 +147,8 @@ interface Results {
   /** Save of the project file to the changed container running, under `corral watch`. */
   watchLatency1?: Figure;
   watchLatency50?: Figure;
+  /** `up --wait` on a chain of three service_healthy dependencies. */
+  waitChain?: WaitFigures;
   /** The supervisor's peak RSS for 1 pod and for 50, an idle bare Node process's beside each. */
   supervisorRss?: { pods: number; supervisorMb: number; idleNodeMb: number }[];
   /** The supervisors of 10 projects of 5 pods each, their peak RSS added up. */
@@ -250,6 +253,12 @@ async function main(): Promise<void> {
     await removeSandbox(watchSandbox);
   }
 
+  if (parts.has('wait')) {
+    const waitSandbox = await corralSandbox();
+    results.waitChain = await measureWaitLatency({ cli, env: waitSandbox.env, dir: waitSandbox.dir, rootfs, runs });
+    await removeSandbox(waitSandbox);
+  }
+
   // Each supervisor beside an idle bare Node process measured right after it, after as long a wait.
   if (parts.has('supervisor')) {
     results.supervisorRss = [];
@@ -299,6 +308,8 @@ async function report(results: Results): Promise<void> {
   const watchBound = onePod === undefined ? undefined : QUIET_MS / 1000 + 1.5 * onePod;
   lines.push(`| watch: save to changed container running, 1 pod | ${formatSeconds(results.watchLatency1)} | ≤ quiet period + 1.5x one pod's up${watchBound ? ` (${watchBound.toFixed(3)} s)` : ''}${targetMet(results.watchLatency1 && watchBound ? results.watchLatency1.median <= watchBound : undefined)} |`);
   lines.push(`| watch: save to changed container running, 50 pods | ${formatSeconds(results.watchLatency50)} | |`);
+  const chain = results.waitChain;
+  lines.push(`| up --wait, chain of 3 service_healthy pods: from the last one ready to --wait returning | ${formatSeconds(chain?.afterLastReady)}${chain ? ` (whole up --wait ${formatSeconds(chain.total)})` : ''} | ≤ one probe interval${chain ? ` (${chain.probeIntervalS} s)${targetMet(chain.afterLastReady.median <= chain.probeIntervalS)}` : ''} |`);
   lines.push(`| CLI peak RSS, up of ${projectPods} pods | ${results.cliPeakRssMb ? `${results.cliPeakRssMb.toFixed(1)} MB` : 'n/a'} | |`);
   for (const row of results.supervisorRss ?? []) {
     const rss = row.supervisorMb / row.idleNodeMb;

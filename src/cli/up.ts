@@ -79,11 +79,16 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
   await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout, createOnly: options.start === false });
   if (options.dryRun || options.start === false) return;
   if (options.detach || options.wait) {
+    // --wait starts at once: the hand-over below (a new supervisor's start among it) took ~1.5 s,
+    // which --wait spent after the last container was ready (bench: `up --wait` on a chain).
+    const waited = options.wait ? waitForProject(context, project, { onProgress: print, pods: podsInScope(project, pods, noDeps) }) : undefined;
+    // Seen by the await below; marked handled only so that a failing hand-over is the error reported.
+    waited?.catch(() => {});
     // Left up: it comes back when the host boots (`corral boot`, run by the unit installed here once).
     await recordForBoot(context, project, options.profile?.length ? options.profile : parseProfiles(process.env.CORRAL_PROFILES));
     await ensureBootService(print);
     await launch.notifySupervisor(context);
-    if (options.wait) await waitForProject(context, project, { onProgress: print, pods: podsInScope(project, pods, noDeps) });
+    await waited;
     return;
   }
 
