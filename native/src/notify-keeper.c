@@ -3,7 +3,8 @@
 // Holds a container's sd_notify socket for as long as the container's process PID lives, so that a
 // READY=1 it sends is never lost, whichever Corral process (an `up`, a supervisor, none) runs at
 // that moment. It binds SOCKET_DIR/notify.sock (a datagram socket, bind-mounted into the container
-// at /run/notify), writes "READY_FILE" atomically with PID when READY=1 arrives, and exits when PID
+// at /run/notify), writes "READY_FILE" atomically with PID when READY=1 arrives (and again on each
+// WATCHDOG=1 after it, so that its mtime is the last ping), and exits when PID
 // does (a pidfd). READY_FILE lies outside SOCKET_DIR: the container can write into the directory it
 // sees, and must never make us follow a link of its making.
 //
@@ -48,12 +49,16 @@ static void record_ready(const char *ready_file, const char *pid) {
   if (rename(temporary, ready_file) < 0) die("rename", ready_file);
 }
 
-// Whether one datagram (lines of KEY=VALUE) says READY=1.
-static int says_ready(char *message) {
+enum said { SAID_NOTHING, SAID_WATCHDOG, SAID_READY };
+
+// What one datagram (lines of KEY=VALUE) says: READY=1, WATCHDOG=1 (a watchdog's ping), or neither.
+static enum said what_it_says(char *message) {
+  enum said said = SAID_NOTHING;
   for (char *line = strtok(message, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-    if (strcmp(line, "READY=1") == 0) return 1;
+    if (strcmp(line, "READY=1") == 0) return SAID_READY;
+    if (strcmp(line, "WATCHDOG=1") == 0) said = SAID_WATCHDOG;
   }
-  return 0;
+  return said;
 }
 
 int main(int argc, char **argv) {
@@ -89,6 +94,7 @@ int main(int argc, char **argv) {
   close(STDOUT_FILENO);
 
   char message[4097];
+  int ready = 0;
   for (;;) {
     struct pollfd waiting[2] = {{sock, POLLIN, 0}, {pidfd, POLLIN, 0}};
     if (poll(waiting, 2, -1) < 0) {
@@ -102,6 +108,12 @@ int main(int argc, char **argv) {
       die("recv", socket_dir);
     }
     message[received] = '\0';
-    if (says_ready(message)) record_ready(ready_file, pid_text);
+    // Each READY=1, and each WATCHDOG=1 once ready, writes the record anew: its mtime is the last
+    // ping, which a healthcheck with a watchdog compares with WATCHDOG_USEC.
+    enum said said = what_it_says(message);
+    if (said == SAID_READY || (said == SAID_WATCHDOG && ready)) {
+      record_ready(ready_file, pid_text);
+      ready = 1;
+    }
   }
 }

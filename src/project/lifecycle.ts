@@ -24,7 +24,7 @@ function restartOf(value: unknown): RestartPolicy {
 }
 
 function probeOf(raw: Raw): Probe | undefined {
-  if (raw.notify === true) return { kind: 'notify' };
+  if (raw.notify === true) return raw.watchdog === undefined ? { kind: 'notify' } : { kind: 'notify', watchdogMs: parseDuration(raw.watchdog) };
   if (raw.tcp) {
     const tcp = raw.tcp as Raw;
     return { kind: 'tcp', host: String(tcp.host ?? '127.0.0.1'), port: Number(tcp.port) };

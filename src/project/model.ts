@@ -256,8 +256,8 @@ export type Probe =
   | { readonly kind: 'exec'; readonly argv: readonly string[] }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string }
-  /** sd_notify: healthy once the container's process sent READY=1 to $NOTIFY_SOCKET. */
-  | { readonly kind: 'notify' };
+  /** sd_notify: healthy once the container's process sent READY=1 to $NOTIFY_SOCKET (and, with a watchdog, while WATCHDOG=1 keeps coming). */
+  | { readonly kind: 'notify'; readonly watchdogMs?: number };
 
 export interface Healthcheck {
   readonly probe: Probe;

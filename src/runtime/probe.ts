@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { whenMissing } from '../state/read.js';
 import net from 'node:net';
@@ -56,10 +56,20 @@ async function probeByHttp(pid: number, probe: Extract<Probe, { kind: 'http' }>,
   });
 }
 
-/** Healthy once this process (not one before it) said READY=1, as the container's notify keeper recorded it. */
-async function notifiedReady(context: RuntimeContext, id: string, pid: number): Promise<ProbeResult> {
-  const said = await readFile(context.paths.container(id).notifyReady, 'utf8').catch(whenMissing(''));
-  return said.trim() === String(pid) ? { healthy: true, output: 'READY=1 received' } : { healthy: false, output: 'no READY=1 yet on $NOTIFY_SOCKET' };
+/**
+ * Healthy once this process (not one before it) said READY=1, as the container's notify keeper
+ * recorded it; with a watchdog, only while the record is fresh: the keeper writes it again on each
+ * WATCHDOG=1 (and READY=1), so its mtime is the last ping.
+ */
+async function notifiedReady(context: RuntimeContext, id: string, pid: number, watchdogMs: number | undefined): Promise<ProbeResult> {
+  const file = context.paths.container(id).notifyReady;
+  const [said, written] = await Promise.all([readFile(file, 'utf8').catch(whenMissing('')), watchdogMs === undefined ? undefined : stat(file).catch(whenMissing(undefined))]);
+  if (said.trim() !== String(pid)) return { healthy: false, output: 'no READY=1 yet on $NOTIFY_SOCKET' };
+  if (watchdogMs === undefined) return { healthy: true, output: 'READY=1 received' };
+  const silentMs = written ? Date.now() - written.mtimeMs : Number.POSITIVE_INFINITY;
+  return silentMs <= watchdogMs
+    ? { healthy: true, output: `WATCHDOG=1 ${(silentMs / 1000).toFixed(1)} s ago` }
+    : { healthy: false, output: `no WATCHDOG=1 for ${(silentMs / 1000).toFixed(1)} s (WATCHDOG_USEC=${watchdogMs * 1000})` };
 }
 
 /** Neither exiting nor exited (a zombie, or dead). */
@@ -99,7 +109,7 @@ async function probeOnce(context: RuntimeContext, { probe, timeoutMs, target: { 
   try {
     if (probe.kind === 'exec') return await probeByCommand(context, id, probe.argv, timeoutMs);
     if (probe.kind === 'http') return await probeByHttp(pid, probe, timeoutMs);
-    if (probe.kind === 'notify') return await notifiedReady(context, id, pid);
+    if (probe.kind === 'notify') return await notifiedReady(context, id, pid, probe.watchdogMs);
     (await connectFromInside(pid, probe.host, probe.port, timeoutMs)).destroy();
     return { healthy: true, output: `connected to ${probe.host}:${probe.port}` };
   } catch (error) {

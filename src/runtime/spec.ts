@@ -161,6 +161,12 @@ function podFileMounts(input: SpecInput) {
   return [bind(files.hosts, '/etc/hosts'), bind(files.hostname, '/etc/hostname'), bind(files.resolvConf, '/etc/resolv.conf'), ...notify];
 }
 
+/** WATCHDOG_USEC, as systemd sets it for WatchdogSec (no WATCHDOG_PID: any process of the container may ping). */
+function watchdogEnvironment(container: Container): Record<string, string> {
+  const probe = container.lifecycle.healthcheck?.probe;
+  return probe?.kind === 'notify' && probe.watchdogMs !== undefined ? { WATCHDOG_USEC: String(probe.watchdogMs * 1000) } : {};
+}
+
 /** Whether the container says it is ready through sd_notify (healthcheck notify: true). */
 export const wantsNotify = (container: Container) => container.lifecycle.healthcheck?.probe.kind === 'notify';
 
@@ -192,7 +198,7 @@ function initOf(input: SpecInput): { args: string[]; mounts: { destination: stri
 function environmentFor(input: SpecInput): string[] {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH, HOSTNAME: input.hostname, HOME: input.user.home, ...input.container.env,
-    ...(input.notifyDir && wantsNotify(input.container) ? { NOTIFY_SOCKET: `${NOTIFY_MOUNT}/notify.sock` } : {}),
+    ...(input.notifyDir && wantsNotify(input.container) ? { NOTIFY_SOCKET: `${NOTIFY_MOUNT}/notify.sock`, ...watchdogEnvironment(input.container) } : {}),
   };
   return Object.keys(env).sort().map((key) => `${key}=${env[key]}`);
 }

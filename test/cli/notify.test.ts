@@ -45,6 +45,13 @@ pods:
         command: ["sh", "-c", "while [ ! -f /shared/go ]; do sleep 0.1; done; /notify-send 'STATUS=warming up'; /notify-send READY=1; exec sleep 1000"]
         volumes: ["${sender}:/notify-send:ro", "shared:/shared"]
         healthcheck: { notify: true }
+  watched:
+    containers:
+      watched:
+        rootfs: ${rootfs}
+        command: ["sh", "-c", "rm -f /shared/pings-stopped; echo $$WATCHDOG_USEC > /shared/usec; /notify-send READY=1; i=0; while [ $$i -lt 100 ]; do sleep 0.2; /notify-send WATCHDOG=1; i=$$((i+1)); done; touch /shared/pings-stopped; exec sleep 1000"]
+        volumes: ["${sender}:/notify-send:ro", "shared:/shared"]
+        healthcheck: { notify: true, watchdog: 3s }
 `;
 }
 
@@ -110,6 +117,23 @@ notifying('a restarted container is starting again until its new process says RE
   assert.is(after.health, 'starting', 'what the old process said is not the new one\'s word');
   await inside(context, 'db', 'touch /shared/go');
   await eventually(async () => ((await row(context, 'late')).health === 'healthy' ? true : undefined), 'late healthy again after the new process said READY=1');
+});
+
+notifying('with a watchdog: healthy while WATCHDOG=1 keeps coming (past the watchdog\'s interval), unhealthy once it stops; WATCHDOG_USEC says the interval', async (context) => {
+  assertSetUp(context);
+  // A new process, so that its 20 s of pings begin now (the one up started may have ended them).
+  const restart = await cli(context, ['restart', 'watched']);
+  assert.is(restart.exitCode, 0, restart.stderr);
+  await eventually(async () => ((await row(context, 'watched')).health === 'healthy' ? true : undefined), 'watched healthy after READY=1');
+  assert.is((await inside(context, 'watched', 'cat /shared/usec')).trim(), '3000000', 'the interval in microseconds, as systemd gives it');
+  // 8 s after it was seen healthy: without the pings, 3 s of watchdog and 3 failing looks a second apart would have made it unhealthy.
+  await new Promise((resolve) => setTimeout(resolve, 8000));
+  const pinging = (await inside(context, 'watched', 'test -e /shared/pings-stopped && echo stopped || echo pinging')).trim();
+  const health = (await row(context, 'watched')).health;
+  assert.is(pinging, 'pinging', 'the 20 s of pings outlast the check (the check is meaningless otherwise)');
+  assert.is(health, 'healthy', 'healthy on the pings');
+  await eventually(async () => ((await row(context, 'watched')).health === 'unhealthy' ? true : undefined), 'watched unhealthy once its pings stopped', 60_000);
+  assert.ok((await inside(context, 'watched', 'test -e /shared/pings-stopped && echo yes')).includes('yes'), 'it turned unhealthy after the pings stopped, not before');
 });
 
 notifying('a keeper holds the socket while the container runs (down, after the suite, must leave none: the leak check looks)', async (context) => {
