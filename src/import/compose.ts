@@ -20,7 +20,7 @@ import { composePorts, PortRefusal } from './compose-ports.js';
 
 /** Concerns of a service, in the order they run (warnings come out in this order). */
 const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'kernelSettings', 'healthcheck', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'extraHosts', 'serviceNetworks', 'dependsOn',
-  'securityOptions', 'pullPolicy', 'develop', 'replicas', 'devices', 'gpus', 'ignored'] as const;
+  'securityOptions', 'pullPolicy', 'usernsMode', 'develop', 'replicas', 'devices', 'gpus', 'ignored'] as const;
 type ServiceConcern = typeof SERVICE_CONCERNS[number];
 
 /**
@@ -44,7 +44,7 @@ export const SERVICE_KEYS: Readonly<Record<string, 'copy' | ServiceConcern>> = {
   networks: 'serviceNetworks', container_name: 'serviceNetworks', links: 'serviceNetworks', mac_address: 'serviceNetworks',
   tty: 'copy', stdin_open: 'copy',
   init: 'copy', post_start: 'copy', pre_stop: 'copy', scale: 'replicas', devices: 'devices', gpus: 'gpus',
-  userns_mode: 'ignored',
+  userns_mode: 'usernsMode',
   // Taken (and merged) by the loader before the translation: src/load/extends.ts.
   extends: 'ignored',
 };
@@ -735,10 +735,13 @@ class ComposeTranslation {
   }
 
   /** userns_mode: host is what Corral does for a compose service; another mode is refused. */
-  private ignored({ raw, at }: Service): void {
+  private usernsMode({ raw, at }: Service): void {
     if (raw.userns_mode === undefined || raw.userns_mode === 'host') return;
     throw errorAt(this.t.source, [...at, 'userns_mode'], `userns_mode ${String(raw.userns_mode)} is not supported: the container would run in the host's user namespace`, 'remove userns_mode, or write the project as a corral.yaml with userns: auto');
   }
+
+  /** Keys taken before the translation (extends, by the loader): nothing is left to carry. */
+  private ignored(): void {}
 }
 
 /** What the translation asks of the host: its GPUs' device nodes (default: found in /dev). */
