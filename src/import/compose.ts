@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { ParsedFile, PathSegment } from '../project/parse.js';
 import { errorAt } from '../project/parse.js';
 import { corralName, type Raw, Translation, type WarningSink } from './translation.js';
@@ -5,6 +6,7 @@ import { normaliseProjectName } from '../project/name.js';
 import { checkComposeKeys } from './compose-keys.js';
 import { composeReplicasOf, replicaPods } from './replicas.js';
 import { hostGpuNodes, refuseGpus } from './gpus.js';
+import { composePorts, PortRefusal } from './compose-ports.js';
 
 // docker-compose -> Corral: each service becomes a pod of one container of the same name, except
 // that `network_mode: service:x` puts the service into x's pod (sharing its network, IPC and UTS
@@ -17,8 +19,8 @@ import { hostGpuNodes, refuseGpus } from './gpus.js';
 // a carried service key that no concern takes.
 
 /** Concerns of a service, in the order they run (warnings come out in this order). */
-const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'serviceNetworks', 'dependsOn',
-  'securityOptions', 'pullPolicy', 'develop', 'replicas', 'devices', 'gpus', 'ignored'] as const;
+const SERVICE_CONCERNS = ['references', 'environment', 'build', 'envFile', 'kernelSettings', 'healthcheck', 'resources', 'ports', 'volumes', 'namespaces', 'podSettings', 'extraHosts', 'serviceNetworks', 'dependsOn',
+  'securityOptions', 'pullPolicy', 'usernsMode', 'develop', 'replicas', 'devices', 'gpus', 'ignored'] as const;
 type ServiceConcern = typeof SERVICE_CONCERNS[number];
 
 /**
@@ -28,13 +30,13 @@ type ServiceConcern = typeof SERVICE_CONCERNS[number];
  */
 export const SERVICE_KEYS: Readonly<Record<string, 'copy' | ServiceConcern>> = {
   image: 'copy', build: 'copy', command: 'copy', entrypoint: 'copy', working_dir: 'copy', user: 'copy', hostname: 'copy', labels: 'copy',
-  cap_add: 'copy', cap_drop: 'copy', privileged: 'copy', read_only: 'copy', sysctls: 'copy', ulimits: 'copy', env_file: 'copy', restart: 'copy',
-  stop_signal: 'copy', stop_grace_period: 'copy', healthcheck: 'copy', ports: 'copy', profiles: 'copy', secrets: 'copy', configs: 'copy',
+  cap_add: 'copy', cap_drop: 'copy', privileged: 'copy', read_only: 'copy', sysctls: 'kernelSettings', ulimits: 'kernelSettings', env_file: 'copy', restart: 'copy',
+  stop_signal: 'copy', stop_grace_period: 'copy', healthcheck: 'healthcheck', ports: 'copy', profiles: 'copy', secrets: 'copy', configs: 'copy',
   environment: 'environment',
   mem_limit: 'resources', mem_reservation: 'resources', cpus: 'resources', pids_limit: 'resources', deploy: 'resources',
   volumes: 'volumes', tmpfs: 'volumes',
   network_mode: 'namespaces', pid: 'namespaces', ipc: 'namespaces',
-  shm_size: 'podSettings', dns: 'podSettings', dns_search: 'podSettings', extra_hosts: 'podSettings',
+  shm_size: 'podSettings', dns: 'podSettings', dns_search: 'podSettings', extra_hosts: 'extraHosts',
   depends_on: 'dependsOn',
   security_opt: 'securityOptions',
   pull_policy: 'pullPolicy',
@@ -42,7 +44,7 @@ export const SERVICE_KEYS: Readonly<Record<string, 'copy' | ServiceConcern>> = {
   networks: 'serviceNetworks', container_name: 'serviceNetworks', links: 'serviceNetworks', mac_address: 'serviceNetworks',
   tty: 'copy', stdin_open: 'copy',
   init: 'copy', post_start: 'copy', pre_stop: 'copy', scale: 'replicas', devices: 'devices', gpus: 'gpus',
-  userns_mode: 'ignored',
+  userns_mode: 'usernsMode',
   // Taken (and merged) by the loader before the translation: src/load/extends.ts.
   extends: 'ignored',
 };
@@ -51,7 +53,7 @@ export const SERVICE_KEYS: Readonly<Record<string, 'copy' | ServiceConcern>> = {
 const TOP_KEYS = { name: 'name', volumes: 'volumeDefinitions', secrets: 'definitions', configs: 'definitions', networks: 'networks' } as const;
 
 /** Service keys that are settings of the pod the service lands in. */
-const POD_KEYS = ['shm_size', 'dns', 'dns_search', 'extra_hosts'] as const;
+const POD_KEYS = ['shm_size', 'dns', 'dns_search'] as const;
 /** Service keys that set limits: without deploy:, the first of them written is where an error in resources points. */
 const RESOURCE_KEYS = ['mem_limit', 'cpus', 'mem_reservation', 'pids_limit'];
 
@@ -106,6 +108,9 @@ function placeServices(t: Translation, services: Record<string, Raw>): Map<strin
     if (!ownPod && count !== 1) {
       throw errorAt(t.source, ['services', name, ...(services[name]!.scale !== undefined ? ['scale'] : ['deploy', 'replicas'])], `service ${name} asks for ${count} replicas but shares the network of another service (network_mode), whose pod has room for one`, 'give it a network of its own to run replicas, or remove scale / deploy.replicas');
     }
+    if (count > 1 && services[name]!.container_name !== undefined) {
+      throw errorAt(t.source, ['services', name, 'container_name'], `service ${name} asks for ${count} replicas but container_name names one container`, 'remove container_name (each replica is named NAME-1..NAME-N), or run one replica; compose refuses this too');
+    }
     placements.set(name, { pod, container: corralName(name), pods: ownPod ? replicaPods(pod, count) : [pod] });
   }
   for (const [name, raw] of Object.entries(services)) {
@@ -127,16 +132,6 @@ function namespaceMode(value: string, placements: Map<string, Placement>): strin
   if (value === 'shareable' || value === '') return undefined;
   const target = value.startsWith('service:') ? placements.get(value.slice('service:'.length)) : undefined;
   return target ? `container:${target.pod}/${target.container}` : undefined;
-}
-
-/** "8000-8002:9000-9002/udp" -> one mapping per port, as compose publishes a range. */
-function expandRange(port: unknown): unknown[] {
-  const match = typeof port === 'string' ? /^(.*?)(\d+)-(\d+):(\d+)-(\d+)(\/\w+)?$/.exec(port) : null;
-  if (!match) return [port];
-  const [, prefix, hostFirst, hostLast, first, last, protocol = ''] = match as unknown as [string, string, string, string, string, string, string?];
-  const count = Number(last) - Number(first);
-  if (count < 0 || count > 1000 || Number(hostLast) - Number(hostFirst) !== count) return [port];
-  return Array.from({ length: count + 1 }, (_, offset) => `${prefix}${Number(hostFirst) + offset}:${Number(first) + offset}${protocol}`);
 }
 
 /** The options of a short tmpfs entry (`/tmp:size=64m,mode=1777`): size and mode; `rw` is the default. */
@@ -293,7 +288,7 @@ class ComposeTranslation {
     for (const concern of SERVICE_CONCERNS) this[concern](service);
   }
 
-  /** secrets: and configs: of a service name definitions of this file; the others are ignored with a warning. */
+  /** secrets: and configs: of a service name definitions of this file; naming another is refused, as compose does. */
   private references({ at, to, container }: Service): void {
     const { t } = this;
     for (const kind of ['secrets', 'configs'] as const) {
@@ -303,8 +298,7 @@ class ComposeTranslation {
       t.list(container[kind], [...at, kind], '[token]').forEach((entry, index) => {
         const name = typeof entry === 'string' ? entry : String(t.mapping(entry, [...at, kind, index], '{ source: token }').source);
         if (!defined[corralName(name)]) {
-          t.unsupported([...at, kind, index], `${kind.slice(0, -1)} ${name} has no content in this file, ignored`);
-          return;
+          throw errorAt(t.source, [...at, kind, index], `service ${at[1]} refers to undefined ${kind.slice(0, -1)} ${name}`, `define it under ${kind}: at the top, e.g. ${kind}: { ${name}: { file: ./${name}.txt } }; compose refuses it too`);
         }
         t.from([...to, kind, kept.length], [...at, kind, index]);
         kept.push(entry);
@@ -326,10 +320,69 @@ class ComposeTranslation {
     container.build = { context: build.context ?? '.', ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}) };
   }
 
-  /** env_file: one path or a list of paths or of { path }. */
+  /** env_file: one path or a list of paths or of { path, required, format }; required: false is kept, format is dotenv (checked by the key walk). */
   private envFile({ at, container }: Service): void {
     if (container.env_file === undefined) return;
-    container.env_file = [container.env_file].flat().map((entry, index) => (typeof entry === 'string' ? entry : this.t.mapping(entry, [...at, 'env_file', ...(Array.isArray(container.env_file) ? [index] : [])], '{ path: ./app.env }').path));
+    container.env_file = [container.env_file].flat().map((entry, index) => {
+      if (typeof entry === 'string') return entry;
+      const long = this.t.mapping(entry, [...at, 'env_file', ...(Array.isArray(container.env_file) ? [index] : [])], '{ path: ./app.env, required: false }');
+      return long.required === false ? { path: long.path, required: false } : long.path;
+    });
+  }
+
+  /**
+   * sysctls as a mapping or a list of NAME=VALUE; ulimits as a number, a string of one, or
+   * { soft, hard }. -1 (unlimited) is refused: Corral writes every limit as a number.
+   */
+  private kernelSettings({ raw, at, to, container }: Service): void {
+    const { t } = this;
+    if (raw.sysctls !== undefined) {
+      if (Array.isArray(raw.sysctls)) {
+        container.sysctls = Object.fromEntries(raw.sysctls.map((entry, index) => {
+          const text = String(entry);
+          const equals = text.indexOf('=');
+          if (equals <= 0) throw errorAt(t.source, [...at, 'sysctls', index], `sysctl ${text} has no value`, 'write NAME=VALUE, e.g. net.core.somaxconn=1024');
+          const name = text.slice(0, equals).trim();
+          t.from([...to, 'sysctls', name], [...at, 'sysctls', index]);
+          return [name, text.slice(equals + 1).trim()];
+        }));
+      } else container.sysctls = t.mapping(raw.sysctls, [...at, 'sysctls'], '{ net.core.somaxconn: 1024 }');
+      t.from([...to, 'sysctls'], [...at, 'sysctls']);
+    }
+    if (raw.ulimits === undefined) return;
+    const limit = (value: unknown, from: PathSegment[]): number => {
+      const number = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+      if (number === -1) throw errorAt(t.source, from, 'ulimit -1 (unlimited) is not carried over yet: Corral sets every limit as a number', 'write the number you need, e.g. memlock: 1073741824, or run this service with docker compose');
+      if (typeof number !== 'number' || !Number.isInteger(number) || number < 0) throw errorAt(t.source, from, `ulimit ${String(value)} is not a number`, 'write a whole number, e.g. nofile: 1024 or nofile: { soft: 1024, hard: 2048 }');
+      return number;
+    };
+    container.ulimits = Object.fromEntries(Object.entries(t.mapping(raw.ulimits, [...at, 'ulimits'], '{ nofile: { soft: 1024, hard: 2048 } }')).map(([name, value]) => {
+      const from = [...at, 'ulimits', name];
+      if (typeof value !== 'object' || value === null) return [name, limit(value, from)];
+      const pair = t.mapping(value, from, '{ soft: 1024, hard: 2048 }');
+      return [name, { ...pair, soft: limit(pair.soft, [...from, 'soft']), hard: limit(pair.hard, [...from, 'hard']) }];
+    }));
+    t.from([...to, 'ulimits'], [...at, 'ulimits']);
+  }
+
+  /**
+   * healthcheck: retries: 0 is docker's default (3), as the engine reads it. A healthcheck without
+   * test keeps the image's test in compose, with the timings written here: without timings that is
+   * the image's check as it is; with them it is refused at the first (not carried over yet).
+   */
+  private healthcheck({ raw, at, to, container }: Service): void {
+    if (raw.healthcheck === undefined) return;
+    const healthcheck = { ...this.t.mapping(raw.healthcheck, [...at, 'healthcheck'], '{ test: ["CMD", "true"] }') };
+    if (healthcheck.retries === 0) delete healthcheck.retries;
+    if (healthcheck.test === undefined && healthcheck.disable !== true) {
+      const timings = Object.keys(healthcheck).filter((key) => key !== 'disable' && !key.startsWith('x-'));
+      // Nothing written but the image's own check: the image's HEALTHCHECK runs as it is, as in compose.
+      if (timings.length === 0) return;
+      throw errorAt(this.t.source, [...at, 'healthcheck', timings[0]!], 'a healthcheck without test changes the timings of the image\'s HEALTHCHECK in compose; Corral does not carry timings over to the image\'s check yet',
+        'write the test here too, the image\'s HEALTHCHECK command; or remove the timings to keep the image\'s check as it is', { key: true });
+    }
+    container.healthcheck = healthcheck;
+    this.t.from([...to, 'healthcheck'], [...at, 'healthcheck']);
   }
 
   /** Limits from deploy.resources and from the service's own keys (mem_limit, cpus, ...), which win. */
@@ -355,26 +408,24 @@ class ComposeTranslation {
     }
   }
 
-  /** ports: short forms as they are, long forms written short, ranges one port each. */
+  /** ports: every form compose takes, as Corral's short form, one port each (compose-ports.ts); what cannot be published the same way is refused at its entry. */
   private ports({ at, to, container }: Service): void {
     if (container.ports === undefined) return;
     const ports: unknown[] = [];
     this.t.list(container.ports, [...at, 'ports'], '["8080:80"]').forEach((port, index) => {
-      for (const one of expandRange(this.port(port, [...at, 'ports', index]))) {
+      let published: string[];
+      try {
+        published = composePorts(port);
+      } catch (error) {
+        if (!(error instanceof PortRefusal)) throw error;
+        throw errorAt(this.t.source, [...at, 'ports', index], error.message, error.fix);
+      }
+      for (const one of published) {
         this.t.from([...to, 'ports', ports.length], [...at, 'ports', index]);
         ports.push(one);
       }
     });
     container.ports = ports;
-  }
-
-  /** A long-form port ({ target, published, ... }) as the short form Corral reads. */
-  private port(port: unknown, at: PathSegment[]): unknown {
-    if (typeof port !== 'object' || port === null) return port;
-    const long = this.t.mapping(port, at, '{ target: 80, published: 8080 }');
-    const published = long.published === undefined ? '' : `${String(long.published)}:`;
-    const hostIp = long.host_ip === undefined ? '' : `${String(long.host_ip)}:`;
-    return `${hostIp}${published}${String(long.target)}${long.protocol ? `/${String(long.protocol)}` : ''}`;
   }
 
   /** volumes: (short and long forms; anonymous volumes become named ones) and tmpfs:. */
@@ -447,9 +498,12 @@ class ComposeTranslation {
       if (ownPod) pod.network = mode;
       else container.network = mode === 'host' ? 'host' : 'none';
     } else if (mode?.startsWith('service:')) {
-      if (!this.placements.has(mode.slice('service:'.length))) t.unsupported([...at, 'network_mode'], `${mode} names no service of this file, ignored`);
+      if (!this.placements.has(mode.slice('service:'.length))) {
+        throw errorAt(t.source, [...at, 'network_mode'], `network_mode ${mode} names no service of this project`, `name a service of this project: ${[...this.placements.keys()].join(', ')}; compose refuses it too`);
+      }
     } else if (mode !== undefined && mode !== 'bridge' && mode !== 'default') {
-      t.unsupported([...at, 'network_mode'], `network_mode ${mode} is not supported, ignored`);
+      throw errorAt(t.source, [...at, 'network_mode'], `network_mode ${mode} is not supported: the service would run on another network than the one asked for`,
+        mode.startsWith('container:') ? 'put that container in this project as a service and write network_mode: service:NAME' : 'write host, none, bridge or service:NAME, or remove network_mode');
     }
     for (const key of ['ipc', 'pid'] as const) {
       if (raw[key] === undefined) continue;
@@ -470,6 +524,45 @@ class ComposeTranslation {
       pod[key] = raw[key];
       this.t.from(['pods', podName, key], [...at, key]);
     }
+  }
+
+  /**
+   * extra_hosts, in every form compose takes: a list of `host:ip` or `host=ip` (compose 2.24+), a
+   * mapping of host to an address or a list of them; IPv6 with or without brackets. Each address
+   * becomes an /etc/hosts line of the pod. `host-gateway` is the host's address on the pod's first
+   * network (its bridge's gateway, resolved when the pod is attached); a pod on the host's network or
+   * on none has no such gateway, and the model refuses it at the entry (project/network.ts).
+   */
+  private extraHosts({ raw, at, pod, podName }: Service): void {
+    const { t } = this;
+    if (raw.extra_hosts === undefined) return;
+    const written: { host: string; ip: string; from: PathSegment[] }[] = [];
+    if (Array.isArray(raw.extra_hosts)) {
+      raw.extra_hosts.forEach((entry, index) => {
+        const text = String(entry);
+        // compose-go: `=` separates when there is one (IPv6 addresses have colons), else the first `:`.
+        const cut = text.includes('=') ? text.indexOf('=') : text.indexOf(':');
+        if (cut <= 0) throw errorAt(t.source, [...at, 'extra_hosts', index], `extra_hosts entry ${text} has no address`, 'write HOST:IP or HOST=IP, e.g. db.legacy=10.1.2.3');
+        written.push({ host: text.slice(0, cut).trim(), ip: text.slice(cut + 1).trim(), from: [...at, 'extra_hosts', index] });
+      });
+    } else {
+      for (const [host, value] of Object.entries(t.mapping(raw.extra_hosts, [...at, 'extra_hosts'], '{ db.legacy: 10.1.2.3 }'))) {
+        const from = [...at, 'extra_hosts', host];
+        if (Array.isArray(value)) value.forEach((ip, index) => written.push({ host, ip: String(ip), from: [...from, index] }));
+        else written.push({ host, ip: String(value ?? ''), from });
+      }
+    }
+    const hosts = (pod.extra_hosts ?? []) as string[];
+    for (const { host, ip, from } of written) {
+      const address = ip.replace(/^\[(.*)\]$/, '$1');
+      if (address !== 'host-gateway' && !isIP(address)) {
+        throw errorAt(t.source, from, `extra_hosts ${host}: ${ip} is not an IP address`, 'write an IPv4 or IPv6 address, or host-gateway, e.g. db.legacy=10.1.2.3');
+      }
+      t.from(['pods', podName, 'extra_hosts', hosts.length], from);
+      hosts.push(`${host}=${address}`);
+    }
+    pod.extra_hosts = hosts;
+    t.from(['pods', podName, 'extra_hosts'], [...at, 'extra_hosts']);
   }
 
   /**
@@ -592,24 +685,37 @@ class ComposeTranslation {
   /** scale and deploy.replicas are read when services are placed (placeServices); nothing is left to carry. */
   private replicas(): void {}
 
-  /** security_opt: no-new-privileges and seccomp; the rest is ignored with a warning. */
+  /**
+   * security_opt: no-new-privileges and seccomp are carried; `label:disable` and
+   * `apparmor:unconfined` are what Corral does anyway (it sets no SELinux label and no AppArmor
+   * profile). Any other option would leave the container confined otherwise than asked: refused.
+   */
   private securityOptions({ raw, at, container }: Service): void {
     const { t } = this;
     if (raw.security_opt === undefined) return;
     for (const [index, entry] of t.list(raw.security_opt, [...at, 'security_opt'], '[no-new-privileges:true]').entries()) {
       const option = String(entry);
-      if (/^no-new-privileges(:true)?$/.test(option)) container.no_new_privileges = true;
-      else if (option === 'no-new-privileges:false') container.no_new_privileges = false;
-      else if (/^seccomp[:=]/.test(option)) container.seccomp = option.slice('seccomp:'.length);
-      else t.unsupported([...at, 'security_opt', index], `security_opt ${option} is not supported, ignored`);
+      const [name, value] = option.split(/[:=]/, 2) as [string, string | undefined];
+      const setting = option.slice(name.length + 1);
+      if (name === 'no-new-privileges' && [undefined, 'true', 'false'].includes(value)) container.no_new_privileges = value !== 'false';
+      else if (name === 'seccomp' && setting) container.seccomp = setting;
+      else if ((name === 'label' && setting === 'disable') || (name === 'apparmor' && setting === 'unconfined')) continue;
+      else {
+        throw errorAt(t.source, [...at, 'security_opt', index], `security_opt ${option} is not supported: Corral ${name === 'label' ? 'sets no SELinux labels' : name === 'apparmor' ? 'loads no AppArmor profiles' : 'has no such option'}, so the container would be confined otherwise than asked`,
+          'keep no-new-privileges[:true|false], seccomp:PROFILE|unconfined, label:disable or apparmor:unconfined; remove the others');
+      }
     }
   }
 
+  /** pull_policy: always, never, missing (if_not_present); a policy Corral cannot keep (build, daily, every_...) is refused. */
   private pullPolicy({ raw, at, container }: Service): void {
     if (raw.pull_policy === undefined) return;
     const policy = { always: 'always', never: 'never', missing: 'missing', if_not_present: 'missing' }[String(raw.pull_policy)];
     if (policy) container.pull_policy = policy;
-    else this.t.unsupported([...at, 'pull_policy'], `pull_policy ${String(raw.pull_policy)} is not supported, ignored`);
+    else {
+      throw errorAt(this.t.source, [...at, 'pull_policy'], `pull_policy ${String(raw.pull_policy)} is not supported: the image would be pulled or built at other times than asked`,
+        String(raw.pull_policy) === 'build' ? 'remove pull_policy: a service with build: is built by corral up (corral up --build builds it again)' : 'write always, missing or never; corral pull refreshes an image when you ask');
+    }
   }
 
   /** develop.watch: the rules of `corral watch` (rebuild is refused: the image would not be rebuilt). */
@@ -628,11 +734,14 @@ class ComposeTranslation {
     }
   }
 
-  /** Keys compose users write often that have no place in Corral: each ignored with why. */
-  private ignored({ raw, at }: Service): void {
-    const { t } = this;
-    if (raw.userns_mode !== undefined && raw.userns_mode !== 'host') t.unsupported([...at, 'userns_mode'], `userns_mode ${String(raw.userns_mode)} is not supported (Corral has userns: auto), ignored`);
+  /** userns_mode: host is what Corral does for a compose service; another mode is refused. */
+  private usernsMode({ raw, at }: Service): void {
+    if (raw.userns_mode === undefined || raw.userns_mode === 'host') return;
+    throw errorAt(this.t.source, [...at, 'userns_mode'], `userns_mode ${String(raw.userns_mode)} is not supported: the container would run in the host's user namespace`, 'remove userns_mode, or write the project as a corral.yaml with userns: auto');
   }
+
+  /** Keys taken before the translation (extends, by the loader): nothing is left to carry. */
+  private ignored(): void {}
 }
 
 /** What the translation asks of the host: its GPUs' device nodes (default: found in /dev). */

@@ -22,7 +22,7 @@ export type PodAddresses = ReadonlyMap<string, ReadonlyMap<string, string>>;
  * name already listed (a pod on two of its networks) keeps its first address, which is the one a
  * lookup finds anyway.
  */
-export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses): string {
+export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses, gateway?: string): string {
   const own = addresses.get(pod.name);
   const lines = [
     '127.0.0.1\tlocalhost',
@@ -54,8 +54,26 @@ export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses
     const ip = pod.network.networks.map((membership) => theirs?.get(membership.name)).find((address) => address !== undefined);
     if (ip) list(ip, [link.alias]);
   }
-  for (const extra of pod.network.extraHosts) lines.push(`${extra.ip}\t${extra.host}`);
+  // host-gateway (compose's extra_hosts): the host's address on the pod's first network; left out until the pod is attached.
+  for (const extra of pod.network.extraHosts) {
+    const ip = extra.ip === HOST_GATEWAY ? gateway : extra.ip;
+    if (ip) lines.push(`${ip}\t${extra.host}`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** The extra_hosts address that means the host's address on the pod's first network. */
+export const HOST_GATEWAY = 'host-gateway';
+
+/** The host's address on the pod's first network: its bridge's gateway, as CNI gave it. */
+export function gatewayOf(attachment: PodAttachment | undefined): string | undefined {
+  return attachment?.networks[0]?.result.ips?.find((ip) => ip.gateway)?.gateway;
+}
+
+/** The gateway for a pod whose extra_hosts name host-gateway (its attachment read only then). */
+async function gatewayFor(context: RuntimeContext, pod: Pod): Promise<string | undefined> {
+  if (!pod.network.extraHosts.some((extra) => extra.ip === HOST_GATEWAY)) return undefined;
+  return gatewayOf(await readPodAttachment(context, pod.name));
 }
 
 /** One pod's addresses by network, from its attachment. */
@@ -91,8 +109,8 @@ export async function podAddresses(context: RuntimeContext, project: Project): P
  */
 export async function refreshHostsFiles(context: RuntimeContext, project: Project, existing: readonly string[]): Promise<void> {
   const addresses = await podAddresses(context, project);
-  const write = (members: readonly HostNetworkMember[]) => Promise.all(project.pods.filter((pod) => existing.includes(pod.name)).map((pod) => {
-    const own = hostsFileFor(pod, project, addresses);
+  const write = (members: readonly HostNetworkMember[]) => Promise.all(project.pods.filter((pod) => existing.includes(pod.name)).map(async (pod) => {
+    const own = hostsFileFor(pod, project, addresses, await gatewayFor(context, pod));
     const member = members.find((one) => one.project === project.name && one.pod === pod.name);
     return writeFile(context.paths.pod(pod.name).hosts, `${own}${sharedSection(member, members, own)}`, { mode: 0o644 });
   }));

@@ -1,7 +1,7 @@
 import type { Pod, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { ensureSandbox, removeSandbox } from '../runtime/pod.js';
-import { addressesOf, hostsFileFor, resolvConfFor } from './names.js';
+import { addressesOf, gatewayOf, hostsFileFor, resolvConfFor } from './names.js';
 import { attachPod, detachPod } from './pod-network.js';
 
 // A pod's sandbox with its network: runtime/ makes the namespaces, cgroup and files, and calls back
@@ -12,7 +12,7 @@ export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, projec
   await ensureSandbox(context, pod, {
     attach: async (netNamespace) => {
       const attachment = await attachPod(context, project, pod, netNamespace);
-      return hostsFileFor(pod, project, new Map(attachment ? [[pod.name, addressesOf(attachment)]] : []));
+      return hostsFileFor(pod, project, new Map(attachment ? [[pod.name, addressesOf(attachment)]] : []), gatewayOf(attachment));
     },
     resolvConf: () => resolvConfFor(pod),
   });

@@ -31,6 +31,11 @@ export async function readDotenvFiles(files: readonly string[], options: { optio
   return variables;
 }
 
+/** An `env_file:` entry: a path, or `{ path, required }`. */
+export type EnvFileEntry = string | { readonly path: string; readonly required?: boolean };
+
+export const envFilePath = (entry: EnvFileEntry) => (typeof entry === 'string' ? entry : entry.path);
+
 export interface EnvFilesOptions {
   readonly parsed: ParsedFile;
   /** The whole document, whose containers' env_file: are read. */
@@ -43,15 +48,17 @@ export interface EnvFilesOptions {
 /** Reads every `env_file:` of every container, keyed by its resolved path; a missing one is an error at its line. */
 export async function readEnvFiles({ parsed, raw, baseDir, read }: EnvFilesOptions) {
   const files = new Map<string, Record<string, string>>();
-  for (const [podName, pod] of Object.entries((raw.pods ?? {}) as Record<string, { containers: Record<string, { env_file?: string | string[] }> }>)) {
+  for (const [podName, pod] of Object.entries((raw.pods ?? {}) as Record<string, { containers: Record<string, { env_file?: EnvFileEntry | EnvFileEntry[] }> }>)) {
     for (const [containerName, container] of Object.entries(pod.containers)) {
       const listed = container.env_file === undefined ? [] : [container.env_file].flat();
       for (const [index, entry] of listed.entries()) {
-        const resolved = path.resolve(baseDir, entry);
+        const resolved = path.resolve(baseDir, envFilePath(entry));
         if (files.has(resolved)) continue;
         try {
           files.set(resolved, await readDotenv(resolved, { readFile: read }));
         } catch (error) {
+          // required: false (compose's long form): a missing file adds nothing, as in compose.
+          if (typeof entry === 'object' && entry.required === false && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
           const at = ['pods', podName, 'containers', containerName, 'env_file', ...(Array.isArray(container.env_file) ? [index] : [])];
           throw errorAt(parsed, at, `cannot read env_file ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'create the file or fix the path (relative to the project file)');
         }

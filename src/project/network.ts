@@ -49,8 +49,16 @@ export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFi
   if (mode !== 'bridge' && ports.length > 0) throw errorAt(parsed, ports[0]!.at, `a pod with network: ${mode} cannot publish ports`, mode === 'host' ? 'remove ports: the pod already uses the host\'s ports' : 'remove ports, or use network: bridge');
   const rawHosts = podRaw.extra_hosts;
   const extraHosts = Array.isArray(rawHosts)
-    ? rawHosts.map((entry) => String(entry).split(/[:=]/)).map(([host, ip]) => ({ host: host!, ip: ip! }))
+    ? rawHosts.map(String).map((entry) => {
+      // `=` separates when there is one (an IPv6 address has colons), else the first `:`, as compose-go does.
+      const cut = entry.includes('=') ? entry.indexOf('=') : entry.indexOf(':');
+      return { host: entry.slice(0, cut), ip: entry.slice(cut + 1) };
+    })
     : Object.entries((rawHosts ?? {}) as Record<string, string>).map(([host, ip]) => ({ host, ip: String(ip) }));
+  const gatewayAt = extraHosts.findIndex((extra) => extra.ip === 'host-gateway');
+  if (mode !== 'bridge' && gatewayAt >= 0) {
+    throw errorAt(parsed, [...podAt, 'extra_hosts', Array.isArray(rawHosts) ? gatewayAt : extraHosts[gatewayAt]!.host], `host-gateway is the host's address on the pod's network, and a pod with network: ${mode} is on none`, mode === 'host' ? 'write 127.0.0.1: on the host\'s network the host is the loopback address' : 'remove the entry, or use network: bridge');
+  }
   if (mode !== 'bridge' && podRaw.networks !== undefined) throw errorAt(parsed, [...podAt, 'networks'], `a pod with network: ${mode} is on no project network`, 'remove networks, or use network: bridge');
   if (mode !== 'bridge' && podRaw.links !== undefined) throw errorAt(parsed, [...podAt, 'links'], `a pod with network: ${mode} is on no project network, where links would name pods`, 'remove links, or use network: bridge');
   const links = linksOf(podRaw.links);

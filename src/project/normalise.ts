@@ -14,6 +14,7 @@ import { checkBindMounts, realOwnDirs } from './bind-policy.js';
 import { parseSize, resourcesOf, sizeAt } from './resources.js';
 import { closestName } from './validate.js';
 import { devicesOf } from './devices.js';
+import { type EnvFileEntry, envFilePath } from './dotenv.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -306,7 +307,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     rootfs: raw.rootfs === undefined ? '' : path.resolve(context.baseDir, String(raw.rootfs)),
     argv,
     // env_file entries in order, then env: later ones win, as in compose.
-    env: Object.assign({}, ...[raw.env_file ?? []].flat().map((file) => context.envFiles.get(path.resolve(context.baseDir, String(file))) ?? {}), envOf(raw.env, context.lookupEnv)),
+    env: Object.assign({}, ...[raw.env_file ?? []].flat().map((file) => context.envFiles.get(path.resolve(context.baseDir, envFilePath(file as EnvFileEntry))) ?? {}), envOf(raw.env, context.lookupEnv)),
     // With an image, what the file leaves out comes from the image's config (see images/resolve.ts).
     workdir: (raw.working_dir as string | undefined) ?? (raw.rootfs === undefined ? '' : '/'),
     user: raw.user === undefined ? (raw.rootfs === undefined ? '' : '0:0') : String(raw.user),

@@ -1,38 +1,22 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { loadProject } from '../../src/load/load.js';
-import type { Container, Project } from '../../src/project/model.js';
 import { ProjectError } from '../../src/project/errors.js';
 import { parseProjectText } from '../../src/project/parse.js';
 import { translateCompose } from '../../src/import/compose.js';
-import { repositoryRoot } from '../helpers/sandbox.js';
+import { composeFixture, composeRefusal, containersOf, loadComposeFixture } from '../helpers/compose-fixtures.js';
 
 // Compose keys carried over (not warned about): each fixture of test/fixtures/compose/ loaded to the
 // model Corral would run, or refused at its line.
 
 const carried = suite('compose keys carried over');
-const fixture = (name: string) => path.join(repositoryRoot, 'test/fixtures/compose', name);
-
-async function loadFixture(name: string) {
-  const warnings: string[] = [];
-  const project = await loadProject({ file: fixture(name), onWarning: (warning) => warnings.push(warning), lookupEnv: () => undefined });
-  return { project, warnings: warnings.map((warning) => warning.replace(`${fixture(name)}:`, '')) };
-}
+const fixture = composeFixture;
+const loadFixture = loadComposeFixture;
 
 /** The error loading the fixture throws, as `LINE:COL: what`. */
-async function refusal(name: string): Promise<string> {
-  try {
-    await loadFixture(name);
-  } catch (error) {
-    if (!(error instanceof ProjectError)) throw error;
-    return `${error.where.line}:${error.where.col}: ${error.message}`;
-  }
-  throw new Error(`${name} loaded, but should have been refused`);
-}
+const refusal = async (name: string) => (await composeRefusal(name)).replace(/ \([^)]*\)$/s, '');
 
-const containers = (project: Project) => project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, container] as [string, Container]));
+const containers = containersOf;
 
 carried('init: true is catatonit as PID 1; false or unset is the command itself', async () => {
   const { project, warnings } = await loadFixture('init.compose.yml');

@@ -126,7 +126,7 @@ const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = 
   { name: 'a GPU device reservation', lines: service('deploy:', '  resources:', '    reservations:', '      devices: [{ capabilities: [gpu] }]'), at: '7:21', says: /asks for a GPU, but this host has none/ },
   { name: 'a volume shared by name', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { name: shared-data }'], at: '6:11', says: /named outside the project/ },
   { name: 'volume nocopy: false', lines: service('volumes: [{ type: volume, source: d, target: /d, volume: { nocopy: false } }]'), at: '4:64', says: /never copies/ },
-  { name: 'env_file required: false', lines: service('env_file: [{ path: ./a.env, required: false }]'), at: '4:33', says: /required: false/ },
+  { name: 'env_file of another format', lines: service('env_file: [{ path: ./a.env, format: raw }]'), at: '4:33', says: /another format is not supported/ },
   { name: 'watch action rebuild', lines: service('develop:', '  watch: [{ path: ./src, action: rebuild }]'), at: '5:38', says: /without rebuilding/ },
   { name: 'an external volume', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { external: true }'], at: '6:11', says: /new empty volume/ },
   { name: 'an external secret', lines: [...service('secrets: [db]'), 'secrets:', '  db: { external: true }'], at: '6:9', says: /swarm/ },
@@ -147,12 +147,13 @@ for (const refusal of REFUSALS) {
   });
 }
 
-fates('warned at its line, and the project loads: ports[].mode, version, expose, extensions pass', async () => {
+fates('warned at its line, and the project loads: version, expose, ports[].app_protocol; ports[].mode is carried; extensions pass', async () => {
   const { project, warnings } = await loadCompose(['version: "3.8"', 'x-common: &common { a: 1 }', 'services:', '  web:', '    image: nginx', '    x-note: hi', '    expose: [80]', '    ports: [{ target: 80, published: 8080, mode: host, app_protocol: http }]']);
   assert.ok(project, 'loads');
   assert.equal(warnings.map((warning) => warning.replace(/: [^:]*$/, '')), [
-    '/p/compose.yaml:1:1: version', '/p/compose.yaml:7:5: services.web.expose', '/p/compose.yaml:8:44: services.web.ports[0].mode', '/p/compose.yaml:8:56: services.web.ports[0].app_protocol',
+    '/p/compose.yaml:1:1: version', '/p/compose.yaml:7:5: services.web.expose', '/p/compose.yaml:8:56: services.web.ports[0].app_protocol',
   ], 'each named at its line, x- keys not');
+  assert.equal(project!.pods[0]!.network.ports.map((port) => `${port.hostPort}:${port.containerPort}`), ['8080:80'], 'mode: host publishes on this host, as ingress would');
 });
 
 fates('short volume options of macOS are warned, nocopy is what Corral does', async () => {

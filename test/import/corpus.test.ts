@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { loadProject } from '../../src/load/load.js';
 import type { Container, Pod, Project } from '../../src/project/model.js';
+import { ProjectError } from '../../src/project/errors.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
 
 // The corpus: compose files and Kubernetes manifests in the shapes public projects use, each loaded
@@ -181,7 +182,7 @@ corpus('compose keys translated one by one', async () => {
     '    network_mode: host',
     '    ipc: host',
     '    pid: service:db',
-    '    security_opt: [no-new-privileges:true, seccomp:unconfined, "label:type:svirt_apache_t"]',
+    '    security_opt: [no-new-privileges:true, seccomp:unconfined, "label:disable"]',
     '    tmpfs: [/run, "/tmp:size=8m"]',
     '    mem_limit: 128m',
     '    cpus: 0.25',
@@ -222,7 +223,11 @@ corpus('compose keys translated one by one', async () => {
   const db = project.pods.find((pod) => pod.name === 'db')!.containers[0]!;
   assert.equal(db.namespaces.ipc, { kind: 'none' }, 'ipc: private');
   assert.is(db.lifecycle.stopGraceMs, 60_000, 'stop_grace_period');
-  assert.equal(warnings, ['/p/compose.yml:7:64: services.app.security_opt[2]: security_opt label:type:svirt_apache_t is not supported, ignored'], 'only the SELinux label is left');
+  assert.equal(warnings, [], 'label:disable is what Corral does anyway (no SELinux labels), so nothing is left');
+  const labelled = text.replace('"label:disable"', '"label:type:svirt_apache_t"');
+  const refused = await loadProject({ file: '/p/compose.yml', readFile: async (file) => (file.endsWith('app.env') ? 'A=1\n' : labelled), lookupEnv: () => undefined, onWarning: () => {} }).then(() => undefined, (error: unknown) => error);
+  assert.ok(refused instanceof ProjectError, 'an SELinux label type is refused, not warned');
+  assert.is(`${refused.where.line}:${refused.where.col}: ${refused.message}`, '7:64: security_opt label:type:svirt_apache_t is not supported: Corral sets no SELinux labels, so the container would be confined otherwise than asked', 'at its item, with why');
 });
 
 corpus.run();
