@@ -632,7 +632,37 @@ class ComposeTranslation {
    * depends_on: a list or a mapping of conditions, naming containers where the services were placed;
    * a service of several replicas is waited for in each of them, one of scale: 0 in none.
    */
-  private dependsOn({ raw, at, to, container }: Service): void {
+  private dependsOn(service: Service): void {
+    this.declaredDependencies(service);
+    this.linkedDependencies(service);
+  }
+
+  /**
+   * links imply the order compose gives them (compose-go's normalisation): each linked service is
+   * started first, as `depends_on: { SERVICE: { condition: service_started } }` unless depends_on
+   * already names it.
+   */
+  private linkedDependencies({ raw, at, to, container }: Service): void {
+    if (!Array.isArray(raw.links)) return;
+    raw.links.forEach((link, index) => {
+      const target = this.placements.get(String(link).split(':')[0]!);
+      for (const pod of target?.pods ?? []) {
+        const resource = `${pod}/${target!.container}`;
+        const declared = container.depends_on as string[] | Record<string, unknown> | undefined;
+        if (Array.isArray(declared) ? declared.includes(resource) : declared?.[resource] !== undefined) continue;
+        if (Array.isArray(declared)) {
+          this.t.from([...to, 'depends_on', declared.length], [...at, 'links', index]);
+          declared.push(resource);
+        } else {
+          container.depends_on = { ...declared, [resource]: { condition: 'service_started' } };
+          this.t.from([...to, 'depends_on', resource], [...at, 'links', index]);
+          if (!declared) this.t.from([...to, 'depends_on'], [...at, 'links']);
+        }
+      }
+    });
+  }
+
+  private declaredDependencies({ raw, at, to, container }: Service): void {
     const { t } = this;
     if (raw.depends_on === undefined) return;
     const placed = (dependency: string, from: PathSegment[]): string[] => {

@@ -28,6 +28,13 @@ values('values that would change how the service runs are refused at their line,
   for (const [name, expected] of Object.entries(refusals)) assert.match(await composeRefusal(name), expected, name);
 });
 
+values('links start what they name first (service_started), as compose does; depends_on already naming it decides', async () => {
+  const { project } = await loadComposeFixture('links-order.compose.yml');
+  const dependencies = Object.fromEntries(containersOf(project).map(([name, container]) => [name, container.lifecycle.dependsOn.map((dependency) => `${dependency.resource}:${dependency.condition}`).sort()]));
+  assert.equal(dependencies['web/web'], ['cache/cache:healthy', 'db/db:started'], 'the link to db adds a start; cache keeps its declared condition');
+  assert.equal(dependencies['worker/worker'], ['cache/cache:started', 'db/db:started'], 'added to the list form too');
+});
+
 values('security_opt: no-new-privileges and seccomp carried; label:disable and apparmor:unconfined are what Corral does', async () => {
   const { project, warnings } = await loadComposeFixture('security-opt.compose.yml');
   const security = Object.fromEntries(containersOf(project).map(([name, container]) => [name, { noNewPrivileges: container.security.noNewPrivileges, seccomp: container.security.seccomp }]));
