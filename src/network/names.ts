@@ -34,18 +34,20 @@ export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses
     for (const name of fresh) listed.add(name);
     if (fresh.length > 0) lines.push(`${ip}\t${fresh.join(' ')}`);
   };
+  const aliasesOf = (name: string, network: string) => project.pods.find((other) => other.name === name)?.network.networks.find((membership) => membership.name === network)?.aliases ?? [];
   const firstOwn = pod.network.networks.map((membership) => own?.get(membership.name)).find((ip) => ip !== undefined);
   list(firstOwn ?? '127.0.1.1', [pod.hostname, pod.name, `${pod.name}.${project.name}`]);
   for (const membership of pod.network.networks) {
     const ip = own?.get(membership.name);
-    if (ip) list(ip, membership.aliases);
+    const several = namesOfSeveral(addresses, membership.name, aliasesOf);
+    if (ip) list(ip, membership.aliases.filter((alias) => !several.has(alias)));
   }
-  const aliasesOf = (name: string, network: string) => project.pods.find((other) => other.name === name)?.network.networks.find((membership) => membership.name === network)?.aliases ?? [];
   const others = [...addresses].filter(([name]) => name !== pod.name).sort(([a], [b]) => (a < b ? -1 : 1));
   for (const membership of pod.network.networks) {
+    const several = namesOfSeveral(addresses, membership.name, aliasesOf);
     for (const [name, networks] of others) {
       const ip = networks.get(membership.name);
-      if (ip) list(ip, [name, `${name}.${project.name}`, ...aliasesOf(name, membership.name)]);
+      if (ip) list(ip, [name, `${name}.${project.name}`, ...aliasesOf(name, membership.name)].filter((one) => !several.has(one)));
     }
   }
   // compose's links: another pod under a name of this pod's own, at its address on the first network they share.
@@ -58,19 +60,36 @@ export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The aliases that several pods carry on a network (the replicas of a service): left out of hosts
+ * files, which give one address a lookup, so that the resolver answers them with every address.
+ */
+function namesOfSeveral(addresses: PodAddresses, network: string, aliasesOf: (pod: string, network: string) => readonly string[]): Set<string> {
+  const carriers = new Map<string, number>();
+  for (const [name, networks] of addresses) {
+    if (!networks.has(network)) continue;
+    for (const alias of new Set(aliasesOf(name, network))) carriers.set(alias, (carriers.get(alias) ?? 0) + 1);
+  }
+  return new Set([...carriers].filter(([, count]) => count > 1).map(([alias]) => alias));
+}
+
 /** One pod's addresses by network, from its attachment. */
 export function addressesOf(attachment: PodAttachment): Map<string, string> {
   return new Map(attachment.networks.filter((one) => one.ip).map((one) => [one.network, one.ip]));
 }
 
-/** nameserver lines from the file, else the host's, without loopback servers a pod cannot reach. */
-export async function resolvConfFor(pod: Pod): Promise<string> {
+/**
+ * nameserver lines from the file, else the resolver on the pod's network (`resolver`: it knows the
+ * pods and forwards the rest to the host's servers), else the host's without loopback servers a pod
+ * cannot reach.
+ */
+export async function resolvConfFor(pod: Pod, options: { readonly resolver?: string } = {}): Promise<string> {
   // A host without /etc/resolv.conf has no servers to pass on; an unreadable one is an error.
   const host = await readFile('/etc/resolv.conf', 'utf8').catch(whenMissing(''));
   const hostServers = [...host.matchAll(/^nameserver\s+(\S+)/gm)].map((match) => match[1]!);
   const hostSearch = /^search\s+(.+)$/m.exec(host)?.[1]?.split(/\s+/) ?? [];
   const reachable = pod.network.mode === 'host' ? hostServers : hostServers.filter((server) => !server.startsWith('127.'));
-  const servers = pod.network.dns.length > 0 ? pod.network.dns : reachable;
+  const servers = pod.network.dns.length > 0 ? pod.network.dns : options.resolver ? [options.resolver] : reachable;
   const search = pod.network.dnsSearch.length > 0 ? pod.network.dnsSearch : hostSearch;
   return [...servers.map((server) => `nameserver ${server}`), ...(search.length > 0 ? [`search ${search.join(' ')}`] : []), ''].join('\n');
 }
