@@ -1,13 +1,10 @@
 import { open, readFile, writeFile } from 'node:fs/promises';
 import type { Pod, Project } from '../project/model.js';
-import { isValidProjectName } from '../project/name.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import { readAttachmentFile, readPodAttachment, type PodAttachment } from './pod-network.js';
+import { readPodAttachment, runDirAttachments, type PodAttachment } from './pod-network.js';
 import { hostNetworkOfCniName, withHostNetworks } from './host-network.js';
 import { hostNetworkPaths, projectPaths, type Dirs } from '../state/paths.js';
-import { StateReadError } from '../state/errors.js';
 import { namesInDir, whenMissing } from '../state/read.js';
-import { log } from '../log.js';
 
 // Pods find each other by name: every pod's /etc/hosts lists the pods it shares a network with, as
 // `<pod>`, `<pod>.<project>` and their aliases on that network, rewritten when pods come and go. The
@@ -145,22 +142,11 @@ export interface HostNetworkMember {
 
 /** Every pod of the run dir's projects that is on a host network. */
 export async function hostNetworkMembers(dirs: Dirs): Promise<HostNetworkMember[]> {
-  const members: HostNetworkMember[] = [];
-  for (const project of (await namesInDir(dirs.run)).filter(isValidProjectName).sort()) {
-    const paths = projectPaths(dirs, project);
-    for (const pod of (await namesInDir(paths.podsRun)).sort()) {
-      const attachment = await readAttachmentFile(paths.pod(pod).network, pod).catch((error: unknown) => {
-        // Another project's damaged record is its own `down`'s to repair; its pod is left out meanwhile.
-        if (!(error instanceof StateReadError)) throw error;
-        log.warn(`${error.message}; pod ${pod} of project ${project} is left out of the names on host networks`);
-        return undefined;
-      });
-      const networks = (attachment?.networks ?? []).filter((one) => one.ip && hostNetworkOfCniName(one.config.name) !== undefined)
-        .map((one) => ({ cniName: one.config.name, ip: one.ip, aliases: one.aliases ?? [] }));
-      if (networks.length > 0) members.push({ project, pod, networks });
-    }
-  }
-  return members;
+  return (await runDirAttachments(dirs, 'the names on host networks')).map(({ project, pod, attachment }) => ({
+    project, pod,
+    networks: attachment.networks.filter((one) => one.ip && hostNetworkOfCniName(one.config.name) !== undefined)
+      .map((one) => ({ cniName: one.config.name, ip: one.ip, aliases: one.aliases ?? [] })),
+  })).filter((member) => member.networks.length > 0);
 }
 
 /** The names a hosts file already gives (every field after the address). */

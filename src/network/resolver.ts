@@ -1,14 +1,11 @@
 import { readFile, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import { isValidProjectName } from '../project/name.js';
-import { projectPaths, resolverPaths, type Dirs } from '../state/paths.js';
-import { StateReadError } from '../state/errors.js';
+import { resolverPaths, type Dirs } from '../state/paths.js';
 import { namesInDir, whenMissing } from '../state/read.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
-import { readAttachmentFile } from './pod-network.js';
+import { runDirAttachments } from './pod-network.js';
 import { withHostNetworks } from './host-network.js';
 
 // Names by DNS: aardvark-dns (podman's resolver, Debian's `aardvark-dns`) answers on the gateway of
@@ -115,22 +112,13 @@ export function describeResolverStep(step: ResolverStep): string {
 /** Every bridged pod of the run dir's projects, grouped by network; a network's gateway from any pod's CNI result. */
 export async function resolverNetworks(dirs: Dirs): Promise<ResolverNetwork[]> {
   const networks = new Map<string, { gateway: string; entries: ResolverEntry[] }>();
-  for (const project of (await namesInDir(dirs.run)).filter(isValidProjectName).sort()) {
-    const paths = projectPaths(dirs, project);
-    for (const pod of (await namesInDir(paths.podsRun)).sort()) {
-      const attachment = await readAttachmentFile(paths.pod(pod).network, pod).catch((error: unknown) => {
-        // A damaged record is its project's `down` to repair; the pod has no names by DNS meanwhile.
-        if (!(error instanceof StateReadError)) throw error;
-        log.warn(`${error.message}; pod ${pod} of project ${project} is left out of the names by DNS`);
-        return undefined;
-      });
-      for (const one of attachment?.networks ?? []) {
-        const gateway = one.result.ips?.[0]?.gateway;
-        if (!one.ip || !gateway) continue;
-        const network = networks.get(one.config.name) ?? { gateway, entries: [] };
-        network.entries.push({ project, pod, ip: one.ip, names: resolverNames(project, pod, one.aliases ?? []) });
-        networks.set(one.config.name, network);
-      }
+  for (const { project, pod, attachment } of await runDirAttachments(dirs, 'the names by DNS')) {
+    for (const one of attachment.networks) {
+      const gateway = one.result.ips?.[0]?.gateway;
+      if (!one.ip || !gateway) continue;
+      const network = networks.get(one.config.name) ?? { gateway, entries: [] };
+      network.entries.push({ project, pod, ip: one.ip, names: resolverNames(project, pod, one.aliases ?? []) });
+      networks.set(one.config.name, network);
     }
   }
   return [...networks].map(([cniName, network]) => ({ cniName, ...network }));
@@ -189,6 +177,7 @@ async function executeResolverStep(dirs: Dirs, step: ResolverStep): Promise<void
 
 async function startResolver(config: string): Promise<void> {
   // It forks and returns once the child has written its pid file; the child lives on, as conmon does.
+  const { execa } = await import('execa');
   const result = await execa(AARDVARK_DNS, ['--config', config, '-p', String(DNS_PORT), 'run'], { reject: false, stdin: 'ignore' });
   if (result.failed) {
     const why = result.code === 'ENOENT' ? `${AARDVARK_DNS} is not installed` : String(result.stderr || result.message).trim();
