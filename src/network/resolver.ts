@@ -1,5 +1,6 @@
 import { readFile, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resolverPaths, type Dirs } from '../state/paths.js';
 import { namesInDir, whenMissing } from '../state/read.js';
 import { writeFileAtomic } from '../state/atomic.js';
@@ -7,6 +8,7 @@ import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
 import { runDirAttachments } from './pod-network.js';
 import { withHostNetworks } from './host-network.js';
+import { placeResolver } from '../runtime/monitors.js';
 
 // Names by DNS: aardvark-dns (podman's resolver, Debian's `aardvark-dns`) answers on the gateway of
 // every bridge, port 53, with the addresses of the pods on that bridge's network, all of them for a
@@ -180,15 +182,16 @@ async function startResolver(config: string): Promise<void> {
   const { execa } = await import('execa');
   const result = await execa(AARDVARK_DNS, ['--config', config, '-p', String(DNS_PORT), 'run'], { reject: false, stdin: 'ignore' });
   if (result.failed) {
-    const why = result.code === 'ENOENT' ? `${AARDVARK_DNS} is not installed` : String(result.stderr || result.message).trim();
+    const why = result.code === 'ENOENT' ? `${AARDVARK_DNS} is not installed (apt-get install aardvark-dns, or name it with CORRAL_AARDVARK_DNS)` : String(result.stderr || result.message).trim();
     throw new Error(`could not start the pods' resolver (${AARDVARK_DNS} --config ${config}): ${why}`, { cause: result });
   }
   const pid = Number((await readFile(path.join(config, PID_FILE), 'utf8')).trim());
+  await placeResolver(pid);
   // Until its handler is in place a SIGHUP (the next sync's reload) would end it.
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await catchesSighup(pid))) {
     if (Date.now() > deadline) throw new Error(`aardvark-dns (pid ${pid}, config ${config}) did not get ready within ${READY_TIMEOUT_MS} ms: see the system log (it logs to syslog)`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(POLL_MS);
   }
 }
 
@@ -207,7 +210,7 @@ async function stopResolver(config: string, pid: number): Promise<void> {
       process.kill(pid, 'SIGKILL');
       break;
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(POLL_MS);
   }
   await rm(config, { recursive: true, force: true });
 }
