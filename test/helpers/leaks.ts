@@ -13,6 +13,7 @@ import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
 // cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own (nor,
 // with systemd as init, a slice or scope of theirs),
+// no pods' resolver (aardvark-dns) of its run dir nor file in its config dir,
 // no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces;
 // a bridge of Corral's pool whose subnet nobody claims counts, whoever left it),
 // no buildah working container of its builds (buildah's storage is the host's: containers of other
