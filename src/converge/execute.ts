@@ -237,8 +237,9 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Containe
   });
   // Names follow pods: every pod's /etc/hosts lists the pods that exist now, before anything starts.
   if (project && plan.operations.some((operation) => !['remove', 'kill', 'forget-stopped'].includes(operation.kind))) await refreshHostsFiles(context, project, await existingPodSandboxes(context));
-  // and the resolver serves every pod that has an address now, each replica under its service's name.
-  if (byKind('remove-pod').length > 0 || byKind('create-pod').length > 0 || podsWithWork.size > 0) await syncResolver(context.dirs);
+  // and the resolver serves every pod that has an address now, each replica under its service's name;
+  // every `up` checks it, so that one that died or a file a crash left is repaired even when no pod changes.
+  if (project || byKind('remove-pod').length > 0) await syncResolver(context.dirs);
   if (project && options.createOnly) outcomes.push(...(await createWithoutStarting(context, project, startOperations, observed, say)));
   else if (project) outcomes.push(...(await startInDependencyOrder({ context, project, operations: startOperations, observed, run: containerOperation, say })));
 

@@ -1,17 +1,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { buildBusyboxImage } from '../helpers/oci-image.js';
 import { findLeaks } from '../helpers/leaks.js';
+import { until } from '../helpers/until.js';
 import { corral, createProjectSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 import { resolverPaths } from '../../src/state/paths.js';
 import { runningResolver } from '../../src/network/resolver.js';
 
 // Names by DNS (aardvark-dns on each bridge's gateway), with real pods: a service of three replicas
 // resolves to all three, a pod recreated with a new address is found there by a container that kept
-// running and asks again, a replica scaled away leaves the name, a pod does not resolve the names
+// running and asks again, a replica scaled away leaves the name, a resolver that died (and a file a
+// crash left) is repaired by the next `up`, a pod does not resolve the names
 // of a network it is not on, two projects on a host network resolve each other, and `down` leaves
 // no resolver nor entry. Lookups go through busybox's nslookup (which asks the DNS server itself) and
 // through glibc's `getent hosts` run in the pod's network namespace with the pod's resolv.conf and
@@ -151,6 +154,23 @@ dns('a replica scaled away leaves the name at once', async (context) => {
   assert.is(left.length, 2, `two replicas left under web: ${left.join(', ')}`);
   assert.not.ok(left.includes(gone), `web-3's address ${gone} is gone from web`);
   assert.equal(await lookup(context, context.project, 'client', 'web-3'), [], 'and web-3 no longer resolves');
+});
+
+dns('a resolver that died and a file a crash left are repaired by the next up, which changes no pod', async (context) => {
+  const dirs = { run: context.sandbox.run, state: context.sandbox.state };
+  const { config } = resolverPaths(dirs);
+  const killed = await runningResolver(dirs);
+  assert.ok(killed, 'a resolver runs');
+  process.kill(killed!, 'SIGKILL');
+  await until(() => !existsSync(`/proc/${killed}`), `resolver ${killed} to end`);
+  await writeFile(path.join(config, 'corral-gone.tmp'), '10.89');
+  const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
+  assert.is(up.exitCode, 0, `${up.stdout}\n${up.stderr}`);
+  assert.match(up.stdout, /up to date/, 'no container changed');
+  const started = await runningResolver(dirs);
+  assert.ok(started !== undefined && started !== killed, `a new resolver runs (${started})`);
+  assert.not.ok(existsSync(path.join(config, 'corral-gone.tmp')), 'the leftover file is gone');
+  assert.is((await lookup(context, context.project, 'client', 'web')).length, 2, 'and web resolves again to both replicas');
 });
 
 dns('two projects on a host network resolve each other; down of one drops its names and keeps the resolver for the other', async (context) => {
