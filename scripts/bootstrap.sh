@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(runc conmon catatonit busybox-static containernetworking-plugins iptables iproute2 util-linux golang-github-containers-common gcc g++ make python3 libc6-dev skopeo docker-registry buildah git qemu-system-x86 mmdebstrap docker.io)
+packages=(runc conmon catatonit busybox-static containernetworking-plugins aardvark-dns iptables iproute2 util-linux golang-github-containers-common gcc g++ make python3 libc6-dev skopeo docker-registry buildah git qemu-system-x86 mmdebstrap docker.io)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -8,6 +8,7 @@ import type { ObservedContainer, ObservedProject } from '../runtime/observe.js';
 import { existingPodSandboxes } from '../runtime/pod.js';
 import { ensurePodSandbox, removePodSandbox } from '../network/pod-sandbox.js';
 import { refreshHostsFiles } from '../network/names.js';
+import { syncResolver } from '../network/resolver.js';
 import { RuntimeError } from '../runtime/errors.js';
 import pLimit from 'p-limit';
 import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
@@ -203,7 +204,7 @@ async function killContainers(context: RuntimeContext, operations: readonly Oper
 /**
  * Applies the plan to the host, in the order of its operations: (1) the stopped set forgets what
  * `up` brings back, (2) containers whose monitor is gone are killed, (3) containers and (4) pods that
- * go are removed, (5) the sandboxes of pods with work are made, (6) /etc/hosts follows the pods, (7)
+ * go are removed, (5) the sandboxes of pods with work are made, (6) /etc/hosts and the resolver follow the pods, (7)
  * containers are recreated, created and started in dependency order. Throws a RuntimeError naming
  * every container that failed.
  */
@@ -236,6 +237,9 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Containe
   });
   // Names follow pods: every pod's /etc/hosts lists the pods that exist now, before anything starts.
   if (project && plan.operations.some((operation) => !['remove', 'kill', 'forget-stopped'].includes(operation.kind))) await refreshHostsFiles(context, project, await existingPodSandboxes(context));
+  // and the resolver serves every pod that has an address now, each replica under its service's name;
+  // every `up` checks it, so that one that died or a file a crash left is repaired even when no pod changes.
+  if (project || byKind('remove-pod').length > 0) await syncResolver(context.dirs);
   if (project && options.createOnly) outcomes.push(...(await createWithoutStarting(context, project, startOperations, observed, say)));
   else if (project) outcomes.push(...(await startInDependencyOrder({ context, project, operations: startOperations, observed, run: containerOperation, say })));
 

@@ -5,6 +5,7 @@ import * as runtime from '../runtime/container.js';
 import { observeContainer, observeProject } from '../runtime/observe.js';
 import { ensurePodSandbox, removePodSandbox } from '../network/pod-sandbox.js';
 import { refreshHostsFiles } from '../network/names.js';
+import { syncResolver } from '../network/resolver.js';
 import { existingPodSandboxes } from '../runtime/pod.js';
 import { withProjectLock } from '../state/lock.js';
 import { containerId } from '../state/paths.js';
@@ -56,6 +57,7 @@ export async function startOneOff(options: OneOffStart): Promise<string> {
       await ensurePodSandbox(context, pod, project);
       // Its /etc/hosts names every pod of the project, as theirs do.
       await refreshHostsFiles(context, project, [pod.name]);
+      await syncResolver(context.dirs);
       await runtime.createContainer(context, { project, pod, container, id, hash: configHash(container, pod) });
       await options.beforeStart?.(id);
       await runtime.startContainer(context, id, resource);
@@ -72,6 +74,7 @@ async function removeOneOffUnlocked(context: RuntimeContext, podName: string, id
   const [, , name] = id.split('.');
   await runtime.removeContainer(context, id, `${podName}/${name}`);
   await removePodSandbox(context, podName);
+  await syncResolver(context.dirs);
 }
 
 /** `--rm`: the one-off container and its pod go, with the anonymous volumes its image gave it. */

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FixableError } from '../fixable-error.js';
+import { syncResolver } from '../network/resolver.js';
 import { removePodSandbox } from '../network/pod-sandbox.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
@@ -75,5 +76,6 @@ export async function removeContainers(context: RuntimeContext, containers: read
       await removePodSandbox(context, pod);
       say(`✔ ${pod}  pod removed`);
     }
+    if (emptied.length > 0) await syncResolver(context.dirs);
   }, undefined, { purpose: 'remove containers' });
 }

@@ -11,6 +11,7 @@ import { removeLockAndItsDir, withProjectLock } from '../state/lock.js';
 import { removeProjectNetwork } from '../network/project-network.js';
 import { releaseHostLeases } from '../network/host-network.js';
 import { refreshSharedNames } from '../network/names.js';
+import { syncResolver } from '../network/resolver.js';
 import { releaseUserNamespaces } from '../runtime/userns.js';
 import { stopMonitors } from '../runtime/monitors.js';
 import { crashPoint } from '../crash-point.js';
@@ -38,6 +39,8 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
     await native.unmount(point, { detach: true });
   }
   crashPoint('down: leftover mounts unmounted');
+  // The resolver lets go of the project's pods (and stops when no pod is left on any bridge) before its bridges go.
+  await syncResolver(context.dirs);
   await removeProjectNetwork(context);
   // Host networks stay; what the project's pods held of them goes, and the other projects' pods forget them.
   await releaseHostLeases(context.dirs, context.project);

@@ -573,9 +573,11 @@ class ComposeTranslation {
    * its networks; links name other services' pods under names of its own. A service in another's
    * pod (network_mode: service:x) is on that pod's networks.
    */
-  private serviceNetworks({ raw, at, pod, podName, ownPod }: Service): void {
+  private serviceNetworks({ name: service, raw, at, pod, podName, ownPod }: Service): void {
     const { t } = this;
-    if (raw.networks === undefined && raw.container_name === undefined && raw.mac_address === undefined && raw.links === undefined) return;
+    // A replica (pod web-2 of service web) carries the service's name on each of its networks, which the resolver answers with every replica.
+    const serviceAlias = ownPod && podName !== corralName(service) ? corralName(service) : undefined;
+    if (raw.networks === undefined && raw.container_name === undefined && raw.mac_address === undefined && raw.links === undefined && serviceAlias === undefined) return;
     if (!ownPod) {
       for (const key of ['networks', 'container_name', 'mac_address', 'links']) {
         if (raw[key] !== undefined) t.unsupported([...at, key], `the service shares the network of pod ${podName}, which decides its ${key === 'links' ? 'links' : 'networks and names'}; ignored`);
@@ -605,9 +607,10 @@ class ComposeTranslation {
         membership[option] = options[option];
         t.from([...to, option], [...from, option]);
       }
-      if (raw.container_name !== undefined) {
-        membership.aliases = [...new Set([...((membership.aliases as unknown[] | undefined) ?? []), raw.container_name])];
-        if (options?.aliases === undefined) t.from([...to, 'aliases'], [...at, 'container_name']);
+      for (const [alias, key] of [[raw.container_name, 'container_name'], [serviceAlias, undefined]] as const) {
+        if (alias === undefined) continue;
+        membership.aliases = [...new Set([...((membership.aliases as unknown[] | undefined) ?? []), alias])];
+        if (options?.aliases === undefined) t.from([...to, 'aliases'], key ? [...at, key] : at);
       }
       if (index === 0 && raw.mac_address !== undefined && membership.mac_address === undefined) {
         membership.mac_address = raw.mac_address;
@@ -617,7 +620,7 @@ class ComposeTranslation {
       if (raw.networks !== undefined) t.from(to, from);
     }
     pod.networks = networks;
-    t.from(['pods', podName, 'networks'], [...at, raw.networks !== undefined ? 'networks' : raw.container_name !== undefined ? 'container_name' : 'mac_address']);
+    t.from(['pods', podName, 'networks'], raw.networks !== undefined ? [...at, 'networks'] : raw.container_name !== undefined ? [...at, 'container_name'] : raw.mac_address !== undefined ? [...at, 'mac_address'] : at);
     if (raw.links !== undefined) {
       pod.links = t.list(raw.links, [...at, 'links'], '[db, "db:database"]').map((link, index) => {
         const [service, alias = service] = String(link).split(':') as [string, string?];

@@ -1,13 +1,10 @@
 import { open, readFile, writeFile } from 'node:fs/promises';
 import type { Pod, Project } from '../project/model.js';
-import { isValidProjectName } from '../project/name.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import { readAttachmentFile, readPodAttachment, type PodAttachment } from './pod-network.js';
+import { readPodAttachment, runDirAttachments, type PodAttachment } from './pod-network.js';
 import { hostNetworkOfCniName, withHostNetworks } from './host-network.js';
 import { hostNetworkPaths, projectPaths, type Dirs } from '../state/paths.js';
-import { StateReadError } from '../state/errors.js';
 import { namesInDir, whenMissing } from '../state/read.js';
-import { log } from '../log.js';
 
 // Pods find each other by name: every pod's /etc/hosts lists the pods it shares a network with, as
 // `<pod>`, `<pod>.<project>` and their aliases on that network, rewritten when pods come and go. The
@@ -34,18 +31,20 @@ export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses
     for (const name of fresh) listed.add(name);
     if (fresh.length > 0) lines.push(`${ip}\t${fresh.join(' ')}`);
   };
+  const aliasesOf = (name: string, network: string) => project.pods.find((other) => other.name === name)?.network.networks.find((membership) => membership.name === network)?.aliases ?? [];
   const firstOwn = pod.network.networks.map((membership) => own?.get(membership.name)).find((ip) => ip !== undefined);
   list(firstOwn ?? '127.0.1.1', [pod.hostname, pod.name, `${pod.name}.${project.name}`]);
   for (const membership of pod.network.networks) {
     const ip = own?.get(membership.name);
-    if (ip) list(ip, membership.aliases);
+    const several = namesOfSeveral(addresses, membership.name, aliasesOf);
+    if (ip) list(ip, membership.aliases.filter((alias) => !several.has(alias)));
   }
-  const aliasesOf = (name: string, network: string) => project.pods.find((other) => other.name === name)?.network.networks.find((membership) => membership.name === network)?.aliases ?? [];
   const others = [...addresses].filter(([name]) => name !== pod.name).sort(([a], [b]) => (a < b ? -1 : 1));
   for (const membership of pod.network.networks) {
+    const several = namesOfSeveral(addresses, membership.name, aliasesOf);
     for (const [name, networks] of others) {
       const ip = networks.get(membership.name);
-      if (ip) list(ip, [name, `${name}.${project.name}`, ...aliasesOf(name, membership.name)]);
+      if (ip) list(ip, [name, `${name}.${project.name}`, ...aliasesOf(name, membership.name)].filter((one) => !several.has(one)));
     }
   }
   // compose's links: another pod under a name of this pod's own, at its address on the first network they share.
@@ -76,19 +75,36 @@ async function gatewayFor(context: RuntimeContext, pod: Pod): Promise<string | u
   return gatewayOf(await readPodAttachment(context, pod.name));
 }
 
+/**
+ * The aliases that several pods carry on a network (the replicas of a service): left out of hosts
+ * files, which give one address a lookup, so that the resolver answers them with every address.
+ */
+function namesOfSeveral(addresses: PodAddresses, network: string, aliasesOf: (pod: string, network: string) => readonly string[]): Set<string> {
+  const carriers = new Map<string, number>();
+  for (const [name, networks] of addresses) {
+    if (!networks.has(network)) continue;
+    for (const alias of new Set(aliasesOf(name, network))) carriers.set(alias, (carriers.get(alias) ?? 0) + 1);
+  }
+  return new Set([...carriers].filter(([, count]) => count > 1).map(([alias]) => alias));
+}
+
 /** One pod's addresses by network, from its attachment. */
 export function addressesOf(attachment: PodAttachment): Map<string, string> {
   return new Map(attachment.networks.filter((one) => one.ip).map((one) => [one.network, one.ip]));
 }
 
-/** nameserver lines from the file, else the host's, without loopback servers a pod cannot reach. */
-export async function resolvConfFor(pod: Pod): Promise<string> {
+/**
+ * nameserver lines from the file, else the resolver on the pod's network (`resolver`: it knows the
+ * pods and forwards the rest to the host's servers), else the host's without loopback servers a pod
+ * cannot reach.
+ */
+export async function resolvConfFor(pod: Pod, options: { readonly resolver?: string } = {}): Promise<string> {
   // A host without /etc/resolv.conf has no servers to pass on; an unreadable one is an error.
   const host = await readFile('/etc/resolv.conf', 'utf8').catch(whenMissing(''));
   const hostServers = [...host.matchAll(/^nameserver\s+(\S+)/gm)].map((match) => match[1]!);
   const hostSearch = /^search\s+(.+)$/m.exec(host)?.[1]?.split(/\s+/) ?? [];
   const reachable = pod.network.mode === 'host' ? hostServers : hostServers.filter((server) => !server.startsWith('127.'));
-  const servers = pod.network.dns.length > 0 ? pod.network.dns : reachable;
+  const servers = pod.network.dns.length > 0 ? pod.network.dns : options.resolver ? [options.resolver] : reachable;
   const search = pod.network.dnsSearch.length > 0 ? pod.network.dnsSearch : hostSearch;
   return [...servers.map((server) => `nameserver ${server}`), ...(search.length > 0 ? [`search ${search.join(' ')}`] : []), ''].join('\n');
 }
@@ -144,22 +160,11 @@ export interface HostNetworkMember {
 
 /** Every pod of the run dir's projects that is on a host network. */
 export async function hostNetworkMembers(dirs: Dirs): Promise<HostNetworkMember[]> {
-  const members: HostNetworkMember[] = [];
-  for (const project of (await namesInDir(dirs.run)).filter(isValidProjectName).sort()) {
-    const paths = projectPaths(dirs, project);
-    for (const pod of (await namesInDir(paths.podsRun)).sort()) {
-      const attachment = await readAttachmentFile(paths.pod(pod).network, pod).catch((error: unknown) => {
-        // Another project's damaged record is its own `down`'s to repair; its pod is left out meanwhile.
-        if (!(error instanceof StateReadError)) throw error;
-        log.warn(`${error.message}; pod ${pod} of project ${project} is left out of the names on host networks`);
-        return undefined;
-      });
-      const networks = (attachment?.networks ?? []).filter((one) => one.ip && hostNetworkOfCniName(one.config.name) !== undefined)
-        .map((one) => ({ cniName: one.config.name, ip: one.ip, aliases: one.aliases ?? [] }));
-      if (networks.length > 0) members.push({ project, pod, networks });
-    }
-  }
-  return members;
+  return (await runDirAttachments(dirs, 'the names on host networks')).map(({ project, pod, attachment }) => ({
+    project, pod,
+    networks: attachment.networks.filter((one) => one.ip && hostNetworkOfCniName(one.config.name) !== undefined)
+      .map((one) => ({ cniName: one.config.name, ip: one.ip, aliases: one.aliases ?? [] })),
+  })).filter((member) => member.networks.length > 0);
 }
 
 /** The names a hosts file already gives (every field after the address). */

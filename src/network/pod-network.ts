@@ -5,6 +5,8 @@ import path from 'node:path';
 import { DEFAULT_NETWORK, type NetworkMembership, type Pod, type PortMapping, type Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
+import { projectPaths, type Dirs } from '../state/paths.js';
+import { isValidProjectName } from '../project/name.js';
 import { canonicalJson } from '../canonical-json.js';
 import { StateReadError } from '../state/errors.js';
 import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.js';
@@ -89,6 +91,26 @@ const isAttachment = (value: unknown) => isRecord(value) && typeof value.contain
 export async function readAttachmentFile(file: string, podName: string): Promise<PodAttachment | undefined> {
   const record = await readStateJson<PodAttachment | SingleNetworkRecord>(file, { fix: attachmentFix(podName), isValid: isAttachment, shape: 'a pod network attachment' });
   return record && fromSingleNetwork(record);
+}
+
+/**
+ * The attachments of every pod of the run dir's projects, by project and pod (sorted). Another
+ * project's damaged record is its own `down`'s to repair: its pod is left out of `purpose` meanwhile.
+ */
+export async function runDirAttachments(dirs: Dirs, purpose: string): Promise<{ project: string; pod: string; attachment: PodAttachment }[]> {
+  const found: { project: string; pod: string; attachment: PodAttachment }[] = [];
+  for (const project of (await namesInDir(dirs.run)).filter(isValidProjectName).sort()) {
+    const paths = projectPaths(dirs, project);
+    for (const pod of (await namesInDir(paths.podsRun)).sort()) {
+      const attachment = await readAttachmentFile(paths.pod(pod).network, pod).catch((error: unknown) => {
+        if (!(error instanceof StateReadError)) throw error;
+        log.warn(`${error.message}; pod ${pod} of project ${project} is left out of ${purpose}`);
+        return undefined;
+      });
+      if (attachment) found.push({ project, pod, attachment });
+    }
+  }
+  return found;
 }
 
 /** The pod's attachment as recorded, or undefined when it has none. */

@@ -2,19 +2,22 @@ import type { Pod, Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { ensureSandbox, removeSandbox } from '../runtime/pod.js';
 import { addressesOf, gatewayOf, hostsFileFor, resolvConfFor } from './names.js';
-import { attachPod, detachPod } from './pod-network.js';
+import { attachPod, detachPod, type PodAttachment } from './pod-network.js';
+import { resolverAddressOf } from './resolver.js';
 
 // A pod's sandbox with its network: runtime/ makes the namespaces, cgroup and files, and calls back
 // here at the step where the pod gets its address, so runtime/ never imports network/.
 
 /** Creates what is missing of a pod's sandbox, attached to the project's network; safe to repeat. */
 export async function ensurePodSandbox(context: RuntimeContext, pod: Pod, project: Project): Promise<void> {
+  let attached: PodAttachment | undefined;
   await ensureSandbox(context, pod, {
     attach: async (netNamespace) => {
-      const attachment = await attachPod(context, project, pod, netNamespace);
-      return hostsFileFor(pod, project, new Map(attachment ? [[pod.name, addressesOf(attachment)]] : []), gatewayOf(attachment));
+      attached = await attachPod(context, project, pod, netNamespace);
+      return hostsFileFor(pod, project, new Map(attached ? [[pod.name, addressesOf(attached)]] : []), gatewayOf(attached));
     },
-    resolvConf: () => resolvConfFor(pod),
+    // A bridged pod asks the resolver on its gateway (network/resolver.ts), which forwards the rest to the host's servers.
+    resolvConf: () => resolvConfFor(pod, { resolver: resolverAddressOf(attached) }),
   });
 }
 

@@ -114,6 +114,11 @@ async function placeInScope(options: { project: string; pid: number; monitor: Mo
   const unit = monitorScope(project, monitor, pid);
   const what = monitor.kind === 'supervisor' ? 'supervisor' : `${monitor.kind === 'conmon' ? 'conmon' : 'sd_notify keeper'} of ${monitor.pod}/${monitor.container}`;
   await startScope({ unit, slice: projectSlice(project), pid, description: `Corral ${project}: ${what}` });
+  await untilIn(pid, unit);
+}
+
+/** Resolves once systemd has moved the process into the scope (StartTransientUnit only queues the job). */
+async function untilIn(pid: number, unit: string): Promise<void> {
   for (let look = 0; look < SCOPE_LOOKS; look++) {
     if (isGone(pid) || (await isIn(pid, unit))) return;
     await sleep(SCOPE_LOOK_MS);
@@ -127,23 +132,48 @@ async function placeInScope(options: { project: string; pid: number; monitor: Mo
  */
 export async function placeMonitor(options: { project: string; pid: number; monitor: Monitor }): Promise<void> {
   const { project, pid, monitor } = options;
+  await placeOutside({ pid, cgroup: monitorsCgroup(project), what: `${monitor.kind} of ${project}`, inScope: () => placeInScope(options) });
+}
+
+/** The cgroup of the pods' resolver without systemd: Corral's, beside the projects' (no project is named so). */
+const RESOLVER_CGROUP = 'corral/.resolver';
+
+/**
+ * The pods' resolver (network/resolver.ts, one for all projects of a run dir) leaves the caller's
+ * cgroup as a monitor does, but into no project's: `corral.slice`'s scope
+ * `corral-resolver-<pid>.scope` with systemd, else the cgroup `corral/.resolver`, so that neither the
+ * end of the unit that started it nor the `down` of the project whose `up` did ends it.
+ */
+export async function placeResolver(pid: number): Promise<void> {
+  const unit = `corral-resolver-${pid}.scope`;
+  await placeOutside({
+    pid, cgroup: RESOLVER_CGROUP, what: 'the pods\' resolver',
+    inScope: async () => {
+      await startScope({ unit, slice: 'corral.slice', pid, description: 'Corral: the pods\' resolver (aardvark-dns)' });
+      await untilIn(pid, unit);
+    },
+  });
+}
+
+/** Into a systemd scope when systemd is init (`inScope`), else (or when that fails) into `cgroup`. */
+async function placeOutside(options: { pid: number; cgroup: string; what: string; inScope: () => Promise<void> }): Promise<void> {
+  const { pid, cgroup, what } = options;
   if (systemdIsInit()) {
     try {
-      return await placeInScope(options);
+      return await options.inScope();
     } catch (error) {
       // As podman, which only warns when conmon gets no scope: the monitor still leaves the caller's
       // cgroup, into Corral's own (below), so the unit's end cannot kill it; systemd just does not
       // account for it. Failing the `up` instead would stop every container on a host whose D-Bus is down.
-      log.warn(`${(error as Error).message}; the monitor goes into the cgroup ${monitorsCgroup(project)} instead`);
+      log.warn(`${(error as Error).message}; ${what} goes into the cgroup ${cgroup} instead`);
     }
   }
-  const cgroup = monitorsCgroup(project);
   await native.createCgroup(cgroup);
   for (const file of await procsFilesOf(cgroup)) {
     await writeFile(file, `${pid}\n`).catch((error: NodeJS.ErrnoException) => {
       // It exited meanwhile: nothing left to move.
       if (error.code === 'ESRCH') return;
-      throw new Error(`cannot move process ${pid} (${monitor.kind} of ${project}) into ${file}: ${error.code ?? error.message}`, { cause: error });
+      throw new Error(`cannot move process ${pid} (${what}) into ${file}: ${error.code ?? error.message}`, { cause: error });
     });
   }
 }

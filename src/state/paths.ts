@@ -39,6 +39,14 @@ export function hostNetworkPaths(dirs: Dirs) {
   };
 }
 
+/**
+ * The pods' resolver (network/resolver.ts): aardvark-dns's config dir, one file per network and its
+ * pid file, shared by the projects of these dirs and lost at reboot with the pods.
+ */
+export function resolverPaths(dirs: Dirs) {
+  return { config: path.join(dirs.run, '.networks', 'dns') };
+}
+
 /** The host-wide dir of subnet claims (see network/subnet.ts), shared by every run dir. */
 export function subnetClaimsDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.CORRAL_SUBNET_CLAIMS || '/run/corral-subnets');

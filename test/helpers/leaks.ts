@@ -6,13 +6,14 @@ import { listBuildContainers } from '../../src/images/build-leftovers.js';
 import { bridgeNameFor } from '../../src/network/project-network.js';
 import { bridgeOf } from '../../src/network/config-list.js';
 import { hostCniName } from '../../src/network/host-network.js';
-import { hostNetworkPaths } from '../../src/state/paths.js';
+import { hostNetworkPaths, resolverPaths } from '../../src/state/paths.js';
 import { projectSlice, systemdIsInit } from '../../src/runtime/monitors.js';
 import { CLAIMS_DIR, subnetContains } from '../../src/network/subnet.js';
 
 // Nothing leaks: after a suite, no mount under its dirs (overlays, tmpfs, pinned namespaces), no
 // cgroup of its projects in any hierarchy, no runc state, no conmon or supervisor process of its own (nor,
 // with systemd as init, a slice or scope of theirs),
+// no pods' resolver (aardvark-dns) of its run dir nor file in its config dir,
 // no bridge, iptables rule or subnet claim of its project networks (veths die with the namespaces;
 // a bridge of Corral's pool whose subnet nobody claims counts, whoever left it),
 // no buildah working container of its builds (buildah's storage is the host's: containers of other
@@ -133,6 +134,16 @@ async function buildahContainersUnder(dirs: readonly string[]): Promise<string[]
   return containers.filter(({ build }) => dirs.some((dir) => build.startsWith(`${dir}/`))).map(({ id, name, build }) => `${name} (${id.slice(0, 12)}) of the build ${build}`);
 }
 
+/** The resolver's config dir (network/resolver.ts) of a run dir among the dirs: its network files, its pid file. */
+async function resolverEntriesUnder(dirs: readonly string[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const dir of dirs) {
+    const config = resolverPaths({ run: dir, state: dir }).config;
+    left.push(...(await readdir(config).catch(() => [] as string[])).map((file) => `resolver entry ${config}/${file}`));
+  }
+  return left;
+}
+
 /** Everything the scope left behind, as readable lines; empty when clean. */
 export async function findLeaks(scope: LeakScope): Promise<string[]> {
   return [
@@ -140,6 +151,8 @@ export async function findLeaks(scope: LeakScope): Promise<string[]> {
     ...(await cgroupsOf(scope.projects)).map((dir) => `cgroup ${dir}`),
     ...(await monitorsUnder('conmon', scope.dirs)).map((line) => `conmon ${line}`),
     ...(await monitorsUnder('corral-notify-k', scope.dirs)).map((line) => `sd_notify keeper ${line}`),
+    ...(await monitorsUnder('aardvark-dns', scope.dirs)).map((line) => `resolver ${line}`),
+    ...(await resolverEntriesUnder(scope.dirs)),
     ...(await supervisorsOf(scope.projects)).map((line) => `supervisor ${line}`),
     ...(await systemdUnitsOf(scope.projects)).map((unit) => `systemd unit ${unit}`),
     ...(await networkLeftovers(scope.dirs, scope.projects, scope.networks ?? [], scope.hostNetworks ?? [])),

@@ -1,0 +1,230 @@
+import { readFile, rm, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { resolverPaths, type Dirs } from '../state/paths.js';
+import { namesInDir, whenMissing } from '../state/read.js';
+import { writeFileAtomic } from '../state/atomic.js';
+import { crashPoint } from '../crash-point.js';
+import { log } from '../log.js';
+import { runDirAttachments } from './pod-network.js';
+import { withHostNetworks } from './host-network.js';
+import { placeResolver } from '../runtime/monitors.js';
+
+// Names by DNS: aardvark-dns (podman's resolver, Debian's `aardvark-dns`) answers on the gateway of
+// every bridge, port 53, with the addresses of the pods on that bridge's network, all of them for a
+// name that several pods carry (the replicas of a service). It reads one file per network from its
+// config dir (first line: the gateway; then `id ipv4 ipv6 name,name,...` per pod), looks a query up
+// by the asking pod's address (so a pod sees only the names of its own networks) and forwards what it
+// does not know to the host's resolvers. It is a daemon of its own, like conmon: it forks, writes its
+// pid beside the files and rereads them on SIGHUP. One runs per run dir while any pod is on a bridge.
+//
+// What it serves is derived, never kept: every project's attachment records in the run dir say which
+// pod is where. `syncResolver` observes the files and the process, plans the steps to make them
+// match the records (written files, removed files, start, reload or stop) and executes them; a crash
+// between steps leaves files the next sync rewrites.
+
+/** aardvark-dns as Debian installs it (podman's helper dir); CORRAL_AARDVARK_DNS names another. */
+export const AARDVARK_DNS = process.env.CORRAL_AARDVARK_DNS || '/usr/lib/podman/aardvark-dns';
+
+/**
+ * Where it sends the names it does not know: CORRAL_DNS_UPSTREAM (servers, comma-separated; the
+ * tests name loopback, so that no query leaves the host), else the host's resolv.conf, which
+ * aardvark-dns reads itself.
+ */
+const upstreamServers = () => process.env.CORRAL_DNS_UPSTREAM?.split(',').filter(Boolean) ?? [];
+
+/** The port pods ask on (resolv.conf has no port). */
+const DNS_PORT = 53;
+/** The pid file aardvark-dns writes into its config dir (it skips it when reading). */
+export const PID_FILE = 'aardvark.pid';
+/** How long a fresh aardvark-dns may take to install its SIGHUP handler (a SIGHUP before would kill it). */
+const READY_TIMEOUT_MS = 5_000;
+/** How long a stopped aardvark-dns may take to exit. */
+const STOP_TIMEOUT_MS = 5_000;
+const POLL_MS = 10;
+
+/** A pod on a network, as its attachment record says. */
+export interface ResolverEntry {
+  readonly project: string;
+  readonly pod: string;
+  readonly ip: string;
+  readonly names: readonly string[];
+}
+
+/** One network as aardvark-dns serves it. */
+export interface ResolverNetwork {
+  /** The CNI network name, which names its file. */
+  readonly cniName: string;
+  readonly gateway: string;
+  readonly entries: readonly ResolverEntry[];
+}
+
+/** What is there: the config files by name (with their text) and the running process, if any. */
+export interface ObservedResolver {
+  readonly files: ReadonlyMap<string, string>;
+  readonly pid?: number;
+}
+
+export type ResolverStep =
+  | { readonly kind: 'write'; readonly file: string; readonly text: string }
+  | { readonly kind: 'remove'; readonly file: string }
+  | { readonly kind: 'start' }
+  | { readonly kind: 'reload'; readonly pid: number }
+  | { readonly kind: 'stop'; readonly pid: number };
+
+/** A pod's names on a network: `pod`, `pod.project` and its aliases there, lower case as DNS compares them. */
+export function resolverNames(project: string, pod: string, aliases: readonly string[]): string[] {
+  return [...new Set([pod, `${pod}.${project}`, ...aliases].map((name) => name.toLowerCase()))];
+}
+
+/** The text of a network's file: the gateway, then the pods sorted (no IPv6: Corral's networks have none). */
+export function resolverFileText(network: ResolverNetwork): string {
+  const entries = [...network.entries].sort((a, b) => (`${a.project}.${a.pod}` < `${b.project}.${b.pod}` ? -1 : 1));
+  const upstream = upstreamServers();
+  return [upstream.length > 0 ? `${network.gateway} ${upstream.join(',')}` : network.gateway, ...entries.map((entry) => `${entry.project}.${entry.pod} ${entry.ip}  ${entry.names.join(',')}`), ''].join('\n');
+}
+
+/** The steps from what is there to what the records say: files first, then the process told. */
+export function planResolver(observed: ObservedResolver, wanted: readonly ResolverNetwork[]): ResolverStep[] {
+  const texts = new Map(wanted.map((network) => [network.cniName, resolverFileText(network)]));
+  const steps: ResolverStep[] = [];
+  for (const [file, text] of texts) if (observed.files.get(file) !== text) steps.push({ kind: 'write', file, text });
+  for (const file of observed.files.keys()) if (!texts.has(file)) steps.push({ kind: 'remove', file });
+  if (texts.size === 0) {
+    if (observed.pid !== undefined) steps.push({ kind: 'stop', pid: observed.pid });
+  } else if (observed.pid === undefined) {
+    steps.push({ kind: 'start' });
+  } else if (steps.length > 0) {
+    steps.push({ kind: 'reload', pid: observed.pid });
+  }
+  return steps;
+}
+
+/** A step as the plan prints it. */
+export function describeResolverStep(step: ResolverStep): string {
+  switch (step.kind) {
+    case 'write': return `write the names of network ${step.file} (${step.text.split('\n').length - 2} pods)`;
+    case 'remove': return `remove the names of network ${step.file}`;
+    case 'start': return 'start aardvark-dns';
+    case 'reload': return `reload aardvark-dns (pid ${step.pid})`;
+    case 'stop': return `stop aardvark-dns (pid ${step.pid})`;
+  }
+}
+
+/** Every bridged pod of the run dir's projects, grouped by network; a network's gateway from any pod's CNI result. */
+export async function resolverNetworks(dirs: Dirs): Promise<ResolverNetwork[]> {
+  const networks = new Map<string, { gateway: string; entries: ResolverEntry[] }>();
+  for (const { project, pod, attachment } of await runDirAttachments(dirs, 'the names by DNS')) {
+    for (const one of attachment.networks) {
+      const gateway = one.result.ips?.[0]?.gateway;
+      if (!one.ip || !gateway) continue;
+      const network = networks.get(one.config.name) ?? { gateway, entries: [] };
+      network.entries.push({ project, pod, ip: one.ip, names: resolverNames(project, pod, one.aliases ?? []) });
+      networks.set(one.config.name, network);
+    }
+  }
+  return [...networks].map(([cniName, network]) => ({ cniName, ...network }));
+}
+
+/** The files of the config dir (a leftover temporary file of a crashed write too) and the live process. */
+export async function observeResolver(dirs: Dirs): Promise<ObservedResolver> {
+  const { config } = resolverPaths(dirs);
+  const files = new Map<string, string>();
+  for (const file of await namesInDir(config)) {
+    if (file === PID_FILE) continue;
+    files.set(file, await readFile(path.join(config, file), 'utf8'));
+  }
+  return { files, pid: await runningResolver(dirs) };
+}
+
+/** The pid of the aardvark-dns serving these dirs, if it runs (its pid file names a live aardvark-dns of this config dir). */
+export async function runningResolver(dirs: Dirs): Promise<number | undefined> {
+  const { config } = resolverPaths(dirs);
+  const pid = Number((await readFile(path.join(config, PID_FILE), 'utf8').catch(whenMissing(''))).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(whenMissing('', ['ESRCH']));
+  return commandLine.includes('aardvark-dns') && commandLine.split('\0').includes(config) ? pid : undefined;
+}
+
+/** Makes the resolver serve what the attachment records say; under the host networks' lock, as several projects share it. */
+export async function syncResolver(dirs: Dirs): Promise<void> {
+  await withHostNetworks(dirs, 'update the names by DNS', async () => {
+    const steps = planResolver(await observeResolver(dirs), await resolverNetworks(dirs));
+    for (const step of steps) await executeResolverStep(dirs, step);
+  });
+}
+
+async function executeResolverStep(dirs: Dirs, step: ResolverStep): Promise<void> {
+  const { config } = resolverPaths(dirs);
+  log.debug(describeResolverStep(step));
+  switch (step.kind) {
+    case 'write':
+      await mkdir(config, { recursive: true, mode: 0o755 });
+      await writeFileAtomic(path.join(config, step.file), step.text, 0o644);
+      crashPoint('resolver: names written');
+      return;
+    case 'remove':
+      await rm(path.join(config, step.file), { force: true });
+      return;
+    case 'start':
+      await startResolver(config);
+      return;
+    case 'reload':
+      process.kill(step.pid, 'SIGHUP');
+      return;
+    case 'stop':
+      await stopResolver(config, step.pid);
+  }
+}
+
+async function startResolver(config: string): Promise<void> {
+  // It forks and returns once the child has written its pid file; the child lives on, as conmon does.
+  const { execa } = await import('execa');
+  const result = await execa(AARDVARK_DNS, ['--config', config, '-p', String(DNS_PORT), 'run'], { reject: false, stdin: 'ignore' });
+  if (result.failed) {
+    const why = result.code === 'ENOENT' ? `${AARDVARK_DNS} is not installed (apt-get install aardvark-dns, or name it with CORRAL_AARDVARK_DNS)` : String(result.stderr || result.message).trim();
+    throw new Error(`could not start the pods' resolver (${AARDVARK_DNS} --config ${config}): ${why}`, { cause: result });
+  }
+  const pid = Number((await readFile(path.join(config, PID_FILE), 'utf8')).trim());
+  await placeResolver(pid);
+  // Until its handler is in place a SIGHUP (the next sync's reload) would end it.
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await catchesSighup(pid))) {
+    if (Date.now() > deadline) throw new Error(`aardvark-dns (pid ${pid}, config ${config}) did not get ready within ${READY_TIMEOUT_MS} ms: see the system log (it logs to syslog)`);
+    await sleep(POLL_MS);
+  }
+}
+
+/** Whether the process has a handler for SIGHUP (bit 1 of SigCgt in /proc/PID/status). */
+async function catchesSighup(pid: number): Promise<boolean> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0';
+  return (BigInt(`0x${caught}`) & 1n) === 1n;
+}
+
+async function stopResolver(config: string, pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (await readFile(`/proc/${pid}/cmdline`, 'utf8').then(() => true, whenMissing(false, ['ESRCH']))) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      break;
+    }
+    await sleep(POLL_MS);
+  }
+  await rm(config, { recursive: true, force: true });
+}
+
+/** The resolver's address for a pod: the gateway of its first bridged network, where aardvark-dns listens. */
+export function resolverAddressOf(attachment: { readonly networks: readonly { readonly result: { readonly ips?: readonly { readonly gateway?: string }[] } }[] } | undefined): string | undefined {
+  return attachment?.networks.map((one) => one.result.ips?.[0]?.gateway).find((gateway) => gateway !== undefined);
+}
+
+/** For the leak checker: the config dir's network files left, and a live process. */
+export async function resolverLeftovers(dirs: Dirs): Promise<string[]> {
+  const observed = await observeResolver(dirs);
+  return [
+    ...[...observed.files.keys()].map((file) => `names of network ${file} in ${resolverPaths(dirs).config}`),
+    ...(observed.pid !== undefined ? [`aardvark-dns pid ${observed.pid}`] : []),
+  ];
+}
