@@ -332,7 +332,7 @@ class ComposeTranslation {
 
   /**
    * sysctls as a mapping or a list of NAME=VALUE; ulimits as a number, a string of one, or
-   * { soft, hard }. -1 (unlimited) is refused: Corral writes every limit as a number.
+   * { soft, hard }; -1 is unlimited, as in docker.
    */
   private kernelSettings({ raw, at, to, container }: Service): void {
     const { t } = this;
@@ -352,8 +352,8 @@ class ComposeTranslation {
     if (raw.ulimits === undefined) return;
     const limit = (value: unknown, from: PathSegment[]): number => {
       const number = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-      if (number === -1) throw errorAt(t.source, from, 'ulimit -1 (unlimited) is not carried over yet: Corral sets every limit as a number', 'write the number you need, e.g. memlock: 1073741824, or run this service with docker compose');
-      if (typeof number !== 'number' || !Number.isInteger(number) || number < 0) throw errorAt(t.source, from, `ulimit ${String(value)} is not a number`, 'write a whole number, e.g. nofile: 1024 or nofile: { soft: 1024, hard: 2048 }');
+      // -1 is unlimited, carried as it is (the runtime spec writes it as RLIM_INFINITY).
+      if (typeof number !== 'number' || !Number.isInteger(number) || number < -1) throw errorAt(t.source, from, `ulimit ${String(value)} is not a number`, 'write a whole number, e.g. nofile: 1024 or nofile: { soft: 1024, hard: 2048 }');
       return number;
     };
     container.ulimits = Object.fromEntries(Object.entries(t.mapping(raw.ulimits, [...at, 'ulimits'], '{ nofile: { soft: 1024, hard: 2048 } }')).map(([name, value]) => {

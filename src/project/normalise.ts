@@ -203,9 +203,16 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile, baseDir: st
     }
     return [name, String(value)];
   }));
+  /** A ulimit of -1: unlimited, as docker and compose write it. */
+  const UNLIMITED = -1;
   const ulimits = Object.fromEntries(Object.entries((raw.ulimits ?? {}) as Raw).map(([name, value]) => {
     const limit = typeof value === 'number' ? { soft: value, hard: value } : (value as { soft: number; hard: number });
-    if (limit.soft > limit.hard) throw errorAt(parsed, [...at, 'ulimits', name], `ulimit ${name}: soft ${limit.soft} is above hard ${limit.hard}`, 'make soft at most hard');
+    // -1 is unlimited (RLIM_INFINITY), above every number.
+    const above = (a: number, b: number) => b !== UNLIMITED && (a === UNLIMITED || a > b);
+    if (above(limit.soft, limit.hard)) throw errorAt(parsed, [...at, 'ulimits', name], `ulimit ${name}: soft ${limit.soft} is above hard ${limit.hard}`, 'make soft at most hard');
+    if (name === 'nofile' && limit.hard === UNLIMITED) {
+      throw errorAt(parsed, [...at, 'ulimits', name], 'ulimit nofile cannot be unlimited: the kernel caps open files at fs.nr_open', 'write a number, e.g. nofile: 1048576', { key: true });
+    }
     return [name, { soft: limit.soft, hard: limit.hard }];
   }));
   const capabilities = (key: 'cap_add' | 'cap_drop') => ((raw[key] ?? []) as string[]).map((name, index) => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, Pod, Project, SharedNamespace } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
-import { writeJsonAtomic } from '../state/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../state/atomic.js';
 import { containerCgroup } from '../state/paths.js';
 import * as native from '../native.js';
 import type { RuntimeContext } from './context.js';
@@ -16,7 +16,7 @@ import { signalContainer } from './signal.js';
 import { readAnnotations, readStdioOfSpec } from './observe.js';
 import { pinnedNamespacePaths, podPidNamespace } from './pod.js';
 import * as runc from './runc.js';
-import { generateSpec, type ResolvedMount, wantsNotify } from './spec.js';
+import { generateSpec, type ResolvedMount, specText, wantsNotify } from './spec.js';
 import { ensureNotifyKeeper } from './notify-keeper.js';
 import { type ResolvedUser, resolveUser } from './users.js';
 import { resolveInside } from './subpath.js';
@@ -249,7 +249,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       ...(container.devices ? { devices: await resolveDevices(container.devices) } : {}),
     });
     if (userns) await prepareMountPoints(files.rootfs, spec.mounts);
-    await writeJsonAtomic(files.config, spec);
+    await writeFileAtomic(files.config, specText(spec));
     await writeJsonAtomic(files.judgedMounts, { judged: volumes.judged, targets: mounts.map((mount) => mount.target) });
     // The model says what the spec just written says: no need to read it back (a relaunch does).
     const created = await launchWithConmon(context, target.id, resourceOf(target), { stdio: { terminal: container.tty === true, stdinOpen: container.stdinOpen === true } });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Container, IdMapping, Resources, SharedNamespace } from '../project/model.js';
 import { effectiveCapabilities } from '../project/capabilities.js';
 import type { ResolvedUser } from './users.js';
@@ -241,6 +242,17 @@ function rlimitsFor(input: SpecInput) {
     throw new Error(`ulimit nofile ${limits.nofile!.hard} is above the host's hard limit ${input.nofileHardLimit}; ask for at most ${input.nofileHardLimit}`);
   }
   return Object.keys(limits).sort().map((name) => ({ type: `RLIMIT_${name.toUpperCase()}`, hard: limits[name]!.hard, soft: limits[name]!.soft }));
+}
+
+/** RLIM_INFINITY as runc reads it: a uint64, which a JavaScript number cannot carry exactly. */
+const RLIM_INFINITY = '18446744073709551615';
+
+/** config.json's text: the spec as JSON, with an unlimited rlimit (-1 in the model) as RLIM_INFINITY. */
+export function specText(spec: unknown): string {
+  // A marker no value of the spec can hold, replaced by the bare number once serialised.
+  const marker = `rlim-infinity-${randomUUID()}`;
+  const text = JSON.stringify(spec, (key, value: unknown) => ((key === 'soft' || key === 'hard') && value === -1 ? marker : value), 2);
+  return `${text.replaceAll(`"${marker}"`, RLIM_INFINITY)}\n`;
 }
 
 /** The OCI config.json for a container of a pod: joins the pod's namespaces, with secure defaults. */

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, mkdir, writeFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_CAPABILITIES, generateSpec, INIT_PATH, type SpecInput } from '../../src/runtime/spec.js';
+import { DEFAULT_CAPABILITIES, generateSpec, INIT_PATH, type SpecInput, specText } from '../../src/runtime/spec.js';
 import { resolveUser } from '../../src/runtime/users.js';
 import { seccompForContainer } from '../../src/runtime/seccomp.js';
 import { baselineContainer } from '../helpers/fixtures.js';
@@ -215,6 +215,14 @@ spec('devices: each node made with the host numbers, and the device cgroup allow
   assert.not.ok('devices' in generateSpec(input()).linux, 'no devices: no nodes');
   const privileged = generateSpec(input({ devices, container: baselineContainer({ security: { ...baselineContainer().security, privileged: true } }) }));
   assert.equal(privileged.linux.resources.devices, [{ allow: true, access: 'rwm' }], 'privileged: every device already');
+});
+
+spec('config.json writes an unlimited rlimit (-1) as RLIM_INFINITY, exactly; everything else as JSON', () => {
+  const text = specText({ process: { rlimits: [{ type: 'RLIMIT_MEMLOCK', hard: -1, soft: -1 }, { type: 'RLIMIT_CORE', hard: -1, soft: 0 }] }, annotations: { soft: '-1', note: 'rlim-infinity' } });
+  assert.match(text, /"hard": 18446744073709551615,\n\s+"soft": 18446744073709551615\n/, 'a bare uint64, as runc reads it');
+  assert.match(text, /"soft": 0\n/);
+  assert.equal(JSON.parse(text).annotations, { soft: '-1', note: 'rlim-infinity' }, 'strings stay strings');
+  assert.ok(text.endsWith('}\n'));
 });
 
 spec.run();
