@@ -22,6 +22,10 @@ export interface ControlOptions {
   readonly graceMs?: number;
   /** `checkpoint`: dump it and let it run on. */
   readonly leaveRunning?: boolean;
+  /** `checkpoint`: dump established TCP connections (`--tcp-established`). */
+  readonly tcpEstablished?: boolean;
+  /** `checkpoint`: dump file locks (`--file-locks`). */
+  readonly fileLocks?: boolean;
   /** `checkpoint`: the archive to export the checkpoint to. */
   readonly exportFile?: string;
   /** `restore`: the archive of an exported checkpoint to restore from. */
@@ -83,7 +87,7 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
       await thawIfPaused(context, container.id);
       return;
     case 'checkpoint':
-      await checkpointContainer(context, container, { leaveRunning: options.leaveRunning, exportFile: options.exportFile });
+      await checkpointContainer(context, container, { leaveRunning: options.leaveRunning, tcpEstablished: options.tcpEstablished, fileLocks: options.fileLocks, exportFile: options.exportFile });
       return;
     case 'restore': {
       const desiredHash = options.desiredHashes?.get(resource);

@@ -33,6 +33,8 @@ export interface ConmonLaunch {
    * instead of `runc create`, and the restored container is running when its pid is reported.
    */
   readonly restoreFrom?: string;
+  /** Options for that `runc restore` (`--tcp-established`, `--file-locks`), each passed by `--runtime-opt`. */
+  readonly restoreOptions?: readonly string[];
 }
 
 /** Launches conmon, which creates (or restores) the container, and resolves with the container's pid once it exists. */
@@ -49,6 +51,7 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
     ...(launch.terminal ? ['--terminal'] : []),
     ...(launch.stdin ? ['--stdin'] : []),
     ...(launch.restoreFrom === undefined ? [] : ['--restore', launch.restoreFrom]),
+    ...(launch.restoreOptions ?? []).flatMap((option) => ['--runtime-opt', option]),
   ];
   // conmon lives as long as the container: it gets its stdio and the sync pipe, nothing this process inherited.
   native.markInheritedDescriptorsCloseOnExec();
