@@ -2,7 +2,9 @@ import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
 import { pauseContainer, thawIfPaused, unpauseContainer } from '../runtime/pause.js';
 import { signalContainer } from '../runtime/signal.js';
-import { checkpointContainer, restoreContainer } from '../runtime/checkpoint.js';
+import { checkpointContainer, restoreContainer, type PodNetworkIdentity } from '../runtime/checkpoint.js';
+import { withPodFrozen } from '../runtime/pod-freeze.js';
+import { readPodAttachment } from '../network/pod-network.js';
 import type { ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
@@ -87,14 +89,35 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
       await thawIfPaused(context, container.id);
       return;
     case 'checkpoint':
-      await checkpointContainer(context, container, { leaveRunning: options.leaveRunning, tcpEstablished: options.tcpEstablished, fileLocks: options.fileLocks, exportFile: options.exportFile });
+      await checkpointContainer(context, container, {
+        leaveRunning: options.leaveRunning, tcpEstablished: options.tcpEstablished, fileLocks: options.fileLocks, exportFile: options.exportFile,
+        podNetwork: await podNetworkOf(context, container.pod),
+      });
       return;
     case 'restore': {
       const desiredHash = options.desiredHashes?.get(resource);
       if (desiredHash === undefined) throw new Error('the project file has no such container any more, so there is no configuration to restore it into');
-      await restoreContainer(context, container, { desiredHash, importFile: options.importFile });
+      await restoreContainer(context, container, { desiredHash, importFile: options.importFile, podNetwork: await podNetworkOf(context, container.pod) });
     }
   }
+}
+
+/** The pod's address and published ports as its network attached them (none: the host's network, or not attached). */
+async function podNetworkOf(context: RuntimeContext, pod: string): Promise<PodNetworkIdentity | undefined> {
+  const attachment = await readPodAttachment(context, pod);
+  return attachment && { ip: attachment.ip, ports: attachment.ports.map((port) => `${port.hostIp || '0.0.0.0'}:${port.hostPort}->${port.containerPort}/${port.protocol}`) };
+}
+
+/**
+ * The containers to act on, in groups acted on as one: for a checkpoint, the containers named of one
+ * pod, dumped one after another inside the pod's freeze (pod-freeze.ts), so the checkpoint holds them
+ * as they stood at one moment; for any other action, each container alone.
+ */
+function actingGroups(containers: readonly ObservedContainer[], action: ControlAction): ObservedContainer[][] {
+  if (action !== 'checkpoint') return containers.map((container) => [container]);
+  const byPod = new Map<string, ObservedContainer[]>();
+  for (const container of containers) byPod.set(container.pod, [...(byPod.get(container.pod) ?? []), container]);
+  return [...byPod.values()];
 }
 
 /**
@@ -120,7 +143,7 @@ export async function controlContainers(context: RuntimeContext, containers: rea
       }
       await writeStoppedSet(context.paths.stopped, stopped);
     }
-    await runWithConcurrency(containers, CONTAINER_CONCURRENCY, async (container) => {
+    const actOn = async (container: ObservedContainer) => {
       const resource = `${container.pod}/${container.name}`;
       try {
         await act(context, container, action, options);
@@ -129,6 +152,24 @@ export async function controlContainers(context: RuntimeContext, containers: rea
         failed.push(resource);
         failures.push(`${resource}: ${(error as Error).message}`);
         say(`✘ ${resource}  ${(error as Error).message}`);
+      }
+    };
+    await runWithConcurrency(actingGroups(containers, action), CONTAINER_CONCURRENCY, async (group) => {
+      if (group.length === 1) return actOn(group[0]!);
+      const pod = group[0]!.pod;
+      try {
+        await withPodFrozen({ project: context.project, pod }, async () => {
+          for (const container of group) await actOn(container);
+        });
+      } catch (error) {
+        // The freeze itself failed (cgroup v1, a pod cgroup gone): no container of the pod was dumped.
+        for (const container of group) {
+          const resource = `${container.pod}/${container.name}`;
+          if (failed.includes(resource)) continue;
+          failed.push(resource);
+          failures.push(`${resource}: ${(error as Error).message}`);
+        }
+        say(`✘ ${pod}  ${(error as Error).message}`);
       }
     });
     if (changesWish && undoesWishOnFailure(action) && failed.length > 0) {

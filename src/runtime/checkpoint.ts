@@ -39,6 +39,14 @@ export interface CheckpointRecord {
   /** Set by the restore: when, and the pid of the process it brought back. */
   readonly restoredAt?: string;
   readonly restoredPid?: number;
+  /** The pod's network identity when it was dumped: a restore elsewhere compares it with the pod's now. */
+  readonly podNetwork?: PodNetworkIdentity;
+}
+
+/** The pod's address on its first network and its published ports (`HOSTIP:PORT->PORT/PROTO`). */
+export interface PodNetworkIdentity {
+  readonly ip: string;
+  readonly ports: readonly string[];
 }
 
 /** CRIU's options that change what is dumped, as `checkpoint` takes them. */
@@ -51,6 +59,7 @@ export interface CriuDumpOptions {
 
 export interface CheckpointOptions extends CriuDumpOptions {
   readonly leaveRunning?: boolean;
+  readonly podNetwork?: PodNetworkIdentity;
   /** A tar archive to write the record and images to (compressed as its name says: .tar.zst, .tar.gz). */
   readonly exportFile?: string;
 }
@@ -60,6 +69,8 @@ export interface RestoreOptions {
   readonly importFile?: string;
   /** The container's config hash as the project file describes it now. */
   readonly desiredHash: string;
+  /** The pod's network identity now (undefined: the host's network). */
+  readonly podNetwork?: PodNetworkIdentity;
 }
 
 const resourceOf = (container: ObservedContainer) => `${container.pod}/${container.name}`;
@@ -164,6 +175,7 @@ export async function checkpointContainer(context: RuntimeContext, container: Ob
     const record: CheckpointRecord = {
       resource, hash: container.hash, checkpointedAt: new Date().toISOString(), leftRunning: options.leaveRunning ?? false,
       kernel: release(), dumpMs: Date.now() - started, criuOptions, ...(startedAt === undefined ? {} : { startedAt }),
+      ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
     };
     await writeJsonAtomic(files.checkpointRecord, record);
     await noteInLog(context, container.id, `checkpointed at ${record.checkpointedAt}${record.leftRunning ? ', left running' : ''}`);
@@ -192,8 +204,13 @@ export async function restoreContainer(context: RuntimeContext, container: Obser
     // One created and never started (`corral create`, then an imported checkpoint) has a runc init
     // waiting under its conmon: both go before the restore takes the bundle.
     if (container.status === 'created') await stopContainer(context, container.id, { graceMs: 0 });
+    const moved = record.podNetwork && options.podNetwork && record.podNetwork.ip !== options.podNetwork.ip ? ` (the pod's address was ${record.podNetwork.ip}, now ${options.podNetwork.ip})` : '';
+    // Established connections are bound to the address they were dumped with: CRIU cannot restore them on another.
+    if (moved && record.criuOptions?.includes('--tcp-established')) {
+      throw new Error(`it was checkpointed with --tcp-established, and the pod's address changed${moved}; give the pod its old address (networks: NAME: { ipv4_address: ${record.podNetwork!.ip} }) or checkpoint without --tcp-established`);
+    }
     if (options.importFile) await applyRootfsDiff(files.persistent, files.rootfs);
-    await noteInLog(context, container.id, `restored from the checkpoint of ${record.checkpointedAt}`);
+    await noteInLog(context, container.id, `restored from the checkpoint of ${record.checkpointedAt}${moved}`);
     const restored = await restoreFromImages(context, container.id, resource, files.checkpointImages, record.criuOptions ?? []);
     await writeJsonAtomic(files.checkpointRecord, { ...record, restoredAt: new Date().toISOString(), restoredPid: restored.pid } satisfies CheckpointRecord);
     return restored;

@@ -27,7 +27,20 @@ const projectFile = (rootfs: string, greeting: string) => [
   '      app:',
   `        rootfs: ${rootfs}`,
   `        env: { GREETING: ${greeting} }`,
-  '        command: [sh, -c, "i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  '        command: [sh, -c, "echo made-before-the-checkpoint > /made.txt; rmdir /home; i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  '',
+].join('\n');
+
+/** One pod of two counting containers sharing the pod's net, IPC and UTS namespaces (the default). */
+const podFile = (rootfs: string) => [
+  'pods:',
+  '  duo:',
+  '    containers:',
+  ...['a', 'b'].flatMap((name) => [
+    `      ${name}:`,
+    `        rootfs: ${rootfs}`,
+    '        command: [sh, -c, "i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  ]),
   '',
 ].join('\n');
 
@@ -35,18 +48,55 @@ const job = process.env.CORRAL_GUEST_JOB;
 const { step } = recorder(job ?? '', CHECKPOINT_OBSERVATIONS_FILE);
 
 /** The numbers the container printed, in order, from `corral logs` (each line `prefix | N`). */
-async function counts(sandbox: Sandbox, project: string): Promise<number[]> {
-  const logs = await cli(sandbox, ['-p', project, 'logs', 'counter/app']);
+async function counts(sandbox: Sandbox, project: string, resource = 'counter/app'): Promise<number[]> {
+  const logs = await cli(sandbox, ['-p', project, 'logs', resource]);
   if (logs.exitCode !== 0) throw new Error(`corral logs exited ${logs.exitCode}: ${logs.stderr}`);
   return logs.stdout.split('\n').map((line) => line.replace(/^.*?\|\s?/, '').trim()).filter((text) => /^\d+$/.test(text)).map(Number);
 }
 
 /** Waits until the count passes `above`, and returns all numbers so far. */
-async function countPast(sandbox: Sandbox, project: string, above: number): Promise<number[]> {
+async function countPast(sandbox: Sandbox, project: string, above: number, resource = 'counter/app'): Promise<number[]> {
   return eventually(async () => {
-    const seen = await counts(sandbox, project);
+    const seen = await counts(sandbox, project, resource);
     return (seen.at(-1) ?? 0) > above ? seen : undefined;
-  }, `the count of counter/app past ${above}`, COUNT_TIMEOUT_MS);
+  }, `the count of ${resource} past ${above}`, COUNT_TIMEOUT_MS);
+}
+
+/** The namespaces a process is in (`net:[4026532...]`), by type. */
+async function namespacesOf(pid: number): Promise<Record<string, string>> {
+  const kinds = ['net', 'ipc', 'uts'];
+  return Object.fromEntries(await Promise.all(kinds.map(async (kind) => [kind, String((await execa('readlink', [`/proc/${pid}/ns/${kind}`])).stdout)] as const)));
+}
+
+/** Each container of the pod: its state, pid and namespaces. */
+async function podMembers(sandbox: Sandbox, project: string) {
+  const rows = await ps(sandbox, project);
+  return Promise.all(rows.map(async (row) => ({ container: row.container, state: row.state, pid: row.pid, ns: row.pid ? await namespacesOf(row.pid) : {} })));
+}
+
+/** A pod of two containers checkpointed as one and restored: its containers still share the pod's namespaces, and count on. */
+async function podCheckpoint(rootfs: string): Promise<void> {
+  const sandbox = await createSandbox('checkpoint-pod');
+  const project = sandbox.projectName('duo');
+  const file = path.join(sandbox.work, 'corral.yaml');
+  await mkdir(sandbox.work, { recursive: true });
+  await writeFile(file, podFile(rootfs));
+  const run = (args: string[]) => cli(sandbox, ['-f', file, '-p', project, ...args]);
+  await step('podUp', () => run(['up', '-d']));
+  await step('podCounting', async () => ({ a: await countPast(sandbox, project, 3, 'duo/a'), b: await countPast(sandbox, project, 3, 'duo/b') }));
+  await step('podBefore', () => podMembers(sandbox, project));
+  await step('podCheckpoint', () => run(['checkpoint', 'duo']));
+  const stopped = await step('podStopped', async () => ({ members: await podMembers(sandbox, project), a: await counts(sandbox, project, 'duo/a'), b: await counts(sandbox, project, 'duo/b') }));
+  await step('podRestore', () => run(['restore', 'duo']));
+  await step('podAfter', async () => ({
+    members: await podMembers(sandbox, project),
+    a: await countPast(sandbox, project, (stopped?.a.at(-1) ?? 0) + 2, 'duo/a'),
+    b: await countPast(sandbox, project, (stopped?.b.at(-1) ?? 0) + 2, 'duo/b'),
+    stoppedA: stopped?.a.at(-1), stoppedB: stopped?.b.at(-1),
+  }));
+  await step('podDown', () => run(['down']));
+  await step('podLeaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] }));
+  await sandbox.dispose();
 }
 
 async function state(sandbox: Sandbox, project: string) {
@@ -92,6 +142,19 @@ async function main(): Promise<void> {
   await step('restoreChanged', () => run(['restore', 'counter/app'], changed));
   await step('restore', () => run(['restore', 'counter/app']));
   await step('afterRestore', async () => ({ counts: await countPast(sandbox, project, (stopped?.after.at(-1) ?? 0) + 2), ...(await state(sandbox, project)) }));
+  // What ps, events and logs say of the checkpoint and the restore.
+  await step('toldRestored', async () => {
+    const rows = await cli(sandbox, ['-p', project, 'ps', '--format', 'json']);
+    const table = await cli(sandbox, ['-p', project, 'ps']);
+    const events = await cli(sandbox, ['-p', project, 'events', '--json', '--since', '2h', '--until', '0s']);
+    const logs = await cli(sandbox, ['-p', project, 'logs', 'counter/app']);
+    return {
+      restored: (JSON.parse(rows.stdout) as { restored: unknown }[])[0]?.restored ?? null,
+      table: table.stdout,
+      events: events.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { action: string; attributes: Record<string, unknown> }).map((event) => ({ action: event.action, attributes: event.attributes })),
+      notes: logs.stdout.split('\n').filter((line) => line.includes('[corral]')),
+    };
+  });
 
   // The restored container is the supervisor's like any other: killed, its restart policy brings it back.
   await step('takenOver', async () => {
@@ -128,6 +191,11 @@ async function main(): Promise<void> {
   await step('createElsewhere', () => there(['create']));
   await step('importElsewhere', () => there(['restore', '--import', archive, 'counter/app']));
   await step('afterImport', async () => ({ counts: await countPast(elsewhere, project, (exported?.after.at(-1) ?? 0) + 2), ...(await state(elsewhere, project)) }));
+  // The upper dir's changes came with the export: a file the container made, a directory it removed.
+  await step('upperElsewhere', async () => ({
+    made: await there(['exec', 'counter/app', 'cat', '/made.txt']),
+    home: await there(['exec', 'counter/app', 'ls', '-d', '/home']),
+  }));
   await step('downElsewhere', () => there(['down']));
   await step('leaks', async () => [
     ...await findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] }),
@@ -135,6 +203,7 @@ async function main(): Promise<void> {
   ]);
   await elsewhere.dispose();
   await sandbox.dispose();
+  await podCheckpoint(rootfs);
 }
 
 await main();
