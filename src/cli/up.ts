@@ -28,6 +28,8 @@ interface UpOptions extends TargetOptions {
   readonly abortOnContainerExit?: boolean;
   readonly exitCodeFrom?: string;
   readonly removeOrphans?: boolean;
+  /** Stopped containers with a checkpoint of their configuration start from it (converge/restore-on-up.ts). */
+  readonly restore?: boolean;
 }
 
 const PULL_POLICIES: readonly PullPolicy[] = ['always', 'missing', 'never'];
@@ -70,6 +72,11 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
   ]);
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;
+  if (options.restore && !options.dryRun) {
+    const [{ requireCheckpointSupport }, { restoreOnUp }] = await Promise.all([import('../runtime/criu-check.js'), import('../converge/restore-on-up.js')]);
+    await requireCheckpointSupport({ dirs: context.dirs, command: 'up --restore' });
+    await restoreOnUp(context, project, { scope: podsInScope(project, pods, noDeps), say: print });
+  }
   const recreate = options.forceRecreate ? new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, 'up --force-recreate'] as const))) : undefined;
   await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout });
   if (options.dryRun) return;
@@ -132,6 +139,7 @@ export function registerUp(program: Command): void {
     .option('--abort-on-container-exit', 'in the foreground: take the project down when the first container exits')
     .option('--exit-code-from <pod/container>', 'in the foreground: exit with this container\'s exit code (implies --abort-on-container-exit)')
     .option('--remove-orphans', 'accepted for compose\'s sake: Corral always removes pods the file no longer has')
+    .option('--restore', 'a stopped container with a checkpoint of its configuration (same config hash) starts from it, with its memory, instead of cold')
     .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options }));
   withTargetOptions(program
     .command('diff')

@@ -34,6 +34,11 @@ export interface ControlOptions {
   readonly importFile?: string;
   /** `restore`: each container's config hash as the project file describes it now, by pod/container. */
   readonly desiredHashes?: ReadonlyMap<string, string>;
+  /**
+   * What the caller does instead for a container the action failed for (`up --restore`: start it cold):
+   * each failure is said with it, and not thrown.
+   */
+  readonly failuresSaid?: string;
 }
 
 const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted', pause: 'paused', unpause: 'unpaused', kill: 'killed', checkpoint: 'checkpointed', restore: 'restored' };
@@ -151,7 +156,7 @@ export async function controlContainers(context: RuntimeContext, containers: rea
       } catch (error) {
         failed.push(resource);
         failures.push(`${resource}: ${(error as Error).message}`);
-        say(`✘ ${resource}  ${(error as Error).message}`);
+        say(`✘ ${resource}  ${(error as Error).message}${options.failuresSaid ? `; ${options.failuresSaid} instead` : ''}`);
       }
     };
     await runWithConcurrency(actingGroups(containers, action), CONTAINER_CONCURRENCY, async (group) => {
@@ -182,5 +187,5 @@ export async function controlContainers(context: RuntimeContext, containers: rea
     }
   });
   await notifySupervisor(context);
-  if (failures.length > 0) throw new Error(`${action} failed for ${failures.join('; ')}`);
+  if (failures.length > 0 && !options.failuresSaid) throw new Error(`${action} failed for ${failures.join('; ')}`);
 }

@@ -5,6 +5,8 @@ import { createSandbox, eventually, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { CHECKPOINT_OBSERVATIONS_FILE, type CountRecord } from './observations.js';
 import { cli, ps, recorder } from './recorder.js';
+import { repositoryRoot } from '../helpers/sandbox.js';
+import { measureWarmStart } from '../../bench/warm-start.js';
 
 // Runs INSIDE the test guest (Debian 12's kernel and CRIU), started by checkpoint.test.ts through
 // scripts/guest/run.sh with the built checkout at /checkout. A container that counts in memory is
@@ -204,6 +206,11 @@ async function main(): Promise<void> {
   await elsewhere.dispose();
   await sandbox.dispose();
   await podCheckpoint(rootfs);
+  // up --restore, and the bench's figure where CRIU works: a slow-to-warm service, cold against restored.
+  const warm = await createSandbox('checkpoint-warm');
+  await step('warmStart', () => measureWarmStart({ cli: path.join(repositoryRoot, 'dist/bin/corral.js'), env: warm.env, dir: warm.work, rootfs, runs: 1, timeoutMs: COUNT_TIMEOUT_MS }));
+  await step('warmLeaks', () => findLeaks({ dirs: [warm.run, warm.state], projects: ['warm'] }));
+  await warm.dispose();
 }
 
 await main();

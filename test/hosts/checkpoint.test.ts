@@ -174,6 +174,14 @@ checkpoint('a pod of two containers is checkpointed as one and restored: they st
   assert.equal(observed<string[]>(context, 'podLeaks'), [], 'the pod leaves nothing behind');
 });
 
+checkpoint('up --restore starts a stopped container from its matching checkpoint: it ticks on without warming up again (the bench figure)', (context) => {
+  const figures = observed<{ cold: { median: number }; restored: { median: number }; checkpoint: { median: number }; warmedAgainAfterRestore: boolean }>(context, 'warmStart');
+  process.stderr.write(`\nwarm start in the guest (s, emulation): cold ${figures.cold.median.toFixed(1)}, restored ${figures.restored.median.toFixed(1)}, checkpoint ${figures.checkpoint.median.toFixed(1)}\n`);
+  assert.is(figures.warmedAgainAfterRestore, false, 'the restored service did not build its state again');
+  assert.ok(figures.restored.median > 0 && figures.cold.median > 0, `both measured: ${JSON.stringify(figures)}`);
+  assert.equal(observed<string[]>(context, 'warmLeaks'), [], 'nothing left behind');
+});
+
 checkpoint('nothing is left behind', (context) => {
   const leaks = observed<string[]>(context, 'leaks');
   assert.equal(leaks, [], `no mount, cgroup, conmon or runc state is left: ${leaks.join('; ')}`);
