@@ -106,7 +106,7 @@ async function writeRootfsDiff(upper: string, into: string): Promise<boolean> {
   }
   const kept = entries.filter((entry) => !deleted.includes(entry.name)).map((entry) => entry.name);
   await writeFile(path.join(into, DELETED_FILES), deleted.map((name) => `${name}\n`).join(''), { mode: 0o600 });
-  await execa('tar', ['-C', upper, '--null', '--no-recursion', '-T', '-', '--xattrs', '-cf', path.join(into, ROOTFS_DIFF)], { input: kept.map((name) => `${name}\0`).join('') });
+  await execa('tar', ['-C', upper, '--null', '--no-recursion', '-T', '-', '-cf', path.join(into, ROOTFS_DIFF)], { input: kept.map((name) => `${name}\0`).join('') });
   return true;
 }
 
@@ -115,7 +115,7 @@ async function applyRootfsDiff(from: string, rootfs: string): Promise<void> {
   const diff = path.join(from, ROOTFS_DIFF);
   // An export of a container without an upper dir has none.
   if (!await exists(diff)) return;
-  await execa('tar', ['-C', rootfs, '--xattrs', '-xf', diff]);
+  await execa('tar', ['-C', rootfs, '-xf', diff]);
   const deleted = (await readFile(path.join(from, DELETED_FILES), 'utf8')).split('\n').filter(Boolean);
   for (const name of deleted) await rm(path.join(rootfs, name), { recursive: true, force: true });
   await rm(diff, { force: true });

@@ -29,7 +29,7 @@ const projectFile = (rootfs: string, greeting: string) => [
   '      app:',
   `        rootfs: ${rootfs}`,
   `        env: { GREETING: ${greeting} }`,
-  '        command: [sh, -c, "echo made-before-the-checkpoint > /made.txt; rmdir /home; i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  '        command: [sh, -c, "echo made-before-the-checkpoint > /made.txt; rm -rf /home/app; i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
   '',
 ].join('\n');
 
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
   // The upper dir's changes came with the export: a file the container made, a directory it removed.
   await step('upperElsewhere', async () => ({
     made: await there(['exec', 'counter/app', 'cat', '/made.txt']),
-    home: await there(['exec', 'counter/app', 'ls', '-d', '/home']),
+    home: await there(['exec', 'counter/app', 'ls', '-d', '/home/app']),
   }));
   await step('downElsewhere', () => there(['down']));
   await step('leaks', async () => [
