@@ -3,7 +3,7 @@ import * as runtime from '../runtime/container.js';
 import { pauseContainer, thawIfPaused, unpauseContainer } from '../runtime/pause.js';
 import { signalContainer } from '../runtime/signal.js';
 import { checkpointContainer, restoreContainer, type PodNetworkIdentity } from '../runtime/checkpoint.js';
-import { withPodFrozen } from '../runtime/pod-freeze.js';
+import { withContainersFrozen } from '../runtime/pod-freeze.js';
 import { readPodAttachment } from '../network/pod-network.js';
 import type { ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
@@ -115,7 +115,7 @@ async function podNetworkOf(context: RuntimeContext, pod: string): Promise<PodNe
 
 /**
  * The containers to act on, in groups acted on as one: for a checkpoint, the containers named of one
- * pod, dumped one after another inside the pod's freeze (pod-freeze.ts), so the checkpoint holds them
+ * pod, frozen together and dumped one after another (pod-freeze.ts), so the checkpoint holds them
  * as they stood at one moment; for any other action, each container alone.
  */
 function actingGroups(containers: readonly ObservedContainer[], action: ControlAction): ObservedContainer[][] {
@@ -163,11 +163,11 @@ export async function controlContainers(context: RuntimeContext, containers: rea
       if (group.length === 1) return actOn(group[0]!);
       const pod = group[0]!.pod;
       try {
-        await withPodFrozen({ project: context.project, pod }, async () => {
+        await withContainersFrozen(context, group.map((container) => container.id), async () => {
           for (const container of group) await actOn(container);
         });
       } catch (error) {
-        // The freeze itself failed (cgroup v1, a pod cgroup gone): no container of the pod was dumped.
+        // The freeze itself failed (a container ended meanwhile): no container of the pod was dumped.
         for (const container of group) {
           const resource = `${container.pod}/${container.name}`;
           if (failed.includes(resource)) continue;

@@ -1,39 +1,26 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import * as native from '../native.js';
-import { podCgroup } from '../state/paths.js';
+import type { RuntimeContext } from './context.js';
+import * as runc from './runc.js';
+import { thawIfPaused } from './pause.js';
 
-// A pod frozen as one (cgroup v2's freezer on the pod's cgroup, the parent of its containers'): its
-// containers' processes stop together, so a checkpoint of the pod dumps them as they stood at the
-// same moment, not one container seconds after the other went on talking to it. CRIU's own freeze
-// of each container's cgroup inside it finds them already stopped, and puts back its own state
-// (thawed) after the dump; the pod's stays frozen until every container is dumped.
+// The containers of a pod checkpointed together are frozen together first (the OCI runtime's pause:
+// cgroup.freeze of each container's cgroup), so that none runs on while another is dumped: the
+// checkpoint holds them as they stood at one moment, not one container seconds after the other went on
+// talking to it. CRIU finds each one frozen, dumps it and leaves it as it found it (frozen, when it
+// runs on); the rest are thawed once every one is dumped. The pod's own cgroup is not the one frozen:
+// CRIU thaws the cgroup of the container it dumps so that its seized tasks reach their ptrace stop,
+// and under a frozen parent they never do (in the guest the first dump of a pod frozen so did not end).
 
-/** Freezing waits for every task to stop; under emulation that takes a moment. */
-const FREEZE_TIMEOUT_MS = 30_000;
-const FREEZE_POLL_MS = 50;
-
-const podCgroupDir = (project: string, pod: string) => `/sys/fs/cgroup/${podCgroup(project, pod)}`;
-
-async function frozen(dir: string): Promise<boolean> {
-  return /^frozen 1$/m.test(await readFile(`${dir}/cgroup.events`, 'utf8'));
-}
-
-/** Runs `work` with the pod's processes frozen, and thaws them afterwards whatever it did. */
-export async function withPodFrozen<T>(options: { project: string; pod: string }, work: () => Promise<T>): Promise<T> {
-  if (native.cgroupVersion() !== 2) {
-    throw new Error(`pod ${options.pod}: its containers are frozen together only by cgroup v2's freezer, and this host has cgroup v1; checkpoint them one at a time (pod/container)`);
-  }
-  const dir = podCgroupDir(options.project, options.pod);
-  await writeFile(`${dir}/cgroup.freeze`, '1');
+/** Runs `work` with the containers frozen, and thaws those still paused afterwards whatever it did. */
+export async function withContainersFrozen<T>(context: RuntimeContext, ids: readonly string[], work: () => Promise<T>): Promise<T> {
+  const frozen: string[] = [];
   try {
-    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
-    while (!await frozen(dir)) {
-      if (Date.now() > deadline) throw new Error(`pod ${options.pod}: ${dir}/cgroup.events did not say frozen within ${FREEZE_TIMEOUT_MS / 1000} s of writing 1 to cgroup.freeze`);
-      await sleep(FREEZE_POLL_MS);
+    for (const id of ids) {
+      await runc.pauseContainer(context.runc, id);
+      frozen.push(id);
     }
     return await work();
   } finally {
-    await writeFile(`${dir}/cgroup.freeze`, '0');
+    // A dumped container that was stopped is gone; one left running is thawed here.
+    for (const id of frozen) await thawIfPaused(context, id);
   }
 }
