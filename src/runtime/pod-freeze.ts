@@ -7,8 +7,9 @@ import { thawIfPaused } from './pause.js';
 // checkpoint holds them as they stood at one moment, not one container seconds after the other went on
 // talking to it. CRIU finds each one frozen, dumps it and leaves it as it found it (frozen, when it
 // runs on); the rest are thawed once every one is dumped. The pod's own cgroup is not the one frozen:
-// CRIU thaws the cgroup of the container it dumps so that its seized tasks reach their ptrace stop,
-// and under a frozen parent they never do (in the guest the first dump of a pod frozen so did not end).
+// in the guest (CRIU 3.17, cgroup v2) the dump of the first container of a pod frozen so did not end
+// in 300 s, presumably because CRIU's seized tasks must leave the freezer to reach their ptrace stop,
+// which a frozen parent cgroup does not let them.
 
 /** Runs `work` with the containers frozen, and thaws those still paused afterwards whatever it did. */
 export async function withContainersFrozen<T>(context: RuntimeContext, ids: readonly string[], work: () => Promise<T>): Promise<T> {
