@@ -116,10 +116,12 @@ async function podNetworkOf(context: RuntimeContext, pod: string): Promise<PodNe
 /**
  * The containers to act on, in groups acted on as one: for a checkpoint, the containers named of one
  * pod, frozen together and dumped one after another (pod-freeze.ts), so the checkpoint holds them
- * as they stood at one moment; for any other action, each container alone.
+ * as they stood at one moment; for a restore, those of one pod one after another (two CRIU restores
+ * into the pod's namespaces at once failed in the guest: "criu failed: type NOTIFY"); for any other
+ * action, each container alone.
  */
 function actingGroups(containers: readonly ObservedContainer[], action: ControlAction): ObservedContainer[][] {
-  if (action !== 'checkpoint') return containers.map((container) => [container]);
+  if (action !== 'checkpoint' && action !== 'restore') return containers.map((container) => [container]);
   const byPod = new Map<string, ObservedContainer[]>();
   for (const container of containers) byPod.set(container.pod, [...(byPod.get(container.pod) ?? []), container]);
   return [...byPod.values()];
@@ -161,6 +163,10 @@ export async function controlContainers(context: RuntimeContext, containers: rea
     };
     await runWithConcurrency(actingGroups(containers, action), CONTAINER_CONCURRENCY, async (group) => {
       if (group.length === 1) return actOn(group[0]!);
+      if (action === 'restore') {
+        for (const container of group) await actOn(container);
+        return;
+      }
       const pod = group[0]!.pod;
       try {
         await withContainersFrozen(context, group.map((container) => container.id), async () => {
