@@ -9,6 +9,7 @@ import { formatSeconds, summarise, type Figure } from './stats.js';
 import { renderChart } from './chart.js';
 import { measureWatchLatency } from './watch.js';
 import { measureWaitLatency, type WaitFigures } from './wait.js';
+import { CheckpointRefused, measureWarmStart, WARM_UP_S, type WarmStartFigures } from './warm-start.js';
 import { idleNodeRss, pairedWithNodeStart, peakRssOf, SETTLE_BEFORE_RSS_MS, type PairedFigure } from './node-floor.js';
 import { QUIET_MS } from '../src/coalesce.js';
 
@@ -17,7 +18,7 @@ import { QUIET_MS } from '../src/coalesce.js';
 // against the floor of the same run: conmon + runc for up and down, a bare Node start for the
 // read-only commands, an idle bare Node process's RSS for the supervisor. Writes a table to stdout,
 // bench/results/latest.json and bench/results/up-down.svg. BENCH_PARTS (default all: updown,bridge,
-// apply,ps,watch,wait,supervisor) runs some of the parts only; BENCH_PROJECT_PODS (default 50) and
+// apply,ps,watch,wait,supervisor,restore) runs some of the parts only; BENCH_PROJECT_PODS (default 50) and
 // BENCH_PROJECTS (default 10) size the running projects that apply, ps and supervisor measure, so
 // that those parts can be tried at a small size.
 
@@ -27,7 +28,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const sizes = (process.env.BENCH_SIZES ?? '1,10,50').split(',').map(Number);
 const rootfs = process.env.CORRAL_ROOTFS ?? '/var/lib/corral/rootfs/busybox';
 const podmanImage = 'localhost/corral-bench-busybox:latest';
-const PARTS = ['updown', 'bridge', 'apply', 'ps', 'watch', 'wait', 'supervisor'] as const;
+const PARTS = ['updown', 'bridge', 'apply', 'ps', 'watch', 'wait', 'supervisor', 'restore'] as const;
 const projectPods = Number(process.env.BENCH_PROJECT_PODS ?? 50);
 const projectCount = Number(process.env.BENCH_PROJECTS ?? 10);
 const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
@@ -156,6 +157,8 @@ interface Results {
   /** 50 pods on the project bridge (CNI bridge, host-local, portmap, firewall per pod). */
   bridgeUp50?: Figure;
   bridgeDown50?: Figure;
+  /** A service that warms up for WARM_UP_S: cold start against restore from a checkpoint; or why CRIU refused. */
+  warmStart?: WarmStartFigures | { refused: string };
 }
 
 /** The supervisor's peak RSS (VmHWM) with the project up, from the pid it records. */
@@ -269,6 +272,18 @@ async function main(): Promise<void> {
     results.supervisorRss10x5Mb = (await supervisorsRss(projectCount, 5)).reduce((total, rss) => total + rss, 0);
   }
 
+  // Where CRIU does not work with the kernel (this project's hosts), checkpoint is refused: the row says why.
+  if (parts.has('restore')) {
+    const sandbox = await corralSandbox();
+    try {
+      results.warmStart = await measureWarmStart({ cli, env: sandbox.env, dir: path.join(sandbox.dir, 'warm'), rootfs, runs });
+    } catch (error) {
+      if (!(error instanceof CheckpointRefused)) throw error;
+      results.warmStart = { refused: error.message };
+    }
+    await removeSandbox(sandbox);
+  }
+
   results.onePodUp = results.upDown.find((row) => row.pods === 1)?.corralUp;
   results.machine.loadAfter = os.loadavg()[0]!;
   await report(results);
@@ -316,6 +331,9 @@ async function report(results: Results): Promise<void> {
     lines.push(`| supervisor peak RSS, ${row.pods} pod${row.pods === 1 ? '' : 's'} | ${times(rss)} (${row.supervisorMb.toFixed(1)} MB; idle node ${row.idleNodeMb.toFixed(1)} MB) | ≤ 1.3x an idle bare Node process${targetMet(rss <= 1.3)} |`);
   }
   lines.push(`| supervisors' peak RSS, ${projectCount} projects of 5 pods | ${results.supervisorRss10x5Mb ? `${results.supervisorRss10x5Mb.toFixed(1)} MB` : 'n/a'} | |`);
+  const warm = results.warmStart;
+  if (warm && 'refused' in warm) lines.push(`| time to ready, ${WARM_UP_S} s warm-up: cold / restored | not measured: ${warm.refused.replace(/\|/g, '/').split('\n')[0]} | restored < cold |`);
+  else if (warm) lines.push(`| time to ready, ${WARM_UP_S} s warm-up: cold / restored (checkpoint) | ${formatSeconds(warm.cold)} / ${formatSeconds(warm.restored)} (${formatSeconds(warm.checkpoint)})${warm.warmedAgainAfterRestore ? ', warmed up again after a restore!' : ''} | restored < cold${targetMet(warm.restored.median < warm.cold.median)} |`);
   lines.push(`| up / down of 50 pods on the project bridge | ${formatSeconds(results.bridgeUp50)} / ${formatSeconds(results.bridgeDown50)} | |`);
   const outDir = path.join(root, 'bench/results');
   await mkdir(outDir, { recursive: true });

@@ -24,11 +24,16 @@ export function registerCheckpoint(program: Command): void {
   controlCommand(program, 'checkpoint', 'save running containers with their memory (CRIU) and stop them; `restore` brings them back', {
     addOptions: (command) => command
       .option('--leave-running', 'let the container run on after the checkpoint')
-      .option('--export <file>', 'also write the checkpoint to a tar archive (compressed as its name says: .tar.zst, .tar.gz)'),
-    prepare: async (context, options: ControlCommandOptions & { export?: string }, containers) => {
+      .option('--export <file>', 'also write the checkpoint (with the changes of its root file system) to a tar archive (compressed as its name says: .tar.zst, .tar.gz)')
+      .option('--tcp-established', 'also dump established TCP connections (a restore needs the same addresses)')
+      .option('--file-locks', 'also dump the file locks its processes hold'),
+    prepare: async (context, options: ControlCommandOptions & { export?: string; tcpEstablished?: boolean; fileLocks?: boolean }, containers) => {
       await requireCriu(context, 'checkpoint');
       if (options.export !== undefined) requireOneFor('--export', containers);
-      return { leaveRunning: Boolean(options.leaveRunning), ...(options.export === undefined ? {} : { exportFile: options.export }) };
+      return {
+        leaveRunning: Boolean(options.leaveRunning), tcpEstablished: Boolean(options.tcpEstablished), fileLocks: Boolean(options.fileLocks),
+        ...(options.export === undefined ? {} : { exportFile: options.export }),
+      };
     },
   });
   controlCommand(program, 'restore', 'bring checkpointed containers back, running from where they were saved', {

@@ -7,7 +7,7 @@ import { containerId } from '../state/paths.js';
 import { targetProjectName, type TargetOptions, withTargetOptions } from './target.js';
 
 // `corral events [--json] [--since T] [--until T] [pod | pod/container ...]`: what happens to the
-// project's containers (create, start, oom, die, pause, unpause, health_status, restart, destroy), as the
+// project's containers (create, start, oom, die, pause, unpause, health_status, restart, destroy, checkpoint, restore), as the
 // supervisor tells it in events.jsonl. Without --since only new events, as docker compose events;
 // --since replays what is kept first. Runs until Ctrl-C, or until --until has passed.
 
@@ -63,7 +63,7 @@ export function registerEvents(program: Command): void {
   withTargetOptions(program
     .command('events')
     .argument('[resources...]', 'only these pods or pod/containers')
-    .description('stream what happens to the containers (create, start, oom, die, pause, unpause, health_status, restart, destroy)'))
+    .description('stream what happens to the containers (create, start, oom, die, pause, unpause, health_status, restart, destroy, checkpoint, restore)'))
     .option('--json', 'one JSON object per line (time, type, action, project, pod, container, id, attributes)')
     .option('--since <time>', `replay the kept events since then: ${LOG_TIME_FORMS}`)
     .option('--until <time>', 'stop once this time has passed (same forms as --since)')

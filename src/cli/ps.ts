@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { readAppliedCommit } from '../gitops/applied-commit.js';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
+import { type CheckpointRecord, readCheckpointRecord } from '../runtime/checkpoint.js';
 import { ensureSupervisor } from '../supervisor/launch.js';
 import { type ContainerSnapshot, readMachineSnapshots } from '../state/snapshots.js';
 import { askSupervisor } from '../supervisor/socket.js';
@@ -60,6 +61,15 @@ export interface PsRow {
   readonly supervisor: string | null;
   /** privileged: true in the file: all capabilities, no seccomp, no masked paths. */
   readonly privileged: boolean;
+  /** The process runs on from a checkpoint (`corral restore`): when it was taken, and how long it had run by then. */
+  readonly restored: { readonly checkpointedAt: string; readonly restoredAt: string; readonly uptimeBeforeSeconds: number | null } | null;
+}
+
+/** What the checkpoint says of the running process, when it is the one a restore brought back. */
+function restoredOf(container: ObservedContainer, record: CheckpointRecord | undefined): PsRow['restored'] {
+  if (!record?.restoredAt || record.restoredPid === undefined || record.restoredPid !== container.pid) return null;
+  const uptimeBefore = record.startedAt ? Math.max(0, Math.round((Date.parse(record.checkpointedAt) - Date.parse(record.startedAt)) / 1000)) : null;
+  return { checkpointedAt: record.checkpointedAt, restoredAt: record.restoredAt, uptimeBeforeSeconds: uptimeBefore };
 }
 
 function formatDuration(seconds: number): string {
@@ -80,7 +90,7 @@ function healthOf(container: ObservedContainer, snapshot: ContainerSnapshot | un
   return { health: snapshot.health, output: snapshot.healthOutput ?? null };
 }
 
-function toRow(container: ObservedContainer, now: number, snapshot: ContainerSnapshot | undefined): PsRow {
+function toRow(container: ObservedContainer, now: number, snapshot: ContainerSnapshot | undefined, checkpoint: CheckpointRecord | undefined): PsRow {
   // A paused container's process still exists (frozen): it keeps its uptime and its last health.
   const running = container.status === 'running' || container.status === 'paused';
   const { health, output } = healthOf(container, snapshot);
@@ -98,7 +108,17 @@ function toRow(container: ObservedContainer, now: number, snapshot: ContainerSna
     healthOutput: output,
     supervisor: snapshot?.state ?? null,
     privileged: container.privileged ?? false,
+    restored: running ? restoredOf(container, checkpoint) : null,
   };
+}
+
+/** The uptime cell: a restored process's notes its checkpoint and how long it had run before it. */
+function uptimeCell(row: PsRow): string {
+  if (row.uptimeSeconds === null) return '-';
+  const uptime = formatDuration(row.uptimeSeconds);
+  if (!row.restored) return uptime;
+  const before = row.restored.uptimeBeforeSeconds === null ? '' : `, ${formatDuration(row.restored.uptimeBeforeSeconds)} before`;
+  return `${uptime} (restored from ${row.restored.checkpointedAt}${before})`;
 }
 
 function stateCell(row: PsRow): string {
@@ -115,7 +135,7 @@ function psTable(rows: readonly PsRow[]): string {
     row.health ?? '-',
     String(row.restarts),
     row.pid === null ? '-' : String(row.pid),
-    row.uptimeSeconds === null ? '-' : formatDuration(row.uptimeSeconds),
+    uptimeCell(row),
   ]));
 }
 
@@ -136,7 +156,9 @@ async function runPs(resources: readonly string[], options: PsOptions): Promise<
     const lines = options.quiet ? shown.map((container) => container.id) : [...new Set(shown.map((container) => container.pod))];
     process.stdout.write(lines.map((line) => `${line}\n`).join(''));
   } else {
-    const rows = shown.map((container) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`]));
+    // Only a running process can be a restored one: the others' checkpoint records are not read.
+    const records = await Promise.all(shown.map((container) => (container.status === 'running' || container.status === 'paused' ? readCheckpointRecord(context, container.id) : undefined)));
+    const rows = shown.map((container, index) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`], records[index]));
     process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
   }
   if (options.format !== 'json' && !options.quiet && !options.services) {

@@ -30,6 +30,8 @@ interface UpOptions extends TargetOptions {
   readonly removeOrphans?: boolean;
   /** commander's name for --no-start. */
   readonly start?: boolean;
+  /** Stopped containers with a checkpoint of their configuration start from it (converge/restore-on-up.ts). */
+  readonly restore?: boolean;
 }
 
 const PULL_POLICIES: readonly PullPolicy[] = ['always', 'missing', 'never'];
@@ -74,6 +76,11 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
   ]);
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;
+  if (options.restore && !options.dryRun) {
+    const [{ requireCheckpointSupport }, { restoreOnUp }] = await Promise.all([import('../runtime/criu-check.js'), import('../converge/restore-on-up.js')]);
+    await requireCheckpointSupport({ dirs: context.dirs, command: 'up --restore' });
+    await restoreOnUp(context, project, { scope: podsInScope(project, pods, noDeps), say: print });
+  }
   const recreate = options.forceRecreate ? new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, 'up --force-recreate'] as const))) : undefined;
   // --no-start: what `corral create` does, with up's choices of what to recreate.
   await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout, createOnly: options.start === false });
@@ -143,6 +150,7 @@ export function registerUp(program: Command): void {
     .option('--exit-code-from <pod/container>', 'in the foreground: exit with this container\'s exit code (implies --abort-on-container-exit)')
     .option('--no-start', 'create what is missing or changed, start nothing (as `corral create`)')
     .option('--remove-orphans', 'accepted for compose\'s sake: Corral always removes pods the file no longer has')
+    .option('--restore', 'a stopped container with a checkpoint of its configuration (same config hash) starts from it, with its memory, instead of cold')
     .action(async (pods: string[], options: UpOptions, command: Command) => runUp(pods, { ...command.optsWithGlobals(), ...options }));
   withTargetOptions(program
     .command('diff')

@@ -2,7 +2,9 @@ import type { RuntimeContext } from '../runtime/context.js';
 import * as runtime from '../runtime/container.js';
 import { pauseContainer, thawIfPaused, unpauseContainer } from '../runtime/pause.js';
 import { signalContainer } from '../runtime/signal.js';
-import { checkpointContainer, restoreContainer } from '../runtime/checkpoint.js';
+import { checkpointContainer, restoreContainer, type PodNetworkIdentity } from '../runtime/checkpoint.js';
+import { withContainersFrozen } from '../runtime/pod-freeze.js';
+import { readPodAttachment } from '../network/pod-network.js';
 import type { ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
@@ -22,12 +24,21 @@ export interface ControlOptions {
   readonly graceMs?: number;
   /** `checkpoint`: dump it and let it run on. */
   readonly leaveRunning?: boolean;
+  /** `checkpoint`: dump established TCP connections (`--tcp-established`). */
+  readonly tcpEstablished?: boolean;
+  /** `checkpoint`: dump file locks (`--file-locks`). */
+  readonly fileLocks?: boolean;
   /** `checkpoint`: the archive to export the checkpoint to. */
   readonly exportFile?: string;
   /** `restore`: the archive of an exported checkpoint to restore from. */
   readonly importFile?: string;
   /** `restore`: each container's config hash as the project file describes it now, by pod/container. */
   readonly desiredHashes?: ReadonlyMap<string, string>;
+  /**
+   * What the caller does instead for a container the action failed for (`up --restore`: start it cold):
+   * each failure is said with it, and not thrown.
+   */
+  readonly failuresSaid?: string;
 }
 
 const DONE_WORDS: Record<ControlAction, string> = { stop: 'stopped', start: 'started', restart: 'restarted', pause: 'paused', unpause: 'unpaused', kill: 'killed', checkpoint: 'checkpointed', restore: 'restored' };
@@ -83,14 +94,37 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
       await thawIfPaused(context, container.id);
       return;
     case 'checkpoint':
-      await checkpointContainer(context, container, { leaveRunning: options.leaveRunning, exportFile: options.exportFile });
+      await checkpointContainer(context, container, {
+        leaveRunning: options.leaveRunning, tcpEstablished: options.tcpEstablished, fileLocks: options.fileLocks, exportFile: options.exportFile,
+        podNetwork: await podNetworkOf(context, container.pod),
+      });
       return;
     case 'restore': {
       const desiredHash = options.desiredHashes?.get(resource);
       if (desiredHash === undefined) throw new Error('the project file has no such container any more, so there is no configuration to restore it into');
-      await restoreContainer(context, container, { desiredHash, importFile: options.importFile });
+      await restoreContainer(context, container, { desiredHash, importFile: options.importFile, podNetwork: await podNetworkOf(context, container.pod) });
     }
   }
+}
+
+/** The pod's address and published ports as its network attached them (none: the host's network, or not attached). */
+async function podNetworkOf(context: RuntimeContext, pod: string): Promise<PodNetworkIdentity | undefined> {
+  const attachment = await readPodAttachment(context, pod);
+  return attachment && { ip: attachment.ip, ports: attachment.ports.map((port) => `${port.hostIp || '0.0.0.0'}:${port.hostPort}->${port.containerPort}/${port.protocol}`) };
+}
+
+/**
+ * The containers to act on, in groups acted on as one: for a checkpoint, the containers named of one
+ * pod, frozen together and dumped one after another (pod-freeze.ts), so the checkpoint holds them
+ * as they stood at one moment; for a restore, those of one pod one after another (two CRIU restores
+ * into the pod's namespaces at once failed in the guest: "criu failed: type NOTIFY"); for any other
+ * action, each container alone.
+ */
+function actingGroups(containers: readonly ObservedContainer[], action: ControlAction): ObservedContainer[][] {
+  if (action !== 'checkpoint' && action !== 'restore') return containers.map((container) => [container]);
+  const byPod = new Map<string, ObservedContainer[]>();
+  for (const container of containers) byPod.set(container.pod, [...(byPod.get(container.pod) ?? []), container]);
+  return [...byPod.values()];
 }
 
 /**
@@ -116,7 +150,7 @@ export async function controlContainers(context: RuntimeContext, containers: rea
       }
       await writeStoppedSet(context.paths.stopped, stopped);
     }
-    await runWithConcurrency(containers, CONTAINER_CONCURRENCY, async (container) => {
+    const actOn = async (container: ObservedContainer) => {
       const resource = `${container.pod}/${container.name}`;
       try {
         await act(context, container, action, options);
@@ -124,7 +158,29 @@ export async function controlContainers(context: RuntimeContext, containers: rea
       } catch (error) {
         failed.push(resource);
         failures.push(`${resource}: ${(error as Error).message}`);
-        say(`✘ ${resource}  ${(error as Error).message}`);
+        say(`✘ ${resource}  ${(error as Error).message}${options.failuresSaid ? `; ${options.failuresSaid} instead` : ''}`);
+      }
+    };
+    await runWithConcurrency(actingGroups(containers, action), CONTAINER_CONCURRENCY, async (group) => {
+      if (group.length === 1) return actOn(group[0]!);
+      if (action === 'restore') {
+        for (const container of group) await actOn(container);
+        return;
+      }
+      const pod = group[0]!.pod;
+      try {
+        await withContainersFrozen(context, group.map((container) => container.id), async () => {
+          for (const container of group) await actOn(container);
+        });
+      } catch (error) {
+        // The freeze itself failed (a container ended meanwhile): no container of the pod was dumped.
+        for (const container of group) {
+          const resource = `${container.pod}/${container.name}`;
+          if (failed.includes(resource)) continue;
+          failed.push(resource);
+          failures.push(`${resource}: ${(error as Error).message}`);
+        }
+        say(`✘ ${pod}  ${(error as Error).message}`);
       }
     });
     if (changesWish && undoesWishOnFailure(action) && failed.length > 0) {
@@ -137,5 +193,5 @@ export async function controlContainers(context: RuntimeContext, containers: rea
     }
   });
   await notifySupervisor(context);
-  if (failures.length > 0) throw new Error(`${action} failed for ${failures.join('; ')}`);
+  if (failures.length > 0 && !options.failuresSaid) throw new Error(`${action} failed for ${failures.join('; ')}`);
 }

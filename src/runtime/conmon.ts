@@ -34,6 +34,8 @@ export interface ConmonLaunch {
    * instead of `runc create`, and the restored container is running when its pid is reported.
    */
   readonly restoreFrom?: string;
+  /** Options for that `runc restore` (`--tcp-established`, `--file-locks`), each passed by `--runtime-opt`. */
+  readonly restoreOptions?: readonly string[];
 }
 
 /** The file conmon creates in its working directory when the OOM killer strikes in the container's cgroup. */
@@ -58,6 +60,7 @@ export async function createWithConmon(launch: ConmonLaunch): Promise<number> {
     ...(launch.terminal ? ['--terminal'] : []),
     ...(launch.stdin ? ['--stdin'] : []),
     ...(launch.restoreFrom === undefined ? [] : ['--restore', launch.restoreFrom]),
+    ...(launch.restoreOptions ?? []).flatMap((option) => ['--runtime-opt', option]),
   ];
   // conmon writes its OOM record (`oom`) into its working directory: the bundle, not the user's
   // directory (which conmon would also keep busy for the container's life). A record there is of

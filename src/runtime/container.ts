@@ -158,7 +158,7 @@ async function namespacesOfContainer(context: RuntimeContext, pod: Pod, containe
  * Runs `runc create` for the bundle under a new conmon, which appends to the container's log; conmon
  * lives in its own scope or the project's monitors cgroup (monitors.ts), not in this process's.
  */
-async function launchWithConmon(context: RuntimeContext, id: string, resource: string, how: { restoreFrom?: string; stdio?: { terminal: boolean; stdinOpen: boolean } } = {}): Promise<{ pid: number }> {
+async function launchWithConmon(context: RuntimeContext, id: string, resource: string, how: { restoreFrom?: string; restoreOptions?: readonly string[]; stdio?: { terminal: boolean; stdinOpen: boolean } } = {}): Promise<{ pid: number }> {
   const files = context.paths.container(id);
   const [pod, container] = resource.split('/') as [string, string];
   await rm(context.paths.exitFile(id), { force: true });
@@ -180,7 +180,7 @@ async function launchWithConmon(context: RuntimeContext, id: string, resource: s
     terminal: stdio.terminal,
     stdin: stdio.stdinOpen,
     place: (conmonPid) => placeMonitor({ project: context.project, pid: conmonPid, monitor: { kind: 'conmon', pod, container } }),
-    ...(how.restoreFrom === undefined ? {} : { restoreFrom: how.restoreFrom }),
+    ...(how.restoreFrom === undefined ? {} : { restoreFrom: how.restoreFrom, restoreOptions: how.restoreOptions }),
   });
   await writeFile(files.conmonReported, '', { mode: 0o600 });
   return { pid };
@@ -376,9 +376,9 @@ export async function restartContainer(context: RuntimeContext, id: string, reso
  * Brings a checkpointed container back from CRIU's images under a new conmon, which runs `runc restore`
  * in the same bundle (root still mounted, the same config.json): running once its pid is reported.
  */
-export async function restoreFromImages(context: RuntimeContext, id: string, resource: string, images: string): Promise<{ pid: number }> {
+export async function restoreFromImages(context: RuntimeContext, id: string, resource: string, images: string, runtimeOptions: readonly string[] = []): Promise<{ pid: number }> {
   await runc.deleteContainer(context.runc, id);
-  const restored = await launchWithConmon(context, id, resource, { restoreFrom: images });
+  const restored = await launchWithConmon(context, id, resource, { restoreFrom: images, restoreOptions: runtimeOptions });
   await verifyMounts(context, id, restored.pid);
   return restored;
 }

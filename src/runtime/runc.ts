@@ -74,12 +74,14 @@ export interface CheckpointRun {
   readonly imagePath: string;
   /** Dump and let the container run on; without it runc stops it once dumped. */
   readonly leaveRunning: boolean;
+  /** CRIU's options that the restore must be given as well (`--tcp-established`, `--file-locks`). */
+  readonly criuOptions: readonly string[];
   readonly timeoutMs: number;
 }
 
 /** Dumps the container's processes with CRIU (`runc checkpoint`); CRIU's log stays in the image dir. */
 export async function checkpointContainer(options: RuncOptions, id: string, run: CheckpointRun): Promise<void> {
-  const args = ['checkpoint', '--image-path', run.imagePath, '--work-path', run.imagePath, ...(run.leaveRunning ? ['--leave-running'] : []), id];
+  const args = ['checkpoint', '--image-path', run.imagePath, '--work-path', run.imagePath, ...(run.leaveRunning ? ['--leave-running'] : []), ...run.criuOptions, id];
   const result = await runc(options, args, run.timeoutMs);
   if (result.timedOut) throw new Error(`${args.join(' ')}: no answer in ${run.timeoutMs / 1000} s (CRIU's log: ${run.imagePath}/dump.log)`);
   if (result.exitCode !== 0) throw runtimeFailure(args, result);

@@ -8,7 +8,7 @@ import { isRecord, parseStateJson, readStateText } from './read.js';
 // its only writer, appends, and rewrites the file down to the newest EVENTS_KEPT once it holds twice
 // that many, so an append stays one small write and the file stays small.
 
-export type ContainerAction = 'create' | 'start' | 'oom' | 'die' | 'pause' | 'unpause' | 'health_status' | 'restart' | 'destroy';
+export type ContainerAction = 'create' | 'start' | 'oom' | 'die' | 'pause' | 'unpause' | 'health_status' | 'restart' | 'destroy' | 'checkpoint' | 'restore';
 
 /** One event as kept (supervisor/container-events.ts says when each is told). */
 export interface ContainerEvent {
@@ -17,7 +17,7 @@ export interface ContainerEvent {
   readonly action: ContainerAction;
   /** `pod/container`. */
   readonly resource: string;
-  /** Details: pid, exitCode, health, restartCount, backoffMs. */
+  /** Details: pid, exitCode, health, restartCount, backoffMs, checkpointedAt, restoredFrom. */
   readonly attributes: Readonly<Record<string, string | number>>;
 }
 

@@ -17,9 +17,20 @@ export interface ContainerFacts {
   readonly restartCount?: number;
   /** The kernel's OOM killer struck in this process's cgroup (told once per process). */
   readonly oom?: true;
+  /** The last checkpoint told, and the last restore (runtime/checkpoint.ts's record). */
+  readonly checkpointedAt?: string;
+  readonly restoredAt?: string;
 }
 
-type Observed = Pick<ContainerFacts, 'status' | 'pid' | 'oom'> & { readonly exitCode?: number };
+/** What the container's checkpoint record says: when it was taken, and when (and which pid) a restore brought it back. */
+export interface CheckpointNote {
+  readonly checkpointedAt: string;
+  readonly leftRunning: boolean;
+  readonly restoredAt?: string;
+  readonly restoredPid?: number;
+}
+
+type Observed = Pick<ContainerFacts, 'status' | 'pid' | 'oom'> & { readonly exitCode?: number; readonly checkpoint?: CheckpointNote };
 
 /** The facts after one event: what a successor supervisor starts from. */
 export function factAfter(facts: ContainerFacts | undefined, event: Pick<ContainerEvent, 'action' | 'attributes'>): ContainerFacts | undefined {
@@ -34,6 +45,8 @@ export function factAfter(facts: ContainerFacts | undefined, event: Pick<Contain
     case 'health_status': return { ...facts, health: String(event.attributes.health) };
     case 'restart': return { ...facts, restartCount: Number(event.attributes.restartCount) };
     case 'destroy': return undefined;
+    case 'checkpoint': return { ...facts, checkpointedAt: String(event.attributes.checkpointedAt) };
+    case 'restore': return { ...facts, checkpointedAt: String(event.attributes.checkpointedAt), restoredAt: String(event.attributes.restoredAt) };
   }
 }
 
@@ -76,13 +89,20 @@ export function eventsOnObservation(before: ContainerFacts | undefined, now: Obs
       status = 'running';
     }
   }
+  // A checkpoint is told before the die it caused (it stops the container unless left running).
+  const checkpoint = now.checkpoint;
+  if (checkpoint && checkpoint.restoredAt === undefined && checkpoint.checkpointedAt !== before?.checkpointedAt) {
+    told.push({ action: 'checkpoint', attributes: { checkpointedAt: checkpoint.checkpointedAt, ...(checkpoint.leftRunning ? { leftRunning: 'true' } : {}) } });
+  }
+  const restored = checkpoint?.restoredAt !== undefined && checkpoint.restoredAt !== before?.restoredAt && checkpoint.restoredPid === now.pid && alive(now.status) ? checkpoint : undefined;
   const sameProcess = alive(status) && alive(now.status) && before?.pid === now.pid;
   if (alive(status) && !sameProcess) {
     told.push({ action: 'die', attributes: now.status === 'exited' && now.exitCode !== undefined ? { exitCode: now.exitCode } : {} });
     status = 'exited';
   }
+  if (restored) told.push({ action: 'restore', attributes: { checkpointedAt: restored.checkpointedAt, restoredAt: restored.restoredAt! } });
   if (alive(now.status) && !alive(status)) {
-    told.push({ action: 'start', attributes: now.pid === undefined ? {} : { pid: now.pid } });
+    told.push({ action: 'start', attributes: { ...(now.pid === undefined ? {} : { pid: now.pid }), ...(restored ? { restoredFrom: restored.checkpointedAt } : {}) } });
     status = 'running';
   }
   if (now.status === 'paused' && status === 'running') told.push({ action: 'pause', attributes: {} });

@@ -10,6 +10,7 @@ import { containerId } from '../state/paths.js';
 import { type ContainerSnapshot, type MachineSnapshots, readStoppedSet } from '../state/snapshots.js';
 import { SupervisorError } from './errors.js';
 import type { UnderLock } from './locked-steps.js';
+import { readCheckpointRecord } from '../runtime/checkpoint.js';
 import { type ContainerEvent, type ContainerFacts, eventsOnMachine, eventsOnObservation, factAfter } from './container-events.js';
 import { backoffFromEnvironment, healthBefore, LEFT_TO_UP, ranForMs, runningForMs, supervisedMachine } from './supervised-machine.js';
 
@@ -85,8 +86,9 @@ export function supervisedContainers(options: SupervisedOptions): SupervisedCont
 
   const tell = async (actor: Entry, seen: ObservedContainer | undefined) => {
     const { resource } = actor.getSnapshot().context;
-    const oom = seen && (await oomRecorded(context.paths.container(seen.id).bundle)) ? { oom: true as const } : {};
-    record(resource, eventsOnObservation(options.told.get(resource), seen && { status: seen.status, pid: seen.pid, exitCode: seen.exitCode, ...oom }));
+    const [oomKilled, checkpoint] = seen ? await Promise.all([oomRecorded(context.paths.container(seen.id).bundle), readCheckpointRecord(context, seen.id)]) : [false, undefined];
+    const oom = oomKilled ? { oom: true as const } : {};
+    record(resource, eventsOnObservation(options.told.get(resource), seen && { status: seen.status, pid: seen.pid, exitCode: seen.exitCode, ...oom, ...(checkpoint ? { checkpoint: { checkpointedAt: checkpoint.checkpointedAt, leftRunning: checkpoint.leftRunning, restoredAt: checkpoint.restoredAt, restoredPid: checkpoint.restoredPid } } : {}) }));
     if (!seen) actor.send({ type: 'OBSERVED', status: 'absent' });
     else actor.send({ type: 'OBSERVED', status: seen.status, hash: seen.hash, pid: seen.pid, exitCode: seen.exitCode, ranForMs: await ranForMs(context, seen), runningForMs: runningForMs(seen) });
   };

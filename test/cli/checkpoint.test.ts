@@ -78,4 +78,16 @@ refused('restore is refused the same way, from the cached answer (criu check is 
   assert.is(await state(context), 'running', 'the container still runs');
 });
 
+refused('up --restore and checkpoint of a whole pod are refused the same way, before anything changes', async (context) => {
+  assertSetUp(context);
+  const before = await readCheck(context);
+  const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d', '--restore']);
+  assert.is(up.exitCode, 2, `a runtime failure (exit 2): ${up.stdout}${up.stderr}`);
+  assert.match(up.stderr, `up --restore failed: this host cannot checkpoint containers: ${before.reason!.split('\n')[0]}`, `the refusal names the reason: ${up.stderr}`);
+  const pod = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'checkpoint', 'counter']);
+  assert.is(pod.exitCode, 2, `a runtime failure (exit 2): ${pod.stdout}${pod.stderr}`);
+  assert.match(pod.stderr, 'this host cannot checkpoint containers', `the refusal says what: ${pod.stderr}`);
+  assert.is(await state(context), 'running', 'the container still runs');
+});
+
 refused.run();

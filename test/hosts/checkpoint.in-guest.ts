@@ -5,6 +5,8 @@ import { createSandbox, eventually, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { CHECKPOINT_OBSERVATIONS_FILE, type CountRecord } from './observations.js';
 import { cli, ps, recorder } from './recorder.js';
+import { repositoryRoot } from '../helpers/sandbox.js';
+import { measureWarmStart } from '../../bench/warm-start.js';
 
 // Runs INSIDE the test guest (Debian 12's kernel and CRIU), started by checkpoint.test.ts through
 // scripts/guest/run.sh with the built checkout at /checkout. A container that counts in memory is
@@ -27,7 +29,20 @@ const projectFile = (rootfs: string, greeting: string) => [
   '      app:',
   `        rootfs: ${rootfs}`,
   `        env: { GREETING: ${greeting} }`,
-  '        command: [sh, -c, "i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  '        command: [sh, -c, "echo made-before-the-checkpoint > /made.txt; rm -rf /home/app; i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  '',
+].join('\n');
+
+/** One pod of two counting containers sharing the pod's net, IPC and UTS namespaces (the default). */
+const podFile = (rootfs: string) => [
+  'pods:',
+  '  duo:',
+  '    containers:',
+  ...['a', 'b'].flatMap((name) => [
+    `      ${name}:`,
+    `        rootfs: ${rootfs}`,
+    '        command: [sh, -c, "i=0; while :; do i=$$((i+1)); echo $$i; sleep 1; done"]',
+  ]),
   '',
 ].join('\n');
 
@@ -35,18 +50,56 @@ const job = process.env.CORRAL_GUEST_JOB;
 const { step } = recorder(job ?? '', CHECKPOINT_OBSERVATIONS_FILE);
 
 /** The numbers the container printed, in order, from `corral logs` (each line `prefix | N`). */
-async function counts(sandbox: Sandbox, project: string): Promise<number[]> {
-  const logs = await cli(sandbox, ['-p', project, 'logs', 'counter/app']);
+async function counts(sandbox: Sandbox, project: string, resource = 'counter/app'): Promise<number[]> {
+  const logs = await cli(sandbox, ['-p', project, 'logs', resource]);
   if (logs.exitCode !== 0) throw new Error(`corral logs exited ${logs.exitCode}: ${logs.stderr}`);
   return logs.stdout.split('\n').map((line) => line.replace(/^.*?\|\s?/, '').trim()).filter((text) => /^\d+$/.test(text)).map(Number);
 }
 
 /** Waits until the count passes `above`, and returns all numbers so far. */
-async function countPast(sandbox: Sandbox, project: string, above: number): Promise<number[]> {
+async function countPast(sandbox: Sandbox, project: string, above: number, resource = 'counter/app'): Promise<number[]> {
   return eventually(async () => {
-    const seen = await counts(sandbox, project);
+    const seen = await counts(sandbox, project, resource);
     return (seen.at(-1) ?? 0) > above ? seen : undefined;
-  }, `the count of counter/app past ${above}`, COUNT_TIMEOUT_MS);
+  }, `the count of ${resource} past ${above}`, COUNT_TIMEOUT_MS);
+}
+
+/** The namespaces a process is in (`net:[4026532...]`), by type. */
+async function namespacesOf(pid: number): Promise<Record<string, string>> {
+  const kinds = ['net', 'ipc', 'uts'];
+  return Object.fromEntries(await Promise.all(kinds.map(async (kind) => [kind, String((await execa('readlink', [`/proc/${pid}/ns/${kind}`])).stdout)] as const)));
+}
+
+/** Each container of the pod: its state, pid and namespaces. */
+async function podMembers(sandbox: Sandbox, project: string) {
+  const rows = await ps(sandbox, project);
+  return Promise.all(rows.map(async (row) => ({ container: row.container, state: row.state, pid: row.pid, ns: row.pid && row.state === 'running' ? await namespacesOf(row.pid) : {} })));
+}
+
+/** A pod of two containers checkpointed as one and restored: its containers still share the pod's namespaces, and count on. */
+async function podCheckpoint(): Promise<void> {
+  const sandbox = await createSandbox('checkpoint-pod');
+  const rootfs = sandbox.env.CORRAL_ROOTFS!;
+  const project = sandbox.projectName('duo');
+  const file = path.join(sandbox.work, 'corral.yaml');
+  await mkdir(sandbox.work, { recursive: true });
+  await writeFile(file, podFile(rootfs));
+  const run = (args: string[]) => cli(sandbox, ['-f', file, '-p', project, ...args]);
+  await step('podUp', () => run(['up', '-d']));
+  await step('podCounting', async () => ({ a: await countPast(sandbox, project, 3, 'duo/a'), b: await countPast(sandbox, project, 3, 'duo/b') }));
+  await step('podBefore', () => podMembers(sandbox, project));
+  await step('podCheckpoint', () => run(['checkpoint', 'duo']));
+  const stopped = await step('podStopped', async () => ({ members: await podMembers(sandbox, project), a: await counts(sandbox, project, 'duo/a'), b: await counts(sandbox, project, 'duo/b') }));
+  await step('podRestore', () => run(['restore', 'duo']));
+  await step('podAfter', async () => ({
+    members: await podMembers(sandbox, project),
+    a: await countPast(sandbox, project, (stopped?.a.at(-1) ?? 0) + 2, 'duo/a'),
+    b: await countPast(sandbox, project, (stopped?.b.at(-1) ?? 0) + 2, 'duo/b'),
+    stoppedA: stopped?.a.at(-1), stoppedB: stopped?.b.at(-1),
+  }));
+  await step('podDown', () => run(['down']));
+  await step('podLeaks', () => findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] }));
+  await sandbox.dispose();
 }
 
 async function state(sandbox: Sandbox, project: string) {
@@ -68,12 +121,8 @@ async function stoppedCount(sandbox: Sandbox, project: string): Promise<CountRec
   return { before, after: await counts(sandbox, project), ...(await state(sandbox, project)) };
 }
 
-async function main(): Promise<void> {
-  if (!job) throw new Error('CORRAL_GUEST_JOB is not set: this program runs inside the test guest (see test/hosts/checkpoint.test.ts)');
-  await step('host', async () => ({
-    kernel: String((await execa('uname', ['-r'])).stdout).trim(),
-    criu: String((await execa('criu', ['--version'], { reject: false })).stdout).trim(),
-  }));
+/** The counting container alone: checkpoint, restore, what ps/events/logs say, takeover, --leave-running, export and import. */
+async function singleContainer(): Promise<void> {
   const sandbox = await createSandbox('checkpoint');
   const project = sandbox.projectName('count');
   const file = path.join(sandbox.work, 'corral.yaml');
@@ -92,6 +141,19 @@ async function main(): Promise<void> {
   await step('restoreChanged', () => run(['restore', 'counter/app'], changed));
   await step('restore', () => run(['restore', 'counter/app']));
   await step('afterRestore', async () => ({ counts: await countPast(sandbox, project, (stopped?.after.at(-1) ?? 0) + 2), ...(await state(sandbox, project)) }));
+  // What ps, events and logs say of the checkpoint and the restore.
+  await step('toldRestored', async () => {
+    const rows = await cli(sandbox, ['-p', project, 'ps', '--format', 'json']);
+    const table = await cli(sandbox, ['-p', project, 'ps']);
+    const events = await cli(sandbox, ['-p', project, 'events', '--json', '--since', '2h', '--until', '0s']);
+    const logs = await cli(sandbox, ['-p', project, 'logs', 'counter/app']);
+    return {
+      restored: (JSON.parse(rows.stdout) as { restored: unknown }[])[0]?.restored ?? null,
+      table: table.stdout,
+      events: events.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { action: string; attributes: Record<string, unknown> }).map((event) => ({ action: event.action, attributes: event.attributes })),
+      notes: logs.stdout.split('\n').filter((line) => line.includes('[corral]')),
+    };
+  });
 
   // The restored container is the supervisor's like any other: killed, its restart policy brings it back.
   await step('takenOver', async () => {
@@ -128,6 +190,11 @@ async function main(): Promise<void> {
   await step('createElsewhere', () => there(['create']));
   await step('importElsewhere', () => there(['restore', '--import', archive, 'counter/app']));
   await step('afterImport', async () => ({ counts: await countPast(elsewhere, project, (exported?.after.at(-1) ?? 0) + 2), ...(await state(elsewhere, project)) }));
+  // The upper dir's changes came with the export: a file the container made, a directory it removed.
+  await step('upperElsewhere', async () => ({
+    made: await there(['exec', 'counter/app', 'cat', '/made.txt']),
+    home: await there(['exec', 'counter/app', 'ls', '-d', '/home/app']),
+  }));
   await step('downElsewhere', () => there(['down']));
   await step('leaks', async () => [
     ...await findLeaks({ dirs: [sandbox.run, sandbox.state], projects: [project] }),
@@ -135,6 +202,30 @@ async function main(): Promise<void> {
   ]);
   await elsewhere.dispose();
   await sandbox.dispose();
+}
+
+/** up --restore, and the bench's figure where CRIU works: a slow-to-warm service, cold against restored. */
+async function warmStart(): Promise<void> {
+  const warm = await createSandbox('checkpoint-warm');
+  await step('warmStart', () => measureWarmStart({ cli: path.join(repositoryRoot, 'dist/bin/corral.js'), env: warm.env, dir: warm.work, rootfs: warm.env.CORRAL_ROOTFS!, runs: 1, timeoutMs: COUNT_TIMEOUT_MS }));
+  await step('warmLeaks', () => findLeaks({ dirs: [warm.run, warm.state], projects: ['warm'] }));
+  await warm.dispose();
+}
+
+const PARTS = { single: singleContainer, pod: podCheckpoint, warm: warmStart };
+
+async function main(): Promise<void> {
+  if (!job) throw new Error('CORRAL_GUEST_JOB is not set: this program runs inside the test guest (see test/hosts/checkpoint.test.ts)');
+  await step('host', async () => ({
+    kernel: String((await execa('uname', ['-r'])).stdout).trim(),
+    criu: String((await execa('criu', ['--version'], { reject: false })).stdout).trim(),
+  }));
+  // CORRAL_CHECKPOINT_PARTS=pod,warm runs some parts alone, for a look by hand in the guest; the suite runs all.
+  const names = (process.env.CORRAL_CHECKPOINT_PARTS ?? Object.keys(PARTS).join(',')).split(',') as (keyof typeof PARTS)[];
+  for (const name of names) {
+    if (!PARTS[name]) throw new Error(`CORRAL_CHECKPOINT_PARTS: no part ${name} (parts: ${Object.keys(PARTS).join(', ')})`);
+    await PARTS[name]();
+  }
 }
 
 await main();

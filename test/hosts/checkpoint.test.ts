@@ -97,6 +97,21 @@ checkpoint('restore brings it back running, and the count goes on from where it 
   assert.is(restored.counts.filter((count) => count === 1).length, 1, `it never counted from 1 again: ${restored.counts.join(' ')}`);
 });
 
+checkpoint('ps, events and logs say what happened: checkpointed at, restored from, the uptime before', (context) => {
+  const told = observed<{ restored: { checkpointedAt: string; uptimeBeforeSeconds: number | null } | null; table: string; events: { action: string; attributes: Record<string, unknown> }[]; notes: string[] }>(context, 'toldRestored');
+  assert.ok(told.restored, `ps --format json notes the restored process: ${told.table}`);
+  assert.ok((told.restored.uptimeBeforeSeconds ?? 0) >= 3, `with how long it had run before the checkpoint: ${JSON.stringify(told.restored)}`);
+  assert.match(told.table, `restored from ${told.restored.checkpointedAt}`, `the ps table says it: ${told.table}`);
+  const actions = told.events.map((event) => event.action);
+  const dumped = actions.indexOf('checkpoint');
+  assert.ok(dumped >= 0 && actions[dumped + 1] === 'die', `events: a checkpoint, then the die it caused: ${actions.join(' ')}`);
+  const back = actions.indexOf('restore');
+  assert.ok(back > dumped && actions[back + 1] === 'start', `events: a restore, then its start: ${actions.join(' ')}`);
+  assert.is(told.events[back + 1]!.attributes.restoredFrom, told.restored.checkpointedAt, 'the start names the checkpoint it came from');
+  assert.ok(told.notes.some((line) => line.includes('checkpointed at')), `the log notes the checkpoint: ${told.notes.join(' / ')}`);
+  assert.ok(told.notes.some((line) => line.includes(`restored from the checkpoint of ${told.restored!.checkpointedAt}`)), `and the restore: ${told.notes.join(' / ')}`);
+});
+
 checkpoint('the supervisor takes the restored container over: killed, its restart policy brings it back', (context) => {
   const { before, after } = observed<{ before: Row; after: Row }>(context, 'takenOver');
   assert.is(after.state, 'running', `running again: ${JSON.stringify(after)}`);
@@ -126,6 +141,45 @@ checkpoint('an exported checkpoint is restored after down into fresh state dirs 
   assert.is(imported.state, 'running', `running there: ${JSON.stringify(imported)}`);
   assert.is(imported.counts[0], last + 1, `its first number there is ${last + 1}, the one after the export's last: ${imported.counts.join(' ')}`);
   succeeded(context, 'downElsewhere');
+});
+
+checkpoint('the export carries the upper dir\'s changes: a file the container made is there elsewhere, a directory it removed (/home/app) is not', (context) => {
+  const { made, home } = observed<{ made: CliRecord; home: CliRecord }>(context, 'upperElsewhere');
+  assert.is(made.exitCode, 0, `cat /made.txt there: ${made.stdout}${made.stderr}`);
+  assert.is(made.stdout.trim(), 'made-before-the-checkpoint');
+  assert.is.not(home.exitCode, 0, `/home/app, removed before the checkpoint, is gone there too: ${home.stdout}${home.stderr}`);
+});
+
+interface Member { container: string; state: string; pid: number | null; ns: Record<string, string> }
+
+checkpoint('a pod of two containers is checkpointed as one and restored: they still share its net, IPC and UTS namespaces, and count on', (context) => {
+  succeeded(context, 'podUp');
+  const before = observed<Member[]>(context, 'podBefore');
+  const result = succeeded(context, 'podCheckpoint');
+  assert.match(result.stdout, /duo\/a\s+checkpointed/, result.stdout);
+  assert.match(result.stdout, /duo\/b\s+checkpointed/, result.stdout);
+  const stopped = observed<{ members: Member[] }>(context, 'podStopped');
+  assert.equal(stopped.members.map((member) => member.state), ['exited', 'exited'], `both stopped: ${JSON.stringify(stopped.members)}`);
+  succeeded(context, 'podRestore');
+  const after = observed<{ members: Member[]; a: number[]; b: number[]; stoppedA: number; stoppedB: number }>(context, 'podAfter');
+  assert.equal(after.members.map((member) => member.state), ['running', 'running'], `both running: ${JSON.stringify(after.members)}`);
+  const [a, b] = after.members as [Member, Member];
+  for (const kind of ['net', 'ipc', 'uts']) {
+    assert.is(a.ns[kind], b.ns[kind], `${kind}: a and b share one namespace after the restore: ${JSON.stringify(after.members)}`);
+    assert.is(a.ns[kind], before[0]!.ns[kind], `${kind}: the pod's pinned namespace, as before the checkpoint: ${JSON.stringify(before)}`);
+  }
+  assert.ok(goesOnFrom(after.a, after.stoppedA), `a counts on from ${after.stoppedA}: ${after.a.join(' ')}`);
+  assert.ok(goesOnFrom(after.b, after.stoppedB), `b counts on from ${after.stoppedB}: ${after.b.join(' ')}`);
+  succeeded(context, 'podDown');
+  assert.equal(observed<string[]>(context, 'podLeaks'), [], 'the pod leaves nothing behind');
+});
+
+checkpoint('up --restore starts a stopped container from its matching checkpoint: it ticks on without warming up again (the bench figure)', (context) => {
+  const figures = observed<{ cold: { median: number }; restored: { median: number }; checkpoint: { median: number }; warmedAgainAfterRestore: boolean }>(context, 'warmStart');
+  process.stderr.write(`\nwarm start in the guest (s, emulation): cold ${figures.cold.median.toFixed(1)}, restored ${figures.restored.median.toFixed(1)}, checkpoint ${figures.checkpoint.median.toFixed(1)}\n`);
+  assert.is(figures.warmedAgainAfterRestore, false, 'the restored service did not build its state again');
+  assert.ok(figures.restored.median > 0 && figures.cold.median > 0, `both measured: ${JSON.stringify(figures)}`);
+  assert.equal(observed<string[]>(context, 'warmLeaks'), [], 'nothing left behind');
 });
 
 checkpoint('nothing is left behind', (context) => {

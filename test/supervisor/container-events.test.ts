@@ -61,6 +61,24 @@ derived('machine changes: a new health once, a restart once per scheduled restar
   assert.equal(eventsOnMachine({ status: 'exited', restartCount: 1 }, { inBackoff: true, restartCount: 0, backoffMs: 300 }), []);
 });
 
+derived('a checkpoint is told before the die it caused, a restore before its start (which names the checkpoint); each once', () => {
+  const at = '2026-11-30T12:00:00.000Z';
+  const dumped = eventsOnObservation({ status: 'running', pid: 7 }, { status: 'exited', exitCode: 137, checkpoint: { checkpointedAt: at, leftRunning: false } });
+  assert.equal(actions(dumped), ['checkpoint', 'die']);
+  assert.equal(dumped[0]!.attributes, { checkpointedAt: at });
+  let facts: ReturnType<typeof factAfter> = { status: 'running', pid: 7 };
+  for (const event of dumped) facts = factAfter(facts, event);
+  assert.equal(eventsOnObservation(facts, { status: 'exited', exitCode: 137, checkpoint: { checkpointedAt: at, leftRunning: false } }), [], 'told once');
+  const back = { checkpointedAt: at, leftRunning: false, restoredAt: '2026-11-30T12:05:00.000Z', restoredPid: 9 };
+  const restored = eventsOnObservation(facts, { status: 'running', pid: 9, checkpoint: back });
+  assert.equal(restored, [{ action: 'restore', attributes: { checkpointedAt: at, restoredAt: back.restoredAt } }, { action: 'start', attributes: { pid: 9, restoredFrom: at } }]);
+  for (const event of restored) facts = factAfter(facts, event);
+  assert.equal(eventsOnObservation(facts, { status: 'running', pid: 9, checkpoint: back }), [], 'told once');
+  assert.equal(actions(eventsOnObservation(facts, { status: 'running', pid: 10, checkpoint: back })), ['die', 'start'], 'a later restart of it is no restore');
+  const kept = eventsOnObservation({ status: 'running', pid: 7 }, { status: 'running', pid: 7, checkpoint: { checkpointedAt: at, leftRunning: true } });
+  assert.equal(kept, [{ action: 'checkpoint', attributes: { checkpointedAt: at, leftRunning: 'true' } }], '--leave-running: no die');
+});
+
 derived('a successor supervisor continues from the facts the kept events tell', () => {
   const at = (action: ContainerEvent['action'], resource: string, attributes: ContainerEvent['attributes'] = {}): ContainerEvent => ({ time: '2026-11-30T07:00:00.000Z', action, resource, attributes });
   const facts = factsAfter([at('create', 'web/app'), at('start', 'web/app', { pid: 7 }), at('create', 'old/x'), at('destroy', 'old/x'), at('health_status', 'web/app', { health: 'healthy' })]);
