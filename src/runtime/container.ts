@@ -243,6 +243,7 @@ export async function createContainer(context: RuntimeContext, target: Container
       cgroupVersion: native.cgroupVersion(),
       bindSourceFlags: await lockedFlagsOfSources(bindSources),
       nofileHardLimit: context.nofileHardLimit,
+      hardLimits: context.hardLimits,
       boundingCapabilities: context.boundingCapabilities,
       seccompProfile: await seccompProfileOf(context, container.security.seccomp),
       ...(initBinary ? { initBinary } : {}),

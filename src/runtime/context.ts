@@ -1,7 +1,7 @@
 import { makeDirDespiteRemoval } from '../state/make-dir.js';
 import { isValidProjectName, PROJECT_NAME_RULE } from '../project/name.js';
 import { dirsFromEnvironment, projectPaths, type Dirs, type ProjectPaths } from '../state/paths.js';
-import { findBinary, hostBoundingCapabilities, hostNofileHardLimit } from './host.js';
+import { findBinary, hostBoundingCapabilities, hostHardLimits, nofileHardLimitOf } from './host.js';
 import type { RuncOptions } from './runc.js';
 import { RuntimeError } from './errors.js';
 import { loadSeccompProfile, type DockerSeccompProfile } from './seccomp.js';
@@ -15,6 +15,8 @@ export interface RuntimeContext {
   readonly runc: RuncOptions;
   readonly conmon: string;
   readonly nofileHardLimit: number;
+  /** This process's hard limits by ulimit name (-1: unlimited). */
+  readonly hardLimits: Readonly<Record<string, number>>;
   /** What a container may get at most: this process's bounding set. */
   readonly boundingCapabilities: readonly string[];
   readonly seccompProfile?: DockerSeccompProfile;
@@ -46,13 +48,15 @@ export async function openRuntime(project: string, options: { dirs?: Dirs; runti
   const dirs = options.dirs ?? dirsFromEnvironment();
   const paths = projectPaths(dirs, project);
   if (!options.readOnly) await ensureProjectDirs(paths);
+  const hardLimits = await hostHardLimits();
   return {
     project,
     dirs,
     paths,
     runc: { binary: findBinary(options.runtime ?? process.env.CORRAL_RUNTIME ?? 'runc'), root: paths.runcRoot },
     conmon: findBinary('conmon', process.env.CORRAL_CONMON),
-    nofileHardLimit: await hostNofileHardLimit(),
+    nofileHardLimit: nofileHardLimitOf(hardLimits),
+    hardLimits,
     boundingCapabilities: await hostBoundingCapabilities(),
     seccompProfile: await loadSeccompProfile(),
   };

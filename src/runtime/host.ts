@@ -4,12 +4,30 @@ import { existsSync } from 'node:fs';
 
 // Facts about the host that shape every container: which runtime to use and the limits it can grant.
 
+/** The rows of /proc/self/limits by the name a ulimit has (setrlimit's units, as the runtime spec's). */
+const LIMIT_ROWS: Readonly<Record<string, string>> = {
+  'Max cpu time': 'cpu', 'Max file size': 'fsize', 'Max data size': 'data', 'Max stack size': 'stack', 'Max core file size': 'core',
+  'Max resident set': 'rss', 'Max processes': 'nproc', 'Max open files': 'nofile', 'Max locked memory': 'memlock', 'Max address space': 'as',
+  'Max file locks': 'locks', 'Max pending signals': 'sigpending', 'Max msgqueue size': 'msgqueue', 'Max nice priority': 'nice',
+  'Max realtime priority': 'rtprio', 'Max realtime timeout': 'rttime',
+};
+
+/** This process's hard limits by ulimit name; -1 is unlimited. A host without CAP_SYS_RESOURCE cannot give a container more. */
+export async function hostHardLimits(): Promise<Readonly<Record<string, number>>> {
+  const limits: Record<string, number> = {};
+  for (const row of (await readFile('/proc/self/limits', 'utf8')).split('\n')) {
+    const label = Object.keys(LIMIT_ROWS).find((prefix) => row.startsWith(`${prefix} `));
+    if (!label) continue;
+    const hard = row.slice(label.length).trim().split(/\s+/)[1];
+    if (hard !== undefined) limits[LIMIT_ROWS[label]!] = hard === 'unlimited' ? -1 : Number(hard);
+  }
+  return limits;
+}
+
 /** The hard RLIMIT_NOFILE of this process, which no container may exceed (runc fails if asked to). */
-export async function hostNofileHardLimit(): Promise<number> {
-  const limits = await readFile('/proc/self/limits', 'utf8');
-  const line = limits.split('\n').find((row) => row.startsWith('Max open files'));
-  const hard = line?.trim().split(/\s+/)[4];
-  return hard === undefined || hard === 'unlimited' ? 1048576 : Number(hard);
+export function nofileHardLimitOf(hardLimits: Readonly<Record<string, number>>): number {
+  const hard = hardLimits.nofile;
+  return hard === undefined || hard === -1 ? 1048576 : hard;
 }
 
 /**

@@ -85,6 +85,8 @@ export interface SpecInput {
   readonly bindSourceFlags?: Readonly<Record<string, readonly string[]>>;
   /** The host's hard RLIMIT_NOFILE. */
   readonly nofileHardLimit: number;
+  /** The host's hard limits by ulimit name (-1: unlimited): above them only with CAP_SYS_RESOURCE. */
+  readonly hardLimits?: Readonly<Record<string, number>>;
   /** Capabilities the host can give; others are left out (default: all). */
   readonly boundingCapabilities?: readonly string[];
   /** The seccomp profile to filter syscalls with; none where the host has no profile. */
@@ -240,6 +242,16 @@ function rlimitsFor(input: SpecInput) {
   };
   if (limits.nofile!.hard > input.nofileHardLimit) {
     throw new Error(`ulimit nofile ${limits.nofile!.hard} is above the host's hard limit ${input.nofileHardLimit}; ask for at most ${input.nofileHardLimit}`);
+  }
+  // Without CAP_SYS_RESOURCE (some VMs drop it from every process) no hard limit can be raised:
+  // said here, with the number to ask for, rather than as runc's "operation not permitted".
+  if (input.boundingCapabilities && !input.boundingCapabilities.includes('CAP_SYS_RESOURCE')) {
+    for (const name of Object.keys(input.container.security.ulimits)) {
+      const wanted = limits[name]!.hard;
+      const host = input.hardLimits?.[name];
+      if (host === undefined || host === -1 || (wanted !== -1 && wanted <= host)) continue;
+      throw new Error(`ulimit ${name} ${wanted === -1 ? 'unlimited' : wanted} is above this host's hard limit ${host}, which cannot be raised here (the host gives no process CAP_SYS_RESOURCE); ask for at most ${host}`);
+    }
   }
   return Object.keys(limits).sort().map((name) => ({ type: `RLIMIT_${name.toUpperCase()}`, hard: limits[name]!.hard, soft: limits[name]!.soft }));
 }

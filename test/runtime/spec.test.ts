@@ -6,6 +6,8 @@ import path from 'node:path';
 import { DEFAULT_CAPABILITIES, generateSpec, INIT_PATH, type SpecInput, specText } from '../../src/runtime/spec.js';
 import { resolveUser } from '../../src/runtime/users.js';
 import { seccompForContainer } from '../../src/runtime/seccomp.js';
+import { hostHardLimits } from '../../src/runtime/host.js';
+import { ALL_CAPABILITIES } from '../../src/project/capabilities.js';
 import { baselineContainer } from '../helpers/fixtures.js';
 
 // What a container would get from the runtime, read from the generated config.json.
@@ -74,6 +76,25 @@ spec('cap_drop ALL then cap_add keeps only what was added', () => {
 spec('a ulimit above the host hard limit is refused with the limit named', () => {
   const container = baselineContainer({ security: { ...baselineContainer().security, ulimits: { nofile: { soft: 100, hard: 50000 } } } });
   assert.throws(() => generateSpec(input({ container, nofileHardLimit: 20000 })), /nofile 50000 is above the host's hard limit 20000/, 'refused');
+});
+
+spec('without CAP_SYS_RESOURCE, a ulimit above the host\'s hard limit (unlimited included) is refused with the number to ask for; with it, it is written', () => {
+  const withLimits = (ulimits: Record<string, { soft: number; hard: number }>) => baselineContainer({ security: { ...baselineContainer().security, ulimits } });
+  const hardLimits = { memlock: 8388608, core: -1, nofile: 20000 };
+  const noSysResource = ALL_CAPABILITIES.filter((name) => name !== 'CAP_SYS_RESOURCE');
+  assert.throws(() => generateSpec(input({ container: withLimits({ memlock: { soft: -1, hard: -1 } }), hardLimits, boundingCapabilities: noSysResource })),
+    /ulimit memlock unlimited is above this host's hard limit 8388608, which cannot be raised here .*ask for at most 8388608/);
+  assert.throws(() => generateSpec(input({ container: withLimits({ memlock: { soft: 1, hard: 8388609 } }), hardLimits, boundingCapabilities: noSysResource })), /memlock 8388609 is above/);
+  const within = generateSpec(input({ container: withLimits({ memlock: { soft: 4096, hard: 8388608 }, core: { soft: 0, hard: -1 } }), hardLimits, boundingCapabilities: noSysResource })).process.rlimits;
+  assert.equal(within.map((limit: { type: string }) => limit.type), ['RLIMIT_CORE', 'RLIMIT_MEMLOCK', 'RLIMIT_NOFILE'], 'at or under the host\'s, and unlimited where the host is');
+  const raised = generateSpec(input({ container: withLimits({ memlock: { soft: -1, hard: -1 } }), hardLimits, boundingCapabilities: ALL_CAPABILITIES })).process.rlimits;
+  assert.equal(raised.find((limit: { type: string }) => limit.type === 'RLIMIT_MEMLOCK'), { type: 'RLIMIT_MEMLOCK', hard: -1, soft: -1 }, 'a host with CAP_SYS_RESOURCE raises it');
+});
+
+spec('the host\'s hard limits are read by ulimit name, -1 for unlimited', async () => {
+  const limits = await hostHardLimits();
+  assert.equal(Object.keys(limits).sort(), ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'].sort());
+  assert.ok(Object.values(limits).every((value) => Number.isInteger(value) && value >= -1), JSON.stringify(limits));
 });
 
 spec('rlimits never exceed the host hard limit', () => {
