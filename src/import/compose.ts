@@ -134,12 +134,13 @@ function namespaceMode(value: string, placements: Map<string, Placement>): strin
   return target ? `container:${target.pod}/${target.container}` : undefined;
 }
 
-/** The options of a short tmpfs entry (`/tmp:size=64m,mode=1777`): size and mode; `rw` is the default. */
+/** The options of a short tmpfs entry (`/tmp:size=64m,mode=1777,uid=1000,gid=1000`); `rw` is the default. */
 function tmpfsOptions(options: string, refuse: (option: string) => never): Raw {
   const settings: Raw = {};
   for (const option of options.split(',').filter(Boolean)) {
     const [name, value] = option.split('=', 2) as [string, string | undefined];
     if ((name === 'size' || name === 'mode') && value) settings[name] = value;
+    else if ((name === 'uid' || name === 'gid') && value && /^\d+$/.test(value)) settings[name] = Number(value);
     else if (option !== 'rw') refuse(option);
   }
   return settings;
@@ -482,7 +483,7 @@ class ComposeTranslation {
       const [target, options = ''] = entry.split(':');
       const from = [...at, 'tmpfs', ...(Array.isArray(raw.tmpfs) ? [index] : [])];
       const settings = tmpfsOptions(options, (option) => {
-        throw errorAt(t.source, from, `tmpfs option ${option} is not supported: the mount would be made without it`, 'keep size= and mode= only, e.g. /tmp:size=64m,mode=1777');
+        throw errorAt(t.source, from, `tmpfs option ${option} is not supported: the mount would be made without it`, 'keep size=, mode=, uid= and gid= (numbers) only, e.g. /tmp:size=64m,mode=1777,uid=1000');
       });
       t.from([...to, 'volumes', mounts.length], from);
       mounts.push({ type: 'tmpfs', target, ...(Object.keys(settings).length > 0 ? { tmpfs: settings } : {}) });

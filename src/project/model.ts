@@ -321,6 +321,9 @@ export interface Mount {
   /** tmpfs only: size in bytes (0 = kernel default) and octal mode. */
   readonly size?: number;
   readonly mode?: number;
+  /** tmpfs only: the owner of its root (container ids), as compose's `uid=`/`gid=` options. */
+  readonly uid?: number;
+  readonly gid?: number;
   /** A volume of the container's own for one of its image's VOLUME paths, seeded from the image when first made. */
   readonly anonymous?: true;
 }

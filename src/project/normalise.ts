@@ -153,7 +153,8 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
   const extra = { ...(subpath === undefined ? {} : { subpath: path.posix.normalize(subpath) }) };
   if (!target.startsWith('/')) throw errorAt(context.parsed, at, `mount target "${target}" is not an absolute path`, 'write the path inside the container from /, e.g. /data');
   if (kind === 'tmpfs') {
-    return { type: 'tmpfs', source: '', target, readOnly, size: tmpfs?.size === undefined ? 0 : sizeAt(context.parsed, [...at, 'tmpfs', 'size'], tmpfs.size), mode: parseMode(tmpfs?.mode, 0o1777) };
+    const owner = { ...(tmpfs?.uid === undefined ? {} : { uid: Number(tmpfs.uid) }), ...(tmpfs?.gid === undefined ? {} : { gid: Number(tmpfs.gid) }) };
+    return { type: 'tmpfs', source: '', target, readOnly, size: tmpfs?.size === undefined ? 0 : sizeAt(context.parsed, [...at, 'tmpfs', 'size'], tmpfs.size), mode: parseMode(tmpfs?.mode, 0o1777), ...owner };
   }
   if (!source) throw errorAt(context.parsed, at, `mount of ${target} has no source`, 'name a volume or a host path as source');
   if (kind === 'bind' || isHostPath(source)) {

@@ -81,7 +81,7 @@ async function resolveMounts(context: RuntimeContext, container: Container, root
   const ownDirs = realOwnDirs(context.dirs);
   for (const mount of container.mounts) {
     if (mount.type === 'tmpfs') {
-      mounts.push({ type: 'tmpfs', source: 'tmpfs', target: mount.target, readOnly: mount.readOnly, size: mount.size, mode: mount.mode });
+      mounts.push({ type: 'tmpfs', source: 'tmpfs', target: mount.target, readOnly: mount.readOnly, size: mount.size, mode: mount.mode, uid: mount.uid, gid: mount.gid });
       continue;
     }
     let source: string;

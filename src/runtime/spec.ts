@@ -50,6 +50,9 @@ export interface ResolvedMount {
   readonly readOnly: boolean;
   readonly size?: number;
   readonly mode?: number;
+  /** tmpfs: owner of its root, in the container's ids. */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface SpecInput {
@@ -178,6 +181,8 @@ function volumeMount(mount: ResolvedMount, sourceFlags: SpecInput['bindSourceFla
     const options = ['nosuid', 'nodev'];
     if (mount.size) options.push(`size=${mount.size}`);
     if (mount.mode !== undefined) options.push(`mode=${mount.mode.toString(8)}`);
+    if (mount.uid !== undefined) options.push(`uid=${mount.uid}`);
+    if (mount.gid !== undefined) options.push(`gid=${mount.gid}`);
     if (mount.readOnly) options.push('ro');
     return { destination: mount.target, type: 'tmpfs', source: 'tmpfs', options };
   }

@@ -64,6 +64,8 @@ values('sysctls list, ulimits as strings, extra_hosts with host-gateway, an opti
       - "legacy=10.0.0.9"
       - "six:[fe80::1]"
       - "gw:host-gateway"
+    tmpfs:
+      - /scratch:size=1m,mode=0700,uid=1000,gid=1001
     env_file:
       - ./present.env
       - { path: ./missing.env, required: false }
@@ -89,6 +91,7 @@ values('sysctls list, ulimits as strings, extra_hosts with host-gateway, an opti
   // fsize and core: whose hard limit this host leaves unlimited (it lacks CAP_SYS_RESOURCE, so no limit can go above the host's).
   assert.match(limits, /Max file size\s+unlimited\s+unlimited/, `fsize -1 is unlimited: ${limits}`);
   assert.match(limits, /Max core file size\s+0\s+unlimited/, `core soft 0, hard -1: ${limits}`);
+  assert.is((await run('stat -c "%u:%g %a" /scratch')).trim(), '1000:1001 700', 'the tmpfs belongs to uid= and gid=, with its mode');
   const hosts = await run('cat /etc/hosts');
   assert.match(hosts, /^10\.0\.0\.9\tlegacy$/m, `host=ip: ${hosts}`);
   assert.match(hosts, /^fe80::1\tsix$/m, `IPv6 in brackets, written without them: ${hosts}`);
