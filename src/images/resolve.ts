@@ -15,13 +15,15 @@ export async function resolveProjectImages(project: Project, stateDir: string, o
   if (containers.length === 0) return project;
   const store = imageStore(stateDir);
   const wanted = new Map<string, ContainerImage>();
-  // One pull per reference; `always` wins when containers ask differently.
-  for (const { image } of containers) wanted.set(image!.ref, wanted.get(image!.ref)?.pullPolicy === 'always' ? wanted.get(image!.ref)! : image!);
+  // One pull (or build) per reference; `always` and `build` win when containers ask differently.
+  const eager = (image: ContainerImage | undefined) => image?.pullPolicy === 'always' || image?.pullPolicy === 'build';
+  for (const { image } of containers) wanted.set(image!.ref, eager(wanted.get(image!.ref)) ? wanted.get(image!.ref)! : image!);
   const say = options.reporter?.line ?? options.onProgress;
   const images = new Map(await Promise.all([...wanted].map(async ([ref, image]) => {
-    if (image.build && (options.rebuild || !(await readImage(store, ref)))) return [ref, await buildImage(store, ref, image.build, say)] as const;
+    // pull_policy: build is compose's `up --build` for this image alone.
+    if (image.build && (options.rebuild || image.pullPolicy === 'build' || !(await readImage(store, ref)))) return [ref, await buildImage(store, ref, image.build, say)] as const;
     // `up --pull` overrides every pull_policy, as compose's does; an image built here is never pulled.
-    return [ref, await ensureImage(store, ref, image.build ? 'missing' : options.pull ?? image.pullPolicy, options)] as const;
+    return [ref, await ensureImage(store, ref, image.build || image.pullPolicy === 'build' ? 'missing' : options.pull ?? image.pullPolicy, options)] as const;
   })));
   return {
     ...project,

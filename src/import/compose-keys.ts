@@ -231,7 +231,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.pre_stop[].environment': carried(),
   'services.*.privileged': carried(),
   'services.*.profiles': carried(),
-  'services.*.pull_policy': carried('always, never, missing, if_not_present; build, daily, weekly, every_N and refresh are refused'),
+  'services.*.pull_policy': carried('always, never, missing, if_not_present, build; daily, weekly, every_N and refresh are refused'),
   'services.*.pull_refresh_after': warned('refresh policies are not supported; the pull_policy decides'),
   'services.*.read_only': carried(),
   'services.*.restart': carried(),

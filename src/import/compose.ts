@@ -741,14 +741,14 @@ class ComposeTranslation {
     }
   }
 
-  /** pull_policy: always, never, missing (if_not_present); a policy Corral cannot keep (build, daily, every_...) is refused. */
+  /** pull_policy: always, never, missing (if_not_present), build; a policy Corral cannot keep (daily, every_..., refresh) is refused. */
   private pullPolicy({ raw, at, container }: Service): void {
     if (raw.pull_policy === undefined) return;
-    const policy = { always: 'always', never: 'never', missing: 'missing', if_not_present: 'missing' }[String(raw.pull_policy)];
+    const policy = { always: 'always', never: 'never', missing: 'missing', if_not_present: 'missing', build: 'build' }[String(raw.pull_policy)];
     if (policy) container.pull_policy = policy;
     else {
       throw errorAt(this.t.source, [...at, 'pull_policy'], `pull_policy ${String(raw.pull_policy)} is not supported: the image would be pulled or built at other times than asked`,
-        String(raw.pull_policy) === 'build' ? 'remove pull_policy: a service with build: is built by corral up (corral up --build builds it again)' : 'write always, missing or never; corral pull refreshes an image when you ask');
+        'write always, missing, never or build; corral pull refreshes an image when you ask');
     }
   }
 

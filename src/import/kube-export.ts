@@ -151,7 +151,7 @@ class KubeExport {
       } : {}),
       securityContext,
       ...(probe ? { livenessProbe: probe } : {}),
-      ...(container.image?.pullPolicy ? { imagePullPolicy: { missing: 'IfNotPresent', always: 'Always', never: 'Never' }[container.image.pullPolicy] } : {}),
+      ...(container.image?.pullPolicy ? { imagePullPolicy: { missing: 'IfNotPresent', always: 'Always', never: 'Never', build: 'IfNotPresent' }[container.image.pullPolicy] } : {}),
       ...(mounts.length ? { volumeMounts: mounts } : {}),
     };
   }

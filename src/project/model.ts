@@ -232,7 +232,8 @@ export interface ContainerImage {
   readonly ref: string;
   /** Built with buildah from this context (absolute) and Dockerfile (relative to it). */
   readonly build?: { readonly context: string; readonly dockerfile: string };
-  readonly pullPolicy: 'missing' | 'always' | 'never';
+  /** build (compose's): built again on every `up`, as with `up --build`; only with build:. */
+  readonly pullPolicy: 'missing' | 'always' | 'never' | 'build';
   /** As written in the file; undefined: the image's. */
   readonly entrypoint?: readonly string[];
   readonly command?: readonly string[];

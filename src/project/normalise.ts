@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Container, Hook, Lifecycle, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
+import type { Container, ContainerImage, Hook, Lifecycle, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt } from './parse.js';
@@ -338,13 +338,20 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
       image: {
         ref: raw.image === undefined ? `corral-build/${context.projectName}/${pod}/${name}` : String(raw.image),
         ...(raw.build === undefined ? {} : { build: buildOf(raw.build, context.baseDir) }),
-        pullPolicy: (raw.pull_policy as 'missing' | 'always' | 'never' | undefined) ?? 'missing',
+        pullPolicy: pullPolicyOf(raw, at, context.parsed),
         ...(raw.entrypoint === undefined ? {} : { entrypoint: argvOf(raw.entrypoint) }),
         ...(raw.command === undefined ? {} : { command: argvOf(raw.command) }),
         fromFile: (['stop_signal', 'healthcheck'] as const).filter((key) => raw[key] !== undefined),
       },
     }),
   };
+}
+
+/** pull_policy; `build` only where there is something to build. */
+function pullPolicyOf(raw: Raw, at: PathSegment[], parsed: ParsedFile): ContainerImage['pullPolicy'] {
+  const policy = (raw.pull_policy as ContainerImage['pullPolicy'] | undefined) ?? 'missing';
+  if (policy === 'build' && raw.build === undefined) throw errorAt(parsed, [...at, 'pull_policy'], 'pull_policy build asks to build the image on every up, but the container has no build:', 'add build: (the context directory), or write missing, always or never');
+  return policy;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -149,6 +149,13 @@ images('build: builds a Dockerfile with buildah and runs the result', async (con
   const again = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
   assert.not.match(again.stdout, /built \(/, 'not built again without --build');
   assert.match(again.stdout, /1 container up to date/);
+  // pull_policy: build is `up --build` for this image: built again by every up.
+  await writeFile(file, 'pods:\n  app:\n    containers:\n      main: { build: ./app, pull_policy: build }\n');
+  for (const attempt of ['first', 'second']) {
+    const rebuilt = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d'], { timeoutMs: 300_000 });
+    assert.is(rebuilt.exitCode, 0, `${rebuilt.stdout}\n${rebuilt.stderr}`);
+    assert.match(rebuilt.stdout, /built \(/, `pull_policy: build builds on the ${attempt} up too`);
+  }
   const built = [...(await imageRows(context)).values()].find((row) => row.containers.some((user) => user.startsWith(`${project}/`)));
   assert.ok(built, 'the built image is in the store, used by the project');
   const down = await corral(context.sandbox, ['-p', project, 'down', '--rmi', 'local']);

@@ -12,7 +12,8 @@ values('values that would change how the service runs are refused at their line,
     'network-mode-unknown.compose.yml': /^5:19: network_mode container:legacy is not supported: the service would run on another network .*\(put that container in this project as a service/,
     'network-mode-no-service.compose.yml': /^5:19: network_mode service:missing names no service of this project \(name a service of this project: app; compose refuses it too\)$/,
     'security-opt-label.compose.yml': /^7:9: security_opt label:type:svirt_apache_t is not supported: Corral sets no SELinux labels/,
-    'pull-policy-daily.compose.yml': /^5:18: pull_policy daily is not supported: the image would be pulled or built at other times than asked \(write always, missing or never/,
+    'pull-policy-build-without-build.compose.yml': /^4:18: pull_policy build asks to build the image on every up, but the container has no build: \(add build:/,
+    'pull-policy-daily.compose.yml': /^5:18: pull_policy daily is not supported: the image would be pulled or built at other times than asked \(write always, missing, never or build/,
     'userns-mode.compose.yml': /^4:18: userns_mode keep-id is not supported: the container would run in the host's user namespace/,
     'secret-undefined.compose.yml': /^6:9: service app refers to undefined secret token \(define it under secrets: at the top/,
     'container-name-replicas.compose.yml': /^5:21: service web asks for 3 replicas but container_name names one container/,
@@ -33,6 +34,15 @@ values('links start what they name first (service_started), as compose does; dep
   const dependencies = Object.fromEntries(containersOf(project).map(([name, container]) => [name, container.lifecycle.dependsOn.map((dependency) => `${dependency.resource}:${dependency.condition}`).sort()]));
   assert.equal(dependencies['web/web'], ['cache/cache:healthy', 'db/db:started'], 'the link to db adds a start; cache keeps its declared condition');
   assert.equal(dependencies['worker/worker'], ['cache/cache:started', 'db/db:started'], 'added to the list form too');
+});
+
+values('pull_policy build: built on every up, as up --build for that image; if_not_present is missing', async () => {
+  const { project, warnings } = await loadComposeFixture('pull-policy-build.compose.yml');
+  const byName = Object.fromEntries(containersOf(project));
+  assert.is(byName['app/app']!.image?.pullPolicy, 'build');
+  assert.ok(byName['app/app']!.image?.build, 'it has something to build');
+  assert.is(byName['plain/plain']!.image?.pullPolicy, 'missing');
+  assert.equal(warnings, []);
 });
 
 values('security_opt: no-new-privileges and seccomp carried; label:disable and apparmor:unconfined are what Corral does', async () => {
