@@ -22,7 +22,7 @@ cache=${CORRAL_GUEST_CACHE:-$root/.cache/guest}
 # cgroup driver. linux-image's initrd is made small (initrd-config.sh): virtio disks and ext4 only.
 PACKAGES=(systemd systemd-sysv udev dbus kmod mount procps linux-image-amd64 initramfs-tools
   runc conmon catatonit busybox-static containernetworking-plugins iptables iproute2 util-linux
-  golang-github-containers-common libstdc++6 criu)
+  golang-github-containers-common libstdc++6 criu aardvark-dns)
 # Free room on the disk for containers, volumes and logs (writes go to qemu's snapshot anyway).
 FREE_MIB=1536
 
