@@ -12,6 +12,7 @@ import { readStoppedSet } from '../state/snapshots.js';
 import { executePlan } from './execute.js';
 import { checkHostPorts } from '../network/pod-network.js';
 import { checkExternalNetworks } from '../network/project-network.js';
+import { checkExternalVolumes } from '../runtime/host-volume.js';
 import { log } from '../log.js';
 
 // One reconciliation of a project, the heart of `up`: under the project lock, observe what exists,
@@ -88,6 +89,7 @@ export async function reconcileProject(project: Project, context: RuntimeContext
     await checkWritable(context.paths.applied, record());
     await checkHostPorts(context, project);
     await checkExternalNetworks(context, project);
+    await checkExternalVolumes(context, project);
     try {
       await executePlan({ context, project, plan, observed, onProgress: say, stopGraceMs: options.stopGraceMs, createOnly: options.createOnly });
     } finally {

@@ -16,6 +16,7 @@ import { releaseUserNamespaces } from '../runtime/userns.js';
 import { stopMonitors } from '../runtime/monitors.js';
 import { crashPoint } from '../crash-point.js';
 import { removeBootRecord } from '../state/boot-records.js';
+import { removeHostVolumes } from '../runtime/host-volume-removal.js';
 
 // `down`: every container and pod sandbox of the project goes, then whatever a crashed run may have
 // left (mounts under the project's dirs, its cgroup, its runtime dir). Works from observation alone,
@@ -56,7 +57,12 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
   // Recursive: a state file that something turned into a directory (the corrupt-state test does) goes too.
   for (const file of [context.paths.applied, context.paths.machines, context.paths.stopped, context.paths.supervisorLog, context.paths.events]) await rm(file, { recursive: true, force: true });
   crashPoint('down: applied project removed');
-  if (options.removeVolumes) await rm(context.paths.volumes, { recursive: true, force: true });
+  if (options.removeVolumes) {
+    await rm(context.paths.volumes, { recursive: true, force: true });
+    // The host volumes the project made for a `name:`; one that another project's container uses stays, as with docker.
+    const hostVolumes = await removeHostVolumes(context.dirs, { madeBy: context.project });
+    for (const { name, usedBy } of hostVolumes.inUse) options.onProgress?.(`volume ${name} kept: in use by ${usedBy.join(', ')}`);
+  }
   // Leave no empty project dir behind, but never a volume the user keeps.
   const left = await readdir(context.paths.state).catch(unlessMissing([] as string[]));
   if (left.length === 0) await rmdir(context.paths.state).catch(unlessMissing(undefined));

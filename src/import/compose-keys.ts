@@ -304,11 +304,11 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
 
   // Top-level volumes.
   volumes: carried(),
-  'volumes.*.name': refused(`a volume named outside the project (shared with other projects) is ${NOT_YET}`, 'remove name: (the volume becomes this project\'s own), or use a bind mount of a host directory'),
+  'volumes.*.name': carried('the volume is the host\'s under that name, shared with every project that names it: made by up when missing, removed by down -v unless another project\'s container uses it'),
   'volumes.*.driver': refused('Corral keeps volumes as directories on this host (the local driver)', 'remove driver', isAmong('local')),
   'volumes.*.driver_opts': carried('type: none, o: bind, device: DIR as a bind volume; other options are refused'),
-  'volumes.*.external': refused(`external volumes are ${NOT_YET}: a new empty volume would be made`, 'remove external and name the volume of this project, or use a bind mount', isFalse),
-  'volumes.*.external.name': refused(`external volumes are ${NOT_YET}`, 'remove external'),
+  'volumes.*.external': carried('a host volume made before (corral volume create, or another project\'s name:): up refuses at this line when it is missing, never makes an empty one; down -v leaves it'),
+  'volumes.*.external.name': carried('the old form of name: for an external volume, as compose-go still reads it'),
   'volumes.*.labels': warned('volume labels are metadata; Corral does not keep them'),
 
   // Top-level secrets and configs.

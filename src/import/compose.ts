@@ -212,8 +212,22 @@ class ComposeTranslation {
       const definition = value === null ? null : t.mapping(value, at, '{ driver_opts: { type: none, o: bind, device: /srv/data } }');
       t.from(['volumes', corralName(name)], at);
       const options = t.mapping(definition?.driver_opts, [...at, 'driver_opts'], '{ type: none, o: bind, device: /srv/data }');
+      // compose's long-gone `external: { name: X }` still names the host volume, as compose-go reads it.
+      const external = definition?.external;
+      const externalName = typeof external === 'object' && external !== null ? t.mapping(external, [...at, 'external'], '{ name: data }').name : undefined;
+      const isExternal = external === true || externalName !== undefined || (typeof external === 'object' && external !== null);
+      if (isExternal && definition?.driver_opts !== undefined) {
+        throw errorAt(t.source, [...at, 'external'], `volumes.${name}: external and driver_opts conflict: an external volume is made elsewhere, with its own options`, 'remove driver_opts, or remove external to have the project make the volume', { key: true });
+      }
       if (options.type === 'none' && String(options.o ?? '').split(',').includes('bind') && options.device) {
         this.namedVolumes[corralName(name)] = { type: 'bind', source: options.device };
+        if (definition?.name !== undefined) t.unsupported([...at, 'name'], 'the volume is a bind of its device directory, which other projects reach by the same bind; the name is not needed, ignored');
+      } else if (isExternal || definition?.name !== undefined) {
+        // The host's volume, named as compose names it: `name:` (or the old external name), else the key as written.
+        const hostName = String(externalName ?? definition?.name ?? name);
+        this.namedVolumes[corralName(name)] = { ...(isExternal ? { external: true } : {}), ...(hostName !== corralName(name) || definition?.name !== undefined ? { name: hostName } : {}) };
+        if (isExternal) t.from(['volumes', corralName(name), 'external'], [...at, 'external']);
+        if (definition?.name !== undefined || externalName !== undefined) t.from(['volumes', corralName(name), 'name'], externalName !== undefined ? [...at, 'external', 'name'] : [...at, 'name']);
       } else {
         if (definition?.driver_opts !== undefined) {
           throw errorAt(t.source, [...at, 'driver_opts'], `volumes.${name}.driver_opts: only a bind (type: none, o: bind, device: DIR) is supported; another would be an empty volume`, 'write { type: none, o: bind, device: /srv/data }, or remove driver_opts', { key: true });

@@ -327,9 +327,29 @@ export interface Mount {
   readonly gid?: number;
   /** A volume of the container's own for one of its image's VOLUME paths, seeded from the image when first made. */
   readonly anonymous?: true;
+  /** named only: the volume is the host's, not the project's (its definition's `name:` or `external:`). */
+  readonly host?: HostVolumeMount;
+}
+
+/**
+ * A named volume that lives outside the project, under a host-wide name, so that several projects
+ * can use it (compose's `name:` and `external: true`): under the state dir's volumes/, as
+ * `corral volume create NAME` makes one.
+ */
+export interface HostVolume extends HostVolumeMount {
+  /** The definition in the project file, for the error when an external one is missing. */
+  readonly where: { readonly file: string; readonly line: number; readonly col: number; readonly path: string };
+}
+
+/** What a mount needs of a host volume: which one, and whether `up` may make it. */
+export interface HostVolumeMount {
+  /** Its name on the host (`corral volume ls`). */
+  readonly name: string;
+  /** Made before, by `volume create` or another project: `up` never makes it, `down -v` never removes it. */
+  readonly external: boolean;
 }
 
 export type Volume =
-  | { readonly name: string; readonly type: 'named' }
+  | { readonly name: string; readonly type: 'named'; readonly host?: HostVolume }
   | { readonly name: string; readonly type: 'bind'; readonly source: string; readonly createHostPath: boolean }
   | { readonly name: string; readonly type: 'tmpfs'; readonly size: number; readonly mode: number };

@@ -18,3 +18,6 @@ export function normaliseProjectName(text: string): string {
 export function isValidProjectName(name: string): boolean {
   return PROJECT_NAME.test(name);
 }
+
+/** Docker's rule for a volume name; it keeps a volume inside its volumes dir. */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Container, ContainerImage, Hook, Lifecycle, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
+import type { Container, ContainerImage, Hook, HostVolume, Lifecycle, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
-import { errorAt } from './parse.js';
+import { errorAt, formatPath } from './parse.js';
 import { Problems } from './errors.js';
 import { checkPodLinks, checkPodNetworks, checkPortsAcrossPods, podNetworkOf, projectNetworksOf } from './network.js';
 import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
@@ -97,9 +97,26 @@ function labelsOf(value: unknown, at: PathSegment[], parsed: ParsedFile): Record
 
 function normaliseVolume(name: string, raw: Raw | null, baseDir: string, parsed: ParsedFile): Volume {
   const type = (raw?.type as string | undefined) ?? 'named';
+  const hostKey = (['name', 'external'] as const).find((key) => raw?.[key] !== undefined);
+  if (type !== 'named' && hostKey !== undefined) {
+    throw errorAt(parsed, ['volumes', name, hostKey], `${hostKey} is for named volumes; volume ${name} is a ${type}`, `remove ${hostKey}, or remove type: ${type} to make ${name} a named volume`, { key: true });
+  }
   if (type === 'bind') return { name, type, source: path.resolve(baseDir, String(raw?.source)), createHostPath: raw?.create_host_path === true };
   if (type === 'tmpfs') return { name, type, size: raw?.size === undefined ? 0 : sizeAt(parsed, ['volumes', name, 'size'], raw.size), mode: parseMode(raw?.mode, 0o1777) };
-  return { name, type: 'named' };
+  return { name, type: 'named', ...hostVolumeOf(name, raw, parsed) };
+}
+
+/**
+ * A named volume with a `name:` of its own or `external: true` is the host's (compose's rules): the
+ * name is then the volume's on the host, shared with every project that names it, instead of one
+ * of this project's own. An external one must exist already; `up` makes the other one when missing.
+ */
+function hostVolumeOf(name: string, raw: Raw | null, parsed: ParsedFile): { host?: HostVolume } {
+  const external = raw?.external === true;
+  if (!external && raw?.name === undefined) return {};
+  const at = ['volumes', name];
+  const { line, col, file = parsed.file } = parsed.locate(at, { key: true });
+  return { host: { name: String(raw?.name ?? name), external, where: { file, line, col, path: formatPath(at) } } };
 }
 
 const isHostPath = (source: string) => source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
@@ -170,7 +187,8 @@ function mountOf(raw: unknown, at: PathSegment[], context: MountContext): Mount 
     if (subpath !== undefined) throw errorAt(context.parsed, [...at, 'subpath'], `volume ${volume.name} is a tmpfs, which has no subpath`, 'remove subpath:, or use a named volume or a bind');
     return { volume: volume.name, type: 'tmpfs', source: '', target, readOnly, size: volume.size, mode: volume.mode };
   }
-  return { volume: volume.name, type: 'named', source: '', target, readOnly, ...extra };
+  const host = volume.host === undefined ? {} : { host: { name: volume.host.name, external: volume.host.external } };
+  return { volume: volume.name, type: 'named', source: '', target, readOnly, ...extra, ...host };
 }
 
 /** The pod's /dev/shm: a tmpfs of size 0 would have no limit at all. */

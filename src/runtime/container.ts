@@ -20,6 +20,7 @@ import { generateSpec, type ResolvedMount, specText, wantsNotify } from './spec.
 import { ensureNotifyKeeper } from './notify-keeper.js';
 import { type ResolvedUser, resolveUser } from './users.js';
 import { resolveInside } from './subpath.js';
+import { prepareHostVolume } from './host-volume.js';
 import { type JudgedSource, judgedSource, prepareBindSource, readJudgedMounts, verifyMountedSources } from './bind-source.js';
 import { realOwnDirs } from '../project/bind-policy.js';
 import { allowTraversal, hostIdOf, prepareMountPoints, releaseUserNamespaces, resolveUserNamespace, type ResolvedUserNamespace } from './userns.js';
@@ -86,15 +87,19 @@ async function resolveMounts(context: RuntimeContext, container: Container, root
     }
     let source: string;
     if (mount.type === 'named') {
-      source = context.paths.volume(mount.volume!);
-      if (mount.anonymous) {
-        await ensureDirectory(path.dirname(source), 0o700);
-        await seedAnonymousVolume(source, rootfs, mount.target);
+      let made: boolean;
+      if (mount.host !== undefined) {
+        ({ source, made } = await prepareHostVolume(context, `${container.pod}/${container.name}`, { ...mount, host: mount.host }));
+      } else {
+        source = context.paths.volume(mount.volume!);
+        if (mount.anonymous) {
+          await ensureDirectory(path.dirname(source), 0o700);
+          await seedAnonymousVolume(source, rootfs, mount.target);
+        }
+        made = await mkdir(source, { recursive: true, mode: 0o755 }) !== undefined;
       }
       // A new volume belongs to the root of the container that made it, mapped or not.
-      if (await mkdir(source, { recursive: true, mode: 0o755 }) !== undefined && userns) {
-        await chown(source, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
-      }
+      if (made && userns) await chown(source, hostIdOf(userns.uidMappings, 0), hostIdOf(userns.gidMappings, 0));
     } else {
       source = await prepareBindSource(mount, { privileged: container.security.privileged, ownDirs, userns });
     }

@@ -40,6 +40,28 @@ export function hostNetworkPaths(dirs: Dirs) {
 }
 
 /**
+ * Host volumes (`corral volume create NAME`, a volume's `name:`, `external: true`), shared by the
+ * projects of these dirs: each one a dir of the state dir's volumes/, its data in _data (as a
+ * project's own volume), with a record of who made it; and the lock that orders removing one
+ * against its use. `.lock` is no volume name.
+ */
+export function hostVolumePaths(dirs: Dirs) {
+  const dir = path.join(dirs.state, 'volumes');
+  return {
+    dir,
+    data: (name: string) => path.join(dir, name, '_data'),
+    record: (name: string) => path.join(dir, name, 'volume.json'),
+    lock: path.join(dir, '.lock'),
+  };
+}
+
+/** The volume a mount source lies in (volumesDir/NAME/_data, or below it: a subpath), else undefined. */
+export function volumeOfSource(volumesDir: string, source: string): string | undefined {
+  const [name, data] = path.relative(volumesDir, source).split(path.sep);
+  return name && name !== '..' && data === '_data' ? name : undefined;
+}
+
+/**
  * The pods' resolver (network/resolver.ts): aardvark-dns's config dir, one file per network and its
  * pid file, shared by the projects of these dirs and lost at reboot with the pods.
  */
@@ -57,7 +79,7 @@ export function subnetClaimsDir(env: NodeJS.ProcessEnv = process.env): string {
  * the subnet claims and what the state dir keeps (projects, images, user namespace claims).
  */
 export function corralOwnDirs(active: Dirs = dirsFromEnvironment()): string[] {
-  const ownOf = (dirs: Dirs) => [dirs.run, ...['projects', 'images', 'userns', 'networks', BOOT_RECORDS].map((name) => path.join(dirs.state, name))];
+  const ownOf = (dirs: Dirs) => [dirs.run, ...['projects', 'images', 'userns', 'networks', 'volumes', BOOT_RECORDS].map((name) => path.join(dirs.state, name))];
   return [...new Set([...ownOf(dirsFromEnvironment({})), ...ownOf(active), subnetClaimsDir({}), subnetClaimsDir()])];
 }
 

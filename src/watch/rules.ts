@@ -7,6 +7,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import * as runc from '../runtime/runc.js';
 import { containerId } from '../state/paths.js';
 import { QUIET_MS } from '../coalesce.js';
+import { namedVolumeSource } from '../runtime/host-volume.js';
 
 // Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
 // container's view (through its overlay root, so the write lands in its own upper dir, or through
@@ -28,7 +29,7 @@ function hostPathOf(context: RuntimeContext, container: Container, id: string, t
     .filter((candidate) => candidate.type !== 'tmpfs' && (target === candidate.target || target.startsWith(`${candidate.target}/`)))
     .sort((a, b) => b.target.length - a.target.length)[0];
   if (mount) {
-    const source = mount.type === 'named' ? context.paths.volume(mount.volume!) : mount.source;
+    const source = mount.type === 'named' ? namedVolumeSource(context, mount) : mount.source;
     return path.join(source, path.relative(mount.target, target));
   }
   return path.join(context.paths.container(id).rootfs, target);

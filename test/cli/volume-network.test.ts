@@ -4,7 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { corral, createProjectSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
-import { planVolumeRemoval, volumeOfSource, type VolumeRow } from '../../src/cli/volume.js';
+import { planVolumeRemoval, type VolumeRow } from '../../src/cli/volume.js';
+import { volumeOfSource } from '../../src/state/paths.js';
 import type { NetworkRow } from '../../src/cli/network.js';
 
 // `corral volume` and `corral network` on a real project: a named volume mounted by one container,

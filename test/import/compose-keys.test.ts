@@ -124,11 +124,10 @@ const fates = suite('what each fate does to a compose file');
 const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = [
   { name: 'gpus', lines: service('gpus: all'), at: '4:5', says: /asks for a GPU, but this host has none/ },
   { name: 'a GPU device reservation', lines: service('deploy:', '  resources:', '    reservations:', '      devices: [{ capabilities: [gpu] }]'), at: '7:21', says: /asks for a GPU, but this host has none/ },
-  { name: 'a volume shared by name', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { name: shared-data }'], at: '6:11', says: /named outside the project/ },
   { name: 'volume nocopy: false', lines: service('volumes: [{ type: volume, source: d, target: /d, volume: { nocopy: false } }]'), at: '4:64', says: /never copies/ },
   { name: 'env_file of another format', lines: service('env_file: [{ path: ./a.env, format: raw }]'), at: '4:33', says: /another format is not supported/ },
   { name: 'watch action rebuild', lines: service('develop:', '  watch: [{ path: ./src, action: rebuild }]'), at: '5:38', says: /without rebuilding/ },
-  { name: 'an external volume', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { external: true }'], at: '6:11', says: /new empty volume/ },
+  { name: 'an external volume with driver options', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { external: true, driver_opts: { type: none, o: bind, device: /srv } }'], at: '6:11', says: /external and driver_opts conflict/ },
   { name: 'an external secret', lines: [...service('secrets: [db]'), 'secrets:', '  db: { external: true }'], at: '6:9', says: /swarm/ },
   { name: 'a volume of another driver', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { driver_opts: { type: nfs, o: addr=10.0.0.1, device: ":/x" } }'], at: '6:11', says: /only a bind/ },
   { name: 'a mount of type image', lines: service('volumes: [{ type: image, source: alpine, target: /a }]'), at: '4:23', says: /type image/ },
@@ -154,6 +153,21 @@ fates('warned at its line, and the project loads: version, expose, ports[].app_p
     '/p/compose.yaml:1:1: version', '/p/compose.yaml:7:5: services.web.expose', '/p/compose.yaml:8:56: services.web.ports[0].app_protocol',
   ], 'each named at its line, x- keys not');
   assert.equal(project!.pods[0]!.network.ports.map((port) => `${port.hostPort}:${port.containerPort}`), ['8080:80'], 'mode: host publishes on this host, as ingress would');
+});
+
+fates('a volume\'s name: and external: make it a host volume, named as compose names it; the old external: { name: } form too', async () => {
+  const { project, warnings, error } = await loadCompose([...service('volumes: [own:/o, named:/n, ext:/e, old:/x, both:/b]'), 'volumes:', '  own: {}', '  named: { name: shared-data }',
+    '  ext: { external: true }', '  old: { external: { name: Legacy.Vol } }', '  both: { name: made-elsewhere, external: true }']);
+  assert.is(error, undefined, String(error));
+  assert.equal(warnings, [], 'carried, nothing to say');
+  assert.equal(project!.volumes.map((volume) => [volume.name, volume.type === 'named' ? volume.host && { name: volume.host.name, external: volume.host.external, at: `${volume.host.where.line}:${volume.host.where.col}` } : undefined]), [
+    ['both', { name: 'made-elsewhere', external: true, at: '10:3' }],
+    ['ext', { name: 'ext', external: true, at: '8:3' }],
+    ['named', { name: 'shared-data', external: false, at: '7:3' }],
+    ['old', { name: 'Legacy.Vol', external: true, at: '9:3' }],
+    ['own', undefined],
+  ], 'the project\'s own volume stays its own; the others are the host\'s, each found at its line');
+  assert.equal(project!.pods[0]!.containers[0]!.mounts.map((mount) => [mount.target, mount.host?.name]), [['/o', undefined], ['/n', 'shared-data'], ['/e', 'ext'], ['/x', 'Legacy.Vol'], ['/b', 'made-elsewhere']], 'each mount knows its host volume');
 });
 
 fates('short volume options of macOS are warned, nocopy is what Corral does', async () => {

@@ -43,6 +43,11 @@ const errorCases: { name: string; yaml: string[]; line: number; col: number; pat
     line: 7, col: 19, path: 'pods.web.containers.app.volumes[0]', says: /not an absolute path/, hint: /from \//,
   },
   {
+    name: 'a host volume name on a tmpfs',
+    yaml: ['volumes:', '  scratch: { type: tmpfs, name: shared }', 'pods:', '  web:', '    containers:', '      app:', '        rootfs: /x', '        command: ["true"]'],
+    line: 2, col: 27, path: 'volumes.scratch.name', says: /name is for named volumes; volume scratch is a tmpfs/, hint: /remove name, or remove type: tmpfs/,
+  },
+  {
     name: 'a pod name with a capital letter',
     yaml: ['pods:', '  Web:', '    containers:', '      app:', '        rootfs: /x', '        command: ["true"]'],
     line: 2, col: 3, path: 'pods.Web', says: /invalid name "Web"/, hint: /lowercase/,
@@ -171,6 +176,18 @@ model('volumes: named, bind, tmpfs; short and long mount syntax', async () => {
     { volume: 'data', type: 'named', source: '', target: '/backup', readOnly: true },
     { type: 'tmpfs', source: '', target: '/cache', readOnly: false, size: 1024 * 1024, mode: 0o1777 },
   ], 'every mount resolved');
+});
+
+model('volumes with name: or external: are the host\'s, and their mounts say so', async () => {
+  const project = await load([
+    'volumes:', '  own: {}', '  shared: { name: cache-of-all }', '  given: { external: true }',
+    'pods:', '  web:', '    containers:', '      app:', '        rootfs: /x', '        command: ["true"]',
+    '        volumes: [own:/own, shared:/shared, given:/given]', '',
+  ].join('\n'));
+  assert.equal(project.pods[0]!.containers[0]!.mounts.map((mount) => [mount.volume, mount.host]), [
+    ['own', undefined], ['shared', { name: 'cache-of-all', external: false }], ['given', { name: 'given', external: true }],
+  ], 'name: names the host volume; external: true alone uses the key');
+  assert.equal(project.volumes.find((volume) => volume.name === 'given'), { name: 'given', type: 'named', host: { name: 'given', external: true, where: { file: '/projects/demo/corral.yaml', line: 4, col: 3, path: 'volumes.given' } } }, 'with where the file names it');
 });
 
 model('anchors, merge keys and x- extension fields are allowed', async () => {
