@@ -17,6 +17,7 @@ import { podConfig } from './config-list.js';
 import { sweepAddressRules } from './iptables-sweep.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
+import { ProjectError } from '../project/errors.js';
 
 // A pod's place on the project's networks: its pinned network namespace attached once to each network
 // it is on (one CNI ADD per network: eth0, eth1, ... in the order written), whatever number of
@@ -142,17 +143,41 @@ function tryBind(mapping: PortMapping): Promise<number> {
 
 const samePorts = (a: readonly PortMapping[], b: readonly PortMapping[]) => canonicalJson(a) === canonicalJson(b);
 
+/** A host port another project's pod publishes: DNAT rules take no socket, so binding it would succeed. */
+interface PublishedElsewhere { readonly project: string; readonly pod: string; readonly mapping: PortMapping }
+
+/** Whether two publications meet: one port and protocol, on one address or on all of them. */
+const samePublishedPort = (a: PortMapping, b: PortMapping) => a.hostPort === b.hostPort && a.protocol === b.protocol && (a.hostIp === b.hostIp || [a.hostIp, b.hostIp].some((ip) => ip === '' || ip === '0.0.0.0'));
+
+/** The ports other projects' pods publish now, from their attachments in the run dir. */
+async function portsOfOtherProjects(context: RuntimeContext): Promise<PublishedElsewhere[]> {
+  const others = (await runDirAttachments(context.dirs, 'the check of host ports')).filter((one) => one.project !== context.project);
+  return others.flatMap(({ project, pod, attachment }) => attachment.ports.map((mapping) => ({ project, pod, mapping })));
+}
+
+/** A fixed host port that another Corral project publishes: at its line in the file, naming the other. */
+function publishedByAnotherProject(project: Project, pod: Pod, mapping: PortMapping, owner: PublishedElsewhere): ProjectError {
+  const key = `${mapping.hostPort}/${mapping.protocol}`;
+  const where = project.publishedPortsAt?.[pod.name]?.[key] ?? { file: project.file, line: 0, col: 0, path: `pods.${pod.name}.ports` };
+  return new ProjectError(`host port ${key} of pod ${pod.name} is already published by project ${owner.project} (pod ${owner.pod})`, where,
+    `publish another host port here, or take that project down first: corral -p ${owner.project} down`);
+}
+
 /**
- * Refuses, before anything starts, host ports that another program holds. Pods whose published
- * ports are unchanged keep theirs and are not checked.
+ * Refuses, before anything starts, host ports that another program holds or another Corral project
+ * publishes. Pods whose published ports are unchanged keep theirs and are not checked.
  */
 export async function checkHostPorts(context: RuntimeContext, project: Project): Promise<void> {
+  let elsewhere: PublishedElsewhere[] | undefined;
   for (const pod of project.pods) {
     if (pod.network.mode !== 'bridge' || pod.network.ports.length === 0) continue;
     const attached = await readPodAttachment(context, pod.name);
     if (attached && samePorts(attached.requested, pod.network.ports)) continue;
     for (const mapping of pod.network.ports.filter((port) => port.hostPort !== 0)) {
       if (attached?.ports.some((port) => port.hostPort === mapping.hostPort && port.protocol === mapping.protocol)) continue;
+      elsewhere ??= await portsOfOtherProjects(context);
+      const owner = elsewhere.find((other) => samePublishedPort(other.mapping, mapping));
+      if (owner) throw publishedByAnotherProject(project, pod, mapping, owner);
       await tryBind(mapping).catch((error: NodeJS.ErrnoException) => {
         const where = `${mapping.hostIp || '0.0.0.0'}:${mapping.hostPort}/${mapping.protocol}`;
         throw new PortInUseError(error.code === 'EADDRINUSE'

@@ -3,6 +3,7 @@
 // All paths are absolute, all sizes are bytes, all defaults are filled in, and the objects are frozen.
 
 import type { ProjectOrigin } from '../state/boot-records.js';
+import type { Where } from './errors.js';
 
 /** Namespaces a pod can share among its containers (net, ipc, uts pinned; pid held by a pause process). */
 export type SharedNamespace = 'net' | 'ipc' | 'uts' | 'pid';
@@ -48,6 +49,11 @@ export interface Project extends ProjectOrigin {
   readonly volumes: readonly Volume[];
   /** The project's networks, each a bridge of its own; always holds `default`. Sorted by name. */
   readonly networks: readonly ProjectNetwork[];
+  /**
+   * Where each fixed host port is published in the file, by pod and `HOSTPORT/PROTOCOL`: for `up` to
+   * refuse one that another project publishes, at its line. Absent when no pod fixes one.
+   */
+  readonly publishedPortsAt?: Readonly<Record<string, Readonly<Record<string, Where>>>>;
 }
 
 /** The network pods join when they name none. */

@@ -1,6 +1,7 @@
 import { DEFAULT_NETWORK, type NetworkMembership, type PodLink, type PodNetwork, type PortMapping, type Project, type ProjectNetwork } from './model.js';
 import type { ParsedFile, PathSegment } from './parse.js';
-import { errorAt, formatPath } from './parse.js';
+import { errorAt, whereAt } from './parse.js';
+import type { Where } from './errors.js';
 
 // ports, dns, dns_search, extra_hosts, network and networks: how a pod meets the project's networks
 // and the host; and the project's networks themselves.
@@ -26,14 +27,24 @@ function checkPort(parsed: ParsedFile, at: PathSegment[], mapping: PortMapping):
   if (mapping.hostIp && mapping.hostIp.split('.').some((part) => Number(part) > 255)) throw errorAt(parsed, at, `${mapping.hostIp} is not an IPv4 address`, 'write four numbers of 0-255, e.g. 127.0.0.1');
 }
 
-/** The pod's network from its own keys and the ports of its containers. */
-export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFile): PodNetwork {
-  const sources: { value: unknown; at: PathSegment[] }[] = [
+/** The ports a pod publishes, its own and its containers', each with where it is written. */
+function portSourcesOf(podRaw: Raw, podAt: PathSegment[]): { value: unknown; at: PathSegment[] }[] {
+  return [
     ...((podRaw.ports as unknown[] | undefined) ?? []).map((value, index) => ({ value, at: [...podAt, 'ports', index] })),
     ...Object.entries((podRaw.containers ?? {}) as Record<string, Raw>).flatMap(([name, container]) =>
       ((container.ports as unknown[] | undefined) ?? []).map((value, index) => ({ value, at: [...podAt, 'containers', name, 'ports', index] }))),
   ];
-  const ports = sources.map(({ value, at }) => {
+}
+
+/** Where each fixed host port of the pod is written (Pod.publishedAt), once podNetworkOf has checked them; undefined when none. */
+export function publishedPortsAt(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFile): Record<string, Where> | undefined {
+  const fixed = portSourcesOf(podRaw, podAt).map(({ value, at }) => ({ mapping: parsePort(value), at })).filter(({ mapping }) => mapping.hostPort !== 0);
+  return fixed.length === 0 ? undefined : Object.fromEntries(fixed.map(({ mapping, at }) => [`${mapping.hostPort}/${mapping.protocol}`, whereAt(parsed, at)]));
+}
+
+/** The pod's network from its own keys and the ports of its containers. */
+export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFile): PodNetwork {
+  const ports = portSourcesOf(podRaw, podAt).map(({ value, at }) => {
     const mapping = parsePort(value);
     checkPort(parsed, at, mapping);
     return { mapping, at };
@@ -122,9 +133,7 @@ export function projectNetworksOf(raw: unknown, parsed: ParsedFile): ProjectNetw
     for (const key of ['subnet', 'internal'] as const) {
       if (options[key] !== undefined) throw errorAt(parsed, ['networks', name, key], `${key} of external network ${name} belongs to the host network, not to this file`, `remove ${key}; set it when you make the network (corral network create ${key === 'subnet' ? '--subnet CIDR' : '--internal'} NAME)`, { key: true });
     }
-    const at = ['networks', name];
-    const { line, col, file = parsed.file } = parsed.locate(at, { key: true });
-    return { name, internal: false, external: { name: String(options.name ?? name), where: { file, line, col, path: formatPath(at) } } };
+    return { name, internal: false, external: { name: String(options.name ?? name), where: whereAt(parsed, ['networks', name], { key: true }) } };
   });
   const all = written.some((network) => network.name === DEFAULT_NETWORK) ? written : [...written, { name: DEFAULT_NETWORK, internal: false }];
   return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

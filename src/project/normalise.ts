@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Container, ContainerImage, Hook, HostVolume, Lifecycle, Mount, Pod, Project, Security, SharedNamespace, Volume, WatchRule } from './model.js';
 import { ALL_CAPABILITIES } from './capabilities.js';
 import type { ParsedFile, PathSegment } from './parse.js';
-import { errorAt, formatPath } from './parse.js';
+import { errorAt, whereAt } from './parse.js';
 import { Problems } from './errors.js';
-import { checkPodLinks, checkPodNetworks, checkPortsAcrossPods, podNetworkOf, projectNetworksOf } from './network.js';
+import { checkPodLinks, checkPodNetworks, checkPortsAcrossPods, podNetworkOf, projectNetworksOf, publishedPortsAt } from './network.js';
 import { type DependencyRequest, dependencyRequestsOf, lifecycleOf, linkDependencies } from './lifecycle.js';
 import { namespaceDependencies, namespacesOf, usernsOf } from './namespaces.js';
 import { type ProvidedContents, providedFilesOf } from './provided-files.js';
@@ -114,9 +114,7 @@ function normaliseVolume(name: string, raw: Raw | null, baseDir: string, parsed:
 function hostVolumeOf(name: string, raw: Raw | null, parsed: ParsedFile): { host?: HostVolume } {
   const external = raw?.external === true;
   if (!external && raw?.name === undefined) return {};
-  const at = ['volumes', name];
-  const { line, col, file = parsed.file } = parsed.locate(at, { key: true });
-  return { host: { name: String(raw?.name ?? name), external, where: { file, line, col, path: formatPath(at) } } };
+  return { host: { name: String(raw?.name ?? name), external, where: whereAt(parsed, ['volumes', name], { key: true }) } };
 }
 
 const isHostPath = (source: string) => source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
@@ -468,6 +466,12 @@ export function normaliseProject(parsed: ParsedFile, data: Raw, options: Normali
   if (networks) problems.check(() => checkPodNetworks(pods, networks, parsed));
   problems.check(() => checkPodLinks(pods, parsed));
   problems.throwIfAny();
+  // Of the pods loaded (those of inactive profiles are left out, unchecked).
+  const portsAt = Object.fromEntries(pods.map((pod) => pod.name).flatMap((name) => {
+    const at = publishedPortsAt((data.pods as Record<string, Raw>)[name]!, ['pods', name], parsed);
+    return at === undefined ? [] : [[name, at]];
+  }));
   return deepFreeze({ name: options.name, file: options.file, dir: baseDir, pods: pods.sort(byName), volumes: volumes.sort(byName), networks: networks!,
+    ...(Object.keys(portsAt).length > 0 ? { publishedPortsAt: portsAt } : {}),
     sources: [options.file, path.join(baseDir, '.env'), ...(options.envFiles?.keys() ?? []), ...(options.otherSources ?? [])] });
 }

@@ -16,7 +16,7 @@ const LEGACY_OCTAL_INT: ScalarTag = {
 
 /** The schema's tags with LEGACY_OCTAL_INT first (the core schema would take 0440 as decimal before it). */
 export const withLegacyOctal = (tags: Tags): Tags => [LEGACY_OCTAL_INT, ...tags];
-import { ProjectError } from './errors.js';
+import { ProjectError, type Where } from './errors.js';
 import { checkDocument, checkValuesWrittenOut, deepestPointOf, toPlainData, tooDeep } from './limits.js';
 
 // Stage 1: YAML text -> plain object, keeping the document so that any later stage can turn the
@@ -112,6 +112,11 @@ export function parsedFileOf(document: Document, lineCounter: LineCounter, file:
 
 /** A ProjectError at the value (or key) of `path` in a parsed file. */
 export function errorAt(parsed: ParsedFile, path: readonly PathSegment[], what: string, hint: string, options: { key?: boolean } = {}): ProjectError {
+  return new ProjectError(what, whereAt(parsed, path, options), hint);
+}
+
+/** Where a value (or with `key`, its key) is written: file (of the file it came from), line, column, path. */
+export function whereAt(parsed: ParsedFile, path: readonly PathSegment[], options: { key?: boolean } = {}): Where {
   const { line, col, file = parsed.file } = parsed.locate(path, options);
-  return new ProjectError(what, { file, line, col, path: formatPath(path) }, hint);
+  return { file, line, col, path: formatPath(path) };
 }

@@ -172,6 +172,30 @@ pods:
   }
 });
 
+network('a host port another project publishes is refused at its line, naming that project, before anything starts', async (context) => {
+  // The first project's pod a publishes 127.0.0.1:tcpPort with a DNAT rule, which holds no socket: a bind would succeed.
+  const file = path.join(context.sandbox.work, 'second.yaml');
+  const project = context.sandbox.projectName('second');
+  await writeFile(file, `pods:
+  front:
+    containers:
+      app:
+        rootfs: ${context.sandbox.env.CORRAL_ROOTFS}
+        command: ["sleep", "60"]
+        ports:
+          - "${context.tcpPort}:80"
+`);
+  const up = await corral(context.sandbox, ['-f', file, '-p', project, 'up', '-d']);
+  assert.is(up.exitCode, 1, `refused as invalid input: ${up.stderr}`);
+  assert.match(up.stderr, `${file}:8:13: host port ${context.tcpPort}/tcp of pod front is already published by project ${context.project} (pod a)`, 'at the port\'s line in the compose file, naming the other project');
+  assert.match(up.stderr, `corral -p ${context.project} down`, 'with how to free it');
+  const ps = JSON.parse((await corral(context.sandbox, ['-p', project, 'ps', '--format', 'json'])).stdout) as unknown[];
+  assert.equal(ps, [], 'nothing was created');
+  const page = await fetch(`http://127.0.0.1:${context.tcpPort}/index.html`, { signal: AbortSignal.timeout(2000) });
+  assert.is((await page.text()).trim(), 'hello-from-a', 'the first project still answers on its port');
+  await corral(context.sandbox, ['-p', project, 'down']);
+});
+
 network('removing pod a keeps b reachable and takes a out of b\'s /etc/hosts', async (context) => {
   await writeFile(context.file, projectFile(context, false));
   const up = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d']);
