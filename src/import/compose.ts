@@ -217,7 +217,7 @@ class ComposeTranslation {
       const externalName = typeof external === 'object' && external !== null ? t.mapping(external, [...at, 'external'], '{ name: data }').name : undefined;
       const isExternal = external === true || externalName !== undefined || (typeof external === 'object' && external !== null);
       if (isExternal && definition?.driver_opts !== undefined) {
-        throw errorAt(t.source, [...at, 'external'], `volumes.${name}: external and driver_opts conflict: an external volume is made elsewhere, with its own options`, 'remove driver_opts, or remove external to have the project make the volume', { key: true });
+        throw errorAt(t.source, [...at, 'external'], `external and driver_opts conflict: an external volume is made elsewhere, with its own options`, 'remove driver_opts, or remove external to have the project make the volume', { key: true });
       }
       if (options.type === 'none' && String(options.o ?? '').split(',').includes('bind') && options.device) {
         this.namedVolumes[corralName(name)] = { type: 'bind', source: options.device };

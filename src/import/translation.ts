@@ -69,7 +69,9 @@ export class Translation {
       data,
       locate(path, options) {
         const origin = origins.filter((candidate) => startsWith(path, candidate.to)).sort((a, b) => b.to.length - a.to.length)[0];
-        return source.locate(origin ? [...origin.from, ...path.slice(origin.to.length)] : [], options);
+        if (!origin) return source.locate([], options);
+        const written = [...origin.from, ...path.slice(origin.to.length)];
+        return { ...source.locate(written, options), written };
       },
     };
   }

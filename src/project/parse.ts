@@ -24,8 +24,12 @@ import { checkDocument, checkValuesWrittenOut, deepestPointOf, toPlainData, tooD
 
 export type PathSegment = string | number;
 
-/** Where a value was written: line and column (1-based), and its file when it is another than the ParsedFile's own. */
-export interface Location { line: number; col: number; file?: string }
+/**
+ * Where a value was written: line and column (1-based), its file when it is another than the
+ * ParsedFile's own, and its path as the user wrote it when that is another (a compose file's
+ * `services.web.sysctls` for Corral's `pods.web.containers.web.sysctls`).
+ */
+export interface Location { line: number; col: number; file?: string; written?: readonly PathSegment[] }
 
 export interface ParsedFile {
   readonly file: string;
@@ -117,6 +121,6 @@ export function errorAt(parsed: ParsedFile, path: readonly PathSegment[], what: 
 
 /** Where a value (or with `key`, its key) is written: file (of the file it came from), line, column, path. */
 export function whereAt(parsed: ParsedFile, path: readonly PathSegment[], options: { key?: boolean } = {}): Where {
-  const { line, col, file = parsed.file } = parsed.locate(path, options);
-  return { file, line, col, path: formatPath(path) };
+  const { line, col, file = parsed.file, written = path } = parsed.locate(path, options);
+  return { file, line, col, path: formatPath(written) };
 }
