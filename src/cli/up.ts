@@ -140,7 +140,7 @@ export function registerUp(program: Command): void {
     .option('--wait', 'detach and return once every container runs and is healthy (one-shot containers that exited 0 count as done)')
     .option('--no-deps', 'with pod names: leave the pods they depend on alone')
     .option('--dry-run', 'print the plan (create, recreate, remove, ... with causes) and change nothing')
-    .option('--tls-verify <bool>', 'false: pull from registries over plain HTTP or unverified TLS', 'true')
+    .option('--tls-verify <bool>', 'false: pull from registries, and build FROM their images, over plain HTTP or unverified TLS', 'true')
     .option('--build', 'build the images of build: again, even if built before')
     .option('--force-recreate', 'recreate every container, even those whose configuration did not change')
     .option('--no-recreate', 'leave containers whose configuration changed as they run')

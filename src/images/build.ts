@@ -1,5 +1,7 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ImageBuild } from '../project/model.js';
+import { buildahSettingArguments, buildSettingsHash, type BuildFiles } from './build-settings.js';
 import { buildTag, listBuildContainers, markingArguments, removeBuildContainers, removeDeadBuildLeftovers } from './build-leftovers.js';
 import { removeDeadPulls } from './pull.js';
 import { ImageError, importLayout, type ImageStore, type StoredImage } from './store.js';
@@ -35,7 +37,16 @@ export function describeBuildFailure({ ref, dockerfile, output, signal, timedOut
   return `building ${ref} with ${dockerfile} failed: ${lines.slice(-5).join(' | ') || 'buildah said nothing'} (fix the Dockerfile and run \`corral up\` again)`;
 }
 
-export async function buildImage(store: ImageStore, ref: string, build: { context: string; dockerfile: string }, onProgress?: (line: string) => void): Promise<StoredImage> {
+export interface BuildRequest {
+  /** The reference the image is stored under. */
+  readonly ref: string;
+  readonly build: ImageBuild;
+  /** false: buildah reaches registries (of FROM images) over plain HTTP or unverified TLS. */
+  readonly tlsVerify?: boolean;
+  readonly onProgress?: (line: string) => void;
+}
+
+export async function buildImage(store: ImageStore, { ref, build, tlsVerify, onProgress }: BuildRequest): Promise<StoredImage> {
   const { execa } = await import('execa');
   await mkdir(store.root, { recursive: true, mode: 0o700 });
   // What killed builds and pulls of this store left, as a pull does before it starts.
@@ -43,10 +54,12 @@ export async function buildImage(store: ImageStore, ref: string, build: { contex
   await removeDeadPulls(store);
   const work = await mkdtemp(path.join(store.root, `build-${process.pid}-`));
   const tag = buildTag(work);
-  const dockerfile = path.join(build.context, build.dockerfile);
+  // An inline Dockerfile is named by what the user wrote: its file in the work dir is gone after the build.
+  const dockerfile = build.dockerfileInline === undefined ? path.join(build.context, build.dockerfile) : `the dockerfile_inline of ${ref}`;
   let image: StoredImage;
   try {
     onProgress?.(`building ${ref} from ${build.context}`);
+    const files = await writeBuildFiles(work, build);
     const bud = await execa('buildah', [
       'bud', '--isolation', 'chroot', '--ulimit', 'nofile=1024:1024', '--quiet',
       // --force-rm removes the working containers of a failed build too (buildah 1.28 takes it only
@@ -54,12 +67,12 @@ export async function buildImage(store: ImageStore, ref: string, build: { contex
       // making buildah keep intermediate images, and the container of a failed step, for a cache
       // nobody uses: the result leaves buildah's storage anyway.
       '--layers=false', '--force-rm', ...markingArguments(work),
-      '-f', dockerfile, '-t', tag, build.context,
+      ...buildahSettingArguments(build, files, { tlsVerify }), '-t', tag, build.context,
     ], { reject: false, all: true, timeout: BUILD_TIMEOUT_MS });
     if (bud.exitCode !== 0) throw new ImageError(describeBuildFailure({ ref, dockerfile, output: String(bud.all ?? ''), signal: bud.signal, timedOut: bud.timedOut }));
     const push = await execa('buildah', ['push', '--quiet', tag, `oci:${path.join(work, 'layout')}:image`], { reject: false });
     if (push.exitCode !== 0) throw new ImageError(`exporting the build of ${ref} failed: ${String(push.stderr).trim()}`);
-    image = await importLayout(store, path.join(work, 'layout'), ref);
+    image = await importLayout(store, path.join(work, 'layout'), ref, { buildHash: buildSettingsHash(build) });
   } catch (error) {
     await removeWhatTheBuildLeft(work, tag).catch((cleanup: Error) => {
       // The build's own failure says more: the cleanup's is added to it, not put in its place.
@@ -70,6 +83,27 @@ export async function buildImage(store: ImageStore, ref: string, build: { contex
   await removeWhatTheBuildLeft(work, tag);
   onProgress?.(`✔ ${ref}  built (${image.id.slice(7, 19)})`);
   return image;
+}
+
+/**
+ * What the model holds as text, written where buildah reads it: the inline Dockerfile and the
+ * secrets, in the build's work dir (private to root, removed with it), never in the user's context.
+ */
+async function writeBuildFiles(work: string, build: ImageBuild): Promise<BuildFiles> {
+  const inputs = path.join(work, 'inputs');
+  await mkdir(inputs, { mode: 0o700 });
+  let dockerfile = path.join(build.context, build.dockerfile);
+  if (build.dockerfileInline !== undefined) {
+    dockerfile = path.join(inputs, build.dockerfile);
+    await writeFile(dockerfile, build.dockerfileInline, { mode: 0o600 });
+  }
+  const secrets: Record<string, string> = {};
+  for (const [index, { id, content }] of (build.secrets ?? []).entries()) {
+    // By index: a secret's name is the user's, the file's name need not be safe.
+    secrets[id] = path.join(inputs, `secret-${index}`);
+    await writeFile(secrets[id], content, { mode: 0o600 });
+  }
+  return { dockerfile, secrets };
 }
 
 // On every way out: its working containers (buildah's own cleanup is skipped when buildah is

@@ -97,7 +97,7 @@ export async function pullImage(store: ImageStore, ref: string, options: PullOpt
     if (copy.exitCode !== 0) throw new ImageError(`cannot pull ${ref}: ${skopeoFailure(String(copy.stderr))} (check the name, the registry and its credentials${tls.length ? '' : '; --tls-verify false for a plain-HTTP registry'})`);
     for (const digest of downloading) reporter.layer(ref, digest, 'downloaded');
     downloading.clear();
-    const image = await importLayout(store, layout, ref, (digest, step) => reporter.layer(ref, digest, step));
+    const image = await importLayout(store, layout, ref, { onLayer: (digest, step) => reporter.layer(ref, digest, step) });
     reporter.line(`✔ ${ref}  pulled (${image.id.slice(7, 19)}, ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'})`);
     return image;
   } finally {

@@ -1,13 +1,15 @@
-import type { ContainerImage, Project } from '../project/model.js';
+import type { ContainerImage, ImageBuild, Project } from '../project/model.js';
 import { applyImageConfig } from './config.js';
 import { buildImage } from './build.js';
+import { isBuiltAs } from './build-settings.js';
 import { ensureImage, type PullOptions, type PullPolicy } from './pull.js';
-import { imageStore, readImage } from './store.js';
+import { imageStore, readImage, type ImageStore } from './store.js';
 
 // Before planning, each container with an image gets what its image says, unless the file says
 // otherwise (see config.ts). The image id and layers become part of the container, so a new image
 // recreates it (the config hash covers the whole container). `build:` images are built once, then
-// again only with `up --build` (or when gone from the store), as compose does.
+// again with `up --build`, when gone from the store, or when the build settings changed (an arg, the
+// target, a label, a secret: see build-settings.ts).
 
 /** The project with every image resolved (pulled as the pull policies say). Different images are pulled in parallel. */
 export async function resolveProjectImages(project: Project, stateDir: string, options: PullOptions & { rebuild?: boolean; pull?: PullPolicy } = {}): Promise<Project> {
@@ -21,7 +23,9 @@ export async function resolveProjectImages(project: Project, stateDir: string, o
   const say = options.reporter?.line ?? options.onProgress;
   const images = new Map(await Promise.all([...wanted].map(async ([ref, image]) => {
     // pull_policy: build is compose's `up --build` for this image alone.
-    if (image.build && (options.rebuild || image.pullPolicy === 'build' || !(await readImage(store, ref)))) return [ref, await buildImage(store, ref, image.build, say)] as const;
+    if (image.build && (options.rebuild || image.pullPolicy === 'build' || !(await isBuiltAsWritten(store, ref, image.build)))) {
+      return [ref, await buildImage(store, { ref, build: image.build, tlsVerify: options.tlsVerify, onProgress: say })] as const;
+    }
     // `up --pull` overrides every pull_policy, as compose's does; an image built here is never pulled.
     return [ref, await ensureImage(store, ref, image.build || image.pullPolicy === 'build' ? 'missing' : options.pull ?? image.pullPolicy, options)] as const;
   })));
@@ -36,4 +40,10 @@ export async function resolveProjectImages(project: Project, stateDir: string, o
       }),
     })),
   };
+}
+
+/** The store has the image of `ref`, built with the settings `build` has now. */
+async function isBuiltAsWritten(store: ImageStore, ref: string, build: ImageBuild): Promise<boolean> {
+  const stored = await readImage(store, ref);
+  return stored !== undefined && isBuiltAs(stored.buildHash, build);
 }

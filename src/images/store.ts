@@ -27,6 +27,14 @@ export interface StoredImage {
   readonly layers: readonly string[];
   readonly config: ImageConfig;
   readonly pulledAt: string;
+  /** Of an image built here: the hash of the build settings it was built with (build-settings.ts). */
+  readonly buildHash?: string;
+}
+
+export interface ImportOptions {
+  readonly onLayer?: (digest: string, step: LayerState) => void;
+  /** Recorded with the image: it was built with these settings. */
+  readonly buildHash?: string;
 }
 
 export function imageStore(stateDir: string) {
@@ -161,7 +169,7 @@ async function readBlobJson<T>(store: ImageStore, layoutDir: string, digest: str
 }
 
 /** Imports the single image of an OCI layout (as skopeo writes it) under `ref`. */
-export async function importLayout(store: ImageStore, layoutDir: string, ref: string, onLayer?: (digest: string, step: LayerState) => void): Promise<StoredImage> {
+export async function importLayout(store: ImageStore, layoutDir: string, ref: string, { onLayer, buildHash }: ImportOptions = {}): Promise<StoredImage> {
   return withStoreLock(store, async () => {
     const index = JSON.parse(await readFile(path.join(layoutDir, 'index.json'), 'utf8')) as OciIndex;
     let manifestDigest = index.manifests[0]?.digest;
@@ -188,6 +196,7 @@ export async function importLayout(store: ImageStore, layoutDir: string, ref: st
     }
     const image: StoredImage = {
       ref, id: manifest.config.digest, manifestDigest, layers: manifest.layers.map((layer) => layer.digest), config: config.config ?? {}, pulledAt: new Date().toISOString(),
+      ...(buildHash === undefined ? {} : { buildHash }),
     };
     await writeJsonAtomic(store.refFile(ref), image);
     return image;

@@ -52,6 +52,9 @@ export const SERVICE_KEYS: Readonly<Record<string, 'copy' | ServiceConcern>> = {
 /** Top-level keys besides services: the concern that takes each (services is translated on its own). */
 const TOP_KEYS = { name: 'name', volumes: 'volumeDefinitions', secrets: 'definitions', configs: 'definitions', networks: 'networks' } as const;
 
+/** Keys of a service's build: that Corral's build: takes as they are (secrets is translated on its own). */
+const BUILD_KEYS = ['dockerfile', 'dockerfile_inline', 'args', 'target', 'labels', 'no_cache', 'pull'] as const;
+
 /** Service keys that are settings of the pod the service lands in. */
 const POD_KEYS = ['shm_size', 'dns', 'dns_search'] as const;
 /** Service keys that set limits: without deploy:, the first of them written is where an error in resources points. */
@@ -328,11 +331,33 @@ class ComposeTranslation {
     this.t.from([...to, 'env'], [...at, 'environment']);
   }
 
-  /** build: a context as a string, or the mapping's context and dockerfile. */
+  /**
+   * build: a context as a string, or the mapping's keys Corral carries (compose-keys.ts refused or
+   * warned about the others); its secrets name top-level ones of this file, as compose checks.
+   */
   private build({ at, container }: Service): void {
+    const { t } = this;
     if (typeof container.build !== 'object' || container.build === null) return;
     const build = container.build as Raw;
-    container.build = { context: build.context ?? '.', ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}) };
+    if (build.dockerfile !== undefined && build.dockerfile_inline !== undefined) {
+      throw errorAt(t.source, [...at, 'build', 'dockerfile_inline'], 'build has both dockerfile and dockerfile_inline: which one is the Dockerfile?', 'keep one of them; compose refuses both too', { key: true });
+    }
+    const carried = Object.fromEntries(BUILD_KEYS.filter((key) => build[key] !== undefined).map((key) => [key, build[key]]));
+    container.build = { context: build.context ?? '.', ...carried, ...(build.secrets === undefined ? {} : { secrets: this.buildSecrets(build.secrets, [...at, 'build', 'secrets']) }) };
+  }
+
+  /** build.secrets: each a top-level secret of this file, by its Corral name (short form, or source and target). */
+  private buildSecrets(value: unknown, at: PathSegment[]): unknown[] {
+    const { t } = this;
+    const defined = (this.out.secrets ?? {}) as Raw;
+    return t.list(value, at, '[token]').map((entry, index) => {
+      const long = typeof entry === 'string' ? { source: entry } : t.mapping(entry, [...at, index], '{ source: token, target: npmrc }');
+      const name = String(long.source);
+      if (!defined[corralName(name)]) {
+        throw errorAt(t.source, [...at, index], `the build of service ${at[1]} refers to undefined secret ${name}`, `define it under secrets: at the top, e.g. secrets: { ${name}: { file: ./${name}.txt } }; compose refuses it too`);
+      }
+      return long.target === undefined ? corralName(name) : { source: corralName(name), target: long.target };
+    });
   }
 
   /** env_file: one path or a list of paths or of { path, required, format }; required: false is kept, format is dotenv (checked by the key walk). */

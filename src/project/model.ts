@@ -234,10 +234,33 @@ export interface WatchRule {
   readonly initialSync: boolean;
 }
 
+/**
+ * How an image is built with buildah. Settings a file does not write stay absent, so an image built
+ * before they existed is not taken as built differently (images/build-record.ts).
+ */
+export interface ImageBuild {
+  /** Absolute. */
+  readonly context: string;
+  /** Relative to the context; with dockerfileInline, the name the build gives its Dockerfile. */
+  readonly dockerfile: string;
+  /** The Dockerfile's text, written to a file outside the context for the build. */
+  readonly dockerfileInline?: string;
+  /** Build arguments (ARG), with values from the environment already in. */
+  readonly args?: Readonly<Record<string, string>>;
+  /** The stage of a multi-stage Dockerfile to build. */
+  readonly target?: string;
+  /** Labels the built image gets. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Top-level secrets the build may read, with their content (read while loading, as containers' are). */
+  readonly secrets?: readonly { readonly id: string; readonly content: string }[];
+  readonly noCache?: true;
+  /** Pull the base images again even when buildah has them. */
+  readonly pull?: true;
+}
+
 export interface ContainerImage {
   readonly ref: string;
-  /** Built with buildah from this context (absolute) and Dockerfile (relative to it). */
-  readonly build?: { readonly context: string; readonly dockerfile: string };
+  readonly build?: ImageBuild;
   /** build (compose's): built again on every `up`, as with `up --build`; only with build:. */
   readonly pullPolicy: 'missing' | 'always' | 'never' | 'build';
   /** As written in the file; undefined: the image's. */

@@ -15,6 +15,8 @@ import { parseSize, resourcesOf, sizeAt } from './resources.js';
 import { closestName } from './validate.js';
 import { devicesOf } from './devices.js';
 import { type EnvFileEntry, envFilePath } from './dotenv.js';
+import { imageBuildOf } from './build.js';
+import { keyValuesOf } from './key-values.js';
 
 // Stage 4: validated data -> the frozen desired model: defaults filled in, sizes in bytes, paths
 // absolute, mounts resolved against the project's volumes, names sorted; plus the checks a schema
@@ -65,17 +67,6 @@ export function splitCommand(text: string): string[] {
 function argvOf(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   return Array.isArray(value) ? value.map(String) : splitCommand(String(value));
-}
-
-/** A mapping, or a list of NAME=value; a bare NAME in a list takes `missing(NAME)`. */
-function keyValuesOf(value: unknown, missing: (key: string) => string | undefined): Record<string, string> {
-  if (Array.isArray(value)) {
-    return Object.fromEntries(value.map((entry: string) => {
-      const equals = entry.indexOf('=');
-      return equals < 0 ? [entry, missing(entry)] : [entry.slice(0, equals), entry.slice(equals + 1)];
-    }).filter(([, entryValue]) => entryValue !== undefined));
-  }
-  return Object.fromEntries(Object.entries((value ?? {}) as Raw).map(([key, inner]) => [key, inner === null ? '' : String(inner)]));
 }
 
 // A bare NAME in an env list passes the variable through from the project's environment (the
@@ -283,11 +274,6 @@ function hooksOf(raw: Raw, lookupEnv: (name: string) => string | undefined): Pic
   };
 }
 
-function buildOf(value: unknown, baseDir: string): { context: string; dockerfile: string } {
-  const spec = typeof value === 'string' ? { context: value } : (value as { context: string; dockerfile?: string });
-  return { context: path.resolve(baseDir, spec.context), dockerfile: spec.dockerfile ?? 'Dockerfile' };
-}
-
 /** One container as the file writes it, with the pod it is written in. */
 interface ContainerSource {
   readonly name: string;
@@ -353,7 +339,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     ...(raw.rootfs !== undefined ? {} : {
       image: {
         ref: raw.image === undefined ? `corral-build/${context.projectName}/${pod}/${name}` : String(raw.image),
-        ...(raw.build === undefined ? {} : { build: buildOf(raw.build, context.baseDir) }),
+        ...(raw.build === undefined ? {} : { build: imageBuildOf(raw.build, { at: [...at, 'build'], parsed: context.parsed, baseDir: context.baseDir, provided: context.provided, lookupEnv: context.lookupEnv }) }),
         pullPolicy: pullPolicyOf(raw, at, context.parsed),
         ...(raw.entrypoint === undefined ? {} : { entrypoint: argvOf(raw.entrypoint) }),
         ...(raw.command === undefined ? {} : { command: argvOf(raw.command) }),

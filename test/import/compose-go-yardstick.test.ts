@@ -19,6 +19,7 @@ const TESTDATA = path.join(repositoryRoot, 'test/fixtures/import/compose-go/load
 const COMPOSE_GO_REFUSES: Readonly<Record<string, string>> = {
   'compose-include-cycle.yaml': 'an include cycle (loader/include_test.go expects the error)',
   'extends/base.yaml': 'service nil has neither an image nor a build context (loader/validate.go); the file is only extended from',
+  'include/dir/compose.yaml': 'its env_file extra.env is missing (types/envfile.go): the file is only included, with project_directory: ../subdir, where extra.env is',
   'remote/cycle/compose-cycle.yaml': 'extends a remote: file, which needs compose-go\'s remote loaders (git, oci)',
 };
 
