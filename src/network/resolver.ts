@@ -46,8 +46,11 @@ const upstreamServers = () => process.env.CORRAL_DNS_UPSTREAM?.split(',').filter
 
 /** The upstream of a pod on internal networks alone: an address no unprivileged socket can send to (see above). */
 export const NO_UPSTREAM = '255.255.255.255';
-/** The container id under which each file lists the network's gateway (the host asking, to confirm a reload). */
-const CHECK_ID = 'corral.resolver-check';
+/**
+ * The container id under which a file lists the network's gateway (the host asking, to confirm a
+ * reload): one per network, as aardvark-dns joins the networks of entries that share an id.
+ */
+const checkId = (network: ResolverNetwork) => `corral.resolver-check.${network.cniName}`;
 
 /** The port pods ask on (resolv.conf has no port). */
 const DNS_PORT = 53;
@@ -112,7 +115,7 @@ export function resolverFileText(network: ResolverNetwork): string {
   const upstream = upstreamServers();
   return [
     upstream.length > 0 ? `${network.gateway} ${upstream.join(',')}` : network.gateway,
-    `${CHECK_ID} ${network.gateway}  ${checkName(network)}`,
+    `${checkId(network)} ${network.gateway}  ${checkName(network)}`,
     ...entryLines(network),
     '',
   ].join('\n');

@@ -127,14 +127,12 @@ services:
   assert.equal(warnings.filter((warning) => warning.includes('networks')).map((warning) => warning.split(':')[0]), ['api-1', 'api-2'], 'api\'s replicas for backend, web\'s not at all');
 });
 
+/** A compose service web with these extra_hosts, loaded. */
+const webWithExtraHosts = (entries: readonly string[]) => loadText(`services: { web: { image: registry.example/web:1, extra_hosts: ${JSON.stringify(entries)} } }`, '/shop/compose.yaml');
+
 exporting('extra_hosts host-gateway is left out of hostAliases with the reason; an address is kept', async () => {
   const warnings: string[] = [];
-  const project = await loadText(`
-services:
-  web:
-    image: registry.example/web:1
-    extra_hosts: ["host.docker.internal:host-gateway", "db.legacy:10.1.2.3"]
-`, '/shop/compose.yaml');
+  const project = await webWithExtraHosts(['host.docker.internal:host-gateway', 'db.legacy:10.1.2.3']);
   const documents = generateKubeManifests(project, (warning) => warnings.push(warning));
   const pod = documents.find((document) => document.kind === 'Pod' || document.kind === 'Deployment')!;
   const spec = (pod.kind === 'Pod' ? pod.spec : (pod.spec as { template: { spec: unknown } }).template.spec) as { hostAliases?: unknown };
@@ -143,12 +141,7 @@ services:
   assert.equal(warnings.filter((warning) => warning.includes('host-gateway')), [
     'web: extra_hosts host.docker.internal: host-gateway has no IP in a cluster (a hostAlias needs one, and the node a Pod runs on is known only once it is scheduled), left out; give the container the node\'s address from the downward API (env valueFrom.fieldRef.fieldPath: status.hostIP), or write the address of the machine meant',
   ], 'named, with the reason and a way');
-  const kept = generateKubeManifests(await loadText(`
-services:
-  web:
-    image: registry.example/web:1
-    extra_hosts: ["db.legacy:10.1.2.3"]
-`, '/shop/compose.yaml'), (warning) => warnings.push(warning));
+  const kept = generateKubeManifests(await webWithExtraHosts(['db.legacy:10.1.2.3']), (warning) => warnings.push(warning));
   assert.ok(kept.length > 0 && warnings.filter((warning) => warning.includes('host-gateway')).length === 1, 'no warning without host-gateway');
 });
 

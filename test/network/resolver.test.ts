@@ -13,7 +13,7 @@ const front: ResolverNetwork = {
   ],
 };
 const FRONT_CHECK = checkName(front);
-const FRONT_TEXT = `10.89.7.1\ncorral.resolver-check 10.89.7.1  ${FRONT_CHECK}\ndemo.web-1 10.89.7.2  web-1,web-1.demo,web,front-door\ndemo.web-2 10.89.7.3  web-2,web-2.demo,web\n`;
+const FRONT_TEXT = `10.89.7.1\ncorral.resolver-check.corral-demo.front 10.89.7.1  ${FRONT_CHECK}\ndemo.web-1 10.89.7.2  web-1,web-1.demo,web,front-door\ndemo.web-2 10.89.7.3  web-2,web-2.demo,web\n`;
 const CONFIRM_FRONT = `confirm aardvark-dns serves network corral-demo.front (${FRONT_CHECK} at 10.89.7.1)`;
 
 const text = suite('resolverFileText: aardvark-dns\'s file of a network');
