@@ -3,6 +3,7 @@ import { repeatable } from './repeatable.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readAppliedCommit } from '../gitops/applied-commit.js';
+import { readAppliedProject } from '../project/applied-project.js';
 import { openRuntime } from '../runtime/context.js';
 import { observeProject, type ObservedContainer } from '../runtime/observe.js';
 import { type CheckpointRecord, readCheckpointRecord } from '../runtime/checkpoint.js';
@@ -48,6 +49,8 @@ export function wantedStates(options: Pick<PsOptions, 'status' | 'filter'>): Set
 export interface PsRow {
   readonly pod: string;
   readonly container: string;
+  /** What the compose file calls it (`container_name`), as `docker compose ps` shows it; null when it names none. */
+  readonly containerName: string | null;
   readonly state: string;
   readonly pid: number | null;
   readonly exitCode: number | null;
@@ -90,7 +93,14 @@ function healthOf(container: ObservedContainer, snapshot: ContainerSnapshot | un
   return { health: snapshot.health, output: snapshot.healthOutput ?? null };
 }
 
-function toRow(container: ObservedContainer, now: number, snapshot: ContainerSnapshot | undefined, checkpoint: CheckpointRecord | undefined): PsRow {
+/** What the row is told beside what the runtime says: the supervisor's view, the checkpoint and the name compose gives it. */
+interface RowNotes {
+  readonly snapshot: ContainerSnapshot | undefined;
+  readonly checkpoint: CheckpointRecord | undefined;
+  readonly containerName: string | undefined;
+}
+
+function toRow(container: ObservedContainer, now: number, { snapshot, checkpoint, containerName }: RowNotes): PsRow {
   // A paused container's process still exists (frozen): it keeps its uptime and its last health.
   const running = container.status === 'running' || container.status === 'paused';
   const { health, output } = healthOf(container, snapshot);
@@ -98,6 +108,7 @@ function toRow(container: ObservedContainer, now: number, snapshot: ContainerSna
   return {
     pod: container.pod,
     container: container.name,
+    containerName: containerName ?? null,
     state: container.status,
     pid: container.pid ?? null,
     exitCode: container.exitCode ?? null,
@@ -127,16 +138,28 @@ function stateCell(row: PsRow): string {
   return row.state === 'exited' ? exited : row.state;
 }
 
+/** The container cell: its name, with the name compose calls it and privileged noted. */
+function containerCell(row: PsRow): string {
+  const notes = [...(row.containerName !== null ? [`container_name: ${row.containerName}`] : []), ...(row.privileged ? ['privileged'] : [])];
+  return notes.length > 0 ? `${row.container} (${notes.join(', ')})` : row.container;
+}
+
 function psTable(rows: readonly PsRow[]): string {
   return formatTable(['POD', 'CONTAINER', 'STATE', 'HEALTH', 'RESTARTS', 'PID', 'UPTIME'], rows.map((row) => [
     row.pod,
-    row.privileged ? `${row.container} (privileged)` : row.container,
+    containerCell(row),
     stateCell(row),
     row.health ?? '-',
     String(row.restarts),
     row.pid === null ? '-' : String(row.pid),
     uptimeCell(row),
   ]));
+}
+
+/** The names compose gives containers (container_name), by POD/CONTAINER, as the project was last applied. */
+async function composeNames(applied: string): Promise<Map<string, string>> {
+  const project = await readAppliedProject(applied);
+  return new Map((project?.pods ?? []).flatMap((pod) => pod.containers.flatMap((container) => (container.containerName ? [[`${pod.name}/${container.name}`, container.containerName] as const] : []))));
 }
 
 /** The supervisor's machines: asked over its socket when it lives, else as it last wrote them. */
@@ -158,7 +181,10 @@ async function runPs(resources: readonly string[], options: PsOptions): Promise<
   } else {
     // Only a running process can be a restored one: the others' checkpoint records are not read.
     const records = await Promise.all(shown.map((container) => (container.status === 'running' || container.status === 'paused' ? readCheckpointRecord(context, container.id) : undefined)));
-    const rows = shown.map((container, index) => toRow(container, Date.now(), machines?.[`${container.pod}/${container.name}`], records[index]));
+    const names = await composeNames(context.paths.applied);
+    const rows = shown.map((container, index) => toRow(container, Date.now(), {
+      snapshot: machines?.[`${container.pod}/${container.name}`], checkpoint: records[index], containerName: names.get(`${container.pod}/${container.name}`),
+    }));
     process.stdout.write(options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${psTable(rows)}\n`);
   }
   if (options.format !== 'json' && !options.quiet && !options.services) {

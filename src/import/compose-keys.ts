@@ -93,7 +93,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.configs[].uid': carried(),
   'services.*.configs[].gid': carried(),
   'services.*.configs[].mode': carried(),
-  'services.*.container_name': carried('a name of the service on each of its networks (the container itself is POD/CONTAINER)'),
+  'services.*.container_name': carried('a name of the service on each of its networks, and the name `corral ps` shows beside POD/CONTAINER'),
   'services.*.cpu_count': warned(WINDOWS),
   'services.*.cpu_percent': warned(WINDOWS),
   'services.*.cpu_shares': refused('Corral sets no CPU weight', 'remove cpu_shares, or use cpus: for a limit'),

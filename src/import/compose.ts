@@ -613,7 +613,7 @@ class ComposeTranslation {
    * its networks; links name other services' pods under names of its own. A service in another's
    * pod (network_mode: service:x) is on that pod's networks.
    */
-  private serviceNetworks({ name: service, raw, at, pod, podName, ownPod }: Service): void {
+  private serviceNetworks({ name: service, raw, at, to: containerAt, container, pod, podName, ownPod }: Service): void {
     const { t } = this;
     // A replica (pod web-2 of service web) carries the service's name on each of its networks, which the resolver answers with every replica.
     const serviceAlias = ownPod && podName !== corralName(service) ? corralName(service) : undefined;
@@ -629,6 +629,11 @@ class ComposeTranslation {
         if (raw[key] !== undefined) t.unsupported([...at, key], `the service is on ${String(pod.network)}'s network, on no project network; ignored`);
       }
       return;
+    }
+    if (raw.container_name !== undefined) {
+      // Also the name `ps` shows, as compose's does.
+      container.container_name = raw.container_name;
+      t.from([...containerAt, 'container_name'], [...at, 'container_name']);
     }
     const written: [string, Raw | null, PathSegment][] = raw.networks === undefined
       ? [['default', null, 'default']]

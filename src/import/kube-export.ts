@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import type { Container, Mount, Pod, Project, ProvidedFile } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
+import { HOST_GATEWAY } from '../network/names.js';
 
 // The way out to a cluster: the desired model as Kubernetes manifests. A pod whose containers
 // restart always becomes a Deployment of one replica, any other a Pod; published ports become
@@ -15,6 +16,12 @@ export const POD_LABEL = 'corral.dev/pod';
 
 /** DNS labels as Kubernetes wants them: no underscores. */
 const kubeName = (name: string) => name.replace(/_/g, '-');
+
+/**
+ * Whether an alias is the service name a replica carries (pod web-2 of service web: alias web, see
+ * compose.ts): in a cluster the Service of the replicas gives that name, so it is no loss.
+ */
+const isReplicaAlias = (pod: Pod, alias: string) => pod.name.startsWith(`${alias}-`) && /^\d+$/.test(pod.name.slice(alias.length + 1));
 
 const RESTART_POLICY: Record<string, string> = { always: 'Always', 'unless-stopped': 'Always', 'on-failure': 'OnFailure', no: 'Never' };
 
@@ -165,13 +172,18 @@ class KubeExport {
     if (policies.length > 1) this.warn(`${pod.name}: its containers restart differently (${policies.join(', ')}); a Pod has one restartPolicy: ${RESTART_POLICY[policies[0]!]}`);
     const restartPolicy = RESTART_POLICY[policies[0] ?? 'no']!;
     const podLabels = { ...pod.labels, [POD_LABEL]: pod.name };
+    // host-gateway is the host's address on the pod's network: a hostAlias needs an IP, and a Pod's node is known only once it is scheduled.
+    const hostAliases = pod.network.extraHosts.filter((entry) => entry.ip !== HOST_GATEWAY).map((entry) => ({ ip: entry.ip, hostnames: [entry.host] }));
+    for (const entry of pod.network.extraHosts.filter((one) => one.ip === HOST_GATEWAY)) {
+      this.warn(`${pod.name}: extra_hosts ${entry.host}: host-gateway has no IP in a cluster (a hostAlias needs one, and the node a Pod runs on is known only once it is scheduled), left out; give the container the node's address from the downward API (env valueFrom.fieldRef.fieldPath: status.hostIP), or write the address of the machine meant`);
+    }
     const grace = Math.max(...pod.containers.map((container) => container.lifecycle.stopGraceMs));
     const spec: Manifest = {
       ...(pod.hostname !== pod.name ? { hostname: pod.hostname } : {}),
       ...(pod.share.includes('pid') ? { shareProcessNamespace: true } : {}),
       ...(pod.network.mode === 'host' ? { hostNetwork: true } : {}),
       ...(pod.network.dns.length || pod.network.dnsSearch.length ? { dnsConfig: { ...(pod.network.dns.length ? { nameservers: [...pod.network.dns] } : {}), ...(pod.network.dnsSearch.length ? { searches: [...pod.network.dnsSearch] } : {}) } } : {}),
-      ...(pod.network.extraHosts.length ? { hostAliases: pod.network.extraHosts.map((entry) => ({ ip: entry.ip, hostnames: [entry.host] })) } : {}),
+      ...(hostAliases.length ? { hostAliases } : {}),
       restartPolicy,
       terminationGracePeriodSeconds: seconds(grace),
       ...(inits.length ? { initContainers: inits.map((container) => this.container(container, pod, volumes, false, sysctls)) } : {}),
@@ -181,7 +193,7 @@ class KubeExport {
     if (volumes.size) spec.volumes = [...volumes.values()];
     if (pod.network.mode === 'none') this.warn(`${pod.name}: network: none has no field in a Pod, left out`);
     // `?? []`: an applied project of an older Corral has no networks.
-    const named = (pod.network.networks ?? []).filter((membership) => membership.name !== 'default' || membership.aliases.length > 0 || membership.ipv4Address !== undefined);
+    const named = (pod.network.networks ?? []).filter((membership) => membership.name !== 'default' || membership.aliases.some((alias) => !isReplicaAlias(pod, alias)) || membership.ipv4Address !== undefined);
     if (named.length > 0) this.warn(`${pod.name}: networks (${named.map((membership) => membership.name).join(', ')}) and their aliases and addresses have no equivalent in a cluster, where every Pod reaches every Service; left out (a NetworkPolicy can isolate)`);
     if (Object.keys(pod.resources).length) this.warn(`${pod.name}: pod-level resources have no field in a Pod, left out`);
     const name = kubeName(pod.name);

@@ -1,4 +1,5 @@
 import { readFile, rm, mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolverPaths, type Dirs } from '../state/paths.js';
@@ -9,6 +10,8 @@ import { log } from '../log.js';
 import { runDirAttachments } from './pod-network.js';
 import { withHostNetworks } from './host-network.js';
 import { placeResolver } from '../runtime/monitors.js';
+import { confirmResolverAnswers } from './resolver-check.js';
+import type { NetworkConfigList } from './cni.js';
 
 // Names by DNS: aardvark-dns (podman's resolver, Debian's `aardvark-dns`) answers on the gateway of
 // every bridge, port 53, with the addresses of the pods on that bridge's network, all of them for a
@@ -21,7 +24,15 @@ import { placeResolver } from '../runtime/monitors.js';
 // What it serves is derived, never kept: every project's attachment records in the run dir say which
 // pod is where. `syncResolver` observes the files and the process, plans the steps to make them
 // match the records (written files, removed files, start, reload or stop) and executes them; a crash
-// between steps leaves files the next sync rewrites.
+// between steps leaves files the next sync rewrites. A reload or start is confirmed by asking it, from
+// the host, for a name only the new file carries (resolver-check.ts): each file lists the network's
+// gateway as a requester, under a name made of a hash of the file's pods.
+//
+// Internal networks: aardvark-dns 1.4 forwards every unknown name of every pod (since 1.11 it does not
+// for a pod on internal networks alone, which netavark marks by a `%int` suffix of the file's name; 1.4
+// reads that as a plain name). What 1.4 has is a per-pod upstream (a fifth column) which replaces the
+// others: a pod on internal networks alone gets the broadcast address there, to which aardvark-dns
+// cannot send (connect and sendto fail with EACCES without SO_BROADCAST), so no query leaves through it.
 
 /** aardvark-dns as Debian installs it (podman's helper dir); CORRAL_AARDVARK_DNS names another. */
 export const AARDVARK_DNS = process.env.CORRAL_AARDVARK_DNS || '/usr/lib/podman/aardvark-dns';
@@ -32,6 +43,14 @@ export const AARDVARK_DNS = process.env.CORRAL_AARDVARK_DNS || '/usr/lib/podman/
  * aardvark-dns reads itself.
  */
 const upstreamServers = () => process.env.CORRAL_DNS_UPSTREAM?.split(',').filter(Boolean) ?? [];
+
+/** The upstream of a pod on internal networks alone: an address no unprivileged socket can send to (see above). */
+export const NO_UPSTREAM = '255.255.255.255';
+/**
+ * The container id under which a file lists the network's gateway (the host asking, to confirm a
+ * reload): one per network, as aardvark-dns joins the networks of entries that share an id.
+ */
+const checkId = (network: ResolverNetwork) => `corral.resolver-check.${network.cniName}`;
 
 /** The port pods ask on (resolv.conf has no port). */
 const DNS_PORT = 53;
@@ -49,6 +68,8 @@ export interface ResolverEntry {
   readonly pod: string;
   readonly ip: string;
   readonly names: readonly string[];
+  /** On internal networks alone: no name it asks for is forwarded. */
+  readonly internalOnly?: boolean;
 }
 
 /** One network as aardvark-dns serves it. */
@@ -70,32 +91,53 @@ export type ResolverStep =
   | { readonly kind: 'remove'; readonly file: string }
   | { readonly kind: 'start' }
   | { readonly kind: 'reload'; readonly pid: number }
-  | { readonly kind: 'stop'; readonly pid: number };
+  | { readonly kind: 'stop'; readonly pid: number }
+  | { readonly kind: 'confirm'; readonly network: string; readonly gateway: string; readonly name: string };
 
 /** A pod's names on a network: `pod`, `pod.project` and its aliases there, lower case as DNS compares them. */
 export function resolverNames(project: string, pod: string, aliases: readonly string[]): string[] {
   return [...new Set([pod, `${pod}.${project}`, ...aliases].map((name) => name.toLowerCase()))];
 }
 
-/** The text of a network's file: the gateway, then the pods sorted (no IPv6: Corral's networks have none). */
-export function resolverFileText(network: ResolverNetwork): string {
+/** The pods' lines of a network's file, sorted (no IPv6: Corral's networks have none). */
+function entryLines(network: ResolverNetwork): string[] {
   const entries = [...network.entries].sort((a, b) => (`${a.project}.${a.pod}` < `${b.project}.${b.pod}` ? -1 : 1));
-  const upstream = upstreamServers();
-  return [upstream.length > 0 ? `${network.gateway} ${upstream.join(',')}` : network.gateway, ...entries.map((entry) => `${entry.project}.${entry.pod} ${entry.ip}  ${entry.names.join(',')}`), ''].join('\n');
+  return entries.map((entry) => `${entry.project}.${entry.pod} ${entry.ip}  ${entry.names.join(',')}${entry.internalOnly ? ` ${NO_UPSTREAM}` : ''}`);
 }
 
-/** The steps from what is there to what the records say: files first, then the process told. */
+/** The name the gateway carries in a network's file: it changes with the pods, so only the new file answers it. */
+export function checkName(network: ResolverNetwork): string {
+  return `corral-check-${createHash('sha256').update(entryLines(network).join('\n')).digest('hex').slice(0, 12)}`;
+}
+
+/** The text of a network's file: the gateway (and upstream), the gateway as the host asking, then the pods sorted. */
+export function resolverFileText(network: ResolverNetwork): string {
+  const upstream = upstreamServers();
+  return [
+    upstream.length > 0 ? `${network.gateway} ${upstream.join(',')}` : network.gateway,
+    `${checkId(network)} ${network.gateway}  ${checkName(network)}`,
+    ...entryLines(network),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The steps from what is there to what the records say: files first, then the process told, then
+ * asked whether it serves the networks written (every network, when it was started).
+ */
 export function planResolver(observed: ObservedResolver, wanted: readonly ResolverNetwork[]): ResolverStep[] {
   const texts = new Map(wanted.map((network) => [network.cniName, resolverFileText(network)]));
   const steps: ResolverStep[] = [];
-  for (const [file, text] of texts) if (observed.files.get(file) !== text) steps.push({ kind: 'write', file, text });
+  const written = wanted.filter((network) => observed.files.get(network.cniName) !== texts.get(network.cniName));
+  for (const network of written) steps.push({ kind: 'write', file: network.cniName, text: texts.get(network.cniName)! });
   for (const file of observed.files.keys()) if (!texts.has(file)) steps.push({ kind: 'remove', file });
+  const confirm = (networks: readonly ResolverNetwork[]) => networks.map((network): ResolverStep => ({ kind: 'confirm', network: network.cniName, gateway: network.gateway, name: checkName(network) }));
   if (texts.size === 0) {
     if (observed.pid !== undefined) steps.push({ kind: 'stop', pid: observed.pid });
   } else if (observed.pid === undefined) {
-    steps.push({ kind: 'start' });
+    steps.push({ kind: 'start' }, ...confirm(wanted));
   } else if (steps.length > 0) {
-    steps.push({ kind: 'reload', pid: observed.pid });
+    steps.push({ kind: 'reload', pid: observed.pid }, ...confirm(written));
   }
   return steps;
 }
@@ -103,11 +145,13 @@ export function planResolver(observed: ObservedResolver, wanted: readonly Resolv
 /** A step as the plan prints it. */
 export function describeResolverStep(step: ResolverStep): string {
   switch (step.kind) {
-    case 'write': return `write the names of network ${step.file} (${step.text.split('\n').length - 2} pods)`;
+    // Lines: the gateway, the check entry, one per pod, and the empty one after the last newline.
+    case 'write': return `write the names of network ${step.file} (${step.text.split('\n').length - 3} pods)`;
     case 'remove': return `remove the names of network ${step.file}`;
     case 'start': return 'start aardvark-dns';
     case 'reload': return `reload aardvark-dns (pid ${step.pid})`;
     case 'stop': return `stop aardvark-dns (pid ${step.pid})`;
+    case 'confirm': return `confirm aardvark-dns serves network ${step.network} (${step.name} at ${step.gateway})`;
   }
 }
 
@@ -115,15 +159,21 @@ export function describeResolverStep(step: ResolverStep): string {
 export async function resolverNetworks(dirs: Dirs): Promise<ResolverNetwork[]> {
   const networks = new Map<string, { gateway: string; entries: ResolverEntry[] }>();
   for (const { project, pod, attachment } of await runDirAttachments(dirs, 'the names by DNS')) {
+    const internalOnly = attachment.networks.every((one) => isInternal(one.config));
     for (const one of attachment.networks) {
       const gateway = one.result.ips?.[0]?.gateway;
       if (!one.ip || !gateway) continue;
       const network = networks.get(one.config.name) ?? { gateway, entries: [] };
-      network.entries.push({ project, pod, ip: one.ip, names: resolverNames(project, pod, one.aliases ?? []) });
+      network.entries.push({ project, pod, ip: one.ip, names: resolverNames(project, pod, one.aliases ?? []), ...(internalOnly ? { internalOnly } : {}) });
       networks.set(one.config.name, network);
     }
   }
   return [...networks].map(([cniName, network]) => ({ cniName, ...network }));
+}
+
+/** Whether a network is internal: its bridge does no outbound NAT (config-list.ts: ipMasq is !internal). */
+function isInternal(config: NetworkConfigList): boolean {
+  return config.plugins.some((plugin) => plugin.type === 'bridge' && plugin.ipMasq === false);
 }
 
 /** The files of the config dir (a leftover temporary file of a crashed write too) and the live process. */
@@ -174,6 +224,20 @@ async function executeResolverStep(dirs: Dirs, step: ResolverStep): Promise<void
       return;
     case 'stop':
       await stopResolver(config, step.pid);
+      return;
+    case 'confirm':
+      await confirmOrForget(dirs, step);
+  }
+}
+
+/** Asks the resolver for the network's check name; when it never answers right, removes the file, so that the next sync writes it again and reloads. */
+async function confirmOrForget(dirs: Dirs, step: Extract<ResolverStep, { kind: 'confirm' }>): Promise<void> {
+  try {
+    const took = await confirmResolverAnswers(step);
+    log.debug(`aardvark-dns answered for network ${step.network} after ${took} ms`);
+  } catch (error) {
+    await rm(path.join(resolverPaths(dirs).config, step.network), { force: true });
+    throw error;
   }
 }
 

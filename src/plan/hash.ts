@@ -12,9 +12,13 @@ export { canonicalJson };
 /** The pod's settings that every container of the pod is made with: a change recreates them all. */
 export const HASHED_POD_SETTINGS = ['share', 'shmSize', 'hostname', 'resources', 'network', 'labels'] as const;
 
+/** The container's keys that say nothing of what runs: its `watch` rules and the name `ps` shows. */
+const UNHASHED_CONTAINER_KEYS = new Set(['watch', 'containerName']);
+
 /**
  * What of the container and its pod the hash covers. Left out: what it waits for (`dependsOn`
- * decides when it starts, not what it is), its `watch` rules (what `corral watch` does), and of its
+ * decides when it starts, not what it is), its `watch` rules (what `corral watch` does), the name
+ * compose calls it (`containerName`, shown by `ps`), and of its
  * image how it is fetched: the pull policy, and the build settings once the image id says what was
  * built. The pull policy is hashed as its default rather than dropped, so that a container made
  * before this rule keeps its hash and is not recreated by the upgrade.
@@ -28,7 +32,7 @@ export function hashedView(container: Container, pod: Pod): { container: Record<
     image: image && { ...image, pullPolicy: 'missing', build: image.id === undefined ? image.build : undefined },
   };
   // In the model's key order, so that a cause lists what changed in the order of the file.
-  const view = Object.fromEntries(Object.entries(container).filter(([key]) => key !== 'watch').map(([key, value]) => [key, key in hashed ? hashed[key as keyof Container] : value]));
+  const view = Object.fromEntries(Object.entries(container).filter(([key]) => !UNHASHED_CONTAINER_KEYS.has(key)).map(([key, value]) => [key, key in hashed ? hashed[key as keyof Container] : value]));
   return { container: view, pod: Object.fromEntries(HASHED_POD_SETTINGS.map((key) => [key, key === 'network' ? hashedNetwork(pod.network) : pod[key]])) };
 }
 

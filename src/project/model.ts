@@ -212,6 +212,8 @@ export interface Container {
   readonly tty?: true;
   /** Its stdin kept open for `attach` (compose's `stdin_open`); otherwise it reads end of file at once. */
   readonly stdinOpen?: true;
+  /** What compose calls the container (`container_name`), shown by `ps`; not hashed: a name, not a setting. */
+  readonly containerName?: string;
 }
 
 /** A host device node given to a container. */

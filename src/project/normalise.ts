@@ -336,6 +336,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     files: files.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)),
     ...(raw.tty === true ? { tty: true } : {}),
     ...(raw.stdin_open === true ? { stdinOpen: true } : {}),
+    ...(raw.container_name !== undefined ? { containerName: String(raw.container_name) } : {}),
     ...(raw.rootfs !== undefined ? {} : {
       image: {
         ref: raw.image === undefined ? `corral-build/${context.projectName}/${pod}/${name}` : String(raw.image),

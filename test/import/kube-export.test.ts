@@ -110,6 +110,41 @@ pods:
   assert.equal(warnings.filter((warning) => warning.includes('networks')), ['db: networks (back) and their aliases and addresses have no equivalent in a cluster, where every Pod reaches every Service; left out (a NetworkPolicy can isolate)'], 'db\'s networks, not web\'s');
 });
 
+exporting('the service name of replicas is no network alias to warn about; an alias of their own is', async () => {
+  const warnings: string[] = [];
+  const project = await loadText(`
+services:
+  web:
+    image: registry.example/web:1
+    scale: 2
+  api:
+    image: registry.example/api:1
+    deploy: { replicas: 2 }
+    networks: { default: { aliases: [backend] } }
+`, '/shop/compose.yaml');
+  assert.equal(project.pods.map((pod) => `${pod.name}:${pod.network.networks.flatMap((membership) => membership.aliases).join(',')}`), ['api-1:backend,api', 'api-2:backend,api', 'web-1:web', 'web-2:web'], 'each replica carries its service name');
+  generateKubeManifests(project, (warning) => warnings.push(warning));
+  assert.equal(warnings.filter((warning) => warning.includes('networks')).map((warning) => warning.split(':')[0]), ['api-1', 'api-2'], 'api\'s replicas for backend, web\'s not at all');
+});
+
+/** A compose service web with these extra_hosts, loaded. */
+const webWithExtraHosts = (entries: readonly string[]) => loadText(`services: { web: { image: registry.example/web:1, extra_hosts: ${JSON.stringify(entries)} } }`, '/shop/compose.yaml');
+
+exporting('extra_hosts host-gateway is left out of hostAliases with the reason; an address is kept', async () => {
+  const warnings: string[] = [];
+  const project = await webWithExtraHosts(['host.docker.internal:host-gateway', 'db.legacy:10.1.2.3']);
+  const documents = generateKubeManifests(project, (warning) => warnings.push(warning));
+  const pod = documents.find((document) => document.kind === 'Pod' || document.kind === 'Deployment')!;
+  const spec = (pod.kind === 'Pod' ? pod.spec : (pod.spec as { template: { spec: unknown } }).template.spec) as { hostAliases?: unknown };
+  assert.equal(spec.hostAliases, [{ ip: '10.1.2.3', hostnames: ['db.legacy'] }], 'only the entry with an address');
+  assert.ok(VALIDATORS[String(pod.kind)]!(pod), `the ${String(pod.kind)} passes the schema`);
+  assert.equal(warnings.filter((warning) => warning.includes('host-gateway')), [
+    'web: extra_hosts host.docker.internal: host-gateway has no IP in a cluster (a hostAlias needs one, and the node a Pod runs on is known only once it is scheduled), left out; give the container the node\'s address from the downward API (env valueFrom.fieldRef.fieldPath: status.hostIP), or write the address of the machine meant',
+  ], 'named, with the reason and a way');
+  const kept = generateKubeManifests(await webWithExtraHosts(['db.legacy:10.1.2.3']), (warning) => warnings.push(warning));
+  assert.ok(kept.length > 0 && warnings.filter((warning) => warning.includes('host-gateway')).length === 1, 'no warning without host-gateway');
+});
+
 exporting('a broken manifest fails the schema (the check can fail)', () => {
   assert.not.ok(validatePod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'a', ports: [{ containerPort: 'eighty' }] }] } }), 'a string port is refused');
   assert.not.ok(validateDeployment({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: {} } }), 'a Deployment without selector is refused');

@@ -78,6 +78,17 @@ names('container_name resolves on the pod\'s network; a link\'s name only in the
   assert.is(await resolve(context, 'other', 'database'), '', 'and nowhere else');
 });
 
+names('ps shows container_name beside the container it names, in the table and in JSON; the others as before', async (context) => {
+  const table = await corral(context.sandbox, ['-p', context.project, 'ps']);
+  assert.is(table.exitCode, 0, `${table.stdout}\n${table.stderr}`);
+  const lines = table.stdout.split('\n');
+  assert.ok(lines.some((line) => /^db\s+db \(container_name: my-database\)\s+running/.test(line)), `db's row names my-database: ${table.stdout}`);
+  assert.ok(lines.some((line) => /^app\s+app\s+running/.test(line)), `app's row has its container's name alone: ${table.stdout}`);
+  const json = await corral(context.sandbox, ['-p', context.project, 'ps', '--format', 'json']);
+  const rows = JSON.parse(json.stdout) as { pod: string; container: string; containerName: string | null }[];
+  assert.equal(rows.map((row) => `${row.pod}/${row.container}:${row.containerName}`).sort(), ['app/app:null', 'db/db:my-database', 'other/other:null'], 'JSON: containerName of each row');
+});
+
 names('mac_address, interface_name and priority: the interfaces\' addresses, names and order', async (context) => {
   const links = await inside(context.sandbox, context.project, 'db.db', 'cat /sys/class/net/back0/address; ls /sys/class/net | sort | tr "\\n" " "');
   assert.equal(String(links.stdout).trim().split('\n'), ['02:42:ac:11:00:fa', 'back0 lo'], `db's interface is back0, with its MAC address: ${links.stdout}${links.stderr}`);

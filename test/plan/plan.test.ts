@@ -180,6 +180,7 @@ const unchanged: { name: string; desired: Project }[] = [
   { name: 'the build settings, once the image id is known', desired: withApp({ image: imageOf({ build: { context: '/src/app', dockerfile: 'Dockerfile.dev' } }) }) },
   { name: 'what it depends on', desired: withApp({ image: imageOf(), lifecycle: { ...baselineContainer().lifecycle, dependsOn: [{ resource: 'web/sidecar', condition: 'started' }] } }) },
   { name: 'its watch rules', desired: withApp({ image: imageOf(), watch: [{ path: '/src', action: 'sync', target: '/app', ignore: [], initialSync: false }] }) },
+  { name: 'the name compose calls it (container_name, shown by ps)', desired: withApp({ image: imageOf(), containerName: 'my-app' }) },
 ];
 for (const scenario of unchanged) {
   planning(`changing only ${scenario.name} recreates nothing`, () => {
