@@ -58,11 +58,14 @@ class KubeExport {
   private volumeFor(mount: Mount, index: number, volumes: Map<string, Manifest>, owner: string): Manifest {
     let name: string;
     if (mount.type === 'named') {
-      name = kubeName(mount.volume!);
+      // A host volume's claim is named after it, so that the projects sharing it share the claim too.
+      name = kubeName(mount.host?.name ?? mount.volume!);
       volumes.set(name, { name, persistentVolumeClaim: { claimName: name } });
       if (!this.claims.has(name)) {
         this.claims.add(name);
-        this.documents.push({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+        // An external volume was made elsewhere: its claim too, as an external network's or volume's is in compose.
+        if (mount.host?.external) this.warn(`${owner}: volume ${mount.volume} is external: no PersistentVolumeClaim is written; claim ${name} must exist in the cluster`);
+        else this.documents.push({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
       }
     } else if (mount.type === 'bind') {
       name = kubeName(mount.volume ?? `${owner}-bind-${index}`);

@@ -95,6 +95,23 @@ exporting('every manifest passes the Kubernetes schema of its kind', async () =>
   assert.equal(warnings.filter((warning) => warning.includes('runs the directory')).length, 2, 'rootfs containers are named as needing an image');
 });
 
+exporting('host volumes: a name: volume\'s claim is named after it, an external one is claimed but not written', async () => {
+  const warnings: string[] = [];
+  const project = await loadText(`
+volumes:
+  cache: { name: shared-cache }
+  given: { external: true, name: made-before }
+pods:
+  web:
+    containers: { app: { image: registry.example/web:1, volumes: [cache:/cache, given:/given] } }
+`, '/shop/corral.yaml');
+  const documents = generateKubeManifests(project, (warning) => warnings.push(warning));
+  assert.equal(documents.filter((document) => document.kind === 'PersistentVolumeClaim').map((document) => (document.metadata as { name: string }).name), ['shared-cache'], 'one claim, under the host volume\'s name');
+  const pod = JSON.stringify(documents.find((document) => document.kind !== 'PersistentVolumeClaim'));
+  assert.match(pod, '"claimName":"made-before"', 'the external volume is mounted from its claim');
+  assert.equal(warnings.filter((warning) => warning.includes('external')), ['web-app: volume given is external: no PersistentVolumeClaim is written; claim made-before must exist in the cluster']);
+});
+
 exporting('networks are named as left out, and a pod on default alone is not', async () => {
   const warnings: string[] = [];
   const project = await loadText(`
