@@ -14,8 +14,9 @@ export interface Workload {
   /** A host dir where that container writes its CHANGED value at start (`started`): when it runs, seen from outside. */
   readonly startMarkerDir?: string;
   /** `none` (the default): each pod in a network namespace of its own with loopback only, as the floor
-   * makes them; `bridge`: on the project network, to show what CNI costs. */
-  readonly network?: 'none' | 'bridge';
+   * makes them; `bridge`: on the project network, to show what CNI costs; `two`: every pod on two
+   * networks of the project (`front` and `back`), as a compose app with a frontend and a backend. */
+  readonly network?: 'none' | 'bridge' | 'two';
 }
 
 /** The command of the changed container with a start marker: says it runs, then sleeps like the others. */
@@ -23,9 +24,10 @@ const markingSleeper = ['sh', '-c', 'echo "$$CHANGED" > /out/started; trap "exit
 
 /** A Corral project file for the workload. */
 export function corralProject(workload: Workload, rootfs: string): string {
-  const lines = ['pods:'];
+  const two = workload.network === 'two';
+  const lines = [...(two ? ['networks: { front: {}, back: {} }'] : []), 'pods:'];
   for (let pod = 1; pod <= workload.pods; pod++) {
-    lines.push(`  p${pod}:`, `    network: ${workload.network ?? 'none'}`, '    containers:');
+    lines.push(`  p${pod}:`, `    network: ${two ? 'bridge' : workload.network ?? 'none'}`, ...(two ? ['    networks: [front, back]'] : []), '    containers:');
     for (let container = 1; container <= (workload.containersPerPod ?? 1); container++) {
       const changed = pod === 1 && container === 1 && workload.changed;
       const marking = changed && workload.startMarkerDir;

@@ -155,8 +155,13 @@ interface Results {
   /** The supervisors of 10 projects of 5 pods each, their peak RSS added up. */
   supervisorRss10x5Mb?: number;
   /** 50 pods on the project bridge (CNI bridge, host-local, portmap, firewall per pod). */
+  /** Up and down of 50 pods with loopback only, on one project network and on two, run in turns. */
+  loopbackUp50?: Figure;
+  loopbackDown50?: Figure;
   bridgeUp50?: Figure;
   bridgeDown50?: Figure;
+  twoNetworksUp50?: Figure;
+  twoNetworksDown50?: Figure;
   /** A service that warms up for WARM_UP_S: cold start against restore from a checkpoint; or why CRIU refused. */
   warmStart?: WarmStartFigures | { refused: string };
 }
@@ -211,11 +216,18 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${pods} pods done\n`);
   }
 
+  // Loopback only, one project network and two, in turns within each run, so that each ratio is of one moment of the machine.
   if (parts.has('bridge')) {
-    const bridgeRuns: { up: number; down: number }[] = [];
-    for (let run = 0; run < runs; run++) bridgeRuns.push(await corralUpDown(50, 'bridge'));
-    results.bridgeUp50 = summarise(bridgeRuns.map((run) => run.up));
-    results.bridgeDown50 = summarise(bridgeRuns.map((run) => run.down));
+    const byNetwork = { none: [] as { up: number; down: number }[], bridge: [] as { up: number; down: number }[], two: [] as { up: number; down: number }[] };
+    for (let run = 0; run < runs; run++) {
+      for (const network of ['none', 'bridge', 'two'] as const) byNetwork[network].push(await corralUpDown(50, network));
+    }
+    results.loopbackUp50 = summarise(byNetwork.none.map((run) => run.up));
+    results.loopbackDown50 = summarise(byNetwork.none.map((run) => run.down));
+    results.bridgeUp50 = summarise(byNetwork.bridge.map((run) => run.up));
+    results.bridgeDown50 = summarise(byNetwork.bridge.map((run) => run.down));
+    results.twoNetworksUp50 = summarise(byNetwork.two.map((run) => run.up));
+    results.twoNetworksDown50 = summarise(byNetwork.two.map((run) => run.down));
   }
 
   // No-op apply and one change, on a running project of 50 pods (BENCH_PROJECT_PODS).
@@ -334,7 +346,15 @@ async function report(results: Results): Promise<void> {
   const warm = results.warmStart;
   if (warm && 'refused' in warm) lines.push(`| time to ready, ${WARM_UP_S} s warm-up: cold / restored | not measured: ${warm.refused.replace(/\|/g, '/').split('\n')[0]} | restored < cold |`);
   else if (warm) lines.push(`| time to ready, ${WARM_UP_S} s warm-up: cold / restored (checkpoint) | ${formatSeconds(warm.cold)} / ${formatSeconds(warm.restored)} (${formatSeconds(warm.checkpoint)})${warm.warmedAgainAfterRestore ? ', warmed up again after a restore!' : ''} | restored < cold${targetMet(warm.restored.median < warm.cold.median)} |`);
-  lines.push(`| up / down of 50 pods on the project bridge | ${formatSeconds(results.bridgeUp50)} / ${formatSeconds(results.bridgeDown50)} | |`);
+  const againstLoopback = (figure: Figure | undefined, loopback: Figure | undefined, bound: number) => {
+    if (!figure || !loopback) return `${formatSeconds(figure)} | ≤ ${bound}x loopback only`;
+    const ratio = figure.median / loopback.median;
+    return `${times(ratio)} (${formatSeconds(figure)}; loopback only ${formatSeconds(loopback)}) | ≤ ${bound}x loopback only${targetMet(ratio <= bound)}`;
+  };
+  lines.push(`| up of 50 pods on one project network | ${againstLoopback(results.bridgeUp50, results.loopbackUp50, 1.25)} |`);
+  lines.push(`| down of 50 pods on one project network | ${againstLoopback(results.bridgeDown50, results.loopbackDown50, 1.25)} |`);
+  lines.push(`| up of 50 pods, each on two networks | ${againstLoopback(results.twoNetworksUp50, results.loopbackUp50, 1.5)} |`);
+  lines.push(`| down of 50 pods, each on two networks | ${againstLoopback(results.twoNetworksDown50, results.loopbackDown50, 1.5)} |`);
   const outDir = path.join(root, 'bench/results');
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
