@@ -5,7 +5,7 @@ import { signalContainer } from '../runtime/signal.js';
 import { checkpointContainer, restoreContainer, type PodNetworkIdentity } from '../runtime/checkpoint.js';
 import { withContainersFrozen } from '../runtime/pod-freeze.js';
 import { readPodAttachment } from '../network/pod-network.js';
-import type { ObservedContainer } from '../runtime/observe.js';
+import { observeContainer, type ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
@@ -133,6 +133,17 @@ function actingGroups(containers: readonly ObservedContainer[], action: ControlA
  */
 const undoesWishOnFailure = (action: ControlAction) => action === 'checkpoint' || action === 'restore';
 
+/**
+ * Whether a checkpoint that failed stopped the container all the same (the dump ended its processes,
+ * and what failed came after: the export, say): that stop is kept, as `corral stop`'s, so its restart
+ * policy does not start it afresh while its images wait for a restore.
+ */
+async function stoppedByFailedCheckpoint(context: RuntimeContext, action: ControlAction, container: ObservedContainer): Promise<boolean> {
+  if (action !== 'checkpoint') return false;
+  const now = await observeContainer(context, container.id);
+  return now.status !== 'running' && now.status !== 'paused';
+}
+
 export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void, options: ControlOptions = {}): Promise<void> {
   const failures: string[] = [];
   const failed: string[] = [];
@@ -185,8 +196,9 @@ export async function controlContainers(context: RuntimeContext, containers: rea
     });
     if (changesWish && undoesWishOnFailure(action) && failed.length > 0) {
       const stopped = await readStoppedSet(context.paths.stopped);
-      for (const resource of failed) {
-        if (stoppedBefore.has(resource)) stopped.add(resource);
+      for (const container of containers.filter((one) => failed.includes(`${one.pod}/${one.name}`))) {
+        const resource = `${container.pod}/${container.name}`;
+        if (stoppedBefore.has(resource) || await stoppedByFailedCheckpoint(context, action, container)) stopped.add(resource);
         else stopped.delete(resource);
       }
       await writeStoppedSet(context.paths.stopped, stopped);

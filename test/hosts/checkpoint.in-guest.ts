@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { createSandbox, eventually, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
-import { CHECKPOINT_OBSERVATIONS_FILE, type CountRecord } from './observations.js';
+import { CHECKPOINT_OBSERVATIONS_FILE, CHECKPOINT_STILL_MS, type CountRecord } from './observations.js';
 import { cli, ps, recorder } from './recorder.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
 import { measureWarmStart } from '../../bench/warm-start.js';
@@ -17,8 +17,6 @@ import { measureWarmStart } from '../../bench/warm-start.js';
 
 /** How long a count gets to show a new number under emulation on a loaded host. */
 const COUNT_TIMEOUT_MS = 180_000;
-/** A stopped count must stay where it is this long: a restart policy would have started it again by then. */
-const STILL_MS = 4000;
 
 /** One pod, one container counting once a second in a shell variable; `always` would restart it. */
 const projectFile = (rootfs: string, greeting: string) => [
@@ -114,11 +112,17 @@ async function checkpointFiles(sandbox: Sandbox, project: string) {
   return { record, images: (await readdir(path.join(dir, 'checkpoint'))).sort() };
 }
 
-/** The count after a checkpoint stopped the container: where it stood, and that it stays there. */
+/** What `corral events` told of the project so far: each event's action and attributes. */
+async function toldEvents(sandbox: Sandbox, project: string): Promise<{ action: string; attributes: Record<string, unknown> }[]> {
+  const events = await cli(sandbox, ['-p', project, 'events', '--json', '--since', '2h', '--until', '0s']);
+  return events.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { action: string; attributes: Record<string, unknown> }).map((event) => ({ action: event.action, attributes: event.attributes }));
+}
+
+/** The count after a checkpoint stopped the container: where it stood, that it stays there, and what events told meanwhile. */
 async function stoppedCount(sandbox: Sandbox, project: string): Promise<CountRecord> {
   const before = await counts(sandbox, project);
-  await new Promise((resolve) => setTimeout(resolve, STILL_MS));
-  return { before, after: await counts(sandbox, project), ...(await state(sandbox, project)) };
+  await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_STILL_MS));
+  return { before, after: await counts(sandbox, project), ...(await state(sandbox, project)), actions: (await toldEvents(sandbox, project)).map((event) => event.action) };
 }
 
 /** The counting container alone: checkpoint, restore, what ps/events/logs say, takeover, --leave-running, export and import. */
@@ -145,12 +149,11 @@ async function singleContainer(): Promise<void> {
   await step('toldRestored', async () => {
     const rows = await cli(sandbox, ['-p', project, 'ps', '--format', 'json']);
     const table = await cli(sandbox, ['-p', project, 'ps']);
-    const events = await cli(sandbox, ['-p', project, 'events', '--json', '--since', '2h', '--until', '0s']);
     const logs = await cli(sandbox, ['-p', project, 'logs', 'counter/app']);
     return {
       restored: (JSON.parse(rows.stdout) as { restored: unknown }[])[0]?.restored ?? null,
       table: table.stdout,
-      events: events.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { action: string; attributes: Record<string, unknown> }).map((event) => ({ action: event.action, attributes: event.attributes })),
+      events: await toldEvents(sandbox, project),
       notes: logs.stdout.split('\n').filter((line) => line.includes('[corral]')),
     };
   });
