@@ -44,6 +44,18 @@ const podFile = (rootfs: string) => [
   '',
 ].join('\n');
 
+/** A pod that holds an address of the project's network for a while (checkpoint-elsewhere). */
+const placeholderFile = (rootfs: string) => [
+  'pods:',
+  '  holder:',
+  '    containers:',
+  '      main:',
+  `        rootfs: ${rootfs}`,
+  '        command: [sleep, "3600"]',
+  '        stop_signal: SIGKILL',
+  '',
+].join('\n');
+
 const job = process.env.CORRAL_GUEST_JOB;
 const { step } = recorder(job ?? '', CHECKPOINT_OBSERVATIONS_FILE);
 
@@ -60,6 +72,12 @@ async function countPast(sandbox: Sandbox, project: string, above: number, resou
     const seen = await counts(sandbox, project, resource);
     return (seen.at(-1) ?? 0) > above ? seen : undefined;
   }, `the count of ${resource} past ${above}`, COUNT_TIMEOUT_MS);
+}
+
+/** The counter pod's address, as its network record says. */
+async function podAddress(sandbox: Sandbox, project: string): Promise<string | null> {
+  const record = JSON.parse(await readFile(path.join(sandbox.run, project, 'pods', 'counter', 'network.json'), 'utf8')) as { ip?: string };
+  return record.ip ?? null;
 }
 
 /** The namespaces a process is in (`net:[4026532...]`), by type. */
@@ -189,10 +207,22 @@ async function singleContainer(): Promise<void> {
   }));
   const elsewhere = await createSandbox('checkpoint-elsewhere');
   await mkdir(elsewhere.work, { recursive: true });
-  const there = (args: string[]) => cli(elsewhere, ['-f', file, '-p', project, ...args]);
+  const there = (args: string[], from = file) => cli(elsewhere, ['-f', from, '-p', project, ...args]);
+  // A pod up there first, then gone (`create` removes it: not in the file), so that the counter's
+  // fresh pod gets another address than the one it was dumped with, which is free again by then.
+  const placeholder = path.join(elsewhere.work, 'placeholder.yaml');
+  await writeFile(placeholder, placeholderFile(rootfs));
+  await step('placeholderElsewhere', () => there(['up', '-d'], placeholder));
   await step('createElsewhere', () => there(['create']));
+  await step('addressElsewhere', async () => ({
+    recorded: (JSON.parse(String((await execa('tar', ['-xaOf', archive, 'checkpoint.json'])).stdout)) as { podNetwork?: { ip: string } }).podNetwork?.ip ?? null,
+    created: await podAddress(elsewhere, project),
+  }));
   await step('importElsewhere', () => there(['restore', '--import', archive, 'counter/app']));
-  await step('afterImport', async () => ({ counts: await countPast(elsewhere, project, (exported?.after.at(-1) ?? 0) + 2), ...(await state(elsewhere, project)) }));
+  await step('afterImport', async () => ({
+    counts: await countPast(elsewhere, project, (exported?.after.at(-1) ?? 0) + 2), ...(await state(elsewhere, project)),
+    address: await podAddress(elsewhere, project), seenInside: (await there(['exec', 'counter/app', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout,
+  }));
   // The upper dir's changes came with the export: a file the container made, a directory it removed.
   await step('upperElsewhere', async () => ({
     made: await there(['exec', 'counter/app', 'cat', '/made.txt']),

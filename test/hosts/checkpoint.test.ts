@@ -139,13 +139,25 @@ checkpoint('an exported checkpoint is restored after down into fresh state dirs 
   assert.equal(exported.actions.slice(exported.actions.lastIndexOf('checkpoint')), ['checkpoint', 'die'], `events: no restart after the export's checkpoint: ${exported.actions.join(' ')}`);
   succeeded(context, 'down');
   assert.equal(observed<string[]>(context, 'imagesGone'), [], 'down removes the container\'s state dir, checkpoint images and all');
+  succeeded(context, 'placeholderElsewhere');
   succeeded(context, 'createElsewhere');
   succeeded(context, 'importElsewhere');
-  const imported = observed<Counted>(context, 'afterImport');
+  const imported = observed<Counted & { address: string | null; seenInside: string }>(context, 'afterImport');
   const last = exported.after.at(-1)!;
   assert.is(imported.state, 'running', `running there: ${JSON.stringify(imported)}`);
   assert.is(imported.counts[0], last + 1, `its first number there is ${last + 1}, the one after the export's last: ${imported.counts.join(' ')}`);
   succeeded(context, 'downElsewhere');
+});
+
+checkpoint('the restore elsewhere asks for the recorded address: the fresh pod had another, the restored one has the one it was dumped with', (context) => {
+  const { recorded, created } = observed<{ recorded: string | null; created: string | null }>(context, 'addressElsewhere');
+  assert.ok(recorded, 'the exported record keeps the pod\'s address');
+  assert.ok(created && created !== recorded, `the pod made there got another address first (${created}; recorded ${recorded}), or this test shows nothing`);
+  const imported = observed<{ address: string | null; seenInside: string }>(context, 'afterImport');
+  assert.is(imported.address, recorded, `the pod's network record has the recorded address after the restore: ${JSON.stringify(imported)}`);
+  assert.match(imported.seenInside, `inet ${recorded}/`, `and the restored container sees it on eth0: ${imported.seenInside}`);
+  const restore = observed<CliRecord>(context, 'importElsewhere');
+  assert.not.match(restore.stdout, 'address was', `nothing moved, so nothing is said of it: ${restore.stdout}`);
 });
 
 checkpoint('the export carries the upper dir\'s changes: a file the container made is there elsewhere, a directory it removed (/home/app) is not', (context) => {
