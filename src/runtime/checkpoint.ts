@@ -192,8 +192,10 @@ export async function checkpointContainer(context: RuntimeContext, container: Ob
   }
 }
 
-/** Brings a stopped container back from its checkpoint (or an exported one), running where it was dumped. */
-/** `note`: what differs from the checkpoint (the pod's address, and why), said to the user. */
+/**
+ * Brings a stopped container back from its checkpoint (or an exported one), running where it was
+ * dumped; `note`: what differs from the checkpoint (the pod's address, and why), said to the user.
+ */
 export async function restoreContainer(context: RuntimeContext, container: ObservedContainer, options: RestoreOptions): Promise<{ pid: number; note?: string }> {
   const resource = resourceOf(container);
   const files = context.paths.container(container.id);
@@ -214,7 +216,7 @@ export async function restoreContainer(context: RuntimeContext, container: Obser
     const moved = record.podNetwork && now && record.podNetwork.ip !== now.ip ? ` (the pod's address was ${record.podNetwork.ip}, now ${now.ip}${network.why ? `: ${network.why}` : ''})` : '';
     // Established connections are bound to the address they were dumped with: CRIU cannot restore them on another.
     if (moved && record.criuOptions?.includes('--tcp-established')) {
-      throw new Error(`it was checkpointed with --tcp-established, and the pod's address changed${moved}; free ${record.podNetwork!.ip} in the pod's network (or give the pod that address: networks: NAME: { ipv4_address: ${record.podNetwork!.ip} }), or checkpoint without --tcp-established`);
+      throw new Error(`it was checkpointed with --tcp-established, and the pod's address changed${moved}; free ${record.podNetwork!.ip} in the pod's network and restore again, or checkpoint without --tcp-established`);
     }
     if (options.importFile) await applyRootfsDiff(files.persistent, files.rootfs);
     await noteInLog(context, container.id, `restored from the checkpoint of ${record.checkpointedAt}${moved}`);
