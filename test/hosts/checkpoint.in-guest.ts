@@ -17,9 +17,18 @@ import { measureWarmStart } from '../../bench/warm-start.js';
 
 /** How long a count gets to show a new number under emulation on a loaded host. */
 const COUNT_TIMEOUT_MS = 180_000;
+/** The subnet of the counting project, here and elsewhere (the placeholder is on it too). */
+const MOVED_SUBNET = '10.89.201.0/24';
 
-/** One pod, one container counting once a second in a shell variable; `always` would restart it. */
+/**
+ * One pod, one container counting once a second in a shell variable; `always` would restart it. The
+ * network's subnet is given, as a project moved between hosts keeps it (a project's own subnet is
+ * chosen by its run dir, which differs between the sandboxes standing in for two hosts).
+ */
 const projectFile = (rootfs: string, greeting: string) => [
+  'networks:',
+  '  default:',
+  `    subnet: ${MOVED_SUBNET}`,
   'pods:',
   '  counter:',
   '    restart: always',
@@ -53,6 +62,9 @@ const placeholderFile = (rootfs: string) => [
   `        rootfs: ${rootfs}`,
   '        command: [sleep, "3600"]',
   '        stop_signal: SIGKILL',
+  'networks:',
+  '  default:',
+  `    subnet: ${MOVED_SUBNET}`,
   '',
 ].join('\n');
 
@@ -208,12 +220,13 @@ async function singleContainer(): Promise<void> {
   const elsewhere = await createSandbox('checkpoint-elsewhere');
   await mkdir(elsewhere.work, { recursive: true });
   const there = (args: string[], from = file) => cli(elsewhere, ['-f', from, '-p', project, ...args]);
-  // A pod up there first, then gone (`create` removes it: not in the file), so that the counter's
-  // fresh pod gets another address than the one it was dumped with, which is free again by then.
+  // A pod up there first, removed once the counter's pod is made, so that the counter's fresh pod
+  // gets another address than the one it was dumped with, which is free again by the restore.
   const placeholder = path.join(elsewhere.work, 'placeholder.yaml');
   await writeFile(placeholder, placeholderFile(rootfs));
   await step('placeholderElsewhere', () => there(['up', '-d'], placeholder));
   await step('createElsewhere', () => there(['create']));
+  await step('placeholderGone', () => there(['rm', '-s', 'holder'], placeholder));
   await step('addressElsewhere', async () => ({
     recorded: (JSON.parse(String((await execa('tar', ['-xaOf', archive, 'checkpoint.json'])).stdout)) as { podNetwork?: { ip: string } }).podNetwork?.ip ?? null,
     created: await podAddress(elsewhere, project),

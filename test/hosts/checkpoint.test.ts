@@ -141,6 +141,7 @@ checkpoint('an exported checkpoint is restored after down into fresh state dirs 
   assert.equal(observed<string[]>(context, 'imagesGone'), [], 'down removes the container\'s state dir, checkpoint images and all');
   succeeded(context, 'placeholderElsewhere');
   succeeded(context, 'createElsewhere');
+  succeeded(context, 'placeholderGone');
   succeeded(context, 'importElsewhere');
   const imported = observed<Counted & { address: string | null; seenInside: string }>(context, 'afterImport');
   const last = exported.after.at(-1)!;
