@@ -65,6 +65,12 @@ export interface ContainerContext {
   healthPid?: number;
   /** How long the process had run when it was last observed (0 when this machine started it). */
   runningForMs?: number;
+  /**
+   * The wish changed and nothing was observed since. Whoever changed it acts on it (`corral start`
+   * or `restore` starts the container, `stop` and `checkpoint` stop it), so an exited container
+   * whose wish just turned to running is not a crash: the restart policy waits for the next look.
+   */
+  wishUnseen?: boolean;
 }
 
 export type ContainerEvent =
@@ -117,7 +123,7 @@ export const containerMachine = setup({
     wantsRemoved: ({ context }) => context.desired === 'removed',
     wantsStopped: ({ context }) => context.desired === 'stopped',
     hasHealthcheck: ({ context }) => context.healthcheck !== undefined,
-    shouldRestart: ({ context }) => context.desired === 'running' && policyRestarts(context.restart, context.exitCode, context.restartCount),
+    shouldRestart: ({ context }) => context.desired === 'running' && !context.wishUnseen && policyRestarts(context.restart, context.exitCode, context.restartCount),
     // A liveness failure counts like a failed exit: restarted unless the policy is `no` or used up.
     restartsWhenUnhealthy: ({ context, event }) => event.type === 'HEALTH' && event.status === 'unhealthy'
       && context.desired === 'running' && policyRestarts(context.restart, 1, context.restartCount),
@@ -135,13 +141,13 @@ export const containerMachine = setup({
   actions: {
     recordDesired: assign(({ context, event }) => {
       if (event.type !== 'DESIRED') return {};
-      return { desired: event.state, desiredHash: event.hash ?? context.desiredHash };
+      return { desired: event.state, desiredHash: event.hash ?? context.desiredHash, wishUnseen: context.wishUnseen || event.state !== context.desired };
     }),
     recordObserved: assign(({ context, event }) => {
       if (event.type !== 'OBSERVED') return {};
       const longRun = event.ranForMs !== undefined && event.ranForMs >= context.backoff.resetAfterMs;
       return {
-        observedHash: event.hash ?? context.observedHash, pid: event.pid, exitCode: event.exitCode, runningForMs: event.runningForMs,
+        observedHash: event.hash ?? context.observedHash, pid: event.pid, exitCode: event.exitCode, runningForMs: event.runningForMs, wishUnseen: false,
         backoffMs: longRun ? context.backoff.baseMs : context.backoffMs,
       };
     }),

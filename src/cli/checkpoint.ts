@@ -45,7 +45,7 @@ export function registerCheckpoint(program: Command): void {
       const [{ loadTargetProject }, { configHash }] = await Promise.all([import('./target.js'), import('../plan/hash.js')]);
       const project = await loadTargetProject(options);
       const desiredHashes = new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, configHash(container, pod)] as const)));
-      return { desiredHashes, ...(options.import === undefined ? {} : { importFile: options.import }) };
+      return { desiredHashes, project, ...(options.import === undefined ? {} : { importFile: options.import }) };
     },
   });
 }

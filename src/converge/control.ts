@@ -3,9 +3,11 @@ import * as runtime from '../runtime/container.js';
 import { pauseContainer, thawIfPaused, unpauseContainer } from '../runtime/pause.js';
 import { signalContainer } from '../runtime/signal.js';
 import { checkpointContainer, restoreContainer, type PodNetworkIdentity } from '../runtime/checkpoint.js';
+import type { Project } from '../project/model.js';
+import { addressForRestore, networkIdentityOf } from './restore-address.js';
 import { withContainersFrozen } from '../runtime/pod-freeze.js';
 import { readPodAttachment } from '../network/pod-network.js';
-import type { ObservedContainer } from '../runtime/observe.js';
+import { observeContainer, type ObservedContainer } from '../runtime/observe.js';
 import { withProjectLock } from '../state/lock.js';
 import { readStoppedSet, writeStoppedSet } from '../state/snapshots.js';
 import { CONTAINER_CONCURRENCY, runWithConcurrency } from './concurrency.js';
@@ -34,6 +36,8 @@ export interface ControlOptions {
   readonly importFile?: string;
   /** `restore`: each container's config hash as the project file describes it now, by pod/container. */
   readonly desiredHashes?: ReadonlyMap<string, string>;
+  /** `restore`: the project file as it is now, to attach a pod anew at its recorded address (converge/restore-address.ts). */
+  readonly project?: Project;
   /**
    * What the caller does instead for a container the action failed for (`up --restore`: start it cold):
    * each failure is said with it, and not thrown.
@@ -62,8 +66,8 @@ function meansStopped(action: ControlAction, options: ControlOptions): boolean {
 /** Whether the action is the user's wish that the container run again. */
 const meansStarted = (action: ControlAction) => action === 'start' || action === 'restart' || action === 'restore';
 
-/** What the action does to one container; a container it does not apply to is named in the error. */
-async function act(context: RuntimeContext, container: ObservedContainer, action: ControlAction, options: ControlOptions): Promise<void> {
+/** What the action does to one container (and what to say of it beyond the action's word); a container it does not apply to is named in the error. */
+async function act(context: RuntimeContext, container: ObservedContainer, action: ControlAction, options: ControlOptions): Promise<string | void> {
   const resource = `${container.pod}/${container.name}`;
   const live = container.status === 'running' || container.status === 'paused';
   switch (action) {
@@ -102,15 +106,19 @@ async function act(context: RuntimeContext, container: ObservedContainer, action
     case 'restore': {
       const desiredHash = options.desiredHashes?.get(resource);
       if (desiredHash === undefined) throw new Error('the project file has no such container any more, so there is no configuration to restore it into');
-      await restoreContainer(context, container, { desiredHash, importFile: options.importFile, podNetwork: await podNetworkOf(context, container.pod) });
+      const { project } = options;
+      const restored = await restoreContainer(context, container, {
+        desiredHash, importFile: options.importFile,
+        podNetworkFor: async (recorded) => (project ? addressForRestore(context, project, container.pod, recorded) : { now: await podNetworkOf(context, container.pod) }),
+      });
+      return restored.note;
     }
   }
 }
 
 /** The pod's address and published ports as its network attached them (none: the host's network, or not attached). */
 async function podNetworkOf(context: RuntimeContext, pod: string): Promise<PodNetworkIdentity | undefined> {
-  const attachment = await readPodAttachment(context, pod);
-  return attachment && { ip: attachment.ip, ports: attachment.ports.map((port) => `${port.hostIp || '0.0.0.0'}:${port.hostPort}->${port.containerPort}/${port.protocol}`) };
+  return networkIdentityOf(await readPodAttachment(context, pod));
 }
 
 /**
@@ -133,6 +141,17 @@ function actingGroups(containers: readonly ObservedContainer[], action: ControlA
  */
 const undoesWishOnFailure = (action: ControlAction) => action === 'checkpoint' || action === 'restore';
 
+/**
+ * Whether a checkpoint that failed stopped the container all the same (the dump ended its processes,
+ * and what failed came after: the export, say): that stop is kept, as `corral stop`'s, so its restart
+ * policy does not start it afresh while its images wait for a restore.
+ */
+async function stoppedByFailedCheckpoint(context: RuntimeContext, action: ControlAction, container: ObservedContainer): Promise<boolean> {
+  if (action !== 'checkpoint') return false;
+  const now = await observeContainer(context, container.id);
+  return now.status !== 'running' && now.status !== 'paused';
+}
+
 export async function controlContainers(context: RuntimeContext, containers: readonly ObservedContainer[], action: ControlAction, say: (line: string) => void, options: ControlOptions = {}): Promise<void> {
   const failures: string[] = [];
   const failed: string[] = [];
@@ -153,8 +172,8 @@ export async function controlContainers(context: RuntimeContext, containers: rea
     const actOn = async (container: ObservedContainer) => {
       const resource = `${container.pod}/${container.name}`;
       try {
-        await act(context, container, action, options);
-        say(`✔ ${resource}  ${DONE_WORDS[action]}`);
+        const said = await act(context, container, action, options);
+        say(`✔ ${resource}  ${DONE_WORDS[action]}${said ? ` ${said}` : ''}`);
       } catch (error) {
         failed.push(resource);
         failures.push(`${resource}: ${(error as Error).message}`);
@@ -185,8 +204,9 @@ export async function controlContainers(context: RuntimeContext, containers: rea
     });
     if (changesWish && undoesWishOnFailure(action) && failed.length > 0) {
       const stopped = await readStoppedSet(context.paths.stopped);
-      for (const resource of failed) {
-        if (stoppedBefore.has(resource)) stopped.add(resource);
+      for (const container of containers.filter((one) => failed.includes(`${one.pod}/${one.name}`))) {
+        const resource = `${container.pod}/${container.name}`;
+        if (stoppedBefore.has(resource) || await stoppedByFailedCheckpoint(context, action, container)) stopped.add(resource);
         else stopped.delete(resource);
       }
       await writeStoppedSet(context.paths.stopped, stopped);

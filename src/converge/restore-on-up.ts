@@ -22,5 +22,5 @@ export async function restorableOnUp(context: RuntimeContext, project: Project, 
 export async function restoreOnUp(context: RuntimeContext, project: Project, options: { scope: ReadonlySet<string> | undefined; say: (line: string) => void }): Promise<void> {
   const { containers, desiredHashes } = await restorableOnUp(context, project, options.scope);
   if (containers.length === 0) return;
-  await controlContainers(context, containers, 'restore', options.say, { desiredHashes, failuresSaid: 'started cold' });
+  await controlContainers(context, containers, 'restore', options.say, { desiredHashes, project, failuresSaid: 'started cold' });
 }

@@ -288,9 +288,11 @@ async function addToHostNetwork(context: RuntimeContext, project: Project, membe
 /**
  * Attaches the pod's network namespace to each of its networks (once; again only when its ports or
  * networks changed). Pods with network: host or none, or without a pinned network namespace, get no
- * attachment.
+ * attachment. `firstAddress`: the address asked for on the first network when it is attached now
+ * (a restore's, which wants the address its processes were dumped with); unlike ipv4_address it is
+ * not recorded in `joined`, so the next `up` keeps the attachment as it is.
  */
-export async function attachPod(context: RuntimeContext, project: Project, pod: Pod, netns: string | undefined): Promise<PodAttachment | undefined> {
+export async function attachPod(context: RuntimeContext, project: Project, pod: Pod, netns: string | undefined, options: { firstAddress?: string } = {}): Promise<PodAttachment | undefined> {
   if (pod.network.mode !== 'bridge' || !netns) return undefined;
   const attached = await readPodAttachment(context, pod.name);
   const joined = joinedOf(pod);
@@ -306,17 +308,18 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
   const attachments: NetworkAttachment[] = [];
   for (const [index, network] of networks.entries()) {
     const membership = pod.network.networks[index]!;
-    const options = { defaultRoute: index === outward && !network.internal, mac: membership.macAddress !== undefined };
+    const listOptions = { defaultRoute: index === outward && !network.internal, mac: membership.macAddress !== undefined };
+    const address = membership.ipv4Address ?? (index === 0 ? options.firstAddress : undefined);
     const capabilityArgs = {
       ...(index === outward ? { portMappings: portMappingsArg(ports) } : {}),
-      ...(membership.ipv4Address !== undefined ? { ips: [`${membership.ipv4Address}/${network.subnet.cidr.split('/')[1]}`] } : {}),
+      ...(address !== undefined ? { ips: [`${address}/${network.subnet.cidr.split('/')[1]}`] } : {}),
       ...(membership.macAddress !== undefined ? { mac: membership.macAddress } : {}),
     };
     const target = { containerId, netns, ifName: membership.interfaceName ?? `eth${index}`, capabilityArgs };
     const isExternal = project.networks.some((one) => one.name === membership.name && one.external);
     const { config, result } = isExternal
-      ? await addToHostNetwork(context, project, membership, options, target)
-      : await (async () => { const config = podConfig(network.config, options); return { config, result: await addOrReplace(config, target) }; })();
+      ? await addToHostNetwork(context, project, membership, listOptions, target)
+      : await (async () => { const config = podConfig(network.config, listOptions); return { config, result: await addOrReplace(config, target) }; })();
     attachments.push({ network: membership.name, ifName: target.ifName, config, capabilityArgs, result, ip: addressIn(result), ...(membership.aliases.length > 0 ? { aliases: membership.aliases } : {}) });
   }
   crashPoint('attach: CNI ADD done');

@@ -18,6 +18,7 @@ import * as runc from './runc.js';
 // container's upper dir (as libpod's rootfs-diff.tar and deleted.files), for a restore elsewhere.
 // The container's log notes each checkpoint and restore; the record says which process was restored
 // (ps notes it, with its uptime before the checkpoint) and the supervisor tells both as events.
+// The pod's address and ports are recorded; a restore into fresh namespaces asks for that address.
 
 /** A dump under emulation took seconds; one that hangs (a CRIU that does not match the kernel) is ended. */
 const CHECKPOINT_TIMEOUT_MS = 300_000;
@@ -69,8 +70,11 @@ export interface RestoreOptions {
   readonly importFile?: string;
   /** The container's config hash as the project file describes it now. */
   readonly desiredHash: string;
-  /** The pod's network identity now (undefined: the host's network). */
-  readonly podNetwork?: PodNetworkIdentity;
+  /**
+   * The pod's network identity for the restore, given the recorded one: the pod at its recorded address
+   * when it can be (converge/restore-address.ts), and why not when it is not (undefined: the host's network).
+   */
+  readonly podNetworkFor?: (recorded: PodNetworkIdentity | undefined) => Promise<{ now?: PodNetworkIdentity; why?: string }>;
 }
 
 const resourceOf = (container: ObservedContainer) => `${container.pod}/${container.name}`;
@@ -188,8 +192,11 @@ export async function checkpointContainer(context: RuntimeContext, container: Ob
   }
 }
 
-/** Brings a stopped container back from its checkpoint (or an exported one), running where it was dumped. */
-export async function restoreContainer(context: RuntimeContext, container: ObservedContainer, options: RestoreOptions): Promise<{ pid: number }> {
+/**
+ * Brings a stopped container back from its checkpoint (or an exported one), running where it was
+ * dumped; `note`: what differs from the checkpoint (the pod's address, and why), said to the user.
+ */
+export async function restoreContainer(context: RuntimeContext, container: ObservedContainer, options: RestoreOptions): Promise<{ pid: number; note?: string }> {
   const resource = resourceOf(container);
   const files = context.paths.container(container.id);
   try {
@@ -204,16 +211,18 @@ export async function restoreContainer(context: RuntimeContext, container: Obser
     // One created and never started (`corral create`, then an imported checkpoint) has a runc init
     // waiting under its conmon: both go before the restore takes the bundle.
     if (container.status === 'created') await stopContainer(context, container.id, { graceMs: 0 });
-    const moved = record.podNetwork && options.podNetwork && record.podNetwork.ip !== options.podNetwork.ip ? ` (the pod's address was ${record.podNetwork.ip}, now ${options.podNetwork.ip})` : '';
+    const network = await options.podNetworkFor?.(record.podNetwork);
+    const now = network?.now;
+    const moved = record.podNetwork && now && record.podNetwork.ip !== now.ip ? ` (the pod's address was ${record.podNetwork.ip}, now ${now.ip}${network.why ? `: ${network.why}` : ''})` : '';
     // Established connections are bound to the address they were dumped with: CRIU cannot restore them on another.
     if (moved && record.criuOptions?.includes('--tcp-established')) {
-      throw new Error(`it was checkpointed with --tcp-established, and the pod's address changed${moved}; give the pod its old address (networks: NAME: { ipv4_address: ${record.podNetwork!.ip} }) or checkpoint without --tcp-established`);
+      throw new Error(`it was checkpointed with --tcp-established, and the pod's address changed${moved}; free ${record.podNetwork!.ip} in the pod's network and restore again, or checkpoint without --tcp-established`);
     }
     if (options.importFile) await applyRootfsDiff(files.persistent, files.rootfs);
     await noteInLog(context, container.id, `restored from the checkpoint of ${record.checkpointedAt}${moved}`);
     const restored = await restoreFromImages(context, container.id, resource, files.checkpointImages, record.criuOptions ?? []);
     await writeJsonAtomic(files.checkpointRecord, { ...record, restoredAt: new Date().toISOString(), restoredPid: restored.pid } satisfies CheckpointRecord);
-    return restored;
+    return { ...restored, ...(moved ? { note: moved.trim() } : {}) };
   } catch (error) {
     throw new RuntimeError({ resource, step: 'restore', message: (error as Error).message, cause: error, hint: `CRIU's log of the restore is ${files.bundle}/restore.log; \`corral up\` starts it afresh instead` });
   }

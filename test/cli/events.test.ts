@@ -44,6 +44,13 @@ pods:
         command: ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1; exec sleep 3600"]
         resources: { memory: 16m }
         stop_signal: SIGKILL
+  steady:
+    restart: always
+    containers:
+      main:
+        rootfs: ${rootfs}
+        command: ["sleep", "3600"]
+        stop_signal: SIGKILL
 ${withExtra ? `  extra:
     containers:
       main:
@@ -117,6 +124,19 @@ events('an OOM kill: oom, then die 137 for the process it killed; oom alone when
   assert.not.ok(existsSync(path.join(context.sandbox.work, 'oom')), 'no oom file in the directory up ran in');
   const text = await corral(context.sandbox, ['-p', context.project, 'events', '--since', '1h', '--until', new Date().toISOString(), 'hog']);
   assert.match(text.stdout, new RegExp(`container oom ${context.project}\\.hog\\.main \\(project=${context.project}, pod=hog, container=main\\)\n.*container die ${context.project}\\.hog\\.main .*exitCode=137`));
+});
+
+events('stop then start under restart: always: die, then start; no restart told (the start is the user\'s, not the policy\'s)', async (context) => {
+  assertSetUp(context);
+  const toldAfter = { stop: ['create', 'start', 'die:137'], start: ['create', 'start', 'die:137', 'start'] };
+  for (const command of ['stop', 'start'] as const) {
+    const result = await corral(context.sandbox, ['-p', context.project, command, 'steady']);
+    assert.is(result.exitCode, 0, `${command}: ${result.stderr}`);
+    await eventually(async () => (of(await replay(context, ['steady']), 'steady').length >= toldAfter[command].length ? true : undefined), `${command} told`);
+  }
+  // A backoff of 300 ms: a restart scheduled by the policy would have been told (and done) by now.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(of(await replay(context, ['steady']), 'steady'), toldAfter.start);
 });
 
 events('a pod taken out of the file is destroyed; text lines name the container and its attributes', async (context) => {

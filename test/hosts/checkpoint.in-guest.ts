@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { createSandbox, eventually, type Sandbox } from '../helpers/sandbox.js';
 import { findLeaks } from '../helpers/leaks.js';
-import { CHECKPOINT_OBSERVATIONS_FILE, type CountRecord } from './observations.js';
+import { CHECKPOINT_OBSERVATIONS_FILE, CHECKPOINT_STILL_MS, type CountRecord } from './observations.js';
 import { cli, ps, recorder } from './recorder.js';
 import { repositoryRoot } from '../helpers/sandbox.js';
 import { measureWarmStart } from '../../bench/warm-start.js';
@@ -17,11 +17,18 @@ import { measureWarmStart } from '../../bench/warm-start.js';
 
 /** How long a count gets to show a new number under emulation on a loaded host. */
 const COUNT_TIMEOUT_MS = 180_000;
-/** A stopped count must stay where it is this long: a restart policy would have started it again by then. */
-const STILL_MS = 4000;
+/** The subnet of the counting project, here and elsewhere (the placeholder is on it too). */
+const MOVED_SUBNET = '10.89.201.0/24';
 
-/** One pod, one container counting once a second in a shell variable; `always` would restart it. */
+/**
+ * One pod, one container counting once a second in a shell variable; `always` would restart it. The
+ * network's subnet is given, as a project moved between hosts keeps it (a project's own subnet is
+ * chosen by its run dir, which differs between the sandboxes standing in for two hosts).
+ */
 const projectFile = (rootfs: string, greeting: string) => [
+  'networks:',
+  '  default:',
+  `    subnet: ${MOVED_SUBNET}`,
   'pods:',
   '  counter:',
   '    restart: always',
@@ -46,6 +53,21 @@ const podFile = (rootfs: string) => [
   '',
 ].join('\n');
 
+/** A pod that holds an address of the project's network for a while (checkpoint-elsewhere). */
+const placeholderFile = (rootfs: string) => [
+  'pods:',
+  '  holder:',
+  '    containers:',
+  '      main:',
+  `        rootfs: ${rootfs}`,
+  '        command: [sleep, "3600"]',
+  '        stop_signal: SIGKILL',
+  'networks:',
+  '  default:',
+  `    subnet: ${MOVED_SUBNET}`,
+  '',
+].join('\n');
+
 const job = process.env.CORRAL_GUEST_JOB;
 const { step } = recorder(job ?? '', CHECKPOINT_OBSERVATIONS_FILE);
 
@@ -62,6 +84,12 @@ async function countPast(sandbox: Sandbox, project: string, above: number, resou
     const seen = await counts(sandbox, project, resource);
     return (seen.at(-1) ?? 0) > above ? seen : undefined;
   }, `the count of ${resource} past ${above}`, COUNT_TIMEOUT_MS);
+}
+
+/** The counter pod's address, as its network record says. */
+async function podAddress(sandbox: Sandbox, project: string): Promise<string | null> {
+  const record = JSON.parse(await readFile(path.join(sandbox.run, project, 'pods', 'counter', 'network.json'), 'utf8')) as { ip?: string };
+  return record.ip ?? null;
 }
 
 /** The namespaces a process is in (`net:[4026532...]`), by type. */
@@ -114,11 +142,17 @@ async function checkpointFiles(sandbox: Sandbox, project: string) {
   return { record, images: (await readdir(path.join(dir, 'checkpoint'))).sort() };
 }
 
-/** The count after a checkpoint stopped the container: where it stood, and that it stays there. */
+/** What `corral events` told of the project so far: each event's action and attributes. */
+async function toldEvents(sandbox: Sandbox, project: string): Promise<{ action: string; attributes: Record<string, unknown> }[]> {
+  const events = await cli(sandbox, ['-p', project, 'events', '--json', '--since', '2h', '--until', '0s']);
+  return events.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { action: string; attributes: Record<string, unknown> }).map((event) => ({ action: event.action, attributes: event.attributes }));
+}
+
+/** The count after a checkpoint stopped the container: where it stood, that it stays there, and what events told meanwhile. */
 async function stoppedCount(sandbox: Sandbox, project: string): Promise<CountRecord> {
   const before = await counts(sandbox, project);
-  await new Promise((resolve) => setTimeout(resolve, STILL_MS));
-  return { before, after: await counts(sandbox, project), ...(await state(sandbox, project)) };
+  await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_STILL_MS));
+  return { before, after: await counts(sandbox, project), ...(await state(sandbox, project)), actions: (await toldEvents(sandbox, project)).map((event) => event.action) };
 }
 
 /** The counting container alone: checkpoint, restore, what ps/events/logs say, takeover, --leave-running, export and import. */
@@ -145,12 +179,11 @@ async function singleContainer(): Promise<void> {
   await step('toldRestored', async () => {
     const rows = await cli(sandbox, ['-p', project, 'ps', '--format', 'json']);
     const table = await cli(sandbox, ['-p', project, 'ps']);
-    const events = await cli(sandbox, ['-p', project, 'events', '--json', '--since', '2h', '--until', '0s']);
     const logs = await cli(sandbox, ['-p', project, 'logs', 'counter/app']);
     return {
       restored: (JSON.parse(rows.stdout) as { restored: unknown }[])[0]?.restored ?? null,
       table: table.stdout,
-      events: events.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { action: string; attributes: Record<string, unknown> }).map((event) => ({ action: event.action, attributes: event.attributes })),
+      events: await toldEvents(sandbox, project),
       notes: logs.stdout.split('\n').filter((line) => line.includes('[corral]')),
     };
   });
@@ -186,10 +219,23 @@ async function singleContainer(): Promise<void> {
   }));
   const elsewhere = await createSandbox('checkpoint-elsewhere');
   await mkdir(elsewhere.work, { recursive: true });
-  const there = (args: string[]) => cli(elsewhere, ['-f', file, '-p', project, ...args]);
+  const there = (args: string[], from = file) => cli(elsewhere, ['-f', from, '-p', project, ...args]);
+  // A pod up there first, removed once the counter's pod is made, so that the counter's fresh pod
+  // gets another address than the one it was dumped with, which is free again by the restore.
+  const placeholder = path.join(elsewhere.work, 'placeholder.yaml');
+  await writeFile(placeholder, placeholderFile(rootfs));
+  await step('placeholderElsewhere', () => there(['up', '-d'], placeholder));
   await step('createElsewhere', () => there(['create']));
+  await step('placeholderGone', () => there(['rm', '-s', 'holder'], placeholder));
+  await step('addressElsewhere', async () => ({
+    recorded: (JSON.parse(String((await execa('tar', ['-xaOf', archive, 'checkpoint.json'])).stdout)) as { podNetwork?: { ip: string } }).podNetwork?.ip ?? null,
+    created: await podAddress(elsewhere, project),
+  }));
   await step('importElsewhere', () => there(['restore', '--import', archive, 'counter/app']));
-  await step('afterImport', async () => ({ counts: await countPast(elsewhere, project, (exported?.after.at(-1) ?? 0) + 2), ...(await state(elsewhere, project)) }));
+  await step('afterImport', async () => ({
+    counts: await countPast(elsewhere, project, (exported?.after.at(-1) ?? 0) + 2), ...(await state(elsewhere, project)),
+    address: await podAddress(elsewhere, project), seenInside: (await there(['exec', 'counter/app', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout,
+  }));
   // The upper dir's changes came with the export: a file the container made, a directory it removed.
   await step('upperElsewhere', async () => ({
     made: await there(['exec', 'counter/app', 'cat', '/made.txt']),

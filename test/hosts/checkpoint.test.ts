@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { guestEnabled, runInGuest, type GuestRun } from '../helpers/guest.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
 import { readGuestRecord, recordedStep } from './guest-record.js';
-import { CHECKPOINT_OBSERVATIONS_FILE, type CliRecord, type CountRecord, type Observations } from './observations.js';
+import { CHECKPOINT_OBSERVATIONS_FILE, CHECKPOINT_STILL_MS, type CliRecord, type CountRecord, type Observations } from './observations.js';
 
 // Checkpoint and restore with CRIU (issue 23), where CRIU works: in the Debian 12 guest, Debian's
 // kernel and CRIU (on the project's own hosts CRIU does not match the kernel, and test/cli/checkpoint
@@ -78,6 +78,8 @@ checkpoint('checkpoint dumps the counting container and stops it; no restart pol
   const stopped = observed<CountRecord>(context, 'afterCheckpoint');
   assert.is(stopped.state, 'exited', `ps says exited after the checkpoint: ${JSON.stringify(stopped)}`);
   assert.equal(stopped.after, stopped.before, `the count stands still, and restart: always did not start it: ${JSON.stringify(stopped)}`);
+  const dumped = stopped.actions.lastIndexOf('checkpoint');
+  assert.equal(stopped.actions.slice(dumped), ['checkpoint', 'die'], `events: the checkpoint, the die it caused, and no restart ${CHECKPOINT_STILL_MS / 1000} s on: ${stopped.actions.join(' ')}`);
   assert.ok(stopped.before.length >= 3, `it had counted: ${stopped.before.join(' ')}`);
 });
 
@@ -107,6 +109,8 @@ checkpoint('ps, events and logs say what happened: checkpointed at, restored fro
   assert.ok(dumped >= 0 && actions[dumped + 1] === 'die', `events: a checkpoint, then the die it caused: ${actions.join(' ')}`);
   const back = actions.indexOf('restore');
   assert.ok(back > dumped && actions[back + 1] === 'start', `events: a restore, then its start: ${actions.join(' ')}`);
+  // The restore is the user's start, not the restart policy's: nothing is scheduled in between.
+  assert.equal(actions.slice(dumped, back + 2), ['checkpoint', 'die', 'restore', 'start'], `events: no restart between the checkpoint and the restore: ${actions.join(' ')}`);
   assert.is(told.events[back + 1]!.attributes.restoredFrom, told.restored.checkpointedAt, 'the start names the checkpoint it came from');
   assert.ok(told.notes.some((line) => line.includes('checkpointed at')), `the log notes the checkpoint: ${told.notes.join(' / ')}`);
   assert.ok(told.notes.some((line) => line.includes(`restored from the checkpoint of ${told.restored!.checkpointedAt}`)), `and the restore: ${told.notes.join(' / ')}`);
@@ -132,15 +136,29 @@ checkpoint('checkpoint --leave-running dumps it and lets it run on', (context) =
 checkpoint('an exported checkpoint is restored after down into fresh state dirs (another host), and counts on', (context) => {
   succeeded(context, 'export');
   const exported = observed<CountRecord>(context, 'exportedCount');
+  assert.equal(exported.actions.slice(exported.actions.lastIndexOf('checkpoint')), ['checkpoint', 'die'], `events: no restart after the export's checkpoint: ${exported.actions.join(' ')}`);
   succeeded(context, 'down');
   assert.equal(observed<string[]>(context, 'imagesGone'), [], 'down removes the container\'s state dir, checkpoint images and all');
+  succeeded(context, 'placeholderElsewhere');
   succeeded(context, 'createElsewhere');
+  succeeded(context, 'placeholderGone');
   succeeded(context, 'importElsewhere');
-  const imported = observed<Counted>(context, 'afterImport');
+  const imported = observed<Counted & { address: string | null; seenInside: string }>(context, 'afterImport');
   const last = exported.after.at(-1)!;
   assert.is(imported.state, 'running', `running there: ${JSON.stringify(imported)}`);
   assert.is(imported.counts[0], last + 1, `its first number there is ${last + 1}, the one after the export's last: ${imported.counts.join(' ')}`);
   succeeded(context, 'downElsewhere');
+});
+
+checkpoint('the restore elsewhere asks for the recorded address: the fresh pod had another, the restored one has the one it was dumped with', (context) => {
+  const { recorded, created } = observed<{ recorded: string | null; created: string | null }>(context, 'addressElsewhere');
+  assert.ok(recorded, 'the exported record keeps the pod\'s address');
+  assert.ok(created && created !== recorded, `the pod made there got another address first (${created}; recorded ${recorded}), or this test shows nothing`);
+  const imported = observed<{ address: string | null; seenInside: string }>(context, 'afterImport');
+  assert.is(imported.address, recorded, `the pod's network record has the recorded address after the restore: ${JSON.stringify(imported)}`);
+  assert.match(imported.seenInside, `inet ${recorded}/`, `and the restored container sees it on eth0: ${imported.seenInside}`);
+  const restore = observed<CliRecord>(context, 'importElsewhere');
+  assert.not.match(restore.stdout, 'address was', `nothing moved, so nothing is said of it: ${restore.stdout}`);
 });
 
 checkpoint('the export carries the upper dir\'s changes: a file the container made is there elsewhere, a directory it removed (/home/app) is not', (context) => {

@@ -87,10 +87,15 @@ export interface PauseRecord {
 export const CHECKPOINT_OBSERVATIONS_FILE = 'checkpoint.json';
 
 /** A count read twice, some seconds apart, and the container's state then. */
+/** How long a checkpointed container must stand still in the guest: a restart policy would have started it again by then. */
+export const CHECKPOINT_STILL_MS = 4000;
+
 export interface CountRecord {
   before: number[];
   after: number[];
   state: string;
   pid: number | null;
   restarts: number;
+  /** The actions `corral events` told of the project until then. */
+  actions: string[];
 }

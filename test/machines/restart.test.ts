@@ -111,6 +111,27 @@ restarts('a container the user stopped is not restarted, whatever the policy', a
   assert.equal(calls, ['stop']);
 });
 
+restarts('a wish turned back to running waits for a look: started by the user (start, restore), no backoff; still exited, the policy restarts it', async () => {
+  const { actor, settled, calls, exit } = crashingContainer({ name: 'always' });
+  actor.send({ type: 'DESIRED', state: 'stopped' });
+  await settled();
+  // As the supervisor hears a `corral start` (or `restore`): the new wish first, then what the command did.
+  actor.send({ type: 'DESIRED', state: 'running' });
+  assert.is(topState(actor.getSnapshot()), 'exited', 'no restart scheduled on the wish alone');
+  actor.send({ type: 'OBSERVED', status: 'running', hash: 'h', pid: 7 });
+  assert.is(topState(await settled()), 'running', 'the process the command started is followed');
+  assert.equal(calls, ['stop'], 'the machine restarted nothing');
+  // The wish is seen: a crash afterwards goes by the policy again.
+  assert.is(topState(await exit(1)), 'backoff');
+  // A start that left it exited (it failed): the look shows it, and the policy takes over.
+  actor.send({ type: 'DESIRED', state: 'stopped' });
+  actor.send({ type: 'OBSERVED', status: 'exited', hash: 'h', exitCode: 1 });
+  actor.send({ type: 'DESIRED', state: 'running' });
+  assert.is(topState(actor.getSnapshot()), 'exited', 'not before the look');
+  actor.send({ type: 'OBSERVED', status: 'exited', hash: 'h', exitCode: 1 });
+  assert.is(topState(await settled()), 'backoff', 'seen still exited after the wish: restarted by its policy');
+});
+
 restarts('unhealthy restarts at once under a restarting policy, not under no', async () => {
   const sick = crashingContainer({ name: 'always' });
   sick.actor.send({ type: 'HEALTH', status: 'unhealthy', output: 'connection refused', pid: 1 });
