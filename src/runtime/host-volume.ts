@@ -47,7 +47,7 @@ export async function hostVolumeNames(dirs: Dirs): Promise<string[]> {
  */
 export async function ensureHostVolume(dirs: Dirs, name: string, createdBy: string | undefined): Promise<boolean> {
   const paths = hostVolumePaths(dirs);
-  await mkdir(hostVolumePaths(dirs).dir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   const made = (await mkdir(paths.data(name), { recursive: true, mode: 0o755 })) !== undefined;
   const record: HostVolumeRecord = { created: new Date().toISOString(), ...(createdBy === undefined ? {} : { createdBy }) };
   // 'wx': the first maker's record stays; a second up of another project that names it only uses it.
