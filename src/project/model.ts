@@ -231,7 +231,8 @@ export interface WatchRule {
   readonly path: string;
   readonly action: 'sync' | 'sync+restart' | 'sync+exec' | 'restart' | 'recreate';
   readonly target?: string;
-  readonly exec?: readonly string[];
+  /** sync+exec's command, run as a hook is (its own user, directory, environment, privileges). */
+  readonly exec?: Hook;
   readonly ignore: readonly string[];
   readonly initialSync: boolean;
 }

@@ -252,22 +252,27 @@ function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext): W
       path: path.resolve(context.baseDir, String(rule.path)),
       action,
       ...(rule.target ? { target: String(rule.target) } : {}),
-      ...(rule.exec ? { exec: argvOf((rule.exec as Raw).command) } : {}),
+      ...(rule.exec ? { exec: hookOf(rule.exec as Raw, context.lookupEnv) } : {}),
       ignore: ((rule.ignore as string[] | undefined) ?? []).map(String),
       initialSync: rule.initial_sync === true,
     };
   });
 }
 
-/** post_start and pre_stop: each hook's command, user, privileges, directory and environment; absent keys stay absent (the config hash of a container without hooks stays what it was). */
-function hooksOf(raw: Raw, lookupEnv: (name: string) => string | undefined): Pick<Lifecycle, 'postStart' | 'preStop'> {
-  const hooks = (value: unknown): Hook[] => (value as Raw[]).map((hook) => ({
+/** A command run in a running container (a hook, a watch rule's exec): its user, privileges, directory and environment. */
+function hookOf(hook: Raw, lookupEnv: (name: string) => string | undefined): Hook {
+  return {
     argv: argvOf(hook.command),
     ...(hook.user === undefined ? {} : { user: String(hook.user) }),
     privileged: hook.privileged === true,
     ...(hook.working_dir === undefined ? {} : { workdir: String(hook.working_dir) }),
     env: envOf(hook.environment, lookupEnv),
-  }));
+  };
+}
+
+/** post_start and pre_stop: each hook's command, user, privileges, directory and environment; absent keys stay absent (the config hash of a container without hooks stays what it was). */
+function hooksOf(raw: Raw, lookupEnv: (name: string) => string | undefined): Pick<Lifecycle, 'postStart' | 'preStop'> {
+  const hooks = (value: unknown): Hook[] => (value as Raw[]).map((hook) => hookOf(hook, lookupEnv));
   return {
     ...(raw.post_start === undefined ? {} : { postStart: hooks(raw.post_start) }),
     ...(raw.pre_stop === undefined ? {} : { preStop: hooks(raw.pre_stop) }),

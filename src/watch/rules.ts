@@ -8,12 +8,16 @@ import * as runc from '../runtime/runc.js';
 import { containerId } from '../state/paths.js';
 import { QUIET_MS } from '../coalesce.js';
 import { namedVolumeSource } from '../runtime/host-volume.js';
+import { execFlags } from '../runtime/hooks.js';
 
 // Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
 // container's view (through its overlay root, so the write lands in its own upper dir, or through
 // a volume mount under the target), then, as the rule says, nothing more, a restart, or a command
 // run inside it; `restart` and `recreate` rules only do that. .gitignore, .dockerignore and the
 // rule's ignore patterns keep files out.
+
+/** How long a sync+exec command may run. */
+const EXEC_TIMEOUT_MS = 60_000;
 
 async function ignoreFor(rule: WatchRule): Promise<Ignore> {
   const matcher = ignore().add([...rule.ignore, '.git']);
@@ -91,8 +95,9 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       if (rule.action === 'sync+restart' || rule.action === 'restart') {
         await options.restart(resource);
       } else if (rule.action === 'sync+exec') {
-        const result = await runc.execInContainer(context.runc, id, rule.exec!, 60_000);
-        if (result.exitCode !== 0) throw new Error(`exec ${rule.exec!.join(' ')}: exit ${result.exitCode}: ${String(result.all ?? '').trim()}`);
+        const exec = rule.exec!;
+        const result = await runc.execWithFlags(context.runc, id, await execFlags(context, id, exec), exec.argv, EXEC_TIMEOUT_MS);
+        if (result.exitCode !== 0) throw new Error(`exec ${exec.argv.join(' ')}: exit ${result.exitCode}: ${String(result.all ?? '').trim()}`);
       } else if (rule.action === 'recreate') {
         await options.recreate(resource);
       }
