@@ -184,6 +184,17 @@ fates('values that are what Corral does anyway are carried: init: false, scale: 
   assert.equal(warnings, [], 'nothing to say');
 });
 
+fates('develop.watch exec: user, working_dir, environment (mapping or list) and privileged reach the rule', async () => {
+  const { project, error } = await loadCompose(service('develop:', '  watch:',
+    '    - { path: ./a, action: sync+exec, target: /a, exec: { command: make, user: "1000", working_dir: /a, environment: { A: "1" }, privileged: true } }',
+    '    - { path: ./b, action: sync+exec, target: /b, exec: { command: [make, b], environment: ["B=2"] } }'));
+  assert.is(error, undefined, String(error));
+  assert.equal(project!.pods[0]!.containers[0]!.watch!.map((rule) => rule.exec), [
+    { argv: ['make'], user: '1000', privileged: true, workdir: '/a', env: { A: '1' } },
+    { argv: ['make', 'b'], privileged: false, env: { B: '2' } },
+  ]);
+});
+
 const types = suite('typed values after interpolation');
 
 types('booleans and numbers from variables are typed as compose types them', async () => {
