@@ -234,6 +234,8 @@ export interface WatchRule {
   /** sync+exec's command, run as a hook is (its own user, directory, environment, privileges). */
   readonly exec?: Hook;
   readonly ignore: readonly string[];
+  /** gitignore-style patterns: when given, only the files they match count (ignore still applies). */
+  readonly include?: readonly string[];
   readonly initialSync: boolean;
 }
 

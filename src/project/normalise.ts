@@ -253,7 +253,8 @@ function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext): W
       action,
       ...(rule.target ? { target: String(rule.target) } : {}),
       ...(rule.exec ? { exec: hookOf(rule.exec as Raw, context.lookupEnv) } : {}),
-      ignore: ((rule.ignore as string[] | undefined) ?? []).map(String),
+      ignore: [rule.ignore ?? []].flat().map(String),
+      ...(rule.include === undefined ? {} : { include: [rule.include].flat().map(String) }),
       initialSync: rule.initial_sync === true,
     };
   });

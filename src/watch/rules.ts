@@ -14,17 +14,24 @@ import { execFlags } from '../runtime/hooks.js';
 // container's view (through its overlay root, so the write lands in its own upper dir, or through
 // a volume mount under the target), then, as the rule says, nothing more, a restart, or a command
 // run inside it; `restart` and `recreate` rules only do that. .gitignore, .dockerignore and the
-// rule's ignore patterns keep files out.
+// rule's ignore patterns keep files out; its include patterns, when given, name the only files that count.
 
 /** How long a sync+exec command may run. */
 const EXEC_TIMEOUT_MS = 60_000;
 
-async function ignoreFor(rule: WatchRule): Promise<Ignore> {
-  const matcher = ignore().add([...rule.ignore, '.git']);
-  for (const file of ['.gitignore', '.dockerignore']) {
-    matcher.add(await readFile(path.join(rule.path, file), 'utf8').catch(() => ''));
-  }
-  return matcher;
+/** Whether a changed file (relative to the rule's path) counts: not ignored, and, when the rule has include patterns, matched by one. */
+export type FileFilter = (relative: string) => boolean;
+
+/** The rule's filter, given what its .gitignore and .dockerignore say. */
+export function fileFilter(rule: Pick<WatchRule, 'ignore' | 'include'>, ignoreFiles: readonly string[] = []): FileFilter {
+  const ignored = ignore().add([...rule.ignore, '.git', ...ignoreFiles]);
+  const included = rule.include && ignore().add([...rule.include]);
+  return (relative) => !ignored.ignores(relative) && (!included || included.ignores(relative));
+}
+
+/** What keeps files out of a rule's directories (its ignore patterns, .gitignore, .dockerignore); include is left to fileFilter, as a pattern of files does not match their directories. */
+async function ignoreFilesOf(rule: WatchRule): Promise<string[]> {
+  return Promise.all(['.gitignore', '.dockerignore'].map((file) => readFile(path.join(rule.path, file), 'utf8').catch(() => '')));
 }
 
 /** Where a target path of the container is on the host: inside a mount's source, else its overlay root. */
@@ -108,7 +115,9 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
   };
 
   for (const { pod, container, rule } of entries) {
-    const matcher = await ignoreFor(rule);
+    const ignoreFiles = await ignoreFilesOf(rule);
+    const walked = fileFilter({ ignore: rule.ignore }, ignoreFiles);
+    const counts = fileFilter(rule, ignoreFiles);
     const pending = new Set<string>();
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<void> = Promise.resolve();
@@ -116,11 +125,13 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       ignoreInitial: true,
       ignored: (file: string) => {
         const relative = path.relative(rule.path, file);
-        return relative !== '' && !relative.startsWith('..') && matcher.ignores(relative);
+        return relative !== '' && !relative.startsWith('..') && !walked(relative);
       },
     });
     watcher.on('all', (_event, file) => {
-      pending.add(path.relative(rule.path, file));
+      const relative = path.relative(rule.path, file);
+      if (relative !== '' && !counts(relative)) return;
+      pending.add(relative);
       clearTimeout(timer);
       timer = setTimeout(() => {
         if (closed) return;
@@ -141,8 +152,8 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       for (const { pod, container, rule } of entries) {
         if (!rule.initialSync || !rule.action.startsWith('sync')) continue;
         if (resources && !resources.includes(`${pod}/${container}`)) continue;
-        const matcher = await ignoreFor(rule);
-        const files = (await listFiles(rule.path)).filter((file) => !matcher.ignores(file));
+        const counts = fileFilter(rule, await ignoreFilesOf(rule));
+        const files = (await listFiles(rule.path)).filter(counts);
         await sync(pod, container, rule, files);
         say(`watch: ${pod}/${container}  initial sync (${files.length} files)`);
       }
