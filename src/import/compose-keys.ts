@@ -111,7 +111,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyFate>> = {
   'services.*.develop': carried('the rules of corral watch'),
   'services.*.develop.watch': carried(),
   'services.*.develop.watch[].path': carried(),
-  'services.*.develop.watch[].action': carried('sync, sync+restart, sync+exec and restart as they are; rebuild is refused'),
+  'services.*.develop.watch[].action': carried('sync, sync+restart, sync+exec and restart as they are; rebuild builds the image again and recreates the container, on a service with build: only'),
   'services.*.develop.watch[].target': carried(),
   'services.*.develop.watch[].ignore': carried('one pattern or a list, with .gitignore and .dockerignore under path'),
   'services.*.develop.watch[].include': carried('one pattern or a list: only the files they match count, minus what ignore keeps out'),

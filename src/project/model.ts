@@ -229,7 +229,7 @@ export interface DeviceMapping {
 export interface WatchRule {
   /** Absolute host path. */
   readonly path: string;
-  readonly action: 'sync' | 'sync+restart' | 'sync+exec' | 'restart' | 'recreate';
+  readonly action: 'sync' | 'sync+restart' | 'sync+exec' | 'restart' | 'recreate' | 'rebuild';
   readonly target?: string;
   /** sync+exec's command, run as a hook is (its own user, directory, environment, privileges). */
   readonly exec?: Hook;

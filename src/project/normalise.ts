@@ -243,11 +243,12 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile, baseDir: st
   };
 }
 
-function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext): WatchRule[] {
+function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext, hasBuild: boolean): WatchRule[] {
   return rules.map((rule, index) => {
     const action = rule.action as WatchRule['action'];
     if (action.startsWith('sync') && !rule.target) throw errorAt(context.parsed, [...at, 'watch', index], `watch rule ${action} has no target`, 'add target: the path in the container where the files go', { key: true });
     if (action === 'sync+exec' && !rule.exec) throw errorAt(context.parsed, [...at, 'watch', index], 'watch rule sync+exec has no exec', 'add exec: { command: [...] }', { key: true });
+    if (action === 'rebuild' && !hasBuild) throw errorAt(context.parsed, [...at, 'watch', index, 'action'], 'watch rule rebuild on a container without build: there is no image to rebuild', 'add build: to the container, or use recreate or sync+restart');
     return {
       path: path.resolve(context.baseDir, String(rule.path)),
       action,
@@ -331,7 +332,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     resources: resourcesOf(raw.resources as Raw | undefined, [...at, 'resources'], context),
     security,
     lifecycle: { ...lifecycleOf(raw, podRaw, at, context.parsed), ...hooksOf(raw, context.lookupEnv) },
-    ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
+    ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context, raw.build !== undefined) }),
     ...(raw.hostname === undefined ? {} : { hostname: String(raw.hostname) }),
     // Only when asked, so that the config hash of every other container stays what it was.
     ...(raw.init === true ? { initProcess: true as const } : {}),

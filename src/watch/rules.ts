@@ -13,7 +13,7 @@ import { execFlags } from '../runtime/hooks.js';
 // Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
 // container's view (through its overlay root, so the write lands in its own upper dir, or through
 // a volume mount under the target), then, as the rule says, nothing more, a restart, or a command
-// run inside it; `restart` and `recreate` rules only do that. .gitignore, .dockerignore and the
+// run inside it; `restart`, `recreate` and `rebuild` rules only do that. .gitignore, .dockerignore and the
 // rule's ignore patterns keep files out; its include patterns, when given, name the only files that count.
 
 /** How long a sync+exec command may run. */
@@ -67,6 +67,8 @@ export interface RuleActions {
   readonly restart: (resource: string) => Promise<void>;
   /** Makes the container anew from the project file. */
   readonly recreate: (resource: string) => Promise<void>;
+  /** Builds the container's image again, then makes the container anew from it. */
+  readonly rebuild: (resource: string) => Promise<void>;
 }
 
 export async function runWatchRules(context: RuntimeContext, project: () => Project, options: RuleActions): Promise<RuleRunner> {
@@ -107,6 +109,8 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
         if (result.exitCode !== 0) throw new Error(`exec ${exec.argv.join(' ')}: exit ${result.exitCode}: ${String(result.all ?? '').trim()}`);
       } else if (rule.action === 'recreate') {
         await options.recreate(resource);
+      } else if (rule.action === 'rebuild') {
+        await options.rebuild(resource);
       }
       say(`watch: ${resource}  ${rule.action} (${relatives.length} file${relatives.length === 1 ? '' : 's'})`);
     } catch (error) {

@@ -126,7 +126,7 @@ const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = 
   { name: 'a GPU device reservation', lines: service('deploy:', '  resources:', '    reservations:', '      devices: [{ capabilities: [gpu] }]'), at: '7:21', says: /asks for a GPU, but this host has none/ },
   { name: 'volume nocopy: false', lines: service('volumes: [{ type: volume, source: d, target: /d, volume: { nocopy: false } }]'), at: '4:64', says: /never copies/ },
   { name: 'env_file of another format', lines: service('env_file: [{ path: ./a.env, format: raw }]'), at: '4:33', says: /another format is not supported/ },
-  { name: 'watch action rebuild', lines: service('develop:', '  watch: [{ path: ./src, action: rebuild }]'), at: '5:38', says: /without rebuilding/ },
+  { name: 'watch action rebuild on a service without build:', lines: service('develop:', '  watch: [{ path: ./src, action: rebuild }]'), at: '5:38', says: /without build: there is no image to rebuild/ },
   { name: 'an external volume with driver options', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { external: true, driver_opts: { type: none, o: bind, device: /srv } }'], at: '6:11', says: /external and driver_opts conflict/ },
   { name: 'an external secret', lines: [...service('secrets: [db]'), 'secrets:', '  db: { external: true }'], at: '6:9', says: /swarm/ },
   { name: 'a volume of another driver', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { driver_opts: { type: nfs, o: addr=10.0.0.1, device: ":/x" } }'], at: '6:11', says: /only a bind/ },
@@ -201,6 +201,14 @@ fates('develop.watch include, and ignore as one string or a list, reach the rule
     '    - { path: ./b, action: sync, target: /b, ignore: ["*.log", "tmp/"], include: ["src/", "*.json"] }'));
   assert.is(error, undefined, String(error));
   assert.equal(project!.pods[0]!.containers[0]!.watch!.map((rule) => [rule.ignore, rule.include]), [[['*.tmp'], ['*.js']], [['*.log', 'tmp/'], ['src/', '*.json']]]);
+});
+
+fates('develop.watch action rebuild on a service with build: is carried', async () => {
+  const { project, error } = await loadCompose(['services:', '  web:', '    build: ./web', '    develop:', '      watch: [{ path: ./web/src, action: rebuild }]']);
+  assert.is(error, undefined, String(error));
+  const [container] = project!.pods[0]!.containers;
+  assert.equal(container!.watch!.map((rule) => [rule.action, rule.path]), [['rebuild', '/p/web/src']]);
+  assert.ok(container!.image?.build, 'the image it rebuilds');
 });
 
 const types = suite('typed values after interpolation');
