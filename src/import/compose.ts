@@ -807,7 +807,8 @@ class ComposeTranslation {
         'add build: to the service, or use sync+restart, or remove the rule');
     });
     if (watch) {
-      container.watch = watch;
+      // x- keys are compose's extensions: for other tools, nothing a rule does.
+      container.watch = watch.map((rule) => Object.fromEntries(Object.entries(rule).filter(([key]) => !key.startsWith('x-'))));
       t.from([...to, 'watch'], [...at, 'develop', 'watch']);
     }
   }

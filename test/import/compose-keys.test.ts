@@ -195,9 +195,9 @@ fates('develop.watch exec: user, working_dir, environment (mapping or list) and 
   ]);
 });
 
-fates('develop.watch include, and ignore as one string or a list, reach the rule', async () => {
+fates('develop.watch include, and ignore as one string or a list, reach the rule; an x- key passes', async () => {
   const { project, error } = await loadCompose(service('develop:', '  watch:',
-    '    - { path: ./a, action: sync, target: /a, ignore: "*.tmp", include: "*.js" }',
+    '    - { path: ./a, action: sync, target: /a, ignore: "*.tmp", include: "*.js", x-note: hi }',
     '    - { path: ./b, action: sync, target: /b, ignore: ["*.log", "tmp/"], include: ["src/", "*.json"] }'));
   assert.is(error, undefined, String(error));
   assert.equal(project!.pods[0]!.containers[0]!.watch!.map((rule) => [rule.ignore, rule.include]), [[['*.tmp'], ['*.js']], [['*.log', 'tmp/'], ['src/', '*.json']]]);
