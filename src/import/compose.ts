@@ -796,18 +796,19 @@ class ComposeTranslation {
     }
   }
 
-  /** develop.watch: the rules of `corral watch` (rebuild is refused: the image would not be rebuilt). */
+  /** develop.watch: the rules of `corral watch` (rebuild only on a service with build:, whose image it builds again). */
   private develop({ raw, at, to, container }: Service): void {
     const { t } = this;
     const develop = t.mapping(raw.develop, [...at, 'develop'], '{ watch: [{ path: ./src, action: sync, target: /app }] }');
     const watch = develop.watch === undefined ? undefined : t.mappings(develop.watch, [...at, 'develop', 'watch'], '{ path: ./src, action: sync, target: /app }');
     watch?.forEach((rule, index) => {
-      if (rule.action !== 'rebuild') return;
-      throw errorAt(t.source, [...at, 'develop', 'watch', index, 'action'], 'action: rebuild is not carried over yet: corral watch would recreate the container from the image it has, without rebuilding it',
-        'use sync+restart (or sync) and rebuild with corral up --build, or remove the rule');
+      if (rule.action !== 'rebuild' || raw.build !== undefined) return;
+      throw errorAt(t.source, [...at, 'develop', 'watch', index, 'action'], 'action: rebuild on a service without build: there is no image to rebuild',
+        'add build: to the service, or use sync+restart, or remove the rule');
     });
     if (watch) {
-      container.watch = watch;
+      // x- keys are compose's extensions: for other tools, nothing a rule does.
+      container.watch = watch.map((rule) => Object.fromEntries(Object.entries(rule).filter(([key]) => !key.startsWith('x-'))));
       t.from([...to, 'watch'], [...at, 'develop', 'watch']);
     }
   }

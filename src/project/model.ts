@@ -229,10 +229,13 @@ export interface DeviceMapping {
 export interface WatchRule {
   /** Absolute host path. */
   readonly path: string;
-  readonly action: 'sync' | 'sync+restart' | 'sync+exec' | 'restart' | 'recreate';
+  readonly action: 'sync' | 'sync+restart' | 'sync+exec' | 'restart' | 'recreate' | 'rebuild';
   readonly target?: string;
-  readonly exec?: readonly string[];
+  /** sync+exec's command, run as a hook is (its own user, directory, environment, privileges). */
+  readonly exec?: Hook;
   readonly ignore: readonly string[];
+  /** gitignore-style patterns: when given, only the files they match count (ignore still applies). */
+  readonly include?: readonly string[];
   readonly initialSync: boolean;
 }
 

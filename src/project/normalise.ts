@@ -243,31 +243,38 @@ function securityOf(raw: Raw, at: PathSegment[], parsed: ParsedFile, baseDir: st
   };
 }
 
-function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext): WatchRule[] {
+function watchRulesOf(rules: Raw[], at: PathSegment[], context: MountContext, hasBuild: boolean): WatchRule[] {
   return rules.map((rule, index) => {
     const action = rule.action as WatchRule['action'];
     if (action.startsWith('sync') && !rule.target) throw errorAt(context.parsed, [...at, 'watch', index], `watch rule ${action} has no target`, 'add target: the path in the container where the files go', { key: true });
     if (action === 'sync+exec' && !rule.exec) throw errorAt(context.parsed, [...at, 'watch', index], 'watch rule sync+exec has no exec', 'add exec: { command: [...] }', { key: true });
+    if (action === 'rebuild' && !hasBuild) throw errorAt(context.parsed, [...at, 'watch', index, 'action'], 'watch rule rebuild on a container without build: there is no image to rebuild', 'add build: to the container, or use recreate or sync+restart');
     return {
       path: path.resolve(context.baseDir, String(rule.path)),
       action,
       ...(rule.target ? { target: String(rule.target) } : {}),
-      ...(rule.exec ? { exec: argvOf((rule.exec as Raw).command) } : {}),
-      ignore: ((rule.ignore as string[] | undefined) ?? []).map(String),
+      ...(rule.exec ? { exec: hookOf(rule.exec as Raw, context.lookupEnv) } : {}),
+      ignore: [rule.ignore ?? []].flat().map(String),
+      ...(rule.include === undefined ? {} : { include: [rule.include].flat().map(String) }),
       initialSync: rule.initial_sync === true,
     };
   });
 }
 
-/** post_start and pre_stop: each hook's command, user, privileges, directory and environment; absent keys stay absent (the config hash of a container without hooks stays what it was). */
-function hooksOf(raw: Raw, lookupEnv: (name: string) => string | undefined): Pick<Lifecycle, 'postStart' | 'preStop'> {
-  const hooks = (value: unknown): Hook[] => (value as Raw[]).map((hook) => ({
+/** A command run in a running container (a hook, a watch rule's exec): its user, privileges, directory and environment. */
+function hookOf(hook: Raw, lookupEnv: (name: string) => string | undefined): Hook {
+  return {
     argv: argvOf(hook.command),
     ...(hook.user === undefined ? {} : { user: String(hook.user) }),
     privileged: hook.privileged === true,
     ...(hook.working_dir === undefined ? {} : { workdir: String(hook.working_dir) }),
     env: envOf(hook.environment, lookupEnv),
-  }));
+  };
+}
+
+/** post_start and pre_stop: each hook's command, user, privileges, directory and environment; absent keys stay absent (the config hash of a container without hooks stays what it was). */
+function hooksOf(raw: Raw, lookupEnv: (name: string) => string | undefined): Pick<Lifecycle, 'postStart' | 'preStop'> {
+  const hooks = (value: unknown): Hook[] => (value as Raw[]).map((hook) => hookOf(hook, lookupEnv));
   return {
     ...(raw.post_start === undefined ? {} : { postStart: hooks(raw.post_start) }),
     ...(raw.pre_stop === undefined ? {} : { preStop: hooks(raw.pre_stop) }),
@@ -325,7 +332,7 @@ function normaliseContainer(source: ContainerSource, context: MountContext): Con
     resources: resourcesOf(raw.resources as Raw | undefined, [...at, 'resources'], context),
     security,
     lifecycle: { ...lifecycleOf(raw, podRaw, at, context.parsed), ...hooksOf(raw, context.lookupEnv) },
-    ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context) }),
+    ...(raw.watch === undefined ? {} : { watch: watchRulesOf(raw.watch as Raw[], at, context, raw.build !== undefined) }),
     ...(raw.hostname === undefined ? {} : { hostname: String(raw.hostname) }),
     // Only when asked, so that the config hash of every other container stays what it was.
     ...(raw.init === true ? { initProcess: true as const } : {}),

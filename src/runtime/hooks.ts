@@ -25,7 +25,7 @@ function recordedHooks(annotations: Readonly<Record<string, string>>, point: Hoo
 }
 
 /** runc exec's flags for a hook: user (resolved in the container's root), directory, environment, capabilities. */
-async function execFlags(context: RuntimeContext, id: string, hook: Hook): Promise<string[]> {
+export async function execFlags(context: RuntimeContext, id: string, hook: Hook): Promise<string[]> {
   const user = hook.user === undefined ? undefined : await resolveUser(context.paths.container(id).rootfs, hook.user);
   return [
     ...(user ? ['--user', `${user.uid}:${user.gid}`, ...user.additionalGids.flatMap((gid) => ['--additional-gids', String(gid)])] : []),

@@ -8,19 +8,30 @@ import * as runc from '../runtime/runc.js';
 import { containerId } from '../state/paths.js';
 import { QUIET_MS } from '../coalesce.js';
 import { namedVolumeSource } from '../runtime/host-volume.js';
+import { execFlags } from '../runtime/hooks.js';
 
 // Per-container `watch:` rules, as in `docker compose watch`: changed files are synced into the
 // container's view (through its overlay root, so the write lands in its own upper dir, or through
 // a volume mount under the target), then, as the rule says, nothing more, a restart, or a command
-// run inside it; `restart` and `recreate` rules only do that. .gitignore, .dockerignore and the
-// rule's ignore patterns keep files out.
+// run inside it; `restart`, `recreate` and `rebuild` rules only do that. .gitignore, .dockerignore and the
+// rule's ignore patterns keep files out; its include patterns, when given, name the only files that count.
 
-async function ignoreFor(rule: WatchRule): Promise<Ignore> {
-  const matcher = ignore().add([...rule.ignore, '.git']);
-  for (const file of ['.gitignore', '.dockerignore']) {
-    matcher.add(await readFile(path.join(rule.path, file), 'utf8').catch(() => ''));
-  }
-  return matcher;
+/** How long a sync+exec command may run. */
+const EXEC_TIMEOUT_MS = 60_000;
+
+/** Whether a changed file (relative to the rule's path) counts: not ignored, and, when the rule has include patterns, matched by one. */
+export type FileFilter = (relative: string) => boolean;
+
+/** The rule's filter, given what its .gitignore and .dockerignore say. */
+export function fileFilter(rule: Pick<WatchRule, 'ignore' | 'include'>, ignoreFiles: readonly string[] = []): FileFilter {
+  const ignored = ignore().add([...rule.ignore, '.git', ...ignoreFiles]);
+  const included = rule.include && ignore().add([...rule.include]);
+  return (relative) => !ignored.ignores(relative) && (!included || included.ignores(relative));
+}
+
+/** What keeps files out of a rule's directories (its ignore patterns, .gitignore, .dockerignore); include is left to fileFilter, as a pattern of files does not match their directories. */
+async function ignoreFilesOf(rule: WatchRule): Promise<string[]> {
+  return Promise.all(['.gitignore', '.dockerignore'].map((file) => readFile(path.join(rule.path, file), 'utf8').catch(() => '')));
 }
 
 /** Where a target path of the container is on the host: inside a mount's source, else its overlay root. */
@@ -56,6 +67,8 @@ export interface RuleActions {
   readonly restart: (resource: string) => Promise<void>;
   /** Makes the container anew from the project file. */
   readonly recreate: (resource: string) => Promise<void>;
+  /** Builds the container's image again, then makes the container anew from it. */
+  readonly rebuild: (resource: string) => Promise<void>;
 }
 
 export async function runWatchRules(context: RuntimeContext, project: () => Project, options: RuleActions): Promise<RuleRunner> {
@@ -91,10 +104,13 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       if (rule.action === 'sync+restart' || rule.action === 'restart') {
         await options.restart(resource);
       } else if (rule.action === 'sync+exec') {
-        const result = await runc.execInContainer(context.runc, id, rule.exec!, 60_000);
-        if (result.exitCode !== 0) throw new Error(`exec ${rule.exec!.join(' ')}: exit ${result.exitCode}: ${String(result.all ?? '').trim()}`);
+        const exec = rule.exec!;
+        const result = await runc.execWithFlags(context.runc, id, await execFlags(context, id, exec), exec.argv, EXEC_TIMEOUT_MS);
+        if (result.exitCode !== 0) throw new Error(`exec ${exec.argv.join(' ')}: exit ${result.exitCode}: ${String(result.all ?? '').trim()}`);
       } else if (rule.action === 'recreate') {
         await options.recreate(resource);
+      } else if (rule.action === 'rebuild') {
+        await options.rebuild(resource);
       }
       say(`watch: ${resource}  ${rule.action} (${relatives.length} file${relatives.length === 1 ? '' : 's'})`);
     } catch (error) {
@@ -103,7 +119,9 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
   };
 
   for (const { pod, container, rule } of entries) {
-    const matcher = await ignoreFor(rule);
+    const ignoreFiles = await ignoreFilesOf(rule);
+    const walked = fileFilter({ ignore: rule.ignore }, ignoreFiles);
+    const counts = fileFilter(rule, ignoreFiles);
     const pending = new Set<string>();
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<void> = Promise.resolve();
@@ -111,11 +129,13 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       ignoreInitial: true,
       ignored: (file: string) => {
         const relative = path.relative(rule.path, file);
-        return relative !== '' && !relative.startsWith('..') && matcher.ignores(relative);
+        return relative !== '' && !relative.startsWith('..') && !walked(relative);
       },
     });
     watcher.on('all', (_event, file) => {
-      pending.add(path.relative(rule.path, file));
+      const relative = path.relative(rule.path, file);
+      if (relative !== '' && !counts(relative)) return;
+      pending.add(relative);
       clearTimeout(timer);
       timer = setTimeout(() => {
         if (closed) return;
@@ -136,8 +156,8 @@ export async function runWatchRules(context: RuntimeContext, project: () => Proj
       for (const { pod, container, rule } of entries) {
         if (!rule.initialSync || !rule.action.startsWith('sync')) continue;
         if (resources && !resources.includes(`${pod}/${container}`)) continue;
-        const matcher = await ignoreFor(rule);
-        const files = (await listFiles(rule.path)).filter((file) => !matcher.ignores(file));
+        const counts = fileFilter(rule, await ignoreFilesOf(rule));
+        const files = (await listFiles(rule.path)).filter(counts);
         await sync(pod, container, rule, files);
         say(`watch: ${pod}/${container}  initial sync (${files.length} files)`);
       }

@@ -1,6 +1,7 @@
 import { watch as watchFiles } from 'chokidar';
 import path from 'node:path';
-import { ImageError } from '../images/store.js';
+import { ImageError, imageStore } from '../images/store.js';
+import { buildImage } from '../images/build.js';
 import { ProjectError } from '../project/errors.js';
 import type { Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -31,6 +32,8 @@ export interface WatchOptions {
 const STOP_POLL_MS = 100;
 /** The cause a `recreate` watch rule gives its container's recreate operation. */
 const RULE_RECREATE_CAUSE = 'a watched file changed and its watch rule says recreate';
+/** The cause a `rebuild` watch rule gives its container's recreate operation. */
+const RULE_REBUILD_CAUSE = 'a watched file changed and its watch rule rebuilt the image';
 
 /** The watch rules of every container, as comparable text. */
 function watchRulesText(project: Project): string {
@@ -65,6 +68,15 @@ export async function runWatch(context: RuntimeContext, first: Project, options:
     },
     recreate: async (resource) => {
       recreates.set(resource, RULE_RECREATE_CAUSE);
+      applies?.poke();
+    },
+    // As `up --build` for this one image; the next apply loads the new image, and so recreates the container.
+    rebuild: async (resource) => {
+      const [pod, name] = resource.split('/');
+      const image = current.pods.find((candidate) => candidate.name === pod)?.containers.find((candidate) => candidate.name === name)?.image;
+      if (!image?.build) throw new Error(`${resource} has no build: to rebuild its image from`);
+      await buildImage(imageStore(context.dirs.state), { ref: image.ref, build: image.build, onProgress: say });
+      recreates.set(resource, RULE_REBUILD_CAUSE);
       applies?.poke();
     },
   };

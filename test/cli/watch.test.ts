@@ -25,7 +25,10 @@ pods:
         watch:
           - { path: ./src, action: sync, target: /app, ignore: ["*.tmp"], initial_sync: true }
           - { path: ./hooks, action: sync+exec, target: /hooks, exec: { command: ["sh", "-c", "echo reloaded >> /tmp/reloads"] } }
+          - { path: ./who, action: sync+exec, target: /who, exec: { command: ["sh", "-c", "echo $$(id -u) $$(pwd) $$VAR > /tmp/who-out"], user: "1234", working_dir: /who, environment: ["VAR=from-list"] } }
+          - { path: ./root, action: sync+exec, target: /root-sync, exec: { command: ["sh", "-c", "echo $$(id -u) $$VAR $$(grep CapEff /proc/self/status) > /tmp/root-out"], privileged: true, environment: { VAR: from-mapping } } }
           - { path: ./conf, action: sync+restart, target: /conf }
+          - { path: ./inc, action: sync, target: /inc, include: "*.txt", ignore: skip.txt }
           - { path: ./again, action: recreate }
       b:
         rootfs: ${rootfs}
@@ -54,6 +57,9 @@ watching.before(async (context) => {
   await mkdir(path.join(context.sandbox.work, 'src'), { recursive: true });
   await mkdir(path.join(context.sandbox.work, 'hooks'), { recursive: true });
   await mkdir(path.join(context.sandbox.work, 'conf'), { recursive: true });
+  await mkdir(path.join(context.sandbox.work, 'who'), { recursive: true });
+  await mkdir(path.join(context.sandbox.work, 'root'), { recursive: true });
+  await mkdir(path.join(context.sandbox.work, 'inc'), { recursive: true });
   await mkdir(path.join(context.sandbox.work, 'again'), { recursive: true });
   await writeFile(path.join(context.sandbox.work, 'src/initial.txt'), 'there from the start\n');
   await writeFile(path.join(context.sandbox.work, 'src/.gitignore'), 'secret.txt\n');
@@ -99,6 +105,28 @@ watching('sync rules copy files into the running container, without a restart, m
   assert.is((await inside(context.sandbox, context.project, 'web.a', 'cat /hooks/config.sh')).stdout.trim(), 'x=1');
 });
 
+watching('a sync+exec command runs as its rule says: user, directory, environment (list or mapping), privileges', async (context) => {
+  const outputOf = (file: string) => eventually(async () => {
+    const result = await inside(context.sandbox, context.project, 'web.a', `cat ${file}`);
+    return result.exitCode === 0 && result.stdout.trim() !== '' ? result.stdout.trim() : undefined;
+  }, `the command to write ${file}`);
+  await writeFile(path.join(context.sandbox.work, 'who/trigger.txt'), 'go\n');
+  assert.is(await outputOf('/tmp/who-out'), '1234 /who from-list');
+  await writeFile(path.join(context.sandbox.work, 'root/trigger.txt'), 'go\n');
+  const [uid, variable, ...capabilities] = (await outputOf('/tmp/root-out')).split(/\s+/);
+  assert.equal([uid, variable], ['0', 'from-mapping']);
+  const own = (await inside(context.sandbox, context.project, 'web.a', 'grep CapEff /proc/self/status')).stdout.trim().split(/\s+/)[1];
+  assert.is.not(capabilities[1], own, 'more capabilities than the container has');
+});
+
+watching('a rule with include syncs only the files it matches, minus its ignore', async (context) => {
+  await writeFile(path.join(context.sandbox.work, 'inc/other.log'), 'not included\n');
+  await writeFile(path.join(context.sandbox.work, 'inc/skip.txt'), 'ignored\n');
+  await writeFile(path.join(context.sandbox.work, 'inc/wanted.txt'), 'included\n');
+  await eventually(async () => ((await inside(context.sandbox, context.project, 'web.a', 'cat /inc/wanted.txt')).exitCode === 0 ? true : undefined), 'the included file in the container');
+  assert.is((await inside(context.sandbox, context.project, 'web.a', 'ls /inc')).stdout.trim(), 'wanted.txt', 'only the included file');
+});
+
 watching('a sync+restart rule restarts the container, which keeps what was synced', async (context) => {
   const before = (await rows(context)).get('web/a')!;
   const ups = count(context.output, /web\/a\s+\|\s+a-up/);
@@ -127,8 +155,8 @@ watching('a broken save is reported with line and column; the project keeps runn
   const applied = count(context.output, /applied at/);
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three', true));
   await eventually(async () => (context.output.includes('the last good state keeps running') ? true : undefined), 'the error to be reported');
-  // Line 17 of projectText: the `resources` line the broken save adds to b.
-  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:17:\\d+: `), 'file:line:col of the mistake');
+  // Line 20 of projectText: the `resources` line the broken save adds to b.
+  assert.match(context.output, new RegExp(`corral: ${context.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:20:\\d+: `), 'file:line:col of the mistake');
   const during = await rows(context);
   assert.equal([...during.values()].map((row) => [row.state, row.created]), [...before.values()].map((row) => [row.state, row.created]), 'nothing changed');
   await atomicSave(context.file, projectText(context.sandbox.env.CORRAL_ROOTFS!, 'three'));

@@ -126,7 +126,7 @@ const REFUSALS: { name: string; lines: string[]; at: string; says: RegExp }[] = 
   { name: 'a GPU device reservation', lines: service('deploy:', '  resources:', '    reservations:', '      devices: [{ capabilities: [gpu] }]'), at: '7:21', says: /asks for a GPU, but this host has none/ },
   { name: 'volume nocopy: false', lines: service('volumes: [{ type: volume, source: d, target: /d, volume: { nocopy: false } }]'), at: '4:64', says: /never copies/ },
   { name: 'env_file of another format', lines: service('env_file: [{ path: ./a.env, format: raw }]'), at: '4:33', says: /another format is not supported/ },
-  { name: 'watch action rebuild', lines: service('develop:', '  watch: [{ path: ./src, action: rebuild }]'), at: '5:38', says: /without rebuilding/ },
+  { name: 'watch action rebuild on a service without build:', lines: service('develop:', '  watch: [{ path: ./src, action: rebuild }]'), at: '5:38', says: /without build: there is no image to rebuild/ },
   { name: 'an external volume with driver options', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { external: true, driver_opts: { type: none, o: bind, device: /srv } }'], at: '6:11', says: /external and driver_opts conflict/ },
   { name: 'an external secret', lines: [...service('secrets: [db]'), 'secrets:', '  db: { external: true }'], at: '6:9', says: /swarm/ },
   { name: 'a volume of another driver', lines: [...service('volumes: [data:/d]'), 'volumes:', '  data: { driver_opts: { type: nfs, o: addr=10.0.0.1, device: ":/x" } }'], at: '6:11', says: /only a bind/ },
@@ -182,6 +182,33 @@ fates('values that are what Corral does anyway are carried: init: false, scale: 
   assert.is(error, undefined, String(error));
   assert.ok(project, 'loads');
   assert.equal(warnings, [], 'nothing to say');
+});
+
+fates('develop.watch exec: user, working_dir, environment (mapping or list) and privileged reach the rule', async () => {
+  const { project, error } = await loadCompose(service('develop:', '  watch:',
+    '    - { path: ./a, action: sync+exec, target: /a, exec: { command: make, user: "1000", working_dir: /a, environment: { A: "1" }, privileged: true } }',
+    '    - { path: ./b, action: sync+exec, target: /b, exec: { command: [make, b], environment: ["B=2"] } }'));
+  assert.is(error, undefined, String(error));
+  assert.equal(project!.pods[0]!.containers[0]!.watch!.map((rule) => rule.exec), [
+    { argv: ['make'], user: '1000', privileged: true, workdir: '/a', env: { A: '1' } },
+    { argv: ['make', 'b'], privileged: false, env: { B: '2' } },
+  ]);
+});
+
+fates('develop.watch include, and ignore as one string or a list, reach the rule; an x- key passes', async () => {
+  const { project, error } = await loadCompose(service('develop:', '  watch:',
+    '    - { path: ./a, action: sync, target: /a, ignore: "*.tmp", include: "*.js", x-note: hi }',
+    '    - { path: ./b, action: sync, target: /b, ignore: ["*.log", "tmp/"], include: ["src/", "*.json"] }'));
+  assert.is(error, undefined, String(error));
+  assert.equal(project!.pods[0]!.containers[0]!.watch!.map((rule) => [rule.ignore, rule.include]), [[['*.tmp'], ['*.js']], [['*.log', 'tmp/'], ['src/', '*.json']]]);
+});
+
+fates('develop.watch action rebuild on a service with build: is carried', async () => {
+  const { project, error } = await loadCompose(['services:', '  web:', '    build: ./web', '    develop:', '      watch: [{ path: ./web/src, action: rebuild }]']);
+  assert.is(error, undefined, String(error));
+  const [container] = project!.pods[0]!.containers;
+  assert.equal(container!.watch!.map((rule) => [rule.action, rule.path]), [['rebuild', '/p/web/src']]);
+  assert.ok(container!.image?.build, 'the image it rebuilds');
 });
 
 const types = suite('typed values after interpolation');
