@@ -15,6 +15,8 @@ const rebuilding = suite<Context>('corral watch: action rebuild');
 
 /** A first build of the image, and the one after the change, may each take a while on 2 cores. */
 const BUILD_TIMEOUT_MS = 240_000;
+/** The log follower of a recreated container polls its log; a few seconds cover a loaded machine. */
+const LOG_FOLLOW_TIMEOUT_MS = 20_000;
 
 rebuilding.before(async (context) => {
   Object.assign(context, await createProjectSandbox('watchrebuild'));
@@ -48,6 +50,8 @@ rebuilding('a change in the build context rebuilds the image and the container s
     return result.exitCode === 0 && result.stdout.trim() === 'v2' ? result.stdout.trim() : undefined;
   }, 'the rebuilt container to show v2', BUILD_TIMEOUT_MS);
   assert.is(version, 'v2');
+  // Its output reaches watch through the log follower started once the apply is done, a moment after the container runs.
+  await eventually(async () => (context.output.includes('up-v2') ? true : undefined), 'watch to print the new container\'s up-v2', LOG_FOLLOW_TIMEOUT_MS);
   assert.match(context.output, /up-v2/, 'the new container started from the new image');
   assert.match(context.output, /watch: web\/web\s+rebuild \(1 file\)/, 'the rule says what it did');
   context.child.kill('SIGTERM');
