@@ -1,7 +1,6 @@
 import { stringify } from 'yaml';
-import type { Container, Mount, Pod, Project, ProvidedFile } from '../project/model.js';
+import { type Container, HOST_GATEWAY, type Mount, type Pod, type Project, type ProvidedFile } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
-import { HOST_GATEWAY } from '../network/names.js';
 
 // The way out to a cluster: the desired model as Kubernetes manifests. A pod whose containers
 // restart always becomes a Deployment of one replica, any other a Pod; published ports become

@@ -1,5 +1,5 @@
 import { open, readFile, writeFile } from 'node:fs/promises';
-import type { Pod, Project } from '../project/model.js';
+import { HOST_GATEWAY, type Pod, type Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { readPodAttachment, runDirAttachments, type PodAttachment } from './pod-network.js';
 import { hostNetworkOfCniName, withHostNetworks } from './host-network.js';
@@ -60,9 +60,6 @@ export function hostsFileFor(pod: Pod, project: Project, addresses: PodAddresses
   }
   return `${lines.join('\n')}\n`;
 }
-
-/** The extra_hosts address that means the host's address on the pod's first network. */
-export const HOST_GATEWAY = 'host-gateway';
 
 /** The host's address on the pod's first network: its bridge's gateway, as CNI gave it. */
 export function gatewayOf(attachment: PodAttachment | undefined): string | undefined {

@@ -56,6 +56,9 @@ export interface Project extends ProjectOrigin {
   readonly publishedPortsAt?: Readonly<Record<string, Readonly<Record<string, Where>>>>;
 }
 
+/** The extra_hosts address that means the host's address on the pod's first network. */
+export const HOST_GATEWAY = 'host-gateway';
+
 /** The network pods join when they name none. */
 export const DEFAULT_NETWORK = 'default';
 
@@ -119,6 +122,7 @@ export interface PodNetwork {
   readonly ports: readonly PortMapping[];
   readonly dns: readonly string[];
   readonly dnsSearch: readonly string[];
+  /** `ip` may be HOST_GATEWAY. */
   readonly extraHosts: readonly { readonly host: string; readonly ip: string }[];
   /**
    * The networks the pod is on (bridge only; empty otherwise), in the order written: the first gets

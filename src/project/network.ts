@@ -1,4 +1,4 @@
-import { DEFAULT_NETWORK, type NetworkMembership, type PodLink, type PodNetwork, type PortMapping, type Project, type ProjectNetwork } from './model.js';
+import { DEFAULT_NETWORK, HOST_GATEWAY, type NetworkMembership, type PodLink, type PodNetwork, type PortMapping, type Project, type ProjectNetwork } from './model.js';
 import type { ParsedFile, PathSegment } from './parse.js';
 import { errorAt, whereAt } from './parse.js';
 import type { Where } from './errors.js';
@@ -66,7 +66,7 @@ export function podNetworkOf(podRaw: Raw, podAt: PathSegment[], parsed: ParsedFi
       return { host: entry.slice(0, cut), ip: entry.slice(cut + 1) };
     })
     : Object.entries((rawHosts ?? {}) as Record<string, string>).map(([host, ip]) => ({ host, ip: String(ip) }));
-  const gatewayAt = extraHosts.findIndex((extra) => extra.ip === 'host-gateway');
+  const gatewayAt = extraHosts.findIndex((extra) => extra.ip === HOST_GATEWAY);
   if (mode !== 'bridge' && gatewayAt >= 0) {
     throw errorAt(parsed, [...podAt, 'extra_hosts', Array.isArray(rawHosts) ? gatewayAt : extraHosts[gatewayAt]!.host], `host-gateway is the host's address on the pod's network, and a pod with network: ${mode} is on none`, mode === 'host' ? 'write 127.0.0.1: on the host\'s network the host is the loopback address' : 'remove the entry, or use network: bridge');
   }
