@@ -36,7 +36,11 @@ lock('ups and downs racing: every one takes the lock, one at a time, and none fa
   const loop = async (command: () => Promise<void>, times: number) => {
     for (let round = 0; round < times; round++) await command();
   };
-  await Promise.all([loop(up, 150), loop(up, 150), loop(down, 150), loop(down, 150)]);
+  // Every loop runs to its end before anything is judged: a loop that failed must not leave the others
+  // still making files while the suite removes its dir (that error would hide this one).
+  const outcomes = await Promise.allSettled([loop(up, 150), loop(up, 150), loop(down, 150), loop(down, 150)]);
+  const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [String((outcome.reason as Error)?.stack ?? outcome.reason)] : []));
+  assert.equal(failures, [], 'every up and down took the lock and did its work');
   assert.is(overlaps, 0, 'never two holders at once');
 });
 
