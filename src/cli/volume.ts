@@ -6,6 +6,7 @@ import { namesInDir, pathExists } from '../state/read.js';
 import { isValidProjectName, VOLUME_NAME } from '../project/name.js';
 import { UsageError } from './errors.js';
 import { formatTable } from './table.js';
+import { planVolumeRemoval, type VolumeRemovalPlan } from '../runtime/volume-removal-plan.js';
 import { printInspected, registerLsAndInspect } from './listing.js';
 import { targetProjectName, type TargetOptions, withProjectOptions } from './target.js';
 
@@ -36,23 +37,9 @@ export interface VolumeRow {
   readonly createdBy?: string;
 }
 
-export interface VolumeRemovalPlan {
-  readonly remove: readonly string[];
-  /** Named but not there: an error without -f, skipped with it. */
-  readonly missing: readonly string[];
-  /** Used by a container: refused with or without -f. */
-  readonly refused: readonly { readonly name: string; readonly usedBy: readonly string[] }[];
-}
-
-/** What `volume rm` does with each name: pure, so that nothing is removed when anything is refused. */
-export function planVolumeRemoval(names: readonly string[], existing: readonly VolumeRow[]): VolumeRemovalPlan {
-  const byName = new Map(existing.map((row) => [row.name, row]));
-  const unique = [...new Set(names)];
-  return {
-    remove: unique.filter((name) => byName.get(name)?.usedBy.length === 0),
-    missing: unique.filter((name) => !byName.has(name)),
-    refused: unique.flatMap((name) => { const usedBy = byName.get(name)?.usedBy ?? []; return usedBy.length > 0 ? [{ name, usedBy }] : []; }),
-  };
+/** What `volume rm` does with each of a project's volumes. */
+export function planProjectVolumeRemoval(names: readonly string[], existing: readonly VolumeRow[]): VolumeRemovalPlan {
+  return planVolumeRemoval(names, new Map(existing.map((row) => [row.name, row.usedBy])));
 }
 
 /** Whether the command names a project, so that create and rm mean its own volumes rather than the host's. */
@@ -142,8 +129,8 @@ async function removeHostVolumesNamed(names: readonly string[], options: VolumeO
     names,
     decide: (planned) => {
       if (planned.missing.length > 0 && !options.force) throw new UsageError(`no host volume ${planned.missing.join(', ')}`, 'see them with: corral volume ls; a project\'s own volume: corral -p PROJECT volume rm NAME (-f skips a missing one)');
-      if (planned.inUse.length > 0) {
-        const uses = planned.inUse.map((one) => `${one.name} is used by ${one.usedBy.join(', ')}`).join('; ');
+      if (planned.refused.length > 0) {
+        const uses = planned.refused.map((one) => `${one.name} is used by ${one.usedBy.join(', ')}`).join('; ');
         throw new UsageError(`volume rm: nothing removed: ${uses}`, 'remove those containers first (corral -p PROJECT rm -s POD, or corral -p PROJECT down); as docker, -f does not remove a volume in use');
       }
     },
@@ -157,7 +144,7 @@ async function runRm(names: readonly string[], options: VolumeOptions): Promise<
   const project = await targetProjectName(options, { command: 'volume rm' });
   const context = await openRuntime(project, { readOnly: true });
   const removeUnlessUsed = async () => {
-    const plan = planVolumeRemoval(names, await projectVolumes(project));
+    const plan = planProjectVolumeRemoval(names, await projectVolumes(project));
     if (plan.missing.length > 0 && !options.force) throw new UsageError(`no volume ${plan.missing.join(', ')} in project ${project}`, 'see them with: corral volume ls (-f skips a missing one)');
     if (plan.refused.length > 0) {
       const uses = plan.refused.map((one) => `${one.name} is used by ${one.usedBy.join(', ')}`).join('; ');

@@ -61,7 +61,7 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
     await rm(context.paths.volumes, { recursive: true, force: true });
     // The host volumes the project made for a `name:`; one that another project's container uses stays, as with docker.
     const hostVolumes = await removeHostVolumes(context.dirs, { madeBy: context.project });
-    for (const { name, usedBy } of hostVolumes.inUse) options.onProgress?.(`volume ${name} kept: in use by ${usedBy.join(', ')}`);
+    for (const { name, usedBy } of hostVolumes.refused) options.onProgress?.(`volume ${name} kept: in use by ${usedBy.join(', ')}`);
   }
   // Leave no empty project dir behind, but never a volume the user keeps.
   const left = await readdir(context.paths.state).catch(unlessMissing([] as string[]));

@@ -3,30 +3,12 @@ import path from 'node:path';
 import { hostVolumePaths, type Dirs } from '../state/paths.js';
 import { hostVolumeNames, readHostVolume, withHostVolumes, type HostVolumeRecord } from './host-volume.js';
 import { hostVolumeUsers } from './volume-users.js';
+import { planVolumeRemoval, type VolumeRemovalPlan } from './volume-removal-plan.js';
 
 // Removing host volumes, for `corral volume rm NAME` and for `down -v` of the project that made one
 // (a `name:` of its definitions). Observed (records, and the containers of every project that
 // mount one), planned as data, then removed, all under the host volumes' lock, so that two
 // removals never judge one volume at once. A volume in use is kept, as docker keeps it.
-
-export interface HostVolumeRemovalPlan {
-  readonly remove: readonly string[];
-  /** Named but not there: an error for `volume rm` without -f. */
-  readonly missing: readonly string[];
-  /** Used by a container: never removed. */
-  readonly inUse: readonly { readonly name: string; readonly usedBy: readonly string[] }[];
-}
-
-/** Which of `names` go: pure, so that `volume rm` can refuse before removing anything. */
-export function planHostVolumeRemoval(names: readonly string[], existing: ReadonlyMap<string, HostVolumeRecord>, users: ReadonlyMap<string, readonly string[]>): HostVolumeRemovalPlan {
-  const unique = [...new Set(names)];
-  const present = unique.filter((name) => existing.has(name));
-  return {
-    remove: present.filter((name) => (users.get(name) ?? []).length === 0),
-    missing: unique.filter((name) => !existing.has(name)),
-    inUse: present.flatMap((name) => { const usedBy = users.get(name) ?? []; return usedBy.length > 0 ? [{ name, usedBy }] : []; }),
-  };
-}
 
 /** The host's volumes and their records. */
 export async function readHostVolumes(dirs: Dirs): Promise<Map<string, HostVolumeRecord>> {
@@ -43,12 +25,13 @@ async function removeHostVolume(dirs: Dirs, name: string): Promise<void> {
  * Under the lock: observes, lets `decide` judge the plan (`volume rm` refuses all of it when one is
  * in use), removes what it keeps. `names` of undefined: the volumes `project` made.
  */
-export async function removeHostVolumes(dirs: Dirs, request: { names?: readonly string[]; madeBy?: string; decide?: (plan: HostVolumeRemovalPlan) => void }): Promise<HostVolumeRemovalPlan> {
+export async function removeHostVolumes(dirs: Dirs, request: { names?: readonly string[]; madeBy?: string; decide?: (plan: VolumeRemovalPlan) => void }): Promise<VolumeRemovalPlan> {
   return withHostVolumes(dirs, 'remove host volumes', async () => {
     const existing = await readHostVolumes(dirs);
     const names = request.names ?? [...existing].flatMap(([name, record]) => (record.createdBy !== undefined && record.createdBy === request.madeBy ? [name] : []));
-    if (names.length === 0) return { remove: [], missing: [], inUse: [] };
-    const plan = planHostVolumeRemoval(names, existing, await hostVolumeUsers(dirs));
+    if (names.length === 0) return { remove: [], missing: [], refused: [] };
+    const users = await hostVolumeUsers(dirs);
+    const plan = planVolumeRemoval(names, new Map([...existing.keys()].map((name) => [name, users.get(name) ?? []])));
     request.decide?.(plan);
     for (const name of plan.remove) await removeHostVolume(dirs, name);
     return plan;

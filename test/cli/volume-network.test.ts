@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { corral, createProjectSandbox, downAndAssertNothingLeaks, type Sandbox } from '../helpers/sandbox.js';
 import { assertSetUp, visibleSetup, type SetupState } from '../helpers/visible-setup.js';
-import { planVolumeRemoval, type VolumeRow } from '../../src/cli/volume.js';
+import { planProjectVolumeRemoval, type VolumeRow } from '../../src/cli/volume.js';
 import { volumeOfSource } from '../../src/state/paths.js';
 import type { NetworkRow } from '../../src/cli/network.js';
 
@@ -129,7 +129,7 @@ pure('a mount source belongs to the volume whose _data holds it', () => {
 
 pure('removal: nothing of a refused volume, missing ones apart', () => {
   const row = (name: string, usedBy: string[]): VolumeRow => ({ project: 'p', name, mountpoint: '', created: '', usedBy });
-  const plan = planVolumeRemoval(['a', 'b', 'c', 'a'], [row('a', []), row('b', ['web/app'])]);
+  const plan = planProjectVolumeRemoval(['a', 'b', 'c', 'a'], [row('a', []), row('b', ['web/app'])]);
   assert.equal(plan, { remove: ['a'], missing: ['c'], refused: [{ name: 'b', usedBy: ['web/app'] }] });
 });
 
