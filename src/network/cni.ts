@@ -10,6 +10,8 @@ export const CNI_PATH = process.env.CORRAL_CNI_PATH ?? '/usr/lib/cni';
 export interface NetworkConfigList {
   readonly cniVersion: string;
   readonly name: string;
+  /** Corral's own: the network has no way out (config-list.ts); never given to a plugin. */
+  readonly internal?: boolean;
   readonly plugins: readonly Record<string, unknown>[];
 }
 

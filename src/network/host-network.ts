@@ -7,7 +7,7 @@ import { hostNetworkPaths, type Dirs } from '../state/paths.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { withProjectLock } from '../state/lock.js';
 import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.js';
-import { addNetworkRules } from './forward-chain.js';
+import { addNetworkRules } from './network-rules.js';
 import { sweepAddressRules, sweepNetworkRules } from './iptables-sweep.js';
 import type { ProjectNetworkState } from './project-network.js';
 import { bridgeOf, configList } from './config-list.js';
@@ -96,7 +96,7 @@ export async function createHostNetwork(dirs: Dirs, request: HostNetworkRequest)
       name: request.name, external: true, created: new Date().toISOString(), bridge, subnet, internal: request.internal,
       config: configList({ name: cniName, bridge, subnet, internal: request.internal, leases: paths.leases }),
     };
-    await addNetworkRules({ bridge, networkName: cniName, internal: request.internal });
+    await addNetworkRules({ bridge, networkName: cniName, subnet: subnet.cidr, internal: request.internal });
     await writeJsonAtomic(paths.record(request.name), state);
     return state;
   });
@@ -111,7 +111,7 @@ export async function readyHostNetwork(dirs: Dirs, name: string): Promise<HostNe
   if (!state) return undefined;
   await makeDirDespiteRemoval(path.dirname(hostNetworkPaths(dirs).leases), 0o700);
   await claimSubnet(hostNetworkPaths(dirs).subnetOwner(name), state.subnet.cidr, `the subnet of network ${name}`);
-  await addNetworkRules({ bridge: state.bridge, networkName: state.config.name, internal: state.internal ?? false });
+  await addNetworkRules({ bridge: state.bridge, networkName: state.config.name, subnet: state.subnet.cidr, internal: state.internal ?? false });
   return state;
 }
 

@@ -13,7 +13,7 @@ import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.
 import { addNetwork, type Attachment, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
 import { readHostNetwork, withHostNetworks } from './host-network.js';
 import { ensureProjectNetwork, missingHostNetwork } from './project-network.js';
-import { podConfig } from './config-list.js';
+import { podConfig, type PodConfigOptions } from './config-list.js';
 import { sweepAddressRules } from './iptables-sweep.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
@@ -274,7 +274,7 @@ async function addressesLeasedTo(config: NetworkConfigList, target: Attachment):
  * ADD to a host network under the host networks' lock, as it is then: `network rm` cannot take it
  * away meanwhile, and finds the pod's veth on its bridge from then on.
  */
-async function addToHostNetwork(context: RuntimeContext, project: Project, membership: NetworkMembership, options: { defaultRoute: boolean; mac: boolean }, target: Attachment): Promise<{ config: NetworkConfigList; result: CniResult }> {
+async function addToHostNetwork(context: RuntimeContext, project: Project, membership: NetworkMembership, options: PodConfigOptions, target: Attachment): Promise<{ config: NetworkConfigList; result: CniResult }> {
   const network = project.networks.find((one) => one.name === membership.name)!;
   const external = network.external!;
   return withHostNetworks(context.dirs, `attach pod ${target.containerId} to network ${external.name}`, async () => {
@@ -308,7 +308,7 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
   const attachments: NetworkAttachment[] = [];
   for (const [index, network] of networks.entries()) {
     const membership = pod.network.networks[index]!;
-    const listOptions = { defaultRoute: index === outward && !network.internal, mac: membership.macAddress !== undefined };
+    const listOptions = { defaultRoute: index === outward && !network.internal, ports: index === outward && ports.length > 0, mac: membership.macAddress !== undefined };
     const address = membership.ipv4Address ?? (index === 0 ? options.firstAddress : undefined);
     const capabilityArgs = {
       ...(index === outward ? { portMappings: portMappingsArg(ports) } : {}),

@@ -9,17 +9,16 @@ import { writeJsonAtomic } from '../state/atomic.js';
 import type { NetworkConfigList } from './cni.js';
 import { bridgeOf, configList } from './config-list.js';
 import { sweepNetworkRules } from './iptables-sweep.js';
-import { addNetworkRules } from './forward-chain.js';
+import { addNetworkRules } from './network-rules.js';
 import { claimSubnet, releaseSubnets, subnetsClaimedBy, subnetOwnersUnder, type Subnet } from './subnet.js';
 import { isRecord, namesInDir, readStateJson } from '../state/read.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
 
 // A project's networks: each its own Linux bridge and subnet, described as one CNI configuration list
-// (bridge with host-local IPAM, and outbound NAT unless internal; portmap for published ports;
-// firewall so that forwarding is allowed whatever the host's FORWARD policy), a rule in Corral's own
-// forward chain for connections from elsewhere to published ports, and the rules that keep it apart
-// from every other Corral network (forward-chain.ts). Recorded in the run dir (`default` in
+// (bridge with host-local IPAM; portmap for published ports), and its iptables rules, made once with
+// the network (network-rules.ts): forwarding allowed whatever the host's FORWARD policy, outbound NAT
+// unless internal, and the isolation from every other Corral network. Recorded in the run dir (`default` in
 // network.json as before named networks, the others in networks/NAME.json), so `down` finds them
 // without the project file.
 
@@ -120,7 +119,7 @@ async function makeProjectNetwork(context: RuntimeContext, network: ProjectNetwo
   const config = configList({ name: cniNetworkName(context.project, network.name), bridge, subnet, internal: network.internal, leases: context.paths.cniData });
   const state: ProjectNetworkState = { name: network.name, bridge, subnet, internal: network.internal, config };
   // Before the record, so that a recorded network always has them; `down` sweeps them by their comment.
-  await addNetworkRules({ bridge, networkName: state.config.name, internal: network.internal });
+  await addNetworkRules({ bridge, networkName: state.config.name, subnet: subnet.cidr, internal: network.internal });
   await writeJsonAtomic(recordOf(context, network.name), state);
   return state;
 }

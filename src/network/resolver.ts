@@ -171,9 +171,9 @@ export async function resolverNetworks(dirs: Dirs): Promise<ResolverNetwork[]> {
   return [...networks].map(([cniName, network]) => ({ cniName, ...network }));
 }
 
-/** Whether a network is internal: its bridge does no outbound NAT (config-list.ts: ipMasq is !internal). */
+/** Whether a network is internal: as its list says, or by its bridge's NAT in a list of an older Corral (ipMasq was !internal). */
 function isInternal(config: NetworkConfigList): boolean {
-  return config.plugins.some((plugin) => plugin.type === 'bridge' && plugin.ipMasq === false);
+  return config.internal ?? config.plugins.some((plugin) => plugin.type === 'bridge' && plugin.ipMasq === false);
 }
 
 /** The files of the config dir (a leftover temporary file of a crashed write too) and the live process. */

@@ -226,8 +226,10 @@ pods:
   assert.is(up.exitCode, 0, up.stderr);
   const record = path.join(context.sandbox.run, project, 'pods', 'web', 'network.json');
   const { ip } = JSON.parse(await readFile(record, 'utf8')) as { ip: string };
-  const rulesOfThePod = async () => String((await execa('iptables-save')).stdout).split('\n').filter((rule) => rule.includes(`corral-${project}`) || rule.includes(` ${ip}/32 `));
-  assert.ok((await rulesOfThePod()).length >= 3, 'masquerade, port mapping and firewall rules while it runs');
+  const rulesOfThePod = async () => String((await execa('iptables-save')).stdout).split('\n').filter((rule) => rule.includes(`corral-${project}`) || rule.includes(` ${ip}/32 `) || rule.includes(` ${ip}:`));
+  const running = await rulesOfThePod();
+  assert.ok(running.some((rule) => rule.includes(`--to-destination ${ip}:80`)), `its port mapping while it runs: ${running.join('\n')}`);
+  assert.ok(running.some((rule) => rule.includes('masquerade name:')), 'and its network\'s rules');
   await rm(record);
   const down = await corral(context.sandbox, ['-p', project, 'down']);
   assert.is(down.exitCode, 0, down.stderr);

@@ -8,7 +8,7 @@ import { findLeaks } from '../helpers/leaks.js';
 import { corral, createProjectSandbox, eventually, inside, type Sandbox } from '../helpers/sandbox.js';
 import { corralOwnDirs, hostNetworkPaths } from '../../src/state/paths.js';
 import { bridgeOf } from '../../src/network/config-list.js';
-import { createHostNetwork, HostNetworkError } from '../../src/network/host-network.js';
+import { createHostNetwork, hostCniName, HostNetworkError } from '../../src/network/host-network.js';
 
 // A host network shared by two projects, with real pods and real traffic between pods this suite
 // made: `corral network create` makes it, a project in Corral's format and one from a compose file
@@ -152,25 +152,28 @@ shared('network rm refuses while pods are on it, naming them, and removes nothin
   assert.is(await fetchInside(context, context.project, 'front.web', 'http://api/index.html'), 'hello-from-api', 'and the pods still meet');
 });
 
-/** The firewall plugin's rules on the host (CNI-FORWARD) for one address. */
-async function forwardRulesOf(address: string): Promise<string[]> {
+/** The rules on the host that name one address: a pod's own (portmap's, or the firewall plugin's of a list an older Corral recorded). */
+async function rulesNaming(address: string): Promise<string[]> {
   const { execa } = await import('execa');
-  return String((await execa('iptables-save', ['-t', 'filter'])).stdout).split('\n').filter((rule) => rule.startsWith('-A CNI-FORWARD ') && rule.includes(` ${address}/32 `));
+  return String((await execa('iptables-save')).stdout).split('\n').filter((rule) => rule.startsWith('-A ') && (rule.includes(` ${address}/32 `) || rule.includes(` ${address}:`)));
 }
 
-shared('a pod whose attachment record a crash lost is attached anew; the rules of its old address go, the other project\'s stay', async (context) => {
+/** host-local's lease of an address on the host network (a file named by the address, shared by every project on it). */
+const leaseOf = (context: Context, address: string) => path.join(hostNetworkPaths({ run: context.sandbox.run, state: context.sandbox.state }).leases, hostCniName(context.network), address);
+
+shared('a pod whose attachment record a crash lost is attached anew; its old address is released, the other project\'s pod keeps its own', async (context) => {
   const before = (await addressesOf(context, context.project, 'front')).edge!;
   const api = (await addressesOf(context, context.other, 'api')).proxy!;
-  assert.ok((await forwardRulesOf(before)).length > 0, 'front\'s address has its firewall rules');
+  assert.ok(existsSync(leaseOf(context, before)), 'front\'s address is leased');
   // As a kill between CNI ADD and the record leaves it: attached, and nothing says so.
   await rm(path.join(context.sandbox.run, context.project, 'pods', 'front', 'network.json'));
   const again = await corral(context.sandbox, ['-f', context.file, '-p', context.project, 'up', '-d', '--force-recreate', 'front']);
   assert.is(again.exitCode, 0, again.stderr);
   const after = (await addressesOf(context, context.project, 'front')).edge!;
   assert.is.not(after, before, 'host-local gave the new attachment the next address');
-  assert.equal(await forwardRulesOf(before), [], 'no firewall rule is left for the old address (the DEL without a result cannot remove them)');
-  assert.ok((await forwardRulesOf(after)).length > 0, 'the new address has its rules');
-  assert.ok((await forwardRulesOf(api)).length > 0, 'the other project\'s pod keeps its rules');
+  assert.not.ok(existsSync(leaseOf(context, before)), 'the old address is released (the DEL without a result frees it by the container id)');
+  assert.equal(await rulesNaming(before), [], 'and no rule names it');
+  assert.ok(existsSync(leaseOf(context, after)) && existsSync(leaseOf(context, api)), 'the new address and the other project\'s are leased');
   assert.is(await fetchInside(context, context.other, 'api.api', 'http://front/index.html'), 'hello-from-front', 'and reaches front at its new address by name');
 });
 
