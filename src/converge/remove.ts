@@ -72,10 +72,10 @@ export async function removeContainers(context: RuntimeContext, containers: read
     if (forgotten.length > 0) await writeStoppedSet(context.paths.stopped, stopped);
     const left = await observeProject(context);
     const emptied = [...new Set(now.map((container) => container.pod))].filter((pod) => left.pods.includes(pod) && !left.containers.some((container) => container.pod === pod));
-    for (const pod of emptied) {
+    await runWithConcurrency(emptied, CONTAINER_CONCURRENCY, async (pod) => {
       await removePodSandbox(context, pod);
       say(`✔ ${pod}  pod removed`);
-    }
+    });
     if (emptied.length > 0) await syncResolver(context.dirs);
   }, undefined, { purpose: 'remove containers' });
 }

@@ -86,9 +86,12 @@ async function execPlugin(command: 'ADD' | 'DEL' | 'CHECK', config: Record<strin
   return output ? (JSON.parse(output) as CniResult) : undefined;
 }
 
-/** ADD through the whole list; returns the last plugin's result (the one to keep for DEL). */
-export async function addNetwork(list: NetworkConfigList, attachment: Attachment): Promise<CniResult> {
-  let result: CniResult | undefined;
+/**
+ * ADD through the whole list; returns the last plugin's result (the one to keep for DEL). `prevResult`:
+ * the result of what came before the list (an interface Corral made itself, attach-one.ts).
+ */
+export async function addNetwork(list: NetworkConfigList, attachment: Attachment, prevResult?: CniResult): Promise<CniResult> {
+  let result: CniResult | undefined = prevResult;
   for (const plugin of list.plugins) {
     result = (await execPlugin('ADD', pluginConfig({ list, plugin, attachment, prevResult: result }), attachment)) ?? result;
   }

@@ -50,17 +50,11 @@ export interface PodConfigOptions {
   readonly defaultRoute: boolean;
   /** It publishes ports on this network: portmap runs (for the others it would only cost a process per ADD and DEL). */
   readonly ports: boolean;
-  readonly mac?: boolean;
 }
 
 /** The list one pod is attached with, narrowed from the network's. */
 export function podConfig(list: NetworkConfigList, options: PodConfigOptions): NetworkConfigList {
   const routed = options.defaultRoute ? list.plugins : list.plugins.map((plugin) => (plugin.type === 'bridge' ? { ...plugin, ipam: { ...(plugin.ipam as Record<string, unknown>), routes: [] } } : plugin));
   const plugins = options.ports ? routed : routed.filter((plugin) => plugin.type !== 'portmap');
-  // The bridge plugin of CNI plugins 1.1.1 sets no MAC address; tuning (right after it) sets the pod's
-  // interface's from runtimeConfig.mac. Only for a pod that asks: one process more per ADD and DEL.
-  const withMac = options.mac ? plugins.flatMap((plugin) => (plugin.type === 'bridge' ? [plugin, MAC_PLUGIN] : [plugin])) : plugins;
-  return withMac.length === list.plugins.length && withMac.every((plugin, index) => plugin === list.plugins[index]) ? list : { ...list, plugins: withMac };
+  return plugins.length === list.plugins.length && plugins.every((plugin, index) => plugin === list.plugins[index]) ? list : { ...list, plugins };
 }
-
-const MAC_PLUGIN = { type: 'tuning', capabilities: { mac: true } };

@@ -10,11 +10,11 @@ import { isValidProjectName } from '../project/name.js';
 import { canonicalJson } from '../canonical-json.js';
 import { StateReadError } from '../state/errors.js';
 import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.js';
-import { addNetwork, type Attachment, type CniResult, deleteNetwork, type NetworkConfigList } from './cni.js';
+import type { Attachment, CniResult, NetworkConfigList } from './cni.js';
+import { attachToOne, type AttachedNetwork, detachFromOne } from './attach-one.js';
 import { readHostNetwork, withHostNetworks } from './host-network.js';
-import { ensureProjectNetwork, missingHostNetwork } from './project-network.js';
+import { ensureProjectNetwork, missingHostNetwork, type ProjectNetworkState } from './project-network.js';
 import { podConfig, type PodConfigOptions } from './config-list.js';
-import { sweepAddressRules } from './iptables-sweep.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
 import { ProjectError } from '../project/errors.js';
@@ -26,14 +26,9 @@ import { ProjectError } from '../project/errors.js';
 // DEL gets exactly what ADD got.
 
 /** The pod on one network. */
-export interface NetworkAttachment {
+export interface NetworkAttachment extends AttachedNetwork {
   /** The network's name in the project file. */
   readonly network: string;
-  readonly ifName: string;
-  /** The list as the pod was attached with (podConfig). */
-  readonly config: NetworkConfigList;
-  readonly capabilityArgs: Record<string, unknown>;
-  readonly result: CniResult;
   /** The pod's address on this network. */
   readonly ip: string;
   /**
@@ -221,7 +216,7 @@ export async function detachPod(context: RuntimeContext, podName: string): Promi
   // Every network's DEL runs even if one fails; the first failure is thrown, the record kept aside for the next try.
   let failure: unknown;
   for (const one of [...attached.networks].reverse()) {
-    await deleteNetwork(one.config, { containerId: attached.containerId, netns: attached.netns, ifName: one.ifName, capabilityArgs: one.capabilityArgs }, one.result).catch((error: unknown) => {
+    await detachFromOne(one, attached).catch((error: unknown) => {
       failure ??= error;
     });
   }
@@ -239,38 +234,6 @@ const joinedOf = (pod: Pod) => pod.network.networks.map(({ name, ipv4Address, ma
 }));
 
 /**
- * CNI ADD, and when a crash left the attachment unrecorded (the interface exists, a lease taken), DEL
- * and ADD again. DEL failing too says nothing new: the second ADD's error is the one that tells.
- */
-async function addOrReplace(config: NetworkConfigList, target: Attachment): Promise<CniResult> {
-  try {
-    return await addNetwork(config, target);
-  } catch {
-    // A DEL without the ADD's result frees the lease but leaves the firewall plugin's rules for its
-    // address (the plugin learns addresses from that result). On a network other projects share,
-    // no sweep by subnet may take them later: they go now, by the addresses the leases named.
-    const leased = await addressesLeasedTo(config, target);
-    await deleteNetwork(config, target).catch(() => {});
-    await sweepAddressRules(leased);
-    return addNetwork(config, target);
-  }
-}
-
-/** The addresses host-local has leased to this container's interface (a file per address: the id, then the interface). */
-async function addressesLeasedTo(config: NetworkConfigList, target: Attachment): Promise<string[]> {
-  const ipam = config.plugins.find((plugin) => plugin.type === 'bridge')?.ipam as { dataDir?: string } | undefined;
-  if (!ipam?.dataDir) return [];
-  const dir = path.join(ipam.dataDir, config.name);
-  const leased: string[] = [];
-  for (const file of await namesInDir(dir)) {
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(file)) continue;
-    const [id, ifName] = (await readFile(path.join(dir, file), 'utf8').catch(whenMissing(''))).split(/\r?\n/);
-    if (id === target.containerId && ifName === target.ifName) leased.push(file);
-  }
-  return leased;
-}
-
-/**
  * ADD to a host network under the host networks' lock, as it is then: `network rm` cannot take it
  * away meanwhile, and finds the pod's veth on its bridge from then on.
  */
@@ -281,7 +244,7 @@ async function addToHostNetwork(context: RuntimeContext, project: Project, membe
     const state = await readHostNetwork(context.dirs, external.name);
     if (!state) throw missingHostNetwork(network, external);
     const config = podConfig(state.config, options);
-    return { config, result: await addOrReplace(config, target) };
+    return { config, result: await attachToOne(config, target) };
   });
 }
 
@@ -306,24 +269,50 @@ export async function attachPod(context: RuntimeContext, project: Project, pod: 
   const outward = Math.max(0, networks.findIndex((network) => !network.internal));
   const containerId = `${context.project}.${pod.name}`;
   const attachments: NetworkAttachment[] = [];
-  for (const [index, network] of networks.entries()) {
-    const membership = pod.network.networks[index]!;
-    const listOptions = { defaultRoute: index === outward && !network.internal, ports: index === outward && ports.length > 0, mac: membership.macAddress !== undefined };
-    const address = membership.ipv4Address ?? (index === 0 ? options.firstAddress : undefined);
-    const capabilityArgs = {
-      ...(index === outward ? { portMappings: portMappingsArg(ports) } : {}),
-      ...(address !== undefined ? { ips: [`${address}/${network.subnet.cidr.split('/')[1]}`] } : {}),
-      ...(membership.macAddress !== undefined ? { mac: membership.macAddress } : {}),
-    };
-    const target = { containerId, netns, ifName: membership.interfaceName ?? `eth${index}`, capabilityArgs };
-    const isExternal = project.networks.some((one) => one.name === membership.name && one.external);
-    const { config, result } = isExternal
-      ? await addToHostNetwork(context, project, membership, listOptions, target)
-      : await (async () => { const config = podConfig(network.config, listOptions); return { config, result: await addOrReplace(config, target) }; })();
-    attachments.push({ network: membership.name, ifName: target.ifName, config, capabilityArgs, result, ip: addressIn(result), ...(membership.aliases.length > 0 ? { aliases: membership.aliases } : {}) });
+  try {
+    for (const [index, network] of networks.entries()) {
+      const membership = pod.network.networks[index]!;
+      attachments.push(await attachToNetwork({ context, project, membership, network, containerId, netns, index, outward, ports, firstAddress: options.firstAddress }));
+    }
+  } catch (error) {
+    // Nothing is recorded of a half-made attachment: what was made goes now, not at some later DEL.
+    for (const made of attachments.reverse()) await detachFromOne(made, { containerId, netns }).catch(() => {});
+    throw error;
   }
   crashPoint('attach: CNI ADD done');
   const attachment: PodAttachment = { containerId, netns, networks: attachments, ip: attachments[0]?.ip ?? '', joined, requested: pod.network.ports, ports };
   await writeJsonAtomic(context.paths.pod(pod.name).network, attachment);
   return attachment;
+}
+
+/** One network of a pod to attach, at its place in the pod's list. */
+interface NetworkToAttach {
+  readonly context: RuntimeContext;
+  readonly project: Project;
+  readonly membership: NetworkMembership;
+  readonly network: ProjectNetworkState;
+  readonly containerId: string;
+  readonly netns: string;
+  readonly index: number;
+  /** The index of the first network with a way out: it gives the default route and publishes the ports. */
+  readonly outward: number;
+  readonly ports: readonly PortMapping[];
+  /** The address asked for on the first network (a restore's). */
+  readonly firstAddress: string | undefined;
+}
+
+async function attachToNetwork({ context, project, membership, network, containerId, netns, index, outward, ports, firstAddress }: NetworkToAttach): Promise<NetworkAttachment> {
+  const listOptions = { defaultRoute: index === outward && !network.internal, ports: index === outward && ports.length > 0 };
+  const address = membership.ipv4Address ?? (index === 0 ? firstAddress : undefined);
+  const capabilityArgs = {
+    ...(index === outward ? { portMappings: portMappingsArg(ports) } : {}),
+    ...(address !== undefined ? { ips: [`${address}/${network.subnet.cidr.split('/')[1]}`] } : {}),
+    ...(membership.macAddress !== undefined ? { mac: membership.macAddress } : {}),
+  };
+  const target = { containerId, netns, ifName: membership.interfaceName ?? `eth${index}`, capabilityArgs };
+  const isExternal = project.networks.some((one) => one.name === membership.name && one.external);
+  const { config, result } = isExternal
+    ? await addToHostNetwork(context, project, membership, listOptions, target)
+    : await (async () => { const config = podConfig(network.config, listOptions); return { config, result: await attachToOne(config, target) }; })();
+  return { network: membership.name, ifName: target.ifName, config, capabilityArgs, result, linkedByCorral: true, ip: addressIn(result), ...(membership.aliases.length > 0 ? { aliases: membership.aliases } : {}) };
 }

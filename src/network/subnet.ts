@@ -16,15 +16,16 @@ export interface Subnet {
 
 const claimFile = (cidr: string) => `${CLAIMS_DIR}/${cidr.replace('/', '_')}`;
 
-function toNumber(ip: string): number {
+export function toNumber(ip: string): number {
   return ip.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
 }
 
-function toAddress(value: number): string {
+export function toAddress(value: number): string {
   return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.');
 }
 
-function rangeOf(cidr: string): [number, number] {
+/** The first and last address of a network, as numbers. */
+export function rangeOf(cidr: string): [number, number] {
   const [ip, bits] = cidr.split('/') as [string, string];
   const size = 2 ** (32 - Number(bits));
   const start = Math.floor(toNumber(ip) / size) * size;
