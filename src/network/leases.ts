@@ -88,7 +88,8 @@ export async function leaseAddress(dir: string, subnet: Subnet, holder: LeaseHol
     } finally {
       await file.close();
     }
-    if (wanted === undefined) await writeFile(path.join(dir, LAST_RESERVED), address, { mode: 0o600 });
+    // Also for a wanted address, as host-local's store does.
+    await writeFile(path.join(dir, LAST_RESERVED), address, { mode: 0o600 });
     return address;
   });
 }

@@ -25,6 +25,28 @@ async function isStillTheLockFile(fd: number, lockFile: string): Promise<boolean
   return named !== undefined && named.dev === held.dev && named.ino === held.ino;
 }
 
+/**
+ * The lock files this process waits for or holds, each with the end of its queue. A flock that
+ * waits blocks one of libuv's four threads; more waiters in one process than that (eight pods
+ * attached side by side, each leasing an address under its network's lock) would block them all,
+ * and the holder could never finish the file work it needs a thread for. So within one process the
+ * takers of one lock file queue here first, and only the head of the queue waits in flock.
+ */
+const queues = new Map<string, Promise<void>>();
+
+async function inProcessTurn(lockFile: string): Promise<() => void> {
+  const before = queues.get(lockFile) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => { release = resolve; });
+  const tail = before.then(() => mine);
+  queues.set(lockFile, tail);
+  await before;
+  return () => {
+    release();
+    if (queues.get(lockFile) === tail) queues.delete(lockFile);
+  };
+}
+
 /** Locks the file at `lockFile` (made, with its dir when `createDir`); the descriptor that holds it. */
 async function lockTheFileNamed(lockFile: string, createDir: boolean): Promise<number> {
   for (let attempt = 1; ; attempt++) {
@@ -53,7 +75,14 @@ async function lockTheFileNamed(lockFile: string, createDir: boolean): Promise<n
  */
 export async function withProjectLock<T>(lockFile: string, work: () => Promise<T>, onWaited?: (ms: number) => void, options: { createDir?: boolean; purpose?: string } = {}): Promise<T> {
   const started = performance.now();
-  const fd = await lockTheFileNamed(lockFile, options.createDir ?? true);
+  const endTurn = await inProcessTurn(lockFile);
+  let fd: number;
+  try {
+    fd = await lockTheFileNamed(lockFile, options.createDir ?? true);
+  } catch (error) {
+    endTurn();
+    throw error;
+  }
   // On the monotonic clock, which all processes share: concurrent commands can be put in lock order.
   log.debug(`lock ${lockFile} taken by pid ${process.pid} at ${process.hrtime.bigint()} ns to ${options.purpose ?? 'change the project'}`);
   onWaited?.(performance.now() - started);
@@ -61,6 +90,7 @@ export async function withProjectLock<T>(lockFile: string, work: () => Promise<T
     return await work();
   } finally {
     native.unlockFile(fd);
+    endTurn();
   }
 }
 
