@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { whenMissing } from '../state/read.js';
 import type { Subnet } from './subnet.js';
 
 // A pod's link to a network's bridge, made by Corral itself: a veth pair, one end in the pod's
@@ -60,6 +61,8 @@ export function bridgeMac(bridge: string): string {
  * to repeat and to run side by side (a bridge another attach made meanwhile is no error).
  */
 export async function ensureBridge(bridge: string, subnet: Subnet): Promise<void> {
+  // Up means ready: it is set up last, after its address (the next pods pay no process for this).
+  if (await isUp(bridge)) return;
   if (!existsSync(`/sys/class/net/${bridge}`)) {
     const made = await ipBatch([`link add ${bridge} address ${bridgeMac(bridge)} type bridge`]);
     if (made.exitCode !== 0 && !existsSync(`/sys/class/net/${bridge}`)) throw new LinkError(`could not make bridge ${bridge} (ip exit ${made.exitCode}: ${made.stderr}); check that this kernel has bridges (modprobe bridge)`);
@@ -67,6 +70,13 @@ export async function ensureBridge(bridge: string, subnet: Subnet): Promise<void
   await mustBatch([`address replace ${subnet.gateway}/${prefixOf(subnet)} dev ${bridge}`, `link set ${bridge} up`], `give bridge ${bridge} its gateway ${subnet.gateway}`);
   // As the bridge plugin does for a gateway bridge: without it nothing leaves the bridge.
   await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+}
+
+const IFF_UP = 0x1;
+
+async function isUp(link: string): Promise<boolean> {
+  const flags = await readFile(`/sys/class/net/${link}/flags`, 'utf8').catch(whenMissing(''));
+  return flags !== '' && (Number.parseInt(flags.trim(), 16) & IFF_UP) !== 0;
 }
 
 /** The pod end's commands: made with its peer moved to the host (Corral's own namespace), addressed, up, routed. */
