@@ -10,12 +10,18 @@ interface SuperviseOptions extends TargetOptions {
 }
 
 async function runSupervise(options: SuperviseOptions): Promise<void> {
-  const [{ openRuntime }, { startSupervisor }, { SupervisorError }, { awaitHandOver }] = await Promise.all([
-    import('../runtime/context.js'), import('../supervisor/supervisor.js'), import('../supervisor/errors.js'), import('../supervisor/hand-over.js'),
+  // Listened for first: an `up` killed while this one loads must not leave it running for long. Not
+  // needed after all (the up failed, or found another supervisor): it exits, having touched nothing.
+  const handedOver = options.afterHandOver
+    ? import('../supervisor/hand-over.js').then(({ awaitHandOver }) => awaitHandOver()).then((given) => given || process.exit(0))
+    : undefined;
+  // Seen by the await below; marked handled only so that it is not reported before that.
+  handedOver?.catch(() => {});
+  const [{ openRuntime }, { startSupervisor }, { SupervisorError }] = await Promise.all([
+    import('../runtime/context.js'), import('../supervisor/supervisor.js'), import('../supervisor/errors.js'),
   ]);
   const context = await openRuntime(options.projectName!, { readOnly: true });
-  // Not needed after all (the up failed, or found another supervisor): nothing was touched.
-  if (options.afterHandOver && !(await awaitHandOver())) process.exit(0);
+  await handedOver;
   const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   try {
     const supervisor = await startSupervisor(context, { onLine: say });

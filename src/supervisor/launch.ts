@@ -68,7 +68,8 @@ function startSupervisorProcess(context: RuntimeContext, log: FileHandle, how: {
   // --lite-mode: no optimising compiler, whose work memory made most of the rest of its peak above an
   // idle Node's: 1 pod 58 MB to 52 MB, 50 pods 69.5 MB to 58 MB (an idle Node process: 40 MB), for
   // the same CPU time while it watches 50 pods (README, Benchmarks).
-  const args = SUPERVISOR_NODE_FLAGS.concat(cliEntry(), 'supervise', '-p', context.project, how.early ? [AFTER_HAND_OVER_FLAG] : []);
+  // The project's name last: that is how a supervisor's command line is recognised (startedSupervisorRuns, pgrep).
+  const args = SUPERVISOR_NODE_FLAGS.concat(cliEntry(), 'supervise', how.early ? [AFTER_HAND_OVER_FLAG] : [], '-p', context.project);
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: how.early ? ['ignore', log.fd, log.fd, 'pipe'] : ['ignore', log.fd, log.fd],
@@ -94,6 +95,7 @@ async function recordSupervisor(context: RuntimeContext, pid: number): Promise<v
  * word (release) and exits when dismissed, or when this command ends without giving it.
  */
 export interface EarlySupervisor {
+  readonly pid: number | undefined;
   /** Gives it the word; false, and it is dismissed, when it exited or its log is no longer the project's. */
   release(context: RuntimeContext): Promise<StartedSupervisor | undefined>;
   /** Lets it go without the word (nothing once released). */
@@ -127,9 +129,12 @@ export async function startEarlySupervisor(context: RuntimeContext): Promise<Ear
     if (settled) return;
     settled = true;
     pipe.destroy();
+    // Without the word it has done nothing but start: it goes at once rather than when it reads the pipe's end.
+    started.child.kill('SIGKILL');
     await log.close();
   };
   return {
+    pid: started.child.pid,
     release: async (forContext) => {
       // A `down` that ran since removed the log this one writes to: a fresh one gets a fresh log.
       if (settled || started.exited() || !(await isStillTheFile(log, forContext.paths.supervisorLog))) {
