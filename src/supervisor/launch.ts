@@ -102,8 +102,12 @@ export interface EarlySupervisor {
   dismiss(): Promise<void>;
 }
 
-/** What opening the log fails with on a full, read-only or foreign state dir: the apply says so (checkWritable). */
-const UNWRITABLE = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
+/**
+ * What opening the log may fail with before the apply, which then handles it: a full, read-only or
+ * foreign state dir (the apply says so, checkWritable), or the project's dir that a `down` racing with
+ * this `up` has just removed (the apply makes it again, under the lock; up/up/down races).
+ */
+const NO_LOG_BEFORE_APPLY = new Set(['ENOENT', 'EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
 
 /**
  * Starts the project's supervisor early, for `up -d` to hand over to once it has applied: undefined
@@ -112,7 +116,7 @@ const UNWRITABLE = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
 export async function startEarlySupervisor(context: RuntimeContext): Promise<EarlySupervisor | undefined> {
   if (native.isLockHeld(context.paths.supervisorLock) || (await startedSupervisorRuns(context))) return undefined;
   const log = await open(context.paths.supervisorLog, 'a', 0o600).catch((error: NodeJS.ErrnoException) => {
-    if (UNWRITABLE.has(error.code ?? '')) return undefined;
+    if (NO_LOG_BEFORE_APPLY.has(error.code ?? '')) return undefined;
     throw error;
   });
   if (!log) return undefined;
