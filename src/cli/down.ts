@@ -16,12 +16,17 @@ interface DownOptions extends TargetOptions {
 
 async function runDown(options: DownOptions): Promise<void> {
   const name = await targetProjectName(options, { command: 'down' });
-  const [{ openRuntime }, { takeProjectDown }] = await Promise.all([import('../runtime/context.js'), import('../converge/teardown.js')]);
+  const [{ openRuntime }, { stopSupervisor }] = await Promise.all([import('../runtime/context.js'), import('../supervisor/launch.js')]);
   const context = await openRuntime(name);
+  // The supervisor goes first (takeProjectDown); it winds down while the teardown's modules load.
+  const supervisorStopped = stopSupervisor(context);
+  // Seen by takeProjectDown; marked handled only so that it is not reported before that.
+  supervisorStopped.catch(() => {});
+  const { takeProjectDown } = await import('../converge/teardown.js');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   // What ran, read before the down removes the record of it.
   const images = options.rmi ? await projectImages(context.paths.applied, options.rmi) : [];
-  await takeProjectDown(context, { removeVolumes: options.volumes, stopGraceMs: options.timeout, onProgress: say });
+  await takeProjectDown(context, { removeVolumes: options.volumes, stopGraceMs: options.timeout, onProgress: say, supervisorStopped });
   if (images.length > 0) {
     const [{ removeImagesNoOneUses }, { dirsFromEnvironment }] = await Promise.all([import('../images/remove.js'), import('../state/paths.js')]);
     const removal = await removeImagesNoOneUses(dirsFromEnvironment(), images);

@@ -4,11 +4,24 @@ import { type TargetOptions, withTargetOptions } from './target.js';
 // `corral supervise -p NAME` (hidden): the detached supervisor process that `up -d` starts. It runs
 // until `down` (or a foreground `up`) asks it to go, or SIGTERM; the containers outlive it either way.
 
-async function runSupervise(options: TargetOptions): Promise<void> {
+interface SuperviseOptions extends TargetOptions {
+  /** Started early by `up -d`: supervise only once it gives the word (supervisor/hand-over.ts). */
+  readonly afterHandOver?: boolean;
+}
+
+async function runSupervise(options: SuperviseOptions): Promise<void> {
+  // Listened for first: an `up` killed while this one loads must not leave it running for long. Not
+  // needed after all (the up failed, or found another supervisor): it exits, having touched nothing.
+  const handedOver = options.afterHandOver
+    ? import('../supervisor/hand-over.js').then(({ awaitHandOver }) => awaitHandOver()).then((given) => given || process.exit(0))
+    : undefined;
+  // Seen by the await below; marked handled only so that it is not reported before that.
+  handedOver?.catch(() => {});
   const [{ openRuntime }, { startSupervisor }, { SupervisorError }] = await Promise.all([
     import('../runtime/context.js'), import('../supervisor/supervisor.js'), import('../supervisor/errors.js'),
   ]);
   const context = await openRuntime(options.projectName!, { readOnly: true });
+  await handedOver;
   const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   try {
     const supervisor = await startSupervisor(context, { onLine: say });
@@ -30,5 +43,6 @@ export function registerSupervise(program: Command): void {
   withTargetOptions(program
     .command('supervise', { hidden: true })
     .description('run the supervisor of a project (started by up -d)'))
-    .action(async (options: TargetOptions, command: Command) => runSupervise({ ...command.optsWithGlobals(), ...options }));
+    .option('--after-hand-over', 'wait for the word of the up that started it on fd 3 (exit without it)')
+    .action(async (options: SuperviseOptions, command: Command) => runSupervise({ ...command.optsWithGlobals(), ...options }));
 }

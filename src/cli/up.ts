@@ -76,27 +76,35 @@ export async function runUp(pods: readonly string[], options: UpOptions): Promis
   ]);
   const context = await openRuntime(project.name);
   const noDeps = options.deps === false;
-  if (options.restore && !options.dryRun) {
-    const [{ requireCheckpointSupport }, { restoreOnUp }] = await Promise.all([import('../runtime/criu-check.js'), import('../converge/restore-on-up.js')]);
-    await requireCheckpointSupport({ dirs: context.dirs, command: 'up --restore' });
-    await restoreOnUp(context, project, { scope: podsInScope(project, pods, noDeps), say: print });
-  }
-  const recreate = options.forceRecreate ? new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, 'up --force-recreate'] as const))) : undefined;
-  // --no-start: what `corral create` does, with up's choices of what to recreate.
-  await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout, createOnly: options.start === false });
-  if (options.dryRun || options.start === false) return;
-  if (options.detach || options.wait) {
-    // --wait starts at once: the hand-over below (a new supervisor's start among it) took ~1.5 s,
-    // which --wait spent after the last container was ready (bench: `up --wait` on a chain).
-    const waited = options.wait ? waitForProject(context, project, { onProgress: print, pods: podsInScope(project, pods, noDeps) }) : undefined;
-    // Seen by the await below; marked handled only so that a failing hand-over is the error reported.
-    waited?.catch(() => {});
-    // Left up: it comes back when the host boots (`corral boot`, run by the unit installed here once).
-    await recordForBoot(context, project, options.profile?.length ? options.profile : parseProfiles(process.env.CORRAL_PROFILES));
-    await ensureBootService(print);
-    await launch.notifySupervisor(context);
-    await waited;
-    return;
+  const detached = (options.detach || options.wait) && !options.dryRun && options.start !== false;
+  // Its Node starts beside the apply rather than after it; it waits for the word (supervisor/hand-over.ts).
+  const early = detached ? await launch.startEarlySupervisor(context) : undefined;
+  try {
+    if (options.restore && !options.dryRun) {
+      const [{ requireCheckpointSupport }, { restoreOnUp }] = await Promise.all([import('../runtime/criu-check.js'), import('../converge/restore-on-up.js')]);
+      await requireCheckpointSupport({ dirs: context.dirs, command: 'up --restore' });
+      await restoreOnUp(context, project, { scope: podsInScope(project, pods, noDeps), say: print });
+    }
+    const recreate = options.forceRecreate ? new Map(project.pods.flatMap((pod) => pod.containers.map((container) => [`${pod.name}/${container.name}`, 'up --force-recreate'] as const))) : undefined;
+    // --no-start: what `corral create` does, with up's choices of what to recreate.
+    await reconcileProject(project, context, { dryRun: options.dryRun, onProgress: print, pods, noDeps, recreate, noRecreate: options.recreate === false, stopGraceMs: options.timeout, createOnly: options.start === false });
+    if (options.dryRun || options.start === false) return;
+    if (detached) {
+      // --wait starts at once: the hand-over below (a new supervisor's start among it) took ~1.5 s,
+      // which --wait spent after the last container was ready (bench: `up --wait` on a chain).
+      const waited = options.wait ? waitForProject(context, project, { onProgress: print, pods: podsInScope(project, pods, noDeps) }) : undefined;
+      // Seen by the await below; marked handled only so that a failing hand-over is the error reported.
+      waited?.catch(() => {});
+      // Left up: it comes back when the host boots (`corral boot`, run by the unit installed here once).
+      await recordForBoot(context, project, options.profile?.length ? options.profile : parseProfiles(process.env.CORRAL_PROFILES));
+      await ensureBootService(print);
+      await launch.notifySupervisor(context, { early });
+      await waited;
+      return;
+    }
+  } finally {
+    // Without the word (the apply failed): it exits, having touched nothing.
+    await early?.dismiss();
   }
 
   const keepGoing = stopOnSignals();

@@ -75,10 +75,11 @@ export async function tearDownProject(context: RuntimeContext, options: Executio
 /**
  * `down`: first the supervisor (so that no restart policy brings anything back), then, under the lock,
  * everything else. An `up` that finished while this down waited for the lock may have started a new
- * supervisor meanwhile: it is stopped under the lock too, where no other can start.
+ * supervisor meanwhile: it is stopped under the lock too, where no other can start. `supervisorStopped`:
+ * the caller already began stopping it (to overlap that with loading this module).
  */
-export async function takeProjectDown(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean; stopGraceMs?: number } = {}): Promise<void> {
-  await stopSupervisor(context);
+export async function takeProjectDown(context: RuntimeContext, options: ExecutionReport & { removeVolumes?: boolean; stopGraceMs?: number; supervisorStopped?: Promise<void> } = {}): Promise<void> {
+  await (options.supervisorStopped ?? stopSupervisor(context));
   await withProjectLock(context.paths.lock, async () => {
     await stopSupervisor(context);
     await tearDownProject(context, options);

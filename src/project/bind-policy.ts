@@ -2,7 +2,7 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { corralOwnDirs } from '../state/paths.js';
 import type { Mount } from './model.js';
-import { errorAt, type ParsedFile, type PathSegment } from './parse.js';
+import { errorAt, type ParsedFile, type PathSegment } from './parsed-file.js';
 
 // Which host paths a container may bind. Corral's own run and state dirs never: a container that sees
 // them sees other containers' state, and one that writes them can make Corral run anything as root.

@@ -1,6 +1,6 @@
 import type { Container, IdMapping, NamespaceMode, Pod, SharedNamespace, UserNamespace } from './model.js';
-import type { ParsedFile, PathSegment } from './parse.js';
-import { errorAt } from './parse.js';
+import type { ParsedFile, PathSegment } from './parsed-file.js';
+import { errorAt } from './parsed-file.js';
 import type { DependencyRequest } from './lifecycle.js';
 
 // network, ipc, pid and userns of a container: which namespace of each kind it lives in. The pod's

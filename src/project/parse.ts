@@ -16,35 +16,16 @@ const LEGACY_OCTAL_INT: ScalarTag = {
 
 /** The schema's tags with LEGACY_OCTAL_INT first (the core schema would take 0440 as decimal before it). */
 export const withLegacyOctal = (tags: Tags): Tags => [LEGACY_OCTAL_INT, ...tags];
-import { ProjectError, type Where } from './errors.js';
+import { ProjectError } from './errors.js';
+import { formatPath, type ParsedFile, type PathSegment } from './parsed-file.js';
+
+// What the later stages and the runtime use (positions, errors at a path) lives in parsed-file.ts,
+// which does not load the YAML parser: `down` and the supervisor reach it through the runtime.
+export { errorAt, formatPath, whereAt, type Location, type ParsedFile, type PathSegment } from './parsed-file.js';
 import { checkDocument, checkValuesWrittenOut, deepestPointOf, toPlainData, tooDeep } from './limits.js';
 
 // Stage 1: YAML text -> plain object, keeping the document so that any later stage can turn the
 // path of a value (`pods.web.containers`) back into the line and column the user typed it at.
-
-export type PathSegment = string | number;
-
-/**
- * Where a value was written: line and column (1-based), its file when it is another than the
- * ParsedFile's own, and its path as the user wrote it when that is another (a compose file's
- * `services.web.sysctls` for Corral's `pods.web.containers.web.sysctls`).
- */
-export interface Location { line: number; col: number; file?: string; written?: readonly PathSegment[] }
-
-export interface ParsedFile {
-  readonly file: string;
-  readonly data: unknown;
-  /**
-   * Line and column (1-based) of the value at `path`, or of its key with `{ key: true }`; and the
-   * file it is in when that is not `file` (a value merged in from a compose override file).
-   */
-  locate(path: readonly PathSegment[], options?: { key?: boolean }): Location;
-}
-
-/** Dotted path as users read it: `pods.web.containers.app.volumes[1]`. */
-export function formatPath(path: readonly PathSegment[]): string {
-  return path.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment), '');
-}
 
 function findNode(document: Document, path: readonly PathSegment[], key: boolean): Node | undefined {
   let node: unknown = document.contents;
@@ -112,15 +93,4 @@ export function parsedFileOf(document: Document, lineCounter: LineCounter, file:
       return lineCounter.linePos(offset);
     },
   };
-}
-
-/** A ProjectError at the value (or key) of `path` in a parsed file. */
-export function errorAt(parsed: ParsedFile, path: readonly PathSegment[], what: string, hint: string, options: { key?: boolean } = {}): ProjectError {
-  return new ProjectError(what, whereAt(parsed, path, options), hint);
-}
-
-/** Where a value (or with `key`, its key) is written: file (of the file it came from), line, column, path. */
-export function whereAt(parsed: ParsedFile, path: readonly PathSegment[], options: { key?: boolean } = {}): Where {
-  const { line, col, file = parsed.file, written = path } = parsed.locate(path, options);
-  return { file, line, col, path: formatPath(written) };
 }

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { whenMissing } from '../state/read.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { withProjectLock } from '../state/lock.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
 import { askSupervisor } from './socket.js';
+import { HAND_OVER_FD, HAND_OVER_WORD } from './hand-over.js';
 
 // The CLI's side of the supervisor: tell the running one that the project changed, or start one
 // (detached, logging to the project's supervisor.log), or ask it to go.
@@ -36,6 +38,9 @@ const RETRY_MS = 20;
  */
 const ANSWER_MS = 1000;
 
+/** The flag of `corral supervise` for a supervisor started early, to wait for the word (hand-over.ts). */
+export const AFTER_HAND_OVER_FLAG = '--after-hand-over';
+
 /** Node's flags for the supervisor: what it weighs (see where it is spawned). */
 const SUPERVISOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--lite-mode'];
 
@@ -45,40 +50,135 @@ export const cliEntry = () => {
   return existsSync(bundle) ? bundle : fileURLToPath(new URL('../cli/main.js', import.meta.url));
 };
 
+/** A supervisor process as started here, and whether it has exited since. */
+interface StartedSupervisor {
+  readonly child: ChildProcess;
+  readonly exited: () => boolean;
+}
+
 /**
- * Starts the supervisor process under the project lock, unless the project is no longer applied: a
- * `down` that ran since this command applied it must not be followed by a supervisor (nor by a log
- * file in the state dir it emptied). Undefined when the project is gone.
+ * Starts a detached supervisor process writing to `log`; with `early`, one that waits for the word of
+ * this command on a pipe before it supervises (hand-over.ts).
  */
-async function spawnUnlessGone(context: RuntimeContext): Promise<{ exited: () => boolean } | undefined> {
+function startSupervisorProcess(context: RuntimeContext, log: FileHandle, how: { early: boolean }): StartedSupervisor {
+  // It outlives this command (and starts conmons): nothing this command inherited may go with it.
+  native.markInheritedDescriptorsCloseOnExec();
+  // The supervisor idles between events; a young generation of 1 MB instead of V8's 16 MB costs it a
+  // few more scavenges and keeps it at ~65 MB instead of ~80 MB with 100 containers (bench/run.ts).
+  // --lite-mode: no optimising compiler, whose work memory made most of the rest of its peak above an
+  // idle Node's: 1 pod 58 MB to 52 MB, 50 pods 69.5 MB to 58 MB (an idle Node process: 40 MB), for
+  // the same CPU time while it watches 50 pods (README, Benchmarks).
+  // The project's name last: that is how a supervisor's command line is recognised (startedSupervisorRuns, pgrep).
+  const args = SUPERVISOR_NODE_FLAGS.concat(cliEntry(), 'supervise', how.early ? [AFTER_HAND_OVER_FLAG] : [], '-p', context.project);
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: how.early ? ['ignore', log.fd, log.fd, 'pipe'] : ['ignore', log.fd, log.fd],
+    env: process.env,
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  child.unref();
+  // Neither keeps this command running: when it ends without the word, the pipe closes and the early one goes.
+  (child.stdio[HAND_OVER_FD] as Socket | undefined)?.unref();
+  return { child, exited: () => exited };
+}
+
+/** Records the supervisor's pid and moves it out of this command's cgroup. */
+async function recordSupervisor(context: RuntimeContext, pid: number): Promise<void> {
+  await writeFile(context.paths.supervisorPid, `${pid}\n`, { mode: 0o600 });
+  // Out of this command's cgroup, which its unit's or session's end would kill (runtime/monitors.ts).
+  await placeMonitor({ project: context.project, pid, monitor: { kind: 'supervisor' } });
+}
+
+/**
+ * A supervisor that `up` started before its apply, booting meanwhile; it supervises once given the
+ * word (release) and exits when dismissed, or when this command ends without giving it.
+ */
+export interface EarlySupervisor {
+  readonly pid: number | undefined;
+  /** Gives it the word; false, and it is dismissed, when it exited or its log is no longer the project's. */
+  release(context: RuntimeContext): Promise<StartedSupervisor | undefined>;
+  /** Lets it go without the word (nothing once released). */
+  dismiss(): Promise<void>;
+}
+
+/**
+ * What opening the log may fail with before the apply, which then handles it: a full, read-only or
+ * foreign state dir (the apply says so, checkWritable), or the project's dir that a `down` racing with
+ * this `up` has just removed (the apply makes it again, under the lock; up/up/down races).
+ */
+const NO_LOG_BEFORE_APPLY = new Set(['ENOENT', 'EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
+
+/**
+ * Starts the project's supervisor early, for `up -d` to hand over to once it has applied: undefined
+ * when one runs or is starting (up asks that one to reload), or when its log cannot be opened.
+ */
+export async function startEarlySupervisor(context: RuntimeContext): Promise<EarlySupervisor | undefined> {
+  if (native.isLockHeld(context.paths.supervisorLock) || (await startedSupervisorRuns(context))) return undefined;
+  const log = await open(context.paths.supervisorLog, 'a', 0o600).catch((error: NodeJS.ErrnoException) => {
+    if (NO_LOG_BEFORE_APPLY.has(error.code ?? '')) return undefined;
+    throw error;
+  });
+  if (!log) return undefined;
+  let started: StartedSupervisor;
+  try {
+    started = startSupervisorProcess(context, log, { early: true });
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+  let settled = false;
+  const pipe = started.child.stdio[HAND_OVER_FD] as Socket;
+  const dismiss = async () => {
+    if (settled) return;
+    settled = true;
+    pipe.destroy();
+    // Without the word it has done nothing but start: it goes at once rather than when it reads the pipe's end.
+    started.child.kill('SIGKILL');
+    await log.close();
+  };
+  return {
+    pid: started.child.pid,
+    release: async (forContext) => {
+      // A `down` that ran since removed the log this one writes to: a fresh one gets a fresh log.
+      if (settled || started.exited() || !(await isStillTheFile(log, forContext.paths.supervisorLog))) {
+        await dismiss();
+        return undefined;
+      }
+      settled = true;
+      await new Promise<void>((resolve) => pipe.end(HAND_OVER_WORD, resolve));
+      await log.close();
+      if (started.child.pid !== undefined) await recordSupervisor(forContext, started.child.pid);
+      return started;
+    },
+    dismiss,
+  };
+}
+
+/** Whether the open file is still the one at `file` (not removed, nor replaced). */
+async function isStillTheFile(handle: FileHandle, file: string): Promise<boolean> {
+  const [opened, there] = await Promise.all([handle.stat(), stat(file).catch(whenMissing(undefined))]);
+  return there !== undefined && there.ino === opened.ino && there.dev === opened.dev;
+}
+
+/**
+ * Starts the supervisor process under the project lock (or releases the early one), unless the
+ * project is no longer applied: a `down` that ran since this command applied it must not be followed
+ * by a supervisor (nor by a log file in the state dir it emptied). Undefined when the project is gone.
+ */
+async function spawnUnlessGone(context: RuntimeContext, early: EarlySupervisor | undefined): Promise<StartedSupervisor | undefined> {
   const spawned = withProjectLock(context.paths.lock, async () => {
     if (!existsSync(context.paths.applied) || (await startedSupervisorRuns(context))) return undefined;
+    const released = await early?.release(context);
+    if (released) return released;
     const log = await open(context.paths.supervisorLog, 'a', 0o600);
-    let exited = false;
     try {
-      // It outlives this command (and starts conmons): nothing this command inherited may go with it.
-      native.markInheritedDescriptorsCloseOnExec();
-      // The supervisor idles between events; a young generation of 1 MB instead of V8's 16 MB costs it a
-      // few more scavenges and keeps it at ~65 MB instead of ~80 MB with 100 containers (bench/run.ts).
-      // --lite-mode: no optimising compiler, whose work memory made most of the rest of its peak above an
-      // idle Node's: 1 pod 58 MB to 52 MB, 50 pods 69.5 MB to 58 MB (an idle Node process: 40 MB), for
-      // the same CPU time while it watches 50 pods (README, Benchmarks).
-      const child = spawn(process.execPath, SUPERVISOR_NODE_FLAGS.concat(cliEntry(), 'supervise', '-p', context.project), {
-        detached: true,
-        stdio: ['ignore', log.fd, log.fd],
-        env: process.env,
-      });
-      child.once('exit', () => (exited = true));
-      child.unref();
-      if (child.pid !== undefined) {
-        await writeFile(context.paths.supervisorPid, `${child.pid}\n`, { mode: 0o600 });
-        // Out of this command's cgroup, which its unit's or session's end would kill (runtime/monitors.ts).
-        await placeMonitor({ project: context.project, pid: child.pid, monitor: { kind: 'supervisor' } });
-      }
+      const started = startSupervisorProcess(context, log, { early: false });
+      if (started.child.pid !== undefined) await recordSupervisor(context, started.child.pid);
+      return started;
     } finally {
       await log.close();
     }
-    return { exited: () => exited };
   }, undefined, { createDir: false, purpose: 'start the supervisor' });
   // No lock file: `down` removed the run dir.
   return spawned.catch((error: NodeJS.ErrnoException) => {
@@ -104,11 +204,11 @@ async function startedSupervisorRuns(context: RuntimeContext): Promise<boolean> 
  * Starts a detached supervisor for the project and waits (bounded) until it answers or exits, so that
  * no supervisor is still starting when the command returns (a `down` right after could miss it).
  */
-export async function spawnSupervisor(context: RuntimeContext, timeoutMs = SUPERVISOR_WAIT_MS): Promise<void> {
+export async function spawnSupervisor(context: RuntimeContext, timeoutMs = SUPERVISOR_WAIT_MS, early?: EarlySupervisor): Promise<void> {
   // A supervisor that holds its lock lives, however slow it is to answer on a loaded host: a second
   // one would only exit busy (or, on a read-only state dir, fail the command opening its log).
   if (native.isLockHeld(context.paths.supervisorLock)) return;
-  const child = await spawnUnlessGone(context);
+  const child = await spawnUnlessGone(context, early);
   if (!child) return;
   const deadline = Date.now() + timeoutMs;
   while (!child.exited() && Date.now() < deadline) {
@@ -117,10 +217,13 @@ export async function spawnSupervisor(context: RuntimeContext, timeoutMs = SUPER
   }
 }
 
-/** Makes the live supervisor re-read the applied project, or starts one when none answers. */
-export async function notifySupervisor(context: RuntimeContext): Promise<void> {
+/**
+ * Makes the live supervisor re-read the applied project, or starts one when none answers: the early
+ * one when `up` started it (the caller dismisses it when it was not needed).
+ */
+export async function notifySupervisor(context: RuntimeContext, options: { early?: EarlySupervisor } = {}): Promise<void> {
   const answer = await askSupervisor(context.paths.supervisorSocket, { op: 'reload' });
-  if (!answer?.ok) await spawnSupervisor(context);
+  if (!answer?.ok) await spawnSupervisor(context, SUPERVISOR_WAIT_MS, options.early);
 }
 
 /** Starts a supervisor when the project is applied and none answers (it died, or the host rebooted). */

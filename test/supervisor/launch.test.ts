@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as native from '../../src/native.js';
 import type { RuntimeContext } from '../../src/runtime/context.js';
 import { projectCgroup, projectPaths } from '../../src/state/paths.js';
-import { spawnSupervisor } from '../../src/supervisor/launch.js';
+import { spawnSupervisor, startEarlySupervisor, type EarlySupervisor } from '../../src/supervisor/launch.js';
 import { eventually } from '../helpers/sandbox.js';
 
 // A supervisor that is still starting (node not up yet: no lock taken, no socket) counts as there:
@@ -74,6 +74,57 @@ launch('a recorded pid that is another project\'s supervisor does not count: one
   context.spawned = recorded;
   assert.is.not(recorded, context.standIn.pid, 'a supervisor of its own was started and recorded');
   assert.ok(existsSync(context.context.paths.supervisorLog), 'it logs to the project\'s supervisor log');
+});
+
+/** The early supervisor `up -d` starts before its apply (it waits for the word on a pipe). */
+async function earlySupervisor(context: Context): Promise<EarlySupervisor & { pid: number }> {
+  const early = await startEarlySupervisor(context.context);
+  assert.ok(early?.pid, 'an early supervisor was started: none runs');
+  const cmdline = (await readFile(`/proc/${early.pid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(cmdline.includes('--after-hand-over'), `it waits for the word: ${cmdline.join(' ')}`);
+  return early as EarlySupervisor & { pid: number };
+}
+
+async function assertExits(pid: number, why: string): Promise<void> {
+  await eventually(async () => (existsSync(`/proc/${pid}`) ? undefined : true), `early supervisor ${pid} exits: ${why}`);
+}
+
+launch('the early supervisor is given the word after the apply: it is the one recorded, no other starts', async (context) => {
+  const early = await earlySupervisor(context);
+  context.spawned = early.pid;
+  await spawnSupervisor(context.context, 300, early);
+  await early.dismiss();
+  assert.is((await readFile(context.context.paths.supervisorPid, 'utf8')).trim(), String(early.pid), 'the early one was recorded');
+});
+
+launch('the early supervisor is let go when another one was recorded meanwhile: it exits without the word', async (context) => {
+  const early = await earlySupervisor(context);
+  context.standIn = standIn(context.project);
+  await writeFile(context.context.paths.supervisorPid, `${context.standIn.pid}\n`);
+  await spawnSupervisor(context.context, 300, early);
+  await early.dismiss();
+  assert.is((await readFile(context.context.paths.supervisorPid, 'utf8')).trim(), String(context.standIn.pid), 'the other one stays recorded');
+  await assertExits(early.pid, 'another supervisor was there');
+});
+
+launch('the early supervisor whose log a down removed meanwhile is let go: a fresh one starts', async (context) => {
+  const early = await earlySupervisor(context);
+  await rm(context.context.paths.supervisorLog);
+  await spawnSupervisor(context.context, 300, early);
+  await early.dismiss();
+  const recorded = Number((await readFile(context.context.paths.supervisorPid, 'utf8')).trim());
+  context.spawned = recorded;
+  assert.is.not(recorded, early.pid, 'a fresh supervisor was recorded');
+  assert.ok(existsSync(context.context.paths.supervisorLog), 'with a log file of its own');
+  await assertExits(early.pid, 'its log was gone');
+});
+
+launch('the early supervisor dismissed after a failed apply exits and records nothing', async (context) => {
+  const early = await earlySupervisor(context);
+  await early.dismiss();
+  await assertExits(early.pid, 'dismissed');
+  assert.not.ok(existsSync(context.context.paths.supervisorPid), 'no supervisor was recorded');
+  assert.not.ok(native.isLockHeld(context.context.paths.supervisorLock), 'nor took the supervisor lock');
 });
 
 launch.run();
