@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { readFile, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { rename, rm } from 'node:fs/promises';
 import { DEFAULT_NETWORK, type NetworkMembership, type Pod, type PortMapping, type Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { writeJsonAtomic } from '../state/atomic.js';
@@ -9,7 +8,7 @@ import { projectPaths, type Dirs } from '../state/paths.js';
 import { isValidProjectName } from '../project/name.js';
 import { canonicalJson } from '../canonical-json.js';
 import { StateReadError } from '../state/errors.js';
-import { isRecord, namesInDir, readStateJson, whenMissing } from '../state/read.js';
+import { isRecord, namesInDir, readStateJson } from '../state/read.js';
 import type { Attachment, CniResult, NetworkConfigList } from './cni.js';
 import { attachToOne, type AttachedNetwork, detachFromOne } from './attach-one.js';
 import { readHostNetwork, withHostNetworks } from './host-network.js';
@@ -20,10 +19,10 @@ import { log } from '../log.js';
 import { ProjectError } from '../project/errors.js';
 
 // A pod's place on the project's networks: its pinned network namespace attached once to each network
-// it is on (one CNI ADD per network: eth0, eth1, ... in the order written), whatever number of
-// containers share it, with its published ports on its first network that has a way out; detached
-// (CNI DEL, in reverse) before the namespace goes. What was attached is recorded beside the pod, so
-// DEL gets exactly what ADD got.
+// it is on (attach-one.ts: eth0, eth1, ... in the order written), whatever number of containers share
+// it, with its published ports on its first network that has a way out; detached (in reverse) before
+// the namespace goes. What was attached is recorded beside the pod, so the detach undoes exactly
+// what the attach did.
 
 /** The pod on one network. */
 export interface NetworkAttachment extends AttachedNetwork {
