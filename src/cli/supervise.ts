@@ -4,15 +4,16 @@ import { type TargetOptions, withTargetOptions } from './target.js';
 // `corral supervise -p NAME` (hidden): the detached supervisor process that `up -d` starts. It runs
 // until `down` (or a foreground `up`) asks it to go, or SIGTERM; the containers outlive it either way.
 
-interface SuperviseOptions extends TargetOptions {
-  /** Started early by `up -d`: supervise only once it gives the word (supervisor/hand-over.ts). */
-  readonly afterHandOver?: boolean;
-}
+/** Set by `up -d` in the environment of a supervisor it starts early (supervisor/hand-over.ts, which this must not load before it is needed). */
+const HAND_OVER_ENV = 'CORRAL_HAND_OVER_FD';
 
-async function runSupervise(options: SuperviseOptions): Promise<void> {
+async function runSupervise(options: TargetOptions): Promise<void> {
+  // Started early by `up -d`: it supervises only once given the word. Not passed on to what it starts.
+  const early = process.env[HAND_OVER_ENV] !== undefined;
+  delete process.env[HAND_OVER_ENV];
   // Listened for first: an `up` killed while this one loads must not leave it running for long. Not
   // needed after all (the up failed, or found another supervisor): it exits, having touched nothing.
-  const handedOver = options.afterHandOver
+  const handedOver = early
     ? import('../supervisor/hand-over.js').then(({ awaitHandOver }) => awaitHandOver()).then((given) => given || process.exit(0))
     : undefined;
   // Seen by the await below; marked handled only so that it is not reported before that.
@@ -43,6 +44,5 @@ export function registerSupervise(program: Command): void {
   withTargetOptions(program
     .command('supervise', { hidden: true })
     .description('run the supervisor of a project (started by up -d)'))
-    .option('--after-hand-over', 'wait for the word of the up that started it on fd 3 (exit without it)')
-    .action(async (options: SuperviseOptions, command: Command) => runSupervise({ ...command.optsWithGlobals(), ...options }));
+    .action(async (options: TargetOptions, command: Command) => runSupervise({ ...command.optsWithGlobals(), ...options }));
 }

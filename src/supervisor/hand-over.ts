@@ -9,6 +9,12 @@ import net from 'node:net';
 /** The early supervisor's fd of the pipe from the `up` that started it. */
 export const HAND_OVER_FD = 3;
 
+/**
+ * Set (to the fd) in an early supervisor's environment; its command line stays `supervise -p NAME`,
+ * which is how supervisors are recognised (pgrep, an admin's scripts, the tests).
+ */
+export const HAND_OVER_ENV = 'CORRAL_HAND_OVER_FD';
+
 /** What `up` writes once the project is applied; the pipe's end without it means "not needed". */
 export const HAND_OVER_WORD = 'supervise\n';
 

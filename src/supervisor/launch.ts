@@ -1,3 +1,4 @@
+import { log as warnings } from '../log.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type FileHandle, open, readFile, stat, writeFile } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { withProjectLock } from '../state/lock.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
 import { askSupervisor } from './socket.js';
-import { HAND_OVER_FD, HAND_OVER_WORD } from './hand-over.js';
+import { HAND_OVER_ENV, HAND_OVER_FD, HAND_OVER_WORD } from './hand-over.js';
 
 // The CLI's side of the supervisor: tell the running one that the project changed, or start one
 // (detached, logging to the project's supervisor.log), or ask it to go.
@@ -38,8 +39,6 @@ const RETRY_MS = 20;
  */
 const ANSWER_MS = 1000;
 
-/** The flag of `corral supervise` for a supervisor started early, to wait for the word (hand-over.ts). */
-export const AFTER_HAND_OVER_FLAG = '--after-hand-over';
 
 /** Node's flags for the supervisor: what it weighs (see where it is spawned). */
 const SUPERVISOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--lite-mode'];
@@ -68,12 +67,14 @@ function startSupervisorProcess(context: RuntimeContext, log: FileHandle, how: {
   // --lite-mode: no optimising compiler, whose work memory made most of the rest of its peak above an
   // idle Node's: 1 pod 58 MB to 52 MB, 50 pods 69.5 MB to 58 MB (an idle Node process: 40 MB), for
   // the same CPU time while it watches 50 pods (README, Benchmarks).
-  // The project's name last: that is how a supervisor's command line is recognised (startedSupervisorRuns, pgrep).
-  const args = SUPERVISOR_NODE_FLAGS.concat(cliEntry(), 'supervise', how.early ? [AFTER_HAND_OVER_FLAG] : [], '-p', context.project);
+  // `supervise -p NAME` and nothing else, the project's name last: that is how a supervisor's command
+  // line is recognised (startedSupervisorRuns, pgrep, an admin's scripts), early or not. An early one
+  // learns that it is early from its environment (hand-over.ts).
+  const args = SUPERVISOR_NODE_FLAGS.concat(cliEntry(), 'supervise', '-p', context.project);
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: how.early ? ['ignore', log.fd, log.fd, 'pipe'] : ['ignore', log.fd, log.fd],
-    env: process.env,
+    env: how.early ? { ...process.env, [HAND_OVER_ENV]: String(HAND_OVER_FD) } : process.env,
   });
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -129,6 +130,11 @@ export async function startEarlySupervisor(context: RuntimeContext): Promise<Ear
   }
   let settled = false;
   const pipe = started.child.stdio[HAND_OVER_FD] as Socket;
+  // The early one closes its end once it has read the word (or went): a reset of this end then is its
+  // part of the hand-over, not a failure; unheard, it would end this command.
+  pipe.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') warnings.warn(`the pipe to the early supervisor ${started.child.pid}: ${error.message}`);
+  });
   const dismiss = async () => {
     if (settled) return;
     settled = true;

@@ -80,8 +80,10 @@ launch('a recorded pid that is another project\'s supervisor does not count: one
 async function earlySupervisor(context: Context): Promise<EarlySupervisor & { pid: number }> {
   const early = await startEarlySupervisor(context.context);
   assert.ok(early?.pid, 'an early supervisor was started: none runs');
-  const cmdline = (await readFile(`/proc/${early.pid}/cmdline`, 'utf8')).split('\0');
-  assert.ok(cmdline.includes('--after-hand-over'), `it waits for the word: ${cmdline.join(' ')}`);
+  const cmdline = (await readFile(`/proc/${early.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  assert.equal(cmdline.slice(-3), ['supervise', '-p', context.context.project], `its command line is a supervisor's, as pgrep and scripts know it: ${cmdline.join(' ')}`);
+  const environment = (await readFile(`/proc/${early.pid}/environ`, 'utf8')).split('\0');
+  assert.ok(environment.includes('CORRAL_HAND_OVER_FD=3'), 'it waits for the word: its environment says so');
   return early as EarlySupervisor & { pid: number };
 }
 
