@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { type TargetOptions, withTargetOptions } from './target.js';
+// Statically: its only import is node:net, which the supervisor's socket loads anyway.
+import { awaitHandOver, HAND_OVER_ENV } from '../supervisor/hand-over.js';
 
 // `corral supervise -p NAME` (hidden): the detached supervisor process that `up -d` starts. It runs
 // until `down` (or a foreground `up`) asks it to go, or SIGTERM; the containers outlive it either way.
 
-/** Set by `up -d` in the environment of a supervisor it starts early (supervisor/hand-over.ts, which this must not load before it is needed). */
-const HAND_OVER_ENV = 'CORRAL_HAND_OVER_FD';
 
 async function runSupervise(options: TargetOptions): Promise<void> {
   // Started early by `up -d`: it supervises only once given the word. Not passed on to what it starts.
@@ -14,7 +14,7 @@ async function runSupervise(options: TargetOptions): Promise<void> {
   // Listened for first: an `up` killed while this one loads must not leave it running for long. Not
   // needed after all (the up failed, or found another supervisor): it exits, having touched nothing.
   const handedOver = early
-    ? import('../supervisor/hand-over.js').then(({ awaitHandOver }) => awaitHandOver()).then((given) => given || process.exit(0))
+    ? awaitHandOver().then((given) => given || process.exit(0))
     : undefined;
   // Seen by the await below; marked handled only so that it is not reported before that.
   handedOver?.catch(() => {});

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { makeDirDespiteRemoval } from '../state/make-dir.js';
@@ -12,6 +12,7 @@ import { sweepAddressRules, sweepNetworkRules } from './iptables-sweep.js';
 import type { ProjectNetworkState } from './project-network.js';
 import { bridgeOf, configList } from './config-list.js';
 import { claimSubnet, releaseSubnets } from './subnet.js';
+import { type LeaseHolder, leasedAddresses, releaseAddresses } from './leases.js';
 import { FixableError } from '../fixable-error.js';
 
 // Host networks: made by `corral network create`, joined by the projects that declare them
@@ -144,16 +145,11 @@ export async function removeHostNetwork(dirs: Dirs, state: HostNetworkState): Pr
  */
 export async function releaseHostLeases(dirs: Dirs, project: string): Promise<void> {
   const leases = hostNetworkPaths(dirs).leases;
-  const held: string[] = [];
+  const ofProject = (holder: LeaseHolder) => holder.id.startsWith(`${project}.`);
   for (const network of await namesInDir(leases)) {
-    for (const file of await namesInDir(`${leases}/${network}`)) {
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(file)) continue;
-      const holder = await readFile(`${leases}/${network}/${file}`, 'utf8').catch(whenMissing(''));
-      if (holder.startsWith(`${project}.`)) held.push(`${leases}/${network}/${file}`);
-    }
+    // The firewall plugin's rules for such an address stayed with the lease (no DEL ran): they go
+    // first, while the address is still the project's, before another pod can be given it.
+    await sweepAddressRules(await leasedAddresses(path.join(leases, network), ofProject));
+    await releaseAddresses(path.join(leases, network), ofProject);
   }
-  // The firewall plugin's rules for such an address stayed with the lease (no DEL ran): they go
-  // first, while the address is still the project's, before another pod can be given it.
-  await sweepAddressRules(held.map((file) => path.basename(file)));
-  for (const file of held) await rm(file, { force: true });
 }

@@ -25,6 +25,13 @@ export class AddressUnavailableError extends Error {}
 
 const isAddressFile = (name: string) => /^\d+\.\d+\.\d+\.\d+$/.test(name);
 const holderText = (holder: LeaseHolder) => `${holder.id}${LINE_BREAK}${holder.ifName}`;
+const holderOf = (text: string): LeaseHolder => {
+  const [id = '', ifName = ''] = text.split(/\r?\n/);
+  return { id, ifName };
+};
+/** Which leases: those of one holder, or of the holders a test picks (a project's pods). */
+type Holders = LeaseHolder | ((holder: LeaseHolder) => boolean);
+const matcherOf = (holders: Holders) => (typeof holders === 'function' ? (text: string) => holders(holderOf(text)) : (text: string) => text === holderText(holders));
 
 /** Whether an address of the subnet can be leased: not the network's own, its gateway or its broadcast address. */
 export function isLeasable(subnet: Subnet, address: string): boolean {
@@ -94,12 +101,19 @@ export async function leaseAddress(dir: string, subnet: Subnet, holder: LeaseHol
   });
 }
 
-/** Gives up every address leased to the holder; returns them. */
-export async function releaseAddresses(dir: string, holder: LeaseHolder): Promise<string[]> {
-  return withLeases(dir, `release the addresses of ${holder.id} ${holder.ifName}`, async () => {
+/** The addresses leased to the holders, as they are now (read without the lock). */
+export async function leasedAddresses(dir: string, holders: Holders): Promise<string[]> {
+  const matches = matcherOf(holders);
+  return [...await leasesIn(dir)].filter(([, text]) => matches(text)).map(([address]) => address);
+}
+
+/** Gives up every address leased to the holders; returns them. */
+export async function releaseAddresses(dir: string, holders: Holders): Promise<string[]> {
+  const matches = matcherOf(holders);
+  return withLeases(dir, `release the addresses of ${typeof holders === 'function' ? 'a project\'s pods' : `${holders.id} ${holders.ifName}`}`, async () => {
     const released: string[] = [];
     for (const [address, text] of await leasesIn(dir)) {
-      if (text !== holderText(holder)) continue;
+      if (!matches(text)) continue;
       await rm(path.join(dir, address), { force: true });
       released.push(address);
     }
