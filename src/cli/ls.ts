@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
+import { byCodeUnits } from '../code-unit-order.js';
 import { dirsFromEnvironment } from '../state/paths.js';
 import { namesInDir } from '../state/read.js';
 import { isValidProjectName } from '../project/name.js';
@@ -32,7 +33,7 @@ export interface LsRow {
 /** Compose's status text from counts per state, in a fixed order of states. */
 export function statusText(counts: Readonly<Record<string, number>>): string {
   const order = ['running', 'paused', 'created', 'exited'];
-  const states = Object.keys(counts).sort((a, b) => (order.indexOf(a) + 1 || order.length + 1) - (order.indexOf(b) + 1 || order.length + 1) || a.localeCompare(b));
+  const states = Object.keys(counts).sort((a, b) => (order.indexOf(a) + 1 || order.length + 1) - (order.indexOf(b) + 1 || order.length + 1) || byCodeUnits(a, b));
   return states.length > 0 ? states.map((state) => `${state}(${counts[state]})`).join(', ') : 'down';
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { byCodeUnits } from '../code-unit-order.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { isRecord, namesInDir, readStateJson } from '../state/read.js';
 
@@ -47,5 +48,5 @@ export async function listGitopsStates(stateDir: string): Promise<GitopsState[]>
   const dirs = await namesInDir(root);
   const states = await Promise.all(dirs.map((name) => readGitopsState(path.join(root, name))));
   return states.filter((state): state is GitopsState => state !== undefined)
-    .sort((a, b) => `${a.repo}\n${a.branch}`.localeCompare(`${b.repo}\n${b.branch}`));
+    .sort((a, b) => byCodeUnits(`${a.repo}\n${a.branch}`, `${b.repo}\n${b.branch}`));
 }

@@ -1,3 +1,4 @@
+import { byCodeUnits } from '../code-unit-order.js';
 import { imageStore, layerSize, listImages } from './store.js';
 import type { Dirs } from '../state/paths.js';
 import { containersByImage } from './usage.js';
@@ -63,5 +64,5 @@ export function imagesOfProject(images: readonly ImageSummary[], project: string
   const prefix = `${project}/`;
   return images.flatMap((image) => image.containers.filter((name) => name.startsWith(prefix)).map((name) => ({
     container: name.slice(prefix.length), ref: image.ref, ...splitReference(image.ref), id: image.id, size: image.size,
-  }))).sort((a, b) => a.container.localeCompare(b.container));
+  }))).sort((a, b) => byCodeUnits(a.container, b.container));
 }

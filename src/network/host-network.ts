@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { makeDirDespiteRemoval } from '../state/make-dir.js';
 import { hostNetworkPaths, type Dirs } from '../state/paths.js';
 import { writeJsonAtomic } from '../state/atomic.js';
@@ -126,6 +125,7 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
  * has found no pod on it.
  */
 export async function removeHostNetwork(dirs: Dirs, state: HostNetworkState): Promise<void> {
+  const { execa } = await import('execa');
   const paths = hostNetworkPaths(dirs);
   if (existsSync(`/sys/class/net/${state.bridge}`)) {
     const deleted = await execa('ip', ['link', 'del', state.bridge], { reject: false });

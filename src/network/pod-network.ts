@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { rename, rm } from 'node:fs/promises';
 import { DEFAULT_NETWORK, type NetworkMembership, type Pod, type PortMapping, type Project } from '../project/model.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -114,10 +113,12 @@ export async function readPodAttachment(context: RuntimeContext, podName: string
 }
 
 /** Binds the port for a moment: the way to know that no program on the host holds it. */
-function tryBind(mapping: PortMapping): Promise<number> {
+async function tryBind(mapping: PortMapping): Promise<number> {
   const host = mapping.hostIp || '0.0.0.0';
+  // node:dgram (and the cluster module it loads) for UDP ports only: every supervisor loads this file.
+  const { createSocket } = mapping.protocol === 'udp' ? await import('node:dgram') : { createSocket: undefined };
   return new Promise((resolve, reject) => {
-    if (mapping.protocol === 'udp') {
+    if (createSocket) {
       const socket = createSocket('udp4');
       socket.once('error', reject);
       socket.bind(mapping.hostPort, host, () => {

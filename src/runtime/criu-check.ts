@@ -1,6 +1,5 @@
 import { release } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { writeJsonAtomic } from '../state/atomic.js';
 import { isRecord, readStateJson } from '../state/read.js';
 import type { Dirs } from '../state/paths.js';
@@ -44,6 +43,7 @@ const lastLines = (text: string) => text.trim().split('\n').slice(-REASON_LINES)
 
 /** Asks CRIU itself: its version and `criu check`. A CRIU that is not there is an answer too. */
 async function runCriuCheck(criu: string, kernel: string): Promise<CriuCheck> {
+  const { execa } = await import('execa');
   const checkedAt = new Date().toISOString();
   const version = await execa(criu, ['--version'], { reject: false, timeout: CHECK_TIMEOUT_MS, stdin: 'ignore' });
   if ((version as { code?: string }).code === 'ENOENT') {

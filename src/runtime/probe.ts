@@ -1,5 +1,4 @@
 import { readFile, stat } from 'node:fs/promises';
-import http from 'node:http';
 import { whenMissing } from '../state/read.js';
 import net from 'node:net';
 import { fromPromise } from 'xstate';
@@ -40,6 +39,8 @@ async function connectFromInside(pid: number, host: string, port: number, timeou
 }
 
 async function probeByHttp(pid: number, probe: Extract<Probe, { kind: 'http' }>, timeoutMs: number): Promise<ProbeResult> {
+  // node:http on the first HTTP probe only: loaded up front, it weighed ~1 MB in every supervisor.
+  const { default: http } = await import('node:http');
   const socket = await connectFromInside(pid, probe.host, probe.port, timeoutMs);
   return new Promise((resolve) => {
     const request = http.request({

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { byCodeUnits } from '../code-unit-order.js';
 import { readProcStat } from './proc-stat.js';
 
 // `runc list` is a Go process that reads every container's state file: ~70 ms for 100 containers,
@@ -144,5 +145,5 @@ export function readRuncStateFiles(root: string): RuncState[] | undefined {
   }
   const states = ids.map((id) => readOne(root, id));
   if (states.includes(undefined)) return undefined;
-  return states.filter((state): state is RuncState => state !== null && state !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+  return states.filter((state): state is RuncState => state !== null && state !== undefined).sort((a, b) => byCodeUnits(a.id, b.id));
 }
