@@ -150,9 +150,15 @@ async function removeOneNetwork(context: RuntimeContext, name: string): Promise<
   const bridge = state?.bridge ?? bridgeNameFor(context.paths.run, name);
   const subnet = state?.subnet.cidr ?? (await subnetsClaimedBy(owner))[0];
   // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
-  const { execa } = await import('execa');
-  if (existsSync(`/sys/class/net/${bridge}`)) await execa('ip', ['link', 'del', bridge], { reject: false });
-  await sweepNetworkRules(cniNetworkName(context.project, name), subnet);
+  if (existsSync(`/sys/class/net/${bridge}`)) {
+    const { execa } = await import('execa');
+    await execa('ip', ['link', 'del', bridge], { reject: false });
+  }
+  // A network with neither record nor subnet claim never had rules: its subnet is claimed before its
+  // rules are added (makeProjectNetwork), the CNI plugins add theirs from its record, and the claim
+  // goes only after this sweep. Skipping it spares such a `down` (pods with network: none) two
+  // iptables-save processes.
+  if (state !== undefined || subnet !== undefined) await sweepNetworkRules(cniNetworkName(context.project, name), subnet);
   await releaseSubnets(owner);
   await rm(recordOf(context, name), { recursive: true, force: true });
 }

@@ -19,6 +19,14 @@ import * as runc from './runc.js';
 // (ps notes it, with its uptime before the checkpoint) and the supervisor tells both as events.
 // The pod's address and ports are recorded; a restore into fresh namespaces asks for that address.
 
+/**
+ * execa, loaded where a checkpoint is archived or applied: up, ps and the supervisor import this
+ * module to read checkpoint records, and loading execa (~120 files) cost ~20 ms of each one's start.
+ */
+async function execa(file: string, args: readonly string[], options: { cwd?: string; input?: string } = {}) {
+  return (await import('execa')).execa(file, args, options);
+}
+
 /** A dump under emulation took seconds; one that hangs (a CRIU that does not match the kernel) is ended. */
 const CHECKPOINT_TIMEOUT_MS = 300_000;
 /** Once CRIU has killed the dumped processes, conmon writes the exit file. */

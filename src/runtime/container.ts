@@ -1,7 +1,7 @@
 import { chown, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { pathExists, whenMissing } from '../state/read.js';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { watchDirChanges } from '../state/dir-changes.js';
 import type { Container, Pod, Project, SharedNamespace } from '../project/model.js';
 import { SHARED_KIND } from '../project/namespaces.js';
 import { writeFileAtomic, writeJsonAtomic } from '../state/atomic.js';
@@ -302,21 +302,34 @@ export async function startContainer(context: RuntimeContext, id: string, resour
   }
 }
 
+/** How often the runtime is asked whether a container that conmon has not reported is still there, in ms. */
+const ASK_RUNTIME_EVERY_MS = 250;
+
 /**
- * Waits for conmon's exit file, which also tells that conmon is done with the container. The runtime
- * is asked only now and then, for the case where conmon itself was killed and will write nothing.
+ * Waits for conmon's exit file, which also tells that conmon is done with the container: read again
+ * as soon as the exits dir changes (inotify; every 10 ms when that is missed), not at the next tick
+ * of a 10 ms poll. The runtime is asked only now and then (by the clock: a change in the dir may be
+ * another container's exit), for the case where conmon itself was killed and will write nothing.
  */
 async function waitForExit(context: RuntimeContext, id: string, timeoutMs: number): Promise<number | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    const code = await readExitCode(context.paths.exits, id);
-    if (code !== undefined) return code;
-    if (attempt % 25 === 0) {
-      const state = await runc.containerState(context.runc, id);
-      if (!state || state.status === 'stopped') return readExitCode(context.paths.exits, id);
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let askedAt = started;
+  const changes = watchDirChanges(context.paths.exits);
+  try {
+    for (;;) {
+      const code = await readExitCode(context.paths.exits, id);
+      if (code !== undefined) return code;
+      if (Date.now() - askedAt >= ASK_RUNTIME_EVERY_MS) {
+        askedAt = Date.now();
+        const state = await runc.containerState(context.runc, id);
+        if (!state || state.status === 'stopped') return readExitCode(context.paths.exits, id);
+      }
+      if (Date.now() >= deadline) return undefined;
+      await changes.next(10);
     }
-    if (Date.now() >= deadline) return undefined;
-    await sleep(10);
+  } finally {
+    changes.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { log } from '../log.js';
 import { readRuncStateFile, readRuncStateFiles, type RuncState } from './runc-state-files.js';
+import { runToEnd } from './run-to-end.js';
 
 export type { RuncState };
 
@@ -15,15 +16,29 @@ export interface RuncOptions {
   readonly root: string;
 }
 
-// Interleaved output is asked for only where it is shown (exec probes): merging the streams costs
-// every one of the hundreds of runtime calls of a 50-pod up or down. execa (~120 files) is loaded on
-// the first call: `ps`, `ls` and `logs` read runc's state files and never start the runtime.
-async function runc(options: RuncOptions, args: readonly string[], timeoutMs?: number, interleaved = false) {
+// The runtime's own calls (start, kill, delete, state...) run with Node's child_process (run-to-end.ts):
+// loading execa (~120 files) was ~20 ms of a 1-pod `down`. Interleaved output is asked for only where
+// it is shown (exec probes, which keep execa and its result): merging the streams costs every one of
+// the hundreds of runtime calls of a 50-pod up or down. `ps`, `ls` and `logs` read runc's state files
+// and never start the runtime.
+async function runc(options: RuncOptions, args: readonly string[], timeoutMs?: number) {
+  const started = performance.now();
+  const result = await runToEnd(options.binary, ['--root', options.root, ...args], { timeoutMs });
+  logCall(options, args, started, result);
+  return result;
+}
+
+/** `runc exec`, with stdout and stderr interleaved in `all` (execa's result, which the probes read). */
+async function runcInterleaved(options: RuncOptions, args: readonly string[], timeoutMs?: number) {
   const { execa } = await import('execa');
   const started = performance.now();
-  const result = await execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore', timeout: timeoutMs, all: interleaved });
-  log.debug(`${options.binary} ${args.join(' ')}: exit ${result.exitCode} in ${(performance.now() - started).toFixed(1)} ms${result.stderr ? `: ${String(result.stderr).trim()}` : ''}`);
+  const result = await execa(options.binary, ['--root', options.root, ...args], { reject: false, stdin: 'ignore', timeout: timeoutMs, all: true });
+  logCall(options, args, started, result);
   return result;
+}
+
+function logCall(options: RuncOptions, args: readonly string[], started: number, result: { exitCode?: number; stderr?: unknown }): void {
+  log.debug(`${options.binary} ${args.join(' ')}: exit ${result.exitCode} in ${(performance.now() - started).toFixed(1)} ms${result.stderr ? `: ${String(result.stderr).trim()}` : ''}`);
 }
 
 function runtimeFailure(args: readonly string[], result: { stderr?: unknown; stdout?: unknown; exitCode?: number }): Error {
@@ -137,5 +152,5 @@ export async function execInContainer(options: RuncOptions, id: string, argv: re
 
 /** execInContainer with runc exec's own flags (--user, --cwd, --env, --cap) before the id. */
 export async function execWithFlags(options: RuncOptions, id: string, flags: readonly string[], argv: readonly string[], timeoutMs?: number) {
-  return runc(options, ['exec', ...flags, id, ...argv], timeoutMs, true);
+  return runcInterleaved(options, ['exec', ...flags, id, ...argv], timeoutMs);
 }

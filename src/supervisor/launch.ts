@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { findPackageFile } from '../package-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as native from '../native.js';
+import { watchDirChanges } from '../state/dir-changes.js';
 import { placeMonitor } from '../runtime/monitors.js';
 import { readProcStat } from '../runtime/proc-stat.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -216,10 +217,16 @@ export async function spawnSupervisor(context: RuntimeContext, timeoutMs = SUPER
   if (native.isLockHeld(context.paths.supervisorLock)) return;
   const child = await spawnUnlessGone(context, early);
   if (!child) return;
-  const deadline = Date.now() + timeoutMs;
-  while (!child.exited() && Date.now() < deadline) {
-    if (await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: PING_MS })) return;
-    await sleep(RETRY_MS);
+  // Pinged again as soon as something appears beside its socket (the socket itself), not a period later.
+  const changes = watchDirChanges(path.dirname(context.paths.supervisorSocket));
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (!child.exited() && Date.now() < deadline) {
+      if (await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: PING_MS })) return;
+      await changes.next(RETRY_MS);
+    }
+  } finally {
+    changes.close();
   }
 }
 
