@@ -125,7 +125,6 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
  * has found no pod on it.
  */
 export async function removeHostNetwork(dirs: Dirs, state: HostNetworkState): Promise<void> {
-  const { execa } = await import('execa');
   const paths = hostNetworkPaths(dirs);
   if (existsSync(`/sys/class/net/${state.bridge}`)) {
     // Loaded here: `down` reads this module (releaseHostLeases) and most downs start no process of it.

@@ -108,7 +108,6 @@ const DELETED_FILES = 'deleted.files';
  * A container without an upper dir (its root a private copy) has no changes to carry.
  */
 async function writeRootfsDiff(upper: string, into: string): Promise<boolean> {
-  const { execa } = await import('execa');
   if (!await exists(upper)) return false;
   const listed = await execa('find', ['.', '-mindepth', '1', '-printf', '%y %P\\0'], { cwd: upper });
   const entries = String(listed.stdout).split('\0').filter(Boolean).map((entry) => ({ type: entry[0], name: entry.slice(2) }));
@@ -124,7 +123,6 @@ async function writeRootfsDiff(upper: string, into: string): Promise<boolean> {
 
 /** The changes an export carried, applied through the container's mounted root (overlayfs writes them to its upper dir). */
 async function applyRootfsDiff(from: string, rootfs: string): Promise<void> {
-  const { execa } = await import('execa');
   const diff = path.join(from, ROOTFS_DIFF);
   // An export of a container without an upper dir has none.
   if (!await exists(diff)) return;
@@ -137,7 +135,6 @@ async function applyRootfsDiff(from: string, rootfs: string): Promise<void> {
 
 /** The record, the images and the upper dir's changes, as one archive: `tar -a` compresses as the file's name says. */
 async function exportCheckpoint(context: RuntimeContext, id: string, file: string): Promise<void> {
-  const { execa } = await import('execa');
   const { persistent, upper } = context.paths.container(id);
   try {
     const hasDiff = await writeRootfsDiff(upper, persistent);
@@ -150,7 +147,6 @@ async function exportCheckpoint(context: RuntimeContext, id: string, file: strin
 
 /** An export's record and images in place of the container's own; one of another container is refused. */
 async function importCheckpoint(context: RuntimeContext, container: ObservedContainer, file: string): Promise<void> {
-  const { execa } = await import('execa');
   const files = context.paths.container(container.id);
   await rm(files.checkpointImages, { recursive: true, force: true });
   await rm(files.checkpointRecord, { force: true });
