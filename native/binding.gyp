@@ -8,9 +8,11 @@
         "src/errors.cc",
         "src/fd.cc",
         "src/in-root.cc",
+        "src/links.cc",
         "src/locks.cc",
         "src/mounts.cc",
         "src/namespaces.cc",
+        "src/netlink.cc",
         "src/sockets.cc",
         "src/whiteouts.cc"
       ],

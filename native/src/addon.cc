@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "in-root.h"
+#include "links.h"
 #include "locks.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -286,6 +287,28 @@ Napi::Value ChangeOwnerOfBinding(const Napi::CallbackInfo& info) {
   });
 }
 
+// A string property of an argument object; the TS wrapper checked it, absent becomes "".
+std::string StringProperty(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// linkPodToBridge({ netns, ifName, hostEnd, bridge, address, prefixLength, gateway?, mac? })
+Napi::Value LinkPodToBridgeBinding(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "argument 0 must be an object");
+  Napi::Object object = info[0].As<Napi::Object>();
+  PodLinkRequest request{StringProperty(object, "netns"), StringProperty(object, "ifName"), StringProperty(object, "hostEnd"),
+                         StringProperty(object, "bridge"), StringProperty(object, "address"),
+                         static_cast<uint8_t>(object.Get("prefixLength").ToNumber().Uint32Value()), StringProperty(object, "gateway"),
+                         StringProperty(object, "mac")};
+  return QueueVoid(info.Env(), [request = std::move(request)] { LinkPodToBridge(request); });
+}
+
+// unlinkPodInterface(netns, ifName)
+Napi::Value UnlinkPodInterfaceBinding(const Napi::CallbackInfo& info) {
+  return QueueVoid(info.Env(), [netns = StringArg(info, 0), if_name = StringArg(info, 1)] { UnlinkPodInterface(netns, if_name); });
+}
+
 // Exports one JS function per operation, named as in src/native.ts.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
@@ -314,6 +337,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"removeInRoot", RemoveInRootBinding},
       {"readLinkOf", ReadLinkOfBinding},
       {"changeOwnerOf", ChangeOwnerOfBinding},
+      {"linkPodToBridge", LinkPodToBridgeBinding},
+      {"unlinkPodInterface", UnlinkPodInterfaceBinding},
   };
   for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
   return exports;
