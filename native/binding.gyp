@@ -13,6 +13,7 @@
         "src/mounts.cc",
         "src/namespaces.cc",
         "src/netlink.cc",
+        "src/own-thread.cc",
         "src/sockets.cc",
         "src/whiteouts.cc"
       ],

@@ -14,6 +14,7 @@
 #include "locks.h"
 #include "mounts.h"
 #include "namespaces.h"
+#include "own-thread.h"
 #include "sockets.h"
 #include "whiteouts.h"
 #include "worker.h"
@@ -301,12 +302,14 @@ Napi::Value LinkPodToBridgeBinding(const Napi::CallbackInfo& info) {
                          StringProperty(object, "bridge"), StringProperty(object, "address"),
                          static_cast<uint8_t>(object.Get("prefixLength").ToNumber().Uint32Value()), StringProperty(object, "gateway"),
                          StringProperty(object, "mac")};
-  return QueueVoid(info.Env(), [request = std::move(request)] { LinkPodToBridge(request); });
+  // On a thread of its own as unlinkPodInterface: its requests queue for the kernel's rtnl lock behind those deletions.
+  return QueueOnOwnThread(info.Env(), "corral:linkPodToBridge", [request = std::move(request)] { LinkPodToBridge(request); });
 }
 
 // unlinkPodInterface(netns, ifName)
 Napi::Value UnlinkPodInterfaceBinding(const Napi::CallbackInfo& info) {
-  return QueueVoid(info.Env(), [netns = StringArg(info, 0), if_name = StringArg(info, 1)] { UnlinkPodInterface(netns, if_name); });
+  // Its RTM_DELLINK waits ~20 ms in the kernel: on a thread of its own, not the pool (own-thread.h).
+  return QueueOnOwnThread(info.Env(), "corral:unlinkPodInterface", [netns = StringArg(info, 0), if_name = StringArg(info, 1)] { UnlinkPodInterface(netns, if_name); });
 }
 
 // Exports one JS function per operation, named as in src/native.ts.
