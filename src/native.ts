@@ -3,9 +3,10 @@ import { isIPv4 } from 'node:net';
 import path from 'node:path';
 import { findPackageFile } from './package-file.js';
 
-// The typed face of the C++ addon (native/src): namespaces, mounts and cgroups, one syscall-shaped
-// job per function. Arguments are checked here, so the C++ side only copies them into workers; a
-// bad argument throws a TypeError synchronously, a failed syscall rejects with Node's errno shape.
+// The typed face of the C++ addon (native/src): namespaces, mounts, cgroups and pods' veths, one
+// syscall-shaped job per function. Arguments are checked here, so the C++ side only copies them into
+// workers; a bad argument throws a TypeError synchronously, a failed syscall rejects with Node's
+// errno shape.
 
 export type NamespaceType = 'net' | 'ipc' | 'uts';
 
