@@ -8,9 +8,12 @@
         "src/errors.cc",
         "src/fd.cc",
         "src/in-root.cc",
+        "src/links.cc",
         "src/locks.cc",
         "src/mounts.cc",
         "src/namespaces.cc",
+        "src/netlink.cc",
+        "src/own-thread.cc",
         "src/sockets.cc",
         "src/whiteouts.cc"
       ],

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Measures attaching a pod's network namespace to a bridge and detaching it, on this host, with three
 // backends in turns: Corral's own attach of a pod without published ports (src/network/attach-one.ts:
-// a lease in host-local's store, a veth made with `ip -batch`; the NAT and forwarding rules are the
-// network's, made once: network-rules.ts), the CNI plugins as Corral ran them before (bridge with
+// a lease in host-local's store, a veth made by rtnetlink from the native addon, no process; the NAT
+// and forwarding rules are the network's, made once: network-rules.ts), the CNI plugins as Corral ran them before (bridge with
 // host-local and ipMasq, portmap, firewall: per-pod rules), and netavark (podman 5's network stack,
 // Debian's `netavark`). Each round attaches one
 // namespace with each (which goes first rotates), and keeps it attached, so that the Nth ADD finds

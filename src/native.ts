@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
+import { isIPv4 } from 'node:net';
 import path from 'node:path';
 import { findPackageFile } from './package-file.js';
 
-// The typed face of the C++ addon (native/src): namespaces, mounts and cgroups, one syscall-shaped
-// job per function. Arguments are checked here, so the C++ side only copies them into workers; a
-// bad argument throws a TypeError synchronously, a failed syscall rejects with Node's errno shape.
+// The typed face of the C++ addon (native/src): namespaces, mounts, cgroups and pods' veths, one
+// syscall-shaped job per function. Arguments are checked here, so the C++ side only copies them into
+// workers; a bad argument throws a TypeError synchronously, a failed syscall rejects with Node's
+// errno shape.
 
 export type NamespaceType = 'net' | 'ipc' | 'uts';
 
@@ -54,6 +56,26 @@ interface Binding {
   removeInRoot(rootFd: number, path: string): Promise<void>;
   readLinkOf(fd: number): Promise<string>;
   changeOwnerOf(fd: number, uid: number, gid: number): Promise<void>;
+  linkPodToBridge(link: PodBridgeLink): Promise<void>;
+  unlinkPodInterface(netns: string, ifName: string): Promise<void>;
+}
+
+/** A veth from a pod's network namespace to a bridge in Corral's, as linkPodToBridge makes it. */
+export interface PodBridgeLink {
+  /** The pod's pinned network namespace. */
+  readonly netns: string;
+  /** The interface in the pod. */
+  readonly ifName: string;
+  /** The end on the bridge, in Corral's namespace. */
+  readonly hostEnd: string;
+  readonly bridge: string;
+  /** The pod's IPv4 address, and its subnet's prefix length. */
+  readonly address: string;
+  readonly prefixLength: number;
+  /** The default route's gateway, when this network gives the pod its default route. */
+  readonly gateway?: string;
+  /** The pod end's MAC address, else the kernel's random one. */
+  readonly mac?: string;
 }
 
 /** open(2) flags openInRoot takes by name. */
@@ -61,6 +83,10 @@ export type InRootOpenFlag = 'read' | 'write' | 'create' | 'exclusive' | 'trunca
 const IN_ROOT_OPEN_FLAGS: readonly InRootOpenFlag[] = ['read', 'write', 'create', 'exclusive', 'truncate', 'directory', 'nofollow', 'path'];
 /** The largest uid or gid a user namespace can map (2^32 - 2; -1 means "unchanged" to chown). */
 const MAX_ID = 0xfffffffe;
+
+/** What the kernel takes as an interface name (dev_valid_name): 1-15 bytes, no '/', ':' or space, not "." or "..". */
+const IFNAMSIZ = 16;
+const MAC_ADDRESS = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 const ADDON_PATH = 'native/build/Release/corral_native.node';
 const NAMESPACE_TYPES: readonly NamespaceType[] = ['net', 'ipc', 'uts'];
@@ -97,6 +123,23 @@ function requireCgroupPath(value: unknown): string {
   if (typeof value !== 'string' || value.includes('\0') || parts.some((part) => part === '' || part === '.' || part === '..')) {
     throw new TypeError(`cgroup path must look like "corral/project/pod", got ${JSON.stringify(value)}`);
   }
+  return value;
+}
+
+function requireInterfaceName(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) >= IFNAMSIZ || /[/:\s\0]/.test(value) || value === '.' || value === '..') {
+    throw new TypeError(`${name} must be an interface name (1-${IFNAMSIZ - 1} bytes, no '/', ':' or space), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function requireIPv4(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !isIPv4(value)) throw new TypeError(`${name} must be an IPv4 address, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function requireMacAddress(value: unknown): string {
+  if (typeof value !== 'string' || !MAC_ADDRESS.test(value)) throw new TypeError(`mac must look like 02:00:00:00:00:01, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -371,4 +414,30 @@ export function readLinkOf(fd: number): Promise<string> {
 /** Sets the owners of whatever `fd` is open on, a symlink included (fchownat with AT_EMPTY_PATH). */
 export function changeOwnerOf(fd: number, owner: { uid: number; gid: number }): Promise<void> {
   return addon().changeOwnerOf(requireDescriptor('fd', fd), requireInteger('uid', owner.uid, MAX_ID), requireInteger('gid', owner.gid, MAX_ID));
+}
+
+/**
+ * Links a pod to a bridge by rtnetlink, no process: a veth pair whose host end is enslaved to `bridge`
+ * (hairpin mode, up) and whose peer `ifName` is made directly in the pod's namespace with its address,
+ * up, and a default route via `gateway` if given. An interface `ifName` already in the pod (left by an
+ * interrupted attach) is replaced. On failure removes what it made and rejects naming the step and the
+ * interface (syscall 'rtnetlink <step>', path the interface).
+ */
+export function linkPodToBridge(link: PodBridgeLink): Promise<void> {
+  const checked: PodBridgeLink = {
+    netns: requireAbsolutePath('netns', link.netns),
+    ifName: requireInterfaceName('ifName', link.ifName),
+    hostEnd: requireInterfaceName('hostEnd', link.hostEnd),
+    bridge: requireInterfaceName('bridge', link.bridge),
+    address: requireIPv4('address', link.address),
+    prefixLength: requireInteger('prefixLength', link.prefixLength, 32),
+    ...(link.gateway === undefined ? {} : { gateway: requireIPv4('gateway', link.gateway) }),
+    ...(link.mac === undefined ? {} : { mac: requireMacAddress(link.mac) }),
+  };
+  return addon().linkPodToBridge(checked);
+}
+
+/** Removes the interface `ifName` in the pod's namespace (its veth peer goes with it); a missing interface or namespace resolves. */
+export function unlinkPodInterface(netns: string, ifName: string): Promise<void> {
+  return addon().unlinkPodInterface(requireAbsolutePath('netns', netns), requireInterfaceName('ifName', ifName));
 }

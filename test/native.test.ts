@@ -88,6 +88,13 @@ test('bad arguments throw a TypeError before reaching C++', () => {
   assert.throws(() => native.mountOverlay({ lower: ['/a:b'], upper: '/u', work: '/w', target: '/t' }), isTypeError);
   assert.throws(() => native.setCgroupLimits('corral/x', { memoryBytes: 1.5 }), isTypeError);
   assert.throws(() => native.readCgroupFile('memory', 'corral/x', '../etc/passwd'), isTypeError);
+  const link = { netns: '/run/netns/x', ifName: 'eth0', hostEnd: 'veth00000000', bridge: 'br0', address: '10.0.0.2', prefixLength: 24 };
+  assert.throws(() => native.linkPodToBridge({ ...link, ifName: 'eth0:1' }), isTypeError, 'an interface name the kernel refuses');
+  assert.throws(() => native.linkPodToBridge({ ...link, hostEnd: 'veth-name-too-long' }), isTypeError, 'an interface name of 16 bytes or more');
+  assert.throws(() => native.linkPodToBridge({ ...link, address: '10.0.0.256' }), isTypeError, 'an address that is not IPv4');
+  assert.throws(() => native.linkPodToBridge({ ...link, prefixLength: 33 }), isTypeError, 'a prefix longer than 32');
+  assert.throws(() => native.linkPodToBridge({ ...link, mac: '02:00:00:00:00' }), isTypeError, 'a MAC address of five bytes');
+  assert.throws(() => native.unlinkPodInterface('run/netns/x', 'eth0'), isTypeError, 'a relative namespace path');
 });
 
 test('a failed syscall rejects with the errno shape', async (context) => {

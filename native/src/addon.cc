@@ -10,9 +10,11 @@
 #include "errors.h"
 #include "fd.h"
 #include "in-root.h"
+#include "links.h"
 #include "locks.h"
 #include "mounts.h"
 #include "namespaces.h"
+#include "own-thread.h"
 #include "sockets.h"
 #include "whiteouts.h"
 #include "worker.h"
@@ -286,6 +288,30 @@ Napi::Value ChangeOwnerOfBinding(const Napi::CallbackInfo& info) {
   });
 }
 
+// A string property of an argument object; the TS wrapper checked it, absent becomes "".
+std::string StringProperty(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// linkPodToBridge({ netns, ifName, hostEnd, bridge, address, prefixLength, gateway?, mac? })
+Napi::Value LinkPodToBridgeBinding(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "argument 0 must be an object");
+  Napi::Object object = info[0].As<Napi::Object>();
+  PodLinkRequest request{StringProperty(object, "netns"), StringProperty(object, "ifName"), StringProperty(object, "hostEnd"),
+                         StringProperty(object, "bridge"), StringProperty(object, "address"),
+                         static_cast<uint8_t>(object.Get("prefixLength").ToNumber().Uint32Value()), StringProperty(object, "gateway"),
+                         StringProperty(object, "mac")};
+  // On a thread of its own as unlinkPodInterface: its requests queue for the kernel's rtnl lock behind those deletions.
+  return QueueOnOwnThread(info.Env(), "corral:linkPodToBridge", [request = std::move(request)] { LinkPodToBridge(request); });
+}
+
+// unlinkPodInterface(netns, ifName)
+Napi::Value UnlinkPodInterfaceBinding(const Napi::CallbackInfo& info) {
+  // Its RTM_DELLINK waits ~20 ms in the kernel: on a thread of its own, not the pool (own-thread.h).
+  return QueueOnOwnThread(info.Env(), "corral:unlinkPodInterface", [netns = StringArg(info, 0), if_name = StringArg(info, 1)] { UnlinkPodInterface(netns, if_name); });
+}
+
 // Exports one JS function per operation, named as in src/native.ts.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
@@ -314,6 +340,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"removeInRoot", RemoveInRootBinding},
       {"readLinkOf", ReadLinkOfBinding},
       {"changeOwnerOf", ChangeOwnerOfBinding},
+      {"linkPodToBridge", LinkPodToBridgeBinding},
+      {"unlinkPodInterface", UnlinkPodInterfaceBinding},
   };
   for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
   return exports;

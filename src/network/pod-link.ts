@@ -1,16 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { linkPodToBridge, type NativeError, unlinkPodInterface } from '../native.js';
 import { whenMissing } from '../state/read.js';
 import type { Subnet } from './subnet.js';
 
 // A pod's link to a network's bridge, made by Corral itself: a veth pair, one end in the pod's
 // network namespace with its address and routes, the other on the bridge with hairpin mode (so a pod
 // reaches itself through its own published port). This is what the CNI bridge plugin does on ADD,
-// without its two Go processes (bridge and host-local): two `ip -batch` runs, one in the pod's
-// namespace (through nsenter: `ip -n` takes names under /run/netns only) and one on the host. The
-// addresses come from leases.ts, the NAT and forwarding rules from network-rules.ts (once per
-// network), published ports still from the portmap plugin. Measured in the README (Networking).
+// without its two Go processes (bridge and host-local), and without any process at all: the native
+// addon makes it by rtnetlink (native/src/links.cc), the veth's peer created directly in the pod's
+// namespace and its address and route set through a netlink socket opened there, where this took two
+// `ip -batch` processes (one through nsenter) at about 20 ms each on every attach, and one on every
+// detach. The addresses come from leases.ts, the NAT and forwarding rules from network-rules.ts (once
+// per network), published ports still from the portmap plugin. Measured in the README (Networking).
 
 /** A link to make: the pod's end and the bridge's. */
 export interface PodLink {
@@ -32,15 +35,15 @@ export class LinkError extends Error {}
 
 const prefixOf = (subnet: Subnet) => subnet.cidr.split('/')[1];
 
-async function ipBatch(commands: readonly string[], netns?: string): Promise<{ exitCode?: number; stderr: string }> {
+// The bridge is made once per network (ensureBridge), so one `ip` process there costs nothing per pod.
+async function ipBatch(commands: readonly string[]): Promise<{ exitCode?: number; stderr: string }> {
   const { execa } = await import('execa');
-  const [file, args] = netns ? ['nsenter', [`--net=${netns}`, 'ip', '-batch', '-']] : ['ip', ['-batch', '-']];
-  const result = await execa(file, args, { input: `${commands.join('\n')}\n`, reject: false });
+  const result = await execa('ip', ['-batch', '-'], { input: `${commands.join('\n')}\n`, reject: false });
   return { exitCode: result.exitCode, stderr: String(result.stderr).trim() };
 }
 
-async function mustBatch(commands: readonly string[], what: string, netns?: string): Promise<void> {
-  const result = await ipBatch(commands, netns);
+async function mustBatch(commands: readonly string[], what: string): Promise<void> {
+  const result = await ipBatch(commands);
   if (result.exitCode !== 0) throw new LinkError(`could not ${what} (ip exit ${result.exitCode}: ${result.stderr})`);
 }
 
@@ -79,44 +82,32 @@ async function isUp(link: string): Promise<boolean> {
   return flags !== '' && (Number.parseInt(flags.trim(), 16) & IFF_UP) !== 0;
 }
 
-/** The pod end's commands: made with its peer moved to the host (Corral's own namespace), addressed, up, routed. */
-function podSide(link: PodLink, hostEnd: string): string[] {
-  return [
-    `link add ${link.ifName}${link.mac ? ` address ${link.mac}` : ''} type veth peer name ${hostEnd} netns ${process.pid}`,
-    `address add ${link.address}/${prefixOf(link.subnet)} dev ${link.ifName}`,
-    `link set ${link.ifName} up`,
-    ...(link.defaultRoute ? [`route add default via ${link.subnet.gateway} dev ${link.ifName}`] : []),
-  ];
+/** The failure of the addon, with where it happened (the native error names the step and interface). */
+function linkErrorOf(error: unknown, what: string, fix: string): unknown {
+  if (!(error instanceof Error) || typeof (error as Partial<NativeError>).syscall !== 'string') return error;
+  return new LinkError(`could not ${what}: ${error.message}; ${fix}`, { cause: error });
 }
 
 /** Makes the link; returns the host end's name. An interface of that name left in the pod by an interrupted attach is replaced. */
 export async function linkPod(link: PodLink): Promise<string> {
   // veth and 8 hex digits, as the bridge plugin names its host ends.
   const hostEnd = `veth${randomBytes(4).toString('hex')}`;
-  let made = await ipBatch(podSide(link, hostEnd), link.netns);
-  if (made.exitCode !== 0 && /File exists/.test(made.stderr)) {
-    await unlinkPod(link.netns, link.ifName);
-    made = await ipBatch(podSide(link, hostEnd), link.netns);
-  }
-  if (made.exitCode !== 0) {
-    await unlinkPod(link.netns, link.ifName);
-    throw new LinkError(`could not make ${link.ifName} with address ${link.address} in ${link.netns} (ip exit ${made.exitCode}: ${made.stderr})`);
-  }
   try {
-    await mustBatch([`link set ${hostEnd} master ${link.bridge}`, `link set ${hostEnd} type bridge_slave hairpin on`, `link set ${hostEnd} up`], `put ${hostEnd} on bridge ${link.bridge}`);
+    await linkPodToBridge({
+      netns: link.netns, ifName: link.ifName, hostEnd, bridge: link.bridge, address: link.address, prefixLength: Number(prefixOf(link.subnet)),
+      ...(link.defaultRoute ? { gateway: link.subnet.gateway } : {}), ...(link.mac ? { mac: link.mac } : {}),
+    });
   } catch (error) {
-    await unlinkPod(link.netns, link.ifName);
-    throw error;
+    throw linkErrorOf(error, `link ${link.ifName} (address ${link.address}) in ${link.netns} to bridge ${link.bridge}`, 'check that the pod\'s namespace and the network\'s bridge exist (`corral down` and `corral up` make them again)');
   }
   return hostEnd;
 }
 
-/** Removes the pod's interface (and with it its peer on the bridge), if it is there. */
+/** Removes the pod's interface (and with it its peer on the bridge), if it is there; a namespace already gone is no error. */
 export async function unlinkPod(netns: string, ifName: string): Promise<void> {
-  if (!existsSync(netns)) return;
-  const removed = await ipBatch([`link del ${ifName}`], netns);
-  // Gone already: the interface, or the namespace (its pin unmounted, nsenter cannot enter the file).
-  if (removed.exitCode !== 0 && !/Cannot find device|does not exist|reassociate to namespace/i.test(removed.stderr)) {
-    throw new LinkError(`could not remove ${ifName} in ${netns} (ip exit ${removed.exitCode}: ${removed.stderr})`);
+  try {
+    await unlinkPodInterface(netns, ifName);
+  } catch (error) {
+    throw linkErrorOf(error, `remove ${ifName} in ${netns}`, 'remove it by hand with `ip link del` in that namespace if it stays');
   }
 }
