@@ -82,5 +82,5 @@ export async function detachFromOne(one: AttachedNetwork, pod: { containerId: st
   const portmap = portmapOf(one.config);
   if (portmap) await deleteNetwork(portmap, target, one.result);
   await unlinkPod(pod.netns, one.ifName);
-  await releaseAddresses(bridgeSettingsOf(one.config).leases, { id: pod.containerId, ifName: one.ifName });
+  await releaseAddresses(bridgeSettingsOf(one.config).leases, { id: pod.containerId, ifName: one.ifName }, one.result.ips?.[0]?.address.split('/')[0]);
 }

@@ -53,6 +53,16 @@ leases('a lease is a file of the holder; a wanted address is given or refused; r
   await releaseAddresses(dir, { id: 'p.b', ifName: 'eth0' });
 });
 
+leases('a release at the recorded address takes that lease only when it is the holder\'s; a wrong record falls back to reading every lease', async ({ dir }) => {
+  const a = await leaseAddress(dir, subnet, { id: 'p.ra', ifName: 'eth0' });
+  const b = await leaseAddress(dir, subnet, { id: 'p.rb', ifName: 'eth0' });
+  assert.equal(await releaseAddresses(dir, { id: 'p.ra', ifName: 'eth0' }, b), [a], 'the record names p.rb\'s address: p.rb keeps it, p.ra\'s own is found and released');
+  assert.equal((await readdir(dir)).filter((file) => /^\d/.test(file)), [b]);
+  assert.equal(await releaseAddresses(dir, { id: 'p.rb', ifName: 'eth0' }, b), [b], 'the recorded address, the holder\'s');
+  assert.equal(await releaseAddresses(dir, { id: 'p.rb', ifName: 'eth0' }, b), [], 'again: nothing left, no error');
+  assert.equal((await readdir(dir)).filter((file) => /^\d/.test(file)), []);
+});
+
 /** host-local run as a CNI runtime runs it, on the same store. */
 async function hostLocal(command: 'ADD' | 'DEL', dir: string, id: string): Promise<string> {
   const config = { cniVersion: '1.0.0', name: path.basename(dir), ipam: { type: 'host-local', ranges: [[{ subnet: subnet.cidr, gateway: subnet.gateway }]], dataDir: path.dirname(dir) } };
