@@ -10,6 +10,7 @@ import { log } from '../log.js';
 import { runDirAttachments } from './pod-network.js';
 import { withHostNetworks } from './host-network.js';
 import { placeResolver } from '../runtime/monitors.js';
+import { processRuns } from '../runtime/proc-stat.js';
 import { confirmResolverAnswers } from './resolver-check.js';
 import type { NetworkConfigList } from './cni.js';
 
@@ -269,7 +270,9 @@ async function catchesSighup(pid: number): Promise<boolean> {
 async function stopResolver(config: string, pid: number): Promise<void> {
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (await readFile(`/proc/${pid}/cmdline`, 'utf8').then(() => true, whenMissing(false, ['ESRCH']))) {
+  // Until it is gone or a zombie: its parent is init (it forked away from the command that started
+  // it), and an init that reaps late (this VM's took ~2 s) must not hold up every bridged down.
+  while (processRuns(pid)) {
     if (Date.now() > deadline) {
       process.kill(pid, 'SIGKILL');
       break;

@@ -5,7 +5,7 @@ import * as native from '../native.js';
 import { log } from '../log.js';
 import { projectCgroup } from '../state/paths.js';
 import { procsFilesOf } from './cgroup-procs.js';
-import { readProcStat } from './proc-stat.js';
+import { processRuns } from './proc-stat.js';
 
 // The containers' monitors (conmon, one per container, and the project's supervisor) outlive the
 // command that starts them, so they must leave its cgroup: when that command runs in a systemd unit
@@ -70,10 +70,6 @@ export function monitorsCgroup(project: string): string {
   return `${projectCgroup(project)}/${MONITORS_CGROUP}`;
 }
 
-function isGone(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat === undefined || stat.state === 'Z';
-}
 
 /** Whether `pid` sits in a cgroup whose path ends with `/name` (in any hierarchy). */
 async function isIn(pid: number, name: string): Promise<boolean> {
@@ -103,7 +99,7 @@ async function startScope(options: { unit: string; slice: string; pid: number; d
     'call', '--timeout', `${BUSCTL_TIMEOUT_MS / 1000}s`, 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager',
     'StartTransientUnit', 'ssa(sv)a(sa(sv))', options.unit, 'fail', String(properties.length), ...properties.flat(), '0',
   ], { reject: false, stdin: 'ignore' });
-  if (result.exitCode === 0 || isGone(options.pid)) return;
+  if (result.exitCode === 0 || !processRuns(options.pid)) return;
   throw new Error(`cannot move process ${options.pid} into the systemd scope ${options.unit} (busctl call org.freedesktop.systemd1 StartTransientUnit exited ${result.exitCode}: ${String(result.stderr).trim()}); `
     + 'check that systemd\'s D-Bus API answers (systemctl status), or the containers die when the unit or session that started them ends', { cause: result });
 }
@@ -120,7 +116,7 @@ async function placeInScope(options: { project: string; pid: number; monitor: Mo
 /** Resolves once systemd has moved the process into the scope (StartTransientUnit only queues the job). */
 async function untilIn(pid: number, unit: string): Promise<void> {
   for (let look = 0; look < SCOPE_LOOKS; look++) {
-    if (isGone(pid) || (await isIn(pid, unit))) return;
+    if (!processRuns(pid) || (await isIn(pid, unit))) return;
     await sleep(SCOPE_LOOK_MS);
   }
   throw new Error(`systemd did not move process ${pid} into its scope ${unit} within ${(SCOPE_LOOKS * SCOPE_LOOK_MS) / 1000} s; see systemctl status ${unit}`);

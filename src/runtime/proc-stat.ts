@@ -47,3 +47,9 @@ export function readProcStat(pid: number): ProcStat | undefined {
   if (open < 0 || close < 0 || fields.length <= 19) return undefined;
   return { name: text.slice(open + 1, close), state: fields[0]!, start: fields[19]!, exiting: (Number(fields[6]) & PF_EXITING) !== 0 };
 }
+
+/** Whether the process runs: there, and neither a zombie (exited, not reaped yet: init may be slow) nor dead. */
+export function processRuns(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as native from '../native.js';
 import { watchDirChanges } from '../state/dir-changes.js';
 import { placeMonitor } from '../runtime/monitors.js';
-import { readProcStat } from '../runtime/proc-stat.js';
+import { processRuns } from '../runtime/proc-stat.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { withProjectLock } from '../state/lock.js';
 import { readMachineSnapshots } from '../state/snapshots.js';
@@ -202,7 +202,7 @@ async function spawnUnlessGone(context: RuntimeContext, early: EarlySupervisor |
  */
 async function startedSupervisorRuns(context: RuntimeContext): Promise<boolean> {
   const pid = Number.parseInt(await readFile(context.paths.supervisorPid, 'utf8').catch(whenMissing('')), 10);
-  if (!(pid > 0) || !isAlive(pid)) return false;
+  if (!(pid > 0) || !processRuns(pid)) return false;
   const words = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(whenMissing('', ['ESRCH']))).split('\0').filter(Boolean);
   return words.includes('supervise') && words.at(-1) === context.project;
 }
@@ -245,11 +245,6 @@ export async function ensureSupervisor(context: RuntimeContext): Promise<void> {
   if (!(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: ANSWER_MS }))) await spawnSupervisor(context);
 }
 
-/** Whether the process runs; a zombie (exited, not yet reaped by init) does not. */
-function isAlive(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.state !== 'Z';
-}
 
 /**
  * Asks the supervisor to exit and waits (bounded) until it has: its process gone when it runs
@@ -261,7 +256,7 @@ export async function shutdownSupervisor(context: RuntimeContext, timeoutMs = SU
   const separate = answer.pid !== undefined && answer.pid !== process.pid;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const gone = separate ? !isAlive(answer.pid!) : !(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: PING_MS }));
+    const gone = separate ? !processRuns(answer.pid!) : !(await askSupervisor(context.paths.supervisorSocket, { op: 'ping' }, { timeoutMs: PING_MS }));
     if (gone) return true;
     await sleep(RETRY_MS);
   }
@@ -272,7 +267,7 @@ export async function shutdownSupervisor(context: RuntimeContext, timeoutMs = SU
 export async function stopSupervisor(context: RuntimeContext): Promise<void> {
   if (await shutdownSupervisor(context)) return;
   const snapshots = await readMachineSnapshots(context.paths.machines);
-  if (!snapshots?.pid || !isAlive(snapshots.pid)) return;
+  if (!snapshots?.pid || !processRuns(snapshots.pid)) return;
   try {
     process.kill(snapshots.pid, 'SIGKILL');
   } catch (error) {
