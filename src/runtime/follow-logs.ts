@@ -2,6 +2,7 @@ import type { RuntimeContext } from './context.js';
 import { readLog } from './logs.js';
 import type { LogWindow } from './log-window.js';
 import { observeContainer, observeProject } from './observe.js';
+import { processRuns } from './proc-stat.js';
 
 // Foreground `up` and `logs -f`: the output of containers as it comes, prefixed with who said it,
 // until each container has exited or the caller says stop.
@@ -25,15 +26,6 @@ export interface FollowProjectOptions {
 /** conmon writes the zone as +00:00; docker prints Z. */
 const timestampOf = (time: string) => `${time.replace(/\+00:00$/, 'Z')} `;
 
-/** Whether a process exists (a zombie too, briefly, until conmon reaps it). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Streams the logs of the project's containers. Returns when all followed containers exited. */
 export async function followProjectLogs(context: RuntimeContext, options: FollowProjectOptions): Promise<void> {
@@ -53,7 +45,7 @@ export async function followProjectLogs(context: RuntimeContext, options: Follow
     // keep a core busy with 50 containers followed.
     const stillRunning = async () => {
       if (!(options.keepGoing?.() ?? true)) return false;
-      if (pid !== undefined && isAlive(pid)) return true;
+      if (pid !== undefined && processRuns(pid)) return true;
       const now = await observeContainer(context, container.id);
       pid = now.pid;
       return now.status !== 'exited' || (options.willRestart?.(resource) ?? false);
