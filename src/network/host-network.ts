@@ -127,10 +127,11 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
 export async function removeHostNetwork(dirs: Dirs, state: HostNetworkState): Promise<void> {
   const paths = hostNetworkPaths(dirs);
   if (existsSync(`/sys/class/net/${state.bridge}`)) {
-    // Loaded here: `down` reads this module (releaseHostLeases) and most downs start no process of it.
-    const { execa } = await import('execa');
-    const deleted = await execa('ip', ['link', 'del', state.bridge], { reject: false });
-    if (deleted.exitCode !== 0 && existsSync(`/sys/class/net/${state.bridge}`)) throw new HostNetworkError(`could not remove bridge ${state.bridge} of network ${state.name}: ${String(deleted.stderr).trim()}`, `remove it by hand (ip link del ${state.bridge}), then run corral network rm ${state.name} again`, { invalidInput: false });
+    // Loaded here: `down` reads this module (releaseHostLeases), and most downs remove no bridge.
+    const { removeBridge } = await import('./pod-link.js');
+    await removeBridge(state.bridge).catch((error: unknown) => {
+      throw new HostNetworkError(`could not remove bridge ${state.bridge} of network ${state.name}: ${(error as Error).message}`, `remove it by hand (ip link del ${state.bridge}), then run corral network rm ${state.name} again`, { invalidInput: false });
+    });
   }
   await sweepNetworkRules(state.config.name, state.subnet.cidr);
   await releaseSubnets(paths.subnetOwner(state.name));

@@ -49,17 +49,38 @@ function leftoversIn(saved: string, matches: RuleMatch): Leftovers {
   return { rules: rules.filter((line) => !chains.has(line.split(' ')[1] ?? '')), chains };
 }
 
-/** Removes the leftovers of one table in one atomic iptables-restore that touches nothing else. */
-async function sweepTable(table: 'filter' | 'nat', what: string, matches: RuleMatch): Promise<number> {
+type Table = 'filter' | 'nat';
+
+/** One table's part of iptables-save's output (from `*table` to its COMMIT); empty when it has none. */
+function tablePart(saved: string, table: Table): string {
+  const start = saved.indexOf(`\n*${table}\n`);
+  if (start < 0 && !saved.startsWith(`*${table}\n`)) return '';
+  const from = start < 0 ? 0 : start + 1;
+  const end = saved.indexOf('\nCOMMIT', from);
+  return saved.slice(from, end < 0 ? undefined : end);
+}
+
+/**
+ * Removes the leftovers of the tables in one atomic iptables-restore that touches nothing else, from
+ * one iptables-save of all tables: two processes for a network's `down`, where one save and one
+ * restore per table were four.
+ */
+async function sweepTables(tables: readonly Table[], what: string, matches: RuleMatch): Promise<number> {
   const { execa } = await import('execa');
-  const saved = await execa('iptables-save', ['-t', table], { reject: false });
+  const saved = await execa('iptables-save', [], { reject: false });
   if (saved.exitCode !== 0) return 0;
-  const { rules, chains } = leftoversIn(String(saved.stdout), matches);
-  if (rules.length === 0 && chains.size === 0) return 0;
-  const script = [`*${table}`, ...rules.map((rule) => rule.replace(/^-A /, '-D ')), ...[...chains].map((chain) => `-F ${chain}`), ...[...chains].map((chain) => `-X ${chain}`), 'COMMIT', ''].join('\n');
-  const restored = await execa('iptables-restore', ['--noflush', '--wait'], { input: script, reject: false });
+  const script: string[] = [];
+  let removed = 0;
+  for (const table of tables) {
+    const { rules, chains } = leftoversIn(tablePart(String(saved.stdout), table), matches);
+    if (rules.length === 0 && chains.size === 0) continue;
+    script.push(`*${table}`, ...rules.map((rule) => rule.replace(/^-A /, '-D ')), ...[...chains].map((chain) => `-F ${chain}`), ...[...chains].map((chain) => `-X ${chain}`), 'COMMIT');
+    removed += rules.length + chains.size;
+  }
+  if (removed === 0) return 0;
+  const restored = await execa('iptables-restore', ['--noflush', '--wait'], { input: `${script.join('\n')}\n`, reject: false });
   if (restored.exitCode !== 0) throw new Error(`could not remove the iptables rules left by ${what}: ${restored.stderr}; remove them by hand (iptables-save | grep '${what.replace(/^\S+ /, '')}')`);
-  return rules.length + chains.size;
+  return removed;
 }
 
 /**
@@ -68,13 +89,10 @@ async function sweepTable(table: 'filter' | 'nat', what: string, matches: RuleMa
  */
 export async function sweepAddressRules(addresses: readonly string[]): Promise<number> {
   if (addresses.length === 0) return 0;
-  return sweepTable('filter', `addresses ${addresses.join(' ')}`, ofAddresses(new Set(addresses)));
+  return sweepTables(['filter'], `addresses ${addresses.join(' ')}`, ofAddresses(new Set(addresses)));
 }
 
 /** Removes whatever iptables rules the network still has; returns how many rules and chains went. */
 export async function sweepNetworkRules(networkName: string, subnet: string | undefined): Promise<number> {
-  // The tables are independent (iptables-restore --wait takes the xtables lock for each).
-  const matches = ofNetwork(networkName, subnet);
-  const [nat, filter] = await Promise.all([sweepTable('nat', `network ${networkName}`, matches), sweepTable('filter', `network ${networkName}`, matches)]);
-  return nat + filter;
+  return sweepTables(['nat', 'filter'], `network ${networkName}`, ofNetwork(networkName, subnet));
 }

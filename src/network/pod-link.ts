@@ -111,3 +111,16 @@ export async function unlinkPod(netns: string, ifName: string): Promise<void> {
     throw linkErrorOf(error, `remove ${ifName} in ${netns}`, 'remove it by hand with `ip link del` in that namespace if it stays');
   }
 }
+
+/**
+ * Removes a network's bridge, if it is there: one RTM_DELLINK in Corral's own namespace, through the
+ * job that removes a pod's interface, where `ip link del` was a process on every bridged `down`.
+ */
+export async function removeBridge(bridge: string): Promise<void> {
+  try {
+    await unlinkPodInterface('/proc/self/ns/net', bridge);
+  } catch (error) {
+    throw linkErrorOf(error, `remove bridge ${bridge}`, `remove it by hand (ip link del ${bridge}), then run the command again`);
+  }
+}
+

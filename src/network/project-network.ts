@@ -151,8 +151,9 @@ async function removeOneNetwork(context: RuntimeContext, name: string): Promise<
   const subnet = state?.subnet.cidr ?? (await subnetsClaimedBy(owner))[0];
   // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
   if (existsSync(`/sys/class/net/${bridge}`)) {
-    const { execa } = await import('execa');
-    await execa('ip', ['link', 'del', bridge], { reject: false });
+    // Loaded here: most downs (pods with network: none) remove no bridge.
+    const { removeBridge } = await import('./pod-link.js');
+    await removeBridge(bridge);
   }
   // A network with neither record nor subnet claim never had rules: its subnet is claimed before its
   // rules are added (makeProjectNetwork), the CNI plugins add theirs from its record, and the claim
