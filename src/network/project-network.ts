@@ -138,6 +138,12 @@ export async function readRecordedNetworks(context: RuntimeContext): Promise<(Pr
   return states.flatMap(({ name, state }) => (state ? [{ ...state, name }] : []));
 }
 
+/** Waits for every one of the works, then throws the first failure: none is left running when down reports it. */
+async function allSettledOrFirstFailure(works: readonly Promise<unknown>[]): Promise<void> {
+  const failure = (await Promise.allSettled(works)).find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
 /** Removes one network's bridge, rules, subnet claim and record. */
 async function removeOneNetwork(context: RuntimeContext, name: string): Promise<void> {
   const state = await readProjectNetwork(context, name).catch((error: unknown) => {
@@ -150,23 +156,29 @@ async function removeOneNetwork(context: RuntimeContext, name: string): Promise<
   const bridge = state?.bridge ?? bridgeNameFor(context.paths.run, name);
   const subnet = state?.subnet.cidr ?? (await subnetsClaimedBy(owner))[0];
   // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
-  if (existsSync(`/sys/class/net/${bridge}`)) {
-    // Loaded here: most downs (pods with network: none) remove no bridge.
-    const { removeBridge } = await import('./pod-link.js');
-    await removeBridge(bridge);
-  }
-  // A network with neither record nor subnet claim never had rules: its subnet is claimed before its
-  // rules are added (makeProjectNetwork), the CNI plugins add theirs from its record, and the claim
-  // goes only after this sweep. Skipping it spares such a `down` (pods with network: none) two
-  // iptables-save processes.
-  if (state !== undefined || subnet !== undefined) await sweepNetworkRules(cniNetworkName(context.project, name), subnet);
+  // The bridge and the rules are independent: they go side by side (the kernel's wait for a link's
+  // removal beside the iptables processes), both before the subnet's claim.
+  await allSettledOrFirstFailure([
+    (async () => {
+      if (!existsSync(`/sys/class/net/${bridge}`)) return;
+      // Loaded here: most downs (pods with network: none) remove no bridge.
+      const { removeBridge } = await import('./pod-link.js');
+      await removeBridge(bridge);
+    })(),
+    // A network with neither record nor subnet claim never had rules: its subnet is claimed before its
+    // rules are added (makeProjectNetwork), the CNI plugins add theirs from its record, and the claim
+    // goes only after this sweep. Skipping it spares such a `down` (pods with network: none) two
+    // iptables processes.
+    state !== undefined || subnet !== undefined ? sweepNetworkRules(cniNetworkName(context.project, name), subnet) : Promise.resolve(),
+  ]);
   await releaseSubnets(owner);
   await rm(recordOf(context, name), { recursive: true, force: true });
 }
 
 /** Removes every network's bridge, rules, subnet claim, and the IPAM leases, once no pod is attached any more. */
 export async function removeProjectNetwork(context: RuntimeContext): Promise<void> {
-  for (const name of await networksOfProject(context)) await removeOneNetwork(context, name);
+  // Side by side: each network's bridge, rules and claim are its own (iptables-restore --wait queues on the xtables lock).
+  await allSettledOrFirstFailure((await networksOfProject(context)).map((name) => removeOneNetwork(context, name)));
   await rm(context.paths.cniData, { recursive: true, force: true });
   await rm(networksDir(context), { recursive: true, force: true });
   pending.delete(context);
