@@ -58,9 +58,15 @@ esac
 disks=(-drive "file=$image/disk.img,if=virtio,format=raw,snapshot=on")
 [ -z "$disk" ] || disks+=(-drive "file=$disk,if=virtio,format=raw,snapshot=on")
 
-# KVM where the machine has it (not these VMs); QEMU's TCG emulation otherwise.
+# KVM where the machine has it and it starts this CPU model; QEMU's TCG emulation otherwise. A VM
+# with a writable /dev/kvm (nested) may still refuse `-cpu max`: "failed to set MSR 0x10a", an abort
+# at the first instant, seen on one of these machines. The probe starts the model stopped (-S) and
+# quits at once; `-accel kvm -accel tcg` alone would fall back only when KVM cannot open at all.
 accel=(-accel tcg)
-[ -w /dev/kvm ] && accel=(-accel kvm -accel tcg)
+if [ -w /dev/kvm ] && echo quit | timeout 20 qemu-system-x86_64 -nodefaults -no-user-config -machine pc -accel kvm -cpu max -m 64 \
+  -display none -monitor stdio -S >/dev/null 2>&1; then
+  accel=(-accel kvm -accel tcg)
+fi
 # mitigations=off: the guest runs our own tests only, and the mitigations cost much under emulation.
 # no_timer_check: the kernel's early check of the timer interrupt can time out under emulation on a
 # loaded host, and then panics ("IO-APIC + timer doesn't work!"; seen once with the load at 19).
