@@ -213,14 +213,10 @@ export async function detachPod(context: RuntimeContext, podName: string): Promi
     return;
   }
   if (!attached) return;
-  // Every network's DEL runs even if one fails; the first failure is thrown, the record kept aside for the next try.
-  let failure: unknown;
-  for (const one of [...attached.networks].reverse()) {
-    await detachFromOne(one, attached).catch((error: unknown) => {
-      failure ??= error;
-    });
-  }
-  if (failure) throw failure;
+  // Every network's DEL runs even if one fails, side by side (each waits for the kernel's removal of
+  // its veth); the first failure is thrown, the record kept aside for the next try.
+  const failure = (await Promise.allSettled([...attached.networks].reverse().map((one) => detachFromOne(one, attached!)))).find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
   crashPoint('detach: CNI DEL done');
   await rm(detaching, { force: true });
 }
