@@ -16,6 +16,7 @@ import { podConfig, type PodConfigOptions } from './config-list.js';
 import { crashPoint } from '../crash-point.js';
 import { log } from '../log.js';
 import { ProjectError } from '../project/errors.js';
+import { settleAllThenThrowFirst } from '../settle-all.js';
 
 // A pod's place on the project's networks: its pinned network namespace attached once to each network
 // it is on (attach-one.ts: eth0, eth1, ... in the order written), whatever number of containers share
@@ -215,8 +216,8 @@ export async function detachPod(context: RuntimeContext, podName: string): Promi
   if (!attached) return;
   // Every network's DEL runs even if one fails, side by side (each waits for the kernel's removal of
   // its veth); the first failure is thrown, the record kept aside for the next try.
-  const failure = (await Promise.allSettled([...attached.networks].reverse().map((one) => detachFromOne(one, attached!)))).find((outcome) => outcome.status === 'rejected');
-  if (failure) throw failure.reason;
+  const attachment = attached;
+  await settleAllThenThrowFirst([...attachment.networks].reverse().map((one) => detachFromOne(one, attachment)));
   crashPoint('detach: CNI DEL done');
   await rm(detaching, { force: true });
 }

@@ -14,6 +14,7 @@ import { claimSubnet, releaseSubnets, subnetsClaimedBy, subnetOwnersUnder, type 
 import { isRecord, namesInDir, readStateJson } from '../state/read.js';
 import { StateReadError } from '../state/errors.js';
 import { log } from '../log.js';
+import { settleAllThenThrowFirst } from '../settle-all.js';
 
 // A project's networks: each its own Linux bridge and subnet, described as one CNI configuration list
 // (bridge with host-local IPAM; portmap for published ports), and its iptables rules, made once with
@@ -138,12 +139,6 @@ export async function readRecordedNetworks(context: RuntimeContext): Promise<(Pr
   return states.flatMap(({ name, state }) => (state ? [{ ...state, name }] : []));
 }
 
-/** Waits for every one of the works, then throws the first failure: none is left running when down reports it. */
-async function allSettledOrFirstFailure(works: readonly Promise<unknown>[]): Promise<void> {
-  const failure = (await Promise.allSettled(works)).find((outcome) => outcome.status === 'rejected');
-  if (failure) throw failure.reason;
-}
-
 /** Removes one network's bridge, rules, subnet claim and record. */
 async function removeOneNetwork(context: RuntimeContext, name: string): Promise<void> {
   const state = await readProjectNetwork(context, name).catch((error: unknown) => {
@@ -158,7 +153,7 @@ async function removeOneNetwork(context: RuntimeContext, name: string): Promise<
   // Most projects of pods with network: none never had a bridge; asking the kernel costs no process.
   // The bridge and the rules are independent: they go side by side (the kernel's wait for a link's
   // removal beside the iptables processes), both before the subnet's claim.
-  await allSettledOrFirstFailure([
+  await settleAllThenThrowFirst([
     (async () => {
       if (!existsSync(`/sys/class/net/${bridge}`)) return;
       // Loaded here: most downs (pods with network: none) remove no bridge.
@@ -178,7 +173,7 @@ async function removeOneNetwork(context: RuntimeContext, name: string): Promise<
 /** Removes every network's bridge, rules, subnet claim, and the IPAM leases, once no pod is attached any more. */
 export async function removeProjectNetwork(context: RuntimeContext): Promise<void> {
   // Side by side: each network's bridge, rules and claim are its own (iptables-restore --wait queues on the xtables lock).
-  await allSettledOrFirstFailure((await networksOfProject(context)).map((name) => removeOneNetwork(context, name)));
+  await settleAllThenThrowFirst((await networksOfProject(context)).map((name) => removeOneNetwork(context, name)));
   await rm(context.paths.cniData, { recursive: true, force: true });
   await rm(networksDir(context), { recursive: true, force: true });
   pending.delete(context);
